@@ -1,0 +1,10 @@
+"""Placeholder: filled in by the extraction work."""
+
+from __future__ import annotations
+
+from auditor.extract.page import ParsedPage
+from auditor.models import ContactPoint
+
+
+def extract_chat(page: ParsedPage, *args: object) -> list[ContactPoint]:
+    return []

@@ -1,0 +1,1 @@
+"""The only place that resolves names and decides where the tool may connect."""

@@ -1,0 +1,56 @@
+"""The page parser: block boundaries, regions, links, scripts, forms, encodings."""
+
+from auditor.extract.page import parse_page
+
+
+def test_inline_fragments_join_but_blocks_do_not() -> None:
+    page = parse_page(
+        "<p>Hotline: <span>+36 1</span><span> 234 5678</span></p><div>06 1</div><div>234 5678</div>",
+        "https://x.hu/",
+    )
+    texts = [b.text for b in page.blocks]
+    assert "Hotline: +36 1 234 5678" in texts
+    assert "06 1" in texts and "234 5678" in texts
+
+
+def test_regions_links_and_scripts() -> None:
+    page = parse_page(
+        '<header><a href="/kapcsolat">Kapcsolat</a></header><main><p>x</p></main>'
+        '<div class="site-footer"><a href="impressum">Impressum</a></div>'
+        '<script src="//code.tidio.co/abc.js"></script><script>var a=1;</script>',
+        "https://www.x.hu/a/",
+    )
+    regions = {link.text: (link.href, link.region) for link in page.links}
+    assert regions["Kapcsolat"] == ("https://www.x.hu/kapcsolat", "header")
+    assert regions["Impressum"] == ("https://www.x.hu/a/impressum", "footer")
+    assert page.scripts[0].src == "https://code.tidio.co/abc.js"
+    assert page.scripts[1].text == "var a=1;"
+    assert "var a" not in page.text
+
+
+def test_declared_charset_is_honoured() -> None:
+    body = '<meta charset="windows-1250"><p>Elérhetőség</p>'.encode("cp1250")
+    page = parse_page(body, "https://x.hu/")
+    assert "Elérhetőség" in page.text
+
+
+def test_header_charset_beats_nothing_and_utf8_bom() -> None:
+    body = "\ufeff<p>Контакты</p>".encode()
+    assert "Контакты" in parse_page(body, "https://x.ru/").text
+    body = "<p>Контакты</p>".encode("koi8-r")
+    assert "Контакты" in parse_page(body, "https://x.ru/", "text/html; charset=koi8-r").text
+
+
+def test_garbage_does_not_raise() -> None:
+    for body in (b"", b"\x00\x01\x02", b"<<<>>>", b"\xff\xfe\x00<", "<p>" * 5000):
+        parse_page(body, "https://x.hu/")
+
+
+def test_structured_data_is_lazy_and_tolerant() -> None:
+    page = parse_page(
+        '<script type="application/ld+json">{"@type":"Organization","telephone":"+36 1 234 5678"}</script>'
+        '<script type="application/ld+json">{broken</script>',
+        "https://x.hu/",
+    )
+    items = page.structured["json-ld"]
+    assert any(item.get("telephone") == "+36 1 234 5678" for item in items)
