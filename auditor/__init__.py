@@ -1,0 +1,3 @@
+"""contact-auditor: can this company really be contacted?"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,295 @@
+"""The `auditor` command.
+
+Exit codes: 0 the run completed (per-company failures are recorded, not fatal);
+1 a check failed its threshold (`check`); 2 usage or configuration error;
+3 nothing could be audited (unreadable input, no valid row); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from auditor import __version__
+
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE, EXIT_NOTHING, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+log = logging.getLogger("auditor")
+
+
+# -- shared options -------------------------------------------------------------
+def _add_crawl_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("crawling")
+    g.add_argument("--config", metavar="FILE", help="TOML config file (flags override it)")
+    g.add_argument("--max-pages", type=int, metavar="N", help="page budget per company (default 25)")
+    g.add_argument("--max-depth", type=int, metavar="N", help="link depth limit (default 3)")
+    g.add_argument("--delay", type=float, metavar="SECONDS", help="pause between requests to one host (default 1)")
+    g.add_argument("--concurrency", type=int, metavar="N", help="requests in flight overall (default 16)")
+    g.add_argument("--timeout", type=float, metavar="SECONDS", help="per HTTP request (default 20)")
+    g.add_argument("--company-timeout", type=float, metavar="SECONDS", help="time budget per company (default 300)")
+    g.add_argument("--max-page-bytes", type=int, metavar="BYTES", help="largest page downloaded (default 5 MiB)")
+    g.add_argument("--user-agent", metavar="UA", help="full User-Agent (default names the tool and --contact-url)")
+    g.add_argument("--contact-url", metavar="URL", help="where site owners can read about this crawler")
+    g.add_argument("--ignore-robots", dest="obey_robots", action="store_const", const=False,
+                   help="do not obey robots.txt (only for your own site)")
+    n = p.add_argument_group("network")
+    n.add_argument("--nameserver", metavar="IP[:PORT]", help="DNS server for every lookup (default: system resolver)")
+    n.add_argument("--dns-timeout", type=float, metavar="SECONDS", help="per DNS query (default 5)")
+    n.add_argument("--allow-private-targets", action="store_const", const=True, default=None,
+                   help="allow connections to private, loopback and reserved addresses (lab, intranets)")
+    o = p.add_argument_group("output")
+    o.add_argument("--no-progress", dest="progress", action="store_const", const=False, help="no progress bar")
+    o.add_argument("-v", "--verbose", action="store_true", help="log Scrapy's own messages too")
+
+
+def _settings_from(args: argparse.Namespace, **overrides: Any) -> Any:
+    from auditor.config import build_settings
+
+    names = ("max_pages", "max_depth", "delay", "concurrency", "timeout", "company_timeout",
+             "max_page_bytes", "user_agent", "contact_url", "obey_robots", "nameserver",
+             "dns_timeout", "allow_private_targets", "progress")
+    flags = {n: getattr(args, n, None) for n in names}
+    if getattr(args, "no_validate", False):
+        flags["validate"] = False
+    flags.update({k: v for k, v in overrides.items() if v is not None})
+    return build_settings(getattr(args, "config", None), **flags)
+
+
+def _setup_logging(out_dir: Path | None, verbose: bool) -> None:
+    root = logging.getLogger()
+    root.handlers.clear()
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(logging.INFO if verbose else logging.WARNING)
+    console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    if not verbose:
+        # Per-site download errors are recorded in the results and the log file;
+        # the console only carries the tool's own warnings.
+        console.addFilter(lambda r: r.name.startswith("auditor") or r.levelno >= logging.CRITICAL)
+    root.addHandler(console)
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        fh = logging.FileHandler(out_dir / "audit.log", encoding="utf-8")
+        fh.setLevel(logging.INFO)
+        fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(fh)
+    for noisy in ("scrapy", "twisted", "filelock", "py.warnings"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+# -- audit ----------------------------------------------------------------------
+def run_audit(source: str | None, out_dir: Path, settings: Any, resume: bool = False,
+              extra_companies: Any = None) -> int:
+    """Harvest (and later validate) ``source`` into ``out_dir``; print a summary."""
+    from tqdm import tqdm
+
+    from auditor.export import export
+    from auditor.harvest import run_harvest
+    from auditor.inputs import read_companies
+    from auditor.store import open_store
+
+    store = open_store(out_dir)
+    try:
+        if resume:
+            if not store.run_info():
+                print(f"auditor: nothing to resume in {out_dir}", file=sys.stderr)
+                return EXIT_USAGE
+            store.start_run(settings.to_dict(), __version__, resume=True)
+            if source:
+                listing = read_companies(source)
+                store.register_companies(listing.companies)
+            companies = [c for c in store.companies() if c.key not in store.done_keys()]
+            print(f"Resuming: {len(companies)} companies left in {out_dir}", file=sys.stderr)
+        else:
+            assert source is not None
+            try:
+                listing = read_companies(source)
+            except OSError as exc:
+                print(f"auditor: cannot read {source}: {exc.strerror or exc}", file=sys.stderr)
+                return EXIT_NOTHING
+            store.start_run(settings.to_dict(), __version__)
+            store.save_input_errors(listing.errors)
+            store.register_companies(listing.companies)
+            companies = listing.companies
+            for err in listing.errors:
+                print(f"row {err.row}: {err.tag}: {err.message}", file=sys.stderr)
+            if not companies:
+                export(store, out_dir)
+                print("auditor: no company to audit (every row had an error)", file=sys.stderr)
+                return EXIT_NOTHING
+        if settings.contact_url == settings.__class__().contact_url and not settings.user_agent:
+            log.warning("no --contact-url configured: the User-Agent points to the tool's page, not to you")
+        bar = tqdm(total=len(companies), unit="company", desc="harvest",
+                   disable=not settings.progress or not sys.stderr.isatty(), file=sys.stderr)
+
+        def done(result: Any) -> None:
+            bar.update(1)
+            log.info("%s: %d contact points, %d pages, failures: %s", result.company.website,
+                     len(result.contacts), len(result.pages),
+                     ", ".join(f.tag for f in result.failures) or "none")
+
+        try:
+            stats = run_harvest(companies, store, settings, on_done=done)
+        finally:
+            bar.close()
+        summary = export(store, out_dir)
+        summary["pages_per_second"] = _pages_per_second(stats)
+        store.finish_run(summary)
+        _print_summary(summary, out_dir)
+        return EXIT_INTERRUPTED if stats.get("finish_reason") == "shutdown" else EXIT_OK
+    finally:
+        store.close()
+
+
+def _pages_per_second(stats: dict[str, Any]) -> float | None:
+    start, end = stats.get("start_time"), stats.get("finish_time")
+    count = stats.get("response_received_count", 0)
+    if start and end and count:
+        seconds = (end - start).total_seconds()
+        return round(count / seconds, 2) if seconds > 0 else None
+    return None
+
+
+def _print_summary(summary: dict[str, Any], out_dir: Path) -> None:
+    print(f"Companies audited: {summary['companies']} ({summary['companies_failed']} unreachable)"
+          f", input errors: {summary['input_errors']}")
+    print(f"Pages fetched: {summary['pages']}")
+    kinds = ", ".join(f"{k} {v}" for k, v in summary["contact_points"].items()) or "none"
+    print(f"Contact points: {kinds}")
+    if summary["errors"]:
+        print("Findings and errors: " + ", ".join(f"{k} {v}" for k, v in summary["errors"].items()))
+    print(f"Results: {out_dir / 'results.json'}, {out_dir / 'contacts.csv'} (database {out_dir / 'audit.sqlite'})")
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    if not args.companies and not args.resume:
+        print("auditor audit: give COMPANIES (CSV, JSON Lines or a URL) or --resume DIR", file=sys.stderr)
+        return EXIT_USAGE
+    out_dir = Path(args.resume or args.out)
+    settings = _settings_from(args)
+    _setup_logging(out_dir, args.verbose)
+    return run_audit(args.companies, out_dir, settings, resume=bool(args.resume))
+
+
+# -- extract --------------------------------------------------------------------
+def cmd_extract(args: argparse.Namespace) -> int:
+    from auditor.extract import extract_page
+
+    try:
+        body = Path(args.page).read_bytes()
+    except OSError as exc:
+        print(f"auditor extract: cannot read {args.page}: {exc.strerror}", file=sys.stderr)
+        return EXIT_NOTHING
+    contacts = extract_page(body, args.url, args.country)
+    if args.json:
+        print(json.dumps({"url": args.url, "contacts": [c.to_dict() for c in contacts]},
+                         ensure_ascii=False, indent=2))
+    else:
+        for c in contacts:
+            label = f" [{c.label}]" if c.label else ""
+            print(f"{c.kind:9} {c.value}{label}  ({c.method}: {c.raw!r})")
+        if not contacts:
+            print("no contact points found")
+    return EXIT_OK
+
+
+# -- demo -----------------------------------------------------------------------
+def cmd_demo(args: argparse.Namespace) -> int:
+    from auditor.lab import Lab, load_world
+
+    out_dir = Path(args.out)
+    _setup_logging(out_dir, args.verbose)
+    world = load_world(args.world)
+    with Lab(world).start() as lab:
+        companies_csv = out_dir / "companies.csv"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        lab.write_companies_csv(companies_csv)
+        print(f"Lab running: web on 127.0.0.1:{lab.http_port}, DNS on {lab.nameserver}; "
+              f"{len(world.companies)} fictional companies")
+        settings = _settings_from(
+            args, nameserver=lab.nameserver, allow_private_targets=True,
+            delay=args.delay if args.delay is not None else 0.05,
+            timeout=args.timeout if args.timeout is not None else 5.0,
+        )
+        rc = run_audit(str(companies_csv), out_dir, settings)
+    print(f"Open {out_dir.resolve() / 'results.json'} to see every contact point with its provenance.")
+    return rc
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    from auditor.lab.__main__ import main as lab_main
+
+    return int(lab_main(args.lab_args) or 0)
+
+
+# -- parser ---------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="auditor",
+        description="Audit whether companies can really be contacted: harvest every published "
+        "contact point from their websites, validate it and report.",
+        epilog="Start with `auditor demo` (offline, built-in lab world). Exit codes: 0 done, "
+        "1 check failed, 2 usage/config error, 3 nothing to audit, 130 interrupted.",
+    )
+    parser.add_argument("--version", action="version", version=f"contact-auditor {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("audit", help="crawl companies' websites and harvest their contact points",
+                       description="Crawl each company's website (robots.txt obeyed, one request per "
+                       "second per host), harvest every contact point with its provenance, store it "
+                       "in DIR/audit.sqlite and write DIR/results.json and DIR/contacts.csv.")
+    p.add_argument("companies", nargs="?", metavar="COMPANIES",
+                   help="CSV (name,website[,country,industry,language]), JSON Lines, or one URL")
+    p.add_argument("--out", default="audit-out", metavar="DIR", help="output directory (default audit-out)")
+    p.add_argument("--resume", metavar="DIR", help="finish an interrupted audit in DIR")
+    p.add_argument("--no-validate", action="store_true", help="harvest only")
+    _add_crawl_options(p)
+    p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("extract", help="harvest contact points from one saved page",
+                       description="Run the extractors on a saved HTML page (no network).")
+    p.add_argument("page", metavar="PAGE.html")
+    p.add_argument("--url", required=True, help="the URL the page was fetched from")
+    p.add_argument("--country", metavar="CC", help="ISO 3166 alpha-2 country of the company")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_extract)
+
+    p = sub.add_parser("demo", help="audit the built-in offline lab world (no network needed)",
+                       description="Start the lab (fictional companies' websites and DNS on "
+                       "loopback), audit every company and write the results.")
+    p.add_argument("--out", default=str(Path(tempfile.gettempdir()) / "auditor-demo"), metavar="DIR")
+    p.add_argument("--world", metavar="FILE", help="a world file instead of the built-in one")
+    _add_crawl_options(p)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("lab", help="serve the lab world in the foreground (for trying things by hand)")
+    p.add_argument("lab_args", nargs=argparse.REMAINDER, help="options of python -m auditor.lab")
+    p.set_defaults(func=cmd_lab)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    from auditor.config import ConfigError
+
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"auditor: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("auditor: interrupted; finished companies are saved, resume with --resume DIR", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,367 @@
+"""The contact spider: best-first crawl of each company's site, harvest only.
+
+Each company has its own frontier (a heap ordered by link score), page budget,
+depth limit and time budget. A company is finished when its frontier is empty
+(or a budget is spent) and nothing is in flight; its result is then stored in
+one transaction, so a crash never leaves half a company behind.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urldefrag, urlsplit
+
+import scrapy
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DontCloseSpider, IgnoreRequest
+from scrapy.http import Response, TextResponse
+from scrapy.utils.sitemap import Sitemap
+from twisted.python.failure import Failure as TwistedFailure
+
+from auditor.extract import extract_contacts, parse_page
+from auditor.models import Company, CompanyResult, ContactPoint, Failure, PageRecord
+from auditor.net.domains import registrable_domain
+from auditor.ranking import link_score
+from spiders.errors import failure_tag
+
+log = logging.getLogger(__name__)
+
+CONTACT_PAGE_SCORE = 0.6  # a page scoring this high is treated as a contact page
+MAX_EXTERNAL = 200
+MAX_SITEMAPS = 3
+MAX_SITEMAP_URLS = 50_000
+IN_FLIGHT_PER_COMPANY = 2
+ERROR_STATUSES = list(range(400, 600))  # redirects stay with RedirectMiddleware
+HTML_TYPES = ("text/html", "application/xhtml", "text/plain", "application/xml", "text/xml")
+
+
+@dataclass(order=True)
+class Candidate:
+    sort_key: tuple[float, int, int]
+    url: str = field(compare=False)
+    depth: int = field(compare=False)
+    score: float = field(compare=False)
+    source: str = field(compare=False)
+
+
+@dataclass
+class CompanyState:
+    """What the spider knows about one company while it is being crawled."""
+
+    company: Company
+    scope: str  # registrable domain (or host for IP literals)
+    started: float = field(default_factory=time.monotonic)
+    frontier: list[Candidate] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)
+    scheduled: int = 0
+    in_flight: int = 0
+    pages: list[PageRecord] = field(default_factory=list)
+    contacts: list[ContactPoint] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    external: dict[str, None] = field(default_factory=dict)
+    sitemaps_requested: int = 0
+    counter: int = 0
+    finished: bool = False
+    home_ok: bool = False
+    out_of_time: bool = False
+
+
+def _scope_of(url: str) -> str:
+    host = (urlsplit(url).hostname or "").lower()
+    return registrable_domain(host) or host
+
+
+def _canonical(url: str) -> str:
+    return urldefrag(url)[0]
+
+
+def _looks_like_html(body: bytes) -> bool:
+    """Servers often mislabel pages (octet-stream, no type): sniff like a browser."""
+    head = body[:1024].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<\xef\xbb\xbf")) or b"<html" in head
+
+
+class ContactSpider(scrapy.Spider):
+    """Audits every company handed to it; yields nothing, stores per company."""
+
+    name = "contact"
+    custom_settings: dict[str, Any] = {}
+
+    def __init__(
+        self,
+        companies: Iterable[Company] = (),
+        on_company_done: Callable[[CompanyResult], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.companies = list(companies)
+        self.on_company_done = on_company_done or (lambda result: None)
+        self.states: dict[str, CompanyState] = {}
+        self.max_pages = 25
+        self.max_depth = 3
+        self.company_timeout = 300.0
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ContactSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        s = crawler.settings
+        spider.max_pages = s.getint("AUDITOR_MAX_PAGES", 25)
+        spider.max_depth = s.getint("AUDITOR_MAX_DEPTH", 3)
+        spider.company_timeout = s.getfloat("AUDITOR_COMPANY_TIMEOUT", 300.0)
+        crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
+        crawler.signals.connect(spider._on_robots, signal=signals.robots_parsed)
+        return spider
+
+    # -- scheduling ---------------------------------------------------------
+    async def start(self) -> AsyncIterator[Any]:
+        for company in self.companies:
+            state = CompanyState(company=company, scope=_scope_of(company.website))
+            self.states[company.key] = state
+            self._push(state, company.website, depth=0, score=10.0, source="start")
+            for request in self._drain(state):
+                yield request
+
+    def _push(self, state: CompanyState, url: str, depth: int, score: float, source: str) -> None:
+        url = _canonical(url)
+        if url in state.seen:
+            return
+        state.seen.add(url)
+        state.counter += 1
+        heapq.heappush(state.frontier, Candidate((-score, depth, state.counter), url, depth, score, source))
+
+    def _drain(self, state: CompanyState) -> list[scrapy.Request]:
+        """Move the best candidates into flight, within the budgets."""
+        requests: list[scrapy.Request] = []
+        if state.finished:
+            return requests
+        if not state.out_of_time and time.monotonic() - state.started > self.company_timeout:
+            state.out_of_time = True
+            state.failures.append(
+                Failure("company-time-budget", f"stopped after the {self.company_timeout:g} s budget per company")
+            )
+            state.frontier.clear()
+        while state.frontier and state.in_flight < IN_FLIGHT_PER_COMPANY and state.scheduled < self.max_pages:
+            cand = heapq.heappop(state.frontier)
+            state.scheduled += 1
+            state.in_flight += 1
+            requests.append(self._request(state, cand))
+        if state.scheduled >= self.max_pages and state.frontier:
+            self.crawler.stats.inc_value("auditor/harvest/page-budget-reached")
+            state.failures.append(
+                Failure("page-budget-reached", f"{len(state.frontier)} candidate links left after {self.max_pages} pages")
+            )
+            state.frontier.clear()
+        return requests
+
+    def _request(self, state: CompanyState, cand: Candidate) -> scrapy.Request:
+        return scrapy.Request(
+            cand.url,
+            callback=self.parse_page,
+            errback=self.on_error,
+            priority=int(cand.score * 100) - cand.depth,
+            dont_filter=True,
+            meta={
+                "company": state.company.key,
+                "depth": cand.depth,
+                "score": cand.score,
+                "source": cand.source,
+                "handle_httpstatus_list": ERROR_STATUSES,
+                "started": time.monotonic(),
+            },
+        )
+
+    # -- responses ------------------------------------------------------------
+    def parse_page(self, response: Response) -> Iterable[scrapy.Request]:
+        state = self.states[response.meta["company"]]
+        state.in_flight -= 1
+        try:
+            self._handle_response(state, response)
+        except Exception as exc:  # noqa: BLE001 - one bad page never stops the audit
+            log.exception("failed to process %s", response.url)
+            state.failures.append(Failure("processing-error", f"{type(exc).__name__}: {exc}", response.url))
+        return self._continue(state)
+
+    def _handle_response(self, state: CompanyState, response: Response) -> None:
+        meta = response.meta
+        depth = int(meta.get("depth", 0))
+        elapsed = (time.monotonic() - meta.get("started", time.monotonic())) * 1000
+        status = response.status
+        url = response.url
+        if _scope_of(url) != state.scope:
+            if meta.get("source") == "start" and 200 <= status < 400:
+                # The home page moved to another domain (rebrand): that is the site now.
+                state.failures.append(Failure("home-redirected-offsite", f"home page redirected to {url}", url))
+                state.scope = _scope_of(url)
+            else:
+                state.external[url] = None
+                state.pages.append(PageRecord(url, status, "redirected-offsite", "redirect left the site", depth, meta["score"], elapsed, len(response.body)))
+                return
+        if status >= 400:
+            tag = f"http-{status // 100}xx"
+            state.pages.append(PageRecord(url, status, tag, f"HTTP {status}", depth, meta["score"], elapsed, len(response.body)))
+            self.crawler.stats.inc_value(f"auditor/harvest/{tag}")
+            if meta.get("source") == "start":
+                state.failures.append(Failure(tag, f"the home page answered HTTP {status}", url))
+            return
+        if meta.get("source") == "start":
+            state.home_ok = True
+        if meta.get("source") == "sitemap":
+            self._parse_sitemap(state, response)
+            state.pages.append(PageRecord(url, status, None, "sitemap", depth, meta["score"], elapsed, len(response.body)))
+            return
+        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1").lower()
+        if content_type and not content_type.startswith(HTML_TYPES) and not _looks_like_html(response.body):
+            state.pages.append(PageRecord(url, status, "not-html", f"skipped {content_type}", depth, meta["score"], elapsed, len(response.body)))
+            return
+        page = parse_page(response.body, url, content_type or None)
+        found = extract_contacts(page, state.company.country)
+        state.contacts.extend(found)
+        for cp in found:
+            self.crawler.stats.inc_value(f"auditor/harvest/{cp.kind}")
+        state.pages.append(PageRecord(url, status, None, "", depth, meta["score"], elapsed, len(response.body)))
+        if depth >= self.max_depth:
+            return
+        for link in page.links:
+            href = link.href
+            if not href.startswith(("http://", "https://")):
+                continue
+            if _scope_of(href) != state.scope:
+                if len(state.external) < MAX_EXTERNAL:
+                    state.external[_canonical(href)] = None
+                continue
+            score = link_score(href, f"{link.text} {link.title}", link.region)
+            if score < 0:
+                continue
+            self._push(state, href, depth + 1, score, "link")
+
+    def _parse_sitemap(self, state: CompanyState, response: Response) -> None:
+        body = response.body
+        if body[:2] == b"\x1f\x8b":
+            return  # compressed sitemaps are not needed to find a contact page
+        try:
+            sitemap = Sitemap(body)
+        except Exception:  # noqa: BLE001 - broken XML is common
+            state.failures.append(Failure("sitemap-invalid", "the sitemap is not valid XML", response.url))
+            return
+        count = 0
+        for entry in sitemap:
+            count += 1
+            if count > MAX_SITEMAP_URLS:
+                break
+            loc = entry.get("loc", "")
+            if not loc.startswith(("http://", "https://")) or _scope_of(loc) != state.scope:
+                continue
+            if sitemap.type == "sitemapindex":
+                if state.sitemaps_requested < MAX_SITEMAPS:
+                    state.sitemaps_requested += 1
+                    self._push(state, loc, 1, 5.0, "sitemap")
+                continue
+            score = link_score(loc, "", "main", from_sitemap=True)
+            if score > 0:
+                self._push(state, loc, 1, score, "link")
+
+    def _on_robots(self, robotparser: Any, request: scrapy.Request) -> None:
+        """Sitemaps named in robots.txt join the frontier of the company asking."""
+        key = request.meta.get("company") if request is not None else None
+        state = self.states.get(key) if key else None
+        if state is None or state.finished:
+            return
+        rp = getattr(robotparser, "rp", None)
+        sitemaps = list(getattr(rp, "sitemaps", []) or [])
+        if not sitemaps:
+            home = urlsplit(state.company.website)
+            sitemaps = [f"{home.scheme}://{home.netloc}/sitemap.xml"]
+        for url in sitemaps:
+            if state.sitemaps_requested >= MAX_SITEMAPS:
+                break
+            if _scope_of(url) == state.scope:
+                state.sitemaps_requested += 1
+                self._push(state, url, 1, 5.0, "sitemap")
+        for req in self._drain(state):
+            self.crawler.engine.crawl(req)
+
+    # -- errors ---------------------------------------------------------------
+    def on_error(self, failure: TwistedFailure) -> Iterable[scrapy.Request]:
+        request = failure.request  # type: ignore[attr-defined]
+        state = self.states[request.meta["company"]]
+        state.in_flight -= 1
+        tag, message = failure_tag(failure.value)
+        netloc = urlsplit(request.url).netloc
+        if isinstance(failure.value, IgnoreRequest) and tag == "robots-disallowed":
+            cause = self._robots_cause(netloc)
+            if cause is not None:
+                tag, message = cause
+        self.crawler.stats.inc_value(f"auditor/harvest/{tag}")
+        state.pages.append(PageRecord(request.url, None, tag, message, request.meta.get("depth", 0), request.meta.get("score", 0.0), None, None))
+        if request.meta.get("source") == "start":
+            state.failures.append(Failure(tag, message, request.url))
+        elif request.meta.get("source") != "sitemap" and tag == "robots-disallowed":
+            state.failures.append(Failure(tag, message, request.url))
+        return self._continue(state)
+
+    def _robots_cause(self, netloc: str) -> tuple[str, str] | None:
+        """When robots.txt itself failed, the page's real reason is that failure."""
+        for mw in self.crawler.engine.downloader.middleware.middlewares:
+            errors = getattr(mw, "errors", None)
+            if isinstance(errors, dict) and netloc in errors:
+                tag, message = failure_tag(errors[netloc])
+                return tag, f"robots.txt unreachable ({message}); RFC 9309 says assume complete disallow"
+            outcomes = getattr(mw, "outcomes", None)
+            if isinstance(outcomes, dict) and str(outcomes.get(netloc, "")).startswith("robots-5"):
+                return "robots-disallowed", f"robots.txt answered {outcomes[netloc][7:]}; RFC 9309 says assume complete disallow"
+        return None
+
+    # -- completion -----------------------------------------------------------
+    def _continue(self, state: CompanyState) -> list[scrapy.Request]:
+        requests = self._drain(state)
+        if not requests and state.in_flight == 0 and not state.frontier:
+            self._finish(state)
+        return requests
+
+    def _finish(self, state: CompanyState) -> None:
+        if state.finished:
+            return
+        state.finished = True
+        contact_pages = [p for p in state.pages if p.error_tag is None and p.score >= CONTACT_PAGE_SCORE]
+        if state.home_ok and not contact_pages and not state.contacts:
+            state.failures.append(Failure("no-contact-page-found", "no contact page and no contact point was found"))
+        elif state.home_ok and not state.contacts:
+            state.failures.append(Failure("no-contact-points", "contact pages were found but held no contact point"))
+        status = "done" if state.home_ok else "failed"
+        result = CompanyResult(
+            company=state.company,
+            pages=tuple(state.pages),
+            contacts=tuple(state.contacts),
+            failures=tuple(state.failures),
+            external_links=tuple(list(state.external)[:MAX_EXTERNAL]),
+            status=status,
+        )
+        self.crawler.stats.inc_value(f"auditor/harvest/companies-{status}")
+        self.on_company_done(result)
+        state.contacts.clear()
+        state.pages.clear()
+
+    def _on_idle(self) -> None:
+        """Companies whose last request vanished are finished here, never lost."""
+        pending = False
+        for state in self.states.values():
+            if state.finished:
+                continue
+            requests = self._drain(state)
+            if requests:
+                pending = True
+                for req in requests:
+                    self.crawler.engine.crawl(req)
+            else:
+                self._finish(state)
+        if pending:
+            raise DontCloseSpider
+
+
+__all__ = ["ContactSpider", "TextResponse"]

@@ -1,0 +1,79 @@
+"""Downloader middlewares: robots.txt as RFC 9309 says, and the address guard."""
+
+from __future__ import annotations
+
+from scrapy import Request, Spider
+from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+from scrapy.utils.httpobj import urlparse_cached
+from scrapy.utils.misc import build_from_crawler
+from twisted.internet.defer import Deferred
+
+from auditor.net.guard import AddressPolicy, BlockedAddressError, is_ip_literal
+
+DISALLOW_ALL = b"User-agent: *\nDisallow: /\n"
+
+
+class PrivateAddressRefused(IgnoreRequest):
+    """The URL names a non-public IP literal and private targets are not allowed."""
+
+    tag = "private-address-refused"
+
+
+class AddressGuardMiddleware:
+    """Refuse IP-literal URLs that point at non-public addresses.
+
+    Names are checked by the resolver after resolution; literals never reach
+    it, so they are checked here, for every request including redirects.
+    """
+
+    def __init__(self, policy: AddressPolicy) -> None:
+        self.policy = policy
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> AddressGuardMiddleware:
+        return cls(AddressPolicy(crawler.settings.getbool("AUDITOR_ALLOW_PRIVATE_TARGETS")))
+
+    def process_request(self, request: Request, spider: Spider | None = None) -> None:
+        host = urlparse_cached(request).hostname or ""
+        if is_ip_literal(host) and not self.policy.permits(host):
+            raise PrivateAddressRefused(str(BlockedAddressError(host, host)))
+
+
+class Rfc9309RobotsMiddleware(RobotsTxtMiddleware):
+    """Scrapy's robots.txt middleware with RFC 9309's failure rules.
+
+    4xx means no rules (allow all); 5xx or an unreachable robots.txt means
+    complete disallow. The outcome per host is kept for the audit record.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.outcomes: dict[str, str] = {}
+        self.errors: dict[str, Exception] = {}
+
+    async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
+        if response.status >= 500:
+            self.outcomes[netloc] = f"robots-{response.status}"
+            response = response.replace(body=DISALLOW_ALL)
+        elif response.status >= 400:
+            self.outcomes[netloc] = "robots-absent"
+            response = response.replace(body=b"")
+        else:
+            self.outcomes[netloc] = "robots-ok"
+        await super()._parse_robots(response, netloc, request)
+
+    def _robots_error(self, exc: Exception, netloc: str) -> None:
+        if isinstance(exc, IgnoreRequest):
+            # e.g. the guard refused the host: the page request meets the same refusal.
+            super()._robots_error(exc, netloc)
+            return
+        self.outcomes[netloc] = "robots-unreachable"
+        self.errors[netloc] = exc
+        parser = build_from_crawler(self._parserimpl, self.crawler, DISALLOW_ALL)
+        waiting = self._parsers.get(netloc)
+        self._parsers[netloc] = parser
+        if isinstance(waiting, Deferred):
+            waiting.callback(parser)
