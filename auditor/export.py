@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from auditor import __version__
-from auditor.models import CompanyResult
+from auditor.models import CompanyResult, Verdict
 from auditor.store import Store
 
 CONTACT_COLUMNS = (
     "company", "website", "country", "kind", "value", "label", "raw", "method",
-    "page_url", "context", "confidence", "address_class",
+    "page_url", "context", "confidence", "address_class", "verdict", "reason",
 )
 
 
@@ -36,8 +36,16 @@ def atomic_write(path: Path, data: str) -> None:
         raise
 
 
-def company_to_json(result: CompanyResult) -> dict[str, Any]:
+def company_to_json(result: CompanyResult, verdicts: dict[tuple[str, str], Verdict] | None = None) -> dict[str, Any]:
     c = result.company
+    verdicts = verdicts or {}
+    contacts = []
+    for cp in result.contacts:
+        item = cp.to_dict()
+        verdict = verdicts.get(cp.dedupe_key)
+        if verdict is not None:
+            item["validation"] = verdict.to_dict()
+        contacts.append(item)
     return {
         "key": c.key,
         "row": c.row,
@@ -47,7 +55,7 @@ def company_to_json(result: CompanyResult) -> dict[str, Any]:
         "industry": c.industry,
         "language": c.language,
         "status": result.status,
-        "contacts": [cp.to_dict() for cp in result.contacts],
+        "contacts": contacts,
         "pages": [
             {"url": p.url, "status": p.status, "error_tag": p.error_tag, "message": p.message,
              "depth": p.depth, "score": p.score, "elapsed_ms": p.elapsed_ms, "size": p.size}
@@ -91,18 +99,20 @@ def export(store: Store, out_dir: str | Path) -> dict[str, Any]:
         "input_errors": [
             {"row": e.row, "tag": e.tag, "message": e.message, "raw": e.raw} for e in input_errors
         ],
-        "companies": [company_to_json(r) for r in results],
+        "companies": [company_to_json(r, store.verdicts(r.company.key)) for r in results],
     }
     atomic_write(out / "results.json", json.dumps(doc, ensure_ascii=False, indent=1, default=str))
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(CONTACT_COLUMNS)
     for r in results:
+        verdicts = store.verdicts(r.company.key)
         for cp in r.contacts:
+            v = verdicts.get(cp.dedupe_key)
             writer.writerow([
                 r.company.name, r.company.website, r.company.country or "", cp.kind, cp.value,
                 cp.label or "", cp.raw, cp.method, cp.page_url, cp.context, f"{cp.confidence:.2f}",
-                cp.details.get("address_class", ""),
+                cp.details.get("address_class", ""), v.verdict if v else "", v.reason if v else "",
             ])
     atomic_write(out / "contacts.csv", buf.getvalue())
     return summary

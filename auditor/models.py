@@ -144,3 +144,74 @@ class CompanyResult:
     failures: tuple[Failure, ...] = ()
     external_links: tuple[str, ...] = ()
     status: str = "done"
+
+
+VERDICTS: tuple[str, ...] = ("active", "inactive", "unknown")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check of one contact point: verdict, stable reason tag, evidence.
+
+    ``unknown`` means the check could not tell; it is never counted as inactive.
+    """
+
+    name: str  # e.g. email-syntax, email-dns, smtp-rcpt, catch-all, phone-plan, http
+    verdict: str  # active | inactive | unknown
+    reason: str  # stable kebab-case tag, e.g. null-mx, no-such-mailbox, greylisted
+    message: str = ""
+    evidence: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    started_at: float = 0.0  # epoch seconds
+    duration_ms: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["evidence"] = dict(self.evidence)
+        return data
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The overall verdict for one contact point, from its checks.
+
+    ``flags`` carry facts the report shows beside the verdict (cost-to-caller,
+    dead-provider, accept-all, ...).
+    """
+
+    kind: str
+    value: str
+    verdict: str
+    reason: str
+    message: str = ""
+    checks: tuple[Check, ...] = ()
+    flags: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "value": self.value,
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "message": self.message,
+            "flags": list(self.flags),
+            "checks": [c.to_dict() for c in self.checks],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Verdict:
+        return cls(
+            kind=data["kind"],
+            value=data["value"],
+            verdict=data["verdict"],
+            reason=data["reason"],
+            message=data.get("message", ""),
+            checks=tuple(
+                Check(
+                    name=c["name"], verdict=c["verdict"], reason=c["reason"], message=c.get("message", ""),
+                    evidence=dict(c.get("evidence") or {}), started_at=float(c.get("started_at", 0.0)),
+                    duration_ms=float(c.get("duration_ms", 0.0)),
+                )
+                for c in data.get("checks", ())
+            ),
+            flags=tuple(data.get("flags", ())),
+        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
-from auditor.models import Company, CompanyResult, InputError
+from auditor.models import Company, CompanyResult, InputError, Verdict
 
 
 class Store(Protocol):
@@ -32,5 +32,11 @@ class Store(Protocol):
     def results(self) -> Iterator[CompanyResult]: ...
 
     def sightings(self, company_key: str) -> list[dict[str, Any]]: ...
+
+    def save_verdicts(self, company_key: str, verdicts: Iterable[Verdict]) -> None: ...
+
+    def verdicts(self, company_key: str) -> dict[tuple[str, str], Verdict]: ...
+
+    def clear_verdicts(self) -> None: ...
 
     def close(self) -> None: ...

@@ -17,6 +17,7 @@ from auditor.models import (
     Failure,
     InputError,
     PageRecord,
+    Verdict,
 )
 
 SCHEMA = """
@@ -88,6 +89,16 @@ CREATE TABLE IF NOT EXISTS external_links (
     company_key TEXT NOT NULL,
     url TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS verdicts (
+    company_key TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    data TEXT NOT NULL,
+    validated_at REAL NOT NULL,
+    PRIMARY KEY (company_key, kind, value)
+);
 CREATE TABLE IF NOT EXISTS input_errors (
     row INTEGER NOT NULL,
     tag TEXT NOT NULL,
@@ -96,7 +107,7 @@ CREATE TABLE IF NOT EXISTS input_errors (
 );
 """
 
-_PER_COMPANY = ("pages", "sightings", "contact_points", "failures", "external_links")
+_PER_COMPANY = ("pages", "sightings", "contact_points", "failures", "external_links", "verdicts")
 _METHOD_RANK = {"json-ld": 0, "microdata": 0, "tel-link": 1, "mailto": 1, "widget-script": 1,
                 "deep-link": 1, "form": 1, "text": 2}
 
@@ -255,6 +266,32 @@ class SqliteStore:
                 "INSERT INTO external_links (company_key, url) VALUES (?, ?)",
                 [(c.key, u) for u in result.external_links],
             )
+
+    # -- validation --------------------------------------------------------
+    def save_verdicts(self, company_key: str, verdicts: Iterable[Verdict]) -> None:
+        """Store verdicts beside the harvested records (replacing earlier ones)."""
+        now = time.time()
+        with self._tx():
+            self.db.executemany(
+                "INSERT OR REPLACE INTO verdicts (company_key, kind, value, verdict, reason, data, validated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (company_key, v.kind, v.value, v.verdict, v.reason,
+                     json.dumps(v.to_dict(), ensure_ascii=False, default=str), now)
+                    for v in verdicts
+                ],
+            )
+
+    def verdicts(self, company_key: str) -> dict[tuple[str, str], Verdict]:
+        return {
+            (kind, value): Verdict.from_dict(json.loads(data))
+            for kind, value, data in self.db.execute(
+                "SELECT kind, value, data FROM verdicts WHERE company_key=?", (company_key,)
+            )
+        }
+
+    def clear_verdicts(self) -> None:
+        self.db.execute("DELETE FROM verdicts")
 
     # -- reading -----------------------------------------------------------
     def companies(self) -> list[Company]:

@@ -1,0 +1,1 @@
+"""Validators: read harvested contact points, return verdicts; never mutate them."""
