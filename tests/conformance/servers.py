@@ -1,0 +1,126 @@
+"""Start the servers users meet (Postfix, dnsmasq) on loopback for conformance tests.
+
+They come from Debian packages installed by scripts/setup.sh. Without them a
+test is skipped on a developer's machine, but fails in CI (CI=true), so a
+missing install can never pass silently.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+
+def need(binary: str, package: str) -> str:
+    path = shutil.which(binary) or (f"/usr/sbin/{binary}" if Path(f"/usr/sbin/{binary}").exists() else None)
+    if path:
+        return path
+    message = f"{binary} not installed (Debian package {package}; scripts/setup.sh installs it)"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def free_port(host: str = "127.0.0.1", kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def wait_tcp(host: str, port: int, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout} s")
+
+
+@contextmanager
+def dnsmasq(zone_args: list[str]) -> Iterator[str]:
+    """dnsmasq answering only the given records on 127.0.0.1; yields 'IP:PORT'."""
+    binary = need("dnsmasq", "dnsmasq-base")
+    port = free_port(kind=socket.SOCK_DGRAM)
+    cmd = [
+        binary, "--no-daemon", "--conf-file=/dev/null", f"--port={port}", "--listen-address=127.0.0.1",
+        "--bind-interfaces", "--no-resolv", "--no-hosts", "--user=root", *zone_args,
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        time.sleep(0.5)
+        if proc.poll() is not None:
+            raise RuntimeError(f"dnsmasq exited: {proc.stdout.read() if proc.stdout else ''}")
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+MAIN_CF = """\
+compatibility_level = 3.6
+queue_directory = {d}/queue
+data_directory = {d}/data
+command_directory = /usr/sbin
+daemon_directory = /usr/lib/postfix/sbin
+meta_directory = /etc/postfix
+shlib_directory = /usr/lib/postfix
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = {hostname}
+mydomain = {domain}
+myorigin = {domain}
+mydestination =
+inet_interfaces = loopback-only
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+virtual_mailbox_domains = {domain}
+virtual_mailbox_maps = texthash:{d}/conf/vmailbox
+virtual_transport = discard
+smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+maillog_file = {d}/maillog
+smtpd_banner = $myhostname ESMTP
+"""
+
+
+@contextmanager
+def postfix(domain: str, mailboxes: list[str], port: int | None = None) -> Iterator[tuple[int, Path]]:
+    """A real Postfix MX for ``domain`` on 127.0.0.1:PORT; unknown users get its own rejection.
+
+    Yields (port, maillog path). Needs root (Postfix drops to its own user).
+    """
+    need("postfix", "postfix")
+    if os.geteuid() != 0:
+        pytest.skip("Postfix conformance needs root")
+    import tempfile
+
+    port = port or free_port()
+    d = Path(tempfile.mkdtemp(prefix="auditor-postfix-"))
+    (d / "conf").mkdir()
+    (d / "queue").mkdir()
+    (d / "data").mkdir()
+    shutil.chown(d / "data", "postfix")
+    (d / "data").chmod(0o700)
+    (d / "conf" / "main.cf").write_text(MAIN_CF.format(d=d, hostname=f"mx.{domain}", domain=domain))
+    (d / "conf" / "vmailbox").write_text("".join(f"{m}@{domain} ok\n" for m in mailboxes))
+    master = Path("/etc/postfix/master.cf").read_text()
+    master = master.replace("\nsmtp      inet", f"\n127.0.0.1:{port}      inet", 1)
+    master = master.replace("\npostlog   unix-dgram", "\npostlog   unix-dgram", 1)
+    (d / "conf" / "master.cf").write_text(master)
+    conf = str(d / "conf")
+    subprocess.run(["postfix", "-c", conf, "start"], check=True, capture_output=True, timeout=60)
+    try:
+        wait_tcp("127.0.0.1", port)
+        yield port, d / "maillog"
+    finally:
+        subprocess.run(["postfix", "-c", conf, "stop"], capture_output=True, timeout=60)
+        shutil.rmtree(d, ignore_errors=True)
