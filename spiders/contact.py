@@ -28,6 +28,7 @@ from auditor.extract import extract_contacts, parse_page
 from auditor.models import Company, CompanyResult, ContactPoint, Failure, PageRecord
 from auditor.net.domains import registrable_domain
 from auditor.ranking import link_score
+from spiders.dns import GuardedResolver
 from spiders.errors import failure_tag
 
 log = logging.getLogger(__name__)
@@ -297,6 +298,8 @@ class ContactSpider(scrapy.Spider):
             cause = self._robots_cause(netloc)
             if cause is not None:
                 tag, message = cause
+        if tag == "dns-failure":
+            tag, message = self._dns_cause(request.url) or (tag, message)
         self.crawler.stats.inc_value(f"auditor/harvest/{tag}")
         state.pages.append(PageRecord(request.url, None, tag, message, request.meta.get("depth", 0), request.meta.get("score", 0.0), None, None))
         if request.meta.get("source") == "start":
@@ -305,12 +308,21 @@ class ContactSpider(scrapy.Spider):
             state.failures.append(Failure(tag, message, request.url))
         return self._continue(state)
 
+    def _dns_cause(self, url: str) -> tuple[str, str] | None:
+        """The resolver's own reason (NXDOMAIN, timeout, private address refused)."""
+        resolver = GuardedResolver.installed
+        host = urlsplit(url).hostname or ""
+        return resolver.failure_for(host) if resolver is not None and host else None
+
     def _robots_cause(self, netloc: str) -> tuple[str, str] | None:
         """When robots.txt itself failed, the page's real reason is that failure."""
         for mw in self.crawler.engine.downloader.middleware.middlewares:
             errors = getattr(mw, "errors", None)
             if isinstance(errors, dict) and netloc in errors:
                 tag, message = failure_tag(errors[netloc])
+                if tag == "dns-failure":
+                    tag, message = self._dns_cause(f"http://{netloc}/") or (tag, message)
+                    return tag, message
                 return tag, f"robots.txt unreachable ({message}); RFC 9309 says assume complete disallow"
             outcomes = getattr(mw, "outcomes", None)
             if isinstance(outcomes, dict) and str(outcomes.get(netloc, "")).startswith("robots-5"):

@@ -33,10 +33,15 @@ class AuditorDNSLookupError(DNSLookupError):
 class GuardedResolver:
     """IResolverSimple over :class:`DnsResolver`, refusing non-public addresses."""
 
+    installed: GuardedResolver | None = None
+
     def __init__(self, reactor: Any, resolver: DnsResolver, policy: AddressPolicy) -> None:
         self.reactor = reactor
         self.resolver = resolver
         self.policy = policy
+        # Twisted reduces a failed lookup to "no results"; the real reason per
+        # host is kept here for the spider's error records.
+        self.failures: dict[str, tuple[str, str]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, reactor: Any) -> GuardedResolver:
@@ -45,12 +50,27 @@ class GuardedResolver:
             settings.get("AUDITOR_NAMESERVER") or None, settings.getfloat("AUDITOR_DNS_TIMEOUT", 5.0)
         )
         policy = AddressPolicy(settings.getbool("AUDITOR_ALLOW_PRIVATE_TARGETS"))
-        return cls(reactor, resolver, policy)
+        instance = cls(reactor, resolver, policy)
+        # Scrapy builds the resolver from the process, not the crawler; one
+        # reactor per process means one installed resolver, found here.
+        cls.installed = instance
+        return instance
 
     def install_on_reactor(self) -> None:
         self.reactor.installResolver(self)
 
     def _lookup(self, name: str) -> str:
+        try:
+            return self._checked(name)
+        except AuditorDNSLookupError as exc:
+            self.failures[name.lower()] = (exc.tag, exc.message)
+            raise
+
+    def failure_for(self, host: str) -> tuple[str, str] | None:
+        """Why the last lookup of ``host`` failed, if it did."""
+        return self.failures.get(host.lower())
+
+    def _checked(self, name: str) -> str:
         if is_ip_literal(name):
             address = name.strip("[]")
             if not self.policy.permits(address):

@@ -1,0 +1,338 @@
+"""The lab's web server: every site of the world on one loopback port, picked by Host.
+
+Real HTTP/1.1 over TCP (keep-alive, HEAD, Content-Length), so crawler tests exercise
+the same code paths as a real crawl. Pages are rendered once at start, when the port
+is known (links and redirects to other world hosts carry it), and every request is
+written to a thread-safe log so tests can assert what was fetched and with which
+User-Agent.
+"""
+
+from __future__ import annotations
+
+import socketserver
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit
+from xml.sax.saxutils import escape
+
+import jinja2
+
+from auditor.lab.world import CATCH_ALL, Page, World, WorldCompany, WorldError, lab_url
+
+UNKNOWN_SITE = b"unknown site\n"
+NOT_FOUND = b"<!DOCTYPE html><html><head><title>404 Not Found</title></head><body><h1>Not Found</h1></body></html>\n"
+
+
+@dataclass(frozen=True)
+class Response:
+    """A ready-to-send answer: status, headers and encoded body."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    delay: float = 0.0
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    """One request the server answered."""
+
+    time: float
+    method: str
+    host: str  # the Host header without its port
+    path: str  # the request target exactly as sent (percent-encoded, with any query)
+    user_agent: str | None
+    status: int
+    headers: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def decoded_path(self) -> str:
+        """The path without query, percent-decoded: '/контакты', '/kontakt/'."""
+        return _decode_path(self.path)
+
+
+def _decode_path(target: str) -> str:
+    # Not urlsplit: an origin-form target like '//x/y' is a path, not a netloc.
+    return unquote(target.split("?", 1)[0].split("#", 1)[0] or "/", errors="replace")
+
+
+class RequestLog:
+    """Thread-safe, append-only record of requests; iterate for a snapshot."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: list[LoggedRequest] = []
+
+    def append(self, item: LoggedRequest) -> None:
+        with self._lock:
+            self._items.append(item)
+
+    def snapshot(self) -> list[LoggedRequest]:
+        with self._lock:
+            return list(self._items)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def __iter__(self) -> Iterator[LoggedRequest]:
+        return iter(self.snapshot())
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+    def for_host(self, host: str) -> list[LoggedRequest]:
+        """Requests whose Host (without port) is ``host``."""
+        host = host.lower()
+        return [r for r in self.snapshot() if r.host == host]
+
+    def paths(self, host: str) -> list[str]:
+        """Decoded paths requested on ``host``, in order (repeats kept)."""
+        return [r.decoded_path for r in self.for_host(host)]
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+class Sites:
+    """The rendered world for one port: host -> path -> Response."""
+
+    def __init__(self, world: World, port: int) -> None:
+        self.world = world
+        self.port = port
+        self.hosts = frozenset(world.sites)
+        self._pages: dict[str, dict[str, Response]] = {}
+        for company in world.companies:
+            self._render_company(company)
+
+    def lookup(self, host: str, path: str) -> Response | None:
+        """The response for ``host`` and decoded ``path``; None when the host is unknown."""
+        site = self.world.sites.get(host)
+        if site is None:
+            return None
+        pages = self._pages.get(site[1], {})
+        found = pages.get(path) or pages.get(CATCH_ALL)
+        if found is not None:
+            return found
+        return Response(404, (("Content-Type", "text/html; charset=utf-8"),), NOT_FOUND)
+
+    def url(self, target: str, host: str) -> str:
+        """Absolute lab URL for a path on ``host`` or a port-less world URL."""
+        return lab_url(urljoin(f"http://{host}/", target), self.port, self.hosts)
+
+    def _render_company(self, company: WorldCompany) -> None:
+        for page in company.pages:
+            self._pages.setdefault(page.host, {})[page.path] = self._render_page(company, page)
+        # robots.txt and sitemap.xml belong to the website's host (aliases share the domain's pages)
+        site_host = self.world.sites[company.site_host][1]
+        own = self._pages.setdefault(site_host, {})
+        context = self._context(company, site_host)
+        if company.robots is not None:
+            text = self._render(company.robots, context, company, "/robots.txt")
+            own["/robots.txt"] = Response(
+                200, (("Content-Type", "text/plain; charset=utf-8"),), text.encode()
+            )
+        if isinstance(company.sitemap, tuple):
+            locs = "".join(
+                f"  <url><loc>{escape(self.url(u, site_host))}</loc></url>\n"
+                for u in company.sitemap
+            )
+            xml = f'<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n{locs}</urlset>\n'
+            own["/sitemap.xml"] = Response(
+                200, (("Content-Type", "application/xml"),), xml.encode()
+            )
+        elif company.sitemap is not None:
+            xml = self._render(company.sitemap, context, company, "/sitemap.xml")
+            own["/sitemap.xml"] = Response(
+                200, (("Content-Type", "application/xml"),), xml.encode()
+            )
+
+    def _context(self, company: WorldCompany, host: str) -> dict[str, Any]:
+        def url(target: str) -> str:
+            return self.url(target, host)
+
+        return {
+            "company": company,
+            "host": host,
+            "port": self.port,
+            "site": f"http://{company.site_host}:{self.port}",
+            "url": url,
+            "layout": company.layout,
+        }
+
+    def _render(
+        self, template: jinja2.Template, context: dict[str, Any], company: WorldCompany, path: str
+    ) -> str:
+        try:
+            return template.render(**context)
+        except jinja2.TemplateError as exc:
+            raise WorldError(f"company {company.domain!r}: rendering {path}: {exc}") from exc
+
+    def _render_page(self, company: WorldCompany, page: Page) -> Response:
+        headers: list[tuple[str, str]] = []
+        if page.redirect is not None:
+            location = (
+                self.url(page.redirect, page.host) if "://" in page.redirect else page.redirect
+            )
+            headers.append(("Location", location))
+        if page.template is not None:
+            context = self._context(company, page.host)
+            context.update(page=page.path, title=page.title, charset=page.charset, **page.vars)
+            body = self._render(page.template, context, company, page.path).encode(
+                page.charset, "xmlcharrefreplace"
+            )
+        else:
+            body = (page.raw_body or "").encode(page.charset, "xmlcharrefreplace")
+        if body or page.redirect is None:
+            ctype = page.content_type
+            if page.header_charset and "charset=" not in ctype and _is_text(ctype):
+                ctype = f"{ctype}; charset={page.charset}"
+            headers.append(("Content-Type", ctype))
+        headers.extend(page.headers)
+        return Response(page.status, tuple(headers), body, page.delay)
+
+
+def _is_text(content_type: str) -> bool:
+    return content_type.startswith("text/") or content_type.endswith(
+        ("+xml", "/xml", "/json", "javascript")
+    )
+
+
+# --------------------------------------------------------------------------- server
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Answers from the rendered Sites; the server object carries sites and log."""
+
+    server: _Server
+    protocol_version = "HTTP/1.1"
+    timeout = 10  # idle keep-alive connections must not pin threads forever
+
+    def version_string(self) -> str:
+        return "LabHTTP/1.0"
+
+    def do_GET(self) -> None:
+        self._serve(send_body=True)
+
+    def do_HEAD(self) -> None:
+        self._serve(send_body=False)
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(min(length, 1 << 20))
+        self._serve(send_body=True)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        """Quiet: the request log is the record, stderr noise helps nobody."""
+
+    def _serve(self, send_body: bool) -> None:
+        target = self.path
+        host = self.headers.get("Host", "")
+        if "://" in target:  # absolute-form request target (as sent to proxies)
+            parts = urlsplit(target)
+            host = parts.netloc
+            target = parts.path + (f"?{parts.query}" if parts.query else "")
+        host = _strip_port(host)
+        response = self.server.sites.lookup(host, _decode_path(target))
+        if response is None:
+            response = Response(404, (("Content-Type", "text/plain; charset=utf-8"),), UNKNOWN_SITE)
+        self.server.log.append(
+            LoggedRequest(
+                time=time.time(),
+                method=self.command,
+                host=host,
+                path=target,
+                user_agent=self.headers.get("User-Agent"),
+                status=response.status,
+                headers=dict(self.headers.items()),
+            )
+        )
+        if response.delay:
+            time.sleep(response.delay)
+        self.send_response(response.status)
+        for name, value in response.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if send_body:
+            self.wfile.write(response.body)
+
+
+def _strip_port(host: str) -> str:
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host.split("]", 1)[0] + "]"
+    return host.rsplit(":", 1)[0].rstrip(".") if ":" in host else host.rstrip(".")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    sites: Sites
+    log: RequestLog
+
+    def server_bind(self) -> None:
+        """Bind without HTTPServer's socket.getfqdn(): no reverse lookup leaves the machine."""
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients hanging up mid-response are normal for crawlers; stay quiet."""
+
+
+class LabHTTPServer:
+    """One HTTP server for all of the world's sites."""
+
+    def __init__(self, world: World, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.world = world
+        self.host = host
+        self.requested_port = port
+        self.log = RequestLog()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the HTTP server is not running")
+        return self._server.server_address[1]
+
+    @property
+    def sites(self) -> Sites:
+        if self._server is None:
+            raise RuntimeError("the HTTP server is not running")
+        return self._server.sites
+
+    def start(self) -> LabHTTPServer:
+        server = _Server((self.host, self.requested_port), _Handler, bind_and_activate=True)
+        try:
+            server.sites = Sites(self.world, server.server_address[1])
+        except Exception:
+            server.server_close()
+            raise
+        server.log = self.log
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="lab-http",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+        self._server = None
+        self._thread = None
