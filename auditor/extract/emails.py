@@ -28,7 +28,7 @@ from urllib.parse import unquote, urlsplit
 from email_validator import validate_email
 
 from auditor.data import load
-from auditor.extract.page import ParsedPage
+from auditor.extract.page import ParsedPage, text_of
 from auditor.models import CONTEXT_MAX, ContactPoint, clip_context
 from auditor.net.domains import has_public_suffix, registrable_domain, same_site
 
@@ -808,7 +808,7 @@ def _cf_context(page: ParsedPage, hexstr: str, decoded: str) -> str:
     try:
         for el in page.tree.xpath("//*[@data-cfemail=$h]", h=hexstr):
             parent = el.getparent() if el.getparent() is not None else el
-            text = " ".join(parent.text_content().split())
+            text = " ".join(text_of(parent).split())
             return text.replace("[email protected]", decoded) or decoded
     except Exception:  # noqa: BLE001 - context is a courtesy
         pass

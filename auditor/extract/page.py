@@ -10,9 +10,8 @@ import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
-import lxml.html
 from lxml import etree
 from w3lib.encoding import html_to_unicode
 
@@ -26,6 +25,7 @@ SKIP_TAGS = frozenset("script style noscript template svg head title object embe
 REGION_TAGS = {"header": "header", "footer": "footer", "nav": "nav"}
 _REGION_HINT = re.compile(r"(footer|header|navbar|nav\b|menu|topbar|bottom)", re.I)
 MAX_SCRIPT_TEXT = 200_000
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")  # not allowed in XML text, never visible
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class ParsedPage:
 
     url: str
     html: str
-    tree: Any  # lxml.html.HtmlElement
+    tree: Any  # lxml.etree root element (plain etree: faster than lxml.html)
     lang: str | None
     hreflangs: tuple[str, ...]
     title: str
@@ -114,12 +114,29 @@ def parse_page(body: bytes | str, url: str, content_type: str | None = None) -> 
     Never raises on malformed input: an unparsable body yields an empty page.
     """
     html = decode_body(body, content_type) if isinstance(body, bytes) else body
-    html = html.replace("\x00", "")
-    try:
-        tree = lxml.html.document_fromstring(html or "<html></html>")
-    except (etree.ParserError, ValueError):
-        tree = lxml.html.document_fromstring("<html></html>")
+    html = _CONTROL.sub("", html)
+    tree = _parse_html(html)
     return _build(tree, url, html)
+
+
+_PARSER = etree.HTMLParser(remove_comments=False, recover=True, default_doctype=False)
+_STRING = etree.XPath("string()")
+
+
+def text_of(el: Any) -> str:
+    """An element's text content (plain lxml.etree elements have no text_content())."""
+    return str(_STRING(el))
+
+
+def _parse_html(html: str) -> Any:
+    """Plain lxml.etree elements: no Python class lookup per node, several times faster."""
+    try:
+        root = etree.fromstring(html or "<html></html>", _PARSER)
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
+        root = None
+    if root is None:
+        root = etree.fromstring("<html></html>", _PARSER)
+    return root
 
 
 def _attr(el: Any, name: str) -> str:
@@ -160,6 +177,132 @@ def _safe_urljoin(base: str, href: str) -> str:
         return href
 
 
+class _Joiner:
+    """urljoin with fast paths: most hrefs are absolute or root-relative."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        parts = urlsplit(base)
+        self.scheme = parts.scheme
+        self.origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+    def __call__(self, href: str) -> str:
+        if href.startswith(("http://", "https://")) and not any(c in href for c in " \t\n\\"):
+            return href
+        if self.origin and href.startswith("/") and not href.startswith("//") and "/." not in href:
+            return self.origin + href
+        return _safe_urljoin(self.base, href)
+
+
+_REGION_TAGS_FIND = etree.XPath(
+    "//header | //footer | //nav | //*[@role='contentinfo' or @role='banner' or @role='navigation']"
+)
+_HINT_ATTRS = etree.XPath("//@id | //@class")
+# Content a visitor never sees (inside template, noscript, svg, object, head).
+_INVISIBLE = "ancestor::template or ancestor::noscript or ancestor::svg or ancestor::object or ancestor::head"
+_HIDDEN = etree.XPath(f"//form[{_INVISIBLE}]")
+_HIDDEN_LINKS = etree.XPath(f"//a[{_INVISIBLE}]")
+_BLOCK_MARK = "\ue000"  # private-use characters: valid in XML, absent from real text
+_REGION_OPEN = "\ue001"  # followed by one letter: h, f, n
+_REGION_CLOSE = "\ue002"
+_REGION_SPLIT = re.compile("(\ue001.|\ue002)")
+_REGION_LETTER = {"header": "h", "footer": "f", "nav": "n"}
+_LETTER_REGION = {v: k for k, v in _REGION_LETTER.items()}
+
+
+def _region_roots(tree: Any) -> dict[Any, str]:
+    """Outermost elements that start a header, footer or nav region."""
+    found: dict[Any, str] = {}
+    candidates = list(_REGION_TAGS_FIND(tree))
+    search = _REGION_HINT.search
+    candidates += [value.getparent() for value in _HINT_ATTRS(tree) if search(value)]
+    for el in candidates:
+        region = _region_of(el, "main")
+        if region != "main":
+            found[el] = region
+    outermost: dict[Any, str] = {}
+    for el, region in found.items():
+        if not any(anc in found for anc in el.iterancestors()):
+            outermost[el] = region
+    return outermost
+
+
+def _visible_blocks(tree: Any, roots: dict[Any, str]) -> list[TextBlock]:
+    """Visible text split at block elements, by marking the tree and reading it once.
+
+    The tree is changed only for the duration of the call and restored after:
+    one C-level text_content() replaces a Python walk over every node.
+    """
+    saved: list[tuple[Any, str | None, str | None]] = []
+
+    def mark(el: Any, before: str, after: str) -> None:
+        saved.append((el, el.text, el.tail))
+        el.text = before + (el.text or "")
+        el.tail = after + (el.tail or "")
+
+    try:
+        for el in tree.iter(*SKIP_TAGS):
+            for sub in el.iter():
+                if sub is not el:
+                    saved.append((sub, sub.text, sub.tail))
+                    sub.text = sub.tail = None
+            saved.append((el, el.text, el.tail))
+            el.text = None
+            el.tail = _BLOCK_MARK + (el.tail or "")
+        for el in tree.iter(*BLOCK_TAGS):
+            mark(el, _BLOCK_MARK, _BLOCK_MARK)
+        for el, region in roots.items():
+            mark(el, _REGION_OPEN + _REGION_LETTER[region], _REGION_CLOSE)
+        text = text_of(tree)
+    finally:
+        for el, old_text, old_tail in reversed(saved):
+            el.text = old_text
+            el.tail = old_tail
+
+    blocks: list[TextBlock] = []
+    region = "main"
+    depth = 0
+    for chunk in text.split(_BLOCK_MARK):
+        if _REGION_OPEN in chunk or _REGION_CLOSE in chunk:
+            pieces = _REGION_SPLIT.split(chunk)
+            current: list[str] = []
+            for piece in pieces:
+                if piece.startswith(_REGION_OPEN):
+                    _flush_block(blocks, current, region)
+                    depth += 1
+                    region = _LETTER_REGION.get(piece[1:], "main") if depth == 1 else region
+                elif piece == _REGION_CLOSE:
+                    _flush_block(blocks, current, region)
+                    depth = max(0, depth - 1)
+                    if depth == 0:
+                        region = "main"
+                else:
+                    current.append(piece)
+            _flush_block(blocks, current, region)
+            continue
+        if chunk and not chunk.isspace():
+            joined = " ".join(chunk.split())
+            if joined:
+                blocks.append(TextBlock(joined, region))
+    return blocks
+
+
+def _flush_block(blocks: list[TextBlock], parts: list[str], region: str) -> None:
+    if parts:
+        joined = " ".join("".join(parts).split())
+        if joined:
+            blocks.append(TextBlock(joined, region))
+        parts.clear()
+
+
+def _region_index(roots: dict[Any, str], tag: str) -> dict[Any, str]:
+    index: dict[Any, str] = {}
+    for root, region in roots.items():
+        for el in root.iter(tag):
+            index[el] = region
+    return index
+
+
 def _build(tree: Any, url: str, html: str) -> ParsedPage:
     base_url = url
     for base in tree.iter("base"):
@@ -167,90 +310,37 @@ def _build(tree: Any, url: str, html: str) -> ParsedPage:
         if href:
             base_url = _safe_urljoin(url, href)
         break
+    join = _Joiner(base_url)
 
-    blocks: list[TextBlock] = []
+    scripts = [
+        Script(
+            src=join(src) if (src := _attr(el, "src")) else None,
+            text=(el.text or "")[:MAX_SCRIPT_TEXT],
+            attrs={k: v for k, v in el.attrib.items() if isinstance(v, str)},
+        )
+        for el in tree.iter("script")
+    ]
+    roots = _region_roots(tree)
+    link_regions = _region_index(roots, "a")
     links: list[Link] = []
-    scripts: list[Script] = []
-    forms: list[Form] = []
-    cfemails: list[tuple[str, str]] = []
-
-    current: list[str] = []
-    region_stack: list[str] = ["main"]
-    skip_depth = 0
-    # open anchors: element -> (start index into a running text list)
-    anchor_parts: dict[Any, list[str]] = {}
-
-    def flush() -> None:
-        if current:
-            text = " ".join("".join(current).split())
-            if text:
-                blocks.append(TextBlock(text, region_stack[-1]))
-            current.clear()
-
-    def add_text(text: str | None) -> None:
-        if text and not skip_depth:
-            current.append(text)
-            for parts in anchor_parts.values():
-                parts.append(text)
-
-    for event, el in etree.iterwalk(tree, events=("start", "end")):
-        tag = el.tag if isinstance(el.tag, str) else ""
-        tag = tag.lower()
-        if event == "start":
-            if not tag:  # comment or processing instruction: only its tail counts
-                continue
-            if tag in SKIP_TAGS:
-                if tag == "script":
-                    src = _attr(el, "src")
-                    scripts.append(
-                        Script(
-                            src=_safe_urljoin(base_url, src) if src else None,
-                            text=(el.text or "")[:MAX_SCRIPT_TEXT],
-                            attrs={k: v for k, v in el.attrib.items() if isinstance(v, str)},
-                        )
-                    )
-                skip_depth += 1
-                continue
-            if skip_depth:
-                continue
-            region_stack.append(_region_of(el, region_stack[-1]))
-            if tag in BLOCK_TAGS:
-                flush()
-            if tag == "a":
-                anchor_parts[el] = []
-            if el.get("data-cfemail"):
-                cfemails.append((_attr(el, "data-cfemail"), ""))
-            add_text(el.text)
-        else:
-            if not tag:
-                add_text(el.tail)
-                continue
-            if tag in SKIP_TAGS:
-                skip_depth -= 1
-                add_text(el.tail)
-                continue
-            if skip_depth:
-                continue
-            if tag == "a":
-                parts = anchor_parts.pop(el, [])
-                raw_href = _attr(el, "href")
-                if raw_href:
-                    links.append(
-                        Link(
-                            href=_safe_urljoin(base_url, raw_href),
-                            raw_href=raw_href,
-                            text=" ".join("".join(parts).split()),
-                            region=region_stack[-1],
-                            title=_attr(el, "title") or _attr(el, "aria-label"),
-                        )
-                    )
-            elif tag == "form":
-                forms.append(_form(el, base_url))
-            if tag in BLOCK_TAGS:
-                flush()
-            region_stack.pop()
-            add_text(el.tail)
-    flush()
+    hidden_links = set(_HIDDEN_LINKS(tree))
+    for el in tree.iter("a"):
+        raw_href = _attr(el, "href")
+        if not raw_href or el in hidden_links:
+            continue
+        links.append(
+            Link(
+                href=join(raw_href),
+                raw_href=raw_href,
+                text=" ".join(text_of(el).split()),
+                region=link_regions.get(el, "main"),
+                title=_attr(el, "title") or _attr(el, "aria-label"),
+            )
+        )
+    hidden = set(_HIDDEN(tree))
+    forms = [_form(el, base_url) for el in tree.iter("form") if el not in hidden]
+    cfemails = [(_attr(el, "data-cfemail"), "") for el in tree.xpath("//*[@data-cfemail]")]
+    blocks = _visible_blocks(tree, roots)
 
     lang = None
     root = tree.getroottree().getroot() if hasattr(tree, "getroottree") else tree
@@ -268,7 +358,7 @@ def _build(tree: Any, url: str, html: str) -> ParsedPage:
                 break
     title = ""
     for t in tree.iter("title"):
-        title = " ".join((t.text_content() or "").split())
+        title = " ".join(text_of(t).split())
         break
     return ParsedPage(
         url=url,
@@ -290,11 +380,11 @@ def _label_for(form: Any, el: Any) -> str:
     if el_id:
         for label in form.iter("label"):
             if _attr(label, "for") == el_id:
-                return " ".join(label.text_content().split())
+                return " ".join(text_of(label).split())
     parent = el.getparent()
     while parent is not None and parent is not form:
         if parent.tag == "label":
-            return " ".join(parent.text_content().split())
+            return " ".join(text_of(parent).split())
         parent = parent.getparent()
     return ""
 
@@ -318,7 +408,7 @@ def _form(el: Any, base_url: str) -> Form:
         action=_safe_urljoin(base_url, action) if action else base_url,
         method=(_attr(el, "method") or "get").lower(),
         fields=tuple(fields),
-        text=" ".join(el.text_content().split())[:2000],
+        text=" ".join(text_of(el).split())[:2000],
         attrs={k: v for k, v in el.attrib.items() if isinstance(v, str)},
     )
 
@@ -332,7 +422,10 @@ def extract_structured(tree: Any, url: str, html: str) -> dict[str, list[Any]]:
 
             out["json-ld"] = JsonLdExtractor().extract_items(tree, base_url=url)
         except Exception:  # noqa: BLE001 - hostile JSON must not stop extraction
-            out["json-ld"] = _lenient_jsonld(tree)
+            try:
+                out["json-ld"] = _lenient_jsonld(tree)
+            except RecursionError:
+                out["json-ld"] = []
     if "itemscope" in html:
         try:
             from extruct.w3cmicrodata import MicrodataExtractor
@@ -350,7 +443,7 @@ def _lenient_jsonld(tree: Any) -> list[Any]:
             continue
         try:
             data = json.loads(script.text or "", strict=False)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         items.extend(data if isinstance(data, list) else [data])
     return items
