@@ -42,6 +42,15 @@ def _add_crawl_options(p: argparse.ArgumentParser) -> None:
     n.add_argument("--dns-timeout", type=float, metavar="SECONDS", help="per DNS query (default 5)")
     n.add_argument("--allow-private-targets", action="store_const", const=True, default=None,
                    help="allow connections to private, loopback and reserved addresses (lab, intranets)")
+    m = p.add_argument_group("email checks")
+    m.add_argument("--smtp-port", type=int, metavar="PORT", help="SMTP port of mail hosts (default 25)")
+    m.add_argument("--helo", metavar="FQDN", help="your host name for EHLO (with a matching PTR record)")
+    m.add_argument("--mail-from", metavar="ADDRESS", help="MAIL FROM address on your own domain")
+    m.add_argument("--smtp-timeout", type=float, metavar="SECONDS", help="per SMTP step (default 10)")
+    m.add_argument("--greylist-delay", type=float, metavar="SECONDS",
+                   help="wait before re-probing a greylisted address (default 900)")
+    m.add_argument("--no-smtp", dest="smtp", action="store_const", const=False,
+                   help="check email syntax and DNS only, no SMTP conversation")
     o = p.add_argument_group("output")
     o.add_argument("--no-progress", dest="progress", action="store_const", const=False, help="no progress bar")
     o.add_argument("-v", "--verbose", action="store_true", help="log Scrapy's own messages too")
@@ -52,7 +61,8 @@ def _settings_from(args: argparse.Namespace, **overrides: Any) -> Any:
 
     names = ("max_pages", "max_depth", "delay", "concurrency", "timeout", "company_timeout",
              "max_page_bytes", "user_agent", "contact_url", "obey_robots", "nameserver",
-             "dns_timeout", "allow_private_targets", "progress")
+             "dns_timeout", "allow_private_targets", "progress", "smtp_port", "helo", "mail_from",
+             "smtp_timeout", "greylist_delay", "smtp")
     flags = {n: getattr(args, n, None) for n in names}
     if getattr(args, "no_validate", False):
         flags["validate"] = False
@@ -84,7 +94,7 @@ def _setup_logging(out_dir: Path | None, verbose: bool) -> None:
 
 # -- audit ----------------------------------------------------------------------
 def run_audit(source: str | None, out_dir: Path, settings: Any, resume: bool = False,
-              extra_companies: Any = None) -> int:
+              network: Any = None) -> int:
     """Harvest (and later validate) ``source`` into ``out_dir``; print a summary."""
     from tqdm import tqdm
 
@@ -137,13 +147,30 @@ def run_audit(source: str | None, out_dir: Path, settings: Any, resume: bool = F
             stats = run_harvest(companies, store, settings, on_done=done)
         finally:
             bar.close()
+        if stats.get("finish_reason") == "shutdown":
+            export(store, out_dir)
+            print("Interrupted: finished companies are saved; continue with "
+                  f"`auditor audit --resume {out_dir}`", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        verdicts = _validate(store, settings, network) if settings.validate else None
         summary = export(store, out_dir)
         summary["pages_per_second"] = _pages_per_second(stats)
+        if verdicts is not None:
+            summary["verdicts"] = dict(verdicts)
         store.finish_run(summary)
         _print_summary(summary, out_dir)
-        return EXIT_INTERRUPTED if stats.get("finish_reason") == "shutdown" else EXIT_OK
+        return EXIT_OK
     finally:
         store.close()
+
+
+def _validate(store: Any, settings: Any, network: Any = None) -> Any:
+    from auditor.validation import validate_store
+
+    progress = settings.progress and sys.stderr.isatty()
+    counts = validate_store(store, settings, network, progress=progress)
+    log.info("verdicts: %s", dict(counts))
+    return counts
 
 
 def _pages_per_second(stats: dict[str, Any]) -> float | None:
@@ -161,6 +188,10 @@ def _print_summary(summary: dict[str, Any], out_dir: Path) -> None:
     print(f"Pages fetched: {summary['pages']}")
     kinds = ", ".join(f"{k} {v}" for k, v in summary["contact_points"].items()) or "none"
     print(f"Contact points: {kinds}")
+    if summary.get("verdicts"):
+        v = summary["verdicts"]
+        print(f"Verdicts: active {v.get('active', 0)}, inactive {v.get('inactive', 0)}, "
+              f"unknown {v.get('unknown', 0)} (unknown is never counted as inactive)")
     if summary["errors"]:
         print("Findings and errors: " + ", ".join(f"{k} {v}" for k, v in summary["errors"].items()))
     print(f"Results: {out_dir / 'results.json'}, {out_dir / 'contacts.csv'} (database {out_dir / 'audit.sqlite'})")
@@ -174,6 +205,90 @@ def cmd_audit(args: argparse.Namespace) -> int:
     settings = _settings_from(args)
     _setup_logging(out_dir, args.verbose)
     return run_audit(args.companies, out_dir, settings, resume=bool(args.resume))
+
+
+# -- validate / verify ------------------------------------------------------------
+def cmd_validate(args: argparse.Namespace) -> int:
+    from auditor.export import export
+    from auditor.store import open_store
+
+    out_dir = Path(args.dir)
+    if not (out_dir / "audit.sqlite").exists():
+        print(f"auditor validate: no audit in {out_dir} (expected {out_dir / 'audit.sqlite'})", file=sys.stderr)
+        return EXIT_USAGE
+    settings = _settings_from(args)
+    _setup_logging(out_dir, args.verbose)
+    store = open_store(out_dir)
+    try:
+        counts = _validate(store, settings)
+        summary = export(store, out_dir)
+        summary["verdicts"] = dict(counts)
+        _print_summary(summary, out_dir)
+    finally:
+        store.close()
+    return EXIT_OK
+
+
+def _verify_point(kind: str, value: str, country: str | None) -> Any:
+    from auditor.extract import extract_contacts, parse_page
+    from auditor.models import ContactPoint
+
+    if kind == "url":
+        page = parse_page(f'<a href="{value}">link</a>', value)
+        found = [c for c in extract_contacts(page, country) if c.kind in ("messaging", "chat")]
+        if found:
+            return found[0]
+        return ContactPoint("form", value, value, None, "form", value, "", 1.0, {"page_check": True})
+    return ContactPoint(kind, value.strip(), value, None, "text", "", "", 1.0)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from auditor.validation import validate_points
+
+    settings = _settings_from(args)
+    _setup_logging(None, args.verbose)
+    cp = _verify_point(args.kind, args.value, args.country)
+    if args.kind == "url" and cp.kind == "form":
+        verdict = asyncio.run(_check_page(args.value, settings))
+    else:
+        verdicts = asyncio.run(validate_points([(cp, args.country)], settings))
+        verdict = verdicts[cp.dedupe_key]
+    doc = {
+        "kind": args.kind if args.kind != "url" or cp.kind == "form" else cp.kind,
+        "value": verdict.value,
+        "verdict": verdict.verdict,
+        "reason": verdict.reason,
+        "message": verdict.message,
+        "flags": list(verdict.flags),
+        "checks": [
+            {"name": c.name, "verdict": c.verdict, "reason": c.reason, "message": c.message,
+             "evidence": dict(c.evidence), "duration_ms": round(c.duration_ms, 1)}
+            for c in verdict.checks
+        ],
+    }
+    if args.json:
+        print(json.dumps(doc, ensure_ascii=False, indent=2, default=str))
+    else:
+        print(f"{doc['kind']} {doc['value']}: {doc['verdict'].upper()} ({doc['reason']})")
+        if doc["message"]:
+            print(f"  {doc['message']}")
+        for c in doc["checks"]:
+            print(f"  - {c['name']}: {c['verdict']} ({c['reason']}) {c['message']}")
+    return EXIT_OK
+
+
+async def _check_page(url: str, settings: Any) -> Any:
+    from auditor.net.guard import AddressPolicy
+    from auditor.net.resolver import DnsResolver
+    from auditor.validate.http import HttpClient
+    from auditor.validate.links import LinkValidator
+
+    resolver = DnsResolver(settings.nameserver, settings.dns_timeout)
+    async with HttpClient(resolver, AddressPolicy(settings.allow_private_targets),
+                          user_agent=settings.effective_user_agent(), timeout=settings.timeout) as http:
+        return await LinkValidator(http).check_page(url)
 
 
 # -- extract --------------------------------------------------------------------
@@ -250,6 +365,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-validate", action="store_true", help="harvest only")
     _add_crawl_options(p)
     p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("validate", help="(re)validate the contact points of a stored audit",
+                       description="Check every contact point stored in DIR again and rewrite the results.")
+    p.add_argument("dir", metavar="DIR")
+    _add_crawl_options(p)
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("verify", help="check one email address, phone number or URL",
+                       description="Check one value and print its verdict with the evidence.")
+    p.add_argument("kind", choices=("email", "phone", "url"))
+    p.add_argument("value")
+    p.add_argument("--country", metavar="CC", help="ISO 3166 alpha-2 country for local phone formats")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _add_crawl_options(p)
+    p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("extract", help="harvest contact points from one saved page",
                        description="Run the extractors on a saved HTML page (no network).")

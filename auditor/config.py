@@ -38,6 +38,14 @@ class Settings:
     nameserver: str | None = None
     dns_timeout: float = 5.0
     allow_private_targets: bool = False
+    # email checks
+    smtp: bool = True  # False: syntax and DNS only
+    smtp_port: int = 25
+    helo: str = ""  # your FQDN (with a matching PTR record)
+    mail_from: str = ""  # an address on your own domain
+    smtp_timeout: float = 10.0
+    greylist_delay: float = 900.0  # seconds before re-probing a greylisted address
+    smtp_preflight: bool = True
     # pipeline
     validate: bool = True
     progress: bool = True

@@ -1,0 +1,158 @@
+"""The validation stage: read harvested contact points, store a verdict beside each.
+
+Each distinct value is checked once per run (an address listed by three
+companies costs one SMTP probe); emails go through one batch so sessions are
+shared per MX host. Nothing here changes a harvested record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from auditor.config import Settings
+from auditor.models import Check, CompanyResult, ContactPoint, Verdict
+from auditor.net.guard import AddressPolicy
+from auditor.net.resolver import DnsResolver
+from auditor.store import Store
+
+log = logging.getLogger(__name__)
+
+VALIDATED_KINDS = ("phone", "email", "chat", "messaging", "form")
+LINK_CONCURRENCY = 16
+
+
+@dataclass
+class NetworkOptions:
+    """Where the validators may connect; the lab sets ports and its own CA."""
+
+    http_port_overrides: dict[str, int] = field(default_factory=dict)
+    ca_file: str | None = None
+
+
+def _email_config(settings: Settings) -> Any:
+    from auditor.validate.email import EmailCheckConfig
+
+    return EmailCheckConfig(
+        smtp_port=settings.smtp_port,
+        helo=settings.helo,
+        mail_from=settings.mail_from,
+        timeout=settings.smtp_timeout,
+        greylist_retry_delay=settings.greylist_delay,
+        allow_private=settings.allow_private_targets,
+        smtp=settings.smtp,
+        preflight=settings.smtp_preflight,
+    )
+
+
+def _crash_verdict(cp: ContactPoint, exc: BaseException) -> Verdict:
+    """A validator bug must cost one verdict (unknown), never the run."""
+    message = f"the check failed unexpectedly: {type(exc).__name__}: {exc}"[:300]
+    check = Check("internal", "unknown", "check-error", message, {}, time.time(), 0.0)
+    return Verdict(cp.kind, cp.value, "unknown", "check-error", message, (check,))
+
+
+async def validate_points(
+    points: Iterable[tuple[ContactPoint, str | None]],
+    settings: Settings,
+    network: NetworkOptions | None = None,
+    resolver: DnsResolver | None = None,
+    on_verdict: Callable[[Verdict], None] | None = None,
+) -> dict[tuple[str, str], Verdict]:
+    """Verdicts for (contact point, company country) pairs, keyed by (kind, value)."""
+    from auditor.validate.email import EmailValidator
+    from auditor.validate.http import HttpClient
+    from auditor.validate.links import LinkValidator
+    from auditor.validate.phone import validate_phone
+
+    network = network or NetworkOptions()
+    resolver = resolver or DnsResolver(settings.nameserver, settings.dns_timeout)
+    policy = AddressPolicy(settings.allow_private_targets)
+    notify = on_verdict or (lambda verdict: None)
+    unique: dict[tuple[str, str], tuple[ContactPoint, str | None]] = {}
+    for cp, country in points:
+        if cp.kind in VALIDATED_KINDS:
+            unique.setdefault(cp.dedupe_key, (cp, country))
+    verdicts: dict[tuple[str, str], Verdict] = {}
+
+    for key, (cp, country) in unique.items():
+        if cp.kind == "phone":
+            try:
+                verdicts[key] = validate_phone(cp, country)
+            except Exception as exc:  # noqa: BLE001
+                verdicts[key] = _crash_verdict(cp, exc)
+            notify(verdicts[key])
+
+    emails = [cp for cp, _ in unique.values() if cp.kind == "email"]
+    links = [cp for cp, _ in unique.values() if cp.kind in ("chat", "messaging", "form")]
+
+    async def run_emails() -> None:
+        if not emails:
+            return
+        validator = EmailValidator(resolver, _email_config(settings))
+        try:
+            found = await validator.validate_many(cp.value for cp in emails)
+        except Exception as exc:  # noqa: BLE001
+            log.exception("email validation failed")
+            found = {cp.value: _crash_verdict(cp, exc) for cp in emails}
+        for cp in emails:
+            verdict = found.get(cp.value) or _crash_verdict(cp, KeyError(cp.value))
+            verdicts[cp.dedupe_key] = verdict
+            notify(verdict)
+
+    async def run_links() -> None:
+        if not links:
+            return
+        limit = asyncio.Semaphore(LINK_CONCURRENCY)
+        async with HttpClient(
+            resolver, policy, user_agent=settings.effective_user_agent(), timeout=settings.timeout,
+            port_overrides=network.http_port_overrides, ca_file=network.ca_file,
+        ) as http:
+            validator = LinkValidator(http)
+
+            async def one(cp: ContactPoint) -> None:
+                async with limit:
+                    try:
+                        verdict = await validator.validate(cp)
+                    except Exception as exc:  # noqa: BLE001
+                        log.exception("link check of %s failed", cp.value)
+                        verdict = _crash_verdict(cp, exc)
+                verdicts[cp.dedupe_key] = verdict
+                notify(verdict)
+
+            await asyncio.gather(*(one(cp) for cp in links))
+
+    await asyncio.gather(run_emails(), run_links())
+    return verdicts
+
+
+def validate_store(
+    store: Store,
+    settings: Settings,
+    network: NetworkOptions | None = None,
+    progress: bool = False,
+) -> Counter[str]:
+    """Validate every stored company's contact points; return counts by verdict."""
+    from tqdm import tqdm
+
+    results: list[CompanyResult] = [r for r in store.results() if r.status != "pending"]
+    points = [(cp, r.company.country) for r in results for cp in r.contacts]
+    total = len({cp.dedupe_key for cp, _ in points if cp.kind in VALIDATED_KINDS})
+    bar = tqdm(total=total, unit="check", desc="validate", disable=not progress)
+    try:
+        verdicts = asyncio.run(
+            validate_points(points, settings, network, on_verdict=lambda v: bar.update(1))
+        )
+    finally:
+        bar.close()
+    counts: Counter[str] = Counter()
+    for r in results:
+        mine = [verdicts[cp.dedupe_key] for cp in r.contacts if cp.dedupe_key in verdicts]
+        store.save_verdicts(r.company.key, mine)
+        counts.update(v.verdict for v in mine)
+    return counts
