@@ -1,10 +1,389 @@
-"""Placeholder: filled in by the extraction work."""
+"""Live-chat widgets: which provider's chat a page embeds, and its account id.
+
+Fingerprints live in ``auditor/data/chat_providers.toml`` so that adding a provider
+is a data change. Static HTML shows a widget through a ``<script src>``, an inline
+loader snippet (which builds the URL at run time, so its string literals are
+searched too) or a few DOM markers. Visible prose is never searched: "drift" or
+"crisp" in a sentence says nothing about a chat widget.
+"""
 
 from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from lxml import etree
 
 from auditor.extract.page import ParsedPage
 from auditor.models import ContactPoint
 
+# Evidence kinds, strongest first; the rank orders sightings of one provider.
+EVIDENCE_RANK = {"script-src": 0, "inline": 1, "dom": 2}
+CONFIDENCE = {"script-src": 0.95, "inline": 0.9, "dom": 0.7}
+WEAK_CONFIDENCE = 0.4
+CONTEXT_RADIUS = 60
+MAX_HTML_FOR_ACCOUNT = 2_000_000
+_URL_TOKEN_STOP = frozenset(" \t\r\n'\"`<>()[]{},;\\")
 
-def extract_chat(page: ParsedPage, *args: object) -> list[ContactPoint]:
-    return []
+
+@dataclass(frozen=True)
+class Provider:
+    """One chat provider's identity and the facts a validator may need later."""
+
+    slug: str
+    name: str
+    dom: tuple[str, ...]
+    account: tuple[re.Pattern[str], ...]
+    config: str
+    dead: bool
+    dead_since: str | None
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """One fingerprint regex with the literal it cannot match without.
+
+    Checking the literal with ``in`` first keeps a page with a 200 kB inline
+    bundle fast: the regex only runs where its provider can possibly be.
+    """
+
+    index: int  # position of the provider
+    kind: str  # "u" URL/host, "g" inline global, "w" weak, "l" direct-chat link
+    regex: re.Pattern[str]
+    needle: str  # lower-cased when ``folded``
+    folded: bool
+
+
+@dataclass(frozen=True)
+class Fingerprints:
+    """All providers plus the patterns and DOM marker tables built from them once."""
+
+    providers: tuple[Provider, ...]
+    scan: tuple[Pattern, ...]  # for script src/attrs/text and iframe src
+    links: tuple[Pattern, ...]  # for <a href>
+    dom_ids: dict[str, tuple[int, ...]]
+    dom_id_prefixes: tuple[tuple[str, int], ...]
+    dom_classes: dict[str, tuple[int, ...]]
+    dom_xpaths: tuple[tuple[Any, int, str], ...]  # (boolean XPath, provider index, marker)
+
+
+@dataclass
+class _Hit:
+    evidence: str
+    raw: str
+    context: str
+    weak: bool
+    url_like: bool
+    texts: list[str]  # where the account id may be found
+
+
+def _skip_group(p: str, i: int) -> int:
+    """Index just past the group or class opening at ``p[i]``."""
+    close = "]" if p[i] == "[" else ")"
+    depth, j = 0, i
+    while j < len(p):
+        c = p[j]
+        if c == "\\":
+            j += 2
+            continue
+        if close == ")" and c == "[":
+            j = _skip_group(p, j)
+            continue
+        if c == p[i] and close == ")":
+            depth += 1
+        elif c == close:
+            depth -= 1 if close == ")" else 1
+            if depth <= 0:
+                return j + 1
+        j += 1
+    return j
+
+
+def _skip_quantifier(p: str, i: int) -> int:
+    if i < len(p) and p[i] in "?*+":
+        i += 1
+    elif i < len(p) and p[i] == "{":
+        i = p.index("}", i) + 1
+    if i < len(p) and p[i] == "?":
+        i += 1
+    return i
+
+
+def required_literal(pattern: str) -> str:
+    """The longest literal run every match of ``pattern`` must contain.
+
+    Conservative by construction: anything optional, repeated, grouped or a
+    class ends the run; a top-level alternation yields "" (no shortcut).
+    """
+    runs: list[str] = []
+    cur: list[str] = []
+    i = 0
+    p = pattern
+    while i < len(p):
+        c = p[i]
+        if c == "\\":
+            nxt = p[i + 1] if i + 1 < len(p) else ""
+            if nxt == "x":
+                lit, i = chr(int(p[i + 2 : i + 4], 16)), i + 4
+            elif nxt and not nxt.isalnum():
+                lit, i = nxt, i + 2
+            else:  # \b \s \d \w ... are not literals
+                runs.append("".join(cur))
+                cur = []
+                i = _skip_quantifier(p, i + 2)
+                continue
+        elif c in "[(":
+            runs.append("".join(cur))
+            cur = []
+            i = _skip_quantifier(p, _skip_group(p, i))
+            continue
+        elif c == "|":
+            return ""
+        elif c in ".^$":
+            runs.append("".join(cur))
+            cur = []
+            i = _skip_quantifier(p, i + 1)
+            continue
+        else:
+            lit, i = c, i + 1
+        if i < len(p) and p[i] in "?*{":
+            runs.append("".join(cur))
+            cur = []
+            i = _skip_quantifier(p, i)
+            continue
+        cur.append(lit)
+        if i < len(p) and p[i] == "+":
+            runs.append("".join(cur))
+            cur = []
+            i = _skip_quantifier(p, i)
+    runs.append("".join(cur))
+    return max(runs, key=len)
+
+
+def _patterns(
+    index: int, kind: str, sources: Iterable[str], folded: bool, slug: str
+) -> list[Pattern]:
+    out: list[Pattern] = []
+    for src in sources:
+        regex = re.compile(src, re.I if folded else 0)
+        needle = required_literal(src)
+        out.append(Pattern(index, kind, regex, needle.lower() if folded else needle, folded))
+        if len(needle) < 2:
+            raise ValueError(f"chat fingerprint for {slug} has no literal of 2+ chars: {src!r}")
+    return out
+
+
+def _compile(data: dict[str, Any]) -> Fingerprints:
+    providers: list[Provider] = []
+    scan: list[Pattern] = []
+    links: list[Pattern] = []
+    ids: dict[str, list[int]] = {}
+    id_prefixes: list[tuple[str, int]] = []
+    classes: dict[str, list[int]] = {}
+    xpaths: list[tuple[Any, int, str]] = []
+    seen: set[str] = set()
+    for i, entry in enumerate(data["provider"]):
+        slug = entry["slug"]
+        if slug in seen:
+            raise ValueError(f"duplicate chat provider slug {slug!r}")
+        seen.add(slug)
+        scan.extend(_patterns(i, "u", entry.get("src", []), True, slug))
+        scan.extend(_patterns(i, "g", entry.get("inline", []), False, slug))
+        scan.extend(_patterns(i, "w", entry.get("weak", []), True, slug))
+        links.extend(_patterns(i, "l", entry.get("links", []), True, slug))
+        for marker in entry.get("dom", []):
+            if marker.startswith("#") and marker.endswith("*"):
+                id_prefixes.append((marker[1:-1], i))
+            elif marker.startswith("#"):
+                ids.setdefault(marker[1:], []).append(i)
+            elif marker.startswith("."):
+                classes.setdefault(marker[1:], []).append(i)
+            elif marker.startswith("[") and marker.endswith("]"):
+                xpaths.append((etree.XPath(f"boolean(//*[@{marker[1:-1]}])"), i, marker))
+            elif re.fullmatch(r"[a-z][a-z0-9-]*", marker):
+                xpaths.append((etree.XPath(f"boolean(//{marker})"), i, marker))
+            else:
+                raise ValueError(f"unsupported DOM marker {marker!r} for {slug}")
+        providers.append(
+            Provider(
+                slug=slug,
+                name=entry["name"],
+                dom=tuple(entry.get("dom", [])),
+                account=tuple(re.compile(p) for p in entry.get("account", [])),
+                config=entry.get("config", ""),
+                dead=bool(entry.get("dead", False)),
+                dead_since=entry.get("dead_since"),
+            )
+        )
+    return Fingerprints(
+        providers=tuple(providers),
+        scan=tuple(scan),
+        links=tuple(links),
+        dom_ids={k: tuple(v) for k, v in ids.items()},
+        dom_id_prefixes=tuple(id_prefixes),
+        dom_classes={k: tuple(v) for k, v in classes.items()},
+        dom_xpaths=tuple(xpaths),
+    )
+
+
+@cache
+def fingerprints() -> Fingerprints:
+    """Load and compile the provider data once per process."""
+    text = resources.files("auditor").joinpath("data/chat_providers.toml").read_text("utf-8")
+    return _compile(tomllib.loads(text))
+
+
+def providers() -> dict[str, Provider]:
+    """Providers by slug, for validators that want config endpoints or dead flags."""
+    return {p.slug: p for p in fingerprints().providers}
+
+
+def _matches(patterns: tuple[Pattern, ...], text: str) -> Iterator[tuple[Pattern, re.Match[str]]]:
+    """Every fingerprint match in ``text``, trying a regex only if its literal is there."""
+    if not text:
+        return
+    lower = text.lower()
+    for pat in patterns:
+        if pat.needle in (lower if pat.folded else text):
+            for m in pat.regex.finditer(text):
+                yield pat, m
+
+
+def _snippet(text: str, start: int, end: int) -> str:
+    return " ".join(text[max(0, start - CONTEXT_RADIUS) : end + CONTEXT_RADIUS].split())
+
+
+def _url_token(text: str, start: int, end: int) -> str:
+    """Widen a host match in script text to the whole string literal it sits in."""
+    lo, hi = start, end
+    limit_lo, limit_hi = max(0, start - 200), min(len(text), end + 300)
+    while lo > limit_lo and text[lo - 1] not in _URL_TOKEN_STOP:
+        lo -= 1
+    while hi < limit_hi and text[hi] not in _URL_TOKEN_STOP:
+        hi += 1
+    return text[lo:hi]
+
+
+def _better(new: _Hit, old: _Hit | None) -> bool:
+    if old is None:
+        return True
+    key_new = (new.weak, EVIDENCE_RANK[new.evidence], not new.url_like)
+    key_old = (old.weak, EVIDENCE_RANK[old.evidence], not old.url_like)
+    return key_new < key_old
+
+
+def _record(hits: dict[int, _Hit], index: int, hit: _Hit) -> None:
+    old = hits.get(index)
+    if _better(hit, old):
+        if old is not None:
+            hit.texts.extend(t for t in old.texts if t not in hit.texts)
+        hits[index] = hit
+    elif old is not None:
+        old.texts.extend(t for t in hit.texts if t not in old.texts)
+
+
+def _scan_scripts(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> None:
+    for script in page.scripts:
+        attrs = " ".join(f'{k}="{v}"' for k, v in script.attrs.items() if k != "src")
+        if script.src:
+            subject = f"{script.src} {attrs}"
+            for pat, _m in _matches(fp.scan, subject):
+                hit = _Hit("script-src", script.src, script.src, pat.kind == "w", True, [subject])
+                _record(hits, pat.index, hit)
+            continue
+        subject = f"{attrs}\n{script.text}" if attrs else script.text
+        for pat, m in _matches(fp.scan, subject):
+            url_like = pat.kind in "uw"
+            raw = _url_token(subject, m.start(), m.end()) if url_like else m.group(0)
+            context = _snippet(subject, m.start(), m.end())
+            hit = _Hit("inline", raw, context, pat.kind == "w", url_like, [subject])
+            _record(hits, pat.index, hit)
+
+
+def _scan_dom(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> None:
+    tree = page.tree
+    for el in tree.iter("iframe"):
+        src = el.get("src") or el.get("data-src") or ""
+        for pat, _m in (*_matches(fp.scan, src), *_matches(fp.links, src)):
+            if pat.kind in "ul":
+                _record(hits, pat.index, _Hit("dom", src, src, False, True, [src]))
+    # hrefs from the tree, not page.links: loaders put a fallback link in <noscript>
+    for href in tree.xpath("//a/@href"):
+        href = str(href).strip()
+        if "://" not in href:
+            continue
+        for pat, _m in _matches(fp.links, href):
+            _record(hits, pat.index, _Hit("dom", href, href, False, True, [href]))
+
+    found: list[tuple[int, str]] = []
+    for value in tree.xpath("//@id"):
+        value = str(value)
+        for index in fp.dom_ids.get(value, ()):
+            found.append((index, f'id="{value}"'))
+        for prefix, index in fp.dom_id_prefixes:
+            if value.startswith(prefix):
+                found.append((index, f'id="{value}"'))
+    for value in tree.xpath("//@class"):
+        for token in str(value).split():
+            for index in fp.dom_classes.get(token, ()):
+                found.append((index, f'class="{token}"'))
+    for xpath, index, marker in fp.dom_xpaths:
+        if index not in hits and xpath(tree):
+            found.append((index, marker))
+    for index, marker in found:
+        _record(hits, index, _Hit("dom", marker, marker, False, False, ["\x00html"]))
+
+
+def _account_id(provider: Provider, hit: _Hit, page: ParsedPage) -> str | None:
+    if not provider.account:
+        return None
+    for text in hit.texts:
+        subject = page.html[:MAX_HTML_FOR_ACCOUNT] if text == "\x00html" else text
+        for pattern in provider.account:
+            m = pattern.search(subject)
+            if m:
+                return m.group(1)
+    return None
+
+
+def extract_chat(page: ParsedPage, *_args: object) -> list[ContactPoint]:
+    """One contact point per chat provider whose widget the page embeds."""
+    fp = fingerprints()
+    hits: dict[int, _Hit] = {}
+    _scan_scripts(page, fp, hits)
+    _scan_dom(page, fp, hits)
+    out: list[ContactPoint] = []
+    for index in sorted(hits, key=lambda i: (hits[i].weak, EVIDENCE_RANK[hits[i].evidence], i)):
+        hit = hits[index]
+        provider = fp.providers[index]
+        details: dict[str, Any] = {"provider": provider.name, "evidence": hit.evidence}
+        account = _account_id(provider, hit, page)
+        if account:
+            details["account_id"] = account
+            if provider.config:
+                details["config_url"] = provider.config.format(account_id=account)
+        if provider.dead:
+            details["dead-provider"] = True
+            if provider.dead_since:
+                details["dead_since"] = provider.dead_since
+        if hit.weak:
+            details["weak"] = True
+        out.append(
+            ContactPoint(
+                kind="chat",
+                value=provider.slug,
+                raw=hit.raw,
+                label=None,
+                method="widget-script",
+                page_url=page.url,
+                context=hit.context,
+                confidence=WEAK_CONFIDENCE if hit.weak else CONFIDENCE[hit.evidence],
+                details=details,
+            )
+        )
+    return out

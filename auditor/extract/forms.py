@@ -1,10 +1,249 @@
-"""Placeholder: filled in by the extraction work."""
+"""Contact forms: a way to write to the company without knowing an address.
+
+A form counts when a visitor can leave a message (a textarea, or a field named
+like one) together with a way to be answered (an email or phone field), or asks
+to be called back (a phone field without a message: callback, quote, demo). Search,
+login, newsletter, blog-comment, review and cart forms are look-alikes that are
+excluded. Keywords in many languages live in ``auditor/data/forms.toml``.
+"""
 
 from __future__ import annotations
 
-from auditor.extract.page import ParsedPage
+import re
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+from urllib.parse import urldefrag
+
+import lxml.html
+
+from auditor.extract.page import Form, FormField, ParsedPage
 from auditor.models import ContactPoint
 
+TEXTLIKE_TYPES = frozenset({"text", "email", "tel", "number", "textarea", ""})
+SHORT_KEYWORD = 5  # shorter keywords must stand alone, longer ones match inside names
 
-def extract_forms(page: ParsedPage, *args: object) -> list[ContactPoint]:
-    return []
+
+class Keywords:
+    """A keyword list compiled into one case-insensitive regex."""
+
+    def __init__(self, words: Iterable[str]) -> None:
+        longs = sorted({w.lower() for w in words if len(w) >= SHORT_KEYWORD}, key=len, reverse=True)
+        shorts = sorted({w.lower() for w in words if len(w) < SHORT_KEYWORD}, key=len, reverse=True)
+        parts = [re.escape(w) for w in longs]
+        parts += [rf"(?<![^\W_]){re.escape(w)}(?![^\W_])" for w in shorts]
+        self.regex = re.compile("|".join(parts) or r"(?!)", re.I)
+
+    def search(self, text: str) -> bool:
+        return bool(text) and self.regex.search(text) is not None
+
+
+@dataclass(frozen=True)
+class FormRules:
+    """Compiled keyword sets from the data file."""
+
+    message: Keywords
+    not_message: Keywords
+    email: Keywords
+    phone: Keywords
+    newsletter: Keywords
+    comment: Keywords
+    cart: Keywords
+    lookup: Keywords
+    search_names: frozenset[str]
+    search_actions: tuple[str, ...]
+    captcha_fields: Keywords
+    captcha_markup: tuple[str, ...]
+    captcha_scripts: tuple[str, ...]
+    ignored_types: frozenset[str]
+
+
+@cache
+def rules() -> FormRules:
+    """Load and compile the form keywords once per process."""
+    text = resources.files("auditor").joinpath("data/forms.toml").read_text("utf-8")
+    data: dict[str, Any] = tomllib.loads(text)
+    return FormRules(
+        message=Keywords(data["message"]["keywords"]),
+        not_message=Keywords(data["not_message"]["keywords"]),
+        email=Keywords(data["email"]["keywords"]),
+        phone=Keywords(data["phone"]["keywords"]),
+        newsletter=Keywords(data["newsletter"]["markers"]),
+        comment=Keywords(data["comment"]["markers"]),
+        cart=Keywords(data["cart"]["markers"]),
+        lookup=Keywords(data["lookup"]["markers"]),
+        search_names=frozenset(n.lower() for n in data["search"]["field_names"]),
+        search_actions=tuple(a.lower() for a in data["search"]["action_markers"]),
+        captcha_fields=Keywords(data["captcha"]["field_markers"]),
+        captcha_markup=tuple(m.lower() for m in data["captcha"]["markup_markers"]),
+        captcha_scripts=tuple(m.lower() for m in data["captcha"]["script_markers"]),
+        ignored_types=frozenset(data["ignored_types"]["types"]),
+    )
+
+
+def _signal(field: FormField) -> str:
+    """Everything a field says about itself, for keyword matching."""
+    return " ".join(
+        filter(None, (field.name, field.id, field.placeholder, field.label, field.autocomplete))
+    )
+
+
+def _markups(page: ParsedPage) -> list[str]:
+    """Markup of each parsed form, for captcha widgets that are not fields.
+
+    Forms are paired with <form> elements by their field names, so forms the
+    parser skipped (inside <template>, <noscript>) cannot shift the pairing.
+    """
+    elements = list(page.tree.iter("form"))
+    keys = [
+        tuple((c.get("name") or "").strip() for c in el.iter("input", "textarea", "select"))
+        for el in elements
+    ]
+    used: set[int] = set()
+    out: list[str] = []
+    for form in page.forms:
+        key = tuple(f.name for f in form.fields)
+        markup = ""
+        for idx, candidate in enumerate(keys):
+            if idx not in used and candidate == key:
+                used.add(idx)
+                markup = lxml.html.tostring(elements[idx], encoding="unicode")[:50_000]
+                break
+        out.append(markup)
+    return out
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Why a form is (or is not) a contact form; kept for tests and debugging."""
+
+    is_contact: bool
+    reason: str
+    message: bool = False
+    email: bool = False
+    phone: bool = False
+
+
+def classify(form: Form) -> Verdict:
+    """Decide whether ``form`` is a contact form, and if not, which look-alike it is."""
+    r = rules()
+    visible = [f for f in form.fields if f.type not in r.ignored_types]
+    attrs = " ".join(form.attrs.get(k, "") for k in ("id", "class", "name", "action", "role"))
+    all_names = " ".join(f"{f.name} {f.id}" for f in form.fields)
+
+    if any(f.type == "password" for f in form.fields):
+        return Verdict(False, "login")
+    if form.attrs.get("role", "").lower() == "search" or any(f.type == "search" for f in visible):
+        return Verdict(False, "search")
+    if r.comment.search(attrs) or r.comment.search(all_names):
+        return Verdict(False, "comment")
+    if r.cart.search(attrs) or r.cart.search(all_names):
+        return Verdict(False, "cart")
+    if r.lookup.search(attrs) or r.lookup.search(all_names):
+        return Verdict(False, "lookup")
+
+    message = email = phone = False
+    textarea = False
+    for f in visible:
+        signal = _signal(f)
+        if r.captcha_fields.search(signal):
+            continue
+        if f.tag == "textarea":
+            if r.not_message.search(signal) and not r.message.search(signal):
+                continue  # "Shipping address" is data, not a message
+            message = textarea = True
+            continue
+        if f.type not in TEXTLIKE_TYPES:
+            continue
+        is_email = f.type == "email" or "email" in f.autocomplete.lower() or r.email.search(signal)
+        is_phone = (
+            f.type == "tel" or f.autocomplete.lower().startswith("tel") or r.phone.search(signal)
+        )
+        if is_email:
+            email = True
+        elif is_phone:
+            phone = True
+        elif r.message.search(signal):
+            message = True
+
+    if r.newsletter.search(attrs) or (not textarea and r.newsletter.search(form.text)):
+        return Verdict(False, "newsletter", message, email, phone)
+    if not message:
+        names = {f.name.lower() for f in visible if f.type in TEXTLIKE_TYPES}
+        action = form.action.lower()
+        if names & r.search_names or any(a in action for a in r.search_actions):
+            return Verdict(False, "search", message, email, phone)
+        if phone:  # "call me back", quote, appointment and demo requests
+            return Verdict(True, "callback", message, email, phone)
+        return Verdict(False, "no-message-field", message, email, phone)
+    if not (email or phone):
+        return Verdict(False, "no-reply-channel", message, email, phone)
+    return Verdict(True, "contact", message, email, phone)
+
+
+def _has_captcha(form: Form, markup: str, page_captcha: bool) -> bool:
+    r = rules()
+    if any(r.captcha_fields.search(f"{f.name} {f.id}") for f in form.fields):
+        return True
+    low = markup.lower()
+    return page_captcha or any(m in low for m in r.captcha_markup)
+
+
+def _page_captcha(page: ParsedPage) -> bool:
+    """A captcha script on the page (reCAPTCHA v3 guards every form invisibly)."""
+    markers = rules().captcha_scripts
+    for script in page.scripts:
+        src = (script.src or "").lower()
+        if src and any(m in src for m in markers):
+            return True
+    return False
+
+
+def _value(form: Form, page: ParsedPage) -> str:
+    action = form.action.strip()
+    if not action or action.lower().startswith("javascript:"):
+        return page.url
+    return urldefrag(action)[0] or page.url
+
+
+def extract_forms(page: ParsedPage, *_args: object) -> list[ContactPoint]:
+    """One contact point per contact form on the page (same action counted once)."""
+    markups: list[str] | None = None
+    page_captcha = _page_captcha(page)
+    out: list[ContactPoint] = []
+    seen: set[str] = set()
+    for i, form in enumerate(page.forms):
+        verdict = classify(form)
+        if not verdict.is_contact:
+            continue
+        value = _value(form, page)
+        if value in seen:
+            continue
+        seen.add(value)
+        if markups is None:  # serialised only when a contact form is found
+            markups = _markups(page)
+        fields = [f.name or f.id for f in form.fields if f.type not in rules().ignored_types]
+        channels = [c for c, ok in (("email", verdict.email), ("phone", verdict.phone)) if ok]
+        out.append(
+            ContactPoint(
+                kind="form",
+                value=value,
+                raw=form.action,
+                label="contact-form",
+                method="form",
+                page_url=page.url,
+                context=form.text,
+                confidence=0.9 if verdict.message and verdict.email else 0.8,
+                details={
+                    "method": form.method,
+                    "fields": [f for f in fields if f],
+                    "has_captcha": _has_captcha(form, markups[i], page_captcha),
+                    "reply_channels": channels,
+                    "kind": verdict.reason,  # "contact" or "callback"
+                },
+            )
+        )
+    return out

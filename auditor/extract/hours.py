@@ -1,12 +1,986 @@
-"""Placeholder: filled in by the extraction work."""
+"""Service hours: when a published channel is staffed, normalized to OSM style.
+
+Hours are read from visible text in fourteen languages (day words, day ranges,
+time ranges, "closed", always-open phrases) and from schema.org data
+(``openingHours``, ``openingHoursSpecification``, ``hoursAvailable``). The value
+is an ``opening_hours``-like string ("Mo-Fr 08:00-17:00; Sa 09:00-13:00" or
+"24/7") so that the same schedule seen on several pages deduplicates.
+
+A number range alone is never hours: dates, prices and phone numbers are full of
+them. A range needs a day word before it, a time-like spelling (``8:00``, ``9h``,
+``17 Uhr``, ``16 óra``) with an hours word nearby, or an always-open phrase.
+Vocabulary lives in ``auditor/data/hours.toml``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import re
+import tomllib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import phonenumbers
 
 from auditor.extract.page import ParsedPage
 from auditor.models import ContactPoint
 
+DAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
+DAY_INDEX = {d: i for i, d in enumerate(DAYS)}
+SCHEMA_DAYS = {
+    "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5,
+    "sunday": 6, "mo": 0, "tu": 1, "we": 2, "th": 3, "fr": 4, "sa": 5, "su": 6,
+}  # fmt: skip
+FULL_DAY = (0, 24 * 60)
+MAX_GAP_WORDS = 6
+MAX_GAP_CHARS = 60
+MAX_BLOCK_HOP = 2  # blocks without hours between two parts of one schedule
+CONFIDENCE = {"days": 0.9, "always": 0.8, "bare": 0.6, "structured": 0.95}
+_WORD = r"[^\W_]"  # a letter or digit, Unicode-aware
+_DIGIT = re.compile(r"\d")
+_KINDS = ("trange", "day", "closed", "pause", "sep", "list")  # lexer groups, in order
+# two numbers joined by a dash, a short word or a Hungarian case ending ("8-tól 16-ig")
+_RANGEISH = re.compile(r"\d[^\s\d]{0,5}\s*[-–—]\s*\d|\d[^\s\d]{0,5}\s+(?:[^\W\d_]{1,7}\.?\s+)?\d")
+NEIGHBOUR_MAX_CHARS = 80
+MAX_BLOCK_CHARS = 20_000  # hours sit near the top of a block; a text dump is not read whole
+
+_DASH = r"\-–—‑~"  # dashes, escaped for use inside a character class
+
+
+def _time_pattern(n: int) -> str:
+    """One clock time; named groups carry the index ``n`` (1 = opens, 2 = closes)."""
+    return (
+        rf"(?P<h{n}>[01]?\d|2[0-4])"
+        rf"(?:(?P<s{n}>[:.]|\s?[hu]\s?)(?P<m{n}>[0-5]\d))?"
+        rf"(?:\s?(?P<ap{n}>[ap]\.?\s?m\.?)(?![^\W\d_]))?"
+        rf"(?:\s?(?P<sx{n}>uhr|h|u|hod\.?|hodin|órá(?:tól|ig)|óra|uur|godz\.?|ч\.?|saat|heures?)"
+        rf"(?![^\W\d_]))?"
+        rf"(?:-?(?P<hu{n}>t[óo]l|től|ig)(?![^\W\d_]))?"
+    )
+
+
+@dataclass(frozen=True)
+class Lang:
+    """One language's day vocabulary compiled into a lexer."""
+
+    code: str
+    lexer: re.Pattern[str]
+    day_body: str  # the bare day-word alternation, for the all-languages regex
+    words: dict[str, tuple[int, ...]]  # lower-cased day / group word -> days
+    stems: tuple[tuple[str, tuple[int, ...]], ...]
+    range_suffixes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Vocab:
+    """All languages plus the language-independent patterns."""
+
+    langs: dict[str, Lang]
+    order: tuple[str, ...]
+    always: re.Pattern[str]
+    always_quick: re.Pattern[str]
+    any_day: re.Pattern[str]
+    word_langs: dict[str, frozenset[str]]
+    stem_langs: tuple[tuple[str, str], ...]
+    hints: re.Pattern[str]
+    closed: re.Pattern[str]
+    timeish: re.Pattern[str]
+
+
+def _entry_regex(entry: str) -> tuple[str, str, bool]:
+    """(regex, lookup key, is_stem) for one vocabulary entry (see hours.toml)."""
+    if entry.startswith("!"):
+        word = entry[1:]
+        follow = rf"(?=\s*(?:[{_DASH},:/&]|\d))"
+        return f"(?-i:{re.escape(word)}|{re.escape(word.upper())}){follow}", word.lower(), False
+    if entry.startswith("="):
+        word = entry[1:]
+        return f"(?-i:{re.escape(word)}|{re.escape(word.upper())})", word.lower(), False
+    if entry.endswith("*"):
+        stem = entry[:-1]
+        return re.escape(stem).replace(r"\ ", r"\s+") + r"[^\W\d_]*", stem.lower(), True
+    if len(entry) <= 2 and entry[0].isupper():
+        return f"(?-i:{re.escape(entry)}|{re.escape(entry.upper())})", entry.lower(), False
+    return re.escape(entry).replace(r"\ ", r"\s+"), entry.lower(), False
+
+
+def _words_regex(words: Iterable[str]) -> str:
+    """Whole-word alternation, longest first so "Cumartesi" wins over "Cuma"."""
+    items = sorted(set(words), key=len, reverse=True)
+    if not items:
+        return r"(?!)"
+    body = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in items)
+    return rf"(?<!{_WORD})(?:{body})(?!{_WORD})"
+
+
+def _compile_lang(code: str, spec: dict[str, Any], common: dict[str, Any]) -> Lang:
+    words: dict[str, tuple[int, ...]] = {}
+    stems: list[tuple[str, tuple[int, ...]]] = []
+    alts: list[tuple[int, str]] = []  # (sort length, regex)
+
+    def add(entry: str, days: tuple[int, ...]) -> None:
+        regex, key, is_stem = _entry_regex(entry)
+        if is_stem:
+            stems.append((key, days))
+        else:
+            words[key] = days
+        alts.append((len(key) + (100 if is_stem else 0), regex))
+
+    for index, entries in enumerate(spec["days"]):
+        for entry in entries:
+            add(entry, (index,))
+    for group in spec.get("groups", []):
+        first, last = DAY_INDEX[group["days"][0]], DAY_INDEX[group["days"][1]]
+        for entry in group["words"]:
+            add(entry, tuple(range(first, last + 1)))
+    alts.sort(key=lambda a: a[0], reverse=True)
+    day_alt = rf"(?<!{_WORD})(?:{'|'.join(a for _, a in alts)})\.?(?!{_WORD})"
+
+    sep = rf"(?:\s*[{_DASH}]\s*|(?<=l)\s+|(?P<sw>\s+{_words_regex(spec.get('time_range', []))}\s+))"
+    units = "|".join(re.escape(u) for u in sorted(common["units"], key=len, reverse=True))
+    trange = (
+        rf"(?:(?P<fw>{_words_regex(spec.get('from', []))})\s*)?"
+        rf"(?<![\d.,:/+])(?<!\d[{_DASH}])"
+        + _time_pattern(1)
+        + sep
+        + _time_pattern(2)
+        + rf"(?!\d)(?![.:{_DASH}]\d)(?!\s\d\d\s\d)(?!(?:st|nd|rd|th)\b)"
+        + rf"(?!\s*(?:{units})(?![^\W\d_]))"
+    )
+    lexer = (
+        rf"(?P<trange>{trange})"
+        rf"|(?P<day>{day_alt})"
+        rf"|(?P<closed>{_words_regex(common['closed'])})"
+        rf"|(?P<pause>{_words_regex(common['pause'])})"
+        rf"|(?P<sep>[{_DASH}]|{_words_regex(spec.get('range', []))})"
+        rf"|(?P<list>[,/&+]|{_words_regex(spec.get('list', []))})"
+    )
+    return Lang(
+        code=code,
+        lexer=re.compile(lexer, re.I),
+        day_body="|".join(a for _, a in alts),
+        words=words,
+        stems=tuple(sorted(stems, key=lambda s: len(s[0]), reverse=True)),
+        range_suffixes=tuple(spec.get("range_suffixes", [])),
+    )
+
+
+@cache
+def vocab() -> Vocab:
+    """Load and compile the hours vocabulary once per process."""
+    text = resources.files("auditor").joinpath("data/hours.toml").read_text("utf-8")
+    data = tomllib.loads(text)
+    langs = {code: _compile_lang(code, spec, data) for code, spec in data["lang"].items()}
+    always = re.compile("|".join(f"(?:{p})" for p in data["always_open"]), re.I)
+    bodies = "|".join(lang.day_body for lang in langs.values())
+    # one shared boundary and a letter lookahead keep this big alternation fast
+    any_day = re.compile(rf"(?<!{_WORD})(?=[^\W\d_])(?:{bodies})\.?(?!{_WORD})", re.I)
+    word_langs: dict[str, set[str]] = {}
+    for code, lang in langs.items():
+        for word in lang.words:
+            word_langs.setdefault(word, set()).add(code)
+    return Vocab(
+        langs=langs,
+        order=tuple(langs),
+        always=always,
+        always_quick=re.compile(data["always_open_quick"], re.I),
+        any_day=any_day,
+        word_langs={w: frozenset(c) for w, c in word_langs.items()},
+        stem_langs=tuple((stem, code) for code, lang in langs.items() for stem, _ in lang.stems),
+        hints=re.compile(_words_regex(data["hints"]), re.I),
+        closed=re.compile(_words_regex(data["closed"]), re.I),
+        timeish=re.compile(
+            r"\d\s?[:hu]\s?[0-5]\d|\d\s?(?:uhr|óra|h|uur|[ap]\.?m\.?)(?![^\W\d_])", re.I
+        ),
+    )
+
+
+# --------------------------------------------------------------------------- lexing
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # "always" or one of _KINDS
+    start: int
+    end: int
+    block: int
+    text: str
+    days: tuple[int, ...] = ()
+    span: tuple[int, int] | None = None
+    timeish: bool = False
+
+
+def _minutes(h: str, m: str | None, ap: str | None) -> int:
+    hour = int(h)
+    if ap:
+        pm = ap.lower().startswith("p")
+        hour = hour % 12 + (12 if pm else 0)
+    return hour * 60 + int(m or 0)
+
+
+def _range(m: re.Match[str]) -> tuple[tuple[int, int], bool] | None:
+    """(opens, closes) in minutes and whether it is spelled like a time, or None."""
+    g = m.groupdict()
+    clock = {
+        n: bool(g[f"m{n}"] and g[f"s{n}"] and g[f"s{n}"].strip() in (":", "h", "u")) for n in "12"
+    }
+    timeish = clock["1"] or clock["2"]
+    for n in "12":
+        if g[f"sx{n}"] or g[f"ap{n}"] or g[f"hu{n}"] or g[f"m{n}"] in ("00", "15", "30", "45"):
+            timeish = True
+    if g["sw"] and not (g["fw"] or (clock["1"] and clock["2"]) or g["sx2"] or g["ap2"] or g["hu1"]):
+        return None  # "10 and 1", "2 to 3": numbers joined by a word are not hours
+    ap1, ap2 = g["ap1"], g["ap2"]
+    opens = _minutes(g["h1"], g["m1"], ap1)
+    closes = _minutes(g["h2"], g["m2"], ap2)
+    if (
+        ap2
+        and not ap1
+        and ap2.lower().startswith("p")
+        and opens < 12 * 60
+        and opens + 720 <= closes
+    ):
+        opens += 720  # "1-5pm" is 13:00-17:00, "9-5pm" stays 09:00
+    if opens >= 24 * 60 or closes > 24 * 60:
+        return None
+    if closes == 0 or closes == 24 * 60 - 1:
+        closes = 24 * 60  # "-00:00" and "-23:59" both mean until midnight
+    if closes < opens and not (ap1 or ap2) and closes <= 8 * 60 and closes + 720 > opens:
+        closes += 720  # "Mon-Fri 8-5", "8:30-5:30"
+    elif closes <= opens and not (clock["1"] and clock["2"] and closes < opens):
+        return None  # only "22:00-06:00" spelled in full may run past midnight
+    if not timeish and not (5 * 60 <= opens and closes - opens >= 60):
+        return None
+    return (opens, closes), timeish
+
+
+def _day_lookup(lang: Lang, word: str) -> tuple[int, ...]:
+    key = " ".join(word.lower().rstrip(".").split())
+    if key in lang.words:
+        return lang.words[key]
+    for stem, days in lang.stems:
+        if key.startswith(stem):
+            return days
+    return ()
+
+
+def _pick_lang(text: str, page_lang: str | None, v: Vocab) -> Lang:
+    """The language whose day words explain the block best (page language breaks ties).
+
+    One pass of the all-languages day regex; each matched word votes for every
+    language that has it ("Mo" for en and de, "Pzt" for tr only).
+    """
+    scores: dict[str, float] = {}
+    for word in v.any_day.findall(text):
+        key = " ".join(word.lower().rstrip(".").split())
+        codes = v.word_langs.get(key)
+        if codes is None:
+            codes = frozenset(code for stem, code in v.stem_langs if key.startswith(stem))
+        for code in codes:
+            scores[code] = scores.get(code, 0.0) + 1.0
+    if page_lang in scores:
+        scores[page_lang] += 0.5
+    if scores:
+        best = max(v.order, key=lambda code: (scores.get(code, 0.0), -v.order.index(code)))
+        return v.langs[best]
+    return v.langs.get(page_lang or "", v.langs[v.order[0]])
+
+
+def _lex(text: str, block: int, lang: Lang, v: Vocab) -> list[Token]:
+    """Tokens of one block: always-open phrases first, then the language lexer.
+
+    Always-open phrases are blanked out before lexing so "0-24" is never also
+    read as a time range.
+    """
+    tokens: list[Token] = []
+    if v.always_quick.search(text):
+        chars = list(text)
+        for m in v.always.finditer(text):
+            tokens.append(Token("always", m.start(), m.end(), block, m.group(0)))
+            chars[m.start() : m.end()] = "\x00" * (m.end() - m.start())
+        if tokens:
+            text = "".join(chars)
+    for m in lang.lexer.finditer(text):
+        kind = next(k for k in _KINDS if m.start(k) >= 0)
+        if kind == "trange":
+            parsed = _range(m)
+            if parsed is None or _currency_before(text, m.start()):
+                continue
+            span, timeish = parsed
+            tokens.append(
+                Token(kind, m.start(), m.end(), block, m.group(0), span=span, timeish=timeish)
+            )
+        elif kind == "day":
+            days = _day_lookup(lang, m.group(0))
+            if days:
+                tokens.append(Token(kind, m.start(), m.end(), block, m.group(0), days=days))
+        else:
+            tokens.append(Token(kind, m.start(), m.end(), block, m.group(0)))
+    tokens.sort(key=lambda t: t.start)
+    return tokens
+
+
+def _currency_before(text: str, start: int) -> bool:
+    before = text[max(0, start - 3) : start]
+    return any(sym in before for sym in "€$£₺₽₴")
+
+
+# --------------------------------------------------------------------------- schedules
+
+
+@dataclass
+class Schedule:
+    """Spans gathered from neighbouring tokens: one published set of hours."""
+
+    per_day: dict[int, set[tuple[int, int]]] = field(default_factory=dict)
+    bare: set[tuple[int, int]] = field(default_factory=set)
+    closed: set[int] = field(default_factory=set)
+    always: bool = False
+    pieces: dict[int, list[int]] = field(default_factory=dict)  # block -> [start, end]
+    exprs: set[int] = field(default_factory=set)
+    last_block: int = -1
+    kind: str = "days"  # "days" (text), "always" (a lone always-open phrase), "structured"
+
+    def touch(self, block: int, start: int, end: int) -> None:
+        piece = self.pieces.setdefault(block, [start, end])
+        piece[0], piece[1] = min(piece[0], start), max(piece[1], end)
+        self.last_block = max(self.last_block, block)
+
+
+def _fmt(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _day_runs(days: Sequence[int]) -> str:
+    runs: list[list[int]] = []
+    for d in sorted(days):
+        if runs and runs[-1][-1] == d - 1:
+            runs[-1].append(d)
+        else:
+            runs.append([d])
+    parts: list[str] = []
+    for run in runs:
+        if len(run) >= 3:
+            parts.append(f"{DAYS[run[0]]}-{DAYS[run[-1]]}")
+        else:
+            parts.extend(DAYS[d] for d in run)
+    return ",".join(parts)
+
+
+def render(sched: Schedule) -> tuple[str, list[dict[str, Any]], bool] | None:
+    """(value, spans, always_open) for a schedule, or None when it says nothing."""
+    per_day = {d: set(s) for d, s in sched.per_day.items()}
+    if sched.always:
+        for d in range(7):
+            per_day.setdefault(d, set()).add(FULL_DAY)
+    if per_day:
+        if len(per_day) == 7 and all(s == {FULL_DAY} for s in per_day.values()):
+            spans = [{"days": list(DAYS), "open": "00:00", "close": "24:00"}]
+            return "24/7", spans, True
+        groups: dict[tuple[tuple[int, int], ...], list[int]] = {}
+        for d in sorted(per_day):
+            groups.setdefault(tuple(sorted(per_day[d])), []).append(d)
+        rules, spans = [], []
+        for times, days in groups.items():
+            rules.append(f"{_day_runs(days)} {','.join(f'{_fmt(o)}-{_fmt(c)}' for o, c in times)}")
+            for o, c in times:
+                spans.append({"days": [DAYS[d] for d in days], "open": _fmt(o), "close": _fmt(c)})
+        return "; ".join(rules), spans, False
+    if sched.bare:
+        times = sorted(sched.bare)
+        spans = [{"days": [], "open": _fmt(o), "close": _fmt(c)} for o, c in times]
+        return ",".join(f"{_fmt(o)}-{_fmt(c)}" for o, c in times), spans, False
+    return None
+
+
+class _Parser:
+    """Pairs day expressions with the time ranges that follow them, across blocks."""
+
+    def __init__(self, blocks: Sequence[str], tokens: list[Token], langs: dict[int, Lang]) -> None:
+        self.blocks = blocks
+        self.toks = tokens
+        self.langs = langs
+        self.schedules: list[Schedule] = []
+        self.cur: Schedule | None = None
+        self.expr_id = 0
+        self.hints = vocab().hints
+
+    def _gap_ok(self, a: Token, b: Token) -> bool:
+        if a.block != b.block:
+            return False
+        gap = self.blocks[a.block][a.end : b.start]
+        if any(c.isdigit() for c in gap) or len(gap) > MAX_GAP_CHARS:
+            return False
+        return len(re.findall(r"[^\W\d_]+", gap)) <= MAX_GAP_WORDS
+
+    def _day_expr(self, i: int) -> tuple[list[int], int]:
+        """Days named by the expression starting at token ``i``; index after it."""
+        toks = self.toks
+        lang = self.langs[toks[i].block]
+        days = list(toks[i].days)
+        j = i + 1
+        while j < len(toks):
+            prev, tok = toks[j - 1], toks[j]
+            if tok.kind in ("sep", "list") and j + 1 < len(toks) and toks[j + 1].kind == "day":
+                nxt = toks[j + 1]
+                if not (self._gap_ok(prev, tok) and self._gap_ok(tok, nxt)):
+                    break
+                if tok.kind == "sep" and len(prev.days) == 1 and len(nxt.days) == 1:
+                    days.extend(_wrap_range(prev.days[0], nxt.days[0])[1:])
+                else:
+                    days.extend(nxt.days)
+                j += 2
+                continue
+            if tok.kind == "day" and prev.kind == "day" and self._gap_ok(prev, tok):
+                word = prev.text.lower().rstrip(".")
+                if (
+                    lang.range_suffixes
+                    and word.endswith(lang.range_suffixes)
+                    and len(prev.days) == 1
+                ):
+                    days.extend(_wrap_range(prev.days[0], tok.days[0])[1:])
+                else:
+                    days.extend(tok.days)
+                j += 1
+                continue
+            break
+        seen: list[int] = []
+        for d in days:
+            if d not in seen:
+                seen.append(d)
+        return seen, j
+
+    def _schedule_for(self, block: int, days: Sequence[int] | None, expr: int) -> Schedule:
+        cur = self.cur
+        fresh = (
+            cur is None
+            or cur.kind != "days"
+            or block - cur.last_block > MAX_BLOCK_HOP
+            or (days is not None and expr not in cur.exprs and any(d in cur.per_day for d in days))
+        )
+        if fresh:
+            cur = Schedule()
+            self.schedules.append(cur)
+            self.cur = cur
+        assert cur is not None
+        cur.exprs.add(expr)
+        return cur
+
+    def _add(
+        self,
+        days: Sequence[int] | None,
+        span: tuple[int, int],
+        tok: Token,
+        expr: int,
+        first: Token | None,
+    ) -> Schedule:
+        sched = self._schedule_for(tok.block, days, expr)
+        if days is None:
+            sched.bare.add(span)
+        else:
+            for d in days:
+                sched.per_day.setdefault(d, set()).add(span)
+        if first is not None:
+            sched.touch(first.block, first.start, first.end)
+        sched.touch(tok.block, tok.start, tok.end)
+        return sched
+
+    def _hinted(self, block: int) -> bool:
+        return any(
+            self.hints.search(self.blocks[b])
+            for b in (block, block - 1)
+            if 0 <= b < len(self.blocks)
+        )
+
+    def run(self) -> list[Schedule]:
+        toks = self.toks
+        ctx: list[int] | None = None
+        ctx_tok: Token | None = None
+        ctx_used = False
+        pending_pause = False
+        last_added: tuple[Schedule, Sequence[int] | None, tuple[int, int]] | None = None
+        i = 0
+        while i < len(toks):
+            tok = toks[i]
+            prev = toks[i - 1] if i else None
+            if prev is not None and ctx is not None and ctx_tok is not None:
+                if prev.block != tok.block:
+                    if ctx_used or tok.block - ctx_tok.block > 1:
+                        ctx = None
+                    pending_pause = False
+                elif not self._gap_ok(prev, tok):
+                    ctx = None
+            if tok.kind == "day":
+                ctx, j = self._day_expr(i)
+                ctx_tok, ctx_used = tok, False
+                self.expr_id += 1
+                i = j
+                continue
+            if tok.kind == "trange" and tok.span is not None:
+                if pending_pause:
+                    pending_pause = False
+                elif ctx is not None:
+                    sched = self._add(ctx, tok.span, tok, self.expr_id, ctx_tok)
+                    last_added, ctx_used = (sched, ctx, tok.span), True
+                else:
+                    nxt = toks[i + 1] if i + 1 < len(toks) else None
+                    if (
+                        tok.timeish
+                        and nxt is not None
+                        and nxt.kind == "day"
+                        and self._gap_ok(tok, nxt)
+                    ):
+                        days, j = self._day_expr(i + 1)
+                        after = toks[j] if j < len(toks) else None
+                        if not (
+                            after and after.kind == "trange" and self._gap_ok(toks[j - 1], after)
+                        ):
+                            self.expr_id += 1
+                            self._add(days, tok.span, tok, self.expr_id, nxt)
+                            sched = self.cur
+                            assert sched is not None
+                            sched.touch(toks[j - 1].block, toks[j - 1].start, toks[j - 1].end)
+                            i = j
+                            continue
+                    if tok.timeish and self._hinted(tok.block):
+                        sched = self._add(None, tok.span, tok, -1, None)
+                        last_added = (sched, None, tok.span)
+            elif tok.kind == "closed" and ctx is not None and ctx_tok is not None:
+                sched = self._schedule_for(tok.block, None, self.expr_id)
+                sched.closed.update(ctx)
+                sched.touch(ctx_tok.block, ctx_tok.start, ctx_tok.end)
+                sched.touch(tok.block, tok.start, tok.end)
+                ctx_used = True
+            elif tok.kind == "always":
+                if (
+                    ctx is not None
+                    and ctx_tok is not None
+                    and prev is not None
+                    and self._gap_ok(prev, tok)
+                ):
+                    self._add(ctx, FULL_DAY, tok, self.expr_id, ctx_tok)
+                    ctx_used = True
+                else:
+                    sched = Schedule(always=True, kind="always")
+                    sched.touch(tok.block, tok.start, tok.end)
+                    self.schedules.append(sched)
+            elif tok.kind == "pause":
+                nxt = toks[i + 1] if i + 1 < len(toks) else None
+                if nxt is not None and nxt.kind == "trange" and self._gap_ok(tok, nxt):
+                    pending_pause = True
+                elif (
+                    prev is not None
+                    and prev.kind == "trange"
+                    and self._gap_ok(prev, tok)
+                    and last_added
+                ):
+                    sched, days, span = last_added
+                    _remove(sched, days, span)
+                    last_added = None
+            i += 1
+        return _fold_closed(self.schedules)
+
+
+def _fold_closed(schedules: list[Schedule]) -> list[Schedule]:
+    """Give "Sun: closed" said apart from the hours to the nearest schedule, then drop it.
+
+    Closed days are part of a schedule (``details["closed"]``), not hours of their own.
+    """
+    kept = [s for s in schedules if s.per_day or s.bare or s.always]
+    for sched in schedules:
+        if sched in kept or not sched.closed or not sched.pieces:
+            continue
+        block = min(sched.pieces)
+        near = [k for k in kept if k.pieces and abs(min(k.pieces) - block) <= 2 * MAX_BLOCK_HOP + 2]
+        if near:
+            target = min(near, key=lambda k: abs(min(k.pieces) - block))
+            target.closed.update(sched.closed)
+            for b, (start, end) in sched.pieces.items():
+                target.touch(b, start, end)
+    return kept
+
+
+def _wrap_range(first: int, last: int) -> list[int]:
+    """Days from ``first`` to ``last`` inclusive, wrapping past Sunday (Sa-Mo)."""
+    if last >= first:
+        return list(range(first, last + 1))
+    return list(range(first, 7)) + list(range(0, last + 1))
+
+
+def _remove(sched: Schedule, days: Sequence[int] | None, span: tuple[int, int]) -> None:
+    if days is None:
+        sched.bare.discard(span)
+        return
+    for d in days:
+        spans = sched.per_day.get(d)
+        if spans is not None:
+            spans.discard(span)
+            if not spans:
+                del sched.per_day[d]
+
+
+# --------------------------------------------------------------------------- contacts
+
+
+@dataclass(frozen=True)
+class _Target:
+    value: str
+    raw: str
+    digits: str  # national significant number for phones
+    email: str
+
+
+def _targets(contacts: Sequence[ContactPoint]) -> list[_Target]:
+    out: list[_Target] = []
+    for c in contacts:
+        if c.kind == "phone":
+            digits = ""
+            try:
+                digits = phonenumbers.national_significant_number(phonenumbers.parse(c.value, None))
+            except phonenumbers.NumberParseException:
+                digits = re.sub(r"\D", "", c.value)[-9:]
+            out.append(_Target(c.value, c.raw.strip(), digits if len(digits) >= 6 else "", ""))
+        elif c.kind == "email":
+            out.append(_Target(c.value, c.raw.strip(), "", c.value.lower()))
+    return out
+
+
+def _find_target(text: str, target: _Target) -> int | None:
+    """Where ``target`` appears in ``text`` (char offset), or None."""
+    if target.raw and len(target.raw) >= 5:
+        pos = text.find(target.raw)
+        if pos >= 0:
+            return pos
+    if target.email:
+        pos = text.lower().find(target.email)
+        return pos if pos >= 0 else None
+    if target.digits:
+        positions = [i for i, ch in enumerate(text) if ch.isdigit()]
+        digits = "".join(text[i] for i in positions)
+        pos = digits.find(target.digits)
+        if pos >= 0:
+            return positions[pos]
+    return None
+
+
+def _applies_to(blocks: Sequence[str], sched: Schedule, targets: list[_Target]) -> str | None:
+    """The contact point the schedule describes: same block(s) first, then neighbours."""
+    if not targets or not sched.pieces:
+        return None
+    first, last = min(sched.pieces), max(sched.pieces)
+    anchor = sched.pieces[first][0]
+    best: tuple[int, str] | None = None
+    for b in range(first, last + 1):
+        for t in targets:
+            pos = _find_target(blocks[b], t)
+            if pos is not None:
+                dist = abs(pos - anchor) if b == first else 10_000 + b
+                if best is None or dist < best[0]:
+                    best = (dist, t.value)
+    if best is not None:
+        return best[1]
+    for b, pick_last in ((first - 1, True), (last + 1, False)):
+        if not 0 <= b < len(blocks):
+            continue
+        hits = [(pos, t.value) for t in targets if (pos := _find_target(blocks[b], t)) is not None]
+        if hits:
+            hits.sort()
+            return hits[-1][1] if pick_last else hits[0][1]
+    return None
+
+
+# --------------------------------------------------------------------------- text
+
+
+def _always(text: str, v: Vocab) -> bool:
+    return bool(v.always_quick.search(text) and v.always.search(text))
+
+
+def _candidates(blocks: Sequence[str], v: Vocab) -> set[int]:
+    """Blocks worth lexing: cheap tests first, since most blocks hold no hours.
+
+    A block with a clock time, a number range and a day word, an always-open phrase, or a
+    day word with "closed" is a seed; short neighbouring blocks with day words,
+    digits or "closed" join it (hours tables put days and times in separate cells).
+    """
+    seeds: set[int] = set()
+    for i, text in enumerate(blocks):
+        if _DIGIT.search(text):
+            if (
+                v.timeish.search(text)
+                or (_RANGEISH.search(text) and v.any_day.search(text))
+                or _always(text, v)
+            ):
+                seeds.add(i)
+        elif _always(text, v) or (v.closed.search(text) and v.any_day.search(text)):
+            seeds.add(i)
+    found = set(seeds)
+    stack = list(seeds)
+    while stack:
+        i = stack.pop()
+        for j in (i - 2, i - 1, i + 1, i + 2):
+            if j in found or not 0 <= j < len(blocks) or len(blocks[j]) > NEIGHBOUR_MAX_CHARS:
+                continue
+            text = blocks[j]
+            if _DIGIT.search(text) or v.any_day.search(text) or v.closed.search(text):
+                found.add(j)
+                stack.append(j)
+    return found
+
+
+def parse_text(
+    blocks: Sequence[str], page_lang: str | None = None, force_lang: str | None = None
+) -> list[Schedule]:
+    """Schedules found in consecutive text blocks (pure; used for text and JSON-LD)."""
+    v = vocab()
+    lang_code = (page_lang or "").split("-")[0].lower() or None
+    candidates = _candidates(blocks, v)
+    tokens: list[Token] = []
+    langs: dict[int, Lang] = {}
+    for i in sorted(candidates):
+        text = blocks[i][:MAX_BLOCK_CHARS]
+        lang = v.langs[force_lang] if force_lang else _pick_lang(text, lang_code, v)
+        langs[i] = lang
+        tokens.extend(_lex(text, i, lang, v))
+    return _Parser(blocks, tokens, langs).run()
+
+
+def _mask_phones(blocks: list[str], contacts: Sequence[ContactPoint]) -> list[str]:
+    """Blank out harvested phone numbers so "06 - 12 34 56 78" is never read as 06-12.
+
+    Same-length filler keeps offsets valid for the raw text and the contact lookup.
+    """
+    raws = {
+        c.raw.strip()
+        for c in contacts
+        if c.kind == "phone" and sum(ch.isdigit() for ch in c.raw) >= 6
+    }
+    raws = {r for r in raws if not r.lower().startswith("tel:")}
+    if not raws:
+        return blocks
+    masked = []
+    for text in blocks:
+        for raw in raws:
+            if raw in text:
+                text = text.replace(raw, "#" * len(raw))
+        masked.append(text)
+    return masked
+
+
+def _raw(blocks: Sequence[str], sched: Schedule) -> str:
+    return " | ".join(blocks[b][s:e] for b, (s, e) in sorted(sched.pieces.items()))
+
+
+def _context(blocks: Sequence[str], sched: Schedule) -> str:
+    return " | ".join(blocks[b] for b in sorted(sched.pieces))
+
+
+# --------------------------------------------------------------------------- structured
+
+
+def _short_key(key: str) -> str:
+    return key.rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _text_of(value: Any) -> str:
+    if isinstance(value, dict):
+        for key in ("@id", "@value", "url", "value"):
+            if isinstance(value.get(key), str):
+                return value[key]
+        props = value.get("properties")
+        return _text_of(props.get("name")) if isinstance(props, dict) else ""
+    return value if isinstance(value, str) else ""
+
+
+def _clock(value: Any) -> int | None:
+    m = re.match(r"\s*(\d{1,2}):(\d{2})", _text_of(value))
+    if not m:
+        return None
+    h, mi = int(m.group(1)), int(m.group(2))
+    if h > 24 or mi > 59:
+        return None
+    return h * 60 + mi
+
+
+def _spec_into(spec: Any, sched: Schedule) -> bool:
+    """Fold one OpeningHoursSpecification into ``sched``; False when unusable."""
+    if isinstance(spec, dict) and isinstance(spec.get("properties"), dict):
+        spec = spec["properties"]
+    if not isinstance(spec, dict):
+        return False
+    props = {_short_key(k): v for k, v in spec.items()}
+    if props.get("validThrough"):
+        return False  # a holiday or seasonal exception, not the regular hours
+    days = []
+    for item in _as_list(props.get("dayOfWeek")):
+        name = _short_key(_text_of(item)).strip().lower()
+        if name in SCHEMA_DAYS:
+            days.append(SCHEMA_DAYS[name])
+    opens, closes = _clock(props.get("opens")), _clock(props.get("closes"))
+    if not days or opens is None or closes is None:
+        return False
+    if opens == 0 and closes == 0:
+        sched.closed.update(days)
+        return True
+    if closes == 0 or closes >= 23 * 60 + 59:
+        closes = 24 * 60
+    if closes <= opens:
+        return False
+    for d in days:
+        sched.per_day.setdefault(d, set()).add((opens, closes))
+    return True
+
+
+def _structured_items(node: Any) -> Iterator[dict[str, Any]]:
+    """Every schema.org item (as a property dict) inside a JSON-LD / microdata tree."""
+    if isinstance(node, list):
+        for child in node:
+            yield from _structured_items(child)
+    elif isinstance(node, dict):
+        props = node.get("properties") if isinstance(node.get("properties"), dict) else node
+        yield props
+        for key, value in props.items():
+            if key != "@context" and isinstance(value, dict | list):
+                yield from _structured_items(value)
+
+
+def _item_target(item: dict[str, Any], targets: list[_Target]) -> str | None:
+    """What a schema.org ContactPoint's ``hoursAvailable`` describes."""
+    props = {_short_key(k): v for k, v in item.items()}
+    phone = _text_of(_as_list(props.get("telephone"))[0]) if props.get("telephone") else ""
+    email = _text_of(_as_list(props.get("email"))[0]) if props.get("email") else ""
+    if phone:
+        digits = re.sub(r"\D", "", phone)
+        for t in targets:
+            if t.digits and t.digits in digits:
+                return t.value
+        try:
+            num = phonenumbers.parse(phone, None)
+            if phonenumbers.is_possible_number(num):
+                return phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
+        except phonenumbers.NumberParseException:
+            pass
+    if email:
+        return email.removeprefix("mailto:").strip().lower()
+    return None
+
+
+def _structured(page: ParsedPage, targets: list[_Target]) -> Iterator[ContactPoint]:
+    try:
+        data = page.structured
+    except Exception:  # noqa: BLE001 - broken structured data must not stop text hours
+        return
+    for method, root in (
+        ("json-ld", data.get("json-ld", [])),
+        ("microdata", data.get("microdata", [])),
+    ):
+        for item in _structured_items(root):
+            props = {_short_key(k): v for k, v in item.items()}
+            raws: list[str] = []
+            sched = Schedule(kind="structured")
+            applies: str | None = None
+            strings = [s for s in map(_text_of, _as_list(props.get("openingHours"))) if s.strip()]
+            if strings:
+                found = parse_text(strings, force_lang="en") or parse_text(strings)
+                for s in found:
+                    for d, spans in s.per_day.items():
+                        sched.per_day.setdefault(d, set()).update(spans)
+                    sched.closed.update(s.closed)
+                    sched.always = sched.always or s.always
+                raws.extend(strings)
+            for key in ("openingHoursSpecification", "hoursAvailable"):
+                specs = _as_list(props.get(key))
+                used = [spec for spec in specs if _spec_into(spec, sched)]
+                if used:
+                    raws.append(json.dumps(used, ensure_ascii=False, default=str)[:500])
+                    if key == "hoursAvailable":
+                        applies = _item_target(item, targets)
+            rendered = render(sched)
+            if rendered is None:
+                continue
+            value, spans, always = rendered
+            yield _point(
+                page, value, "; ".join(raws), method, spans, always, applies, sched, "; ".join(raws)
+            )
+
+
+def _point(
+    page: ParsedPage,
+    value: str,
+    raw: str,
+    method: str,
+    spans: list[dict[str, Any]],
+    always: bool,
+    applies: str | None,
+    sched: Schedule,
+    context: str,
+) -> ContactPoint:
+    details: dict[str, Any] = {"always_open": always, "spans": spans, "applies_to": applies}
+    if sched.closed - set(sched.per_day):
+        details["closed"] = [DAYS[d] for d in sorted(sched.closed - set(sched.per_day))]
+    if method == "text":
+        confidence = (
+            CONFIDENCE["always"]
+            if sched.kind == "always"
+            else (CONFIDENCE["days"] if sched.per_day else CONFIDENCE["bare"])
+        )
+    else:
+        confidence = CONFIDENCE["structured"]
+    return ContactPoint(
+        kind="hours",
+        value=value,
+        raw=raw,
+        label=None,
+        method=method,
+        page_url=page.url,
+        context=context,
+        confidence=confidence,
+        details=details,
+    )
+
 
 def extract_hours(page: ParsedPage, contacts: Sequence[ContactPoint] = ()) -> list[ContactPoint]:
-    return []
+    """Service hours on the page, each tied to the contact point it describes if any."""
+    targets = _targets(contacts)
+    out: list[ContactPoint] = []
+    seen: set[tuple[str, str | None]] = set()
+    if "ld+json" in page.html or "itemscope" in page.html:
+        for point in _structured(page, targets):
+            key = (point.value, point.details.get("applies_to"))
+            if key not in seen:
+                seen.add(key)
+                out.append(point)
+    blocks = [b.text for b in page.blocks]
+    for sched in parse_text(_mask_phones(blocks, contacts), page.lang):
+        rendered = render(sched)
+        if rendered is None:
+            continue
+        value, spans, always = rendered
+        applies = _applies_to(blocks, sched, targets)
+        key = (value, applies)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(
+            _point(
+                page,
+                value,
+                _raw(blocks, sched),
+                "text",
+                spans,
+                always,
+                applies,
+                sched,
+                _context(blocks, sched),
+            )
+        )
+    return out

@@ -235,20 +235,28 @@ def _visible_blocks(tree: Any, roots: dict[Any, str]) -> list[TextBlock]:
     """
     saved: list[tuple[Any, str | None, str | None]] = []
 
+    def clean(value: str | None) -> str | None:
+        # A character reference like &#7; puts a control character in the tree
+        # that lxml refuses to write back: drop it (it is never visible).
+        return _CONTROL.sub("", value) if value and _CONTROL.search(value) else value
+
+    def keep(el: Any) -> None:
+        saved.append((el, clean(el.text), clean(el.tail)))
+
     def mark(el: Any, before: str, after: str) -> None:
-        saved.append((el, el.text, el.tail))
-        el.text = before + (el.text or "")
-        el.tail = after + (el.tail or "")
+        keep(el)
+        el.text = before + (saved[-1][1] or "")
+        el.tail = after + (saved[-1][2] or "")
 
     try:
         for el in tree.iter(*SKIP_TAGS):
             for sub in el.iter():
                 if sub is not el:
-                    saved.append((sub, sub.text, sub.tail))
+                    keep(sub)
                     sub.text = sub.tail = None
-            saved.append((el, el.text, el.tail))
+            keep(el)
             el.text = None
-            el.tail = _BLOCK_MARK + (el.tail or "")
+            el.tail = _BLOCK_MARK + (saved[-1][2] or "")
         for el in tree.iter(*BLOCK_TAGS):
             mark(el, _BLOCK_MARK, _BLOCK_MARK)
         for el, region in roots.items():

@@ -54,3 +54,9 @@ def test_structured_data_is_lazy_and_tolerant() -> None:
     )
     items = page.structured["json-ld"]
     assert any(item.get("telephone") == "+36 1 234 5678" for item in items)
+
+
+def test_control_character_references_do_not_raise() -> None:
+    for body in ("&#7", "<p>&#1;x</p>", "<script>&#7;</script><p>a&#8;b</p>", "<p title='&#2;'>t</p>"):
+        page = parse_page(body, "https://x.hu/")
+        assert "\x07" not in page.text and "\x08" not in page.text

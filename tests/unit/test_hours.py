@@ -1,0 +1,422 @@
+"""Service hours in many languages, from text and schema.org, and what they apply to."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from auditor.extract.hours import extract_hours, vocab
+from auditor.extract.page import ParsedPage, parse_page
+from auditor.models import ContactPoint
+
+URL = "https://www.example.eu/contact"
+
+
+def _page(body: str, lang: str | None = None, head: str = "") -> ParsedPage:
+    attr = f' lang="{lang}"' if lang else ""
+    return parse_page(f"<html{attr}><head>{head}</head><body>{body}</body></html>", URL)
+
+
+def _values(body: str, lang: str | None = None) -> list[str]:
+    return [p.value for p in extract_hours(_page(body, lang))]
+
+
+# (page language, html, expected normalized value)
+TEXT_CASES: list[tuple[str, str, str]] = [
+    (
+        "en",
+        "<p>Customer service: Mon-Fri 8:00-17:00, Sat 9:00-13:00, Sun closed</p>",
+        "Mo-Fr 08:00-17:00; Sa 09:00-13:00",
+    ),
+    ("en", "<p>Hours: Monday to Friday, 9am - 5:30pm</p>", "Mo-Fr 09:00-17:30"),
+    ("en", "<p>Open Monday - Friday 8-5</p>", "Mo-Fr 08:00-17:00"),
+    ("en", "<p>Sa 9-13</p>", "Sa 09:00-13:00"),
+    ("en", "<p>Open daily 10:00-22:00</p>", "Mo-Su 10:00-22:00"),
+    ("de", "<p>Mo–Fr 08:00–18:00 Uhr</p>", "Mo-Fr 08:00-18:00"),
+    (
+        "de",
+        "<p>Montag bis Freitag von 8 bis 17 Uhr, Samstag 9 bis 12 Uhr</p>",
+        "Mo-Fr 08:00-17:00; Sa 09:00-12:00",
+    ),
+    ("de", "<p>Mo, Mi, Fr: 8.00–12.00 Uhr</p>", "Mo,We,Fr 08:00-12:00"),
+    (
+        "fr",
+        "<p>Horaires : lun.-ven. 9h-18h, sam. 9h30-12h</p>",
+        "Mo-Fr 09:00-18:00; Sa 09:30-12:00",
+    ),
+    ("fr", "<p>Du lundi au vendredi de 9h à 17h</p>", "Mo-Fr 09:00-17:00"),
+    ("es", "<p>Horario: L-V de 9:00 a 14:00</p>", "Mo-Fr 09:00-14:00"),
+    ("es", "<p>Lunes a viernes 9:00 - 18:00</p>", "Mo-Fr 09:00-18:00"),
+    ("it", "<p>Orari: lunedì-venerdì 9:00-18:00</p>", "Mo-Fr 09:00-18:00"),
+    ("it", "<p>Dal lunedì al venerdì dalle 9 alle 18</p>", "Mo-Fr 09:00-18:00"),
+    ("nl", "<p>Openingstijden: ma t/m vr 9:00 - 17:30</p>", "Mo-Fr 09:00-17:30"),
+    ("hu", "<p>Ügyfélszolgálat: H–P: 8–17</p>", "Mo-Fr 08:00-17:00"),
+    ("hu", "<p>hétfő–péntek 8:00–16:30</p>", "Mo-Fr 08:00-16:30"),
+    ("hu", "<p>Hétfőtől péntekig 8-tól 16-ig</p>", "Mo-Fr 08:00-16:00"),
+    ("hu", "<p>H-Cs: 8:00-16:30, P: 8:00-14:00</p>", "Mo-Th 08:00-16:30; Fr 08:00-14:00"),
+    ("pl", "<p>Biuro czynne pon.-pt. 8-16</p>", "Mo-Fr 08:00-16:00"),
+    ("pl", "<p>Od poniedziałku do piątku w godz. 8:00-16:00</p>", "Mo-Fr 08:00-16:00"),
+    ("cs", "<p>Po–Pá 8:00–16:00</p>", "Mo-Fr 08:00-16:00"),
+    ("cs", "<p>Pondělí – pátek od 8 do 16 hod.</p>", "Mo-Fr 08:00-16:00"),
+    ("sk", "<p>Po – Pi: 8:00 – 16:00</p>", "Mo-Fr 08:00-16:00"),
+    ("ro", "<p>Program: Luni - Vineri 09:00 - 17:00</p>", "Mo-Fr 09:00-17:00"),
+    ("tr", "<p>Pzt-Cuma 09:00-18:00, Cmt 10:00-14:00</p>", "Mo-Fr 09:00-18:00; Sa 10:00-14:00"),
+    ("tr", "<p>Pazartesi - Cuma 09:00 - 18:00</p>", "Mo-Fr 09:00-18:00"),
+    (
+        "ru",
+        "<p>Режим работы: пн-пт 9:00-18:00, сб 10:00-15:00</p>",
+        "Mo-Fr 09:00-18:00; Sa 10:00-15:00",
+    ),
+    ("ru", "<p>С понедельника по пятницу с 9 до 18</p>", "Mo-Fr 09:00-18:00"),
+    ("uk", "<p>Графік: пн-пт 9:00-18:00</p>", "Mo-Fr 09:00-18:00"),
+]
+
+
+@pytest.mark.parametrize(("lang", "html", "value"), TEXT_CASES)
+def test_text_hours(lang: str, html: str, value: str) -> None:
+    points = extract_hours(_page(html, lang))
+    assert [p.value for p in points] == [value]
+    point = points[0]
+    assert point.kind == "hours" and point.method == "text" and point.label is None
+    assert point.details["always_open"] is False
+    assert point.details["applies_to"] is None
+    assert point.raw and point.raw in html
+
+
+@pytest.mark.parametrize(("lang", "html", "value"), TEXT_CASES)
+def test_text_hours_without_page_language(lang: str, html: str, value: str) -> None:
+    assert _values(html) == [value]
+
+
+def test_spans_and_closed_days_in_details() -> None:
+    point = extract_hours(
+        _page("<p>Mon-Fri 8:00-12:00, 13:00-17:00; Sat 9-13; Sun closed</p>", "en")
+    )[0]
+    assert point.value == "Mo-Fr 08:00-12:00,13:00-17:00; Sa 09:00-13:00"
+    workdays = ["Mo", "Tu", "We", "Th", "Fr"]
+    assert point.details["spans"] == [
+        {"days": workdays, "open": "08:00", "close": "12:00"},
+        {"days": workdays, "open": "13:00", "close": "17:00"},
+        {"days": ["Sa"], "open": "09:00", "close": "13:00"},
+    ]
+    assert point.details["closed"] == ["Su"]
+
+
+def test_closed_days_are_details_not_hours() -> None:
+    assert extract_hours(_page("<p>Sat: closed</p>", "en")) == []
+    body = "<p>Mon-Fri 9:00-17:00</p><p>Our team</p><p>Sat, Sun: closed</p>"
+    [point] = extract_hours(_page(body, "en"))
+    assert point.value == "Mo-Fr 09:00-17:00"
+    assert point.details["closed"] == ["Sa", "Su"]
+
+
+def test_lunch_break_is_not_opening_hours() -> None:
+    assert _values("<p>Mo-Fr 8:00-17:00 Uhr, Mittagspause 12:00-13:00</p>", "de") == [
+        "Mo-Fr 08:00-17:00"
+    ]
+    assert _values("<p>H-P 8:00-16:00 (ebédszünet: 12:00-12:30)</p>", "hu") == ["Mo-Fr 08:00-16:00"]
+
+
+def test_table_with_days_and_times_in_separate_cells() -> None:
+    rows = [("Hétfő", "8:00-16:00"), ("Kedd", "8:00-16:00"), ("Szerda", "8:00-16:00"),
+            ("Csütörtök", "8:00-16:00"), ("Péntek", "8:00-14:00"), ("Szombat", "Zárva"), ("Vasárnap", "Zárva")]  # fmt: skip
+    table = "".join(f"<tr><td>{d}</td><td>{t}</td></tr>" for d, t in rows)
+    points = extract_hours(_page(f"<h3>Nyitvatartás</h3><table>{table}</table>", "hu"))
+    assert [p.value for p in points] == ["Mo-Th 08:00-16:00; Fr 08:00-14:00"]
+    assert points[0].details["closed"] == ["Sa", "Su"]
+
+
+def test_definition_list_layout() -> None:
+    body = "<dl><dt>Monday – Friday</dt><dd>09:00 – 18:00</dd><dt>Saturday</dt><dd>10:00 – 14:00</dd></dl>"
+    assert _values(body, "en") == ["Mo-Fr 09:00-18:00; Sa 10:00-14:00"]
+
+
+def test_two_departments_are_two_schedules() -> None:
+    body = "<p>Ügyfélszolgálat: H-P 8-16</p><p>Pénztár: H-Cs 9-15</p>"
+    assert _values(body, "hu") == ["Mo-Fr 08:00-16:00", "Mo-Th 09:00-15:00"]
+
+
+ALWAYS: list[tuple[str, str]] = [
+    ("en", "Support available 24/7"),
+    ("en", "We answer 24 hours a day, 7 days a week"),
+    ("en", "Emergency line open round the clock"),
+    ("hu", "Hibabejelentés 0-24 órában"),
+    ("hu", "Ügyelet: 0–24"),
+    ("hu", "Éjjel-nappal hívható"),
+    ("hu", "Nonstop ügyfélszolgálat"),
+    ("de", "Rund um die Uhr erreichbar"),
+    ("de", "Hotline non-stop"),
+    ("tr", "7 gün 24 saat hizmetinizdeyiz"),
+    ("tr", "Çağrı merkezi 7/24 açık"),
+    ("pl", "Infolinia czynna całodobowo"),
+    ("ru", "Работаем круглосуточно"),
+    ("uk", "Працюємо цілодобово"),
+    ("fr", "Assistance 24h/24 et 7j/7"),
+    ("es", "Atención las 24 horas"),
+    ("it", "Assistenza 24 ore su 24"),
+    ("cs", "Linka je v provozu nepřetržitě"),
+    ("sk", "Dispečing nepretržite"),
+    ("nl", "24/7 bereikbaar"),
+    ("ro", "Non-stop"),
+]
+
+
+@pytest.mark.parametrize(("lang", "text"), ALWAYS)
+def test_always_open_phrases(lang: str, text: str) -> None:
+    points = extract_hours(_page(f"<p>{text}</p>", lang))
+    assert [p.value for p in points] == ["24/7"], text
+    assert points[0].details["always_open"] is True
+    assert points[0].details["spans"] == [
+        {"days": ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"], "open": "00:00", "close": "24:00"}
+    ]
+
+
+@pytest.mark.parametrize(("lang", "text"), ALWAYS)
+def test_always_open_quick_test_admits_every_phrase(lang: str, text: str) -> None:
+    v = vocab()
+    assert v.always.search(text) and v.always_quick.search(text)
+
+
+def test_all_days_full_time_is_always_open() -> None:
+    assert _values("<p>Mo-Su 00:00-24:00</p>", "en") == ["24/7"]
+    assert _values("<p>Mo-Fr 0-24</p>", "hu") == ["Mo-Fr 00:00-24:00"]
+
+
+DECOYS: list[tuple[str, str]] = [
+    ("en", "Published 2024-05-09, updated 12.05.2024"),
+    ("de", "Veranstaltung: 12.05.-16.05.2024 in Berlin"),
+    ("hu", "Tel.: +36 1 408-1600, mobil: 06 30 8-16-55-44"),
+    ("hu", "Hétfőn hívjon: 06-1-8-16-2345"),
+    ("en", "Prices 10.50-20.00 EUR, shoe sizes 8-16"),
+    ("hu", "Ár: 8 000 - 16 000 Ft"),
+    ("en", "Sat 9-13 €"),
+    ("en", "Delivery in 1-2 business days"),
+    ("en", "Call 8-16 now"),
+    ("en", "The event runs 10:00-12:00 in room 4."),
+    ("en", "Chapter 9 to 17 covers Monday and Friday"),
+    ("de", "Seiten 8-16, Ausgabe 3/2024"),
+    ("en", "Within 24 hours"),
+    ("pl", "Rabat 10-20% w soboty"),
+    ("ru", "Скидки 5-15% по пятницам"),
+    ("en", "Open for ages 5-12, Sunday school"),
+    ("en", "Score 3-2 on Saturday"),
+]
+
+
+@pytest.mark.parametrize(("lang", "text"), DECOYS)
+def test_decoys_give_nothing(lang: str, text: str) -> None:
+    assert _values(f"<p>{text}</p>", lang) == []
+
+
+def _phone(value: str, raw: str) -> ContactPoint:
+    return ContactPoint("phone", value, raw, None, "text", URL)
+
+
+def _email(value: str) -> ContactPoint:
+    return ContactPoint("email", value, value, None, "mailto", URL)
+
+
+def test_applies_to_contact_in_the_same_block() -> None:
+    page = _page(
+        "<p>Ügyfélszolgálat: +36 1 234 5678 (H-P 8-16)</p><p>Email: info@example.hu</p>", "hu"
+    )
+    contacts = [_phone("+3612345678", "+36 1 234 5678"), _email("info@example.hu")]
+    [point] = extract_hours(page, contacts)
+    assert point.details["applies_to"] == "+3612345678"
+
+
+def test_applies_to_by_national_digits() -> None:
+    page = _page("<p>Hotline 06 (1) 234-5678, Mo-Fr 8:00-17:00</p>", "de")
+    [point] = extract_hours(page, [_phone("+3612345678", "06 1 234 5678")])
+    assert point.details["applies_to"] == "+3612345678"
+
+
+def test_applies_to_contact_in_neighbouring_block() -> None:
+    page = _page(
+        "<p>Write to support@example.hu</p><p>We reply Mon-Fri 9:00-15:00</p><p>Other text</p>",
+        "en",
+    )
+    [point] = extract_hours(page, [_email("support@example.hu")])
+    assert point.details["applies_to"] == "support@example.hu"
+    page = _page("<p>Call us Mon-Fri 9:00-15:00</p><p>+44 20 7946 0018</p>", "en")
+    [point] = extract_hours(page, [_phone("+442079460018", "+44 20 7946 0018")])
+    assert point.details["applies_to"] == "+442079460018"
+
+
+def test_nearest_contact_wins_and_far_contacts_do_not_attach() -> None:
+    body = "<p>Sales +36 1 111 1111, Service +36 1 222 2222 H-P 8-16</p><p>x</p><p>y</p><p>Fax +36 1 333 3333</p>"
+    contacts = [_phone("+3611111111", "+36 1 111 1111"), _phone("+3612222222", "+36 1 222 2222"),
+                _phone("+3613333333", "+36 1 333 3333")]  # fmt: skip
+    [point] = extract_hours(_page(body, "hu"), contacts)
+    assert point.details["applies_to"] == "+3612222222"
+    far = "<p>+36 1 333 3333</p><p>a</p><p>b</p><p>H-P 8-16</p>"
+    [point] = extract_hours(_page(far, "hu"), contacts)
+    assert point.details["applies_to"] is None
+
+
+JSONLD = {
+    "@context": "https://schema.org",
+    "@type": "LocalBusiness",
+    "name": "Acme",
+    "telephone": "+36 1 234 5678",
+    "openingHoursSpecification": [
+        {
+            "@type": "OpeningHoursSpecification",
+            "dayOfWeek": [
+                "https://schema.org/Monday",
+                "Tuesday",
+                "Wednesday",
+                "Thursday",
+                "Friday",
+            ],
+            "opens": "08:00",
+            "closes": "17:00",
+        },
+        {
+            "@type": "OpeningHoursSpecification",
+            "dayOfWeek": "Saturday",
+            "opens": "09:00:00",
+            "closes": "13:00:00",
+        },
+        {
+            "@type": "OpeningHoursSpecification",
+            "dayOfWeek": "Sunday",
+            "opens": "00:00",
+            "closes": "00:00",
+        },
+        {
+            "@type": "OpeningHoursSpecification",
+            "dayOfWeek": "Monday",
+            "opens": "10:00",
+            "closes": "12:00",
+            "validFrom": "2024-12-24",
+            "validThrough": "2024-12-24",
+        },
+    ],
+    "contactPoint": {
+        "@type": "ContactPoint",
+        "telephone": "+36-1-555-0000",
+        "contactType": "customer service",
+        "hoursAvailable": {
+            "@type": "OpeningHoursSpecification",
+            "dayOfWeek": [
+                "Monday",
+                "Tuesday",
+                "Wednesday",
+                "Thursday",
+                "Friday",
+                "Saturday",
+                "Sunday",
+            ],
+            "opens": "00:00",
+            "closes": "23:59",
+        },
+    },
+}
+
+
+def test_json_ld_opening_hours_specification_and_hours_available() -> None:
+    head = f'<script type="application/ld+json">{json.dumps(JSONLD)}</script>'
+    points = extract_hours(_page("<p>Hello</p>", "hu", head=head))
+    by_value = {p.value: p for p in points}
+    business = by_value["Mo-Fr 08:00-17:00; Sa 09:00-13:00"]
+    assert business.method == "json-ld"
+    assert business.details["closed"] == ["Su"]
+    assert business.details["applies_to"] is None
+    line = by_value["24/7"]
+    assert line.details["always_open"] is True
+    assert line.details["applies_to"] == "+3615550000"
+    assert len(points) == 2
+
+
+def test_json_ld_hours_available_matches_harvested_contact() -> None:
+    head = f'<script type="application/ld+json">{json.dumps(JSONLD)}</script>'
+    contacts = [_phone("+3615550000", "+36 1 555 0000")]
+    points = extract_hours(_page("<p>Hello</p>", head=head), contacts)
+    assert any(p.details["applies_to"] == "+3615550000" for p in points)
+
+
+def test_json_ld_opening_hours_strings() -> None:
+    data = {
+        "@context": "https://schema.org",
+        "@type": "Store",
+        "openingHours": ["Mo-Fr 08:00-17:00", "Sa 09:00-12:00"],
+    }
+    head = f'<script type="application/ld+json">{json.dumps(data)}</script>'
+    [point] = extract_hours(_page("<p>Hello</p>", head=head))
+    assert (point.value, point.method) == ("Mo-Fr 08:00-17:00; Sa 09:00-12:00", "json-ld")
+    data["openingHours"] = "Mo,Tu,We,Th,Fr 09:00-17:00"
+    head = f'<script type="application/ld+json">{json.dumps(data)}</script>'
+    assert _values_with_head(head) == ["Mo-Fr 09:00-17:00"]
+
+
+def _values_with_head(head: str) -> list[str]:
+    return [p.value for p in extract_hours(_page("<p>Hello</p>", head=head))]
+
+
+def test_microdata_opening_hours() -> None:
+    body = (
+        '<div itemscope itemtype="https://schema.org/Store"><span itemprop="name">Acme</span>'
+        '<meta itemprop="openingHours" content="Mo-Fr 10:00-18:00">'
+        '<meta itemprop="openingHours" content="Sa 10:00-14:00"></div>'
+    )
+    [point] = extract_hours(_page(body))
+    assert (point.value, point.method) == ("Mo-Fr 10:00-18:00; Sa 10:00-14:00", "microdata")
+
+
+def test_same_schedule_in_text_and_json_ld_is_reported_once() -> None:
+    data = {"@context": "https://schema.org", "@type": "Store", "openingHours": "Mo-Fr 08:00-17:00"}
+    head = f'<script type="application/ld+json">{json.dumps(data)}</script>'
+    points = extract_hours(_page("<p>Open Mon-Fri 8:00-17:00</p>", "en", head=head))
+    assert [(p.value, p.method) for p in points] == [("Mo-Fr 08:00-17:00", "json-ld")]
+
+
+def test_broken_json_ld_does_not_stop_text_hours() -> None:
+    head = '<script type="application/ld+json">{"@type": "Store", "openingHours": </script>'
+    assert _values(head.replace("<script", "<script") + "<p>Mo-Fr 8:00-17:00</p>", "de") == [
+        "Mo-Fr 08:00-17:00"
+    ]
+
+
+def test_hours_page_is_fast() -> None:
+    prose = (
+        "Our company was founded in 1998 and has 250 employees in 12 countries. "
+        "Prices from 9.99 EUR, delivery in 2-3 days. Call +36 1 234 5678 or write to us."
+    )
+    body = "".join(f"<div><p>{prose}</p><span>Item {i}</span></div>" for i in range(1500))
+    page = _page(body + "<p>Mo-Fr 8:00-17:00</p>", "en")
+    start = time.perf_counter()
+    assert [p.value for p in extract_hours(page)] == ["Mo-Fr 08:00-17:00"]
+    assert time.perf_counter() - start < 1.0
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        '<script type="application/ld+json">{"@type": "Store", "openingHours": 42}</script>',
+        '<script type="application/ld+json">{"@type": "Store", "openingHoursSpecification": '
+        '[{"dayOfWeek": {"@id": "https://schema.org/Monday"}}, "x", 5, null]}</script>',
+        '<script type="application/ld+json">[[{"@graph": [{"openingHours": ["", null]}]}]]</script>',
+        '<script type="application/ld+json">{"@type": "Store", "openingHoursSpecification": '
+        '{"dayOfWeek": "Funday", "opens": "25:00", "closes": "xx"}}</script>',
+    ],
+)
+def test_hostile_structured_data_gives_nothing(head: str) -> None:
+    assert extract_hours(_page("<p>Hello</p>", head=head)) == []
+
+
+def test_nested_day_object_in_json_ld() -> None:
+    spec = {"dayOfWeek": {"@id": "https://schema.org/Monday"}, "opens": "9:00", "closes": "12:00"}
+    data = {"@context": "https://schema.org", "@type": "Store", "openingHoursSpecification": spec}
+    head = f'<script type="application/ld+json">{json.dumps(data)}</script>'
+    assert _values_with_head(head) == ["Mo 09:00-12:00"]
+
+
+def test_empty_and_huge_pages() -> None:
+    assert extract_hours(parse_page("", URL)) == []
+    huge = _page("<p>" + "Mo-Fr 8:00-17:00 " * 20000 + "</p>", "de")
+    start = time.perf_counter()
+    assert [p.value for p in extract_hours(huge)] == ["Mo-Fr 08:00-17:00"]
+    assert time.perf_counter() - start < 2.0
