@@ -164,8 +164,32 @@ def run_audit(source: str | None, out_dir: Path, settings: Any, resume: bool = F
         store.close()
 
 
+def _network_from_env() -> Any:
+    """Test and lab hook: ports and CA the validators use instead of the defaults.
+
+    AUDITOR_HTTP_PORT_OVERRIDES='{"http": 8080, "https": 8443}' and
+    AUDITOR_CA_FILE=/path/ca.pem point HTTP checks at a lab on loopback.
+    """
+    import os
+
+    from auditor.validation import NetworkOptions
+
+    raw = os.environ.get("AUDITOR_HTTP_PORT_OVERRIDES", "")
+    overrides: dict[str, int] = {}
+    if raw:
+        try:
+            overrides = {str(k): int(v) for k, v in json.loads(raw).items()}
+        except (ValueError, AttributeError) as exc:
+            from auditor.config import ConfigError
+
+            raise ConfigError(f"AUDITOR_HTTP_PORT_OVERRIDES must be a JSON object of ports: {exc}") from exc
+    return NetworkOptions(http_port_overrides=overrides, ca_file=os.environ.get("AUDITOR_CA_FILE") or None)
+
+
 def _validate(store: Any, settings: Any, network: Any = None) -> Any:
     from auditor.validation import validate_store
+
+    network = network or _network_from_env()
 
     progress = settings.progress and sys.stderr.isatty()
     counts = validate_store(store, settings, network, progress=progress)
@@ -250,10 +274,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
     settings = _settings_from(args)
     _setup_logging(None, args.verbose)
     cp = _verify_point(args.kind, args.value, args.country)
+    network = _network_from_env()
     if args.kind == "url" and cp.kind == "form":
-        verdict = asyncio.run(_check_page(args.value, settings))
+        verdict = asyncio.run(_check_page(args.value, settings, network))
     else:
-        verdicts = asyncio.run(validate_points([(cp, args.country)], settings))
+        verdicts = asyncio.run(validate_points([(cp, args.country)], settings, network))
         verdict = verdicts[cp.dedupe_key]
     doc = {
         "kind": args.kind if args.kind != "url" or cp.kind == "form" else cp.kind,
@@ -279,7 +304,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _check_page(url: str, settings: Any) -> Any:
+async def _check_page(url: str, settings: Any, network: Any) -> Any:
     from auditor.net.guard import AddressPolicy
     from auditor.net.resolver import DnsResolver
     from auditor.validate.http import HttpClient
@@ -287,7 +312,8 @@ async def _check_page(url: str, settings: Any) -> Any:
 
     resolver = DnsResolver(settings.nameserver, settings.dns_timeout)
     async with HttpClient(resolver, AddressPolicy(settings.allow_private_targets),
-                          user_agent=settings.effective_user_agent(), timeout=settings.timeout) as http:
+                          user_agent=settings.effective_user_agent(), timeout=settings.timeout,
+                          port_overrides=network.http_port_overrides, ca_file=network.ca_file) as http:
         return await LinkValidator(http).check_page(url)
 
 
@@ -326,12 +352,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
         lab.write_companies_csv(companies_csv)
         print(f"Lab running: web on 127.0.0.1:{lab.http_port}, DNS on {lab.nameserver}; "
               f"{len(world.companies)} fictional companies")
-        settings = _settings_from(
-            args, nameserver=lab.nameserver, allow_private_targets=True,
-            delay=args.delay if args.delay is not None else 0.05,
-            timeout=args.timeout if args.timeout is not None else 5.0,
-        )
-        rc = run_audit(str(companies_csv), out_dir, settings)
+        lab_settings: dict[str, Any] = {
+            "nameserver": lab.nameserver, "allow_private_targets": True,
+            "delay": args.delay if args.delay is not None else 0.05,
+            "timeout": args.timeout if args.timeout is not None else 5.0,
+            "helo": args.helo or "demo.auditor.test",
+            "contact_url": args.contact_url or "https://demo.auditor.test/about-this-crawler",
+            "mail_from": args.mail_from or "probe@demo.auditor.test",
+            "smtp_timeout": args.smtp_timeout if args.smtp_timeout is not None else 3.0,
+            "greylist_delay": args.greylist_delay if args.greylist_delay is not None else 2.0,
+        }
+        network = None
+        if getattr(lab, "smtp_port", None):
+            lab_settings["smtp_port"] = lab.smtp_port
+        if hasattr(lab, "network_options"):
+            network = lab.network_options()
+        settings = _settings_from(args, **lab_settings)
+        rc = run_audit(str(companies_csv), out_dir, settings, network=network)
     print(f"Open {out_dir.resolve() / 'results.json'} to see every contact point with its provenance.")
     return rc
 

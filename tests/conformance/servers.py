@@ -87,7 +87,7 @@ virtual_mailbox_domains = {domain}
 virtual_mailbox_maps = texthash:{d}/conf/vmailbox
 virtual_transport = discard
 smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
-maillog_file = {d}/maillog
+maillog_file = /dev/stdout
 smtpd_banner = $myhostname ESMTP
 """
 
@@ -105,6 +105,7 @@ def postfix(domain: str, mailboxes: list[str], port: int | None = None) -> Itera
 
     port = port or free_port()
     d = Path(tempfile.mkdtemp(prefix="auditor-postfix-"))
+    d.chmod(0o755)  # Postfix's own user must reach its data directory
     (d / "conf").mkdir()
     (d / "queue").mkdir()
     (d / "data").mkdir()
@@ -117,10 +118,20 @@ def postfix(domain: str, mailboxes: list[str], port: int | None = None) -> Itera
     master = master.replace("\npostlog   unix-dgram", "\npostlog   unix-dgram", 1)
     (d / "conf" / "master.cf").write_text(master)
     conf = str(d / "conf")
-    subprocess.run(["postfix", "-c", conf, "start"], check=True, capture_output=True, timeout=60)
+    maillog = d / "maillog"
+    # start-fg keeps master in the foreground and logs to stdout: no syslog needed.
+    with maillog.open("w") as log:
+        proc = subprocess.Popen(["postfix", "-c", conf, "start-fg"], stdout=log, stderr=subprocess.STDOUT)
     try:
-        wait_tcp("127.0.0.1", port)
-        yield port, d / "maillog"
+        try:
+            wait_tcp("127.0.0.1", port)
+        except TimeoutError as exc:
+            raise RuntimeError(f"Postfix did not start: {maillog.read_text(errors='replace')[-2000:]}") from exc
+        yield port, maillog
     finally:
         subprocess.run(["postfix", "-c", conf, "stop"], capture_output=True, timeout=60)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
         shutil.rmtree(d, ignore_errors=True)
