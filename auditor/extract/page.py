@@ -194,10 +194,6 @@ class _Joiner:
         return _safe_urljoin(self.base, href)
 
 
-_REGION_TAGS_FIND = etree.XPath(
-    "//header | //footer | //nav | //*[@role='contentinfo' or @role='banner' or @role='navigation']"
-)
-_HINT_ATTRS = etree.XPath("//@id | //@class")
 # Content a visitor never sees (inside template, noscript, svg, object, head).
 _INVISIBLE = "ancestor::template or ancestor::noscript or ancestor::svg or ancestor::object or ancestor::head"
 _HIDDEN = etree.XPath(f"//form[{_INVISIBLE}]")
@@ -210,12 +206,42 @@ _REGION_LETTER = {"header": "h", "footer": "f", "nav": "n"}
 _LETTER_REGION = {v: k for k, v in _REGION_LETTER.items()}
 
 
-def _region_roots(tree: Any) -> dict[Any, str]:
+_ROLES = frozenset({"contentinfo", "banner", "navigation"})
+
+
+def _scan(tree: Any) -> tuple[list[Any], list[Any]]:
+    """One pass over every element: region candidates and Cloudflare email spans.
+
+    A Python loop with el.get() is faster here than several XPath scans, and
+    class names repeat (product tiles), so each distinct one is tested once.
+    """
+    search = _REGION_HINT.search
+    cache: dict[tuple[str | None, str | None], bool] = {}
+    candidates: list[Any] = []
+    cfemails: list[Any] = []
+    for el in tree.iter():
+        if el.tag in REGION_TAGS:
+            candidates.append(el)
+            continue
+        get = el.get
+        cls, ident = get("class"), get("id")
+        if cls or ident:
+            key = (cls, ident)
+            hit = cache.get(key)
+            if hit is None:
+                hit = cache[key] = bool(search(f"{ident or ''} {cls or ''}"))
+            if hit:
+                candidates.append(el)
+        if get("role") in _ROLES:
+            candidates.append(el)
+        if get("data-cfemail"):
+            cfemails.append(el)
+    return candidates, cfemails
+
+
+def _region_roots(candidates: list[Any]) -> dict[Any, str]:
     """Outermost elements that start a header, footer or nav region."""
     found: dict[Any, str] = {}
-    candidates = list(_REGION_TAGS_FIND(tree))
-    search = _REGION_HINT.search
-    candidates += [value.getparent() for value in _HINT_ATTRS(tree) if search(value)]
     for el in candidates:
         region = _region_of(el, "main")
         if region != "main":
@@ -231,42 +257,57 @@ def _visible_blocks(tree: Any, roots: dict[Any, str]) -> list[TextBlock]:
     """Visible text split at block elements, by marking the tree and reading it once.
 
     The tree is changed only for the duration of the call and restored after:
-    one C-level text_content() replaces a Python walk over every node.
+    one C-level string() over the tree replaces a Python walk over every node.
     """
+    try:
+        text = _marked_text(tree, roots, clean=False)
+    except ValueError:
+        # A character reference like &#7; put a control character in the tree
+        # that lxml refuses to write back: retry, dropping such characters.
+        text = _marked_text(tree, roots, clean=True)
+    return _split_blocks(text)
+
+
+def _marked_text(tree: Any, roots: dict[Any, str], clean: bool) -> str:
     saved: list[tuple[Any, str | None, str | None]] = []
+    keep = saved.append
+    mark = _BLOCK_MARK
 
-    def clean(value: str | None) -> str | None:
-        # A character reference like &#7; puts a control character in the tree
-        # that lxml refuses to write back: drop it (it is never visible).
-        return _CONTROL.sub("", value) if value and _CONTROL.search(value) else value
-
-    def keep(el: Any) -> None:
-        saved.append((el, clean(el.text), clean(el.tail)))
-
-    def mark(el: Any, before: str, after: str) -> None:
-        keep(el)
-        el.text = before + (saved[-1][1] or "")
-        el.tail = after + (saved[-1][2] or "")
+    def scrub(value: str | None) -> str | None:
+        return _CONTROL.sub("", value) if clean and value else value
 
     try:
         for el in tree.iter(*SKIP_TAGS):
             for sub in el.iter():
                 if sub is not el:
-                    keep(sub)
+                    keep((sub, scrub(sub.text), scrub(sub.tail)))
                     sub.text = sub.tail = None
-            keep(el)
+            tail = scrub(el.tail)
+            keep((el, scrub(el.text), tail))
             el.text = None
-            el.tail = _BLOCK_MARK + (saved[-1][2] or "")
+            el.tail = mark + tail if tail else mark
         for el in tree.iter(*BLOCK_TAGS):
-            mark(el, _BLOCK_MARK, _BLOCK_MARK)
+            text, tail = scrub(el.text), scrub(el.tail)
+            keep((el, text, tail))
+            el.text = mark + text if text else mark
+            el.tail = mark + tail if tail else mark
         for el, region in roots.items():
-            mark(el, _REGION_OPEN + _REGION_LETTER[region], _REGION_CLOSE)
-        text = text_of(tree)
+            text, tail = scrub(el.text), scrub(el.tail)
+            keep((el, text, tail))
+            el.text = _REGION_OPEN + _REGION_LETTER[region] + (text or "")
+            el.tail = _REGION_CLOSE + (tail or "")
+        return text_of(tree)
     finally:
         for el, old_text, old_tail in reversed(saved):
-            el.text = old_text
-            el.tail = old_tail
+            try:
+                el.text = old_text
+                el.tail = old_tail
+            except ValueError:
+                el.text = _CONTROL.sub("", old_text or "") or None
+                el.tail = _CONTROL.sub("", old_tail or "") or None
 
+
+def _split_blocks(text: str) -> list[TextBlock]:
     blocks: list[TextBlock] = []
     region = "main"
     depth = 0
@@ -328,7 +369,8 @@ def _build(tree: Any, url: str, html: str) -> ParsedPage:
         )
         for el in tree.iter("script")
     ]
-    roots = _region_roots(tree)
+    candidates, cf_elements = _scan(tree)
+    roots = _region_roots(candidates)
     link_regions = _region_index(roots, "a")
     links: list[Link] = []
     hidden_links = set(_HIDDEN_LINKS(tree))
@@ -347,7 +389,7 @@ def _build(tree: Any, url: str, html: str) -> ParsedPage:
         )
     hidden = set(_HIDDEN(tree))
     forms = [_form(el, base_url) for el in tree.iter("form") if el not in hidden]
-    cfemails = [(_attr(el, "data-cfemail"), "") for el in tree.xpath("//*[@data-cfemail]")]
+    cfemails = [(_attr(el, "data-cfemail"), "") for el in cf_elements]
     blocks = _visible_blocks(tree, roots)
 
     lang = None
