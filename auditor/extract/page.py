@@ -103,8 +103,17 @@ class ParsedPage:
 
 
 def decode_body(body: bytes, content_type: str | None = None) -> str:
-    """Decode a response body the way browsers do: BOM, header, meta, then sniff."""
+    """Decode a response body the way browsers do: BOM, header, meta, then sniff.
+
+    Servers often declare the wrong charset in the header (UTF-8 for a
+    windows-1250 page): when the declared one leaves undecodable bytes, the
+    page's own declaration and sniffing get a say.
+    """
     _enc, text = html_to_unicode(content_type, body)
+    if "\ufffd" in text and content_type:
+        _enc2, second = html_to_unicode(None, body)
+        if second.count("\ufffd") < text.count("\ufffd"):
+            return second
     return text
 
 

@@ -60,3 +60,9 @@ def test_control_character_references_do_not_raise() -> None:
     for body in ("&#7", "<p>&#1;x</p>", "<script>&#7;</script><p>a&#8;b</p>", "<p title='&#2;'>t</p>"):
         page = parse_page(body, "https://x.hu/")
         assert "\x07" not in page.text and "\x08" not in page.text
+
+
+def test_misdeclared_header_charset_falls_back_to_the_page() -> None:
+    body = '<meta charset="windows-1250"><p>Ügyfélszolgálat, Těšíme se</p>'.encode("cp1250")
+    page = parse_page(body, "https://x.cz/", "text/html; charset=utf-8")
+    assert "Ügyfélszolgálat" in page.text and "Těšíme" in page.text
