@@ -56,6 +56,16 @@ def _add_crawl_options(p: argparse.ArgumentParser) -> None:
     o.add_argument("-v", "--verbose", action="store_true", help="log Scrapy's own messages too")
 
 
+def _add_report_options(p: argparse.ArgumentParser, no_report: bool = True) -> None:
+    g = p.add_argument_group("report")
+    if no_report:
+        g.add_argument("--no-report", action="store_true", help="do not write the HTML report")
+    g.add_argument("--no-redact", action="store_true",
+                   help="show personal email addresses in the report (redacted by default)")
+    g.add_argument("--compare", metavar="PREVIOUS_DIR", help="add a page of changes against an earlier audit")
+    g.add_argument("--weights", metavar="FILE", help="scoring weights TOML (default: the packaged one)")
+
+
 def _settings_from(args: argparse.Namespace, **overrides: Any) -> Any:
     from auditor.config import build_settings
 
@@ -94,7 +104,7 @@ def _setup_logging(out_dir: Path | None, verbose: bool) -> None:
 
 # -- audit ----------------------------------------------------------------------
 def run_audit(source: str | None, out_dir: Path, settings: Any, resume: bool = False,
-              network: Any = None) -> int:
+              network: Any = None, report: dict[str, Any] | None = None) -> int:
     """Harvest (and later validate) ``source`` into ``out_dir``; print a summary."""
     from tqdm import tqdm
 
@@ -159,9 +169,34 @@ def run_audit(source: str | None, out_dir: Path, settings: Any, resume: bool = F
             summary["verdicts"] = dict(verdicts)
         store.finish_run(summary)
         _print_summary(summary, out_dir)
+        if report is not None:
+            index = _write_report(store, out_dir, **report)
+            print(f"Report: {index} (open it in a browser: file://{index.resolve()})")
         return EXIT_OK
     finally:
         store.close()
+
+
+def _write_report(store: Any, out_dir: Path, redact: bool = True, compare: str | None = None,
+                  weights: str | None = None) -> Path:
+    from reports.render import render_report
+
+    responsiveness = _responsiveness(store)
+    return render_report(store, out_dir, redact=redact, compare=Path(compare) if compare else None,
+                         weights_path=Path(weights) if weights else None, responsiveness=responsiveness)
+
+
+def _responsiveness(store: Any) -> dict[str, Any] | None:
+    """Live-probe figures per company, when the opt-in probes ran (else None)."""
+    try:
+        from auditor.probes.inquiries import responsiveness_for_report
+    except ImportError:
+        return None
+    try:
+        return responsiveness_for_report(store)
+    except Exception:  # noqa: BLE001 - a probe table problem must not block the report
+        log.exception("could not read the live-probe results")
+        return None
 
 
 def _network_from_env() -> Any:
@@ -228,7 +263,64 @@ def cmd_audit(args: argparse.Namespace) -> int:
     out_dir = Path(args.resume or args.out)
     settings = _settings_from(args)
     _setup_logging(out_dir, args.verbose)
-    return run_audit(args.companies, out_dir, settings, resume=bool(args.resume))
+    report = None if args.no_report else _report_options(args)
+    return run_audit(args.companies, out_dir, settings, resume=bool(args.resume), report=report)
+
+
+def _report_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {"redact": not getattr(args, "no_redact", False), "compare": getattr(args, "compare", None),
+            "weights": getattr(args, "weights", None)}
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from auditor.store import open_store
+
+    out_dir = Path(args.dir)
+    if not (out_dir / "audit.sqlite").exists():
+        print(f"auditor report: no audit in {out_dir}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.compare and not (Path(args.compare) / "audit.sqlite").exists() and not (Path(args.compare) / "results.json").exists():
+        print(f"auditor report: --compare {args.compare} holds no audit", file=sys.stderr)
+        return EXIT_USAGE
+    _setup_logging(out_dir, args.verbose)
+    store = open_store(out_dir)
+    try:
+        index = _write_report(store, out_dir, **_report_options(args))
+    finally:
+        store.close()
+    print(f"Report: {index} (open it in a browser: file://{index.resolve()})")
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from auditor import selfcheck
+    from auditor.score import load_weights, score_company
+    from auditor.store import open_store
+
+    out_dir = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="auditor-check-"))
+    settings = _settings_from(args, progress=False)
+    _setup_logging(out_dir, args.verbose)
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        rc = run_audit(args.url, out_dir, settings, report=None if args.no_report else _report_options(args))
+    if rc not in (EXIT_OK,):
+        return rc
+    store = open_store(out_dir)
+    try:
+        result = next(iter(store.results()))
+        verdicts = store.verdicts(result.company.key)
+        card = score_company(result, verdicts, load_weights(args.weights) if args.weights else None)
+    finally:
+        store.close()
+    outcome = selfcheck.build_outcome(result, verdicts, card, args.fail_under, args.fail_on_inactive)
+    print(selfcheck.print_json(outcome) if args.json else selfcheck.render_text(outcome))
+    if args.junit:
+        selfcheck.write_junit(outcome, Path(args.junit))
+    if not args.json:
+        print(f"\nFull results and report in {out_dir}")
+    return EXIT_CHECK_FAILED if outcome.exit_reasons else EXIT_OK
 
 
 # -- validate / verify ------------------------------------------------------------
@@ -347,7 +439,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _setup_logging(out_dir, args.verbose)
     world = load_world(args.world)
     with Lab(world).start() as lab:
-        companies_csv = out_dir / "companies.csv"
+        companies_csv = out_dir / "input-companies.csv"
         out_dir.mkdir(parents=True, exist_ok=True)
         lab.write_companies_csv(companies_csv)
         print(f"Lab running: web on 127.0.0.1:{lab.http_port}, DNS on {lab.nameserver}; "
@@ -368,8 +460,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if hasattr(lab, "network_options"):
             network = lab.network_options()
         settings = _settings_from(args, **lab_settings)
-        rc = run_audit(str(companies_csv), out_dir, settings, network=network)
-    print(f"Open {out_dir.resolve() / 'results.json'} to see every contact point with its provenance.")
+        rc = run_audit(str(companies_csv), out_dir, settings, network=network, report=_report_options(args))
     return rc
 
 
@@ -400,6 +491,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="audit-out", metavar="DIR", help="output directory (default audit-out)")
     p.add_argument("--resume", metavar="DIR", help="finish an interrupted audit in DIR")
     p.add_argument("--no-validate", action="store_true", help="harvest only")
+    _add_report_options(p)
     _add_crawl_options(p)
     p.set_defaults(func=cmd_audit)
 
@@ -431,8 +523,31 @@ def build_parser() -> argparse.ArgumentParser:
                        "loopback), audit every company and write the results.")
     p.add_argument("--out", default=str(Path(tempfile.gettempdir()) / "auditor-demo"), metavar="DIR")
     p.add_argument("--world", metavar="FILE", help="a world file instead of the built-in one")
+    _add_report_options(p)
     _add_crawl_options(p)
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("report", help="write the HTML report and exports of a stored audit",
+                       description="Render DIR/report/ (a static site that works offline) and "
+                       "DIR/companies.csv from the audit stored in DIR.")
+    p.add_argument("dir", metavar="DIR")
+    _add_report_options(p, no_report=False)
+    p.add_argument("-v", "--verbose", action="store_true")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("check", help="audit one site (your own) and print what to fix; CI-friendly",
+                       description="Audit one website and print its contact points, verdicts, score "
+                       "and what to fix first. Exit code 1 when a --fail-* gate fails.")
+    p.add_argument("url", metavar="URL")
+    p.add_argument("--out", metavar="DIR", help="keep the full audit here (default: a temporary directory)")
+    p.add_argument("--fail-under", type=float, metavar="SCORE", help="exit 1 when the total score is below SCORE")
+    p.add_argument("--fail-on-inactive", action="store_true", help="exit 1 when any contact point is inactive")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.add_argument("--junit", metavar="FILE", help="also write a JUnit XML file (for CI test reports)")
+    p.add_argument("--no-validate", action="store_true", help=argparse.SUPPRESS)
+    _add_report_options(p)
+    _add_crawl_options(p)
+    p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("lab", help="serve the lab world in the foreground (for trying things by hand)")
     p.add_argument("lab_args", nargs=argparse.REMAINDER, help="options of python -m auditor.lab")
