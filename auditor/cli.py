@@ -294,9 +294,13 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from auditor import selfcheck
+    from auditor.inputs import normalize_website
     from auditor.score import load_weights, score_company
     from auditor.store import open_store
 
+    if normalize_website(args.url) is None:
+        print(f"auditor check: {args.url!r} is not an http(s) website URL", file=sys.stderr)
+        return EXIT_USAGE
     out_dir = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="auditor-check-"))
     settings = _settings_from(args, progress=False)
     _setup_logging(out_dir, args.verbose)
