@@ -5,11 +5,18 @@ the same code paths as a real crawl. Pages are rendered once at start, when the 
 is known (links and redirects to other world hosts carry it), and every request is
 written to a thread-safe log so tests can assert what was fetched and with which
 User-Agent.
+
+The same server class speaks HTTPS when given a TLS context (the lab CA's certificate
+for every world host): it then serves the very same rendered pages, so an https URL
+of a platform (t.me, a chat CDN) and its http twin answer alike. The TLS handshake
+runs in the connection's own thread, so a client that never finishes it blocks nobody.
 """
 
 from __future__ import annotations
 
+import socket
 import socketserver
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -48,6 +55,7 @@ class LoggedRequest:
     user_agent: str | None
     status: int
     headers: dict[str, str] = field(default_factory=dict, compare=False)
+    scheme: str = "http"  # "https" for requests that came over the TLS listener
 
     @property
     def decoded_path(self) -> str:
@@ -105,9 +113,9 @@ class Sites:
     def __init__(self, world: World, port: int) -> None:
         self.world = world
         self.port = port
-        self.hosts = frozenset(world.sites)
+        self.hosts = world.port_hosts  # platform URLs keep no port: reached by scheme overrides
         self._pages: dict[str, dict[str, Response]] = {}
-        for company in world.companies:
+        for company in (*world.companies, *world.platforms):
             self._render_company(company)
 
     def lookup(self, host: str, path: str) -> Response | None:
@@ -234,7 +242,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, send_body: bool) -> None:
         target = self.path
         host = self.headers.get("Host", "")
-        if "://" in target:  # absolute-form request target (as sent to proxies)
+        if target.lower().startswith(("http://", "https://")):  # absolute-form (as to proxies)
             parts = urlsplit(target)
             host = parts.netloc
             target = parts.path + (f"?{parts.query}" if parts.query else "")
@@ -251,6 +259,7 @@ class _Handler(BaseHTTPRequestHandler):
                 user_agent=self.headers.get("User-Agent"),
                 status=response.status,
                 headers=dict(self.headers.items()),
+                scheme=self.server.scheme,
             )
         )
         if response.delay:
@@ -276,6 +285,30 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     sites: Sites
     log: RequestLog
+    tls: ssl.SSLContext | None = None
+    scheme = "http"
+    handshake_failures = 0
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        """Over TLS: handshake here, in the connection's thread, then serve as usual."""
+        if self.tls is None:
+            super().finish_request(request, client_address)
+            return
+        request.settimeout(_Handler.timeout)
+        try:
+            conn = self.tls.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            # A client that does not trust the lab CA hangs up here; that is its right.
+            self.handshake_failures += 1
+            return
+        try:
+            super().finish_request(conn, client_address)
+        finally:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            conn.close()
 
     def server_bind(self) -> None:
         """Bind without HTTPServer's socket.getfqdn(): no reverse lookup leaves the machine."""
@@ -287,15 +320,33 @@ class _Server(ThreadingHTTPServer):
 
 
 class LabHTTPServer:
-    """One HTTP server for all of the world's sites."""
+    """One HTTP (or, with ``tls``, HTTPS) server for all of the world's sites."""
 
-    def __init__(self, world: World, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        world: World,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        tls: ssl.SSLContext | None = None,
+        log: RequestLog | None = None,
+    ) -> None:
         self.world = world
         self.host = host
         self.requested_port = port
-        self.log = RequestLog()
+        self.tls = tls
+        self.log = log if log is not None else RequestLog()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls is not None else "http"
+
+    @property
+    def handshake_failures(self) -> int:
+        """TLS handshakes that failed (clients that do not trust the lab CA, among others)."""
+        return self._server.handshake_failures if self._server is not None else 0
 
     @property
     def port(self) -> int:
@@ -309,19 +360,22 @@ class LabHTTPServer:
             raise RuntimeError("the HTTP server is not running")
         return self._server.sites
 
-    def start(self) -> LabHTTPServer:
+    def start(self, sites: Sites | None = None) -> LabHTTPServer:
+        """Bind and serve; ``sites`` shares pages already rendered (for the HTTP port)."""
         server = _Server((self.host, self.requested_port), _Handler, bind_and_activate=True)
         try:
-            server.sites = Sites(self.world, server.server_address[1])
+            server.sites = sites if sites is not None else Sites(self.world, server.server_address[1])
         except Exception:
             server.server_close()
             raise
         server.log = self.log
+        server.tls = self.tls
+        server.scheme = self.scheme
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever,
             kwargs={"poll_interval": 0.05},
-            name="lab-http",
+            name=f"lab-{self.scheme}",
             daemon=True,
         )
         self._thread.start()

@@ -46,14 +46,29 @@ Format in brief (see ``worlds/default.toml`` for a full example)::
     behaviour = "nxdomain"           # whole zone: nxdomain | servfail | timeout
     records = { "@" = { mx = "null" }, "www" = { cname = "@" }, "_dmarc" = { txt = ["v=DMARC1; p=none"] } }
 
+    [[company.mail]]                 # a lab mail server (none: mx1 -> 127.0.0.1, no SMTP)
+    host = "mx1"                     # MX name ("@": the domain itself, implicit MX on 127.0.0.1)
+    behaviour = "mailboxes"          # see auditor/lab/smtp.py, or "closed" (connection refused)
+    mailboxes = ["info", "ugyfelszolgalat"]   # local parts (or full addresses) that exist
+    preference = 10                  # MX preference
+    ip = "127.0.0.42"                # optional: a loopback address (default: the next free one)
+
     [company.truth]
     must_fetch = ["/rolunk/kapcsolat"]      # pages a correct crawl fetches (status 200)
     must_not_fetch = ["/kontakt/"]           # own pages no run may ever request
     external = ["http://other.com.tr/iletisim"]  # links to record, not follow (when audited alone)
     failure = "dns-failure"          # the site cannot be audited: a tag of auditor/data/reasons.toml
     notes = "..."
-    contacts = [ { kind = "phone", value = "+36 1 555 0123", label = "Ügyfélszolgálat", page = "/rolunk/kapcsolat" } ]
+    contacts = [ { kind = "phone", value = "+36 1 555 0123", label = "Ügyfélszolgálat", page = "/rolunk/kapcsolat",
+                   verdict = "unknown", reason = "not-dialled", flags = [] } ]
     must_not_harvest = [ { kind = "phone", value = "+49 30 23125 200", page = "/kontakt/" } ]
+
+    [[platform]]                     # a service the validators load (t.me, a chat CDN), not audited
+    name = "Telegram"
+    domain = "t.me"
+    aliases = []                     # no www by default
+    [[platform.pages]]               # pages as for a company; served over http and https
+    path = "/tehnoservis_help"
 
 Templates (jinja2, autoescaped) see ``company``, ``host``, ``port``, ``site`` (the
 website's base URL with port), ``url(x)`` (absolute lab URL of a path on this host or
@@ -62,7 +77,9 @@ and ``n`` for repeated pages. The built-in ``base.html`` has the blocks title, h
 nav, main, footer and scripts.
 
 DNS defaults: the domain gets A 127.0.0.1 and ``MX 10 mx1.<domain>``; ``www`` (every
-alias), ``mx1``, ``ns1`` and every page host get A 127.0.0.1. A ``records`` entry
+alias), ``mx1``, ``ns1`` and every page host get A 127.0.0.1. Declared mail hosts replace
+the MX set (``MX pref host`` each, none when the only one is ``@``) and their names get A
+records to their own loopback addresses, where the lab's SMTP servers listen. A ``records`` entry
 overrides the fields it names (``mx = []`` removes the MX, ``mx = "null"`` is the
 null MX, ``cname`` replaces the address); a new name listed with no data gets A
 127.0.0.1. Names are relative to the domain unless they end with a dot.
@@ -74,6 +91,16 @@ link, a form as its action URL, opening hours in opening_hours style ("Mo-Fr
 07:30-17:00; Sa 08:00-12:00"); paths become absolute URLs without a port
 (:meth:`Truth.with_port` adds the lab's). ``contacts`` is exhaustive: anything else
 harvested from the site is a false positive.
+
+A truth contact may say what a correct validator concludes about it: ``verdict``
+(active | inactive | unknown), ``reason`` (a tag of auditor/data/reasons.toml) and
+``flags`` it must carry. A phone number that is not valid for the company's country is
+refused unless its verdict is ``inactive`` (a deliberately broken number).
+
+Platforms (``[[platform]]``) are the outside services the validators fetch -- t.me,
+wa.me, m.me, chat widget CDNs -- as fictional lab copies: they resolve only through the
+lab DNS, are served on the lab's HTTP and HTTPS ports, are never audited, and URLs to
+them keep no port (the validators reach them through their per-scheme port overrides).
 """
 
 from __future__ import annotations
@@ -92,6 +119,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import jinja2
 import phonenumbers
 
+from auditor.lab.smtp import BEHAVIOURS as SMTP_BEHAVIOURS
 from auditor.models import KINDS
 from auditor.net.domains import registrable_domain
 
@@ -100,6 +128,11 @@ DEFAULT_WORLD = WORLDS_DIR / "default.toml"
 BEHAVIOURS = ("nxdomain", "servfail", "timeout")
 DEFAULT_ADDRESS = "127.0.0.1"
 CATCH_ALL = "*"
+VERDICTS = ("active", "inactive", "unknown")
+# "closed": the name resolves, nothing listens (connection refused), as a dead backup MX.
+MAIL_BEHAVIOURS = (*SMTP_BEHAVIOURS, "closed")
+WEB_ADDRESS = DEFAULT_ADDRESS  # where every site (and an implicit-MX mail host) lives
+FIRST_MAIL_ADDRESS = "127.0.0.20"  # mail hosts without an ``ip`` get the next free one from here
 _HOST_RE = re.compile(
     r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9_]([a-z0-9-]{0,61}[a-z0-9])?)*$"
 )
@@ -162,6 +195,22 @@ class TruthContact:
     value: str
     page: str
     label: str | None = None
+    verdict: str | None = None  # what a correct validator concludes (active|inactive|unknown)
+    reason: str | None = None  # ... and why: a reason tag
+    flags: tuple[str, ...] = ()  # flags the verdict must carry (cost-to-caller, accept-all, ...)
+
+
+@dataclass(frozen=True)
+class MailHost:
+    """One lab mail server: the name mail is routed to, its own loopback address, its manner."""
+
+    name: str  # FQDN; the company's domain itself for an implicit-MX host
+    ip: str
+    behaviour: str = "mailboxes"
+    mailboxes: tuple[str, ...] = ()  # full addresses, lower-case
+    preference: int = 10
+    company: str = ""  # the declaring company's domain
+    implicit: bool = False  # the domain itself (no MX record points at it)
 
 
 @dataclass(frozen=True)
@@ -175,6 +224,10 @@ class Truth:
     external: tuple[str, ...] = ()  # links recorded as external; not fetched when audited alone
     failure: str | None = None  # the failure tag when the site cannot be audited
     notes: str = ""
+
+    def verdicts(self) -> dict[tuple[str, str], TruthContact]:
+        """(kind, value) -> contact, for every contact that states its verdict."""
+        return {(c.kind, c.value): c for c in self.contacts if c.verdict is not None}
 
     def with_port(self, port: int, hosts: Iterable[str]) -> Truth:
         """The same truth with the lab's port in every URL on a world host."""
@@ -215,6 +268,7 @@ class WorldCompany:
     layout: str = "base.html"
     zone: Zone | None = None
     truth: Truth = field(default_factory=Truth)
+    mail: tuple[MailHost, ...] = ()
 
     @property
     def site_host(self) -> str:
@@ -246,6 +300,28 @@ class World:
     companies: tuple[WorldCompany, ...]
     source: str = ""
     description: str = ""
+    platforms: tuple[WorldCompany, ...] = ()  # services the validators load; never audited
+
+    @property
+    def mail_hosts(self) -> tuple[MailHost, ...]:
+        """Every company's mail hosts, in world order."""
+        return tuple(m for c in self.companies for m in c.mail)
+
+    def mail_host(self, name: str) -> MailHost:
+        """A mail host by name (``mx1.kovacs-szerviz.hu``)."""
+        wanted = name.strip().lower().rstrip(".")
+        for host in self.mail_hosts:
+            if host.name == wanted:
+                return host
+        raise KeyError(f"no mail host {name!r} in world {self.name!r}")
+
+    def platform(self, key: str) -> WorldCompany:
+        """A platform by domain, name or any of its hosts."""
+        wanted = key.strip().lower().rstrip(".")
+        for platform in self.platforms:
+            if wanted in platform.hosts or wanted == platform.name.lower():
+                return platform
+        raise KeyError(f"no platform {key!r} in world {self.name!r}")
 
     def company(self, key: str | WorldCompany) -> WorldCompany:
         """Look a company up by domain, name or any of its hosts."""
@@ -261,14 +337,28 @@ class World:
     def sites(self) -> dict[str, tuple[WorldCompany, str]]:
         """host -> (company, host whose pages it serves); aliases serve the domain's pages."""
         out: dict[str, tuple[WorldCompany, str]] = {}
-        for company in self.companies:
+        for company in (*self.companies, *self.platforms):
             for host in company.hosts:
                 out[host] = (company, company.domain if host in company.aliases else host)
         return out
 
     @cached_property
+    def port_hosts(self) -> frozenset[str]:
+        """Hosts whose port-less URLs get the lab's HTTP port: the companies', not platforms'."""
+        return frozenset(h for c in self.companies for h in c.hosts)
+
+    @cached_property
+    def hostnames(self) -> tuple[str, ...]:
+        """Every name a TLS certificate must cover: sites, platforms, mail hosts."""
+        names = dict.fromkeys(self.sites)
+        names.update(dict.fromkeys(m.name for m in self.mail_hosts))
+        return tuple(names)
+
+    @cached_property
     def zones(self) -> dict[str, Zone]:
-        return {c.domain: c.zone for c in self.companies if c.zone is not None}
+        return {
+            c.domain: c.zone for c in (*self.companies, *self.platforms) if c.zone is not None
+        }
 
     def zone_for(self, name: str) -> Zone | None:
         """The zone that ``name`` falls in, or None when the lab is not authoritative."""
@@ -399,6 +489,9 @@ class _Loader:
             keep_trailing_newline=True,
         )
         self.text_env = self.env.overlay(autoescape=False)
+        self._ip_cursor = 0
+        self._auto_ips: set[str] = set()
+        self._fixed_ips: set[str] = set()
 
     # -- top level
 
@@ -414,30 +507,41 @@ class _Loader:
                 raise WorldError(f"{self.source}: [templates]: {key}: expected a string")
             self.templates[key] = value
         raw_companies = top.get("company", list, [])
+        raw_platforms = top.get("platform", list, [])
         top.done()
         if not raw_companies:
             raise WorldError(f"{self.source}: the world has no [[company]]")
 
         domains = [self._peek_domain(c, i) for i, c in enumerate(raw_companies)]
-        dupes = sorted({d for d in domains if domains.count(d) > 1})
+        platform_domains = [
+            self._peek_domain(p, i, "platform") for i, p in enumerate(raw_platforms)
+        ]
+        every = domains + platform_domains
+        dupes = sorted({d for d in every if every.count(d) > 1})
         if dupes:
             raise WorldError(
                 f"{self.source}: domain(s) used by more than one company: {', '.join(dupes)}"
+                " (companies and platforms share one set of domains)"
             )
         self.world_domains = frozenset(domains)
 
         companies = [self.company(raw, d) for raw, d in zip(raw_companies, domains, strict=True)]
+        platforms = [
+            self.platform(raw, d) for raw, d in zip(raw_platforms, platform_domains, strict=True)
+        ]
         world = World(
             name=name,
             companies=tuple(companies),
             source=self.source,
             description=description,
+            platforms=tuple(platforms),
         )
         self.check_references(world)
+        self.check_mail(world)
         return world
 
-    def _peek_domain(self, raw: Any, index: int) -> str:
-        where = f"company #{index + 1}"
+    def _peek_domain(self, raw: Any, index: int, what: str = "company") -> str:
+        where = f"{what} #{index + 1}"
         fields = _Fields(raw, where, self.source)
         domain = fields.get("domain", str, required=True).strip().lower().rstrip(".")
         if not _HOST_RE.match(domain) or registrable_domain(domain) != domain:
@@ -505,7 +609,10 @@ class _Loader:
                     f"{special} is given both as a page and as {special[1:].split('.')[0]} =",
                 )
 
-        zone = self.zone(f.get("dns", dict, {}), domain, aliases, pages)
+        mail = tuple(
+            self.mail(raw_mail, i, domain) for i, raw_mail in enumerate(f.get("mail", list, []))
+        )
+        zone = self.zone(f.get("dns", dict, {}), domain, aliases, pages, mail)
         company = WorldCompany(
             name=name,
             domain=domain,
@@ -519,10 +626,110 @@ class _Loader:
             sitemap=sitemap,
             layout=layout,
             zone=zone,
+            mail=mail,
         )
         truth = self.truth(f.get("truth", dict, {}), company)
         f.done()
         return replace(company, truth=truth)
+
+    def platform(self, raw: dict[str, Any], domain: str) -> WorldCompany:
+        """A service the validators load: pages and DNS like a company, nothing else."""
+        f = _Fields(raw, f"platform {domain!r}", self.source)
+        f.get("domain", str)
+        name = f.get("name", str, required=True).strip()
+        aliases = tuple(self.host(a, domain, f, "aliases") for a in f.strings("aliases"))
+        f.get("notes", str)
+        defaults = f.get("page_defaults", dict, {})
+        pages: list[Page] = []
+        for i, raw_page in enumerate(f.get("pages", list, [])):
+            merged = {**defaults, **raw_page} if isinstance(raw_page, dict) else raw_page
+            pages.extend(self.pages(merged, i, domain))
+        seen: set[tuple[str, str]] = set()
+        for page in pages:
+            if (page.host, page.path) in seen:
+                raise f.fail("pages", f"{page.host}{page.path} is defined twice")
+            seen.add((page.host, page.path))
+        zone = self.zone(f.get("dns", dict, {}), domain, aliases, pages)
+        f.done()
+        return WorldCompany(
+            name=name,
+            domain=domain,
+            website=f"http://{domain}/",
+            aliases=aliases,
+            pages=tuple(pages),
+            zone=zone,
+        )
+
+    def mail(self, raw: Any, index: int, domain: str) -> MailHost:
+        """One ``[[company.mail]]`` host; its address is checked and handed out here."""
+        f = _Fields(raw, f"company {domain!r} mail[{index}]", self.source)
+        host_raw = f.get("host", str, "mx1")
+        f.where += f" ({host_raw})"
+        implicit = host_raw.strip() in ("@", "")
+        name = self.host(host_raw, domain, f, "host")  # "@" is the domain itself
+        behaviour = f.get("behaviour", str, "mailboxes")
+        if behaviour not in MAIL_BEHAVIOURS:
+            raise f.fail(
+                "behaviour", f"expected one of {', '.join(MAIL_BEHAVIOURS)}, got {behaviour!r}"
+            )
+        preference = f.get("preference", int, 10)
+        if not 0 <= preference <= 65535:
+            raise f.fail("preference", f"must be 0-65535, got {preference}")
+        boxes = []
+        for box in f.strings("mailboxes"):
+            box = box.strip().lower()
+            if not box or box.startswith("@") or box.endswith("@"):
+                raise f.fail("mailboxes", f"{box!r} is not a local part or an address")
+            boxes.append(box if "@" in box else f"{box}@{domain}")
+        ip_raw = f.get("ip", str)
+        f.done()
+        if implicit:
+            # The domain's own address is where its website lives: the only web address.
+            if ip_raw is not None and ip_raw != WEB_ADDRESS:
+                raise f.fail("ip", f"the domain itself lives on {WEB_ADDRESS}, got {ip_raw!r}")
+            ip = WEB_ADDRESS
+        elif ip_raw is not None:
+            ip = self.address(ip_raw, 4, f, "ip")
+            if ip in self._auto_ips:
+                raise f.fail("ip", f"{ip} was already handed out to another mail host")
+            self._fixed_ips.add(ip)
+        else:
+            ip = self._next_mail_ip()
+        return MailHost(
+            name=name,
+            ip=ip,
+            behaviour=behaviour,
+            mailboxes=tuple(boxes),
+            preference=preference,
+            company=domain,
+            implicit=implicit,
+        )
+
+    def _next_mail_ip(self) -> str:
+        while True:
+            candidate = str(ipaddress.IPv4Address(FIRST_MAIL_ADDRESS) + self._ip_cursor)
+            self._ip_cursor += 1
+            if not ipaddress.IPv4Address(candidate).is_loopback:
+                raise WorldError(f"{self.source}: out of loopback addresses for mail hosts")
+            if candidate not in self._fixed_ips and candidate != WEB_ADDRESS:
+                self._auto_ips.add(candidate)
+                return candidate
+
+    def check_mail(self, world: World) -> None:
+        """Hosts sharing one address are one server: they must behave alike."""
+        by_ip: dict[str, MailHost] = {}
+        names: set[str] = set()
+        for host in world.mail_hosts:
+            where = f"{self.source}: company {host.company!r} mail ({host.name})"
+            if host.name in names:
+                raise WorldError(f"{where}: the mail host is declared twice")
+            names.add(host.name)
+            other = by_ip.setdefault(host.ip, host)
+            if other.behaviour != host.behaviour:
+                raise WorldError(
+                    f"{where}: shares {host.ip} with {other.name}, which is {other.behaviour!r}, "
+                    f"not {host.behaviour!r}"
+                )
 
     def host(self, value: str, domain: str, f: _Fields, key: str) -> str:
         """'@' -> domain, 'www' -> www.domain, 'x.y.' -> x.y (must be within the domain)."""
@@ -690,7 +897,12 @@ class _Loader:
     # -- DNS
 
     def zone(
-        self, raw: dict[str, Any], domain: str, aliases: tuple[str, ...], pages: list[Page]
+        self,
+        raw: dict[str, Any],
+        domain: str,
+        aliases: tuple[str, ...],
+        pages: list[Page],
+        mail: tuple[MailHost, ...] = (),
     ) -> Zone:
         f = _Fields(raw, f"company {domain!r} dns", self.source)
         behaviour = f.get("behaviour", str)
@@ -706,6 +918,13 @@ class _Loader:
         }
         for host in (*aliases, f"mx1.{domain}", f"ns1.{domain}", *(p.host for p in pages)):
             names.setdefault(host, a)
+        if mail:
+            names[domain] = replace(
+                names[domain], mx=tuple((m.preference, m.name) for m in mail if not m.implicit)
+            )
+            for m in mail:
+                if not m.implicit:
+                    names[m.name] = replace(names.get(m.name, NameRecords()), a=(m.ip,))
         for key, value in records_raw.items():
             rf = _Fields(value, f"company {domain!r} dns.records.{key}", self.source)
             name = self.host(key, domain, rf, "name")
@@ -827,36 +1046,59 @@ class _Loader:
         f.where += f" ({value})"
         label = f.get("label", str)
         page = self.ref(f.get("page", str, required=True), company.site_host, f, "page")
+        verdict = f.get("verdict", str)
+        if verdict is not None and verdict not in VERDICTS:
+            raise f.fail("verdict", f"expected one of {', '.join(VERDICTS)}, got {verdict!r}")
+        reason = f.get("reason", str)
+        known = _reason_tags()
+        if reason is not None and known and reason not in known:
+            raise f.fail("reason", f"{reason!r} is not a reason tag of auditor/data/reasons.toml")
+        if (verdict is None) != (reason is None):
+            raise f.fail("verdict" if verdict is None else "reason", "give verdict and reason together")
+        flags = f.strings("flags")
+        if flags and verdict is None:
+            raise f.fail("flags", "flags belong to a verdict; give verdict and reason too")
         f.done()
+        contact = TruthContact(
+            kind=kind, value=value, page=page, label=label, verdict=verdict, reason=reason,
+            flags=flags,
+        )
         normalize = _NORMALIZERS.get(kind)
         if normalize is not None:
-            value = normalize(self, value, company, f)
-        return TruthContact(kind=kind, value=value, page=page, label=label)
+            contact = replace(contact, value=normalize(self, contact, company, f))
+        return contact
 
-    def _phone(self, value: str, company: WorldCompany, f: _Fields) -> str:
+    def _phone(self, contact: TruthContact, company: WorldCompany, f: _Fields) -> str:
         try:
-            number = phonenumbers.parse(value, company.country)
+            number = phonenumbers.parse(contact.value, company.country)
         except phonenumbers.NumberParseException as exc:
             raise f.fail("value", f"not a phone number ({exc})") from None
-        if not phonenumbers.is_valid_number(number):
-            raise f.fail("value", f"not a valid number for region {company.country}")
+        if not phonenumbers.is_valid_number(number) and contact.verdict != "inactive":
+            raise f.fail(
+                "value",
+                f"not a valid number for region {company.country} "
+                '(a deliberately invalid one needs verdict = "inactive")',
+            )
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
-    def _email(self, value: str, company: WorldCompany, f: _Fields) -> str:
+    def _email(self, contact: TruthContact, company: WorldCompany, f: _Fields) -> str:
+        value = contact.value
         value = value.lower()
         local, _, host = value.rpartition("@")
         if not local or registrable_domain(host) not in self.world_domains:
             raise f.fail("value", "an email must be on a domain of the world (nothing real)")
         return value
 
-    def _url(self, value: str, company: WorldCompany, f: _Fields) -> str:
+    def _url(self, contact: TruthContact, company: WorldCompany, f: _Fields) -> str:
+        value = contact.value
         if value.startswith("/"):
             return f"http://{company.site_host}{value}"
         if ":" not in value:
             raise f.fail("value", f"expected a URL or a path, got {value!r}")
         return value
 
-    def _slug(self, value: str, company: WorldCompany, f: _Fields) -> str:
+    def _slug(self, contact: TruthContact, company: WorldCompany, f: _Fields) -> str:
+        value = contact.value
         if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", value.lower()):
             raise f.fail(
                 "value", f"a chat value is a provider slug like 'smartsupp', got {value!r}"
@@ -912,7 +1154,7 @@ def _reason_tags() -> frozenset[str]:
         return frozenset()
 
 
-_NORMALIZERS: dict[str, Callable[[_Loader, str, WorldCompany, _Fields], str]] = {
+_NORMALIZERS: dict[str, Callable[[_Loader, TruthContact, WorldCompany, _Fields], str]] = {
     "phone": _Loader._phone,
     "email": _Loader._email,
     "messaging": _Loader._url,

@@ -100,19 +100,24 @@ def test_default_world_has_the_scenarios(lab: Lab) -> None:
 
 
 def test_every_truth_phone_is_valid_for_its_country(lab: Lab) -> None:
-    checked = 0
+    checked = deliberate = 0
     for company in lab.world.companies:
         for contact in company.truth.contacts + company.truth.must_not_harvest:
             if contact.kind != "phone":
                 continue
             number = phonenumbers.parse(contact.value)
+            if contact.verdict == "inactive":  # a deliberately broken number, said so
+                assert not phonenumbers.is_valid_number(number), contact.value
+                assert contact.reason == "invalid-number"
+                deliberate += 1
+                continue
             assert phonenumbers.is_valid_number(number), (company.domain, contact.value)
             assert phonenumbers.region_code_for_number(number) == company.country, contact.value
             assert contact.value == phonenumbers.format_number(
                 number, phonenumbers.PhoneNumberFormat.E164
             )
             checked += 1
-    assert checked >= 25
+    assert checked >= 25 and deliberate >= 1
 
 
 def test_truth_emails_are_on_the_companys_own_domain(lab: Lab) -> None:
@@ -279,7 +284,9 @@ def test_dns_a_and_mx_over_udp_and_tcp(lab: Lab) -> None:
         assert msg.rcode() == dns.rcode.NOERROR and msg.flags & dns.flags.AA
         assert answers(msg, "A") == ["127.0.0.1"]
     assert answers(ask(lab, "kovacs-szerviz.hu", "MX"), "MX") == ["10 mx1.kovacs-szerviz.hu."]
-    assert answers(ask(lab, "mx1.kovacs-szerviz.hu", "A"), "A") == ["127.0.0.1"]
+    # A declared mail host lives on its own loopback address, where the lab's SMTP listens.
+    mx1 = lab.mail_host("mx1.kovacs-szerviz.hu")
+    assert answers(ask(lab, "mx1.kovacs-szerviz.hu", "A"), "A") == [mx1.ip] != ["127.0.0.1"]
     assert answers(ask(lab, "support.support-sub.de", "A", tcp=True), "A") == ["127.0.0.1"]
     assert answers(ask(lab, "robotfirma.de", "TXT"), "TXT") == ['"v=spf1 mx -all"']
 
@@ -473,6 +480,41 @@ def test_minimal_world_loads_with_defaults() -> None:
             '[[company.pages]]\npath = "/x"\nbody = "{% extends \'missing.html\' %}"',
             r"rendering /x: missing.html",
         ),
+        (
+            '[company.truth]\ncontacts = [{ kind = "phone", value = "+36 1 234", page = "/",'
+            ' verdict = "unknown", reason = "not-dialled" }]',
+            r"not a valid number for region HU \(a deliberately invalid one needs verdict",
+        ),
+        (
+            '[company.truth]\ncontacts = [{ kind = "email", value = "a@test-kft.hu", page = "/",'
+            ' verdict = "dead", reason = "nxdomain" }]',
+            r"truth.contacts\[0\] \(a@test-kft.hu\): verdict: expected one of active, inactive",
+        ),
+        (
+            '[company.truth]\ncontacts = [{ kind = "email", value = "a@test-kft.hu", page = "/",'
+            ' verdict = "inactive", reason = "gone" }]',
+            r"reason: 'gone' is not a reason tag",
+        ),
+        (
+            '[company.truth]\ncontacts = [{ kind = "email", value = "a@test-kft.hu", page = "/",'
+            ' verdict = "inactive" }]',
+            r"reason: give verdict and reason together",
+        ),
+        (
+            '[company.truth]\ncontacts = [{ kind = "email", value = "a@test-kft.hu", page = "/",'
+            ' flags = ["accept-all"] }]',
+            r"flags: flags belong to a verdict",
+        ),
+        ('[[company.mail]]\nbehaviour = "bouncy"', r"mail\[0\] \(mx1\): behaviour: expected one of mailboxes"),
+        ('[[company.mail]]\nip = "10.0.0.5"', r"mail\[0\] \(mx1\): ip: '10.0.0.5': the lab only hands out"),
+        ('[[company.mail]]\nhost = "@"\nip = "127.0.0.9"', r"ip: the domain itself lives on 127.0.0.1"),
+        ('[[company.mail]]\nhost = "mx.other.hu."', r"host: 'mx.other.hu.' is outside the company's domain"),
+        ('[[company.mail]]\nmailboxes = ["@test-kft.hu"]', r"mailboxes: '@test-kft.hu' is not a local part"),
+        (
+            '[[company.mail]]\nip = "127.0.0.9"\n[[company.mail]]\nhost = "mx2"\nip = "127.0.0.9"\n'
+            'behaviour = "silent"',
+            r"mail \(mx2.test-kft.hu\): shares 127.0.0.9 with mx1.test-kft.hu, which is 'mailboxes'",
+        ),
     ],
 )
 def test_validation_errors_name_company_and_field(extra: str, expected: str) -> None:
@@ -490,6 +532,57 @@ def test_world_level_errors() -> None:
     assert "company 'a.hu': name: is required" in world_error('[[company]]\ndomain = "a.hu"\n')
     with pytest.raises(WorldError, match="cannot read world file"):
         load_world("/nonexistent/world.toml")
+
+
+def test_mail_hosts_become_mx_and_a_records() -> None:
+    world = parse_world(
+        MINIMAL
+        + '[[company.mail]]\nmailboxes = ["info", "x@test-kft.hu"]\n'
+        + '[[company.mail]]\nhost = "mx2"\npreference = 20\nbehaviour = "closed"\n'
+    )
+    names = world.company("test-kft.hu").zone.names  # type: ignore[union-attr]
+    mx1, mx2 = world.mail_hosts
+    assert names["test-kft.hu"].mx == ((10, "mx1.test-kft.hu"), (20, "mx2.test-kft.hu"))
+    assert names["mx1.test-kft.hu"].a == (mx1.ip,) and names["mx2.test-kft.hu"].a == (mx2.ip,)
+    assert mx1.ip != mx2.ip and mx1.ip.startswith("127.") and mx1.ip != "127.0.0.1"
+    assert mx1.mailboxes == ("info@test-kft.hu", "x@test-kft.hu")
+    # The domain itself as the (only) mail host: implicit MX, no MX record at all.
+    implicit = parse_world(MINIMAL + '[[company.mail]]\nhost = "@"\nmailboxes = ["hello"]\n')
+    host = implicit.mail_hosts[0]
+    assert (host.name, host.ip, host.implicit) == ("test-kft.hu", "127.0.0.1", True)
+    assert implicit.company("test-kft.hu").zone.names["test-kft.hu"].mx == ()  # type: ignore[union-attr]
+
+
+def test_truth_verdicts_and_platforms_are_loaded(lab: Lab) -> None:
+    truth = lab.truth_for("cloudbridge.ie")
+    dead = truth.verdicts()[("chat", "facebook-customer-chat")]
+    assert (dead.verdict, dead.reason, dead.flags) == ("inactive", "dead-provider", ("dead-provider",))
+    assert lab.world.platform("t.me").name.startswith("Telegram")
+    with pytest.raises(KeyError):
+        lab.company("t.me")  # a platform is never audited
+    assert "t.me" in lab.world.sites and "t.me" not in lab.world.port_hosts
+    # Platform URLs keep no port: the validators reach them through scheme overrides.
+    assert lab.url("https://t.me/pixelhry") == "https://t.me/pixelhry"
+    assert "https://t.me/tehnoservis_help" in {
+        c.value for c in lab.truth_for("tehnoservis.ru").contacts
+    }
+    reply = fetch(lab, "t.me", "/tehnoservis_help")
+    assert reply.status == 200 and "tgme_page_title" in reply.text
+    missing = fetch(lab, "t.me", "/nobody_here")
+    assert missing.status == 200 and "tgme_page_title" not in missing.text
+    assert "tgme_username_link" in missing.text
+
+
+def test_every_company_lists_a_verdict_for_every_checked_contact(lab: Lab) -> None:
+    checked = ("phone", "email", "chat", "messaging", "form")
+    for company in lab.world.companies:
+        for contact in company.truth.contacts:
+            if contact.kind in checked:
+                assert contact.verdict and contact.reason, (company.domain, contact.value)
+    countries = {c.country for c in lab.world.companies}
+    industries = {c.industry for c in lab.world.companies}
+    assert len(lab.world.companies) >= 30 and len(countries) >= 6
+    assert {"banking", "travel", "online games", "telecom", "retail"} <= industries
 
 
 def test_page_files_live_in_the_world_folder(tmp_path: Path) -> None:
