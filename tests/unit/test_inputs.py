@@ -64,3 +64,13 @@ def test_normalize_website() -> None:
     assert normalize_website("http://127.0.0.1:8080/") == "http://127.0.0.1:8080/"
     for bad in ("", "not a url", "ftp://x.de", "http://localhost", "https://x.notatld", "http://x.de:99999"):
         assert normalize_website(bad) is None, bad
+
+
+def test_hundred_thousand_rows_with_bad_ones_among_them() -> None:
+    lines = ["name,website,country"]
+    for i in range(100_000):
+        lines.append(f"Firma {i},firma{i}.hu,HU" if i % 1000 else f"Broken {i},,HU")
+    result = parse_csv_text("\n".join(lines) + "\n")
+    assert len(result.companies) == 99_900
+    assert len(result.errors) == 100 and all(e.tag == "missing-website" for e in result.errors)
+    assert result.errors[1].row == 1002  # header is line 1, row i is line i + 2
