@@ -365,7 +365,7 @@ def _verify_point(kind: str, value: str, country: str | None) -> Any:
 def cmd_verify(args: argparse.Namespace) -> int:
     import asyncio
 
-    from auditor.validation import validate_points
+    from auditor.validation import check_key, validate_points
 
     settings = _settings_from(args)
     _setup_logging(None, args.verbose)
@@ -375,7 +375,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         verdict = asyncio.run(_check_page(args.value, settings, network))
     else:
         verdicts = asyncio.run(validate_points([(cp, args.country)], settings, network))
-        verdict = verdicts[cp.dedupe_key]
+        verdict = verdicts[check_key(cp)]
     doc = {
         "kind": args.kind if args.kind != "url" or cp.kind == "form" else cp.kind,
         "value": verdict.value,

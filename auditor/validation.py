@@ -35,6 +35,18 @@ class NetworkOptions:
     ca_file: str | None = None
 
 
+def check_key(cp: ContactPoint) -> tuple[str, ...]:
+    """What one check is about: the value, and for chat widgets also the account.
+
+    Two companies using the same chat provider have different widgets (one
+    may be deleted): their checks must not be shared.
+    """
+    if cp.kind == "chat":
+        account = cp.details.get("account_id") or cp.raw
+        return (cp.kind, cp.value, str(account))
+    return cp.dedupe_key
+
+
 def _email_config(settings: Settings) -> Any:
     from auditor.validate.email import EmailCheckConfig
 
@@ -63,8 +75,8 @@ async def validate_points(
     network: NetworkOptions | None = None,
     resolver: DnsResolver | None = None,
     on_verdict: Callable[[Verdict], None] | None = None,
-) -> dict[tuple[str, str], Verdict]:
-    """Verdicts for (contact point, company country) pairs, keyed by (kind, value)."""
+) -> dict[tuple[str, ...], Verdict]:
+    """Verdicts for (contact point, company country) pairs, keyed by :func:`check_key`."""
     from auditor.validate.email import EmailValidator
     from auditor.validate.http import HttpClient
     from auditor.validate.links import LinkValidator
@@ -74,11 +86,11 @@ async def validate_points(
     resolver = resolver or DnsResolver(settings.nameserver, settings.dns_timeout)
     policy = AddressPolicy(settings.allow_private_targets)
     notify = on_verdict or (lambda verdict: None)
-    unique: dict[tuple[str, str], tuple[ContactPoint, str | None]] = {}
+    unique: dict[tuple[str, ...], tuple[ContactPoint, str | None]] = {}
     for cp, country in points:
         if cp.kind in VALIDATED_KINDS:
-            unique.setdefault(cp.dedupe_key, (cp, country))
-    verdicts: dict[tuple[str, str], Verdict] = {}
+            unique.setdefault(check_key(cp), (cp, country))
+    verdicts: dict[tuple[str, ...], Verdict] = {}
 
     for key, (cp, country) in unique.items():
         if cp.kind == "phone":
@@ -102,7 +114,7 @@ async def validate_points(
             found = {cp.value: _crash_verdict(cp, exc) for cp in emails}
         for cp in emails:
             verdict = found.get(cp.value) or _crash_verdict(cp, KeyError(cp.value))
-            verdicts[cp.dedupe_key] = verdict
+            verdicts[check_key(cp)] = verdict
             notify(verdict)
 
     async def run_links() -> None:
@@ -122,7 +134,7 @@ async def validate_points(
                     except Exception as exc:  # noqa: BLE001
                         log.exception("link check of %s failed", cp.value)
                         verdict = _crash_verdict(cp, exc)
-                verdicts[cp.dedupe_key] = verdict
+                verdicts[check_key(cp)] = verdict
                 notify(verdict)
 
             await asyncio.gather(*(one(cp) for cp in links))
@@ -142,7 +154,7 @@ def validate_store(
 
     results: list[CompanyResult] = [r for r in store.results() if r.status != "pending"]
     points = [(cp, r.company.country) for r in results for cp in r.contacts]
-    total = len({cp.dedupe_key for cp, _ in points if cp.kind in VALIDATED_KINDS})
+    total = len({check_key(cp) for cp, _ in points if cp.kind in VALIDATED_KINDS})
     bar = tqdm(total=total, unit="check", desc="validate", disable=not progress)
     try:
         verdicts = asyncio.run(
@@ -152,7 +164,7 @@ def validate_store(
         bar.close()
     counts: Counter[str] = Counter()
     for r in results:
-        mine = [verdicts[cp.dedupe_key] for cp in r.contacts if cp.dedupe_key in verdicts]
+        mine = [verdicts[check_key(cp)] for cp in r.contacts if check_key(cp) in verdicts]
         store.save_verdicts(r.company.key, mine)
         counts.update(v.verdict for v in mine)
     return counts

@@ -11,6 +11,6 @@ from auditor.lab import Lab
 
 @pytest.fixture(scope="session")
 def lab() -> Iterator[Lab]:
-    """The default world, served once for the whole session (HTTP and DNS)."""
+    """The default world, served once for the whole session (HTTP, HTTPS, DNS and SMTP)."""
     with Lab() as running:
         yield running

@@ -36,13 +36,25 @@ SENDER = "probe@lab-test.example"
 TIMEOUT = 2.0
 # The behaviours the brief asks the world to show; "garbage" stays a unit-level server.
 WORLD_BEHAVIOURS = {
-    "mailboxes", "accept-all", "greylist", "policy", "too-many-rcpt", "tarpit", "drop",
-    "starttls", "starttls-broken", "421", "silent", "closed",
+    "mailboxes",
+    "accept-all",
+    "greylist",
+    "policy",
+    "too-many-rcpt",
+    "tarpit",
+    "drop",
+    "starttls",
+    "starttls-broken",
+    "421",
+    "silent",
+    "closed",
 }
 
 
 def ask(lab: Lab, name: str, rdtype: str) -> dns.message.Message:
-    return dns.query.udp(dns.message.make_query(name, rdtype), "127.0.0.1", port=lab.dns_port, timeout=2)
+    return dns.query.udp(
+        dns.message.make_query(name, rdtype), "127.0.0.1", port=lab.dns_port, timeout=2
+    )
 
 
 def records(msg: dns.message.Message, rdtype: str) -> list[str]:
@@ -129,8 +141,10 @@ def test_dns_failures_of_mail_domains(lab: Lab) -> None:
     assert ask(lab, "mail.voyages-azur.fr", "MX").rcode() == dns.rcode.SERVFAIL
     with pytest.raises(dns.exception.Timeout):
         dns.query.udp(
-            dns.message.make_query("szamlazas.dunatelekom.hu", "MX"), "127.0.0.1",
-            port=lab.dns_port, timeout=0.3,
+            dns.message.make_query("szamlazas.dunatelekom.hu", "MX"),
+            "127.0.0.1",
+            port=lab.dns_port,
+            timeout=0.3,
         )
     assert records(ask(lab, "other.com.tr", "MX"), "MX") == ["0 ."]
     gone = records(ask(lab, "bank-wislany.pl", "MX"), "MX")
@@ -311,9 +325,13 @@ def test_auditor_http_client_with_the_lab_network_options(lab: Lab) -> None:
 
     async def fetch(url: str, ca_file: str | None) -> tuple[int | None, str | None, bool | None]:
         async with HttpClient(
-            DnsResolver(lab.nameserver, 2.0), AddressPolicy(allow_private=True),
-            user_agent="lab-test/1.0", timeout=5, max_tries=1,
-            port_overrides=options.http_port_overrides, ca_file=ca_file,
+            DnsResolver(lab.nameserver, 2.0),
+            AddressPolicy(allow_private=True),
+            user_agent="lab-test/1.0",
+            timeout=5,
+            max_tries=1,
+            port_overrides=options.http_port_overrides,
+            ca_file=ca_file,
         ) as client:
             result = await client.fetch(url)
             return result.status, result.error, result.tls_ok

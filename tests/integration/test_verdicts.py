@@ -36,32 +36,39 @@ SMTP_TIMEOUT = 3
 GREYLIST_DELAY = 2  # longer than the lab's greylist window (1 s)
 RUN_LIMIT = 120.0
 
-# Cases where the lab world is right and a validator is not; each must still disagree
-# (strict xfail below), so fixing the validator makes this list shrink, not rot.
-KNOWN_DISAGREEMENTS: dict[tuple[str, str, str], str] = {
-    ("kustlijn-telecom.be", "chat", "jivochat"): (
-        "chat verdicts are keyed by (kind, provider slug), so every JivoChat widget of the run "
-        "gets the verdict of the first one checked (tehnoservis.ru's live widget), not its own "
-        "deleted one (code.jivosite.com/widget/Kq8Wn2Rt5Y answers 404)"
-    ),
-    ("despaak-fietsen.nl", "chat", "tidio"): (
-        "same keying: De Spaak's deleted Tidio key (404) inherits teashop.co.uk's live widget"
-    ),
-}
+# Cases where the lab world is right and a validator is not: none today. A new one
+# goes here with its reason, and is printed as a known mismatch.
+KNOWN_DISAGREEMENTS: dict[tuple[str, str, str], str] = {}
 
 # What the world must cover: reasons and flags of the verdicts, per kind.
 REQUIRED_REASONS = {
     "phone": {"not-dialled", "premium-rate", "shared-cost"},
     "email": {
-        "mailbox-exists", "no-such-mailbox", "accept-all", "blocked-by-policy", "null-mx",
-        "nxdomain", "dns-servfail", "dns-timeout", "no-mail-host", "smtp-timeout", "smtp-error",
+        "mailbox-exists",
+        "no-such-mailbox",
+        "accept-all",
+        "blocked-by-policy",
+        "null-mx",
+        "nxdomain",
+        "dns-servfail",
+        "dns-timeout",
+        "no-mail-host",
+        "smtp-timeout",
+        "smtp-error",
         "greylisted",
     },
     "chat": {"widget-loads", "widget-missing", "dead-provider", "bot-challenge"},
     "messaging": {"account-exists", "account-missing", "unverifiable", "invalid-number"},
     "form": {"form-action-ok", "form-action-broken", "form-action-unverified"},
 }
-REQUIRED_FLAGS = {"toll-free", "cost-to-caller", "greylisted", "accept-all", "implicit-mx", "dead-provider"}
+REQUIRED_FLAGS = {
+    "toll-free",
+    "cost-to-caller",
+    "greylisted",
+    "accept-all",
+    "implicit-mx",
+    "dead-provider",
+}
 
 
 @dataclass(frozen=True)
@@ -85,10 +92,9 @@ class Row:
 
     @property
     def matches(self) -> bool:
-        return (
-            (self.verdict, self.reason) == (self.truth_verdict, self.truth_reason)
-            and set(self.truth_flags) <= set(self.flags)
-        )
+        return (self.verdict, self.reason) == (self.truth_verdict, self.truth_reason) and set(
+            self.truth_flags
+        ) <= set(self.flags)
 
     def describe(self) -> str:
         found = f"{self.verdict}/{self.reason} {list(self.flags)}"
@@ -142,17 +148,33 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VerdictRun]:
         companies = lab.write_companies_csv(tmp / "companies.csv")
         out = tmp / "out"
         cmd = [
-            sys.executable, "-m", "auditor.cli", "audit", str(companies), "--out", str(out),
-            "--nameserver", lab.nameserver, "--allow-private-targets", "--delay", "0",
-            "--no-progress", "--smtp-port", str(lab.smtp_port),
-            "--greylist-delay", str(GREYLIST_DELAY), "--smtp-timeout", str(SMTP_TIMEOUT),
-            "--helo", "lab-auditor.test", "--mail-from", "probe@lab-auditor.test",
+            sys.executable,
+            "-m",
+            "auditor.cli",
+            "audit",
+            str(companies),
+            "--out",
+            str(out),
+            "--nameserver",
+            lab.nameserver,
+            "--allow-private-targets",
+            "--delay",
+            "0",
+            "--no-progress",
+            "--smtp-port",
+            str(lab.smtp_port),
+            "--greylist-delay",
+            str(GREYLIST_DELAY),
+            "--smtp-timeout",
+            str(SMTP_TIMEOUT),
+            "--helo",
+            "lab-auditor.test",
+            "--mail-from",
+            "probe@lab-auditor.test",
         ]
         env = {**os.environ, **lab.env()}
         started = time.monotonic()
-        proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=240, cwd=ROOT, env=env
-        )
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, cwd=ROOT, env=env)
         elapsed = time.monotonic() - started
         assert proc.returncode == 0, proc.stdout + proc.stderr
         results = json.loads((out / "results.json").read_text(encoding="utf-8"))
@@ -208,21 +230,15 @@ def test_verdicts_match_the_truth(run: VerdictRun, capsys: pytest.CaptureFixture
     with capsys.disabled():
         print()
         print(_confusion_table(run.rows))
-        print(f"audit run: {run.elapsed:.1f} s; SMTP sessions per mail host: {run.smtp['sessions']}")
+        print(
+            f"audit run: {run.elapsed:.1f} s; SMTP sessions per mail host: {run.smtp['sessions']}"
+        )
         for row in run.rows:
             if not row.matches:
                 known = " (known validator disagreement)" if row.key in KNOWN_DISAGREEMENTS else ""
                 print(f"  MISMATCH{known}: {row.describe()}")
     wrong = [r.describe() for r in run.rows if not r.matches and r.key not in KNOWN_DISAGREEMENTS]
     assert not wrong, "verdicts that differ from the world's truth:\n" + "\n".join(wrong)
-
-
-@pytest.mark.xfail(strict=True, reason="validators still disagree with the lab; see KNOWN_DISAGREEMENTS")
-def test_known_validator_disagreements(run: VerdictRun) -> None:
-    rows = {r.key: r for r in run.rows}
-    assert KNOWN_DISAGREEMENTS.keys() <= rows.keys()
-    wrong = [rows[k].describe() for k in KNOWN_DISAGREEMENTS if not rows[k].matches]
-    assert not wrong, "\n".join(wrong)
 
 
 def test_the_world_covers_every_case(run: VerdictRun) -> None:
@@ -239,10 +255,14 @@ def test_the_world_covers_every_case(run: VerdictRun) -> None:
             assert {"inactive", "unknown"} <= verdicts, kind
     # A deliberately invalid number is on a page but, being invalid, never harvested.
     invalid = [
-        t for c in run.lab.world.companies for t in c.truth.must_not_harvest
+        t
+        for c in run.lab.world.companies
+        for t in c.truth.must_not_harvest
         if t.kind == "phone" and t.reason == "invalid-number"
     ]
-    assert invalid and not {(t.kind, t.value) for t in invalid} & {(r.kind, r.value) for r in run.rows}
+    assert invalid and not {(t.kind, t.value) for t in invalid} & {
+        (r.kind, r.value) for r in run.rows
+    }
 
 
 def test_the_run_is_quick_and_polite(run: VerdictRun) -> None:
@@ -253,15 +273,15 @@ def test_the_run_is_quick_and_polite(run: VerdictRun) -> None:
     greylist = run.lab.mail_host("mx1.pixelhry.sk")
     assert 2 <= run.smtp["sessions"][greylist.ip] <= 4
     # Slow mail hosts cost one SMTP timeout each, concurrently, not a tarpit's full delay.
-    slow = [
-        r for r in run.rows if r.kind == "email" and r.reason == "smtp-timeout"
-    ]
+    slow = [r for r in run.rows if r.kind == "email" and r.reason == "smtp-timeout"]
     assert slow and all(r.verdict == "unknown" for r in slow)
 
 
 def test_results_record_evidence_for_https_and_smtp(run: VerdictRun) -> None:
     contacts = {
-        (c["kind"], c["value"]): c for company in run.results["companies"] for c in company["contacts"]
+        (c["kind"], c["value"]): c
+        for company in run.results["companies"]
+        for c in company["contacts"]
     }
     telegram = contacts[("messaging", "https://t.me/pixelhry")]["validation"]["checks"][0]
     assert telegram["evidence"]["tls_ok"] is True and telegram["evidence"]["status"] == 200
