@@ -189,11 +189,11 @@ def _write_report(store: Any, out_dir: Path, redact: bool = True, compare: str |
 def _responsiveness(store: Any) -> dict[str, Any] | None:
     """Live-probe figures per company, when the opt-in probes ran (else None)."""
     try:
-        from auditor.probes.inquiries import responsiveness_for_report
+        from auditor.probes.inquiries import scoring_probes
     except ImportError:
         return None
     try:
-        return responsiveness_for_report(store)
+        return scoring_probes(store) or None
     except Exception:  # noqa: BLE001 - a probe table problem must not block the report
         log.exception("could not read the live-probe results")
         return None
@@ -413,6 +413,73 @@ async def _check_page(url: str, settings: Any, network: Any) -> Any:
         return await LinkValidator(http).check_page(url)
 
 
+# -- inquiries (opt-in mystery-shopper email) ----------------------------------------
+def cmd_inquiries(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from auditor.probes import inquiries as inq
+    from auditor.store import open_store
+
+    out_dir = Path(args.dir)
+    if not (out_dir / "audit.sqlite").exists():
+        print(f"auditor inquiries: no audit in {out_dir}", file=sys.stderr)
+        return EXIT_USAGE
+    if not args.config:
+        print("auditor inquiries: --config FILE with an [inquiries] table is required "
+              "(your own submission server and mailbox; see the README)", file=sys.stderr)
+        return EXIT_USAGE
+    _setup_logging(out_dir, args.verbose)
+    try:
+        config = inq.load_config(args.config)
+    except Exception as exc:  # noqa: BLE001 - the probe's ConfigError and I/O errors
+        print(f"auditor inquiries: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    store = open_store(out_dir)
+    try:
+        if args.action == "send":
+            if config.submission is None:
+                print("auditor inquiries: [inquiries.submission] is missing from the config", file=sys.stderr)
+                return EXIT_USAGE
+            plan = inq.plan_inquiries(store, config.inquiry)
+
+            def confirm(text: str) -> bool:
+                print(text)
+                if args.yes:
+                    return True
+                if not sys.stdin.isatty():
+                    print("auditor inquiries: not a terminal; pass --yes to send", file=sys.stderr)
+                    return False
+                return input("Send these inquiries? [y/N] ").strip().lower() in ("y", "yes")
+
+            try:
+                report = inq.send_inquiries(list(plan), config.submission, confirm=confirm,
+                                            rate_per_minute=config.inquiry.rate_per_minute,
+                                            dry_run=args.dry_run, store=store)
+            except inq.SubmissionError as exc:
+                print(f"auditor inquiries: {exc}", file=sys.stderr)
+                return EXIT_USAGE
+            print(report.summary())
+        else:
+            if config.imap is None:
+                print("auditor inquiries: [inquiries.imap] is missing from the config", file=sys.stderr)
+                return EXIT_USAGE
+            try:
+                collected = inq.collect_replies(store, config.imap,
+                                                cutoff=timedelta(days=config.inquiry.cutoff_days))
+            except inq.CollectError as exc:
+                print(f"auditor inquiries: {exc}", file=sys.stderr)
+                return EXIT_USAGE
+            print(collected.summary())
+            statuses: dict[str, int] = {}
+            for value in inq.responsiveness(store).values():
+                statuses[value["status"]] = statuses.get(value["status"], 0) + 1
+            print("Responsiveness: " + (", ".join(f"{k} {v}" for k, v in sorted(statuses.items())) or "none yet"))
+            print(f"Re-render the report with `auditor report {out_dir}` to show it.")
+    finally:
+        store.close()
+    return EXIT_OK
+
+
 # -- extract --------------------------------------------------------------------
 def cmd_extract(args: argparse.Namespace) -> int:
     from auditor.extract import extract_page
@@ -552,6 +619,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report_options(p)
     _add_crawl_options(p)
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("inquiries", help="opt-in mystery-shopper email: send inquiries, collect replies",
+                       description="Send one short inquiry per audited company from your own mailbox "
+                       "(asks for confirmation; --yes for scripts), then collect and classify the "
+                       "replies over IMAP (safe to run repeatedly, e.g. from cron).")
+    p.add_argument("action", choices=("send", "collect"))
+    p.add_argument("dir", metavar="DIR", help="the audit directory")
+    p.add_argument("--config", metavar="FILE", help="TOML with [inquiries], [inquiries.submission], [inquiries.imap]")
+    p.add_argument("--yes", action="store_true", help="send without asking (for scripts)")
+    p.add_argument("--dry-run", action="store_true", help="show what would be sent, send nothing")
+    p.add_argument("-v", "--verbose", action="store_true")
+    p.set_defaults(func=cmd_inquiries)
 
     p = sub.add_parser("lab", help="serve the lab world in the foreground (for trying things by hand)")
     p.add_argument("lab_args", nargs=argparse.REMAINDER, help="options of python -m auditor.lab")

@@ -88,6 +88,8 @@ class Settings:
 
 _FIELDS = {f.name: f for f in fields(Settings)}
 _SECTIONS = ("crawl", "network", "net", "smtp", "pipeline", "auditor")
+# Tables other commands read from the same file (the opt-in live probes).
+_FOREIGN_SECTIONS = ("inquiries", "sip", "lines")
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -115,6 +117,8 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
     flat: dict[str, Any] = {}
     for key, value in data.items():
+        if key in _FOREIGN_SECTIONS:
+            continue
         if isinstance(value, dict) and key in _SECTIONS:
             flat.update({k.replace("-", "_"): v for k, v in value.items()})
         else:

@@ -1,0 +1,1 @@
+"""Live probes: opt-in checks that contact a company's line or inbox the way a customer would."""
