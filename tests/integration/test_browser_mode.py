@@ -20,11 +20,11 @@ import shutil
 import socket
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import dns.message
 import dns.rcode
@@ -52,6 +52,8 @@ from auditor.validate.browser import (
 from auditor.validate.http import HttpClient
 
 pytestmark = pytest.mark.integration
+
+T = TypeVar("T")
 
 UA = "contact-auditor-test/1.0 (+https://example.invalid/bot)"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -251,7 +253,7 @@ def _fence(world: World, stop: threading.Event) -> socket.socket:
             with conn:
                 conn.settimeout(0.5)
                 try:
-                    first = conn.recv(512).split(b"\r\n", 1)[0].decode("latin-1")
+                    first = conn.recv(512).split(b"\r\n", 1)[0].decode("latin-1") or "?"
                 except OSError:
                     first = "?"
                 with world.lock:
@@ -376,33 +378,37 @@ def outcome(world: World) -> Outcome:
             for path in ("/kontakt", "/hidden", "/blocked-widget"):
                 res = await http.fetch(SITE + path)
                 static[path] = extract_chat(parse_page(res.body, SITE + path))
+            paths = ("/kontakt", "/old-kontakt", "/ssrf", "/many")
+            checked = ("/kontakt", "/hidden", "/blocked-widget")
+            gate = asyncio.Semaphore(3)  # a 2-core CI runner: not every page at once
+
+            async def gated(job: Awaitable[T]) -> T:
+                async with gate:
+                    return await job
+
             async with BrowserRenderer(http, executable=CHROMIUM, timeout=10.0, max_requests=12,
                                        settle=2.0, fence_port=world.fence_port) as renderer, \
                     BrowserRenderer(strict, executable=CHROMIUM, timeout=10.0,
-                                    fence_port=world.fence_port) as refusing, \
-                    BrowserRenderer(http, executable=CHROMIUM, timeout=BUSY_TIMEOUT,
-                                    fence_port=world.fence_port) as short:
-
-                async def busy_then_normal() -> tuple[RenderResult, RenderResult]:
-                    return await short.render(SITE + "/busy"), await short.render(SITE + "/kontakt")
-
-                paths = ("/kontakt", "/old-kontakt", "/ssrf", "/many")
-                checked = ("/kontakt", "/hidden", "/blocked-widget")
-                jobs = [renderer.render(SITE + p) for p in paths]
+                                    fence_port=world.fence_port) as refusing:
+                jobs: list[Awaitable[Any]] = [renderer.render(SITE + p) for p in paths]
                 jobs += [browser_chat_check(renderer, SITE + p, static[p]) for p in checked]
                 jobs += [refusing.render(SITE + "/kontakt"),
-                         browser_chat_check(refusing, SITE + "/hidden", static["/hidden"]),
-                         busy_then_normal()]
-                got = await asyncio.gather(*jobs)
+                         browser_chat_check(refusing, SITE + "/hidden", static["/hidden"])]
+                got = await asyncio.gather(*(gated(job) for job in jobs))
+            # Alone: a page that hangs its renderer takes a core until it is abandoned.
+            async with BrowserRenderer(http, executable=CHROMIUM, timeout=BUSY_TIMEOUT,
+                                       fence_port=world.fence_port) as short:
+                busy = await short.render(SITE + "/busy")
+                after_busy = await short.render(SITE + "/kontakt")
         n = len(paths)
         return Outcome(
             renders=dict(zip(paths, got[:n], strict=True)),
             static=static,
             checks=dict(zip(checked, got[n : n + len(checked)], strict=True)),
-            refused=got[-3],
-            refused_check=got[-2],
-            busy=got[-1][0],
-            after_busy=got[-1][1],
+            refused=got[-2],
+            refused_check=got[-1],
+            busy=busy,
+            after_busy=after_busy,
         )
 
     return asyncio.run(main())
@@ -423,7 +429,8 @@ def test_js_only_widget_is_found_only_by_rendering(outcome: Outcome) -> None:
     assert result.globals.get("tawk.to") == ["Tawk_API", "Tawk_LoadStart"]
     assert result.launcher_visible("tawk.to")
     widget = _records(result, f"embed.tawk.to/{TAWK_SHOWN}")
-    assert [(r.outcome, r.status) for r in widget] == [("fulfilled", 200)]
+    assert widget and all((r.outcome, r.status) == ("fulfilled", 200) for r in widget), widget
+    assert [r.cached for r in widget][0] is False
 
     new, verdicts = outcome.checks["/kontakt"]
     assert [cp.value for cp in new] == ["tawk.to"]
@@ -452,9 +459,11 @@ def test_blocked_widget_script_gives_the_reason(outcome: Outcome) -> None:
     assert [cp.value for cp in outcome.static["/blocked-widget"]] == ["tidio"]
     new, verdicts = outcome.checks["/blocked-widget"]
     assert new == []
-    assert [(v.value, v.verdict, v.reason) for v in verdicts] == [("tidio", "unknown", "private-address-refused")]
+    assert [(v.value, v.verdict, v.reason) for v in verdicts] == [
+        ("tidio", "unknown", "private-address-refused")], verdicts[0].checks[0].evidence
     script = verdicts[0].checks[0].evidence["script_requests"]
-    assert [(r["outcome"], r["reason"]) for r in script] == [("blocked", "private-address-refused")]
+    assert script and all((r["outcome"], r["reason"]) == ("blocked", "private-address-refused")
+                          for r in script), script  # Chromium may ask twice (preload scanner, parser)
     assert "10.0.0.5" in script[0]["message"]
 
 
