@@ -48,17 +48,74 @@ NEIGHBOUR_MAX_CHARS = 80
 MAX_BLOCK_CHARS = 20_000  # hours sit near the top of a block; a text dump is not read whole
 
 _DASH = r"\-–—‑~"  # dashes, escaped for use inside a character class
+_SHAPE_BYTES = bytes.maketrans(b"123456789", b"000000000")
+_SHAPE_STR = str.maketrans("123456789", "000000000")
+_ASCII_DIGIT = re.compile(r"[1-9]")
 
 
-def _time_pattern(n: int) -> str:
-    """One clock time; named groups carry the index ``n`` (1 = opens, 2 = closes)."""
+def _shape_literal(pattern: str) -> str:
+    """``pattern`` for digit-shape text: every digit written as 0 ("24" becomes "00").
+
+    Only for literals and patterns whose digits are plain or sit in positive classes and
+    ranges (``[0-5]``): a quantifier (``{2}``), a negated class or a negative lookaround
+    holding a digit would change meaning.
+    """
+    return pattern.translate(_SHAPE_STR)
+
+
+def digit_shapes(texts: Sequence[str]) -> list[str]:
+    """Each text with its ASCII digits written as 0: same length, same offsets.
+
+    A regex that asks only whether a character is a digit gives the same answer on the
+    shape as on the text. Product grids and tables repeat a few dozen shapes over
+    thousands of blocks, so a test run once per shape spares most of the per-block work.
+    """
+    joined = "\x00".join(texts)
+    try:
+        data = joined.encode("utf-8", "surrogatepass").translate(_SHAPE_BYTES)
+        parts = data.decode("utf-8", "surrogatepass").split("\x00")
+    except UnicodeError:  # pragma: no cover - every str round-trips with surrogatepass
+        parts = []
+    if len(parts) != len(texts):  # a text held NUL itself
+        parts = [_ASCII_DIGIT.sub("0", t) for t in texts]
+    return parts
+
+
+def _time_pattern(n: int | None) -> str:
+    """One clock time; named groups carry the index ``n`` (1 = opens, 2 = closes).
+
+    With ``n`` None the groups are unnamed (for the shape test, which holds two ranges).
+    """
+
+    def group(name: str) -> str:
+        return "(?:" if n is None else f"(?P<{name}{n}>"
+
     return (
-        rf"(?P<h{n}>[01]?\d|2[0-4])"
-        rf"(?:(?P<s{n}>[:.]|\s?[hu]\s?)(?P<m{n}>[0-5]\d))?"
-        rf"(?:\s?(?P<ap{n}>[ap]\.?\s?m\.?)(?![^\W\d_]))?"
-        rf"(?:\s?(?P<sx{n}>uhr|h|u|hod\.?|hodin|órá(?:tól|ig)|óra|uur|godz\.?|ч\.?|saat|heures?)"
+        rf"{group('h')}[01]?\d|2[0-4])"
+        rf"(?:{group('s')}[:.]|\s?[hu]\s?){group('m')}[0-5]\d))?"
+        rf"(?:\s?{group('ap')}[ap]\.?\s?m\.?)(?![^\W\d_]))?"
+        rf"(?:\s?{group('sx')}uhr|h|u|hod\.?|hodin|órá(?:tól|ig)|óra|uur|godz\.?|ч\.?|saat|heures?)"
         rf"(?![^\W\d_]))?"
-        rf"(?:-?(?P<hu{n}>t[óo]l|től|ig)(?![^\W\d_]))?"
+        rf"(?:-?{group('hu')}t[óo]l|től|ig)(?![^\W\d_]))?"
+    )
+
+
+def _trange_regex(time_range: Iterable[str], units: Iterable[str], n: int | None = 1) -> str:
+    """Two clock times joined by a dash or a ``time_range`` word ("8-17", "9h à 18h").
+
+    Groups are named (``sw``, ``h1``... ``hu2``) unless ``n`` is None. The optional "from"
+    word before it is the caller's.
+    """
+    sw = "(?P<sw>" if n is not None else "(?:"
+    sep = rf"(?:\s*[{_DASH}]\s*|(?<=l)\s+|{sw}\s+{_words_regex(time_range)}\s+))"
+    unit_alt = "|".join(re.escape(u) for u in sorted(units, key=len, reverse=True))
+    return (
+        rf"(?<![\d.,:/+])(?<!\d[{_DASH}])"
+        + _time_pattern(n)
+        + sep
+        + _time_pattern(None if n is None else n + 1)
+        + rf"(?!\d)(?![.:{_DASH}]\d)(?!\s\d\d\s\d)(?!(?:st|nd|rd|th)\b)"
+        + rf"(?!\s*(?:{unit_alt})(?![^\W\d_]))"
     )
 
 
@@ -69,6 +126,7 @@ class Lang:
     code: str
     lexer: re.Pattern[str]
     day_body: str  # the bare day-word alternation, for the all-languages regex
+    shape_day_body: str  # the same for digit shapes (``digit_shapes``): digits written as 0
     words: dict[str, tuple[int, ...]]  # lower-cased day / group word -> days
     stems: tuple[tuple[str, tuple[int, ...]], ...]
     range_suffixes: tuple[str, ...]
@@ -88,6 +146,21 @@ class Vocab:
     hints: re.Pattern[str]
     closed: re.Pattern[str]
     timeish: re.Pattern[str]
+    shape: _ShapeTests
+
+
+@dataclass(frozen=True)
+class _ShapeTests:
+    """Tests run once per digit shape of a block (``digit_shapes``), never once per block.
+
+    Each is true for a shape whenever its counterpart on the real text can be: a false
+    one rules a block out, a true one sends the block to the real test.
+    """
+
+    timeish: re.Pattern[str]  # Vocab.timeish
+    always: re.Pattern[str]  # Vocab.always_quick
+    day: re.Pattern[str]  # Vocab.any_day
+    lexable: re.Pattern[str]  # any lexer token but a separator ("-", "to", ",", "and")
 
 
 def _entry_regex(entry: str) -> tuple[str, str, bool]:
@@ -120,6 +193,7 @@ def _compile_lang(code: str, spec: dict[str, Any], common: dict[str, Any]) -> La
     words: dict[str, tuple[int, ...]] = {}
     stems: list[tuple[str, tuple[int, ...]]] = []
     alts: list[tuple[int, str]] = []  # (sort length, regex)
+    shape_alts: list[str] = []
 
     def add(entry: str, days: tuple[int, ...]) -> None:
         regex, key, is_stem = _entry_regex(entry)
@@ -128,6 +202,7 @@ def _compile_lang(code: str, spec: dict[str, Any], common: dict[str, Any]) -> La
         else:
             words[key] = days
         alts.append((len(key) + (100 if is_stem else 0), regex))
+        shape_alts.append(_entry_regex(_shape_literal(entry))[0])
 
     for index, entries in enumerate(spec["days"]):
         for entry in entries:
@@ -139,16 +214,8 @@ def _compile_lang(code: str, spec: dict[str, Any], common: dict[str, Any]) -> La
     alts.sort(key=lambda a: a[0], reverse=True)
     day_alt = rf"(?<!{_WORD})(?:{'|'.join(a for _, a in alts)})\.?(?!{_WORD})"
 
-    sep = rf"(?:\s*[{_DASH}]\s*|(?<=l)\s+|(?P<sw>\s+{_words_regex(spec.get('time_range', []))}\s+))"
-    units = "|".join(re.escape(u) for u in sorted(common["units"], key=len, reverse=True))
-    trange = (
-        rf"(?:(?P<fw>{_words_regex(spec.get('from', []))})\s*)?"
-        rf"(?<![\d.,:/+])(?<!\d[{_DASH}])"
-        + _time_pattern(1)
-        + sep
-        + _time_pattern(2)
-        + rf"(?!\d)(?![.:{_DASH}]\d)(?!\s\d\d\s\d)(?!(?:st|nd|rd|th)\b)"
-        + rf"(?!\s*(?:{units})(?![^\W\d_]))"
+    trange = rf"(?:(?P<fw>{_words_regex(spec.get('from', []))})\s*)?" + _trange_regex(
+        spec.get("time_range", []), common["units"]
     )
     lexer = (
         rf"(?P<trange>{trange})"
@@ -162,6 +229,7 @@ def _compile_lang(code: str, spec: dict[str, Any], common: dict[str, Any]) -> La
         code=code,
         lexer=re.compile(lexer, re.I),
         day_body="|".join(a for _, a in alts),
+        shape_day_body="|".join(shape_alts),
         words=words,
         stems=tuple(sorted(stems, key=lambda s: len(s[0]), reverse=True)),
         range_suffixes=tuple(spec.get("range_suffixes", [])),
@@ -182,6 +250,20 @@ def vocab() -> Vocab:
     for code, lang in langs.items():
         for word in lang.words:
             word_langs.setdefault(word, set()).add(code)
+    timeish = r"\d\s?[:hu]\s?[0-5]\d|\d\s?(?:uhr|óra|h|uur|[ap]\.?m\.?)(?![^\W\d_])"
+    shape_days = "|".join(lang.shape_day_body for lang in langs.values())
+    time_range = {w for spec in data["lang"].values() for w in spec.get("time_range", [])}
+    lexable = (
+        _trange_regex(sorted(time_range), data["units"], None)
+        + rf"|(?<!{_WORD})(?:{shape_days})\.?(?!{_WORD})"
+        + rf"|{_words_regex(data['closed'])}|{_words_regex(data['pause'])}"
+    )
+    shape = _ShapeTests(
+        timeish=re.compile(_shape_literal(timeish), re.I),
+        always=re.compile(_shape_literal(data["always_open_quick"]), re.I),
+        day=re.compile(rf"(?<!{_WORD})(?=[^\W\d_])(?:{shape_days})\.?(?!{_WORD})", re.I),
+        lexable=re.compile(lexable, re.I),
+    )
     return Vocab(
         langs=langs,
         order=tuple(langs),
@@ -192,9 +274,8 @@ def vocab() -> Vocab:
         stem_langs=tuple((stem, code) for code, lang in langs.items() for stem, _ in lang.stems),
         hints=re.compile(_words_regex(data["hints"]), re.I),
         closed=re.compile(_words_regex(data["closed"]), re.I),
-        timeish=re.compile(
-            r"\d\s?[:hu]\s?[0-5]\d|\d\s?(?:uhr|óra|h|uur|[ap]\.?m\.?)(?![^\W\d_])", re.I
-        ),
+        timeish=re.compile(timeish, re.I),
+        shape=shape,
     )
 
 
@@ -699,35 +780,86 @@ def _always(text: str, v: Vocab) -> bool:
     return bool(v.always_quick.search(text) and v.always.search(text))
 
 
-def _candidates(blocks: Sequence[str], v: Vocab) -> set[int]:
+def _is_seed(text: str, v: Vocab) -> bool:
+    """A block that starts a neighbourhood worth lexing (see ``_candidates``)."""
+    if _DIGIT.search(text):
+        return bool(
+            v.timeish.search(text)
+            or (_RANGEISH.search(text) and v.any_day.search(text))
+            or _always(text, v)
+        )
+    return _always(text, v) or bool(v.closed.search(text) and v.any_day.search(text))
+
+
+# what a block's shape says about the block (bits)
+_MAY_SEED = 1  # run _is_seed on the text
+_JOINS = 2  # a short block with a digit or a "closed" word: joins a neighbouring seed
+_JOINS_IF_DAY = 4  # a short block that joins if it really holds a day word
+
+
+def _shape_code(shape: str, v: Vocab) -> int:
+    """Bits for one shape; every test here is true whenever the per-block one can be."""
+    tests = v.shape
+    short = len(shape) <= NEIGHBOUR_MAX_CHARS
+    code = _MAY_SEED if tests.always.search(shape) else 0
+    if _DIGIT.search(shape):
+        if tests.timeish.search(shape) or (_RANGEISH.search(shape) and tests.day.search(shape)):
+            code |= _MAY_SEED
+        return code | (_JOINS if short else 0)
+    closed = v.closed.search(shape) is not None
+    if not (closed or short) or not tests.day.search(shape):
+        return code | (_JOINS if short and closed else 0)
+    if closed:
+        code |= _MAY_SEED
+    return code | ((_JOINS if closed else _JOINS_IF_DAY) if short else 0)
+
+
+class _ShapeCodes(dict[str, int]):
+    """shape -> ``_shape_code``, computed on first use."""
+
+    def __init__(self, v: Vocab) -> None:
+        super().__init__()
+        self.v = v
+
+    def __missing__(self, shape: str) -> int:
+        code = self[shape] = _shape_code(shape, self.v)
+        return code
+
+
+def _candidates(blocks: Sequence[str], v: Vocab, shapes: Sequence[str]) -> set[int]:
     """Blocks worth lexing: cheap tests first, since most blocks hold no hours.
 
     A block with a clock time, a number range and a day word, an always-open phrase, or a
     day word with "closed" is a seed; short neighbouring blocks with day words,
-    digits or "closed" join it (hours tables put days and times in separate cells).
+    digits or "closed" join it (hours tables put days and times in separate cells), and
+    their short neighbours in turn. So a seed's neighbourhood is the whole stretch of
+    seeds and joining blocks around it with at most one other block between two of them.
+
+    The tests run once per digit shape (``digit_shapes``); only blocks whose shape passes get
+    the real test on their text.
     """
-    seeds: set[int] = set()
-    for i, text in enumerate(blocks):
-        if _DIGIT.search(text):
-            if (
-                v.timeish.search(text)
-                or (_RANGEISH.search(text) and v.any_day.search(text))
-                or _always(text, v)
-            ):
-                seeds.add(i)
-        elif _always(text, v) or (v.closed.search(text) and v.any_day.search(text)):
-            seeds.add(i)
-    found = set(seeds)
-    stack = list(seeds)
-    while stack:
-        i = stack.pop()
-        for j in (i - 2, i - 1, i + 1, i + 2):
-            if j in found or not 0 <= j < len(blocks) or len(blocks[j]) > NEIGHBOUR_MAX_CHARS:
-                continue
-            text = blocks[j]
-            if _DIGIT.search(text) or v.any_day.search(text) or v.closed.search(text):
-                found.add(j)
-                stack.append(j)
+    codes = list(map(_ShapeCodes(v).__getitem__, shapes))
+    found: set[int] = set()
+    stretch: list[int] = []
+    seeded = False
+    last = -3
+    for i in [i for i, code in enumerate(codes) if code]:
+        code = codes[i]
+        seed = bool(code & _MAY_SEED) and _is_seed(blocks[i], v)
+        joins = bool(code & _JOINS) or (
+            bool(code & _JOINS_IF_DAY) and v.any_day.search(blocks[i]) is not None
+        )
+        if not (seed or joins):
+            continue
+        if i - last > 2:
+            if seeded:
+                found.update(stretch)
+            stretch, seeded = [], False
+        stretch.append(i)
+        seeded = seeded or seed
+        last = i
+    if seeded:
+        found.update(stretch)
     return found
 
 
@@ -737,11 +869,24 @@ def parse_text(
     """Schedules found in consecutive text blocks (pure; used for text and JSON-LD)."""
     v = vocab()
     lang_code = (page_lang or "").split("-")[0].lower() or None
-    candidates = _candidates(blocks, v)
+    shapes = digit_shapes(blocks)
+    candidates = _candidates(blocks, v, shapes)
     tokens: list[Token] = []
     langs: dict[int, Lang] = {}
+    lexable: dict[str, bool] = {}
     for i in sorted(candidates):
         text = blocks[i][:MAX_BLOCK_CHARS]
+        shape = shapes[i][:MAX_BLOCK_CHARS]
+        # a block that can hold no token but separators ("/", ",", "-", "and") adds nothing
+        # to any schedule: the parser reads separators only beside day words and times of
+        # the same block
+        ok = lexable.get(shape)
+        if ok is None:
+            ok = lexable[shape] = bool(
+                v.shape.always.search(shape) or v.shape.lexable.search(shape)
+            )
+        if not ok:
+            continue
         lang = v.langs[force_lang] if force_lang else _pick_lang(text, lang_code, v)
         langs[i] = lang
         tokens.extend(_lex(text, i, lang, v))

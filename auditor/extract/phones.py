@@ -17,6 +17,10 @@ cheap ones first:
 5. the guards run again on each match, and the words before it, a parenthesis after it or
    a short heading block above it give its label.
 
+Stages 1 and 2 read a block's digit shape (its text with every digit written as 0) where
+only the place of the digits matters, so a product grid that repeats a few dozen shapes over
+thousands of blocks costs a few dozen regex scans and cache hits, not thousands.
+
 Words, identifier keywords and currency units are data: ``auditor/data/phone_labels.toml``.
 """
 
@@ -24,16 +28,17 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote
 
 import phonenumbers
 from phonenumbers import Leniency, PhoneNumber, PhoneNumberFormat, PhoneNumberMatcher
 
+from auditor.extract.hours import digit_shapes
 from auditor.extract.page import Link, ParsedPage, TextBlock
 from auditor.extract.region import region_from_lang
 from auditor.models import ContactPoint, clip_context
@@ -73,30 +78,30 @@ _DAY = r"(?:0?[1-9]|[12]\d|3[01])"
 _MON = r"(?:0?[1-9]|1[0-2])"
 _YEAR = r"(?:19|20)\d{2}"
 _DASH = r"\s*[\-\u2010-\u2015\u2212]\s*"
-_DECOYS = re.compile(
-    "|".join(
-        [
-            rf"{_NB}{_DAY}\.\s?{_MON}\.\s?(?:{_YEAR}|\d{{2}}){_NA}\.?",  # 10.05.2024
-            rf"{_NB}{_DAY}[/\-]{_MON}[/\-](?:{_YEAR}|\d{{2}}){_NA}",  # 10/05/2024
-            rf"{_NB}{_MON}[/\-]{_DAY}[/\-]{_YEAR}{_NA}",  # 05/10/2024
-            rf"{_NB}{_YEAR}[.\-/]\s?{_MON}[.\-/]\s?{_DAY}{_NA}\.?",  # 2024-05-10, 2024.05.10.
-            rf"{_NB}(?:{_MON}[./])?{_YEAR}{_DASH}(?:{_MON}[./])?(?:{_YEAR}|\d{{2}}){_NA}",  # ranges
-            rf"{_NB}{_MON}[./]{_YEAR}\s+{_MON}[./]{_YEAR}{_NA}",  # 03/2015 03/2016
-            rf"{_NB_SPACE}{_MON}[./]{_YEAR}{_NA_SPACE}",  # 03/2015
-            rf"{_NB_SPACE}{_YEAR}/\d{{1,4}}{_NA_SPACE}",  # 2016/679
-            rf"{_NB_SPACE}[1-9]\d{{0,3}}/{_YEAR}{_NA_SPACE}",  # 12/2020
-            rf"{_NB}\d{{1,2}}[:.]\d{{2}}{_DASH}\d{{1,2}}[:.]\d{{2}}{_NA}",  # 08.00-16.00
-            r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,8}(?:\s?[A-Z0-9]{1,3})?\b",  # IBAN
-            r"(?<![\d\-])\d{8}-\d-\d{2}(?![\d\-])",  # HU tax number
-            r"(?<![\d\-])\d{8}-\d{8}(?:-\d{8})?(?![\d\-])",  # HU bank account
-            r"(?<![\d\-])\d{2}-\d{2}-\d{6}(?![\d\-])",  # HU company registry
-            r"(?<![\d\-])\d{5}-\d{4}(?![\d\-])",  # ZIP+4
-            r"(?<![\d\-])\d{2}-\d{3}(?![\d\-])",  # PL post code
-            r"\b[A-Z]{1,2}-\d{4,5}\b",  # D-10115, CH-8001
-            rf"{_NB}\d{{1,3}}(?:[.,]\d{{3}})+[.,]\d{{2}}(?!\d)",  # 1.234.567,00
-        ]
-    )
+# Every decoy starts with up to eight digits and then a separator, or with capitals before a
+# digit or dash: the lookahead turns most positions away before the alternation is tried.
+_DECOY_START = rf"(?=\d{{1,8}}(?:[./:,\-]|{_DASH})|[A-Z]{{1,2}}[\d\-])"
+_DECOY_PATTERNS = (
+    rf"{_NB}{_DAY}\.\s?{_MON}\.\s?(?:{_YEAR}|\d{{2}}){_NA}\.?",  # 10.05.2024
+    rf"{_NB}{_DAY}[/\-]{_MON}[/\-](?:{_YEAR}|\d{{2}}){_NA}",  # 10/05/2024
+    rf"{_NB}{_MON}[/\-]{_DAY}[/\-]{_YEAR}{_NA}",  # 05/10/2024
+    rf"{_NB}{_YEAR}[.\-/]\s?{_MON}[.\-/]\s?{_DAY}{_NA}\.?",  # 2024-05-10, 2024.05.10.
+    rf"{_NB}(?:{_MON}[./])?{_YEAR}{_DASH}(?:{_MON}[./])?(?:{_YEAR}|\d{{2}}){_NA}",  # ranges
+    rf"{_NB}{_MON}[./]{_YEAR}\s+{_MON}[./]{_YEAR}{_NA}",  # 03/2015 03/2016
+    rf"{_NB_SPACE}{_MON}[./]{_YEAR}{_NA_SPACE}",  # 03/2015
+    rf"{_NB_SPACE}{_YEAR}/\d{{1,4}}{_NA_SPACE}",  # 2016/679
+    rf"{_NB_SPACE}[1-9]\d{{0,3}}/{_YEAR}{_NA_SPACE}",  # 12/2020
+    rf"{_NB}\d{{1,2}}[:.]\d{{2}}{_DASH}\d{{1,2}}[:.]\d{{2}}{_NA}",  # 08.00-16.00
+    r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,8}(?:\s?[A-Z0-9]{1,3})?\b",  # IBAN
+    r"(?<![\d\-])\d{8}-\d-\d{2}(?![\d\-])",  # HU tax number
+    r"(?<![\d\-])\d{8}-\d{8}(?:-\d{8})?(?![\d\-])",  # HU bank account
+    r"(?<![\d\-])\d{2}-\d{2}-\d{6}(?![\d\-])",  # HU company registry
+    r"(?<![\d\-])\d{5}-\d{4}(?![\d\-])",  # ZIP+4
+    r"(?<![\d\-])\d{2}-\d{3}(?![\d\-])",  # PL post code
+    r"\b[A-Z]{1,2}-\d{4,5}\b",  # D-10115, CH-8001
+    rf"{_NB}\d{{1,3}}(?:[.,]\d{{3}})+[.,]\d{{2}}(?!\d)",  # 1.234.567,00
 )
+_DECOYS = re.compile(f"{_DECOY_START}(?:{'|'.join(_DECOY_PATTERNS)})")
 _DECIMAL_TAIL = re.compile(r",\d{1,2}(?!\d)(?!\s?\d)")
 _FILE_TAIL = re.compile(r"\.[A-Za-z]{2,5}\b")
 _GLUE_BEFORE = frozenset("_=#&?@%\\")
@@ -307,39 +312,107 @@ def _hint_from(hits: tuple[_Hit, ...], text_len: int) -> _Hint:
     return _Hint(_pick_label(hits, text_len), True, langs)
 
 
+class _PerShape(dict[str, Any]):
+    """shape -> ``compute(shape)``, computed on first use."""
+
+    def __init__(self, compute: Callable[[str], Any]) -> None:
+        super().__init__()
+        self.compute = compute
+
+    def __missing__(self, shape: str) -> Any:
+        value = self[shape] = self.compute(shape)
+        return value
+
+
+_NOT_HEADING, _HEADING, _NAMING_HEADING = 0, 1, 2
+
+
 class _Blocks:
-    """A page's text blocks with what the text pass asks of them repeatedly, cached."""
+    """A page's text blocks with what the text pass asks of them repeatedly, cached.
+
+    Digit runs, heading tests and label words depend on where the digits are, never on
+    which digits they are, so they are worked out once per digit shape (``digit_shapes``):
+    a product grid repeats a few dozen shapes over thousands of blocks. Label words are
+    looked up in the shape too (the same words at the same offsets), so the lexicon's
+    cache serves every tile of a grid.
+    """
 
     def __init__(self, blocks: list[TextBlock]) -> None:
         self.texts = [b.text for b in blocks]
-        self._runs: list[list[re.Match[str]] | None] = [None] * len(self.texts)
-        self._heading: list[bool | None] = [None] * len(self.texts)
+        self.shapes = digit_shapes(self.texts)
+        self._runs = _PerShape(lambda shape: tuple(m.span() for m in _RUN.finditer(shape)))
+        self._heading = _PerShape(self._heading_kind)
+        self._plans = _PerShape(self._plan)
 
-    def runs(self, index: int) -> list[re.Match[str]]:
-        found = self._runs[index]
-        if found is None:
-            found = self._runs[index] = list(_RUN.finditer(self.texts[index]))
-        return found
+    def runs(self, index: int) -> tuple[tuple[int, int], ...]:
+        """(start, end) of every digit run of block ``index``."""
+        return self._runs[self.shapes[index]]
+
+    def _heading_kind(self, shape: str) -> int:
+        """A short block with words and no digit run may title the numbers below it."""
+        if len(shape) > HEADING_CHARS or not _LETTER.search(shape) or self._runs[shape]:
+            return _NOT_HEADING
+        return _NAMING_HEADING if _vocab().hits(shape) else _HEADING
 
     def heading(self, index: int) -> bool:
-        """A short block with words and no digit run: it may title the numbers below it."""
-        found = self._heading[index]
-        if found is None:
-            text = self.texts[index]
-            found = self._heading[index] = (
-                len(text) <= HEADING_CHARS and bool(_LETTER.search(text)) and not self.runs(index)
-            )
-        return found
+        return self._heading[self.shapes[index]] != _NOT_HEADING
 
     def headings_above(self, index: int) -> Iterator[str]:
-        """Up to two heading-like blocks right above ``index``, nearest first."""
+        """Up to two heading-like blocks right above ``index``, nearest first (as shapes)."""
         for j in range(index - 1, max(-1, index - 1 - HEADING_LOOKBACK), -1):
             if not self.heading(j):
                 return
-            yield self.texts[j]
+            yield self.shapes[j]
+
+    def named_above(self, index: int) -> bool:
+        """Whether a heading-like block right above ``index`` holds a phone or label word."""
+        for j in range(index - 1, max(-1, index - 1 - HEADING_LOOKBACK), -1):
+            kind = self._heading[self.shapes[j]]
+            if kind != _HEADING:
+                return kind == _NAMING_HEADING
+        return False
+
+    def plans(self) -> list[tuple[_Run, ...]]:
+        """The digit runs of every block, with what their shape says about them."""
+        return list(map(self._plans.__getitem__, self.shapes))
+
+    def _plan(self, shape: str) -> tuple[_Run, ...]:
+        runs = self._runs[shape]
+        plan = []
+        boundary = 0
+        for i, (start, end) in enumerate(runs):
+            lead = _lead(shape, start)
+            segment = shape[max(boundary, lead - SEGMENT_CHARS) : lead]
+            plan.append(
+                _Run(
+                    start=start,
+                    end=end,
+                    lead=lead,
+                    limit=runs[i + 1][0] if i + 1 < len(runs) else len(shape),
+                    seg_start=boundary,
+                    too_long=end - start > MAX_RUN_DIGITS
+                    and len(_DIGIT.findall(shape, start, end)) > MAX_RUN_DIGITS,
+                    named_here=bool(_LETTER.search(segment) and _vocab().hits(segment))
+                    or bool(_PARENTHETICAL.match(shape, end)),
+                )
+            )
+            boundary = end
+        return tuple(plan)
 
 
 _LETTER = re.compile(r"[^\W\d_]")
+
+
+class _Run(NamedTuple):
+    """One digit run of a block, and what the block's shape says about it."""
+
+    start: int
+    end: int
+    lead: int  # start with an opening "+" or "(" (``_lead``)
+    limit: int  # where the next run starts: a parenthetical label stops there
+    seg_start: int  # where the previous run ends: label words are read from here
+    too_long: bool  # more than MAX_RUN_DIGITS digits: a table of figures
+    named_here: bool  # a phone or label word before it, or a parenthesis right after it
 
 
 def _hint_for(
@@ -358,15 +431,15 @@ def _hint_for(
     only follows another one ("06 1 234 5678, 06 30 123 4567") shares its label.
     """
     vocab = _vocab()
-    text = blocks.texts[index]
-    segment = text[max(seg_start, start - SEGMENT_CHARS) : start]
+    shape = blocks.shapes[index]  # label words are the same in the shape, at the same offsets
+    segment = shape[max(seg_start, start - SEGMENT_CHARS) : start]
     hits = vocab.hits(segment)
     if not hits and previous is not None and vocab.joiner.fullmatch(segment):
         return previous
     own = _hint_from(hits, len(segment))
     if own.label:
         return own
-    paren = _PARENTHETICAL.match(text, end, min(limit, end + 40))
+    paren = _PARENTHETICAL.match(shape, end, min(limit, end + 40))
     if paren:
         after = _hint_from(vocab.hits(paren.group(1)), 0)
         if after.label:
@@ -578,35 +651,49 @@ def _around(text: str, start: int, end: int) -> str:
 def _from_text(page: ParsedPage, region: str | None) -> Iterator[ContactPoint]:
     """Numbers in visible text, one block at a time (never across blocks)."""
     blocks = _Blocks(page.blocks)
-    for index, text in enumerate(blocks.texts):
-        runs = blocks.runs(index)
+    trunk = _written_trunk(region) if region is not None else None
+    for index, plan in enumerate(blocks.plans()):
+        if not plan:
+            continue
+        text = blocks.texts[index]
         decoys: list[tuple[int, int]] | None = None  # computed only when a run needs them
-        boundary = 0
         previous: _Hint | None = None
-        for i, run in enumerate(runs):
-            start, end = run.span()
-            limit = runs[i + 1].start() if i + 1 < len(runs) else len(text)
-            seg_start, boundary = boundary, end
-            if end - start > MAX_RUN_DIGITS and len(_DIGIT.findall(run.group())) > MAX_RUN_DIGITS:
+        for start, end, lead, limit, seg_start, too_long, named_here in plan:
+            if too_long:
                 previous = None
                 continue
-            lead = _lead(text, start)
             window = text[lead:end]
+            # a label word may name the run: words before it, a parenthesis after it, the
+            # number before it, or (``named_above``) a heading-like block above
+            named = named_here or (previous is not None and previous.named)
+            if trunk and text[start] != trunk[0] and not _international(window):
+                # without the written trunk prefix a local number is plausible at best when
+                # a label may name it (``_plausible``)
+                if not (named or blocks.named_above(index)):
+                    previous = None
+                    continue
+                named = True
             plausible = _plausible(window, region)
             if plausible is False or (
-                plausible is None
-                and not _may_be_named(blocks, index, seg_start, lead, end, previous)
+                plausible is None and not (named or blocks.named_above(index))
             ):
                 previous = None
                 continue
+            if plausible:  # the guards first: most runs that fail them are dates
+                if decoys is None:
+                    decoys = [m.span() for m in _DECOYS.finditer(text)]
+                if _rejected(text, start, end, decoys, whole=True):
+                    previous = None
+                    continue
             hint = previous = _hint_for(blocks, index, seg_start, lead, end, limit, previous)
-            if not plausible and not hint.named:
-                continue
-            if decoys is None:
-                decoys = [m.span() for m in _DECOYS.finditer(text)]
-            if _rejected(text, start, end, decoys, whole=True):
-                previous = None
-                continue
+            if not plausible:
+                if not hint.named:
+                    continue
+                if decoys is None:
+                    decoys = [m.span() for m in _DECOYS.finditer(text)]
+                if _rejected(text, start, end, decoys, whole=True):
+                    previous = None
+                    continue
             covered = lead
             for found, guessed in _window_matches(_masked(window, lead, decoys), region, hint):
                 a, b = lead + found.start, lead + found.end
@@ -661,21 +748,6 @@ def _plausible(window: str, region: str | None) -> bool | None:
         return None
     trunk = _written_trunk(region)
     return None if trunk and not digits.startswith(trunk) else True
-
-
-def _may_be_named(
-    blocks: _Blocks, index: int, seg_start: int, lead: int, end: int, previous: _Hint | None
-) -> bool:
-    """Whether a label word may name the run: words before it, a parenthesis, a heading."""
-    if previous is not None and previous.named:
-        return True
-    text = blocks.texts[index]
-    segment = text[max(seg_start, lead - SEGMENT_CHARS) : lead]
-    if _LETTER.search(segment) and _vocab().hits(segment):
-        return True
-    if _PARENTHETICAL.match(text, end):
-        return True
-    return any(_vocab().hits(heading) for heading in blocks.headings_above(index))
 
 
 @lru_cache(maxsize=256)
@@ -831,9 +903,7 @@ def _from_links(page: ParsedPage, region: str | None) -> Iterator[ContactPoint]:
             text = blocks.texts[index]
             context = _around(text, start, end)
             if not hint.label:
-                seg_start = max(
-                    (r.end() for r in blocks.runs(index) if r.end() <= start), default=0
-                )
+                seg_start = max((e for _, e in blocks.runs(index) if e <= start), default=0)
                 near = _hint_for(blocks, index, seg_start, start, end, len(text), None)
                 hint = _Hint(near.label, hint.named or near.named, hint.langs | near.langs)
         guessed = region is None and not _international(number_text)

@@ -6,8 +6,11 @@ import json
 import time
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from auditor.extract.hours import extract_hours, vocab
+from auditor.extract import hours
+from auditor.extract.hours import digit_shapes, extract_hours, vocab
 from auditor.extract.page import ParsedPage, parse_page
 from auditor.models import ContactPoint
 
@@ -420,3 +423,109 @@ def test_empty_and_huge_pages() -> None:
     start = time.perf_counter()
     assert [p.value for p in extract_hours(huge)] == ["Mo-Fr 08:00-17:00"]
     assert time.perf_counter() - start < 2.0
+
+
+# --- per-shape tests and skipped blocks: the shortcuts must not change a result --------------
+
+
+def test_digit_shapes_write_every_ascii_digit_as_zero_and_keep_offsets() -> None:
+    texts = ["Tel 06 1 234-5678", "", "Mo-Fr 8:00-17:00", "٣٤ ２ 9", "a\x00b 12", "\udcff 7"]
+    shapes = digit_shapes(texts)
+    assert shapes == [
+        "Tel 00 0 000-0000",
+        "",
+        "Mo-Fr 0:00-00:00",
+        "٣٤ ２ 0",
+        "a\x00b 00",
+        "\udcff 0",
+    ]
+    assert [len(s) for s in shapes] == [len(t) for t in texts]
+    assert digit_shapes([]) == []
+
+
+def test_always_open_quick_test_can_run_on_digit_shapes() -> None:
+    """The quick test is rewritten for shapes ("24" as "00"): only plain digits are safe."""
+    quick = vocab().always_quick.pattern
+    assert not any(part in quick for part in ("{", "[^", "(?!", "(?<!"))
+
+
+@pytest.mark.parametrize(("lang", "text"), ALWAYS)
+def test_always_open_shape_test_admits_every_phrase(lang: str, text: str) -> None:
+    assert vocab().shape.always.search(digit_shapes([text])[0])
+
+
+def _reference_candidates(blocks: list[str]) -> set[int]:
+    """The block selection written plainly, one block at a time."""
+    v = vocab()
+    seeds = {i for i, text in enumerate(blocks) if hours._is_seed(text, v)}
+    found, stack = set(seeds), list(seeds)
+    while stack:
+        i = stack.pop()
+        for j in (i - 2, i - 1, i + 1, i + 2):
+            if j in found or not 0 <= j < len(blocks) or len(blocks[j]) > 80:
+                continue
+            text = blocks[j]
+            if hours._DIGIT.search(text) or v.any_day.search(text) or v.closed.search(text):
+                found.add(j)
+                stack.append(j)
+    return found
+
+
+FRAGMENTS = [
+    "Mo-Fr", "9:00-17:00", "8-16", "Sa 9-13", "closed", "Su closed", "geschlossen", "24/7",
+    "0-24", "h24", "nonstop", "7 days a week", "Open 7 days a week", "7j/7", "Öffnungszeiten",
+    "10-18 Uhr", "Mittagspause 12-13", "Hétfő", "H-P 8-16", "пн-пт 9-18", "Pzt", "/", ",",
+    "and", "-", "Monday to Friday", "Product 12 model 345", "22 800 Ft € 7.747,92",
+    "Added 22.10.2021 · order no. 5320301021 · rated 1/5 by 496 buyers", "2-3 days",
+    "Tel. +36 1 234 5678", "Chapter 9 to 17", "24 hours", "1/24", "Ár: 8 000 - 16 000 Ft",
+    "x" * 90 + " 9-17", "We 9-12", "We answer 24/7", "", "Sat", "12:30",
+]  # fmt: skip
+block_lists = st.lists(
+    st.one_of(
+        st.sampled_from(FRAGMENTS),
+        st.builds(lambda a, b: f"{a} {b}", st.sampled_from(FRAGMENTS), st.sampled_from(FRAGMENTS)),
+        st.text(alphabet=st.sampled_from(list("0123456789 -:/.,hMoFrSa")), max_size=20),
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(blocks=block_lists)
+def test_candidates_match_the_plain_block_by_block_selection(blocks: list[str]) -> None:
+    v = vocab()
+    assert hours._candidates(blocks, v, digit_shapes(blocks)) == _reference_candidates(blocks)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=st.one_of(st.sampled_from(FRAGMENTS), block_lists.map(" ".join)))
+def test_blocks_skipped_as_unlexable_hold_only_separators(text: str) -> None:
+    v = vocab()
+    shape = digit_shapes([text])[0]
+    if v.shape.always.search(shape) or v.shape.lexable.search(shape):
+        return
+    for lang in v.langs.values():
+        kinds = {t.kind for t in hours._lex(text, 0, lang, v)}
+        assert kinds <= {"sep", "list"}, (lang.code, text, kinds)
+
+
+def test_a_day_word_with_a_digit_still_joins_the_hours_below() -> None:
+    assert _values("<p>Open 7 days a week</p><p>9:00-17:00</p>", "en") == ["Mo-Su 09:00-17:00"]
+    assert _values("<p>7j/7</p><p>9h-18h</p>", "fr") == ["Mo-Su 09:00-18:00"]
+
+
+def test_hours_beside_a_product_grid_are_found_fast() -> None:
+    """A grid of short digit blocks right after the hours joins their neighbourhood."""
+    tiles = "".join(
+        f"<div><h3>Product {i} model {i * 7 % 1000}</h3><span>{i % 90 + 10} {i % 900 + 100} Ft"
+        f"</span><p>Added {i % 28 + 1:02d}.{i % 12 + 1:02d}.2021 · order no. {10**9 + i * 7919}"
+        f" · rated {i % 5 + 1}/5 by {i % 900 + 2} buyers</p></div>"
+        for i in range(2000)
+    )
+    body = "<table><tr><td>Mo-Fr</td><td>8:00-17:00</td></tr><tr><td>Sa</td><td>closed</td></tr>"
+    page = _page(body + "</table>" + tiles, "en")
+    assert len(page.html) > 250_000
+    start = time.perf_counter()
+    points = extract_hours(page)
+    assert time.perf_counter() - start < 0.5
+    assert [(p.value, p.details.get("closed")) for p in points] == [("Mo-Fr 08:00-17:00", ["Sa"])]

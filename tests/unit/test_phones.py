@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import random
+import re
+import time
 import tomllib
 from importlib import resources
 
@@ -12,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from auditor.extract import phones as phones_module
 from auditor.extract.page import parse_page
 from auditor.extract.phones import extract_phones
 from auditor.models import CONTEXT_MAX, ContactPoint
@@ -615,6 +618,71 @@ def test_digit_heavy_300kb_page(region: str | None, expected: set[str]) -> None:
     html = digit_heavy_page()
     assert len(html) >= 300_000
     assert {p.value for p in phones(html, region)} == expected
+
+
+def test_keywords_hold_no_digits() -> None:
+    """Label and id words are looked up in digit shapes (digits written as 0), so no keyword
+    may spell a digit: its matches would differ between the text and its shape."""
+    raw = resources.files("auditor").joinpath("data/phone_labels.toml").read_text("utf-8")
+    data = tomllib.loads(raw)
+    keywords = [k for by_lang in [data["phone"], *data["labels"].values()] for ks in by_lang.values()
+                for k in ks]  # fmt: skip
+    keywords += data["joiners"]["words"] + data["guards"]["id_keywords"]
+    assert keywords and not [k for k in keywords if any(c.isdigit() for c in k)]
+
+
+DECOY_TEXTS = [
+    "10.05.2024", "10/05/2024", "05/10/2024", "2024-05-10", "2024.05.10.", "2015-2016",
+    "03.2015-04.2016", "03/2015 03/2016", "03/2015", "2016/679", "12/2020", "08.00-16.00",
+    "IBAN HU42 1177 3016 1111 1018 0000 0000", "12345678-2-42", "12345678-12345678-12345678",
+    "01-09-123456", "12345-6789", "00-950", "D-10115", "CH-8001", "1.234.567,00", "06 1 234 5678",
+    "2024 – 2025", "Tel. 06-1-234-5678, 2024.05.10", "x12.05.2024y", "DE-12345x", "12:00 - 13:00",
+]  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    text=st.one_of(
+        st.sampled_from(DECOY_TEXTS),
+        st.lists(st.sampled_from(DECOY_TEXTS), max_size=4).map(" ".join),
+        st.text(alphabet=st.sampled_from(list("0123456789./-:, \u2013ADHUx")), max_size=40),
+    )
+)
+def test_decoy_lookahead_changes_no_match(text: str) -> None:
+    plain = re.compile("|".join(phones_module._DECOY_PATTERNS))
+    assert [m.span() for m in phones_module._DECOYS.finditer(text)] == [
+        m.span() for m in plain.finditer(text)
+    ]
+
+
+def product_grid(tiles: int) -> str:
+    """Shop tiles: names, prices, dates (some starting with 0, a valid trunk), order numbers."""
+    return "".join(
+        f"<div><h3>Product {i} model {i * 7 % 1000}</h3><span>{i % 90 + 10} {i % 900 + 100} Ft"
+        f"</span><p>Added {i % 28 + 1:02d}.{i % 12 + 1:02d}.2021 · order no. {10**9 + i * 7919}"
+        f" · rated {i % 5 + 1}/5 by {i % 900 + 2} buyers</p></div>"
+        for i in range(tiles)
+    )
+
+
+@pytest.mark.parametrize(
+    ("region", "contact", "expected"),
+    [
+        ("DE", "<p>Tel.: 030 1234567, Fax: 030 1234568</p>", {("+49301234567", None),
+                                                                 ("+49301234568", "fax")}),
+        ("IT", "<p>Servizio clienti: 06 1234 5678</p>", {("+390612345678", "customer-service")}),
+        ("HU", "<p>Ügyfélszolgálat</p><p>06 1 234 5678</p>", {("+3612345678", "customer-service")}),
+        (None, "<p>Hotline: +49 800 1234567</p>", {("+498001234567", "hotline")}),
+    ],
+)  # fmt: skip
+def test_numbers_beside_a_product_grid(region: str | None, contact: str, expected: set) -> None:
+    html = f"<html><body>{contact}{product_grid(2000)}</body></html>"
+    assert len(html) > 250_000
+    page = parse_page(html, URL)
+    start = time.perf_counter()
+    found = {(p.value, p.label) for p in extract_phones(page, region)}
+    assert time.perf_counter() - start < 0.5
+    assert found == expected == {(p.value, p.label) for p in phones(contact, region)}
 
 
 # --- hostile input ------------------------------------------------------------------------------------
