@@ -51,6 +51,9 @@ def _add_crawl_options(p: argparse.ArgumentParser) -> None:
                    help="wait before re-probing a greylisted address (default 900)")
     m.add_argument("--no-smtp", dest="smtp", action="store_const", const=False,
                    help="check email syntax and DNS only, no SMTP conversation")
+    p.add_argument("--browser", action="store_const", const=True, default=None,
+                   help="also render contact pages in headless Chromium to find chat widgets only "
+                   "JavaScript injects and see whether the launcher appears (slower)")
     o = p.add_argument_group("output")
     o.add_argument("--no-progress", dest="progress", action="store_const", const=False, help="no progress bar")
     o.add_argument("-v", "--verbose", action="store_true", help="log Scrapy's own messages too")
@@ -72,7 +75,7 @@ def _settings_from(args: argparse.Namespace, **overrides: Any) -> Any:
     names = ("max_pages", "max_depth", "delay", "concurrency", "timeout", "company_timeout",
              "max_page_bytes", "user_agent", "contact_url", "obey_robots", "nameserver",
              "dns_timeout", "allow_private_targets", "progress", "smtp_port", "helo", "mail_from",
-             "smtp_timeout", "greylist_delay", "smtp")
+             "smtp_timeout", "greylist_delay", "smtp", "browser")
     flags = {n: getattr(args, n, None) for n in names}
     if getattr(args, "no_validate", False):
         flags["validate"] = False

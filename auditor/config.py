@@ -47,6 +47,7 @@ class Settings:
     greylist_delay: float = 900.0  # seconds before re-probing a greylisted address
     smtp_preflight: bool = True
     # pipeline
+    browser: bool = False  # render contact pages in headless Chromium (JS-only chat widgets)
     validate: bool = True
     progress: bool = True
     log_level: str = "INFO"

@@ -143,6 +143,71 @@ async def validate_points(
     return verdicts
 
 
+BROWSER_PAGES_PER_COMPANY = 3
+BROWSER_CONCURRENCY = 2
+
+
+def merge_browser(verdict: Verdict | None, browser: Verdict) -> Verdict:
+    """A chat verdict with the browser's launcher check added.
+
+    A script that no longer loads stays inactive; a launcher seen on screen
+    makes an otherwise undecided widget active; the rest keeps its verdict.
+    """
+    if verdict is None:
+        return browser
+    checks = verdict.checks + browser.checks
+    if verdict.verdict != "inactive" and browser.verdict == "active":
+        return Verdict(verdict.kind, verdict.value, "active", browser.reason, browser.message, checks,
+                       tuple(dict.fromkeys(verdict.flags + browser.flags)))
+    return Verdict(verdict.kind, verdict.value, verdict.verdict, verdict.reason, verdict.message, checks,
+                   verdict.flags)
+
+
+async def browse_companies(
+    results: list[CompanyResult], store: Store, settings: Settings, network: NetworkOptions,
+) -> dict[str, dict[tuple[str, str], Verdict]]:
+    """Render each company's chat and contact pages; store JS-only widgets; launcher checks."""
+    from auditor.validate.browser import BrowserRenderer, BrowserUnavailable, browser_chat_check
+    from auditor.validate.http import HttpClient
+
+    resolver = DnsResolver(settings.nameserver, settings.dns_timeout)
+    policy = AddressPolicy(settings.allow_private_targets)
+    found: dict[str, dict[tuple[str, str], Verdict]] = {}
+    limit = asyncio.Semaphore(BROWSER_CONCURRENCY)
+    async with HttpClient(resolver, policy, user_agent=settings.effective_user_agent(), timeout=settings.timeout,
+                          port_overrides=network.http_port_overrides, ca_file=network.ca_file) as http:
+        try:
+            renderer = BrowserRenderer(http)
+            await renderer.__aenter__()
+        except BrowserUnavailable as exc:
+            log.warning("browser mode is off: %s", exc)
+            return found
+        try:
+            async def company(result: CompanyResult) -> None:
+                pages = [p for p in result.pages if p.error_tag is None and p.status == 200]
+                chat_pages = [cp.page_url for cp in result.contacts if cp.kind == "chat"]
+                best = [p.url for p in sorted(pages, key=lambda p: -p.score) if p.score < 5]
+                urls = list(dict.fromkeys(chat_pages + best))[:BROWSER_PAGES_PER_COMPANY]
+                mine: dict[tuple[str, str], Verdict] = {}
+                for url in urls:
+                    async with limit:
+                        try:
+                            new, verdicts = await browser_chat_check(renderer, url, result.contacts)
+                        except Exception:  # noqa: BLE001 - one page never stops the run
+                            log.exception("browser check of %s failed", url)
+                            continue
+                    if new:
+                        store.add_contacts(result.company.key, new)
+                    for v in verdicts:
+                        mine.setdefault((v.kind, v.value), v)
+                found[result.company.key] = mine
+
+            await asyncio.gather(*(company(r) for r in results))
+        finally:
+            await renderer.__aexit__(None, None, None)
+    return found
+
+
 def validate_store(
     store: Store,
     settings: Settings,
@@ -152,6 +217,11 @@ def validate_store(
     """Validate every stored company's contact points; return counts by verdict."""
     from tqdm import tqdm
 
+    network = network or NetworkOptions()
+    browsed: dict[str, dict[tuple[str, str], Verdict]] = {}
+    if settings.browser:
+        done = [r for r in store.results() if r.status == "done"]
+        browsed = asyncio.run(browse_companies(done, store, settings, network))
     results: list[CompanyResult] = [r for r in store.results() if r.status != "pending"]
     points = [(cp, r.company.country) for r in results for cp in r.contacts]
     total = len({check_key(cp) for cp, _ in points if cp.kind in VALIDATED_KINDS})
@@ -165,6 +235,12 @@ def validate_store(
     counts: Counter[str] = Counter()
     for r in results:
         mine = [verdicts[check_key(cp)] for cp in r.contacts if check_key(cp) in verdicts]
+        extra = browsed.get(r.company.key, {})
+        if extra:
+            by_key = {(v.kind, v.value): v for v in mine}
+            for key, browser_verdict in extra.items():
+                by_key[key] = merge_browser(by_key.get(key), browser_verdict)
+            mine = list(by_key.values())
         store.save_verdicts(r.company.key, mine)
         counts.update(v.verdict for v in mine)
     return counts

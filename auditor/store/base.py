@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
-from auditor.models import Company, CompanyResult, InputError, Verdict
+from auditor.models import Company, CompanyResult, ContactPoint, InputError, Verdict
 
 
 class Store(Protocol):
@@ -32,6 +32,8 @@ class Store(Protocol):
     def results(self) -> Iterator[CompanyResult]: ...
 
     def sightings(self, company_key: str) -> list[dict[str, Any]]: ...
+
+    def add_contacts(self, company_key: str, contacts: Iterable[ContactPoint]) -> int: ...
 
     def save_verdicts(self, company_key: str, verdicts: Iterable[Verdict]) -> None: ...
 

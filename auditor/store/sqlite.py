@@ -267,6 +267,27 @@ class SqliteStore:
                 [(c.key, u) for u in result.external_links],
             )
 
+    def add_contacts(self, company_key: str, contacts: Iterable[ContactPoint]) -> int:
+        """Add contact points found after the crawl (browser mode); existing ones stay."""
+        added = 0
+        with self._tx():
+            for cp in contacts:
+                cur = self.db.execute(
+                    "INSERT OR IGNORE INTO contact_points (company_key, kind, value, label, raw, method, page_url,"
+                    " context, confidence, details, sightings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
+                    (company_key, cp.kind, cp.value, cp.label, cp.raw, cp.method, cp.page_url, cp.context,
+                     cp.confidence, json.dumps(dict(cp.details), default=str)),
+                )
+                if cur.rowcount:
+                    added += 1
+                    self.db.execute(
+                        "INSERT INTO sightings (contact_id, company_key, raw, label, method, page_url, context,"
+                        " confidence, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (cur.lastrowid, company_key, cp.raw, cp.label, cp.method, cp.page_url, cp.context,
+                         cp.confidence, json.dumps(dict(cp.details), default=str)),
+                    )
+        return added
+
     # -- validation --------------------------------------------------------
     def save_verdicts(self, company_key: str, verdicts: Iterable[Verdict]) -> None:
         """Store verdicts beside the harvested records (replacing earlier ones)."""
