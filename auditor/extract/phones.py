@@ -477,6 +477,9 @@ def _after_id_keyword(text: str, start: int) -> bool:
     return len(gap.strip()) <= 20 and not vocab.hits(gap)
 
 
+_PRICE_BREAK = re.compile(r"\d\s*(?:\(|\s[–—-]\s|,\s)\s*\d")
+
+
 def _is_amount(text: str, start: int, end: int) -> bool:
     """A currency sign or unit touching the digits, or a decimal part after them."""
     vocab = _vocab()
@@ -537,7 +540,13 @@ def _rejected(text: str, start: int, end: int, decoys: list[tuple[int, int]], wh
     lead = start
     while lead > 0 and text[lead - 1] in "+(":
         lead -= 1
-    return _glued(text, lead, end) or _is_amount(text, lead, end) or _after_id_keyword(text, lead)
+    if _glued(text, lead, end) or _after_id_keyword(text, lead):
+        return True
+    if not _is_amount(text, lead, end):
+        return False
+    # "0900 5 555 123 (1,99 €/Min.)": the price is only the run's tail; the matches
+    # inside the run are judged on their own spans, so the run must not be dropped.
+    return not (whole and _PRICE_BREAK.search(text, start, end))
 
 
 # --- matching ---------------------------------------------------------------------------------

@@ -739,3 +739,16 @@ def test_hostile_structured_data_never_raises(ld: str) -> None:
 def test_random_text_never_raises(text: str, region: str | None) -> None:
     for point in phones(f"<p>{text}</p>", region):
         assert phonenumbers.is_valid_number(phonenumbers.parse(point.value))
+
+
+def test_premium_number_followed_by_its_price() -> None:
+    """Premium lines are usually published with their price right after them."""
+    for text in (
+        "<p>Hotline: 0900 5 555 123 (1,99 €/Min.)</p>",
+        "<p>Hotline: 0900 5 555 123 – 1,99 € pro Minute</p>",
+        "<p>Hotline: 0900 5 555 123, 1,99 €/Min.</p>",
+    ):
+        found = [c.value for c in extract_phones(parse_page(text, "https://x.de/"), "DE")]
+        assert found == ["+499005555123"], text
+    for decoy in ("<p>Preis: 1 299 Ft</p>", "<p>Summe: € 1.234,56</p>", "<p>12 345 ₽ (скидка 5 %)</p>"):
+        assert extract_phones(parse_page(decoy, "https://x.de/"), "DE") == [], decoy
