@@ -51,6 +51,15 @@ def _add_crawl_options(p: argparse.ArgumentParser) -> None:
                    help="wait before re-probing a greylisted address (default 900)")
     m.add_argument("--no-smtp", dest="smtp", action="store_const", const=False,
                    help="check email syntax and DNS only, no SMTP conversation")
+    lp = p.add_argument_group("line probe (opt-in: places real calls through YOUR SIP trunk)")
+    lp.add_argument("--probe-lines", action="store_const", const=True, default=None,
+                    help="call each valid published number via the [sip] trunk in --config; by default the "
+                    "call is cancelled as soon as it rings (nothing is connected or charged)")
+    lp.add_argument("--line-window", metavar="NAME",
+                    help="only call in this window of the number's local time (business-hours, evening, "
+                    "weekend, or one from [sip.windows]); at most one call per number per window")
+    lp.add_argument("--answer-window", type=float, metavar="SECONDS",
+                    help="wait up to SECONDS for a human answer (then hang up at once) instead of cancelling on ring")
     p.add_argument("--browser", action="store_const", const=True, default=None,
                    help="also render contact pages in headless Chromium to find chat widgets only "
                    "JavaScript injects and see whether the launcher appears (slower)")
@@ -69,18 +78,26 @@ def _add_report_options(p: argparse.ArgumentParser, no_report: bool = True) -> N
     g.add_argument("--weights", metavar="FILE", help="scoring weights TOML (default: the packaged one)")
 
 
+_CONFIG_FILE: dict[str, str | None] = {}
+
+
 def _settings_from(args: argparse.Namespace, **overrides: Any) -> Any:
     from auditor.config import build_settings
+
+    _CONFIG_FILE["path"] = getattr(args, "config", None)
 
     names = ("max_pages", "max_depth", "delay", "concurrency", "timeout", "company_timeout",
              "max_page_bytes", "user_agent", "contact_url", "obey_robots", "nameserver",
              "dns_timeout", "allow_private_targets", "progress", "smtp_port", "helo", "mail_from",
-             "smtp_timeout", "greylist_delay", "smtp", "browser")
+             "smtp_timeout", "greylist_delay", "smtp", "browser", "probe_lines", "line_window",
+             "answer_window")
     flags = {n: getattr(args, n, None) for n in names}
     if getattr(args, "no_validate", False):
         flags["validate"] = False
     flags.update({k: v for k, v in overrides.items() if v is not None})
-    return build_settings(getattr(args, "config", None), **flags)
+    settings = build_settings(getattr(args, "config", None), **flags)
+    _sip_config(settings, _CONFIG_FILE["path"])  # fail before any crawling, not after
+    return settings
 
 
 def _setup_logging(out_dir: Path | None, verbose: bool) -> None:
@@ -224,13 +241,29 @@ def _network_from_env() -> Any:
     return NetworkOptions(http_port_overrides=overrides, ca_file=os.environ.get("AUDITOR_CA_FILE") or None)
 
 
+def _sip_config(settings: Any, config_file: str | None) -> Any:
+    """The user's trunk for --probe-lines, or None (the probe then does not run)."""
+    if not settings.probe_lines:
+        return None
+    from auditor.config import ConfigError
+    from auditor.probes.sip.config import SipConfigError, load_sip_config
+
+    if not config_file:
+        raise ConfigError("--probe-lines needs --config FILE with a [sip] table naming your own SIP trunk")
+    try:
+        return load_sip_config(config_file)
+    except SipConfigError as exc:
+        raise ConfigError(str(exc)) from exc
+
+
 def _validate(store: Any, settings: Any, network: Any = None) -> Any:
     from auditor.validation import validate_store
 
     network = network or _network_from_env()
-
     progress = settings.progress and sys.stderr.isatty()
-    counts = validate_store(store, settings, network, progress=progress)
+    sip = _sip_config(settings, _CONFIG_FILE.get("path"))
+    ledger = Path(store.path).parent / "line-probe-ledger.json" if hasattr(store, "path") else None
+    counts = validate_store(store, settings, network, progress=progress, sip_config=sip, ledger_path=ledger)
     log.info("verdicts: %s", dict(counts))
     return counts
 

@@ -46,6 +46,10 @@ class Settings:
     smtp_timeout: float = 10.0
     greylist_delay: float = 900.0  # seconds before re-probing a greylisted address
     smtp_preflight: bool = True
+    # opt-in line probe (needs a [sip] table in the config file)
+    probe_lines: bool = False
+    line_window: str = ""  # a named window (business-hours, evening, weekend) or "" for any time
+    answer_window: float = 0.0  # seconds to wait for an answer; 0 = cancel as soon as it rings
     # pipeline
     browser: bool = False  # render contact pages in headless Chromium (JS-only chat widgets)
     validate: bool = True

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -208,11 +209,59 @@ async def browse_companies(
     return found
 
 
+def merge_line(verdict: Verdict | None, line: Verdict) -> Verdict:
+    """A phone verdict with the live line probe's check added; a decisive probe decides."""
+    if verdict is None:
+        return line
+    checks = verdict.checks + line.checks
+    flags = tuple(dict.fromkeys(verdict.flags + line.flags))
+    if line.verdict in ("active", "inactive"):
+        return Verdict(verdict.kind, verdict.value, line.verdict, line.reason, line.message, checks, flags)
+    return Verdict(verdict.kind, verdict.value, verdict.verdict, verdict.reason, verdict.message, checks, flags)
+
+
+def probe_company_lines(
+    results: list[CompanyResult], verdicts: dict[tuple[str, ...], Verdict], settings: Settings,
+    sip_config: Any, ledger_path: Any,
+) -> tuple[dict[tuple[str, ...], Verdict], list[dict[str, Any]]]:
+    """Call each valid published number once through the user's trunk (opt-in)."""
+    import json
+    from pathlib import Path
+
+    from auditor.probes.sip.probe import new_ledger, probe_lines
+
+    path = Path(ledger_path)
+    ledger = json.loads(path.read_text(encoding="utf-8")) if path.exists() else new_ledger()
+    numbers: dict[str, dict[str, Any]] = {}
+    for r in results:
+        always = any(cp.kind == "hours" and cp.details.get("always_open") for cp in r.contacts)
+        for cp in r.contacts:
+            if cp.kind == "phone" and cp.label != "fax":
+                plan = verdicts.get(check_key(cp))
+                if plan is not None and plan.verdict == "inactive":
+                    continue  # an invalid number is never dialled
+                numbers.setdefault(cp.value, {"country": r.company.country, "claims_24_7": always})
+    if not numbers:
+        return {}, []
+    resolver = DnsResolver(settings.nameserver, settings.dns_timeout)
+    policy = AddressPolicy(settings.allow_private_targets)
+    found = asyncio.run(probe_lines(
+        list(numbers.items()), sip_config, resolver=resolver, policy=policy,
+        window=settings.line_window or None, answer_window=settings.answer_window or None, ledger=ledger,
+    ))
+    path.write_text(json.dumps(ledger, indent=1, default=str), encoding="utf-8")
+    merged = {("phone", number): verdict for number, verdict in found.items()}
+    calls = list(found.calls)
+    return merged, calls
+
+
 def validate_store(
     store: Store,
     settings: Settings,
     network: NetworkOptions | None = None,
     progress: bool = False,
+    sip_config: Any = None,
+    ledger_path: Any = None,
 ) -> Counter[str]:
     """Validate every stored company's contact points; return counts by verdict."""
     from tqdm import tqdm
@@ -232,6 +281,16 @@ def validate_store(
         )
     finally:
         bar.close()
+    if settings.probe_lines and sip_config is not None:
+        lines, calls = probe_company_lines(results, verdicts, settings, sip_config, ledger_path)
+        for key, line in lines.items():
+            verdicts[key] = merge_line(verdicts.get(key), line)
+        for call in calls:
+            log.info("line probe call: %s", call)
+        print(f"Line probe: {len(calls)} call(s) placed", file=sys.stderr)
+        for call in calls:
+            print("  " + ", ".join(f"{k}={v}" for k, v in call.items() if k in
+                                   ("number", "time", "window", "verdict", "reason", "final_code")), file=sys.stderr)
     counts: Counter[str] = Counter()
     for r in results:
         mine = [verdicts[check_key(cp)] for cp in r.contacts if check_key(cp) in verdicts]
