@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
@@ -28,16 +28,17 @@ MAX_SCRIPT_TEXT = 200_000
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")  # not allowed in XML text, never visible
 
 
-@dataclass(frozen=True)
-class TextBlock:
-    """Text of one block element with its inline children joined."""
+class TextBlock(NamedTuple):
+    """Text of one block element with its inline children joined.
+
+    A NamedTuple, not a dataclass: pages hold thousands and creation is hot.
+    """
 
     text: str
     region: str  # header, footer, nav or main
 
 
-@dataclass(frozen=True)
-class Link:
+class Link(NamedTuple):
     href: str  # absolute URL (or the raw href for non-http schemes)
     raw_href: str
     text: str
@@ -277,35 +278,30 @@ def _visible_blocks(tree: Any, roots: dict[Any, str]) -> list[TextBlock]:
     return _split_blocks(text)
 
 
+_BLOCK_XSLT = etree.XSLT(etree.XML(f"""<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
+<xsl:output method="text" encoding="UTF-8"/>
+<xsl:template match="{'|'.join(sorted(SKIP_TAGS))}"><xsl:text>{_BLOCK_MARK}</xsl:text></xsl:template>
+<xsl:template match="{'|'.join(sorted(BLOCK_TAGS))}"><xsl:text>{_BLOCK_MARK}</xsl:text><xsl:apply-templates/><xsl:text>{_BLOCK_MARK}</xsl:text></xsl:template>
+</xsl:stylesheet>""".encode()))
+
+
 def _marked_text(tree: Any, roots: dict[Any, str], clean: bool) -> str:
+    """The visible text with a mark at every block boundary, rendered by libxslt in C.
+
+    Region roots (few) get their own marks by a brief change to the tree.
+    """
     saved: list[tuple[Any, str | None, str | None]] = []
-    keep = saved.append
-    mark = _BLOCK_MARK
 
     def scrub(value: str | None) -> str | None:
         return _CONTROL.sub("", value) if clean and value else value
 
     try:
-        for el in tree.iter(*SKIP_TAGS):
-            for sub in el.iter():
-                if sub is not el:
-                    keep((sub, scrub(sub.text), scrub(sub.tail)))
-                    sub.text = sub.tail = None
-            tail = scrub(el.tail)
-            keep((el, scrub(el.text), tail))
-            el.text = None
-            el.tail = mark + tail if tail else mark
-        for el in tree.iter(*BLOCK_TAGS):
-            text, tail = scrub(el.text), scrub(el.tail)
-            keep((el, text, tail))
-            el.text = mark + text if text else mark
-            el.tail = mark + tail if tail else mark
         for el, region in roots.items():
             text, tail = scrub(el.text), scrub(el.tail)
-            keep((el, text, tail))
+            saved.append((el, text, tail))
             el.text = _REGION_OPEN + _REGION_LETTER[region] + (text or "")
             el.tail = _REGION_CLOSE + (tail or "")
-        return text_of(tree)
+        return str(_BLOCK_XSLT(tree))
     finally:
         for el, old_text, old_tail in reversed(saved):
             try:
@@ -316,41 +312,32 @@ def _marked_text(tree: Any, roots: dict[Any, str], clean: bool) -> str:
                 el.tail = _CONTROL.sub("", old_tail or "") or None
 
 
+_TOKENS = re.compile("(\ue000|\ue001.|\ue002)")
+_SPACES = re.compile(r"\s+")
+
+
 def _split_blocks(text: str) -> list[TextBlock]:
+    """Blocks between marks, whitespace collapsed once for the whole page."""
+    text = _SPACES.sub(" ", _CONTROL.sub("", text))  # &#7; etc. survive parsing; never visible
+    if _REGION_OPEN not in text:
+        return [TextBlock(t, "main") for chunk in text.split(_BLOCK_MARK) if (t := chunk.strip())]
     blocks: list[TextBlock] = []
     region = "main"
     depth = 0
-    for chunk in text.split(_BLOCK_MARK):
-        if _REGION_OPEN in chunk or _REGION_CLOSE in chunk:
-            pieces = _REGION_SPLIT.split(chunk)
-            current: list[str] = []
-            for piece in pieces:
-                if piece.startswith(_REGION_OPEN):
-                    _flush_block(blocks, current, region)
-                    depth += 1
-                    region = _LETTER_REGION.get(piece[1:], "main") if depth == 1 else region
-                elif piece == _REGION_CLOSE:
-                    _flush_block(blocks, current, region)
-                    depth = max(0, depth - 1)
-                    if depth == 0:
-                        region = "main"
-                else:
-                    current.append(piece)
-            _flush_block(blocks, current, region)
+    for token in _TOKENS.split(text):
+        if token == _BLOCK_MARK:
             continue
-        if chunk and not chunk.isspace():
-            joined = " ".join(chunk.split())
-            if joined:
-                blocks.append(TextBlock(joined, region))
+        if token.startswith(_REGION_OPEN) and len(token) == 2:
+            depth += 1
+            if depth == 1:
+                region = _LETTER_REGION.get(token[1], "main")
+        elif token == _REGION_CLOSE:
+            depth = max(0, depth - 1)
+            if depth == 0:
+                region = "main"
+        elif t := token.strip():
+            blocks.append(TextBlock(t, region))
     return blocks
-
-
-def _flush_block(blocks: list[TextBlock], parts: list[str], region: str) -> None:
-    if parts:
-        joined = " ".join("".join(parts).split())
-        if joined:
-            blocks.append(TextBlock(joined, region))
-        parts.clear()
 
 
 def _region_index(roots: dict[Any, str], tag: str) -> dict[Any, str]:
