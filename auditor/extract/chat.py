@@ -69,7 +69,7 @@ class Fingerprints:
     dom_ids: dict[str, tuple[int, ...]]
     dom_id_prefixes: tuple[tuple[str, int], ...]
     dom_classes: dict[str, tuple[int, ...]]
-    dom_xpaths: tuple[tuple[Any, int, str], ...]  # (boolean XPath, provider index, marker)
+    dom_xpaths: tuple[tuple[Any, int, str, str], ...]  # (boolean XPath, provider, marker, literal)
 
 
 @dataclass
@@ -204,9 +204,9 @@ def _compile(data: dict[str, Any]) -> Fingerprints:
             elif marker.startswith("."):
                 classes.setdefault(marker[1:], []).append(i)
             elif marker.startswith("[") and marker.endswith("]"):
-                xpaths.append((etree.XPath(f"boolean(//*[@{marker[1:-1]}])"), i, marker))
+                xpaths.append((etree.XPath(f"boolean(//*[@{marker[1:-1]}])"), i, marker, marker[1:-1].lower()))
             elif re.fullmatch(r"[a-z][a-z0-9-]*", marker):
-                xpaths.append((etree.XPath(f"boolean(//{marker})"), i, marker))
+                xpaths.append((etree.XPath(f"boolean(//{marker})"), i, marker, "<" + marker.lower()))
             else:
                 raise ValueError(f"unsupported DOM marker {marker!r} for {slug}")
         providers.append(
@@ -305,6 +305,12 @@ def _scan_scripts(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> 
             _record(hits, pat.index, hit)
 
 
+# Plain strings, not lxml's "smart" ones: half the cost on pages with thousands of attributes.
+_HREFS = etree.XPath("//a/@href", smart_strings=False)
+_IDS = etree.XPath("//@id", smart_strings=False)
+_CLASSES = etree.XPath("//@class", smart_strings=False)
+
+
 def _scan_dom(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> None:
     tree = page.tree
     for el in tree.iter("iframe"):
@@ -313,7 +319,7 @@ def _scan_dom(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> None
             if pat.kind in "ul":
                 _record(hits, pat.index, _Hit("dom", src, src, False, True, [src]))
     # hrefs from the tree, not page.links: loaders put a fallback link in <noscript>
-    for href in tree.xpath("//a/@href"):
+    for href in set(_HREFS(tree)):
         href = str(href).strip()
         if "://" not in href:
             continue
@@ -321,19 +327,21 @@ def _scan_dom(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> None
             _record(hits, pat.index, _Hit("dom", href, href, False, True, [href]))
 
     found: list[tuple[int, str]] = []
-    for value in tree.xpath("//@id"):
+    for value in set(_IDS(tree)):
         value = str(value)
         for index in fp.dom_ids.get(value, ()):
             found.append((index, f'id="{value}"'))
         for prefix, index in fp.dom_id_prefixes:
             if value.startswith(prefix):
                 found.append((index, f'id="{value}"'))
-    for value in tree.xpath("//@class"):
+    for value in set(_CLASSES(tree)):
         for token in str(value).split():
             for index in fp.dom_classes.get(token, ()):
                 found.append((index, f'class="{token}"'))
-    for xpath, index, marker in fp.dom_xpaths:
-        if index not in hits and xpath(tree):
+    html = page.html.lower()
+    for xpath, index, marker, literal in fp.dom_xpaths:
+        # each XPath scans the whole tree: only run it when its name is in the source
+        if index not in hits and literal in html and xpath(tree):
             found.append((index, marker))
     for index, marker in found:
         _record(hits, index, _Hit("dom", marker, marker, False, False, ["\x00html"]))

@@ -42,6 +42,11 @@ def rules() -> dict[str, Any]:
         for key in ("number_hosts", "send_hosts", "short_hosts", "hosts", "thread_hosts"):
             hosts.update(data[platform].get(key, []))
     data["web_hosts"] = frozenset(hosts)
+    schemes = {sch for platform in ("whatsapp", "telegram", "viber", "skype")
+               for sch in data[platform].get("schemes", [])}
+    # One cheap search rules out almost every link before any URL parsing.
+    words = sorted({h.removeprefix("www.") for h in hosts} | {f"{sch}:" for sch in schemes}, key=len, reverse=True)
+    data["prefilter"] = tuple(words)
     return data
 
 
@@ -220,7 +225,11 @@ def extract_messaging(page: ParsedPage, *_args: object) -> list[ContactPoint]:
     """One contact point per distinct messaging account linked from the page."""
     out: list[ContactPoint] = []
     seen: set[str] = set()
+    words = rules()["prefilter"]
     for link in page.links:
+        low = link.href.lower()
+        if not any(w in low for w in words) and not any(w in link.raw_href.lower() for w in words):
+            continue
         found = classify(link.href) or (
             classify(link.raw_href) if link.raw_href != link.href else None
         )
