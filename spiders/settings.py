@@ -7,6 +7,12 @@ NEWSPIDER_MODULE = "spiders"
 ROBOTSTXT_OBEY = True
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
+# Scrapy >= 2.19 opens an HTTP server that runs Python code sent to it (token in a
+# file under the user's state directory): no open port, no token file, ever.
+REMOTE_CONTROL_ENABLED = False
+# Never route through a proxy from the environment (http_proxy...): the proxy would
+# resolve and connect, and the address guard would never see the target.
+HTTPPROXY_ENABLED = False
 TWISTED_DNS_RESOLVER = "spiders.dns.GuardedResolver"
 REACTOR_THREADPOOL_MAXSIZE = 16
 RETRY_ENABLED = True
@@ -27,3 +33,6 @@ SPIDER_MIDDLEWARES = {
 LOG_LEVEL = "INFO"
 LOG_INSTALL_ROOT_HANDLER = False
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# The spider yields requests, never items: Scrapy's default of 100 parallel output
+# workers per response only costs CPU (100 asyncio tasks per page).
+CONCURRENT_ITEMS = 8
