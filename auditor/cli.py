@@ -543,16 +543,20 @@ def cmd_extract(args: argparse.Namespace) -> int:
 # -- demo -----------------------------------------------------------------------
 def cmd_demo(args: argparse.Namespace) -> int:
     from auditor.lab import Lab, load_world
+    from auditor.lab.probes import LabProbeServers
 
     out_dir = Path(args.out)
     _setup_logging(out_dir, args.verbose)
     world = load_world(args.world)
-    with Lab(world).start() as lab:
+    with Lab(world).start() as lab, LabProbeServers() as probes:
         companies_csv = out_dir / "input-companies.csv"
         out_dir.mkdir(parents=True, exist_ok=True)
         lab.write_companies_csv(companies_csv)
+        probes_toml = out_dir / "probes.toml"
+        probes_toml.write_text(probes.config_toml(), encoding="utf-8")
+        (out_dir / "line-probe-ledger.json").unlink(missing_ok=True)
         print(f"Lab running: web on 127.0.0.1:{lab.http_port}, DNS on {lab.nameserver}; "
-              f"{len(world.companies)} fictional companies")
+              f"{len(world.companies)} fictional companies, their mail servers, phone lines and chat hosts")
         lab_settings: dict[str, Any] = {
             "nameserver": lab.nameserver, "allow_private_targets": True,
             "delay": args.delay if args.delay is not None else 0.05,
@@ -562,15 +566,57 @@ def cmd_demo(args: argparse.Namespace) -> int:
             "mail_from": args.mail_from or "probe@demo.auditor.test",
             "smtp_timeout": args.smtp_timeout if args.smtp_timeout is not None else 3.0,
             "greylist_delay": args.greylist_delay if args.greylist_delay is not None else 2.0,
+            "probe_lines": not args.no_live_probes,
         }
         network = None
         if getattr(lab, "smtp_port", None):
             lab_settings["smtp_port"] = lab.smtp_port
         if hasattr(lab, "network_options"):
             network = lab.network_options()
+        if not args.config:
+            args.config = str(probes_toml)  # the lab's trunk for the line probe
         settings = _settings_from(args, **lab_settings)
-        rc = run_audit(str(companies_csv), out_dir, settings, network=network, report=_report_options(args))
+        rc = run_audit(str(companies_csv), out_dir, settings, network=network, report=None)
+        if rc != EXIT_OK:
+            return rc
+        if not args.no_live_probes:
+            _demo_inquiries(out_dir, probes_toml)
+    from auditor.store import open_store
+
+    store = open_store(out_dir)
+    try:
+        index = _write_report(store, out_dir, **_report_options(args))
+    finally:
+        store.close()
+    print(f"Report: {index} (open it in a browser: file://{index.resolve()})")
     return rc
+
+
+def _demo_inquiries(out_dir: Path, probes_toml: Path) -> None:
+    """Send the mystery-shopper inquiries to the lab and collect the (compressed-clock) replies."""
+    from datetime import UTC, datetime, timedelta
+
+    from auditor.probes import inquiries as inq
+    from auditor.store import open_store
+
+    config = inq.load_config(probes_toml)
+    store = open_store(out_dir)
+    try:
+        plan = inq.plan_inquiries(store, config.inquiry)
+        assert config.submission is not None and config.imap is not None
+        sent = inq.send_inquiries(list(plan), config.submission, confirm=lambda _text: True,
+                                  rate_per_minute=config.inquiry.rate_per_minute, store=store,
+                                  sleep=lambda _seconds: None)
+        # The lab's agents reply on a compressed clock; collect as of a week later.
+        cutoff = timedelta(days=config.inquiry.cutoff_days)
+        inq.collect_replies(store, config.imap, now=datetime.now(UTC) + cutoff + timedelta(hours=1), cutoff=cutoff)
+        statuses: dict[str, int] = {}
+        for value in inq.responsiveness(store).values():
+            statuses[value["status"]] = statuses.get(value["status"], 0) + 1
+        print(f"Mystery-shopper inquiries: {len(sent.sent)} sent; replies a week later: "
+              + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())))
+    finally:
+        store.close()
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
@@ -632,6 +678,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "loopback), audit every company and write the results.")
     p.add_argument("--out", default=str(Path(tempfile.gettempdir()) / "auditor-demo"), metavar="DIR")
     p.add_argument("--world", metavar="FILE", help="a world file instead of the built-in one")
+    p.add_argument("--no-live-probes", action="store_true",
+                   help="skip the lab's line probe and mystery-shopper inquiries")
     _add_report_options(p)
     _add_crawl_options(p)
     p.set_defaults(func=cmd_demo)

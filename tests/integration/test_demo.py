@@ -37,3 +37,8 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert "Report:" in proc.stdout and str(index) in proc.stdout
     pages = list((out / "report" / "companies").glob("*.html"))
     assert len(pages) == len(companies)
+    # the opt-in live probes run against the lab's own trunk and mailbox
+    checks = {c["name"] for co in companies for p in co["contacts"] for c in p.get("validation", {}).get("checks", [])}
+    assert "sip-line" in checks
+    assert "Line probe:" in proc.stderr and "Mystery-shopper inquiries:" in proc.stdout
+    assert "human-reply" in proc.stdout and "bounced" in proc.stdout
