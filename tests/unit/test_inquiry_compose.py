@@ -416,3 +416,14 @@ def test_plaintext_login_only_on_loopback() -> None:
     SubmissionConfig(host="127.0.0.1", port=25, security="none", user="u", password_env="X")
     with pytest.raises(ConfigError):
         SubmissionConfig(host="smtp.example", port=25, security="none", user="u", password_env="X")
+
+
+def test_user_templates_override_and_add_languages(tmp_path: Path) -> None:
+    from auditor.probes.inquiries.compose import render
+
+    (tmp_path / "hours.en.j2").write_text("Subject: Opening hours?\nHello,\nwhen are you open?\n{{ sender_name }}\n")
+    (tmp_path / "hours.fi.j2").write_text("Subject: Aukioloajat?\nHei,\nmilloin olette auki?\n{{ sender_name }}\n")
+    assert render("hours", "en", "Anna", "", str(tmp_path))[0] == "Opening hours?"
+    subject, body = render("hours", "fi", "Anna", "", str(tmp_path))
+    assert subject == "Aukioloajat?" and "Anna" in body
+    assert render("hours", "de", "Anna", "", str(tmp_path))[0]  # packaged template still there

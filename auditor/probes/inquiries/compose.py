@@ -15,6 +15,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 from functools import cache
+from pathlib import Path
 
 import jinja2
 
@@ -35,10 +36,15 @@ COUNTRY_LANGUAGE = {
 
 
 @cache
-def _env() -> jinja2.Environment:
+def _env(templates_dir: str | None = None) -> jinja2.Environment:
     # Plain text, not HTML: autoescape would turn "&" in a name into "&amp;".
+    # The user's own templates (same file names) come before the packaged ones.
+    package = jinja2.PackageLoader("auditor.probes.inquiries", "templates")
+    loader: jinja2.BaseLoader = package
+    if templates_dir:
+        loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(Path(templates_dir).expanduser())), package])
     return jinja2.Environment(  # noqa: S701
-        loader=jinja2.PackageLoader("auditor.probes.inquiries", "templates"),
+        loader=loader,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=False,
         autoescape=False,
@@ -70,13 +76,19 @@ def subject_with_token(subject: str, token: str) -> str:
     return subject + tail
 
 
-def render(topic: str, language: str, sender_name: str, company_name: str = "") -> tuple[str, str]:
-    """(subject, body) of the template ``{topic}.{language}.j2`` (first line ``Subject: ...``)."""
-    if topic not in TOPICS:
+def render(topic: str, language: str, sender_name: str, company_name: str = "",
+           templates_dir: str | None = None) -> tuple[str, str]:
+    """(subject, body) of the template ``{topic}.{language}.j2`` (first line ``Subject: ...``).
+
+    ``templates_dir`` holds the user's own templates; they override the packaged
+    ones and may add languages.
+    """
+    user_file = Path(templates_dir).expanduser() / f"{topic}.{language}.j2" if templates_dir else None
+    if topic not in TOPICS and not (user_file and user_file.exists()):
         raise ValueError(f"unknown topic {topic!r}")
-    if language not in LANGUAGES:
+    if language not in LANGUAGES and not (user_file and user_file.exists()):
         raise ValueError(f"no template for language {language!r}")
-    text = _env().get_template(f"{topic}.{language}.j2").render(
+    text = _env(templates_dir).get_template(f"{topic}.{language}.j2").render(
         sender_name=sender_name.strip(), company=company_name
     )
     head, _, body = text.partition("\n")

@@ -133,6 +133,7 @@ class InquiryConfig:
     include_inactive: bool = False
     rate_per_minute: float = 6.0
     cutoff_days: float = 7.0
+    templates_dir: str | None = None  # your own {topic}.{language}.j2 files, first line "Subject: ..."
 
     def __post_init__(self) -> None:
         if "@" not in self.from_address or not self.from_address.isascii():
@@ -142,7 +143,7 @@ class InquiryConfig:
         for topic in (self.topic, *self.topics_by_industry.values()):
             if topic not in TOPICS:
                 raise ConfigError(f"unknown inquiry topic {topic!r} (known: {', '.join(TOPICS)})")
-        if self.language is not None and self.language not in LANGUAGES:
+        if self.language is not None and self.language not in LANGUAGES and not self.templates_dir:
             raise ConfigError(f"no templates for language {self.language!r}")
         if self.rate_per_minute <= 0:
             raise ConfigError("inquiries.rate_per_minute must be > 0")
@@ -175,7 +176,7 @@ def parse_config(data: Mapping[str, Any]) -> ProbeConfig:
         raise ConfigError("the config has no [inquiries] table")
     inq = _section(data, "inquiries", {
         "from", "sender_name", "topic", "language", "force", "include_personal",
-        "include_inactive", "rate_per_minute", "cutoff_days",
+        "include_inactive", "rate_per_minute", "cutoff_days", "templates_dir",
     })
     topics = top.get("topics_by_industry") or {}
     try:

@@ -158,7 +158,7 @@ def plan_inquiries(store: Any, config: InquiryConfig) -> Plan:
             continue
         language = pick_language(c, config)
         topic = pick_topic(c, config)
-        subject, body = render(topic, language, config.sender_name, c.name)
+        subject, body = render(topic, language, config.sender_name, c.name, config.templates_dir)
         token = new_token()
         planned.append(Planned(
             company=c, address=ascii_address(cp.value) or cp.value, language=language,
