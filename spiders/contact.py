@@ -3,7 +3,15 @@
 Each company has its own frontier (a heap ordered by link score), page budget,
 depth limit and time budget. A company is finished when its frontier is empty
 (or a budget is spent) and nothing is in flight; its result is then stored in
-one transaction, so a crash never leaves half a company behind.
+one transaction, so a crash never leaves half a company behind, and its crawl
+state is dropped, so memory does not grow with the number of companies.
+
+Whatever a hostile site does ends with a tag on the company's record (issue 6's
+fault matrix): bodies past DOWNLOAD_MAXSIZE (streamed or decompressed) and header
+floods are ``too-large``, redirect chains past the maximum ``too-many-redirects``
+(``redirect-loop`` when a URL repeats), 429 answers ``rate-limited``, binary bytes
+served as HTML ``not-html``, and a certificate a browser would refuse ``tls-error``
+(the site is read anyway; see spiders/tls.py).
 """
 
 from __future__ import annotations
@@ -21,7 +29,9 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import Response, TextResponse
+from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.sitemap import Sitemap
+from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure as TwistedFailure
 
 from auditor.extract import extract_contacts, parse_page
@@ -30,6 +40,10 @@ from auditor.net.domains import registrable_domain
 from auditor.ranking import link_score
 from spiders.dns import GuardedResolver
 from spiders.errors import failure_tag
+from spiders.limits import install_header_limit
+from spiders.tls import certificate_problem
+
+install_header_limit()
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +52,15 @@ MAX_EXTERNAL = 200
 MAX_SITEMAPS = 3
 MAX_SITEMAP_URLS = 50_000
 IN_FLIGHT_PER_COMPANY = 2
+# Companies crawled at once, per CONCURRENT_REQUESTS. Scrapy pulls start requests as
+# fast as it can and its scheduler prefers idle hosts, so without a cap every home
+# page came first and most companies finished only at the very end of the run: a
+# crash lost all that work, and memory grew with the whole list. With it, companies
+# start as others finish (and are stored, and leave memory).
+OPEN_COMPANIES_PER_REQUEST_SLOT = 4
+SLOT_WAIT = 1.0  # seconds between checks for companies whose last request vanished
+# Among the requests that are scheduled, follow-ups of started companies go first.
+START_PRIORITY = -100_000
 ERROR_STATUSES = list(range(400, 600))  # redirects stay with RedirectMiddleware
 HTML_TYPES = ("text/html", "application/xhtml", "text/plain", "application/xml", "text/xml")
 
@@ -71,6 +94,8 @@ class CompanyState:
     finished: bool = False
     home_ok: bool = False
     out_of_time: bool = False
+    tls_reported: set[str] = field(default_factory=set)  # hosts whose certificate is recorded
+    last_activity: float = field(default_factory=time.monotonic)  # last response or error
 
 
 def _scope_of(url: str) -> str:
@@ -80,6 +105,24 @@ def _scope_of(url: str) -> str:
 
 def _canonical(url: str) -> str:
     return urldefrag(url)[0]
+
+
+_TEXT_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf")
+# C0 controls that never occur in text (tab, LF, FF, CR and ESC do).
+_BINARY_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 27))
+
+
+def _looks_binary(body: bytes) -> bool:
+    """An image, archive or random bytes, whatever the Content-Type says.
+
+    No HTML in an 8-bit or UTF-8 encoding has more than a stray control byte; UTF-16
+    pages start with a BOM. Binary formats are full of NULs and other C0 controls.
+    """
+    head = body[:4096]
+    if not head or head.startswith(_TEXT_BOMS):
+        return False
+    controls = len(head) - len(head.translate(None, _BINARY_BYTES))
+    return head.count(b"\x00") >= 4 or controls > len(head) // 20
 
 
 def _looks_like_html(body: bytes) -> bool:
@@ -107,6 +150,12 @@ class ContactSpider(scrapy.Spider):
         self.max_pages = 25
         self.max_depth = 3
         self.company_timeout = 300.0
+        self.max_bytes = 0  # DOWNLOAD_MAXSIZE: a download cancelled past it is too-large
+        self.max_open = 64  # companies being crawled at once
+        self.open_count = 0
+        self._slot_waiter: Deferred[None] | None = None
+        self.max_url_length = 2083  # URLLENGTH_LIMIT: longer links would vanish in a middleware
+        self.stall_after = 420.0  # seconds without an answer before in-flight requests count as lost
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ContactSpider:
@@ -115,23 +164,71 @@ class ContactSpider(scrapy.Spider):
         spider.max_pages = s.getint("AUDITOR_MAX_PAGES", 25)
         spider.max_depth = s.getint("AUDITOR_MAX_DEPTH", 3)
         spider.company_timeout = s.getfloat("AUDITOR_COMPANY_TIMEOUT", 300.0)
+        spider.max_bytes = s.getint("DOWNLOAD_MAXSIZE", 0)
+        spider.max_url_length = s.getint("URLLENGTH_LIMIT", 2083) or 1 << 30
+        spider.stall_after = spider.company_timeout + 4 * s.getfloat("DOWNLOAD_TIMEOUT", 180.0) + 30
+        spider.max_open = s.getint(
+            "AUDITOR_MAX_OPEN_COMPANIES",
+            max(8, OPEN_COMPANIES_PER_REQUEST_SLOT * s.getint("CONCURRENT_REQUESTS", 16)),
+        )
         crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
+        crawler.signals.connect(spider._on_bytes, signal=signals.bytes_received)
         crawler.signals.connect(spider._on_robots, signal=signals.robots_parsed)
         return spider
 
     # -- scheduling ---------------------------------------------------------
     async def start(self) -> AsyncIterator[Any]:
         for company in self.companies:
+            while self.open_count >= self.max_open:
+                await self._wait_for_slot()
+                self._sweep()
             state = CompanyState(company=company, scope=_scope_of(company.website))
             self.states[company.key] = state
+            self.open_count += 1
             self._push(state, company.website, depth=0, score=10.0, source="start")
             for request in self._drain(state):
                 yield request
 
+    async def _wait_for_slot(self) -> None:
+        """Until a company finishes, or SLOT_WAIT seconds (then :meth:`_sweep` looks)."""
+        from twisted.internet import reactor
+
+        waiter: Deferred[None] = Deferred()
+        self._slot_waiter = waiter
+        call = reactor.callLater(SLOT_WAIT, lambda: waiter.called or waiter.callback(None))  # type: ignore[attr-defined]
+        try:
+            await maybe_deferred_to_future(waiter)
+        finally:
+            self._slot_waiter = None
+            if call.active():
+                call.cancel()
+
+    def _sweep(self) -> None:
+        """While start() waits the spider is never idle: do :meth:`_on_idle`'s rescue here.
+
+        A company whose requests were dropped without a callback (no known path left:
+        long URLs are never pushed) would hold its slot for ever; after
+        ``stall_after`` seconds without an answer it is finished with what it has.
+        """
+        now = time.monotonic()
+        for state in list(self.states.values()):
+            if state.finished:
+                continue
+            requests = self._drain(state)
+            for req in requests:
+                self.crawler.engine.crawl(req)
+            stalled = state.in_flight > 0 and now - state.last_activity > self.stall_after
+            if stalled:
+                state.failures.append(Failure(
+                    "company-time-budget", f"{state.in_flight} request(s) never came back; stopped waiting"
+                ))
+            if stalled or (not requests and state.in_flight <= 0 and not state.frontier):
+                self._finish(state)
+
     def _push(self, state: CompanyState, url: str, depth: int, score: float, source: str) -> None:
         url = _canonical(url)
-        if url in state.seen:
-            return
+        if url in state.seen or len(url) > self.max_url_length:
+            return  # Scrapy's UrlLengthMiddleware would drop it without a callback
         state.seen.add(url)
         state.counter += 1
         heapq.heappush(state.frontier, Candidate((-score, depth, state.counter), url, depth, score, source))
@@ -165,7 +262,7 @@ class ContactSpider(scrapy.Spider):
             cand.url,
             callback=self.parse_page,
             errback=self.on_error,
-            priority=int(cand.score * 100) - cand.depth,
+            priority=START_PRIORITY if cand.source == "start" else int(cand.score * 100) - cand.depth,
             dont_filter=True,
             meta={
                 "company": state.company.key,
@@ -181,6 +278,7 @@ class ContactSpider(scrapy.Spider):
     def parse_page(self, response: Response) -> Iterable[scrapy.Request]:
         state = self.states[response.meta["company"]]
         state.in_flight -= 1
+        state.last_activity = time.monotonic()
         try:
             self._handle_response(state, response)
         except Exception as exc:  # noqa: BLE001 - one bad page never stops the audit
@@ -203,12 +301,17 @@ class ContactSpider(scrapy.Spider):
                 state.external[url] = None
                 state.pages.append(PageRecord(url, status, "redirected-offsite", "redirect left the site", depth, meta["score"], elapsed, len(response.body)))
                 return
+        self._check_certificate(state, response)
         if status >= 400:
-            tag = f"http-{status // 100}xx"
-            state.pages.append(PageRecord(url, status, tag, f"HTTP {status}", depth, meta["score"], elapsed, len(response.body)))
+            tag = "rate-limited" if status == 429 else f"http-{status // 100}xx"
+            message = f"HTTP {status}"
+            if status == 429:
+                retry_after = response.headers.get(b"Retry-After", b"").decode("latin-1")[:40]
+                message += f" (Retry-After: {retry_after})" if retry_after else ""
+            state.pages.append(PageRecord(url, status, tag, message, depth, meta["score"], elapsed, len(response.body)))
             self.crawler.stats.inc_value(f"auditor/harvest/{tag}")
             if meta.get("source") == "start":
-                state.failures.append(Failure(tag, f"the home page answered HTTP {status}", url))
+                state.failures.append(Failure(tag, f"the home page answered {message}", url))
             return
         if meta.get("source") == "start":
             state.home_ok = True
@@ -217,8 +320,12 @@ class ContactSpider(scrapy.Spider):
             state.pages.append(PageRecord(url, status, None, "sitemap", depth, meta["score"], elapsed, len(response.body)))
             return
         content_type = response.headers.get(b"Content-Type", b"").decode("latin-1").lower()
-        if content_type and not content_type.startswith(HTML_TYPES) and not _looks_like_html(response.body):
-            state.pages.append(PageRecord(url, status, "not-html", f"skipped {content_type}", depth, meta["score"], elapsed, len(response.body)))
+        binary = _looks_binary(response.body)
+        if binary or (content_type and not content_type.startswith(HTML_TYPES) and not _looks_like_html(response.body)):
+            why = f"binary content served as {content_type or 'no type'}" if binary else f"skipped {content_type}"
+            state.pages.append(PageRecord(url, status, "not-html", why, depth, meta["score"], elapsed, len(response.body)))
+            if meta.get("source") == "start":
+                state.failures.append(Failure("not-html", f"the home page is not a web page: {why}", url))
             return
         page = parse_page(response.body, url, content_type or None)
         found = extract_contacts(page, state.company.country)
@@ -240,6 +347,39 @@ class ContactSpider(scrapy.Spider):
             if score < 0:
                 continue
             self._push(state, href, depth + 1, score, "link")
+
+    def _check_certificate(self, state: CompanyState, response: Response) -> None:
+        """Record (once per host) a certificate a browser would refuse; the page is still read."""
+        parts = urlsplit(response.url)
+        host = (parts.hostname or "").lower()
+        if parts.scheme != "https" or host in state.tls_reported:
+            return
+        state.tls_reported.add(host)
+        problem = certificate_problem(getattr(response, "certificate", None), host)
+        if problem is not None:
+            self.crawler.stats.inc_value("auditor/harvest/tls-error")
+            state.failures.append(
+                Failure("tls-error", f"{host}: {problem}; browsers show a warning (the site was read anyway)", response.url)
+            )
+
+    def _on_bytes(self, data: bytes, request: scrapy.Request, spider: Any = None) -> None:
+        """Count body bytes per attempt: a download cancelled past the maximum is too-large.
+
+        Retries and redirects copy the meta, so the count restarts with each of them.
+        """
+        meta = request.meta
+        attempt = (meta.get("retry_times", 0), meta.get("redirect_times", 0))
+        if meta.get("auditor_attempt") != attempt:
+            meta["auditor_attempt"] = attempt
+            meta["auditor_bytes"] = 0
+        meta["auditor_bytes"] = meta.get("auditor_bytes", 0) + len(data)
+
+    @staticmethod
+    def _received(request: scrapy.Request) -> int:
+        """Body bytes of the request's last attempt (0 when none arrived)."""
+        meta = request.meta
+        attempt = (meta.get("retry_times", 0), meta.get("redirect_times", 0))
+        return int(meta.get("auditor_bytes", 0)) if meta.get("auditor_attempt") == attempt else 0
 
     def _parse_sitemap(self, state: CompanyState, response: Response) -> None:
         body = response.body
@@ -292,6 +432,7 @@ class ContactSpider(scrapy.Spider):
         request = failure.request  # type: ignore[attr-defined]
         state = self.states[request.meta["company"]]
         state.in_flight -= 1
+        state.last_activity = time.monotonic()
         tag, message = failure_tag(failure.value)
         netloc = urlsplit(request.url).netloc
         if isinstance(failure.value, IgnoreRequest) and tag == "robots-disallowed":
@@ -300,6 +441,15 @@ class ContactSpider(scrapy.Spider):
                 tag, message = cause
         if tag == "dns-failure":
             tag, message = self._dns_cause(request.url) or (tag, message)
+        received = self._received(request)
+        if self.max_bytes and received > self.max_bytes:
+            tag, message = "too-large", f"more than {self.max_bytes} bytes (the maximum page size); download stopped"
+        elif tag == "connect-timeout" and received:
+            tag, message = "read-timeout", f"the server stopped sending: {received} bytes of the body before the timeout"
+        if tag == "too-many-redirects":
+            hops = [*request.meta.get("redirect_urls", []), request.url]
+            if len(set(hops)) < len(hops):
+                tag, message = "redirect-loop", f"redirect loop: {' -> '.join(dict.fromkeys(hops))} -> ..."[:300]
         self.crawler.stats.inc_value(f"auditor/harvest/{tag}")
         state.pages.append(PageRecord(request.url, None, tag, message, request.meta.get("depth", 0), request.meta.get("score", 0.0), None, None))
         if request.meta.get("source") == "start":
@@ -355,9 +505,18 @@ class ContactSpider(scrapy.Spider):
             status=status,
         )
         self.crawler.stats.inc_value(f"auditor/harvest/companies-{status}")
+        self.open_count -= 1
+        waiter = self._slot_waiter
+        if waiter is not None and not waiter.called:
+            waiter.callback(None)
         self.on_company_done(result)
+        # Only the finished flag is still needed: drop what grows with the site.
         state.contacts.clear()
         state.pages.clear()
+        state.failures.clear()
+        state.frontier.clear()
+        state.seen = set()
+        state.external.clear()
 
     def _on_idle(self) -> None:
         """Companies whose last request vanished are finished here, never lost."""

@@ -63,6 +63,10 @@ def failure_tag(exc: BaseException) -> tuple[str, str]:
         text = str(exc)
         if "robots" in text.lower():
             return "robots-disallowed", "robots.txt disallows this URL"
+        if "max redirections" in text:
+            return "too-many-redirects", "more redirects than the configured maximum"
+        if "DOWNLOAD_MAXSIZE" in text:  # HttpCompressionMiddleware: a decompression bomb
+            return "too-large", text[:300]
         return "request-ignored", text or "request ignored"
     text = str(exc)
     if any(_is_tls(e) for e in chain):

@@ -12,6 +12,7 @@ from scrapy.utils.misc import build_from_crawler
 from twisted.internet.defer import Deferred
 
 from auditor.net.guard import AddressPolicy, BlockedAddressError, is_ip_literal
+from spiders.limits import MAX_ROBOTS_BYTES
 
 DISALLOW_ALL = b"User-agent: *\nDisallow: /\n"
 
@@ -46,7 +47,9 @@ class Rfc9309RobotsMiddleware(RobotsTxtMiddleware):
     """Scrapy's robots.txt middleware with RFC 9309's failure rules.
 
     4xx means no rules (allow all); 5xx or an unreachable robots.txt means
-    complete disallow. The outcome per host is kept for the audit record.
+    complete disallow. Only the first :data:`MAX_ROBOTS_BYTES` (500 KiB) are
+    parsed, the minimum RFC 9309 asks for: a huge file costs no more than that.
+    The outcome per host is kept for the audit record.
     """
 
     def __init__(self, crawler: Crawler) -> None:
@@ -63,6 +66,10 @@ class Rfc9309RobotsMiddleware(RobotsTxtMiddleware):
             response = response.replace(body=b"")
         else:
             self.outcomes[netloc] = "robots-ok"
+            if len(response.body) > MAX_ROBOTS_BYTES:
+                self.outcomes[netloc] = "robots-truncated"
+                body = response.body[:MAX_ROBOTS_BYTES]
+                response = response.replace(body=body[: body.rfind(b"\n") + 1] or body)
         await super()._parse_robots(response, netloc, request)
 
     def _robots_error(self, exc: Exception, netloc: str) -> None:

@@ -25,6 +25,12 @@ SKIP_TAGS = frozenset("script style noscript template svg head title object embe
 REGION_TAGS = {"header": "header", "footer": "footer", "nav": "nav"}
 _REGION_HINT = re.compile(r"(footer|header|navbar|nav\b|menu|topbar|bottom)", re.I)
 MAX_SCRIPT_TEXT = 200_000
+# Links kept per page (issue 6: a hostile page may carry 100,000). Non-web links
+# (mailto:, tel:, messaging apps) are always kept: they are contact points. Of the
+# web links, the first and the last half of the cap are kept, in document order:
+# navigation and header come first, the footer (where contact links live) last.
+MAX_LINKS = 10_000
+_WEB_HREF = re.compile(r"^(?:https?:|//|/|\.|\?|#|[^:]*$)", re.I)
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")  # not allowed in XML text, never visible
 
 
@@ -348,6 +354,32 @@ def _region_index(roots: dict[Any, str], tag: str) -> dict[Any, str]:
     return index
 
 
+def _capped_anchors(tree: Any, hidden: set[Any]) -> list[tuple[Any, str]]:
+    """Visible anchors with an href: web links capped as :data:`MAX_LINKS` says, others at it."""
+    anchors: list[tuple[Any, str, bool]] = []
+    web = 0
+    for el in tree.iter("a"):
+        raw_href = _attr(el, "href")
+        if raw_href and el not in hidden:
+            is_web = bool(_WEB_HREF.match(raw_href))
+            anchors.append((el, raw_href, is_web))
+            web += is_web
+    half = MAX_LINKS // 2
+    kept: list[tuple[Any, str]] = []
+    seen_web = other = 0
+    for el, raw_href, is_web in anchors:
+        if is_web:
+            seen_web += 1
+            if web > MAX_LINKS and half < seen_web <= web - half:
+                continue
+        else:
+            other += 1
+            if other > MAX_LINKS:
+                continue
+        kept.append((el, raw_href))
+    return kept
+
+
 def _build(tree: Any, url: str, html: str) -> ParsedPage:
     base_url = url
     for base in tree.iter("base"):
@@ -370,10 +402,7 @@ def _build(tree: Any, url: str, html: str) -> ParsedPage:
     link_regions = _region_index(roots, "a")
     links: list[Link] = []
     hidden_links = set(_HIDDEN_LINKS(tree))
-    for el in tree.iter("a"):
-        raw_href = _attr(el, "href")
-        if not raw_href or el in hidden_links:
-            continue
+    for el, raw_href in _capped_anchors(tree, hidden_links):
         links.append(
             Link(
                 href=join(raw_href),

@@ -139,7 +139,8 @@ class Lab:
             self._http.start()
             started.append(self._http)
             self._ca = LabCA(f"contact-auditor lab CA ({self.world.name})")
-            tls = self._ca.server_context(self.world.hostnames)
+            bad = {h: c.tls for c in self.world.companies if c.tls != "valid" for h in c.hosts}
+            tls = self._ca.server_context(self.world.hostnames, bad)
             self._https = LabHTTPServer(
                 self.world, self.host, self._https_port, tls=tls, log=self._http.log
             )
@@ -246,7 +247,12 @@ class Lab:
         return self.world.company(key)
 
     def url(self, url: str) -> str:
-        """A port-less world URL (``http://robotfirma.de/impressum``) with the lab port."""
+        """A port-less world URL (``http://robotfirma.de/impressum``) with the lab port.
+
+        https URLs get the HTTPS port (a company whose website is https, as the TLS faults).
+        """
+        if url.startswith("https://") and self._https is not None:
+            return lab_url(url, self.https_port, self.world.port_hosts)
         return lab_url(url, self.http_port, self.world.port_hosts)
 
     def website(self, company: str | WorldCompany) -> str:
@@ -300,17 +306,21 @@ class Lab:
     # -- input files
 
     def _rows(self, companies: list[str | WorldCompany] | None) -> list[dict[str, str]]:
+        # All companies, unless chosen -- but never, unasked, one whose names answer a
+        # non-loopback address (the fault world's 10.0.0.1): `auditor demo` audits with
+        # --allow-private-targets and would really try to reach it.
         chosen = (
             [self.company(c) for c in companies]
             if companies is not None
-            else list(self.world.companies)
+            else [c for c in self.world.companies if c.domain not in self.world.private_targets]
         )
         return [{**c.row(), "website": self.website(c)} for c in chosen]
 
     def write_companies_csv(
         self, path: str | Path, companies: list[str | WorldCompany] | None = None
     ) -> Path:
-        """The world's companies as the auditor's CSV input (all of them unless chosen)."""
+        """The world's companies as the auditor's CSV input (all of them unless chosen;
+        companies answering non-loopback addresses only when chosen by name)."""
         path = Path(path)
         with path.open("w", encoding="utf-8", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=CSV_FIELDS)

@@ -3,7 +3,10 @@
 Real DNS wire protocol over UDP and TCP on one loopback port, so the resolver code
 under test runs unchanged against it. Names outside the world get REFUSED (never
 recursion: the lab must not lead anything to the real Internet). Per-zone or
-per-name behaviours simulate broken DNS: NXDOMAIN, SERVFAIL, or silence (timeout).
+per-name behaviours simulate broken DNS: NXDOMAIN, SERVFAIL, or silence (timeout);
+a ``huge`` name answers MX and TXT queries with hundreds of records (~30 and ~60 KB,
+too big for UDP: the client must retry over TCP); its addresses stay as declared. CNAME loops end in SERVFAIL after
+:data:`MAX_CNAME_CHAIN` steps, as a real server's would.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ T = dns.rdatatype
 MAX_CNAME_CHAIN = 8
 NEGATIVE_TTL = 60
 TCP_SILENCE = 30.0  # how long a 'timeout' name keeps a TCP client waiting
+HUGE_COUNTS = {"MX": 1200, "TXT": 220}  # records of a 'huge' answer (< 64 KiB)
 
 
 def _name(text: str) -> dns.name.Name:
@@ -138,6 +142,8 @@ class Authority:
     def _rrsets(
         self, zone: Zone, name: str, records: NameRecords, rdtype: int
     ) -> list[dns.rrset.RRset]:
+        if records.behaviour == "huge" and rdtype in (T.MX, T.TXT):
+            return _huge(zone, name, rdtype)
         data: dict[int, list[dns.rdata.Rdata]] = {
             T.A: [dns.rdtypes.IN.A.A(IN, T.A, a) for a in records.a],
             T.AAAA: [dns.rdtypes.IN.AAAA.AAAA(IN, T.AAAA, a) for a in records.aaaa],
@@ -150,6 +156,20 @@ class Authority:
             data[T.NS] = [dns.rdtypes.ANY.NS.NS(IN, T.NS, _name(f"ns1.{zone.origin}"))]
         wanted = list(data) if rdtype == T.ANY else [rdtype]
         return [_rrset(name, zone.ttl, data[t]) for t in wanted if data.get(t)]
+
+
+def _huge(zone: Zone, name: str, rdtype: int) -> list[dns.rrset.RRset]:
+    """Hundreds of records; the most preferred MX (mx1, preference 0) is the real one."""
+    rdatas: list[dns.rdata.Rdata]
+    if rdtype == T.MX:
+        hosts = [f"mx{i}.{zone.origin}" for i in range(1, HUGE_COUNTS["MX"] + 1)]
+        rdatas = [dns.rdtypes.ANY.MX.MX(IN, T.MX, i, _name(h)) for i, h in enumerate(hosts)]
+    else:
+        rdatas = [
+            dns.rdtypes.ANY.TXT.TXT(IN, T.TXT, [f"{i:04d}".encode() + b"x" * 250])
+            for i in range(HUGE_COUNTS["TXT"])
+        ]
+    return [_rrset(name, zone.ttl, rdatas)]
 
 
 def _rd_cname(target: str) -> dns.rdata.Rdata:

@@ -27,6 +27,8 @@ Behaviours::
     421            421 at connect
     silent         accepts TCP, never says anything
     garbage        good banner, then a non-SMTP line for every command
+    endless        good banner, then a multi-line reply to EHLO that never ends
+    endless-banner a multi-line banner that never ends
 """
 
 from __future__ import annotations
@@ -54,7 +56,10 @@ __all__ = ["BEHAVIOURS", "LabMailServers", "MailHostSpec"]
 log = logging.getLogger(__name__)
 
 AIOSMTPD_BEHAVIOURS = ("mailboxes", "accept-all", "greylist", "policy", "too-many-rcpt", "starttls")
-RAW_BEHAVIOURS = ("tarpit", "drop", "421", "silent", "starttls-broken", "garbage")
+RAW_BEHAVIOURS = (
+    "tarpit", "drop", "421", "silent", "starttls-broken", "garbage", "endless", "endless-banner",
+)
+ENDLESS_LIMIT = 64 * 1024 * 1024  # an endless reply stops here even if the client keeps reading
 BEHAVIOURS = AIOSMTPD_BEHAVIOURS + RAW_BEHAVIOURS
 
 POLICY_REPLY = "554 5.7.1 Service unavailable; Client host blocked using zen.spamhaus.org"
@@ -325,6 +330,17 @@ class LabMailServers:
         writer.write("".join(line + "\r\n" for line in lines).encode())
         await writer.drain()
 
+    async def _endless(self, writer: asyncio.StreamWriter, code: str) -> None:
+        """Continuation lines (``250-...``) with no last line, until the client hangs up."""
+        line = f"{code}-{'x' * 500}\r\n".encode()
+        batch = line * 16
+        sent = 0
+        while sent < ENDLESS_LIMIT:
+            writer.write(batch)
+            await writer.drain()
+            sent += len(batch)
+            await asyncio.sleep(0)
+
     async def _raw_client(self, spec: MailHostSpec, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """A deliberately bad (or slow) SMTP server for one connection."""
         task = asyncio.current_task()
@@ -342,6 +358,9 @@ class LabMailServers:
                 return
             if behaviour == "tarpit":
                 await asyncio.sleep(self.tarpit_delay)
+            if behaviour == "endless-banner":
+                await self._endless(writer, "220")
+                return
             await self._reply(writer, f"220 {self.hostname} ESMTP lab")
             rcpts = 0
             while True:
@@ -354,6 +373,9 @@ class LabMailServers:
                 if behaviour == "garbage":
                     await self._reply(writer, "Hello? This is not the SMTP you are looking for.")
                     continue
+                if behaviour == "endless" and verb in ("EHLO", "HELO"):
+                    await self._endless(writer, "250")
+                    return
                 if verb == "EHLO":
                     extra = ["250-STARTTLS"] if behaviour == "starttls-broken" else []
                     await self._reply(writer, f"250-{self.hostname}", "250-PIPELINING", *extra, "250 8BITMIME")

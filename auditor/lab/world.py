@@ -40,10 +40,17 @@ Format in brief (see ``worlds/default.toml`` for a full example)::
     header_charset = true            # false: charset only in <meta>, not in Content-Type
     headers = { "X-Frame-Options" = "DENY" }
     delay = 0.0                      # seconds before answering
-    repeat = 80                      # generate n = 1..80; path/title/main may use {{ n }}
+    repeat = 80                      # generate n = 1..80; path/title/main/redirect may use {{ n }}
+    fault = "huge"                   # a misbehaving answer (see PAGE_FAULTS below), with:
+    size = 52428800                  # its size: bytes, links, nesting depth (per fault)
+    length = false                   # huge: send no Content-Length (default true)
+
+    tls = "expired"                  # the certificate its hosts present over HTTPS: valid
+                                     # (default) | self-signed | expired | wrong-host
+                                     # (website may then be "https://...": served on the HTTPS port)
 
     [company.dns]
-    behaviour = "nxdomain"           # whole zone: nxdomain | servfail | timeout
+    behaviour = "nxdomain"           # whole zone: nxdomain | servfail | timeout (names also: huge)
     records = { "@" = { mx = "null" }, "www" = { cname = "@" }, "_dmarc" = { txt = ["v=DMARC1; p=none"] } }
 
     [[company.mail]]                 # a lab mail server (none: mx1 -> 127.0.0.1, no SMTP)
@@ -97,6 +104,25 @@ A truth contact may say what a correct validator concludes about it: ``verdict``
 ``flags`` it must carry. A phone number that is not valid for the company's country is
 refused unless its verdict is ``inactive`` (a deliberately broken number).
 
+Page faults (``fault = ...``) are the hostile and broken answers of the fault matrix
+(``worlds/faults.toml``); the lab streams or generates them, never holding a huge body::
+
+    huge          ``size`` bytes of filler HTML, streamed (``length = false``: no Content-Length)
+    drip          headers at once, then one body byte per second (``size`` bytes in all)
+    gzip-bomb     Content-Encoding gzip: ~1 MB on the wire that inflates to ``size`` bytes
+    brotli-bomb   Content-Encoding br, the same with brotli
+    reset         Content-Length of the whole page, half of it, then a TCP reset
+    header-flood  an endless stream of response header lines, never a body
+    calendar      an infinite calendar: every day links the next and previous day and month
+    session-trap  every answer links its own paths again with a fresh ``?sid=`` token
+    many-links    a page with ``size`` links (default 100,000)
+    nested        the page's body wrapped in ``size`` nested <div> elements (default 100,000)
+    binary        ``size`` random bytes under the page's content type (text/html)
+
+A name answering a non-loopback private address (``a = ["10.0.0.1"]``, 169.254.169.254)
+tests the address guard; such a world is only ever audited *without*
+``--allow-private-targets`` (nothing in the lab listens there). Public addresses are refused.
+
 Platforms (``[[platform]]``) are the outside services the validators fetch -- t.me,
 wa.me, m.me, chat widget CDNs -- as fictional lab copies: they resolve only through the
 lab DNS, are served on the lab's HTTP and HTTPS ports, are never audited, and URLs to
@@ -125,7 +151,14 @@ from auditor.net.domains import registrable_domain
 
 WORLDS_DIR = Path(__file__).with_name("worlds")
 DEFAULT_WORLD = WORLDS_DIR / "default.toml"
+FAULTS_WORLD = WORLDS_DIR / "faults.toml"
 BEHAVIOURS = ("nxdomain", "servfail", "timeout")
+NAME_BEHAVIOURS = (*BEHAVIOURS, "huge")  # huge: an answer of ~60 KB (hundreds of records)
+PAGE_FAULTS = (
+    "huge", "drip", "gzip-bomb", "brotli-bomb", "reset", "header-flood", "calendar",
+    "session-trap", "many-links", "nested", "binary",
+)
+TLS_MODES = ("valid", "self-signed", "expired", "wrong-host")
 DEFAULT_ADDRESS = "127.0.0.1"
 CATCH_ALL = "*"
 VERDICTS = ("active", "inactive", "unknown")
@@ -163,6 +196,9 @@ class Page:
     raw_body: str | None = None
     template: jinja2.Template | None = field(default=None, compare=False, repr=False)
     vars: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    fault: str | None = None  # one of PAGE_FAULTS: a hostile or broken answer
+    size: int | None = None  # the fault's size (bytes, links, depth); None: its default
+    length: bool = True  # send Content-Length (the huge fault can stream without one)
 
 
 @dataclass(frozen=True)
@@ -269,6 +305,7 @@ class WorldCompany:
     zone: Zone | None = None
     truth: Truth = field(default_factory=Truth)
     mail: tuple[MailHost, ...] = ()
+    tls: str = "valid"  # the certificate its hosts present over HTTPS (TLS_MODES)
 
     @property
     def site_host(self) -> str:
@@ -353,6 +390,24 @@ class World:
         names = dict.fromkeys(self.sites)
         names.update(dict.fromkeys(m.name for m in self.mail_hosts))
         return tuple(names)
+
+    @cached_property
+    def private_targets(self) -> dict[str, tuple[str, ...]]:
+        """Company domain -> the non-loopback addresses its names answer (10.0.0.1, ...).
+
+        Such a company must only be audited without --allow-private-targets: with it,
+        the auditor would really try to reach those addresses outside the machine.
+        """
+        out: dict[str, tuple[str, ...]] = {}
+        for company in self.companies:
+            zone = company.zone
+            found = [
+                a for rec in (zone.names.values() if zone else ()) for a in (*rec.a, *rec.aaaa)
+                if not ipaddress.ip_address(a).is_loopback
+            ]
+            if found:
+                out[company.domain] = tuple(dict.fromkeys(found))
+        return out
 
     @cached_property
     def zones(self) -> dict[str, Zone]:
@@ -612,6 +667,9 @@ class _Loader:
         mail = tuple(
             self.mail(raw_mail, i, domain) for i, raw_mail in enumerate(f.get("mail", list, []))
         )
+        tls = f.get("tls", str, "valid")
+        if tls not in TLS_MODES:
+            raise f.fail("tls", f"expected one of {', '.join(TLS_MODES)}, got {tls!r}")
         zone = self.zone(f.get("dns", dict, {}), domain, aliases, pages, mail)
         company = WorldCompany(
             name=name,
@@ -627,6 +685,7 @@ class _Loader:
             layout=layout,
             zone=zone,
             mail=mail,
+            tls=tls,
         )
         truth = self.truth(f.get("truth", dict, {}), company)
         f.done()
@@ -758,14 +817,14 @@ class _Loader:
         parts = urlsplit(value if "://" in value else f"http://{value}")
         host = (parts.hostname or "").lower()
         own = {domain, *aliases, *(p.host for p in pages)}
-        if parts.scheme != "http":
-            raise f.fail("website", f"the lab serves plain http only, got {value!r}")
+        if parts.scheme not in ("http", "https"):
+            raise f.fail("website", f"the lab serves http and https only, got {value!r}")
         if host not in own:
             raise f.fail(
                 "website",
                 f"host {host!r} is not served by this company (hosts: {', '.join(sorted(own))})",
             )
-        return urlunsplit(("http", host, parts.path or "/", parts.query, ""))
+        return urlunsplit((parts.scheme, host, parts.path or "/", parts.query, ""))
 
     def ref(self, value: str, host: str, f: _Fields, key: str) -> str:
         """A page reference: '/path' on ``host`` (the website's), or an absolute http URL."""
@@ -816,6 +875,15 @@ class _Loader:
         if repeat is not None and repeat < 1:
             raise f.fail("repeat", "must be at least 1")
         raw_flag = f.get("raw", bool, False)
+        fault = f.get("fault", str)
+        if fault is not None and fault not in PAGE_FAULTS:
+            raise f.fail("fault", f"expected one of {', '.join(PAGE_FAULTS)}, got {fault!r}")
+        size = f.get("size", int)
+        if size is not None and (fault is None or size < 0):
+            raise f.fail("size", "belongs to a fault and must not be negative")
+        length = f.get("length", bool, True)
+        if fault is not None and redirect is not None:
+            raise f.fail("fault", "a redirect cannot also be a fault")
         sources = {k: f.get(k, str) for k in ("main", "body", "file")}
         given = [k for k, v in sources.items() if v is not None]
         if len(given) > 1:
@@ -841,8 +909,10 @@ class _Loader:
             charset=charset,
             header_charset=header_charset,
             headers=tuple(headers_raw.items()),
-            redirect=redirect,
             delay=delay,
+            fault=fault,
+            size=size,
+            length=length,
         )
         numbers = range(1, repeat + 1) if repeat is not None else [None]
         if repeat is not None and "{{" not in path:
@@ -855,6 +925,11 @@ class _Loader:
             vars_ = {} if n is None else {"n": n}
             page_path = self.render_small(path, vars_, f, "path") if n is not None else path
             page_title = self.render_small(title, vars_, f, "title") if n is not None else title
+            page_redirect = (
+                self.render_small(redirect, vars_, f, "redirect")
+                if n is not None and redirect is not None
+                else redirect
+            )
             out.append(
                 Page(
                     path=page_path,
@@ -862,6 +937,7 @@ class _Loader:
                     raw_body=source if raw_flag else None,
                     template=template,
                     vars=vars_,
+                    redirect=page_redirect,
                     **base,
                 )
             )
@@ -945,9 +1021,13 @@ class _Loader:
 
         changes: dict[str, Any] = {}
         if "a" in f.data:
-            changes["a"] = tuple(self.address(v, 4, f, "a") for v in f.strings("a"))
+            changes["a"] = tuple(
+                self.address(v, 4, f, "a", private_ok=True) for v in f.strings("a")
+            )
         if "aaaa" in f.data:
-            changes["aaaa"] = tuple(self.address(v, 6, f, "aaaa") for v in f.strings("aaaa"))
+            changes["aaaa"] = tuple(
+                self.address(v, 6, f, "aaaa", private_ok=True) for v in f.strings("aaaa")
+            )
         if "txt" in f.data:
             changes["txt"] = f.strings("txt")
         if "mx" in f.data:
@@ -978,9 +1058,10 @@ class _Loader:
             changes.setdefault("a", ())
         behaviour = f.get("behaviour", str)
         if behaviour is not None:
-            if behaviour not in BEHAVIOURS:
+            if behaviour not in NAME_BEHAVIOURS:
                 raise f.fail(
-                    "behaviour", f"expected one of {', '.join(BEHAVIOURS)}, got {behaviour!r}"
+                    "behaviour",
+                    f"expected one of {', '.join(NAME_BEHAVIOURS)}, got {behaviour!r}",
                 )
             changes["behaviour"] = behaviour
         f.done()
@@ -994,14 +1075,22 @@ class _Loader:
             raise f.fail("cname", "a CNAME name cannot hold other records")
         return out
 
-    def address(self, value: str, version: int, f: _Fields, key: str) -> str:
-        """Only loopback addresses: nothing in the lab may point at the outside world."""
+    def address(
+        self, value: str, version: int, f: _Fields, key: str, private_ok: bool = False
+    ) -> str:
+        """Loopback addresses: nothing in the lab may point at the outside world.
+
+        ``private_ok`` (DNS records only) also lets a name answer a private, link-local
+        or reserved address -- the address guard's test cases. A public address never.
+        """
         try:
             ip = ipaddress.ip_address(value)
         except ValueError:
             raise f.fail(key, f"{value!r} is not an IP address") from None
-        if ip.version != version or not ip.is_loopback:
-            raise f.fail(key, f"{value!r}: the lab only hands out IPv{version} loopback addresses")
+        allowed = ip.is_loopback or (private_ok and not ip.is_global and not ip.is_multicast)
+        if ip.version != version or not allowed:
+            raise f.fail(key, f"{value!r}: the lab only hands out IPv{version} loopback addresses"
+                         + (" (or private ones, never public)" if private_ok else ""))
         return str(ip)
 
     # -- truth

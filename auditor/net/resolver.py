@@ -30,7 +30,7 @@ OK, NODATA, NXDOMAIN, SERVFAIL, TIMEOUT, REFUSED, ERROR = (
     "refused",
     "dns-error",
 )
-MAX_RECORDS = 64  # a huge answer is cut, never kept whole
+MAX_RECORDS = 64  # a huge answer is cut, never kept whole (MX: the most preferred are kept)
 
 
 @dataclass(frozen=True)
@@ -151,7 +151,11 @@ class DnsResolver:
         rrset = ans.rrset
         if rrset is None:
             return done(NODATA, message=f"{name} has no {rdtype} records")
-        records = tuple(r.to_text() for r in list(rrset)[:MAX_RECORDS])
+        rdatas = list(rrset)
+        if rdtype == "MX" and len(rdatas) > MAX_RECORDS:
+            # Answer order means nothing: a cut must keep what RFC 5321 tries first.
+            rdatas.sort(key=lambda r: (getattr(r, "preference", 0), str(getattr(r, "exchange", ""))))
+        records = tuple(r.to_text() for r in rdatas[:MAX_RECORDS])
         return done(OK, records, rrset.ttl, truncated=len(rrset) > MAX_RECORDS)
 
     def addresses(self, host: str) -> tuple[list[str], DnsAnswer]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
 from collections import Counter, defaultdict
@@ -107,6 +108,15 @@ CREATE TABLE IF NOT EXISTS input_errors (
 );
 """
 
+# user:password@ (or a bare token@) in any URL: the whole userinfo goes.
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s\"']*@")
+
+
+def mask_credentials(text: str | None) -> str | None:
+    """``http://user:pw@host/`` -> ``http://***@host/``: rows are echoed into errors, never secrets."""
+    return _USERINFO.sub(r"\1***@", text) if text and "@" in text else text
+
+
 _PER_COMPANY = ("pages", "sightings", "contact_points", "failures", "external_links", "verdicts")
 _METHOD_RANK = {"json-ld": 0, "microdata": 0, "tel-link": 1, "mailto": 1, "widget-script": 1,
                 "deep-link": 1, "form": 1, "text": 2}
@@ -194,7 +204,7 @@ class SqliteStore:
             self.db.execute("DELETE FROM input_errors")
             self.db.executemany(
                 "INSERT INTO input_errors (row, tag, message, raw) VALUES (?, ?, ?, ?)",
-                [(e.row, e.tag, e.message, e.raw) for e in errors],
+                [(e.row, e.tag, mask_credentials(e.message), mask_credentials(e.raw)) for e in errors],
             )
 
     def input_errors(self) -> list[InputError]:

@@ -284,6 +284,9 @@ class HttpClient:
         self._sleep = sleep
         self._session: aiohttp.ClientSession | None = None
         self._host_limits: dict[str, asyncio.Semaphore] = {}
+        # Hosts that were still answering 429/503 after every retry: later fetches get
+        # one try, no waits, so a storm costs the run one back-off per host, not per link.
+        self._storming: set[str] = set()
         self.requests_sent = 0
 
     async def __aenter__(self) -> HttpClient:
@@ -417,14 +420,17 @@ class HttpClient:
         waits: list[float] = []
         async with self._limit(host):
             attempt = 0
+            tries = 1 if host in self._storming else self.max_tries
             while True:
                 attempt += 1
                 answer = await self._request(verb, target, cookies)
                 answer.tries, answer.waits = attempt, waits
+                if answer.status in (429, 503) and attempt >= tries:
+                    self._storming.add(host)
                 if (
                     answer.status not in self.retry_statuses
                     or answer.challenge  # a challenge page does not go away by asking again
-                    or attempt >= self.max_tries
+                    or attempt >= tries
                 ):
                     return answer
                 wait = parse_retry_after(answer.all_headers.get("Retry-After"))
