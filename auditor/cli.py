@@ -33,6 +33,7 @@ def _add_crawl_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--timeout", type=float, metavar="SECONDS", help="per HTTP request (default 20)")
     g.add_argument("--company-timeout", type=float, metavar="SECONDS", help="time budget per company (default 300)")
     g.add_argument("--max-page-bytes", type=int, metavar="BYTES", help="largest page downloaded (default 5 MiB)")
+    g.add_argument("--max-redirects", type=int, metavar="N", help="redirects followed per request (default 10)")
     g.add_argument("--user-agent", metavar="UA", help="full User-Agent (default names the tool and --contact-url)")
     g.add_argument("--contact-url", metavar="URL", help="where site owners can read about this crawler")
     g.add_argument("--no-autothrottle", dest="autothrottle", action="store_const", const=False,
@@ -88,7 +89,7 @@ def _settings_from(args: argparse.Namespace, **overrides: Any) -> Any:
 
     _CONFIG_FILE["path"] = getattr(args, "config", None)
 
-    names = ("autothrottle", "max_pages", "max_depth", "delay", "concurrency", "timeout", "company_timeout",
+    names = ("max_redirects", "autothrottle", "max_pages", "max_depth", "delay", "concurrency", "timeout", "company_timeout",
              "max_page_bytes", "user_agent", "contact_url", "obey_robots", "nameserver",
              "dns_timeout", "allow_private_targets", "progress", "smtp_port", "helo", "mail_from",
              "smtp_timeout", "greylist_delay", "smtp", "browser", "probe_lines", "line_window",

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import phonenumbers
 
+from auditor.masking import mask_credentials
 from auditor.models import Company, InputError
 from auditor.net.domains import has_public_suffix
 
@@ -54,7 +55,8 @@ def normalize_website(raw: str) -> str | None:
     except ValueError:
         if "." not in host or not has_public_suffix(host):
             return None
-    netloc = host.lower() + (f":{port}" if port else "")
+    shown = f"[{host}]" if ":" in host else host  # IPv6 literals keep their brackets
+    netloc = shown.lower() + (f":{port}" if port else "")
     return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, ""))
 
 
@@ -77,7 +79,7 @@ def _decode(data: bytes) -> tuple[str, bool]:
 
 def _row_to_company(row_no: int, row: dict[str, str | None], out: CompanyList, seen: set[str]) -> None:
     clean = {k: (str(v).strip()[:MAX_FIELD] if v is not None else "") for k, v in row.items() if k}
-    raw = json.dumps(clean, ensure_ascii=False)[:500]
+    raw = mask_credentials(json.dumps(clean, ensure_ascii=False)[:500]) or ""
     website_raw = clean.get("website", "")
     if not website_raw:
         out.errors.append(InputError(row_no, "missing-website", "the row has no website", raw))
@@ -85,11 +87,13 @@ def _row_to_company(row_no: int, row: dict[str, str | None], out: CompanyList, s
     website = normalize_website(website_raw)
     if website is None:
         out.errors.append(
-            InputError(row_no, "invalid-website", f"not a usable http(s) website: {website_raw!r}", raw)
+            InputError(row_no, "invalid-website",
+                       f"not a usable http(s) website: {mask_credentials(website_raw)!r}", raw)
         )
         return
     if website in seen:
-        out.errors.append(InputError(row_no, "duplicate-row", f"{website} is already listed above", raw))
+        out.errors.append(InputError(row_no, "duplicate-row",
+                                     f"{mask_credentials(website)} is already listed above", raw))
         return
     seen.add(website)
     country = _country(clean.get("country"))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import time
 from collections import Counter, defaultdict
@@ -11,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from auditor.masking import mask_credentials
 from auditor.models import (
     Company,
     CompanyResult,
@@ -109,12 +109,6 @@ CREATE TABLE IF NOT EXISTS input_errors (
 """
 
 # user:password@ (or a bare token@) in any URL: the whole userinfo goes.
-_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s\"']*@")
-
-
-def mask_credentials(text: str | None) -> str | None:
-    """``http://user:pw@host/`` -> ``http://***@host/``: rows are echoed into errors, never secrets."""
-    return _USERINFO.sub(r"\1***@", text) if text and "@" in text else text
 
 
 _PER_COMPANY = ("pages", "sightings", "contact_points", "failures", "external_links", "verdicts")

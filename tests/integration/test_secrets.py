@@ -77,8 +77,6 @@ def test_no_secret_reaches_any_output_file(audited: tuple[Path, list[str], str])
     assert b"***@" in (out / "results.json").read_bytes()  # the refused rows are still reported
 
 
-@pytest.mark.xfail(strict=True, reason="auditor/inputs.py puts the raw website (with its password) in the "
-                   "row's error message, which the CLI prints; the files are masked by the store")
 def test_no_secret_reaches_the_console(audited: tuple[Path, list[str], str]) -> None:
     """The console is not a file in DIR, but CI keeps it as a log: it must not echo them either."""
     _, values, console = audited
