@@ -112,3 +112,39 @@ def test_resume_after_kill_loses_and_duplicates_nothing(lab: Lab, tmp_path: Path
                        " GROUP BY 1, 2, 3 HAVING count(*) > 1)").fetchone()[0]
     assert dupes == 0
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_ctrl_c_saves_finished_companies_and_resume_completes(lab: Lab, tmp_path: Path) -> None:
+    companies = ["kovacs-szerviz.hu", "robotfirma.de", "sitemapco.pl", "teashop.co.uk", "bigcatalog.cz",
+                 "support-sub.de"]
+    csv_path = lab.write_companies_csv(tmp_path / "c.csv", companies)
+    common = ["--nameserver", lab.nameserver, "--allow-private-targets", "--no-progress", "--no-validate",
+              "--timeout", "5", "--no-report"]
+    out = tmp_path / "interrupted"
+    proc = subprocess.Popen([sys.executable, "-m", "auditor.cli", "audit", str(csv_path), "--out", str(out),
+                             "--delay", "0.3", *common], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        try:
+            db = sqlite3.connect(out / "audit.sqlite", timeout=1)
+            done = db.execute("SELECT count(*) FROM companies WHERE status != 'pending'").fetchone()[0]
+            db.close()
+        except sqlite3.Error:
+            continue
+        if done >= 1:
+            break
+    proc.send_signal(signal.SIGINT)  # the first Ctrl-C: finish what is in flight, save, stop
+    _stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, f"exit {proc.returncode}: {stderr[-2000:]}"
+    assert "--resume" in stderr
+    saved = json.loads((out / "results.json").read_text())  # whole, not half written
+    finished = [c for c in saved["companies"] if c["status"] != "pending"]
+    assert finished, "companies finished before the interrupt must be saved"
+    resumed = auditor("audit", "--resume", str(out), "--delay", "0", *common)
+    assert resumed.returncode == 0, resumed.stderr
+    final = json.loads((out / "results.json").read_text())
+    assert {c["website"] for c in final["companies"] if c["status"] != "pending"} == {
+        lab.website(d) for d in companies
+    }
