@@ -60,6 +60,7 @@ from typing import Any
 from aiosmtpd.smtp import SMTP as AioSMTP
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
+from auditor.lab.background import BackgroundLoop
 from auditor.lab.imap import LabImapServer
 from auditor.probes.inquiries.compose import render
 from auditor.probes.inquiries.config import LANGUAGES, TOPICS
@@ -494,8 +495,7 @@ class LabReplyAgents:
         self._tickets = itertools.count(480_213)
         self._queue = itertools.count(0xA1B2C3)
         self._pending: dict[int, tuple[asyncio.TimerHandle, ScheduledReply]] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._bg = BackgroundLoop("lab-agents")
         self._server: asyncio.AbstractServer | None = None
 
     # ---------------------------------------------------------------- decisions
@@ -622,66 +622,46 @@ class LabReplyAgents:
 
     def start(self) -> LabReplyAgents:
         """Bind the submission port and serve from a daemon thread; returns self."""
-        if self._thread is not None:
+        if self._bg.running:
             return self
         mail_log = logging.getLogger("mail.log")
         if mail_log.level == logging.NOTSET:
             mail_log.setLevel(logging.WARNING)  # aiosmtpd logs every connection at INFO
         if _quiet_login_data not in mail_log.filters:
             mail_log.addFilter(_quiet_login_data)
-        ready = threading.Event()
-        errors: list[BaseException] = []
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            asyncio.set_event_loop(loop)
-            handler = _Handler(self)
-
-            def factory() -> AioSMTP:
-                return AioSMTP(handler, hostname=self.hostname, ident="ESMTP lab submission",
-                               authenticator=self._authenticate, auth_require_tls=False, timeout=60, loop=loop)
-
-            try:
-                self._server = loop.run_until_complete(
-                    loop.create_server(factory, self.host, self.port, reuse_address=True))
-            except BaseException as exc:  # noqa: BLE001 - handed to the starting thread
-                errors.append(exc)
-                ready.set()
-                loop.close()
-                return
-            self.port = int(self._server.sockets[0].getsockname()[1])
-            ready.set()
-            loop.run_forever()
-            self._server.close()
-            loop.run_until_complete(self._server.wait_closed())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="lab-agents", daemon=True)
-        self._thread.start()
-        ready.wait(30)
-        if errors:
-            self._thread.join(5)
-            self._thread = None
-            raise errors[0]
+        self._bg.start(self._bind, self._shutdown)
         return self
+
+    @property
+    def _loop(self) -> asyncio.AbstractEventLoop | None:
+        return self._bg.loop
+
+    async def _bind(self) -> None:
+        loop = asyncio.get_running_loop()
+        handler = _Handler(self)
+
+        def factory() -> AioSMTP:
+            return AioSMTP(handler, hostname=self.hostname, ident="ESMTP lab submission",
+                           authenticator=self._authenticate, auth_require_tls=False, timeout=60, loop=loop)
+
+        self._server = await loop.create_server(factory, self.host, self.port, reuse_address=True)
+        self.port = int(self._server.sockets[0].getsockname()[1])
+
+    async def _shutdown(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
 
     def stop(self) -> None:
         """Close the submission port and end the thread; replies not yet due are dropped."""
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
-            return
+
         def drop_pending() -> None:
             with self._lock:
                 for handle, _reply in self._pending.values():
                     handle.cancel()
                 self._pending.clear()
-            loop.stop()
 
-        loop.call_soon_threadsafe(drop_pending)
-        thread.join(10)
-        self._thread = None
-        self._loop = None
+        self._bg.stop(before=drop_pending)
 
     def __enter__(self) -> LabReplyAgents:
         return self.start()

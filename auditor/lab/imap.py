@@ -50,6 +50,8 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 from typing import Any
 
+from auditor.lab.background import BackgroundLoop
+
 __all__ = ["LabImapServer", "StoredMessage", "format_internaldate"]
 
 log = logging.getLogger(__name__)
@@ -317,8 +319,7 @@ class LabImapServer:
         self.failed_logins: Counter[str] = Counter()
         self.commands: Counter[str] = Counter()
         self.bad_commands = 0
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._bg = BackgroundLoop("lab-imap")
         self._server: asyncio.AbstractServer | None = None
         self._writers: set[asyncio.StreamWriter] = set()
 
@@ -405,37 +406,18 @@ class LabImapServer:
 
     def start(self) -> LabImapServer:
         """Bind and serve from a daemon thread; returns self."""
-        if self._thread is not None:
-            return self
-        ready = threading.Event()
-        errors: list[BaseException] = []
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            asyncio.set_event_loop(loop)
-            try:
-                self._server = loop.run_until_complete(
-                    asyncio.start_server(self._client, self.host, self.port, limit=MAX_LINE, reuse_address=True))
-            except BaseException as exc:  # noqa: BLE001 - handed to the starting thread
-                errors.append(exc)
-                ready.set()
-                loop.close()
-                return
-            self.port = int(self._server.sockets[0].getsockname()[1])
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self._shutdown())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="lab-imap", daemon=True)
-        self._thread.start()
-        ready.wait(30)
-        if errors:
-            self._thread.join(5)
-            self._thread = None
-            raise errors[0]
+        if not self._bg.running:
+            self._bg.start(self._bind, self._shutdown)
         return self
+
+    async def _bind(self) -> None:
+        self._server = await asyncio.start_server(
+            self._client, self.host, self.port, limit=MAX_LINE, reuse_address=True)
+        self.port = int(self._server.sockets[0].getsockname()[1])
+
+    @property
+    def _loop(self) -> asyncio.AbstractEventLoop | None:
+        return self._bg.loop
 
     async def _shutdown(self) -> None:
         if self._server is not None:
@@ -449,13 +431,7 @@ class LabImapServer:
 
     def stop(self) -> None:
         """Close the listener and every session and end the thread (the mail stays)."""
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
-            return
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        self._thread = None
-        self._loop = None
+        self._bg.stop()
 
     def __enter__(self) -> LabImapServer:
         return self.start()

@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 from urllib.parse import unquote
 
+from auditor.lab.background import BackgroundLoop
 from auditor.probes.sip.digest import HASHES, compute_response, parse_auth_params
 from auditor.probes.sip.message import (
     ParseError,
@@ -339,8 +340,7 @@ class LabSipServer:
         self._dialogs: dict[tuple[str, str], _Dialog] = {}
         self._finals: dict[tuple[str, str, str], bytes] = {}  # non-INVITE transactions
         self._nonces: dict[str, float] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._bg = BackgroundLoop("lab-sip")
         self._udp: asyncio.DatagramTransport | None = None
         self._tcp_server: asyncio.AbstractServer | None = None
         self._connections: set[asyncio.Transport] = set()
@@ -376,35 +376,13 @@ class LabSipServer:
 
     def start(self) -> LabSipServer:
         """Bind UDP (and TCP) and serve from a daemon thread; returns self."""
-        if self._thread is not None:
-            return self
-        ready = threading.Event()
-        errors: list[BaseException] = []
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self._bind())
-            except BaseException as exc:  # noqa: BLE001 - handed to the starting thread
-                errors.append(exc)
-                ready.set()
-                loop.close()
-                return
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self._shutdown())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="lab-sip", daemon=True)
-        self._thread.start()
-        ready.wait(30)
-        if errors:
-            self._thread.join(5)
-            self._thread = None
-            raise errors[0]
+        if not self._bg.running:
+            self._bg.start(self._bind, self._shutdown)
         return self
+
+    @property
+    def _loop(self) -> asyncio.AbstractEventLoop | None:
+        return self._bg.loop
 
     async def _bind(self) -> None:
         loop = asyncio.get_running_loop()
@@ -444,13 +422,7 @@ class LabSipServer:
 
     def stop(self) -> None:
         """Close the sockets, drop every call and end the thread."""
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
-            return
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        self._thread = None
-        self._loop = None
+        self._bg.stop()
 
     def __enter__(self) -> LabSipServer:
         return self.start()

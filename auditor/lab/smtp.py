@@ -51,6 +51,8 @@ from typing import Any
 from aiosmtpd.smtp import SMTP as AioSMTP
 from aiosmtpd.smtp import Envelope, Session
 
+from auditor.lab.background import BackgroundLoop
+
 __all__ = ["BEHAVIOURS", "LabMailServers", "MailHostSpec"]
 
 log = logging.getLogger(__name__)
@@ -252,8 +254,7 @@ class LabMailServers:
         self.commands: Counter[tuple[str, str]] = Counter()
         self._active: Counter[str] = Counter()
         self._greylist: dict[tuple[str, str], float] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._bg = BackgroundLoop("lab-smtp")
         self._servers: list[asyncio.AbstractServer] = []
         self._transports: set[asyncio.BaseTransport] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -414,40 +415,19 @@ class LabMailServers:
 
     def start(self) -> LabMailServers:
         """Bind every host and serve from a daemon thread; returns self."""
-        if self._thread is not None:
+        if self._bg.running:
             return self
         mail_log = logging.getLogger("mail.log")
         if mail_log.level == logging.NOTSET:
             mail_log.setLevel(logging.WARNING)  # aiosmtpd logs every connection at INFO
         if any(s.behaviour == "starttls" for s in self.specs):
             self._tls = _self_signed_context(self.hostname, [s.ip for s in self.specs])
-        ready = threading.Event()
-        errors: list[BaseException] = []
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self._bind_all())
-            except BaseException as exc:  # noqa: BLE001 - handed to the starting thread
-                errors.append(exc)
-                ready.set()
-                loop.close()
-                return
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self._shutdown())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="lab-smtp", daemon=True)
-        self._thread.start()
-        ready.wait(30)
-        if errors:
-            self._thread.join(5)
-            self._thread = None
-            raise errors[0]
+        self._bg.start(self._bind_all, self._shutdown)
         return self
+
+    @property
+    def _loop(self) -> asyncio.AbstractEventLoop | None:
+        return self._bg.loop
 
     async def _bind_all(self) -> None:
         for attempt in range(20):
@@ -498,13 +478,7 @@ class LabMailServers:
 
     def stop(self) -> None:
         """Close every listener and connection and end the thread."""
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
-            return
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        self._thread = None
-        self._loop = None
+        self._bg.stop()
 
     def __enter__(self) -> LabMailServers:
         return self.start()
