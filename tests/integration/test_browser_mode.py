@@ -12,7 +12,6 @@ Skipped when Chromium or playwright are missing, unless CI is set: then it fails
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import ipaddress
 import os
 import re
@@ -23,7 +22,6 @@ import threading
 from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any, TypeVar
 
 import dns.message
@@ -35,6 +33,7 @@ import pytest
 from auditor import data
 from auditor.extract.chat import extract_chat
 from auditor.extract.page import parse_page
+from auditor.lab.tls import LabCA
 from auditor.models import ContactPoint, Verdict
 from auditor.net.guard import AddressPolicy, is_public_address
 from auditor.net.resolver import DnsResolver
@@ -263,48 +262,16 @@ def _fence(world: World, stop: threading.Event) -> socket.socket:
     return sock
 
 
-def _make_ca(tmp: Path) -> tuple[str, str, str]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-    now = dt.datetime.now(dt.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "browser-mode test CA")])
-    ca = (
-        x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=2))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                     content_commitment=False, key_encipherment=False, data_encipherment=False,
-                                     key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, TLS_NAMES[0])]))
-        .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=2))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in TLS_NAMES]), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    pem = serialization.Encoding.PEM
-    paths = (tmp / "ca.pem", tmp / "cert.pem", tmp / "key.pem")
-    paths[0].write_bytes(ca.public_bytes(pem))
-    paths[1].write_bytes(cert.public_bytes(pem))
-    paths[2].write_bytes(key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    return str(paths[0]), str(paths[1]), str(paths[2])
+def _make_ca() -> tuple[str, str, str]:
+    """(CA file, certificate chain, key) from the lab's throw-away CA."""
+    ca = LabCA("auditor test CA")
+    cert, key = ca.issue(TLS_NAMES)
+    return str(ca.ca_file), str(cert), str(key)
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    ca_file, cert_file, key_file = _make_ca(tmp_path_factory.mktemp("browser-tls"))
+    ca_file, cert_file, key_file = _make_ca()
     stop = threading.Event()
     w = World(ca_file=ca_file)
     dns_sock = _dns_server(stop)

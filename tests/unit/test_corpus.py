@@ -213,17 +213,25 @@ def score_corpus(pages: list[Page]) -> Scores:
     return scores
 
 
-def render(scores: Scores, pages: int) -> str:
+def render(
+    scores: Scores,
+    pages: int,
+    title: str = "the page corpus",
+    limits: dict[str, float] | None = None,
+    limit_name: str = "need",
+) -> str:
+    """The P/R table and every miss and extra; shared by the corpus and the holdout test."""
+    limits = THRESHOLDS if limits is None else limits
     lines = [
         "",
-        f"Extraction over the page corpus ({pages} pages)",
-        f"{'kind':<10}{'TP':>6}{'FP':>6}{'FN':>6}{'precision':>11}{'recall':>9}{'need':>7}",
+        f"Extraction over {title} ({pages} pages)",
+        f"{'kind':<10}{'TP':>6}{'FP':>6}{'FN':>6}{'precision':>11}{'recall':>9}{limit_name:>7}",
     ]
     for kind in KINDS:
         t = scores.tallies[kind]
+        limit = f"{limits[kind]:.2f}" if kind in limits else "-"
         lines.append(
-            f"{kind:<10}{t.tp:>6}{t.fp:>6}{t.fn:>6}{t.precision:>11.3f}{t.recall:>9.3f}"
-            f"{THRESHOLDS[kind]:>7.2f}"
+            f"{kind:<10}{t.tp:>6}{t.fp:>6}{t.fn:>6}{t.precision:>11.3f}{t.recall:>9.3f}{limit:>7}"
         )
     if scores.labels_total:
         share = scores.labels_right / scores.labels_total

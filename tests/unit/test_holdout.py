@@ -22,8 +22,7 @@ from pathlib import Path
 import phonenumbers
 import pytest
 
-from auditor.models import KINDS
-from tests.unit.test_corpus import Page, Scores, _problems, score_corpus
+from tests.unit.test_corpus import Page, _problems, render, score_corpus
 
 HOLDOUT = Path(__file__).resolve().parents[1] / "fixtures" / "holdout"
 
@@ -48,38 +47,6 @@ def load_holdout() -> list[Page]:
     return pages
 
 
-def render(scores: Scores, pages: int) -> str:
-    lines = [
-        "",
-        f"Extraction over the blind holdout corpus ({pages} pages)",
-        f"{'kind':<10}{'TP':>6}{'FP':>6}{'FN':>6}{'precision':>11}{'recall':>9}{'floor':>7}",
-    ]
-    for kind in KINDS:
-        t = scores.tallies[kind]
-        floor = f"{FLOORS[kind]:.2f}" if kind in FLOORS else "-"
-        lines.append(
-            f"{kind:<10}{t.tp:>6}{t.fp:>6}{t.fn:>6}{t.precision:>11.3f}{t.recall:>9.3f}{floor:>7}"
-        )
-    if scores.labels_total:
-        share = scores.labels_right / scores.labels_total
-        lines.append(
-            f"phone label accuracy (found phones with a truth label): "
-            f"{scores.labels_right}/{scores.labels_total} = {share:.3f}"
-        )
-    for stem in sorted(set(scores.misses) | set(scores.extras)):
-        lines.append(f"-- {stem}")
-        lines += [f"   miss  {k:<9} {v}" for k, v in scores.misses.get(stem, [])]
-        lines += [f"   extra {k:<9} {v}" for k, v in scores.extras.get(stem, [])]
-    if scores.label_misses:
-        lines.append("-- phone labels")
-        lines += [f"   {m}" for m in scores.label_misses]
-    for stem, kinds in sorted(scores.unknown_kinds.items()):
-        lines.append(f"-- {stem}: unknown kinds {sorted(kinds)}")
-    for stem, err in sorted(scores.errors.items()):
-        lines.append(f"-- {stem}: {err}")
-    return "\n".join(lines)
-
-
 @pytest.fixture(scope="module")
 def holdout() -> list[Page]:
     return load_holdout()
@@ -87,7 +54,7 @@ def holdout() -> list[Page]:
 
 def test_holdout_precision_recall(holdout: list[Page], capsys: pytest.CaptureFixture[str]) -> None:
     scores = score_corpus(holdout)
-    report = render(scores, len(holdout))
+    report = render(scores, len(holdout), "the blind holdout corpus", FLOORS, "floor")
     with capsys.disabled():
         print(report)
     assert not scores.errors, f"pages not scored: {scores.errors}"
