@@ -319,11 +319,12 @@ def _scan_dom(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> None
             if pat.kind in "ul":
                 _record(hits, pat.index, _Hit("dom", src, src, False, True, [src]))
     # hrefs from the tree, not page.links: loaders put a fallback link in <noscript>
-    for href in set(_HREFS(tree)):
-        href = str(href).strip()
-        if "://" not in href:
-            continue
-        for pat, _m in _matches(fp.links, href):
+    hrefs = [h for h in {str(h).strip() for h in _HREFS(tree)} if "://" in h]
+    joined = "\n".join(hrefs)  # one C-level search per pattern over all hrefs
+    folded = joined.lower()
+    present = tuple(p for p in fp.links if p.needle in (folded if p.folded else joined))
+    for href in hrefs if present else ():
+        for pat, _m in _matches(present, href):
             _record(hits, pat.index, _Hit("dom", href, href, False, True, [href]))
 
     found: list[tuple[int, str]] = []

@@ -225,7 +225,12 @@ def extract_messaging(page: ParsedPage, *_args: object) -> list[ContactPoint]:
     """One contact point per distinct messaging account linked from the page."""
     out: list[ContactPoint] = []
     seen: set[str] = set()
-    words = rules()["prefilter"]
+    # Which platform words occur in any href at all: one C-level search per word over
+    # all hrefs, then a per-link test with the (usually zero) words that do occur.
+    every_href = "\n".join(f"{link.href} {link.raw_href}" for link in page.links).lower()
+    words = [w for w in rules()["prefilter"] if w in every_href]
+    if not words:
+        return []
     for link in page.links:
         low = link.href.lower()
         if not any(w in low for w in words) and not any(w in link.raw_href.lower() for w in words):

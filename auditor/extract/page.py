@@ -212,8 +212,9 @@ class _Joiner:
 
 # Content a visitor never sees (inside template, noscript, svg, object, head).
 _INVISIBLE = "ancestor::template or ancestor::noscript or ancestor::svg or ancestor::object or ancestor::head"
-_HIDDEN = etree.XPath(f"//form[{_INVISIBLE}]")
-_HIDDEN_LINKS = etree.XPath(f"//a[{_INVISIBLE}]")
+_INVISIBLE_ROOTS = ("template", "noscript", "svg", "object", "head")
+_HIDDEN = etree.XPath(" | ".join(f"//{tag}//form" for tag in _INVISIBLE_ROOTS))
+_HIDDEN_LINKS = etree.XPath(" | ".join(f"//{tag}//a" for tag in _INVISIBLE_ROOTS))
 _BLOCK_MARK = "\ue000"  # private-use characters: valid in XML, absent from real text
 _REGION_OPEN = "\ue001"  # followed by one letter: h, f, n
 _REGION_CLOSE = "\ue002"
@@ -318,31 +319,30 @@ def _marked_text(tree: Any, roots: dict[Any, str], clean: bool) -> str:
                 el.tail = _CONTROL.sub("", old_tail or "") or None
 
 
-_TOKENS = re.compile("(\ue000|\ue001.|\ue002)")
-_SPACES = re.compile(r"\s+")
-
-
 def _split_blocks(text: str) -> list[TextBlock]:
     """Blocks between marks, whitespace collapsed once for the whole page."""
-    text = _SPACES.sub(" ", _CONTROL.sub("", text))  # &#7; etc. survive parsing; never visible
+    if _CONTROL.search(text):
+        text = _CONTROL.sub("", text)  # &#7; etc. survive parsing; never visible
+    text = " ".join(text.split())  # str.split() knows the same whitespace as \\s, in C
+    mark = _BLOCK_MARK
     if _REGION_OPEN not in text:
-        return [TextBlock(t, "main") for chunk in text.split(_BLOCK_MARK) if (t := chunk.strip())]
+        return [TextBlock(t, "main") for chunk in text.split(mark) if (t := chunk.strip())]
     blocks: list[TextBlock] = []
     region = "main"
     depth = 0
-    for token in _TOKENS.split(text):
-        if token == _BLOCK_MARK:
-            continue
-        if token.startswith(_REGION_OPEN) and len(token) == 2:
-            depth += 1
-            if depth == 1:
-                region = _LETTER_REGION.get(token[1], "main")
-        elif token == _REGION_CLOSE:
-            depth = max(0, depth - 1)
-            if depth == 0:
-                region = "main"
-        elif t := token.strip():
-            blocks.append(TextBlock(t, region))
+    parts = _REGION_SPLIT.split(text)  # text, token, text, token, ...: tokens are few
+    for i, part in enumerate(parts):
+        if i % 2:
+            if part == _REGION_CLOSE:
+                depth = max(0, depth - 1)
+                if depth == 0:
+                    region = "main"
+            else:
+                depth += 1
+                if depth == 1:
+                    region = _LETTER_REGION.get(part[1], "main")
+        elif part:
+            blocks += [TextBlock(t, region) for chunk in part.split(mark) if (t := chunk.strip())]
     return blocks
 
 
