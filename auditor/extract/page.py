@@ -224,35 +224,41 @@ _LETTER_REGION = {v: k for k, v in _REGION_LETTER.items()}
 
 
 _ROLES = frozenset({"contentinfo", "banner", "navigation"})
+# Whole-tree walks stay in C. Class and id values come back as plain strings, so the
+# hint regex runs once per distinct value; elements are fetched only for the values
+# that pass. The order of candidates does not matter: only outermost roots are kept.
+# (Selecting attribute nodes and stepping to their parent is several times faster in
+# libxml2 than testing attributes in an element predicate.)
+_REGION_ELEMENTS = etree.XPath("//header | //footer | //nav")
+_ROLE_ELEMENTS = etree.XPath("//@role[.='contentinfo' or .='banner' or .='navigation']/..")
+_CF_ELEMENTS = etree.XPath("//@data-cfemail/..")
+_CLASS_VALUES = etree.XPath("//@class", smart_strings=False)
+_ID_VALUES = etree.XPath("//@id", smart_strings=False)
 
 
-def _scan(tree: Any) -> tuple[list[Any], list[Any]]:
-    """One pass over every element: region candidates and Cloudflare email spans.
+def _xpath_literal(value: str) -> str | None:
+    if "'" not in value:
+        return f"'{value}'"
+    return f'"{value}"' if '"' not in value else None
 
-    A Python loop with el.get() is faster here than several XPath scans, and
-    class names repeat (product tiles), so each distinct one is tested once.
-    """
+
+def _scan(tree: Any, html: str) -> tuple[list[Any], list[Any]]:
+    """Region candidates (tags, roles, hinting class or id) and Cloudflare email spans."""
     search = _REGION_HINT.search
-    cache: dict[tuple[str | None, str | None], bool] = {}
-    candidates: list[Any] = []
-    cfemails: list[Any] = []
-    for el in tree.iter():
-        if el.tag in REGION_TAGS:
-            candidates.append(el)
-            continue
-        get = el.get
-        cls, ident = get("class"), get("id")
-        if cls or ident:
-            key = (cls, ident)
-            hit = cache.get(key)
-            if hit is None:
-                hit = cache[key] = bool(search(f"{ident or ''} {cls or ''}"))
-            if hit:
-                candidates.append(el)
-        if get("role") in _ROLES:
-            candidates.append(el)
-        if get("data-cfemail"):
-            cfemails.append(el)
+    classes = {v for v in set(_CLASS_VALUES(tree)) if search(v)}
+    ids = {v for v in set(_ID_VALUES(tree)) if search(v)}
+    candidates = [*_REGION_ELEMENTS(tree), *_ROLE_ELEMENTS(tree)]
+    if classes or ids:
+        class_tests = [f".={lit}" for v in classes if (lit := _xpath_literal(v))]
+        id_tests = [f".={lit}" for v in ids if (lit := _xpath_literal(v))]
+        if len(class_tests) + len(id_tests) == len(classes) + len(ids):
+            if class_tests:
+                candidates += etree.XPath(f"//@class[{' or '.join(class_tests)}]/..")(tree)
+            if id_tests:
+                candidates += etree.XPath(f"//@id[{' or '.join(id_tests)}]/..")(tree)
+        else:  # a value holding both quote kinds: no XPath literal can spell it
+            candidates += [el for el in tree.iter() if el.get("class") in classes or el.get("id") in ids]
+    cfemails = _CF_ELEMENTS(tree) if "data-cfemail" in html else []
     return candidates, cfemails
 
 
@@ -354,11 +360,11 @@ def _region_index(roots: dict[Any, str], tag: str) -> dict[Any, str]:
     return index
 
 
-def _capped_anchors(tree: Any, hidden: set[Any]) -> list[tuple[Any, str]]:
+def _capped_anchors(elements: list[Any], hidden: set[Any]) -> list[tuple[Any, str]]:
     """Visible anchors with an href: web links capped as :data:`MAX_LINKS` says, others at it."""
     anchors: list[tuple[Any, str, bool]] = []
     web = 0
-    for el in tree.iter("a"):
+    for el in elements:
         raw_href = _attr(el, "href")
         if raw_href and el not in hidden:
             is_web = bool(_WEB_HREF.match(raw_href))
@@ -380,13 +386,18 @@ def _capped_anchors(tree: Any, hidden: set[Any]) -> list[tuple[Any, str]]:
     return kept
 
 
+_WALKED = ("a", "script", "form", "base", "link", "meta", "title")
+
+
 def _build(tree: Any, url: str, html: str) -> ParsedPage:
+    found: dict[str, list[Any]] = {tag: [] for tag in _WALKED}
+    for el in tree.iter(*_WALKED):  # one C-level walk for every tag read below
+        found[el.tag].append(el)
     base_url = url
-    for base in tree.iter("base"):
+    for base in found["base"][:1]:
         href = _attr(base, "href")
         if href:
             base_url = _safe_urljoin(url, href)
-        break
     join = _Joiner(base_url)
 
     scripts = [
@@ -395,14 +406,14 @@ def _build(tree: Any, url: str, html: str) -> ParsedPage:
             text=(el.text or "")[:MAX_SCRIPT_TEXT],
             attrs={k: v for k, v in el.attrib.items() if isinstance(v, str)},
         )
-        for el in tree.iter("script")
+        for el in found["script"]
     ]
-    candidates, cf_elements = _scan(tree)
+    candidates, cf_elements = _scan(tree, html)
     roots = _region_roots(candidates)
     link_regions = _region_index(roots, "a")
     links: list[Link] = []
     hidden_links = set(_HIDDEN_LINKS(tree))
-    for el, raw_href in _capped_anchors(tree, hidden_links):
+    for el, raw_href in _capped_anchors(found["a"], hidden_links):
         links.append(
             Link(
                 href=join(raw_href),
@@ -413,7 +424,7 @@ def _build(tree: Any, url: str, html: str) -> ParsedPage:
             )
         )
     hidden = set(_HIDDEN(tree))
-    forms = [_form(el, base_url) for el in tree.iter("form") if el not in hidden]
+    forms = [_form(el, base_url) for el in found["form"] if el not in hidden]
     cfemails = [(_attr(el, "data-cfemail"), "") for el in cf_elements]
     blocks = _visible_blocks(tree, roots)
 
@@ -423,18 +434,17 @@ def _build(tree: Any, url: str, html: str) -> ParsedPage:
         lang = root.get("lang").strip() or None
     hreflangs = tuple(
         _attr(link, "hreflang")
-        for link in tree.iter("link")
+        for link in found["link"]
         if _attr(link, "hreflang") and "alternate" in _attr(link, "rel").lower()
     )
     if lang is None:
-        for meta in tree.iter("meta"):
+        for meta in found["meta"]:
             if _attr(meta, "http-equiv").lower() == "content-language":
                 lang = _attr(meta, "content") or None
                 break
     title = ""
-    for t in tree.iter("title"):
+    for t in found["title"][:1]:
         title = " ".join(text_of(t).split())
-        break
     return ParsedPage(
         url=url,
         html=html,
