@@ -307,8 +307,6 @@ def _scan_scripts(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> 
 
 # Plain strings, not lxml's "smart" ones: half the cost on pages with thousands of attributes.
 _HREFS = etree.XPath("//a/@href", smart_strings=False)
-_IDS = etree.XPath("//@id", smart_strings=False)
-_CLASSES = etree.XPath("//@class", smart_strings=False)
 
 
 def _scan_dom(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> None:
@@ -328,15 +326,14 @@ def _scan_dom(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> None
             _record(hits, pat.index, _Hit("dom", href, href, False, True, [href]))
 
     found: list[tuple[int, str]] = []
-    for value in set(_IDS(tree)):
-        value = str(value)
+    for value in page.id_values:
         for index in fp.dom_ids.get(value, ()):
             found.append((index, f'id="{value}"'))
         for prefix, index in fp.dom_id_prefixes:
             if value.startswith(prefix):
                 found.append((index, f'id="{value}"'))
-    for value in set(_CLASSES(tree)):
-        for token in str(value).split():
+    for value in page.class_values:
+        for token in value.split():
             for index in fp.dom_classes.get(token, ()):
                 found.append((index, f'class="{token}"'))
     html = page.html.lower()

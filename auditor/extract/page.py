@@ -94,6 +94,8 @@ class ParsedPage:
     scripts: list[Script]
     forms: list[Form]
     cfemails: list[tuple[str, str]]  # (encoded hex, context)
+    class_values: frozenset[str] = frozenset()  # every distinct class attribute value
+    id_values: frozenset[str] = frozenset()
     _structured: dict[str, list[Any]] | None = None
 
     @property
@@ -242,11 +244,11 @@ def _xpath_literal(value: str) -> str | None:
     return f'"{value}"' if '"' not in value else None
 
 
-def _scan(tree: Any, html: str) -> tuple[list[Any], list[Any]]:
+def _scan(tree: Any, html: str, class_values: frozenset[str], id_values: frozenset[str]) -> tuple[list[Any], list[Any]]:
     """Region candidates (tags, roles, hinting class or id) and Cloudflare email spans."""
     search = _REGION_HINT.search
-    classes = {v for v in set(_CLASS_VALUES(tree)) if search(v)}
-    ids = {v for v in set(_ID_VALUES(tree)) if search(v)}
+    classes = {v for v in class_values if search(v)}
+    ids = {v for v in id_values if search(v)}
     candidates = [*_REGION_ELEMENTS(tree), *_ROLE_ELEMENTS(tree)]
     if classes or ids:
         class_tests = [f".={lit}" for v in classes if (lit := _xpath_literal(v))]
@@ -408,7 +410,9 @@ def _build(tree: Any, url: str, html: str) -> ParsedPage:
         )
         for el in found["script"]
     ]
-    candidates, cf_elements = _scan(tree, html)
+    class_values = frozenset(_CLASS_VALUES(tree))  # kept: the chat extractor reads them too
+    id_values = frozenset(_ID_VALUES(tree))
+    candidates, cf_elements = _scan(tree, html, class_values, id_values)
     roots = _region_roots(candidates)
     link_regions = _region_index(roots, "a")
     links: list[Link] = []
@@ -457,6 +461,8 @@ def _build(tree: Any, url: str, html: str) -> ParsedPage:
         scripts=scripts,
         forms=forms,
         cfemails=cfemails,
+        class_values=class_values,
+        id_values=id_values,
     )
 
 
