@@ -11,6 +11,9 @@ for every world host): it then serves the very same rendered pages, so an https 
 of a platform (t.me, a chat CDN) and its http twin answer alike. The TLS handshake
 runs in the connection's own thread, so a client that never finishes it blocks nobody.
 
+A page may answer HEAD differently from GET (``head_status``, e.g. 405 from a server
+that refuses HEAD): HEAD then gets that status with the page's headers and no body.
+
 Page faults (``fault = ...`` in the world, see auditor/lab/world.py) are answered here:
 huge, dripping, reset and header-flooding answers are streamed from a generator, never
 held in memory; bombs are built once per process (a gzip stream of repeated full-flush
@@ -71,6 +74,21 @@ class Response:
     fault: str | None = None  # streamed or per-request faults: the handler produces the body
     size: int = 0
     length: bool = True
+    head_status: int | None = None  # HEAD gets this status instead (the page's ``head_status``)
+
+    def for_head(self) -> Response:
+        """The answer to HEAD: the page's own, or its ``head_status`` with the headers, no body.
+
+        A Location is kept only when the HEAD status is itself a redirect.
+        """
+        status = self.head_status
+        if status is None:
+            return self
+        headers = tuple(
+            (name, value) for name, value in self.headers
+            if name.lower() != "location" or 300 <= status <= 399
+        )
+        return Response(status, headers, b"", self.delay)
 
 
 @dataclass(frozen=True)
@@ -250,7 +268,8 @@ class Sites:
             headers.append(("Content-Type", ctype))
         headers.extend(page.headers)
         return Response(
-            page.status, tuple(headers), body, page.delay, page.fault, size, page.length
+            page.status, tuple(headers), body, page.delay, page.fault, size, page.length,
+            page.head_status,
         )
 
 
@@ -397,6 +416,8 @@ class _Handler(BaseHTTPRequestHandler):
         response = self.server.sites.lookup(host, _decode_path(target))
         if response is None:
             response = Response(404, (("Content-Type", "text/plain; charset=utf-8"),), UNKNOWN_SITE)
+        if self.command == "HEAD":
+            response = response.for_head()
         self.server.log.append(
             LoggedRequest(
                 time=time.time(),

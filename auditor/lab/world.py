@@ -35,6 +35,8 @@ Format in brief (see ``worlds/default.toml`` for a full example)::
     # or: body = "..." (whole template), file = "teashop/about.html", raw = true (no jinja)
     # or: redirect = "/ro/" (status 301 unless given; absolute world URLs get the lab port)
     status = 200
+    head_status = 405                # what HEAD gets instead (GET keeps status): no body, the
+                                     # page's headers ("Allow" = "GET"); a 3xx one needs redirect
     content_type = "text/html"
     charset = "utf-8"                # e.g. "windows-1250": the body is encoded with it
     header_charset = true            # false: charset only in <meta>, not in Content-Type
@@ -152,6 +154,7 @@ from auditor.net.domains import registrable_domain
 WORLDS_DIR = Path(__file__).with_name("worlds")
 DEFAULT_WORLD = WORLDS_DIR / "default.toml"
 FAULTS_WORLD = WORLDS_DIR / "faults.toml"
+LINKS_WORLD = WORLDS_DIR / "links.toml"  # hosts the link checks meet: 405 to HEAD, soft 404, ...
 BEHAVIOURS = ("nxdomain", "servfail", "timeout")
 NAME_BEHAVIOURS = (*BEHAVIOURS, "huge")  # huge: an answer of ~60 KB (hundreds of records)
 PAGE_FAULTS = (
@@ -199,6 +202,7 @@ class Page:
     fault: str | None = None  # one of PAGE_FAULTS: a hostile or broken answer
     size: int | None = None  # the fault's size (bytes, links, depth); None: its default
     length: bool = True  # send Content-Length (the huge fault can stream without one)
+    head_status: int | None = None  # HEAD answers this instead of ``status`` (405: HEAD refused)
 
 
 @dataclass(frozen=True)
@@ -884,6 +888,14 @@ class _Loader:
         length = f.get("length", bool, True)
         if fault is not None and redirect is not None:
             raise f.fail("fault", "a redirect cannot also be a fault")
+        head_status = f.get("head_status", int)
+        if head_status is not None:
+            if not 100 <= head_status <= 599:
+                raise f.fail("head_status", f"expected an HTTP status 100-599, got {head_status}")
+            if fault is not None:
+                raise f.fail("head_status", "a fault answers every method alike")
+            if 300 <= head_status <= 399 and redirect is None:
+                raise f.fail("head_status", "a 3xx answer to HEAD needs the page's redirect")
         sources = {k: f.get(k, str) for k in ("main", "body", "file")}
         given = [k for k, v in sources.items() if v is not None]
         if len(given) > 1:
@@ -913,6 +925,7 @@ class _Loader:
             fault=fault,
             size=size,
             length=length,
+            head_status=head_status,
         )
         numbers = range(1, repeat + 1) if repeat is not None else [None]
         if repeat is not None and "{{" not in path:

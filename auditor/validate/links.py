@@ -290,7 +290,8 @@ class LinkValidator:
         if entry is None:
             token = self._token()
             probe = origin + self.rules["soft404"]["probe_path"].format(token=token)
-            entry = (token, asyncio.ensure_future(self.http.fetch(probe)))
+            # GET even on head-safe hosts: the comparison reads the body
+            entry = (token, asyncio.ensure_future(self.http.fetch(probe, method="GET")))
             self._baselines[origin] = entry
         return entry[0], await entry[1]
 
@@ -314,7 +315,9 @@ class LinkValidator:
         """Does the page answer (status, TLS, time), and is it not a soft 404?"""
         url = target.value if isinstance(target, ContactPoint) else target
         kind = target.kind if isinstance(target, ContactPoint) else kind
-        res = await self.http.fetch(url)
+        # GET even on head-safe hosts: the soft-404 test compares bodies, and a HEAD
+        # answer has none (every page would equal the empty random-path answer)
+        res = await self.http.fetch(url, method="GET")
         verdict, reason, message = classify_http(res)
         checks = [_http_check("http", res, verdict, reason, message)]
         if verdict == "active":
