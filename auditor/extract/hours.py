@@ -14,6 +14,7 @@ Vocabulary lives in ``auditor/data/hours.toml``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import tomllib
@@ -25,6 +26,7 @@ from typing import Any
 
 import phonenumbers
 
+from auditor.extract.casefold import fold, folded_regex, folded_superset
 from auditor.extract.page import ParsedPage
 from auditor.models import ContactPoint
 
@@ -161,6 +163,11 @@ class _ShapeTests:
     always: re.Pattern[str]  # Vocab.always_quick
     day: re.Pattern[str]  # Vocab.any_day
     lexable: re.Pattern[str]  # any lexer token but a separator ("-", "to", ",", "and")
+    # the same tests for folded text (casefold.fold), where they can be written without re.I
+    folded_timeish: re.Pattern[str] | None = None
+    folded_always: re.Pattern[str] | None = None
+    folded_closed: re.Pattern[str] | None = None
+    folded_day: re.Pattern[str] | None = None  # a prefilter (casefold.folded_superset) for day
 
 
 def _entry_regex(entry: str) -> tuple[str, str, bool]:
@@ -258,12 +265,19 @@ def vocab() -> Vocab:
         + rf"|(?<!{_WORD})(?:{shape_days})\.?(?!{_WORD})"
         + rf"|{_words_regex(data['closed'])}|{_words_regex(data['pause'])}"
     )
+    shape_timeish = re.compile(_shape_literal(timeish), re.I)
+    shape_always = re.compile(_shape_literal(data["always_open_quick"]), re.I)
+    closed = re.compile(_words_regex(data["closed"]), re.I)
     shape = _ShapeTests(
-        timeish=re.compile(_shape_literal(timeish), re.I),
-        always=re.compile(_shape_literal(data["always_open_quick"]), re.I),
+        timeish=shape_timeish,
+        always=shape_always,
         day=re.compile(rf"(?<!{_WORD})(?=[^\W\d_])(?:{shape_days})\.?(?!{_WORD})", re.I),
         lexable=re.compile(lexable, re.I),
+        folded_timeish=folded_regex(shape_timeish),
+        folded_always=folded_regex(shape_always),
+        folded_closed=folded_regex(closed),
     )
+    shape = dataclasses.replace(shape, folded_day=folded_superset(shape.day))
     return Vocab(
         langs=langs,
         order=tuple(langs),
@@ -273,7 +287,7 @@ def vocab() -> Vocab:
         word_langs={w: frozenset(c) for w, c in word_langs.items()},
         stem_langs=tuple((stem, code) for code, lang in langs.items() for stem, _ in lang.stems),
         hints=re.compile(_words_regex(data["hints"]), re.I),
-        closed=re.compile(_words_regex(data["closed"]), re.I),
+        closed=closed,
         timeish=re.compile(timeish, re.I),
         shape=shape,
     )
@@ -797,17 +811,28 @@ _JOINS = 2  # a short block with a digit or a "closed" word: joins a neighbourin
 _JOINS_IF_DAY = 4  # a short block that joins if it really holds a day word
 
 
+def _day(shape: str, folded: str, tests: _ShapeTests) -> bool:
+    """tests.day on ``shape``, asked only where its cheaper folded prefilter matches."""
+    if tests.folded_day is not None and not tests.folded_day.search(folded):
+        return False
+    return tests.day.search(shape) is not None
+
+
 def _shape_code(shape: str, v: Vocab) -> int:
     """Bits for one shape; every test here is true whenever the per-block one can be."""
     tests = v.shape
     short = len(shape) <= NEIGHBOUR_MAX_CHARS
-    code = _MAY_SEED if tests.always.search(shape) else 0
+    folded = fold(shape)
+    always = tests.folded_always.search(folded) if tests.folded_always else tests.always.search(shape)
+    code = _MAY_SEED if always else 0
     if _DIGIT.search(shape):
-        if tests.timeish.search(shape) or (_RANGEISH.search(shape) and tests.day.search(shape)):
+        timeish = tests.folded_timeish.search(folded) if tests.folded_timeish else tests.timeish.search(shape)
+        if timeish or (_RANGEISH.search(shape) and _day(shape, folded, tests)):
             code |= _MAY_SEED
         return code | (_JOINS if short else 0)
-    closed = v.closed.search(shape) is not None
-    if not (closed or short) or not tests.day.search(shape):
+    found = tests.folded_closed.search(folded) if tests.folded_closed else v.closed.search(shape)
+    closed = found is not None
+    if not (closed or short) or not _day(shape, folded, tests):
         return code | (_JOINS if short and closed else 0)
     if closed:
         code |= _MAY_SEED

@@ -1,0 +1,49 @@
+"""casefold: folded text + a pattern without re.I must match exactly where re.I does."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from auditor.extract.casefold import fold, folded_regex, folded_superset
+
+SAMPLES = [
+    "Geschlossen", "GESCHLOSSEN", "KAPALI", "kapalı", "Kapalı", "İÇERİ", "ſtop", "STOP", "Nonstop",
+    "ΚΛΕΙΣΤΌ", "κλειστό", "ΣΑΒΒΑΤΟ", "Σάββατος", "ЗАКРЫТО", "закрыто", "Zárva", "ZÁRVA", "zamknięte",
+    "ZAMKNIĘTE", "office", "takeoff", "Off", "OFF-season", "µ", "Μ", "ﬅ", "ﬆ", "Kelvin K", "ẞ", "ß",
+]
+WORDS = ["geschlossen", "kapalı", "kapali", "içeri", "stop", "κλειστό", "σάββατος", "закрыто", "zárva",
+         "zamknięte", "off", "μ", "ﬆ", "k", "ß"]
+
+
+@pytest.mark.parametrize("word", WORDS)
+def test_folded_regex_agrees_with_ignorecase(word: str) -> None:
+    exact = re.compile(rf"(?<![^\W_])(?:{re.escape(word)})(?![^\W_])", re.I)
+    fast = folded_regex(exact)
+    assert fast is not None and not fast.flags & re.I
+    for text in SAMPLES + [f"x {s} y" for s in SAMPLES]:
+        assert bool(exact.search(text)) == bool(fast.search(fold(text))), (word, text)
+
+
+def test_fold_keeps_length_and_boundaries() -> None:
+    for text in SAMPLES:
+        assert len(fold(text)) == len(text)
+        assert [c.isalnum() for c in fold(text)] == [c.isalnum() for c in text]
+
+
+def test_patterns_that_cannot_be_folded_are_refused() -> None:
+    assert folded_regex(re.compile(r"(?-i:Mo)|tue", re.I)) is None  # case-sensitive group
+    assert folded_regex(re.compile(r"Monday", re.I)) is None  # upper-case literal
+    assert folded_regex(re.compile(r"\W\S\D+x", re.I)) is not None  # escapes are not literals
+    assert folded_superset(re.compile(r"[A-z]+", re.I)) is None  # a range cannot be lower-cased
+
+
+def test_superset_never_misses() -> None:
+    exact = re.compile(r"(?<![^\W_])(?:monday|(?-i:Mo|MO)|(?-i:F))(?![^\W_])", re.I)
+    loose = folded_superset(exact)
+    assert loose is not None
+    for text in ["Mo 9-17", "MO 9-17", "mo 9-17", "MONDAY", "F 8-12", "f 8-12", "More", "Fri"]:
+        if exact.search(text):
+            assert loose.search(fold(text)), text
+    assert loose.search(fold("mo 9-17")) and not exact.search("mo 9-17")  # looser, never stricter
