@@ -174,8 +174,11 @@ def _entry_regex(entry: str) -> tuple[str, str, bool]:
     """(regex, lookup key, is_stem) for one vocabulary entry (see hours.toml)."""
     if entry.startswith("!"):
         word = entry[1:]
+        exact = f"(?-i:{re.escape(word)}|{re.escape(word.upper())})"
         follow = rf"(?=\s*(?:[{_DASH},:/&]|\d))"
-        return f"(?-i:{re.escape(word)}|{re.escape(word.upper())}){follow}", word.lower(), False
+        # or the end of a day range: "ma–pe klo 8", "pon.–pet."
+        after_dash = rf"(?<=[{_DASH}]){exact}|(?<=[{_DASH}]\s){exact}"
+        return f"{exact}{follow}|{after_dash}", word.lower(), False
     if entry.startswith("="):
         word = entry[1:]
         return f"(?-i:{re.escape(word)}|{re.escape(word.upper())})", word.lower(), False
@@ -366,7 +369,8 @@ def _pick_lang(text: str, page_lang: str | None, v: Vocab) -> Lang:
     """The language whose day words explain the block best (page language breaks ties).
 
     One pass of the all-languages day regex; each matched word votes for every
-    language that has it ("Mo" for en and de, "Pzt" for tr only).
+    language that has it ("Mo" for en and de, "Pzt" for tr only), a whole word twice
+    as much as a short abbreviation.
     """
     scores: dict[str, float] = {}
     for word in v.any_day.findall(text):
@@ -374,8 +378,9 @@ def _pick_lang(text: str, page_lang: str | None, v: Vocab) -> Lang:
         codes = v.word_langs.get(key)
         if codes is None:
             codes = frozenset(code for stem, code in v.stem_langs if key.startswith(stem))
+        weight = 2.0 if len(key) > 3 else 1.0  # "radnim danima" says more than a stray "do"
         for code in codes:
-            scores[code] = scores.get(code, 0.0) + 1.0
+            scores[code] = scores.get(code, 0.0) + weight
     if page_lang in scores:
         scores[page_lang] += 0.5
     if scores:

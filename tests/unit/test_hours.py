@@ -74,6 +74,21 @@ TEXT_CASES: list[tuple[str, str, str]] = [
     ),
     ("ru", "<p>С понедельника по пятницу с 9 до 18</p>", "Mo-Fr 09:00-18:00"),
     ("uk", "<p>Графік: пн-пт 9:00-18:00</p>", "Mo-Fr 09:00-18:00"),
+    ("sv", "<p>Kundtjänst: mån–fre 08.00–17.00, lör 10.00–14.00</p>", "Mo-Fr 08:00-17:00; Sa 10:00-14:00"),
+    ("sv", "<p>Öppettider: vardagar kl. 9–16</p>", "Mo-Fr 09:00-16:00"),
+    ("nb", "<p>Kundeservice: mandag–fredag kl. 08.00–16.00</p>", "Mo-Fr 08:00-16:00"),
+    ("da", "<p>Telefontid: man.–fre. kl. 9.00–16.00, lørdag lukket</p>", "Mo-Fr 09:00-16:00"),
+    ("fi", "<p>Asiakaspalvelu palvelee ma–pe klo 8.00–16.00</p>", "Mo-Fr 08:00-16:00"),
+    ("fi", "<p>Avoinna arkisin klo 9–17, la 10–14</p>", "Mo-Fr 09:00-17:00; Sa 10:00-14:00"),
+    ("el", "<p>Ωράριο: Δευτέρα - Παρασκευή 09:00 - 17:00</p>", "Mo-Fr 09:00-17:00"),
+    ("el", "<p>ΔΕΥΤΕΡΑ – ΠΑΡΑΣΚΕΥΗ 9:00 – 17:00, ΣΑΒΒΑΤΟ 10:00 – 14:00</p>", "Mo-Fr 09:00-17:00; Sa 10:00-14:00"),
+    ("bg", "<p>Работно време: понеделник – петък: 9.00 – 18.00 ч.</p>", "Mo-Fr 09:00-18:00"),
+    ("bg", "<p>пн-пт 9:00-18:00, съб 10:00-14:00</p>", "Mo-Fr 09:00-18:00; Sa 10:00-14:00"),
+    ("pt", "<p>Horário: segunda a sexta, das 9h às 18h</p>", "Mo-Fr 09:00-18:00"),
+    ("pt", "<p>Seg. a Sex.: 9:00 - 18:00</p>", "Mo-Fr 09:00-18:00"),
+    ("hr", "<p>Radno vrijeme: pon – pet 8:00 – 16:00, sub 8:00 – 13:00</p>", "Mo-Fr 08:00-16:00; Sa 08:00-13:00"),
+    ("hr", "<p>Radnim danima od 8 do 16 sati</p>", "Mo-Fr 08:00-16:00"),
+    ("sl", "<p>Delovni čas: pon.–pet. 8.00–15.00</p>", "Mo-Fr 08:00-15:00"),
 ]
 
 
@@ -163,6 +178,15 @@ ALWAYS: list[tuple[str, str]] = [
     ("sk", "Dispečing nepretržite"),
     ("nl", "24/7 bereikbaar"),
     ("ro", "Non-stop"),
+    ("sv", "Kundtjänst öppen dygnet runt"),
+    ("da", "Vagttelefon døgnet rundt"),
+    ("nb", "Døgnåpent kundesenter"),
+    ("fi", "Päivystys ympäri vuorokauden"),
+    ("el", "Εξυπηρέτηση όλο το 24ωρο"),
+    ("bg", "Работим денонощно"),
+    ("pt", "Linha de apoio 24 horas por dia"),
+    ("hr", "Dežurstvo 24 sata dnevno"),
+    ("sl", "Dežurna služba 24 ur na dan"),
 ]
 
 
