@@ -31,14 +31,24 @@ def _canon_table() -> dict[int, int]:
     return table
 
 
-_PRE = {0x130: "i"}  # "İ".lower() is two characters; re.I compares it with "i"
+# "İ" (U+0130) lower-cases to two characters; re.I compares it with "i": fold replaces it.
 _CANON = _canon_table()
 _ESCAPE = re.compile(r"\\.", re.S)
 
 
+_HAS_CANON = re.compile("[" + "".join(map(chr, sorted(_CANON))) + "]")
+
+
 def fold(text: str) -> str:
-    """``text`` as :func:`folded_regex` patterns expect it (same length as ``text``)."""
-    return text.translate(_PRE).lower().translate(_CANON)
+    """``text`` as :func:`folded_regex` patterns expect it (same length as ``text``).
+
+    ``str.translate`` looks up every character in Python, so it runs only when one of
+    its few characters is there (a C-level search finds out).
+    """
+    if "\u0130" in text:
+        text = text.replace("\u0130", "i")
+    low = text.lower()
+    return low.translate(_CANON) if _HAS_CANON.search(low) else low
 
 
 def folded_regex(pattern: re.Pattern[str]) -> re.Pattern[str] | None:

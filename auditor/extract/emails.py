@@ -28,7 +28,7 @@ from urllib.parse import unquote, urlsplit
 from email_validator import validate_email
 
 from auditor.data import load
-from auditor.extract.page import ParsedPage, text_of
+from auditor.extract.page import THIRD_PARTY, ParsedPage, text_of
 from auditor.models import CONTEXT_MAX, ContactPoint, clip_context
 from auditor.net.domains import has_public_suffix, registrable_domain, same_site
 
@@ -718,12 +718,15 @@ def _title_like(text: str) -> bool:
     )
 
 
-def _third_party(page: ParsedPage, index: int | None, before: str, value: str) -> bool:
+def _third_party(
+    page: ParsedPage, index: int | None, before: str, value: str, region: str | None = None
+) -> bool:
     """An off-site address in a section about another organisation.
 
     Imprints name the hosting provider ("Tárhelyszolgáltató"), conciliation
     body and authority with their own addresses; those are not the company's.
-    The section title is the nearest short, digit-free block above.
+    The page model marks such entries (region ``third-party``); failing that, the
+    section title is the nearest short, digit-free block above.
     """
     try:
         host = urlsplit(page.url).hostname or ""
@@ -731,6 +734,8 @@ def _third_party(page: ParsedPage, index: int | None, before: str, value: str) -
         host = ""
     if not host or same_site(value.rpartition("@")[2], host):
         return False
+    if region == THIRD_PARTY:
+        return True
     pattern = _rules().third_party
     if pattern.search(_fold(before)):
         return True
@@ -764,7 +769,7 @@ def _from_links(page: ParsedPage, out: _Collector) -> None:
                 page, out.text, value
             )
             context, before, region, index = found or (label_text or value, "", link.region, None)
-            if _third_party(page, index, before, value):
+            if _third_party(page, index, before, value, link.region):
                 continue
             label = (
                 _label_from_local(value.rpartition("@")[0])
@@ -787,7 +792,8 @@ def _from_blocks(page: ParsedPage, out: _Collector) -> None:
         text = _clean_text(block.text)
         hits = _scan(text)
         for i, hit in enumerate(hits):
-            if _third_party(page, index, text[max(0, hit.start - 120) : hit.start], hit.value):
+            before = text[max(0, hit.start - 120) : hit.start]
+            if _third_party(page, index, before, hit.value, block.region):
                 continue
             details: dict[str, Any] = {"region": block.region}
             if hit.obfuscated:
@@ -944,7 +950,7 @@ def _from_entities(page: ParsedPage, out: _Collector) -> None:
                 continue  # not encoded: the block or link scan owns it
             found = _block_context(page, out.text, hit.value)
             context, before, region, index = found or (hit.value, "", None, None)
-            if _third_party(page, index, before, hit.value):
+            if _third_party(page, index, before, hit.value, region):
                 continue
             label = _label_from_local(hit.value.rpartition("@")[0]) or _label_from_text(before)
             details: dict[str, Any] = {"obfuscation": "entity"}

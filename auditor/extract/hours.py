@@ -27,7 +27,7 @@ from typing import Any
 import phonenumbers
 
 from auditor.extract.casefold import fold, folded_regex, folded_superset
-from auditor.extract.page import ParsedPage
+from auditor.extract.page import THIRD_PARTY, ParsedPage
 from auditor.models import ContactPoint
 
 DAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
@@ -260,7 +260,11 @@ def vocab() -> Vocab:
     for code, lang in langs.items():
         for word in lang.words:
             word_langs.setdefault(word, set()).add(code)
-    timeish = r"\d\s?[:hu]\s?[0-5]\d|\d\s?(?:uhr|óra|h|uur|[ap]\.?m\.?)(?![^\W\d_])"
+    timeish = (
+        r"\d\s?[:hu]\s?[0-5]\d|\d\s?(?:uhr|óra|h|uur|[ap]\.?m\.?)(?![^\W\d_])"
+        # a range of dotted times, as Nordic, Slavic and Greek pages write them: 9.00–16.00
+        r"|(?<![\d.])\d\d?\.[0-5]\d\s?[\-–—]\s?\d\d?\.[0-5]\d"
+    )
     shape_days = "|".join(lang.shape_day_body for lang in langs.values())
     time_range = {w for spec in data["lang"].values() for w in spec.get("time_range", [])}
     lexable = (
@@ -1134,7 +1138,8 @@ def extract_hours(page: ParsedPage, contacts: Sequence[ContactPoint] = ()) -> li
             if key not in seen:
                 seen.add(key)
                 out.append(point)
-    blocks = [b.text for b in page.blocks]
+    # a third party's entry (the host's office hours) is not the company's: left blank
+    blocks = [b.text if b.region != THIRD_PARTY else "" for b in page.blocks]
     for sched in parse_text(_mask_phones(blocks, contacts), page.lang):
         rendered = render(sched)
         if rendered is None:

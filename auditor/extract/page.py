@@ -18,6 +18,7 @@ from lxml import etree
 from w3lib.encoding import html_to_unicode
 
 from auditor.extract.casefold import fold, folded_regex
+from auditor.extract.sections import find_sections
 
 BLOCK_TAGS = frozenset(
     """address article aside blockquote body br caption center dd details dialog dir div dl dt
@@ -30,6 +31,7 @@ REGION_TAGS = {"header": "header", "footer": "footer", "nav": "nav"}
 _REGION_HINT = re.compile(r"(footer|header|navbar|nav\b|menu|topbar|bottom)", re.I)
 _FOLDED_HINT = folded_regex(_REGION_HINT) or _REGION_HINT
 MAX_SCRIPT_TEXT = 200_000
+THIRD_PARTY = "third-party"  # the region of a web agency's, host's or authority's entry
 # Links kept per page (issue 6: a hostile page may carry 100,000). Non-web links
 # (mailto:, tel:, messaging apps) are always kept: they are contact points. Of the
 # web links, the first and the last half of the cap are kept, in document order:
@@ -46,7 +48,7 @@ class TextBlock(NamedTuple):
     """
 
     text: str
-    region: str  # header, footer, nav or main
+    region: str  # header, footer, nav, main or third-party
 
 
 class Link(NamedTuple):
@@ -226,7 +228,7 @@ _BLOCK_MARK = "\ue000"  # private-use characters: valid in XML, absent from real
 _REGION_OPEN = "\ue001"  # followed by one letter: h, f, n
 _REGION_CLOSE = "\ue002"
 _REGION_SPLIT = re.compile("(\ue001.|\ue002)")
-_REGION_LETTER = {"header": "h", "footer": "f", "nav": "n"}
+_REGION_LETTER = {"header": "h", "footer": "f", "nav": "n", THIRD_PARTY: "t"}
 _LETTER_REGION = {v: k for k, v in _REGION_LETTER.items()}
 
 
@@ -354,18 +356,19 @@ def _split_blocks(text: str) -> list[TextBlock]:
         return [TextBlock(t, "main") for chunk in text.split(mark) if (t := chunk.strip())]
     blocks: list[TextBlock] = []
     region = "main"
-    depth = 0
+    outer: list[str] = []  # the regions around the current one
     parts = _REGION_SPLIT.split(text)  # text, token, text, token, ...: tokens are few
     for i, part in enumerate(parts):
         if i % 2:
             if part == _REGION_CLOSE:
-                depth = max(0, depth - 1)
-                if depth == 0:
-                    region = "main"
+                region = outer.pop() if outer else "main"
             else:
-                depth += 1
-                if depth == 1:
-                    region = _LETTER_REGION.get(part[1], "main")
+                outer.append(region)
+                opened = _LETTER_REGION.get(part[1], "main")
+                # the outermost header, footer or nav names the region; a third party's
+                # entry names it wherever it sits
+                if region == "main" or opened == THIRD_PARTY:
+                    region = opened
         elif part:
             blocks += [TextBlock(t, region) for chunk in part.split(mark) if (t := chunk.strip())]
     return blocks
@@ -431,7 +434,13 @@ def _build(tree: Any, url: str, html: str) -> ParsedPage:
     id_values = frozenset(_ID_VALUES(tree))
     candidates, cf_elements = _scan(tree, html, class_values, id_values)
     roots = _region_roots(candidates)
+    blocks = _visible_blocks(tree, roots)
+    entries = find_sections(tree, (b.text for b in blocks))
+    if entries:  # a web agency, host or authority: its blocks and links are set apart
+        roots = {**roots, **dict.fromkeys(entries, THIRD_PARTY)}
+        blocks = _visible_blocks(tree, roots)
     link_regions = _region_index(roots, "a")
+    link_regions.update(_region_index(dict.fromkeys(entries, THIRD_PARTY), "a"))
     links: list[Link] = []
     hidden_links = set(_HIDDEN_LINKS(tree))
     for el, raw_href in _capped_anchors(found["a"], hidden_links):
@@ -447,7 +456,6 @@ def _build(tree: Any, url: str, html: str) -> ParsedPage:
     hidden = set(_HIDDEN(tree))
     forms = [_form(el, base_url) for el in found["form"] if el not in hidden]
     cfemails = [(_attr(el, "data-cfemail"), "") for el in cf_elements]
-    blocks = _visible_blocks(tree, roots)
 
     lang = None
     root = tree.getroottree().getroot() if hasattr(tree, "getroottree") else tree

@@ -39,7 +39,7 @@ import phonenumbers
 from phonenumbers import Leniency, PhoneNumber, PhoneNumberFormat, PhoneNumberMatcher
 
 from auditor.extract.hours import digit_shapes
-from auditor.extract.page import Link, ParsedPage, TextBlock
+from auditor.extract.page import THIRD_PARTY, Link, ParsedPage, TextBlock
 from auditor.extract.region import region_from_lang
 from auditor.models import ContactPoint, clip_context
 
@@ -97,7 +97,7 @@ _DECOY_PATTERNS = (
     r"(?<![\d\-])\d{8}-\d{8}(?:-\d{8})?(?![\d\-])",  # HU bank account
     r"(?<![\d\-])\d{2}-\d{2}-\d{6}(?![\d\-])",  # HU company registry
     r"(?<![\d\-])\d{5}-\d{4}(?![\d\-])",  # ZIP+4
-    r"(?<![\d\-])\d{2}-\d{3}(?![\d\-])",  # PL post code
+    r"(?<![\d\-])\d{2}-\d{3}(?![\d\-])(?!\s\d)",  # PL post code (not SE 08-465 004 20)
     r"\b[A-Z]{1,2}-\d{4,5}\b",  # D-10115, CH-8001
     rf"{_NB}\d{{1,3}}(?:[.,]\d{{3}})+[.,]\d{{2}}(?!\d)",  # 1.234.567,00
 )
@@ -662,7 +662,7 @@ def _from_text(page: ParsedPage, region: str | None) -> Iterator[ContactPoint]:
     blocks = _Blocks(page.blocks)
     trunk = _written_trunk(region) if region is not None else None
     for index, plan in enumerate(blocks.plans()):
-        if not plan:
+        if not plan or page.blocks[index].region == THIRD_PARTY:  # an agency's, host's number
             continue
         text = blocks.texts[index]
         decoys: list[tuple[int, int]] | None = None  # computed only when a run needs them
@@ -897,6 +897,8 @@ def _from_links(page: ParsedPage, region: str | None) -> Iterator[ContactPoint]:
     blocks: _Blocks | None = None
     seen = 0
     for link in page.links:
+        if link.region == THIRD_PARTY:
+            continue
         number_text = _tel_number(link)
         if number_text is None:
             continue

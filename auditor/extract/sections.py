@@ -1,0 +1,154 @@
+"""Third parties' entries on a company's page (web agency, host, authority, arbitration body).
+
+Imprints must name the hosting provider, the supervisory authority or the consumer
+arbitration body, often with their phone numbers and e-mail addresses, and footers credit
+the web agency: published contact points that are not the company's. A marker word at the
+start of a block (``auditor/data/third_party.toml``) opens such an entry; this module finds
+the elements it spans, so the page model can give their text and links the region
+``third-party`` and the phone, e-mail and hours extractors can pass over them.
+
+Pure functions on an lxml tree; the page model (``auditor.extract.page``) calls
+:func:`find_sections` after its first text pass, only when a block starts with a marker.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from lxml import etree
+
+from auditor.extract.casefold import fold
+
+_SECTION_TAGS = frozenset(
+    """address article aside blockquote dd details div dl dt fieldset figure footer form h1 h2 h3
+    h4 h5 h6 header li main nav ol p section table tbody td tfoot th thead tr ul""".split()
+)
+_HEADINGS = frozenset("h1 h2 h3 h4 h5 h6 dt".split())
+_SKIP = frozenset("script style noscript template svg head title object".split())
+_TEXT_STARTING = etree.XPath("//body//text()[starts-with(normalize-space(.), $prefix)]")
+_STRING = etree.XPath("string()")
+
+
+@dataclass(frozen=True)
+class Markers:
+    """The compiled marker data."""
+
+    starts: re.Pattern[str]  # on folded text: a marker right after a line start
+    phrase_words: frozenset[str]  # folded markers of more than one word
+    label_chars: int
+    siblings: int
+    max_section_chars: int
+
+
+@cache
+def markers() -> Markers:
+    """Load the marker file once per process."""
+    text = resources.files("auditor").joinpath("data/third_party.toml").read_text("utf-8")
+    data = tomllib.loads(text)
+    words = sorted({fold(w) for ws in data["markers"].values() for w in ws}, key=len, reverse=True)
+    body = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in words)
+    limits = data["limits"]
+    return Markers(
+        starts=re.compile(rf"\n(?P<m>{body})(?![^\W_])(?P<after>\s*(?:[:\-–—/,&+|]|$))?", re.M),
+        phrase_words=frozenset(w for w in words if " " in w),
+        label_chars=int(limits["label_chars"]),
+        siblings=int(limits["siblings"]),
+        max_section_chars=int(limits["max_section_chars"]),
+    )
+
+
+def marked_blocks(texts: Iterable[str]) -> list[tuple[str, str]]:
+    """(block text, marker as written) for every block that opens a third party's entry."""
+    m = markers()
+    texts = list(texts)
+    joined = "\n" + "\n".join(texts)
+    folded = fold(joined)  # same length: offsets carry over to ``joined``
+    if not m.starts.search(folded):
+        return []
+    starts, pos = [], 1
+    for text in texts:
+        starts.append(pos)
+        pos += len(text) + 1
+    found: list[tuple[str, str]] = []
+    index = 0
+    for hit in m.starts.finditer(folded):
+        begin = hit.start("m")
+        while index + 1 < len(starts) and starts[index + 1] <= begin:
+            index += 1
+        text = texts[index]
+        word = hit.group("m")
+        single = " " not in word.strip()
+        if single and hit.group("after") is None and len(text) > len(word) + 1:
+            continue  # "Hosting packages", "Réalisation du mois": a word, not an entry's title
+        found.append((text, joined[begin : hit.end("m")]))
+    return found
+
+
+def _container(node: Any) -> Any | None:
+    """The block element a text node sits in, or None inside scripts and the like."""
+    el = node.getparent()
+    if el is None:
+        return None
+    if node.is_tail:
+        el = el.getparent()
+    current = el
+    while current is not None:
+        if isinstance(current.tag, str) and current.tag in _SKIP:
+            return None
+        current = current.getparent()
+    while el is not None and (not isinstance(el.tag, str) or el.tag not in _SECTION_TAGS):
+        el = el.getparent()
+    return el
+
+
+def _text_len(el: Any) -> int:
+    return len(" ".join(str(_STRING(el)).split()))
+
+
+def _section(el: Any, m: Markers) -> list[Any]:
+    """The elements one entry spans, starting at its marker's block element ``el``."""
+    if el.tag in ("body", "html") or _text_len(el) > m.max_section_chars:
+        return []
+    if el.tag not in _HEADINGS and _text_len(el) > m.label_chars:
+        return [el]  # "Webdesign: Agentur X, Tel. ...": the entry is this block
+    out = [el]
+    for sibling in el.itersiblings():
+        if len(out) > m.siblings or not isinstance(sibling.tag, str):
+            break
+        if sibling.tag in _HEADINGS or (el.tag == "dt" and sibling.tag != "dd"):
+            break
+        if _text_len(sibling) > m.max_section_chars:
+            break
+        out.append(sibling)
+    if len(out) == 1:  # a label alone in its box: the entry is the box around it
+        parent = el.getparent()
+        if parent is not None and parent.tag not in ("body", "html") and _text_len(parent) <= m.max_section_chars:
+            return [parent]
+    return out
+
+
+def find_sections(tree: Any, texts: Iterable[str]) -> list[Any]:
+    """Elements holding third parties' entries, found from the blocks that open them."""
+    m = markers()
+    elements: list[Any] = []
+    seen: set[Any] = set()
+    for text, written in marked_blocks(texts):
+        prefix = text[: max(len(written), 1)].split()[0] if text.split() else written
+        for node in _TEXT_STARTING(tree, prefix=prefix):
+            el = _container(node)
+            if el is None or el in seen:
+                continue
+            if not " ".join(str(_STRING(el)).split()).startswith(text[: len(written)]):
+                continue  # the same word opening some other block
+            seen.add(el)
+            for part in _section(el, m):
+                if part not in seen or part is el:
+                    seen.add(part)
+                    elements.append(part)
+    return elements
