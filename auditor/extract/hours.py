@@ -26,7 +26,7 @@ from typing import Any
 
 import phonenumbers
 
-from auditor.extract.casefold import fold, folded_regex, folded_superset
+from auditor.extract.casefold import fold, folded_regex
 from auditor.extract.page import THIRD_PARTY, ParsedPage
 from auditor.models import ContactPoint
 
@@ -151,6 +151,52 @@ class Vocab:
     shape: _ShapeTests
 
 
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
+def _day_entries(spec: dict[str, Any]) -> Iterator[str]:
+    for entries in spec["days"]:
+        yield from entries
+    for group in spec.get("groups", []):
+        yield from group["words"]
+
+
+@dataclass(frozen=True)
+class _DayWords:
+    """A cheap test every text the day regex matches in passes: a letter run of the text is
+    a day word's first word, or starts with a day stem. Ten times faster than the regex
+    (whose hundreds of alternatives the engine tries at every position) on prose."""
+
+    words: frozenset[str]
+    stems: dict[str, tuple[str, ...]]  # by first letter
+
+    @classmethod
+    def of(cls, entries: Iterable[str]) -> _DayWords:
+        words: set[str] = set()
+        stems: dict[str, set[str]] = {}
+        for entry in entries:
+            bare = entry.lstrip("!=")
+            stem = bare.endswith("*")
+            tokens = _LETTERS.findall(fold(bare.rstrip("*")))
+            if not tokens:
+                continue
+            if stem and len(tokens) == 1:
+                stems.setdefault(tokens[0][0], set()).add(tokens[0])
+            else:
+                words.add(tokens[0])
+        return cls(frozenset(words), {k: tuple(v) for k, v in stems.items()})
+
+    def any_in(self, folded: str) -> bool:
+        words, stems = self.words, self.stems
+        for token in _LETTERS.findall(folded):
+            if token in words:
+                return True
+            for stem in stems.get(token[0], ()):
+                if token.startswith(stem):
+                    return True
+        return False
+
+
 @dataclass(frozen=True)
 class _ShapeTests:
     """Tests run once per digit shape of a block (``digit_shapes``), never once per block.
@@ -167,7 +213,7 @@ class _ShapeTests:
     folded_timeish: re.Pattern[str] | None = None
     folded_always: re.Pattern[str] | None = None
     folded_closed: re.Pattern[str] | None = None
-    folded_day: re.Pattern[str] | None = None  # a prefilter (casefold.folded_superset) for day
+    day_words: _DayWords | None = None  # a prefilter for day, on folded text
 
 
 def _entry_regex(entry: str) -> tuple[str, str, bool]:
@@ -263,7 +309,8 @@ def vocab() -> Vocab:
     timeish = (
         r"\d\s?[:hu]\s?[0-5]\d|\d\s?(?:uhr|óra|h|uur|[ap]\.?m\.?)(?![^\W\d_])"
         # a range of dotted times, as Nordic, Slavic and Greek pages write them: 9.00–16.00
-        r"|(?<![\d.])\d\d?\.[0-5]\d\s?[\-–—]\s?\d\d?\.[0-5]\d"
+        # (the lookbehind after the first digit keeps the engine's skip to digits)
+        r"|\d(?<![\d.]\d)\d?\.[0-5]\d\s?[\-–—]\s?\d\d?\.[0-5]\d"
     )
     shape_days = "|".join(lang.shape_day_body for lang in langs.values())
     time_range = {w for spec in data["lang"].values() for w in spec.get("time_range", [])}
@@ -284,7 +331,8 @@ def vocab() -> Vocab:
         folded_always=folded_regex(shape_always),
         folded_closed=folded_regex(closed),
     )
-    shape = dataclasses.replace(shape, folded_day=folded_superset(shape.day))
+    entries = [e for spec in data["lang"].values() for e in _day_entries(spec)]
+    shape = dataclasses.replace(shape, day_words=_DayWords.of(entries))
     return Vocab(
         langs=langs,
         order=tuple(langs),
@@ -822,7 +870,7 @@ _JOINS_IF_DAY = 4  # a short block that joins if it really holds a day word
 
 def _day(shape: str, folded: str, tests: _ShapeTests) -> bool:
     """tests.day on ``shape``, asked only where its cheaper folded prefilter matches."""
-    if tests.folded_day is not None and not tests.folded_day.search(folded):
+    if tests.day_words is not None and not tests.day_words.any_in(folded):
         return False
     return tests.day.search(shape) is not None
 
