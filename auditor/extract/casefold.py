@@ -62,23 +62,3 @@ def folded_regex(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
     if "(?-i" in source or any(c != c.lower() for c in bare):
         return None
     return re.compile(source.translate(_CANON), pattern.flags & ~re.IGNORECASE)
-
-
-def folded_superset(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
-    """A prefilter for ``pattern`` on :func:`fold`-ed text: it matches whenever ``pattern``
-    can, and maybe more (case-sensitive groups become case-insensitive).
-
-    Run ``pattern`` itself only where this matches. None when no such form is safe: a
-    range with an upper-case end (``[A-z]`` cannot simply be lower-cased).
-    """
-    source = pattern.pattern
-    if any(c != c.lower() and "-" in (source[i - 1 : i] + source[i + 1 : i + 2]) for i, c in enumerate(source)):
-        return None
-    lowered = _PIECES.sub(lambda m: m.group(0) if m.group(0)[0] == "\\" else m.group(0).lower(), source)
-    try:
-        return re.compile(lowered.replace("(?-i:", "(?:").translate(_CANON), pattern.flags & ~re.IGNORECASE)
-    except re.error:
-        return None
-
-
-_PIECES = re.compile(r"\\.|[^\\]+", re.S)
