@@ -81,13 +81,8 @@ def _add_report_options(p: argparse.ArgumentParser, no_report: bool = True) -> N
     g.add_argument("--weights", metavar="FILE", help="scoring weights TOML (default: the packaged one)")
 
 
-_CONFIG_FILE: dict[str, str | None] = {}
-
-
 def _settings_from(args: argparse.Namespace, **overrides: Any) -> Any:
     from auditor.config import build_settings
-
-    _CONFIG_FILE["path"] = getattr(args, "config", None)
 
     names = ("max_redirects", "autothrottle", "max_pages", "max_depth", "delay", "concurrency", "timeout", "company_timeout",
              "max_page_bytes", "user_agent", "contact_url", "obey_robots", "nameserver",
@@ -99,7 +94,7 @@ def _settings_from(args: argparse.Namespace, **overrides: Any) -> Any:
         flags["validate"] = False
     flags.update({k: v for k, v in overrides.items() if v is not None})
     settings = build_settings(getattr(args, "config", None), **flags)
-    _sip_config(settings, _CONFIG_FILE["path"])  # fail before any crawling, not after
+    _sip_config(settings, settings.config_file)  # fail before any crawling, not after
     return settings
 
 
@@ -264,7 +259,7 @@ def _validate(store: Any, settings: Any, network: Any = None) -> Any:
 
     network = network or _network_from_env()
     progress = settings.progress and sys.stderr.isatty()
-    sip = _sip_config(settings, _CONFIG_FILE.get("path"))
+    sip = _sip_config(settings, settings.config_file)
     ledger = Path(store.path).parent / "line-probe-ledger.json" if hasattr(store, "path") else None
     counts = validate_store(store, settings, network, progress=progress, sip_config=sip, ledger_path=ledger)
     log.info("verdicts: %s", dict(counts))

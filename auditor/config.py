@@ -55,6 +55,8 @@ class Settings:
     validate: bool = True
     progress: bool = True
     log_level: str = "INFO"
+    # where these came from: the line probe reads its [sip] table from the same file
+    config_file: str | None = None
 
     def effective_user_agent(self) -> str:
         """Identify the crawler and say where to read about it or complain."""
@@ -136,12 +138,13 @@ def build_settings(config_file: str | Path | None = None, **flags: Any) -> Setti
     values: dict[str, Any] = {}
     if config_file:
         for key, value in load_config_file(config_file).items():
-            if key not in _FIELDS:
+            if key not in _FIELDS or key == "config_file":
                 raise ConfigError(f"unknown setting {key!r} in {config_file}")
             values[key] = _coerce(key, value)
     for key, value in flags.items():
         if value is not None and key in _FIELDS:
             values[key] = _coerce(key, value)
+    values["config_file"] = str(config_file) if config_file else None
     settings = Settings(**values)
     if settings.max_pages < 1 or settings.max_depth < 0:
         raise ConfigError("max_pages must be >= 1 and max_depth >= 0")

@@ -26,3 +26,14 @@ def test_errors_are_clear(tmp_path: Path) -> None:
         build_settings(cfg)
     with pytest.raises(ConfigError, match="cannot read"):
         build_settings(tmp_path / "missing.toml")
+
+
+def test_settings_remember_their_config_file_which_the_file_cannot_set(tmp_path: Path) -> None:
+    path = tmp_path / "auditor.toml"
+    path.write_text("[crawl]\nmax_pages = 5\n", encoding="utf-8")
+    settings = build_settings(path)
+    assert settings.config_file == str(path) and settings.max_pages == 5
+    assert build_settings(None).config_file is None
+    path.write_text('config_file = "/etc/other.toml"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="unknown setting 'config_file'"):
+        build_settings(path)
