@@ -220,10 +220,7 @@ class _Joiner:
 
 
 # Content a visitor never sees (inside template, noscript, svg, object, head).
-_INVISIBLE = "ancestor::template or ancestor::noscript or ancestor::svg or ancestor::object or ancestor::head"
 _INVISIBLE_ROOTS = ("template", "noscript", "svg", "object", "head")
-_HIDDEN = etree.XPath(" | ".join(f"//{tag}//form" for tag in _INVISIBLE_ROOTS))
-_HIDDEN_LINKS = etree.XPath(" | ".join(f"//{tag}//a" for tag in _INVISIBLE_ROOTS))
 _BLOCK_MARK = "\ue000"  # private-use characters: valid in XML, absent from real text
 _REGION_OPEN = "\ue001"  # followed by one letter: h, f, n
 _REGION_CLOSE = "\ue002"
@@ -408,7 +405,7 @@ def _capped_anchors(elements: list[Any], hidden: set[Any]) -> list[tuple[Any, st
     return kept
 
 
-_WALKED = ("a", "script", "form", "base", "link", "meta", "title")
+_WALKED = ("a", "script", "form", "base", "link", "meta", "title", *_INVISIBLE_ROOTS)
 
 
 def _build(tree: Any, url: str, html: str) -> ParsedPage:
@@ -442,7 +439,8 @@ def _build(tree: Any, url: str, html: str) -> ParsedPage:
     link_regions = _region_index(roots, "a")
     link_regions.update(_region_index(dict.fromkeys(entries, THIRD_PARTY), "a"))
     links: list[Link] = []
-    hidden_links = set(_HIDDEN_LINKS(tree))
+    invisible = [el for tag in _INVISIBLE_ROOTS for el in found[tag]]  # few, and small
+    hidden_links = {a for el in invisible for a in el.iter("a")}
     for el, raw_href in _capped_anchors(found["a"], hidden_links):
         links.append(
             Link(
@@ -453,7 +451,7 @@ def _build(tree: Any, url: str, html: str) -> ParsedPage:
                 title=_attr(el, "title") or _attr(el, "aria-label"),
             )
         )
-    hidden = set(_HIDDEN(tree))
+    hidden = {f for el in invisible for f in el.iter("form")}
     forms = [_form(el, base_url) for el in found["form"] if el not in hidden]
     cfemails = [(_attr(el, "data-cfemail"), "") for el in cf_elements]
 
