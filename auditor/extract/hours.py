@@ -20,7 +20,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -149,9 +149,53 @@ class Vocab:
     closed: re.Pattern[str]
     timeish: re.Pattern[str]
     shape: _ShapeTests
+    day_words: _DayWords
+    # the same tests for casefold.fold-ed text, written without re.I (None: not possible)
+    folded_always_quick: re.Pattern[str] | None = None
+    folded_closed: re.Pattern[str] | None = None
+    folded_timeish: re.Pattern[str] | None = None
+
+    def search_folded(self, name: str, text: str, folded: str) -> bool:
+        """``getattr(self, name).search(text)``, on the folded text where it can be."""
+        fast = getattr(self, f"folded_{name}")
+        return bool(fast.search(folded) if fast is not None else getattr(self, name).search(text))
 
 
 _LETTERS = re.compile(r"[^\W\d_]+")
+_ALNUM = re.compile(r"[^\W_]+")
+_REGEX_CHARS = re.compile(r"[\\\[\](){}*+?|^$.]")
+
+
+def _plain_words(quick: str) -> tuple[str, ...] | None:
+    """always_quick's plain-word alternatives (of its shape form), when all its others need
+    digits ("24", written "00" in shapes)."""
+    alternatives = quick.split("|")
+    words = tuple(a for a in alternatives if not _REGEX_CHARS.search(a))
+    if any("00" not in a for a in alternatives if a not in words) or any(w != fold(w) for w in words):
+        return None
+    return words
+
+
+@dataclass(frozen=True)
+class _ClosedTokens:
+    """``closed`` (whole words) on folded text by its letter-and-digit runs and a set."""
+
+    words: frozenset[str]  # one-word entries
+    firsts: frozenset[str]  # first words of the entries of several words
+
+    @classmethod
+    def of(cls, entries: Iterable[str]) -> _ClosedTokens:
+        folded = [fold(e) for e in entries]
+        return cls(
+            frozenset(e for e in folded if _ALNUM.fullmatch(e)),
+            frozenset(_ALNUM.findall(e)[0] for e in folded if not _ALNUM.fullmatch(e) and _ALNUM.findall(e)),
+        )
+
+    def search(self, folded: str, regex: re.Pattern[str]) -> bool:
+        """``regex.search(folded)`` for the folded closed regex: a run is a one-word entry,
+        or the regex decides where a longer entry's first word stands."""
+        runs = set(_ALNUM.findall(folded))
+        return bool(runs & self.words) or bool(runs & self.firsts and regex.search(folded))
 
 
 def _day_entries(spec: dict[str, Any]) -> Iterator[str]:
@@ -161,19 +205,22 @@ def _day_entries(spec: dict[str, Any]) -> Iterator[str]:
         yield from group["words"]
 
 
-@dataclass(frozen=True)
 class _DayWords:
     """A cheap test every text the day regex matches in passes: a letter run of the text is
     a day word's first word, or starts with a day stem. Ten times faster than the regex
-    (whose hundreds of alternatives the engine tries at every position) on prose."""
+    (whose hundreds of alternatives the engine tries at every position) on prose; each
+    distinct letter run is looked up once (prose repeats its words)."""
 
-    words: frozenset[str]
-    stems: dict[str, tuple[str, ...]]  # by first letter
+    def __init__(self, words: frozenset[str], stems: frozenset[str]) -> None:
+        self.words = words
+        self.stems = stems
+        self.stem_lengths = tuple(sorted({len(stem) for stem in stems}))
+        self.is_day_token = lru_cache(maxsize=1 << 16)(self._is_day_token)
 
     @classmethod
     def of(cls, entries: Iterable[str]) -> _DayWords:
         words: set[str] = set()
-        stems: dict[str, set[str]] = {}
+        stems: set[str] = set()
         for entry in entries:
             bare = entry.lstrip("!=")
             stem = bare.endswith("*")
@@ -181,20 +228,43 @@ class _DayWords:
             if not tokens:
                 continue
             if stem and len(tokens) == 1:
-                stems.setdefault(tokens[0][0], set()).add(tokens[0])
+                stems.add(tokens[0])
             else:
                 words.add(tokens[0])
-        return cls(frozenset(words), {k: tuple(v) for k, v in stems.items()})
+        return cls(frozenset(words), frozenset(stems))
+
+    def _is_day_token(self, token: str) -> bool:
+        if token in self.words:
+            return True
+        stems = self.stems
+        return any(token[:n] in stems for n in self.stem_lengths if n <= len(token))
 
     def any_in(self, folded: str) -> bool:
-        words, stems = self.words, self.stems
-        for token in _LETTERS.findall(folded):
-            if token in words:
-                return True
-            for stem in stems.get(token[0], ()):
-                if token.startswith(stem):
-                    return True
-        return False
+        return any(map(self.is_day_token, _LETTERS.findall(folded)))
+
+    def _starts(self, folded: str) -> Iterator[int]:
+        """Where a day regex can match: its matches start a letter run that is a day token."""
+        is_day = self.is_day_token
+        return (m.start() for m in _LETTERS.finditer(folded) if is_day(m.group()))
+
+    def search(self, regex: re.Pattern[str], text: str, folded: str) -> bool:
+        """``regex.search(text)`` for a day regex, tried only where a day word can start.
+
+        A day regex's lookarounds make it start a letter run, with a day word's first word:
+        an anchored match there finds what a search finds, without trying its hundreds of
+        alternatives at every position of a long block.
+        """
+        return any(regex.match(text, pos) for pos in self._starts(folded))
+
+    def findall(self, regex: re.Pattern[str], text: str, folded: str) -> list[str]:
+        """``regex.findall(text)`` for a day regex (no groups), the same way."""
+        found: list[str] = []
+        end = 0
+        for pos in self._starts(folded):
+            if pos >= end and (m := regex.match(text, pos)):
+                found.append(m.group())
+                end = m.end()
+        return found
 
 
 @dataclass(frozen=True)
@@ -214,6 +284,9 @@ class _ShapeTests:
     folded_always: re.Pattern[str] | None = None
     folded_closed: re.Pattern[str] | None = None
     day_words: _DayWords | None = None  # a prefilter for day, on folded text
+    # without digits only always_quick's plain words can match: substring tests, in C
+    always_words: tuple[str, ...] | None = None
+    closed_tokens: _ClosedTokens | None = None
 
 
 def _entry_regex(entry: str) -> tuple[str, str, bool]:
@@ -331,20 +404,31 @@ def vocab() -> Vocab:
         folded_always=folded_regex(shape_always),
         folded_closed=folded_regex(closed),
     )
-    entries = [e for spec in data["lang"].values() for e in _day_entries(spec)]
-    shape = dataclasses.replace(shape, day_words=_DayWords.of(entries))
+    day_words = _DayWords.of(e for spec in data["lang"].values() for e in _day_entries(spec))
+    shape = dataclasses.replace(
+        shape,
+        day_words=day_words,
+        always_words=_plain_words(_shape_literal(data["always_open_quick"])),
+        closed_tokens=_ClosedTokens.of(data["closed"]),
+    )
+    always_quick = re.compile(data["always_open_quick"], re.I)
+    timeish_re = re.compile(timeish, re.I)
     return Vocab(
         langs=langs,
         order=tuple(langs),
         always=always,
-        always_quick=re.compile(data["always_open_quick"], re.I),
+        always_quick=always_quick,
         any_day=any_day,
         word_langs={w: frozenset(c) for w, c in word_langs.items()},
         stem_langs=tuple((stem, code) for code, lang in langs.items() for stem, _ in lang.stems),
         hints=re.compile(_words_regex(data["hints"]), re.I),
         closed=closed,
-        timeish=re.compile(timeish, re.I),
+        timeish=timeish_re,
         shape=shape,
+        day_words=day_words,
+        folded_always_quick=folded_regex(always_quick),
+        folded_closed=folded_regex(closed),
+        folded_timeish=folded_regex(timeish_re),
     )
 
 
@@ -425,7 +509,7 @@ def _pick_lang(text: str, page_lang: str | None, v: Vocab) -> Lang:
     as much as a short abbreviation.
     """
     scores: dict[str, float] = {}
-    for word in v.any_day.findall(text):
+    for word in v.day_words.findall(v.any_day, text, fold(text)):
         key = " ".join(word.lower().rstrip(".").split())
         codes = v.word_langs.get(key)
         if codes is None:
@@ -847,19 +931,23 @@ def _applies_to(blocks: Sequence[str], sched: Schedule, targets: list[_Target]) 
 # --------------------------------------------------------------------------- text
 
 
-def _always(text: str, v: Vocab) -> bool:
-    return bool(v.always_quick.search(text) and v.always.search(text))
+def _always(text: str, v: Vocab, folded: str | None = None) -> bool:
+    folded = fold(text) if folded is None else folded
+    return v.search_folded("always_quick", text, folded) and bool(v.always.search(text))
 
 
 def _is_seed(text: str, v: Vocab) -> bool:
     """A block that starts a neighbourhood worth lexing (see ``_candidates``)."""
+    folded = fold(text)
     if _DIGIT.search(text):
         return bool(
-            v.timeish.search(text)
-            or (_RANGEISH.search(text) and v.any_day.search(text))
-            or _always(text, v)
+            v.search_folded("timeish", text, folded)
+            or (_RANGEISH.search(text) and v.day_words.search(v.any_day, text, folded))
+            or _always(text, v, folded)
         )
-    return _always(text, v) or bool(v.closed.search(text) and v.any_day.search(text))
+    return _always(text, v, folded) or bool(
+        v.search_folded("closed", text, folded) and v.day_words.search(v.any_day, text, folded)
+    )
 
 
 # what a block's shape says about the block (bits)
@@ -870,9 +958,9 @@ _JOINS_IF_DAY = 4  # a short block that joins if it really holds a day word
 
 def _day(shape: str, folded: str, tests: _ShapeTests) -> bool:
     """tests.day on ``shape``, asked only where its cheaper folded prefilter matches."""
-    if tests.day_words is not None and not tests.day_words.any_in(folded):
-        return False
-    return tests.day.search(shape) is not None
+    if tests.day_words is None:
+        return tests.day.search(shape) is not None
+    return tests.day_words.search(tests.day, shape, folded)
 
 
 def _shape_code(shape: str, v: Vocab) -> int:
@@ -880,15 +968,21 @@ def _shape_code(shape: str, v: Vocab) -> int:
     tests = v.shape
     short = len(shape) <= NEIGHBOUR_MAX_CHARS
     folded = fold(shape)
-    always = tests.folded_always.search(folded) if tests.folded_always else tests.always.search(shape)
+    digits = _DIGIT.search(shape) is not None
+    if not digits and tests.always_words is not None:
+        always = any(word in folded for word in tests.always_words)
+    else:
+        always = bool(tests.folded_always.search(folded) if tests.folded_always else tests.always.search(shape))
     code = _MAY_SEED if always else 0
-    if _DIGIT.search(shape):
+    if digits:
         timeish = tests.folded_timeish.search(folded) if tests.folded_timeish else tests.timeish.search(shape)
         if timeish or (_RANGEISH.search(shape) and _day(shape, folded, tests)):
             code |= _MAY_SEED
         return code | (_JOINS if short else 0)
-    found = tests.folded_closed.search(folded) if tests.folded_closed else v.closed.search(shape)
-    closed = found is not None
+    if tests.folded_closed is not None and tests.closed_tokens is not None:
+        closed = tests.closed_tokens.search(folded, tests.folded_closed)
+    else:
+        closed = v.closed.search(shape) is not None
     if not (closed or short) or not _day(shape, folded, tests):
         return code | (_JOINS if short and closed else 0)
     if closed:
@@ -929,7 +1023,7 @@ def _candidates(blocks: Sequence[str], v: Vocab, shapes: Sequence[str]) -> set[i
         code = codes[i]
         seed = bool(code & _MAY_SEED) and _is_seed(blocks[i], v)
         joins = bool(code & _JOINS) or (
-            bool(code & _JOINS_IF_DAY) and v.any_day.search(blocks[i]) is not None
+            bool(code & _JOINS_IF_DAY) and v.day_words.search(v.any_day, blocks[i], fold(blocks[i]))
         )
         if not (seed or joins):
             continue
