@@ -432,7 +432,7 @@ def _build(tree: Any, url: str, html: str) -> ParsedPage:
     candidates, cf_elements = _scan(tree, html, class_values, id_values)
     roots = _region_roots(candidates)
     blocks = _visible_blocks(tree, roots)
-    entries = find_sections(tree, (b.text for b in blocks))
+    entries = find_sections(tree, (b.text for b in blocks), url)
     if entries:  # a web agency, host or authority: its blocks and links are set apart
         roots = {**roots, **dict.fromkeys(entries, THIRD_PARTY)}
         blocks = _visible_blocks(tree, roots)

@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
+from urllib.parse import urlsplit
 
 from lxml import etree
 
 from auditor.extract.casefold import fold
+from auditor.net.domains import registrable_domain
 
 _SECTION_TAGS = frozenset(
     """address article aside blockquote dd details div dl dt fieldset figure footer form h1 h2 h3
@@ -60,7 +62,7 @@ def markers() -> Markers:
     body = "|".join(f"{re.escape(c)}(?:{'|'.join(rest)})" for c, rest in by_first.items())
     limits = data["limits"]
     return Markers(
-        starts=re.compile(rf"\n(?P<m>{body})(?![^\W_])(?P<after>\s*(?:[:\-–—/,&+|]|$))?", re.M),
+        starts=re.compile(rf"\n(?P<m>{body})(?![^\W_])(?P<after>\s*(?:[:/,&+|]|$)|\s[\-–—]\s)?", re.M),
         phrase_words=frozenset(w for w in words if " " in w),
         label_chars=int(limits["label_chars"]),
         siblings=int(limits["siblings"]),
@@ -138,21 +140,65 @@ def _section(el: Any, m: Markers) -> list[Any]:
     return out
 
 
-def find_sections(tree: Any, texts: Iterable[str]) -> list[Any]:
+_NOT_ALNUM = re.compile(r"[\W_]+")
+
+
+def own_names(url: str) -> tuple[str, ...]:
+    """How the site's own name may be written in an entry: its registrable domain's label
+    ("pixelwerk-agentur" as "pixelwerkagentur") and that label's longest part ("pixelwerk").
+
+    A web agency's or host's own contact page ("Hosting: Rheinhost GmbH, Tel. ...") names
+    itself; such an entry is the company's, not a third party's.
+    """
+    host = urlsplit(url).hostname or ""
+    domain = registrable_domain(host) or host
+    label = domain.split(".")[0] if domain else ""
+    parts = sorted((p for p in label.split("-") if len(p) >= 6), key=len, reverse=True)
+    names = [_NOT_ALNUM.sub("", fold(label)), *(fold(p) for p in parts[:1])]
+    return tuple(n for n in dict.fromkeys(names) if len(n) >= 4)
+
+
+_ADDRESSES = re.compile(r"\S*(?:@|://|www\.)\S*")
+
+
+def _names_itself(el_text: str, names: tuple[str, ...]) -> bool:
+    """The entry's words (not its addresses: a DPO firm may list the company's mailbox)
+    hold the site's own name."""
+    squashed = _NOT_ALNUM.sub("", fold(_ADDRESSES.sub(" ", el_text)))
+    return any(name in squashed for name in names)
+
+
+def _opens(node_text: str, block: str) -> bool:
+    """Whether a text node starting with a marker is the start of the marked ``block``.
+
+    The node may be the block's first inline piece ("Webdesign" of "Webdesign: Agentur X")
+    or hold the block and more after a break; a node that runs on in the same word
+    ("Hosting-Support" for the block "Hosting") is another block.
+    """
+    if block.startswith(node_text):
+        return True
+    return node_text.startswith(block) and node_text[len(block)].isspace()
+
+
+def find_sections(tree: Any, texts: Iterable[str], url: str = "") -> list[Any]:
     """Elements holding third parties' entries, found from the blocks that open them."""
     m = markers()
+    names = own_names(url) if url else ()
     elements: list[Any] = []
     seen: set[Any] = set()
     for text, written in marked_blocks(texts):
         prefix = text[: max(len(written), 1)].split()[0] if text.split() else written
         for node in _TEXT_STARTING(tree, prefix=prefix):
+            if not _opens(" ".join(str(node).split()), text):
+                continue  # the same word opening some other block ("Hosting-Support: ...")
             el = _container(node)
             if el is None or el in seen:
                 continue
-            if not " ".join(str(_STRING(el)).split()).startswith(text[: len(written)]):
-                continue  # the same word opening some other block
             seen.add(el)
-            for part in _section(el, m):
+            section = _section(el, m)
+            if names and _names_itself(" ".join(str(_STRING(part)) for part in section), names):
+                continue  # the site's own name: its own entry ("Hosting: Rheinhost GmbH")
+            for part in section:
                 if part not in seen or part is el:
                     seen.add(part)
                     elements.append(part)

@@ -69,3 +69,17 @@ def test_own_address_in_an_entry_is_kept_and_hours_there_are_not() -> None:
     assert "datenschutz@firma-beispiel.de" in found  # the company's own domain
     assert "dsb@dsb-beispiel.de" not in found
     assert not [cp for cp in extract_page(html, "https://www.firma-beispiel.de/impressum") if cp.kind == "hours"]
+
+
+def test_a_hosts_own_support_line_is_kept() -> None:
+    """On a host's or agency's own site, an entry that names the site is the company's."""
+    html = """<html lang="de"><body><h2>Hosting</h2>
+    <p>Rheinhost GmbH, Support rund um die Uhr: Tel. +49 221 4710 123</p>
+    <p>Hosting-Support: +49 221 4710 124</p></body></html>"""
+    own = _values(html, "https://www.rheinhost-rz.de/kontakt", "phone")
+    assert own == {"+492214710123", "+492214710124"}
+    # the same entry on a customer's site is the host's, both lines under its heading
+    assert _values(html, "https://www.baeckerei-kunde.de/impressum", "phone") == set()
+    # and a block merely starting with the word is no entry of its own
+    line = """<html lang="de"><body><p>Hosting-Support: +49 221 4710 124</p></body></html>"""
+    assert _values(line, "https://www.baeckerei-kunde.de/", "phone") == {"+492214710124"}
