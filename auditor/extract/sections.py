@@ -33,6 +33,8 @@ _SECTION_TAGS = frozenset(
 )
 _HEADINGS = frozenset("h1 h2 h3 h4 h5 h6 dt".split())
 _SKIP = frozenset("script style noscript template svg head title object".split())
+MAX_PREFIXES = 32  # distinct markers (as written) looked up in the tree per page
+MAX_BLOCKS_PER_PREFIX = 64
 _TEXT_STARTING = etree.XPath("//body//text()[starts-with(normalize-space(.), $prefix)]")
 _STRING = etree.XPath("string()")
 
@@ -186,10 +188,15 @@ def find_sections(tree: Any, texts: Iterable[str], url: str = "") -> list[Any]:
     names = own_names(url) if url else ()
     elements: list[Any] = []
     seen: set[Any] = set()
+    by_prefix: dict[str, list[str]] = {}
     for text, written in marked_blocks(texts):
         prefix = text[: max(len(written), 1)].split()[0] if text.split() else written
+        by_prefix.setdefault(prefix, []).append(text)
+    # one tree walk per marker as written; a hostile page's thousand spellings get a few
+    for prefix, block_texts in list(by_prefix.items())[:MAX_PREFIXES]:
         for node in _TEXT_STARTING(tree, prefix=prefix):
-            if not _opens(" ".join(str(node).split()), text):
+            node_text = " ".join(str(node).split())
+            if not any(_opens(node_text, text) for text in block_texts[:MAX_BLOCKS_PER_PREFIX]):
                 continue  # the same word opening some other block ("Hosting-Support: ...")
             el = _container(node)
             if el is None or el in seen:

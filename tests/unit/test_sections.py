@@ -83,3 +83,18 @@ def test_a_hosts_own_support_line_is_kept() -> None:
     # and a block merely starting with the word is no entry of its own
     line = """<html lang="de"><body><p>Hosting-Support: +49 221 4710 124</p></body></html>"""
     assert _values(line, "https://www.baeckerei-kunde.de/", "phone") == {"+492214710124"}
+
+
+def test_a_page_of_a_thousand_spellings_is_looked_up_a_bounded_number_of_times(monkeypatch) -> None:
+    """A hostile page cannot make the third-party pass walk the tree once per block."""
+    from auditor.extract import sections
+
+    calls = []
+    real = sections._TEXT_STARTING
+    monkeypatch.setattr(sections, "_TEXT_STARTING", lambda tree, prefix: calls.append(prefix) or real(tree, prefix=prefix))
+    spellings = ["".join(c.upper() if (i >> k) & 1 else c for k, c in enumerate("hosting")) for i in range(128)]
+    body = "".join(f"<p>{s}: Provider {i}, Tel. +49 30 1234 {i:03d}</p>" for i, s in enumerate(spellings * 4))
+    page = parse_page(f"<html lang='de'><body><p>Tel. +49 30 9876543</p>{body}</body></html>", "https://www.firma-beispiel.de/")
+    assert len(calls) == sections.MAX_PREFIXES
+    assert page.blocks[0].region == "main"
+    assert sum(b.region == THIRD_PARTY for b in page.blocks) >= sections.MAX_PREFIXES
