@@ -34,7 +34,7 @@ _SECTION_TAGS = frozenset(
 _HEADINGS = frozenset("h1 h2 h3 h4 h5 h6 dt".split())
 _SKIP = frozenset("script style noscript template svg head title object".split())
 MAX_PREFIXES = 32  # distinct markers (as written) looked up in the tree per page
-MAX_BLOCKS_PER_PREFIX = 64
+MAX_BLOCKS_PER_PREFIX = 64  # and text nodes per marker: each climbs to its block element
 _TEXT_STARTING = etree.XPath("//body//text()[starts-with(normalize-space(.), $prefix)]")
 _STRING = etree.XPath("string()")
 
@@ -194,7 +194,7 @@ def find_sections(tree: Any, texts: Iterable[str], url: str = "") -> list[Any]:
         by_prefix.setdefault(prefix, []).append(text)
     # one tree walk per marker as written; a hostile page's thousand spellings get a few
     for prefix, block_texts in list(by_prefix.items())[:MAX_PREFIXES]:
-        for node in _TEXT_STARTING(tree, prefix=prefix):
+        for node in _TEXT_STARTING(tree, prefix=prefix)[:MAX_BLOCKS_PER_PREFIX]:
             node_text = " ".join(str(node).split())
             if not any(_opens(node_text, text) for text in block_texts[:MAX_BLOCKS_PER_PREFIX]):
                 continue  # the same word opening some other block ("Hosting-Support: ...")
