@@ -57,6 +57,7 @@ MAX_STRUCT_DEPTH = 24
 MAX_VALUE_CHARS = 200
 
 CONFIDENCE = {"tel-link": 0.95, "json-ld": 0.95, "microdata": 0.9}
+_DEVICE_LABELS = frozenset({"mobile"})  # what kind of line, not what it is for
 TEXT_BASE, TEXT_NAMED, TEXT_INTERNATIONAL, TEXT_GROUPED = 0.45, 0.2, 0.1, 0.1
 GUESSED_REGION_PENALTY = 0.25  # region taken from the language of a label word
 
@@ -302,7 +303,9 @@ def _pick_label(hits: tuple[_Hit, ...], text_len: int) -> str | None:
         return None
     if any(h.word.label == "fax" and text_len - h.start <= 30 for h in specific):
         return "fax"
-    return specific[-1].word.label
+    # "Notdienst-Hotline (mobil):": what the line is for beats what kind of line it is
+    purpose = [h for h in specific if h.word.label not in _DEVICE_LABELS]
+    return (purpose or specific)[-1].word.label
 
 
 def _hint_from(hits: tuple[_Hit, ...], text_len: int) -> _Hint:
