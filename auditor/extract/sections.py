@@ -44,7 +44,6 @@ class Markers:
     """The compiled marker data."""
 
     starts: re.Pattern[str]  # on folded text: a marker right after a line start
-    phrase_words: frozenset[str]  # folded markers of more than one word
     label_chars: int
     siblings: int
     max_section_chars: int
@@ -65,7 +64,6 @@ def markers() -> Markers:
     limits = data["limits"]
     return Markers(
         starts=re.compile(rf"\n(?P<m>{body})(?![^\W_])(?P<after>\s*(?:[:/,&+|]|$)|\s[\-–—]\s)?", re.M),
-        phrase_words=frozenset(w for w in words if " " in w),
         label_chars=int(limits["label_chars"]),
         siblings=int(limits["siblings"]),
         max_section_chars=int(limits["max_section_chars"]),
