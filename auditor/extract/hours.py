@@ -14,7 +14,6 @@ Vocabulary lives in ``auditor/data/hours.toml``.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import tomllib
@@ -154,6 +153,7 @@ class Vocab:
     folded_always_quick: re.Pattern[str] | None = None
     folded_closed: re.Pattern[str] | None = None
     folded_timeish: re.Pattern[str] | None = None
+    closed_tokens: _ClosedTokens | None = None  # folded_closed by letter runs and a set
 
     def search_folded(self, name: str, text: str, folded: str) -> bool:
         """``getattr(self, name).search(text)``, on the folded text where it can be."""
@@ -239,9 +239,6 @@ class _DayWords:
         stems = self.stems
         return any(token[:n] in stems for n in self.stem_lengths if n <= len(token))
 
-    def any_in(self, folded: str) -> bool:
-        return any(map(self.is_day_token, _LETTERS.findall(folded)))
-
     def _starts(self, folded: str) -> Iterator[int]:
         """Where a day regex can match: its matches start a letter run that is a day token."""
         is_day = self.is_day_token
@@ -279,14 +276,12 @@ class _ShapeTests:
     always: re.Pattern[str]  # Vocab.always_quick
     day: re.Pattern[str]  # Vocab.any_day
     lexable: re.Pattern[str]  # any lexer token but a separator ("-", "to", ",", "and")
+    day_words: _DayWords  # where day can match, on folded text
     # the same tests for folded text (casefold.fold), where they can be written without re.I
     folded_timeish: re.Pattern[str] | None = None
     folded_always: re.Pattern[str] | None = None
-    folded_closed: re.Pattern[str] | None = None
-    day_words: _DayWords | None = None  # a prefilter for day, on folded text
     # without digits only always_quick's plain words can match: substring tests, in C
     always_words: tuple[str, ...] | None = None
-    closed_tokens: _ClosedTokens | None = None
 
 
 def _entry_regex(entry: str) -> tuple[str, str, bool]:
@@ -395,6 +390,7 @@ def vocab() -> Vocab:
     shape_timeish = re.compile(_shape_literal(timeish), re.I)
     shape_always = re.compile(_shape_literal(data["always_open_quick"]), re.I)
     closed = re.compile(_words_regex(data["closed"]), re.I)
+    day_words = _DayWords.of(e for spec in data["lang"].values() for e in _day_entries(spec))
     shape = _ShapeTests(
         timeish=shape_timeish,
         always=shape_always,
@@ -402,14 +398,8 @@ def vocab() -> Vocab:
         lexable=re.compile(lexable, re.I),
         folded_timeish=folded_regex(shape_timeish),
         folded_always=folded_regex(shape_always),
-        folded_closed=folded_regex(closed),
-    )
-    day_words = _DayWords.of(e for spec in data["lang"].values() for e in _day_entries(spec))
-    shape = dataclasses.replace(
-        shape,
         day_words=day_words,
         always_words=_plain_words(_shape_literal(data["always_open_quick"])),
-        closed_tokens=_ClosedTokens.of(data["closed"]),
     )
     always_quick = re.compile(data["always_open_quick"], re.I)
     timeish_re = re.compile(timeish, re.I)
@@ -429,6 +419,7 @@ def vocab() -> Vocab:
         folded_always_quick=folded_regex(always_quick),
         folded_closed=folded_regex(closed),
         folded_timeish=folded_regex(timeish_re),
+        closed_tokens=_ClosedTokens.of(data["closed"]),
     )
 
 
@@ -957,9 +948,7 @@ _JOINS_IF_DAY = 4  # a short block that joins if it really holds a day word
 
 
 def _day(shape: str, folded: str, tests: _ShapeTests) -> bool:
-    """tests.day on ``shape``, asked only where its cheaper folded prefilter matches."""
-    if tests.day_words is None:
-        return tests.day.search(shape) is not None
+    """tests.day on ``shape``, tried only where a day word starts (``_DayWords.search``)."""
     return tests.day_words.search(tests.day, shape, folded)
 
 
@@ -979,8 +968,8 @@ def _shape_code(shape: str, v: Vocab) -> int:
         if timeish or (_RANGEISH.search(shape) and _day(shape, folded, tests)):
             code |= _MAY_SEED
         return code | (_JOINS if short else 0)
-    if tests.folded_closed is not None and tests.closed_tokens is not None:
-        closed = tests.closed_tokens.search(folded, tests.folded_closed)
+    if v.folded_closed is not None and v.closed_tokens is not None:
+        closed = v.closed_tokens.search(folded, v.folded_closed)
     else:
         closed = v.closed.search(shape) is not None
     if not (closed or short) or not _day(shape, folded, tests):
