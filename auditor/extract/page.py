@@ -229,7 +229,6 @@ _REGION_LETTER = {"header": "h", "footer": "f", "nav": "n", THIRD_PARTY: "t"}
 _LETTER_REGION = {v: k for k, v in _REGION_LETTER.items()}
 
 
-_ROLES = frozenset({"contentinfo", "banner", "navigation"})
 # Whole-tree walks stay in C. Class and id values come back as plain strings, so the
 # hint regex runs once per distinct value; elements are fetched only for the values
 # that pass. The order of candidates does not matter: only outermost roots are kept.
@@ -238,6 +237,7 @@ _ROLES = frozenset({"contentinfo", "banner", "navigation"})
 _REGION_ELEMENTS = etree.XPath("//header | //footer | //nav")
 _ROLE_ELEMENTS = etree.XPath("//@role[.='contentinfo' or .='banner' or .='navigation']/..")
 _CF_ELEMENTS = etree.XPath("//@data-cfemail/..")
+_MAX_XPATH_VALUES = 64  # hinting class/id values tested in one XPath; more: one Python walk
 _CLASS_VALUES = etree.XPath("//@class", smart_strings=False)
 _ID_VALUES = etree.XPath("//@id", smart_strings=False)
 
@@ -269,12 +269,13 @@ def _scan(tree: Any, html: str, class_values: frozenset[str], id_values: frozens
     if classes or ids:
         class_tests = [f".={lit}" for v in classes if (lit := _xpath_literal(v))]
         id_tests = [f".={lit}" for v in ids if (lit := _xpath_literal(v))]
-        if len(class_tests) + len(id_tests) == len(classes) + len(ids):
+        spelled = len(class_tests) + len(id_tests) == len(classes) + len(ids)
+        if spelled and len(class_tests) + len(id_tests) <= _MAX_XPATH_VALUES:
             if class_tests:
                 candidates += etree.XPath(f"//@class[{' or '.join(class_tests)}]/..")(tree)
             if id_tests:
                 candidates += etree.XPath(f"//@id[{' or '.join(id_tests)}]/..")(tree)
-        else:  # a value holding both quote kinds: no XPath literal can spell it
+        else:  # a value no XPath literal can spell, or so many that one walk is cheaper
             candidates += [el for el in tree.iter() if el.get("class") in classes or el.get("id") in ids]
     cfemails = _CF_ELEMENTS(tree) if "data-cfemail" in html else []
     return candidates, cfemails
