@@ -255,6 +255,19 @@ def probe_company_lines(
     return merged, calls
 
 
+def line_probe_summary(calls: list[dict[str, Any]]) -> str:
+    """One line for the console: calls by verdict and reason (each call is in the log)."""
+    by_verdict: dict[str, Counter[str]] = {}
+    for call in calls:
+        by_verdict.setdefault(str(call.get("verdict")), Counter())[str(call.get("reason"))] += 1
+    parts = [
+        f"{verdict} {sum(reasons.values())} ("
+        + ", ".join(f"{reason} {n}" for reason, n in reasons.most_common()) + ")"
+        for verdict, reasons in sorted(by_verdict.items())
+    ]
+    return f"Line probe: {len(calls)} call(s) placed" + (": " + "; ".join(parts) if parts else "")
+
+
 def validate_store(
     store: Store,
     settings: Settings,
@@ -287,10 +300,7 @@ def validate_store(
             verdicts[key] = merge_line(verdicts.get(key), line)
         for call in calls:
             log.info("line probe call: %s", call)
-        print(f"Line probe: {len(calls)} call(s) placed", file=sys.stderr)
-        for call in calls:
-            print("  " + ", ".join(f"{k}={v}" for k, v in call.items() if k in
-                                   ("number", "time", "window", "verdict", "reason", "final_code")), file=sys.stderr)
+        print(line_probe_summary(calls), file=sys.stderr)
     counts: Counter[str] = Counter()
     for r in results:
         mine = [verdicts[check_key(cp)] for cp in r.contacts if check_key(cp) in verdicts]
