@@ -24,10 +24,6 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 
-import dns.message
-import dns.rcode
-import dns.rdatatype
-import dns.rrset
 import pytest
 
 from auditor import data
@@ -49,6 +45,7 @@ from auditor.validate.browser import (
     provider_globals,
 )
 from auditor.validate.http import HttpClient
+from tests.integration.dns_stub import serve_names
 
 pytestmark = pytest.mark.integration
 
@@ -206,34 +203,6 @@ def make_handler(world: World) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def _dns_server(stop: threading.Event) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(0.2)
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                wire, peer = sock.recvfrom(4096)
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            query = dns.message.from_wire(wire)
-            reply = dns.message.make_response(query)
-            question = query.question[0]
-            name = question.name.to_text().rstrip(".").lower()
-            if name in NAMES:
-                if question.rdtype == dns.rdatatype.A:
-                    reply.answer.append(dns.rrset.from_text(question.name, 60, "IN", "A", NAMES[name]))
-            else:
-                reply.set_rcode(dns.rcode.REFUSED)
-            sock.sendto(reply.to_wire(), peer)
-
-    threading.Thread(target=serve, daemon=True).start()
-    return sock
-
-
 def _fence(world: World, stop: threading.Event) -> socket.socket:
     """Stands where the browser's proxy would be: every connection to it is an escape."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -274,7 +243,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     ca_file, cert_file, key_file = _make_ca()
     stop = threading.Event()
     w = World(ca_file=ca_file)
-    dns_sock = _dns_server(stop)
+    dns_sock, _ = serve_names(NAMES, stop)
     fence_sock = _fence(w, stop)
     handler = make_handler(w)
     plain = ThreadingHTTPServer(("127.0.0.1", 0), handler)

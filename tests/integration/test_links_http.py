@@ -9,7 +9,6 @@ anything else, so nothing can leave the machine.
 from __future__ import annotations
 
 import asyncio
-import socket
 import ssl
 import threading
 import time
@@ -18,9 +17,6 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 
-import dns.message
-import dns.rcode
-import dns.rrset
 import pytest
 
 from auditor.lab.tls import LabCA
@@ -29,6 +25,7 @@ from auditor.net.guard import AddressPolicy
 from auditor.net.resolver import DnsResolver
 from auditor.validate.http import HttpClient
 from auditor.validate.links import LinkValidator, chat_checks, messaging_rules
+from tests.integration.dns_stub import serve_names
 
 pytestmark = pytest.mark.integration
 
@@ -248,37 +245,6 @@ def make_handler(lab: Lab) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def _dns_server(stop: threading.Event) -> tuple[socket.socket, threading.Thread]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(0.2)
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                wire, peer = sock.recvfrom(4096)
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            query = dns.message.from_wire(wire)
-            reply = dns.message.make_response(query)
-            question = query.question[0]
-            name = question.name.to_text().rstrip(".").lower()
-            if name in NAMES:
-                if dns.rdatatype.to_text(question.rdtype) == "A":
-                    reply.answer.append(dns.rrset.from_text(question.name, 60, "IN", "A", NAMES[name]))
-            elif name == "nx.test":
-                reply.set_rcode(dns.rcode.NXDOMAIN)
-            else:
-                reply.set_rcode(dns.rcode.REFUSED)
-            sock.sendto(reply.to_wire(), peer)
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    return sock, thread
-
-
 def _make_ca() -> tuple[str, str, str]:
     """(CA file, certificate chain, key) from the lab's throw-away CA."""
     ca = LabCA("auditor test CA")
@@ -291,7 +257,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     pytest.importorskip("cryptography")
     ca_file, cert_file, key_file = _make_ca()
     stop = threading.Event()
-    dns_sock, dns_thread = _dns_server(stop)
+    dns_sock, dns_thread = serve_names(NAMES, stop, nxdomain=["nx.test"])
     lab = Lab(0, 0, dns_sock.getsockname()[1], ca_file)
     handler = make_handler(lab)
     plain = ThreadingHTTPServer(("127.0.0.1", 0), handler)
