@@ -29,6 +29,7 @@ from email_validator import validate_email
 
 from auditor.data import load
 from auditor.extract.page import THIRD_PARTY, ParsedPage, text_of
+from auditor.extract.sections import third_party_words
 from auditor.models import CONTEXT_MAX, ContactPoint, clip_context
 from auditor.net.domains import has_public_suffix, registrable_domain, same_site
 
@@ -180,7 +181,7 @@ def _rules() -> _Rules:
         placeholder_locals=frozenset(w.lower() for w in reject["placeholder_locals"]),
         tracking_domains=tuple(d.lower() for d in reject["tracking_domains"]),
         file_extensions=frozenset(e.lower() for e in reject["file_extensions"]),
-        third_party=_keyword_pattern(data["third_party"]["keywords"]),
+        third_party=_keyword_pattern(third_party_words()),
     )
 
 

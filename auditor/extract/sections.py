@@ -50,11 +50,20 @@ class Markers:
 
 
 @cache
+def _data() -> dict[str, Any]:
+    return tomllib.loads(resources.files("auditor").joinpath("data/third_party.toml").read_text("utf-8"))
+
+
+def third_party_words() -> list[str]:
+    """Every marker in every language, as written in the data file."""
+    return [w for words in _data()["markers"].values() for w in words]
+
+
+@cache
 def markers() -> Markers:
     """Load the marker file once per process."""
-    text = resources.files("auditor").joinpath("data/third_party.toml").read_text("utf-8")
-    data = tomllib.loads(text)
-    words = sorted({fold(w) for ws in data["markers"].values() for w in ws}, key=len, reverse=True)
+    data = _data()
+    words = sorted({fold(w) for w in third_party_words()}, key=len, reverse=True)
     # grouped by first letter: at each line start the engine tests a few dozen letters,
     # not every marker in turn
     by_first: dict[str, list[str]] = {}
