@@ -12,6 +12,11 @@ each padded to 100-300 KB in one of two ways (both are measured by default):
   utility-class lists, article prose and a smaller product grid. The proportions are
   this benchmark's assumption (about a third visible text), not a measured average.
 
+The benchmark also times a *floor*: the passes no pure-Python extractor can skip
+(decode the bytes, parse once, read the visible text in one libxslt pass, find digit runs
+with one C-level ``findall`` and look for "@" once), with no extraction logic at all. The
+floor's ratio to lxml's parse bounds from below what any pure-Python design can reach.
+
     python bench/bench_extract.py [--repeat 5] [--profile catalog|mixed|both]
 """
 
@@ -19,13 +24,16 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 import statistics
 import time
 from pathlib import Path
 
 import lxml.html
+from lxml import etree
 
 from auditor.extract import extract_contacts, parse_page
+from auditor.extract.page import decode_body
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "pages"
 
@@ -128,19 +136,42 @@ def padded_pages(min_kb: int, max_kb: int, profile: str = "catalog") -> list[tup
     return pages
 
 
+_FLOOR_PARSER = etree.HTMLParser(recover=True, default_doctype=False)
+# Visible text in one C pass: invisible elements dropped, every other text node copied.
+_FLOOR_TEXT = etree.XSLT(etree.XML(b"""<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
+<xsl:output method="text" encoding="UTF-8"/>
+<xsl:template match="script|style|noscript|template|svg|head"/>
+</xsl:stylesheet>"""))
+_DIGIT_RUN = re.compile(r"\d[\d ()./-]{5,}\d")
+
+
+def floor(body: bytes) -> int:
+    """The unavoidable passes of any extraction, without its logic (see the module doc)."""
+    html = decode_body(body, "text/html; charset=utf-8")
+    tree = etree.fromstring(html, _FLOOR_PARSER)
+    text = str(_FLOOR_TEXT(tree))
+    return len(_DIGIT_RUN.findall(text)) + text.count("@")
+
+
 def p95(values: list[float]) -> float:
     return sorted(values)[max(0, int(round(0.95 * len(values))) - 1)]
 
 
 def measure(pages: list[tuple[str, str, str | None]], repeat: int, label: str) -> dict[str, float]:
     """Best-of-``repeat`` times per page; prints one line per page and a summary."""
-    ratios, parse_ms, extract_ms, model_ms = [], [], [], []
+    ratios, floor_ratios, parse_ms, extract_ms, model_ms, floor_ms = [], [], [], [], [], []
     print(f"\n[{label}]")
-    print(f"{'page':>4} {'KB':>5} {'lxml ms':>8} {'model ms':>9} {'extract ms':>10} {'ratio':>6}")
+    print(
+        f"{'page':>4} {'KB':>5} {'lxml ms':>8} {'floor ms':>9} {'model ms':>9} {'extract ms':>10} "
+        f"{'ratio':>6} {'floor':>6}"
+    )
     for n, (html, url, country) in enumerate(pages):
         body = html.encode("utf-8")
-        best_parse = best_extract = best_model = float("inf")
+        best_parse = best_extract = best_model = best_floor = float("inf")
         for _ in range(repeat):
+            t0 = time.perf_counter()
+            floor(body)
+            best_floor = min(best_floor, time.perf_counter() - t0)
             t0 = time.perf_counter()
             lxml.html.document_fromstring(body)
             t1 = time.perf_counter()
@@ -153,18 +184,22 @@ def measure(pages: list[tuple[str, str, str | None]], repeat: int, label: str) -
             best_extract = min(best_extract, t3 - t1)
         ratio = best_extract / best_parse
         ratios.append(ratio)
+        floor_ratios.append(best_floor / best_parse)
+        floor_ms.append(best_floor * 1000)
         parse_ms.append(best_parse * 1000)
         model_ms.append(best_model * 1000)
         extract_ms.append(best_extract * 1000)
         print(
-            f"{n:>4} {len(body) // 1024:>5} {best_parse * 1000:>8.2f} {best_model * 1000:>9.2f} "
-            f"{best_extract * 1000:>10.2f} {ratio:>6.2f}"
+            f"{n:>4} {len(body) // 1024:>5} {best_parse * 1000:>8.2f} {best_floor * 1000:>9.2f} "
+            f"{best_model * 1000:>9.2f} {best_extract * 1000:>10.2f} {ratio:>6.2f} {floor_ratios[-1]:>6.2f}"
         )
     return {
         "parse_median": statistics.median(parse_ms), "parse_p95": p95(parse_ms),
         "model_median": statistics.median(model_ms),
         "extract_median": statistics.median(extract_ms), "extract_p95": p95(extract_ms),
         "ratio_median": statistics.median(ratios), "ratio_p95": p95(ratios), "pages": len(pages),
+        "floor_median": statistics.median(floor_ms),
+        "floor_ratio_median": statistics.median(floor_ratios), "floor_ratio_p95": p95(floor_ratios),
     }
 
 
@@ -190,6 +225,13 @@ def main() -> None:
             f"page model ms median {r['model_median']:.2f}; "
             f"full extraction ms median {r['extract_median']:.2f} p95 {r['extract_p95']:.2f}; "
             f"ratio median {r['ratio_median']:.2f} p95 {r['ratio_p95']:.2f}"
+        )
+    print("\nfloor (decode, parse, visible text, one digit-run and one '@' scan; no extraction logic)")
+    print("against the same lxml parse: what no pure-Python extractor can go below")
+    for profile, r in results.items():
+        print(
+            f"{profile:>8}: floor ms median {r['floor_median']:.2f}; "
+            f"floor ratio median {r['floor_ratio_median']:.2f} p95 {r['floor_ratio_p95']:.2f}"
         )
 
 
