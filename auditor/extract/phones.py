@@ -84,6 +84,7 @@ _DASH = r"\s*[\-\u2010-\u2015\u2212]\s*"
 _DECOY_START = rf"(?=\d{{1,8}}(?:[./:,\-]|{_DASH})|[A-Z]{{1,2}}[\d\-])"
 _DECOY_PATTERNS = (
     rf"{_NB}{_DAY}\.\s?{_MON}\.\s?(?:{_YEAR}|\d{{2}}){_NA}\.?",  # 10.05.2024
+    rf"{_NB}{_DAY}\.{_MON}\.{_DASH}{_DAY}\.{_MON}(?:\.(?:{_YEAR})?)?{_NA}",  # 24.06.–25.06.
     rf"{_NB}{_DAY}[/\-]{_MON}[/\-](?:{_YEAR}|\d{{2}}){_NA}",  # 10/05/2024
     rf"{_NB}{_MON}[/\-]{_DAY}[/\-]{_YEAR}{_NA}",  # 05/10/2024
     rf"{_NB}{_YEAR}[.\-/]\s?{_MON}[.\-/]\s?{_DAY}{_NA}\.?",  # 2024-05-10, 2024.05.10.
@@ -360,12 +361,31 @@ class _Blocks:
     def heading(self, index: int) -> bool:
         return self._heading[self.shapes[index]] != _NOT_HEADING
 
-    def headings_above(self, index: int) -> Iterator[str]:
-        """Up to two heading-like blocks right above ``index``, nearest first (as shapes)."""
-        for j in range(index - 1, max(-1, index - 1 - HEADING_LOOKBACK), -1):
-            if not self.heading(j):
+    def headings_above(self, index: int) -> Iterator[tuple[str, bool]]:
+        """Up to two heading-like blocks right above ``index``, nearest first (as shapes),
+        each with whether it lists topics. A card often puts a line of topics between its
+        title and its number ("Klienditeenindus" / "Paketid, arved, lepingud" / "Tel. ..."):
+        one such line, with a comma and up to twice a heading's length, is passed over."""
+        j = index - 1
+        passed_topics = False
+        for _ in range(HEADING_LOOKBACK):
+            if j < 0:
                 return
-            yield self.shapes[j]
+            shape = self.shapes[j]
+            if self.heading(j):
+                yield shape, "," in shape
+            elif not passed_topics and self._topics(shape):
+                passed_topics = True
+                yield shape, True
+            else:
+                return
+            j -= 1
+
+    def _topics(self, shape: str) -> bool:
+        return (
+            "," in shape and len(shape) <= 2 * HEADING_CHARS and not self._runs[shape]
+            and _LETTER.search(shape) is not None
+        )
 
     def named_above(self, index: int) -> bool:
         """Whether a heading-like block right above ``index`` holds a phone or label word."""
@@ -448,12 +468,16 @@ def _hint_for(
         if after.label:
             return after
         own = _Hint(None, own.named or after.named, own.langs | after.langs)
-    for heading in blocks.headings_above(index):
+    topics: _Hint | None = None  # a line of topics names the number only if no title does
+    for heading, lists_topics in blocks.headings_above(index):
         above = vocab.hits(heading)
         if above:
             found = _hint_from(above, len(heading))
-            return _Hint(found.label, True, own.langs | found.langs)
-    return own
+            hint = _Hint(found.label, True, own.langs | found.langs)
+            if not lists_topics or not found.label:
+                return hint if hint.label or topics is None else topics
+            topics = topics or hint
+    return topics or own
 
 
 def _regions_of(langs: Iterable[str]) -> list[str]:

@@ -82,6 +82,11 @@ OBFUSCATED = [
     ("info chiocciola azienda punto it", "info@azienda.it"),
     ("werkplaats [at] fietsen [punt] nl", "werkplaats@fietsen.nl"),
     ("contato arroba empresa ponto com ponto br", "contato@empresa.com.br"),
+    # Lithuanian, Latvian, Estonian (bracketed: "eta", "et" and "punkt" are everyday words)
+    ("info [eta] imone [taškas] lt", "info@imone.lt"),
+    ("pagalba (eta) parduotuve (taskas) lt", "pagalba@parduotuve.lt"),
+    ("birojs [et] uznemums [punkts] lv", "birojs@uznemums.lv"),
+    ("info (ät) ettevote (punkt) ee", "info@ettevote.ee"),
 ]
 
 

@@ -89,6 +89,15 @@ TEXT_CASES: list[tuple[str, str, str]] = [
     ("hr", "<p>Radno vrijeme: pon – pet 8:00 – 16:00, sub 8:00 – 13:00</p>", "Mo-Fr 08:00-16:00; Sa 08:00-13:00"),
     ("hr", "<p>Radnim danima od 8 do 16 sati</p>", "Mo-Fr 08:00-16:00"),
     ("sl", "<p>Delovni čas: pon.–pet. 8.00–15.00</p>", "Mo-Fr 08:00-15:00"),
+    ("lt", "<p>Darbo laikas: I–V 8:00–17:00, VI 9:00–14:00</p>", "Mo-Fr 08:00-17:00; Sa 09:00-14:00"),
+    ("lt", "<p>Pirmadienis–penktadienis 8.00–17.00</p>", "Mo-Fr 08:00-17:00"),
+    ("lt", "<p>Pr–Pn 9:00–18:00, Št 10:00–15:00</p>", "Mo-Fr 09:00-18:00; Sa 10:00-15:00"),
+    ("lv", "<p>Darba laiks: P.–Pk. 9:00–18:00, S. 10:00–14:00</p>", "Mo-Fr 09:00-18:00; Sa 10:00-14:00"),
+    ("lv", "<p>Pirmdiena – Piektdiena 8:30 – 17:00</p>", "Mo-Fr 08:30-17:00"),
+    ("lv", "<p>Darba dienās no 9 līdz 18</p>", "Mo-Fr 09:00-18:00"),
+    ("et", "<p>Lahtiolekuajad: E–R 9–17, L 10–15</p>", "Mo-Fr 09:00-17:00; Sa 10:00-15:00"),
+    ("et", "<p>Esmaspäevast reedeni kell 9.00–17.00</p>", "Mo-Fr 09:00-17:00"),
+    ("et", "<p>Tööpäeviti 8:00–16:30</p>", "Mo-Fr 08:00-16:30"),
 ]
 
 
@@ -187,6 +196,9 @@ ALWAYS: list[tuple[str, str]] = [
     ("pt", "Linha de apoio 24 horas por dia"),
     ("hr", "Dežurstvo 24 sata dnevno"),
     ("sl", "Dežurna služba 24 ur na dan"),
+    ("lt", "Avarinė tarnyba dirba visą parą"),
+    ("lv", "Dežurants pieejams visu diennakti"),
+    ("et", "Rikketelefon töötab ööpäevaringselt"),
 ]
 
 

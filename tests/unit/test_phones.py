@@ -330,6 +330,26 @@ LABELS = [
         "UA",
         {"+380800505050": "hotline", "+380441234567": "support"},
     ),
+    (
+        "lt",
+        "<p>Klientų aptarnavimas: 8 5 212 3456</p><p>Pardavimų skyrius: +370 5 212 3457</p>"
+        "<p>Faksas: 8 5 212 3458</p><p>Mob. +370 612 34567</p>",
+        "LT",
+        {"+37052123456": "customer-service", "+37052123457": "sales", "+37052123458": "fax", "+37061234567": "mobile"},
+    ),
+    (
+        "lv",
+        "<p>Klientu apkalpošana: +371 67 123 456</p><p>Tehniskais atbalsts: 67 123 457</p>"
+        "<p>Fakss: 67 123 458</p>",
+        "LV",
+        {"+37167123456": "customer-service", "+37167123457": "support", "+37167123458": "fax"},
+    ),
+    (
+        "et",
+        "<p>Klienditeenindus: +372 612 3456</p><p>Müük: 612 3457</p><p>Mob. 5123 4567</p>",
+        "EE",
+        {"+3726123456": "customer-service", "+3726123457": "sales", "+37251234567": "mobile"},
+    ),
 ]
 
 
@@ -752,3 +772,15 @@ def test_premium_number_followed_by_its_price() -> None:
         assert found == ["+499005555123"], text
     for decoy in ("<p>Preis: 1 299 Ft</p>", "<p>Summe: € 1.234,56</p>", "<p>12 345 ₽ (скидка 5 %)</p>"):
         assert extract_phones(parse_page(decoy, "https://x.de/"), "DE") == [], decoy
+
+
+def test_a_title_names_the_number_over_the_line_of_topics_below_it() -> None:
+    card = "<h2>{title}</h2><p>Paketid, arved, lepingud ja kasutajaõigused</p><p>Tel. +372 612 3456</p>"
+    assert by_value(card.format(title="Klienditeenindus"), "EE")["+3726123456"].label == "customer-service"
+    # with no purpose in the title, the topics still name it
+    assert by_value(card.format(title="Koodiveski Tartu"), "EE")["+3726123456"].label == "billing"
+    long_topics = (
+        "<h3>Klientu apkalpošana</h3><p>Esošo pasūtījumu statuss, dokumenti (CMR, pavadzīmes), "
+        "rēķinu kopijas</p><p>Tālr.: +371 67 654 323</p>"
+    )
+    assert by_value(long_topics, "LV")["+37167654323"].label == "customer-service"
