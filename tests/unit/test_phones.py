@@ -111,7 +111,7 @@ def test_issue_examples_outside_the_numbering_plan_are_not_numbers(text: str, re
 
 # --- decoys ----------------------------------------------------------------------------------------
 
-REGIONS = ["HU", "DE", "PL", "RU", "TR", "FR", "GB", "UA", "CZ", "RO", "IT", "NL", "ES", "US", None]
+REGIONS = ["HU", "DE", "PL", "RU", "TR", "FR", "GB", "UA", "CZ", "RO", "IT", "NL", "ES", "US", "LT", "LV", "EE", None]
 
 DECOYS = [
     "10.05.2024",
@@ -163,6 +163,16 @@ DECOYS = [
     "2016/679",
     "Regulation (EU) 2016/679",
     "ISBN 978-3-16-148410-0",
+    "24.06.–25.06.",
+    "Įmonės kodas 304123456",
+    "PVM mokėtojo kodas LT100012345678",
+    "Reģ. Nr. 40103123456",
+    "PVN reģ. Nr. LV40103123456",
+    "LV80BANK0000435195001",
+    "Līguma Nr. 2612-3456",
+    "Registrikood 12345678",
+    "KMKR EE101234567",
+    "EE38 2200 2210 2014 5685",
 ]
 
 
