@@ -17,12 +17,14 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
+import ahocorasick
 import phonenumbers
 
 from auditor.extract.casefold import fold, folded_regex
@@ -154,6 +156,7 @@ class Vocab:
     folded_closed: re.Pattern[str] | None = None
     folded_timeish: re.Pattern[str] | None = None
     closed_tokens: _ClosedTokens | None = None  # folded_closed by letter runs and a set
+    words_in_shapes: _WordsInShapes | None = None  # both tests for many digitless shapes
 
     def search_folded(self, name: str, text: str, folded: str) -> bool:
         """``getattr(self, name).search(text)``, on the folded text where it can be."""
@@ -196,6 +199,57 @@ class _ClosedTokens:
         or the regex decides where a longer entry's first word stands."""
         runs = set(_ALNUM.findall(folded))
         return bool(runs & self.words) or bool(runs & self.firsts and regex.search(folded))
+
+
+class _WordsInShapes:
+    """The always-open words and closed words of many folded shapes, found in one pass.
+
+    A page's prose gives hundreds of distinct shapes without a digit; testing each for
+    the few always-open words (substrings) and closed words (whole letter-and-digit runs)
+    cost more than the rest of the hours pass. One Aho-Corasick pass over the shapes
+    joined, folded once, answers both for all of them.
+    """
+
+    def __init__(self, always_words: Iterable[str], closed: _ClosedTokens) -> None:
+        self.always = ahocorasick.Automaton()
+        for word in set(always_words):
+            self.always.add_word(word, word)
+        self.always.make_automaton()
+        self.closed = ahocorasick.Automaton()
+        for word in closed.words | closed.firsts:
+            self.closed.add_word(word, (len(word), word in closed.words, word in closed.firsts))
+        self.closed.make_automaton()
+
+    def scan(self, shapes: Sequence[str], closed_regex: re.Pattern[str]) -> list[tuple[str, bool, bool]]:
+        """(folded shape, holds an always-open word, holds a closed word) per shape, as
+        ``any(w in folded for w in always_words)`` and ``_ClosedTokens.search`` say."""
+        folded = fold("\n".join(shapes))  # fold works character by character
+        starts = [0]
+        for shape in shapes:
+            starts.append(starts[-1] + len(shape) + 1)
+        always: set[int] = set()
+        closed: set[int] = set()
+        firsts: set[int] = set()
+        if len(self.always):
+            always = {bisect_right(starts, end) - 1 for end, _word in self.always.iter(folded)}
+        if len(self.closed):
+            last = len(folded) - 1
+            for end, (length, whole, first) in self.closed.iter(folded):
+                start = end - length + 1
+                # a whole run: no letter or digit on either side ("[^\W_]" is str.isalnum)
+                if (start and folded[start - 1].isalnum()) or (end < last and folded[end + 1].isalnum()):
+                    continue
+                index = bisect_right(starts, start) - 1
+                if whole:
+                    closed.add(index)
+                elif first:
+                    firsts.add(index)
+        found = []
+        for i in range(len(shapes)):
+            text = folded[starts[i] : starts[i + 1] - 1]
+            is_closed = i in closed or (i in firsts and closed_regex.search(text) is not None)
+            found.append((text, i in always, is_closed))
+        return found
 
 
 def _day_entries(spec: dict[str, Any]) -> Iterator[str]:
@@ -406,6 +460,7 @@ def vocab() -> Vocab:
     )
     always_quick = re.compile(data["always_open_quick"], re.I)
     timeish_re = re.compile(timeish, re.I)
+    closed_tokens = _ClosedTokens.of(data["closed"])
     return Vocab(
         langs=langs,
         order=tuple(langs),
@@ -422,7 +477,10 @@ def vocab() -> Vocab:
         folded_always_quick=folded_regex(always_quick),
         folded_closed=folded_regex(closed),
         folded_timeish=folded_regex(timeish_re),
-        closed_tokens=_ClosedTokens.of(data["closed"]),
+        closed_tokens=closed_tokens,
+        words_in_shapes=_WordsInShapes(shape.always_words, closed_tokens)
+        if shape.always_words is not None and folded_regex(closed) is not None
+        else None,
     )
 
 
@@ -955,23 +1013,33 @@ def _day(shape: str, folded: str, tests: _ShapeTests) -> bool:
     return tests.day_words.search(tests.day, shape, folded)
 
 
-def _shape_code(shape: str, v: Vocab) -> int:
-    """Bits for one shape; every test here is true whenever the per-block one can be."""
+def _shape_code(shape: str, v: Vocab, words: tuple[str, bool, bool] | None = None) -> int:
+    """Bits for one shape; every test here is true whenever the per-block one can be.
+
+    ``words``: (folded shape, always-open word, closed word) of a digitless shape, found
+    for all of a page's digitless shapes at once (``_WordsInShapes``).
+    """
     tests = v.shape
     short = len(shape) <= NEIGHBOUR_MAX_CHARS
-    folded = fold(shape)
-    digits = _DIGIT.search(shape) is not None
-    if not digits and tests.always_words is not None:
-        always = any(word in folded for word in tests.always_words)
+    if words is not None:
+        folded, always, closed = words
+        digits = False
     else:
-        always = bool(tests.folded_always.search(folded) if tests.folded_always else tests.always.search(shape))
+        folded = fold(shape)
+        digits = _DIGIT.search(shape) is not None
+        if not digits and tests.always_words is not None:
+            always = any(word in folded for word in tests.always_words)
+        else:
+            always = bool(tests.folded_always.search(folded) if tests.folded_always else tests.always.search(shape))
     code = _MAY_SEED if always else 0
     if digits:
         timeish = tests.folded_timeish.search(folded) if tests.folded_timeish else tests.timeish.search(shape)
         if timeish or (_RANGEISH.search(shape) and _day(shape, folded, tests)):
             code |= _MAY_SEED
         return code | (_JOINS if short else 0)
-    if v.folded_closed is not None and v.closed_tokens is not None:
+    if words is not None:
+        pass  # closed came with the words
+    elif v.folded_closed is not None and v.closed_tokens is not None:
         closed = v.closed_tokens.search(folded, v.folded_closed)
     else:
         closed = v.closed.search(shape) is not None
@@ -982,16 +1050,21 @@ def _shape_code(shape: str, v: Vocab) -> int:
     return code | ((_JOINS if closed else _JOINS_IF_DAY) if short else 0)
 
 
-class _ShapeCodes(dict[str, int]):
-    """shape -> ``_shape_code``, computed on first use."""
-
-    def __init__(self, v: Vocab) -> None:
-        super().__init__()
-        self.v = v
-
-    def __missing__(self, shape: str) -> int:
-        code = self[shape] = _shape_code(shape, self.v)
-        return code
+def _shape_codes(shapes: Sequence[str], v: Vocab) -> dict[str, int]:
+    """``_shape_code`` of every distinct shape; the digitless ones' words in one pass."""
+    distinct = list(dict.fromkeys(shapes))
+    if v.words_in_shapes is None or v.folded_closed is None:
+        return {shape: _shape_code(shape, v) for shape in distinct}
+    codes: dict[str, int] = {}
+    plain: list[str] = []
+    for shape in distinct:
+        if _DIGIT.search(shape) is None:
+            plain.append(shape)
+        else:
+            codes[shape] = _shape_code(shape, v)
+    for shape, words in zip(plain, v.words_in_shapes.scan(plain, v.folded_closed), strict=True):
+        codes[shape] = _shape_code(shape, v, words)
+    return codes
 
 
 def _candidates(blocks: Sequence[str], v: Vocab, shapes: Sequence[str]) -> set[int]:
@@ -1006,7 +1079,7 @@ def _candidates(blocks: Sequence[str], v: Vocab, shapes: Sequence[str]) -> set[i
     The tests run once per digit shape (``digit_shapes``); only blocks whose shape passes get
     the real test on their text.
     """
-    codes = list(map(_ShapeCodes(v).__getitem__, shapes))
+    codes = list(map(_shape_codes(shapes, v).__getitem__, shapes))
     found: set[int] = set()
     stretch: list[int] = []
     seeded = False
