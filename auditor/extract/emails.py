@@ -25,6 +25,7 @@ from itertools import accumulate
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import ahocorasick
 from email_validator import validate_email
 
 from auditor.data import load
@@ -589,6 +590,28 @@ class _Found:
     methods: set[str] = field(default_factory=set)
 
 
+# What ``\s`` matches in a str pattern (tests check the list against the engine).
+WHITESPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + (
+    "\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+@cache
+def _hint_automaton() -> Any:
+    """``page_hint`` spelled out as literals: "@", or a space or opening bracket, an at-word
+    and a space or closing bracket. Each value is the literal's length."""
+    automaton = ahocorasick.Automaton()
+    automaton.add_word("@", 1)
+    before = WHITESPACE + "[({<"
+    after = WHITESPACE + "])}>"
+    for word in _rules().at_policy:
+        for b in before:
+            for a in after:
+                automaton.add_word(b + word + a, len(word) + 2)
+    automaton.make_automaton()
+    return automaton
+
+
 class _PageText:
     """The page's blocks lower-cased and joined once, for whole-page searches.
 
@@ -610,10 +633,20 @@ class _PageText:
         return bisect_right(self.ends, offset)
 
     def hinted(self) -> Iterator[int]:
-        """Indexes of blocks with "@" or a spaced or bracketed at-word."""
+        """Indexes of blocks with "@" or a spaced or bracketed at-word.
+
+        Where ``_rules().page_hint.finditer`` starts its matches, found by one Aho-Corasick
+        pass: the regex begins with a class of whitespace and brackets, which the engine
+        tries at every space of the page's prose.
+        """
         last = -1
-        for m in _rules().page_hint.finditer(self.lowered):
-            i = self.block_at(m.start())
+        end = 0
+        hits = sorted((at - size + 1, size) for at, size in _hint_automaton().iter(self.lowered))
+        for start, size in hits:
+            if start < end:
+                continue  # finditer's matches do not overlap
+            end = start + size
+            i = self.block_at(start)
             if i != last and i < len(self.blocks):
                 last = i
                 yield i

@@ -5,6 +5,8 @@ from __future__ import annotations
 from html import escape
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from auditor.extract.emails import classify_address, extract_emails, normalize_address
 from auditor.extract.page import ParsedPage, parse_page
@@ -697,3 +699,33 @@ def test_one_broken_source_does_not_lose_the_others() -> None:
 def test_helpers_never_raise(junk: object) -> None:
     assert normalize_address(junk) is None  # type: ignore[arg-type]
     assert classify_address(junk) in ("role", "personal")  # type: ignore[arg-type]
+
+
+def test_the_hint_literals_are_the_engines_whitespace() -> None:
+    import re
+
+    from auditor.extract.emails import WHITESPACE
+
+    assert set(WHITESPACE) == {chr(c) for c in range(0x110000) if re.match(r"\s", chr(c))}
+
+
+_PIECES = ["at", "et", "eta", "kukac", "@", " ", "\u00a0", "\t", "(", ")", "[", "]", "<", ">", "x", "a", "t", "İ"]
+
+
+@given(st.lists(st.lists(st.sampled_from(_PIECES), max_size=12).map("".join), min_size=1, max_size=6))
+@settings(max_examples=300, deadline=None)
+def test_hinted_blocks_are_where_the_hint_pattern_matches(texts: list[str]) -> None:
+    from auditor.extract.emails import _PageText, _rules
+    from auditor.extract.page import TextBlock
+
+    page = ParsedPage(
+        url="https://example.hu/", html="", tree=None, lang=None, hreflangs=(), title="",
+        blocks=[TextBlock(t, "main") for t in texts], links=[], scripts=[], forms=[], cfemails=[],
+    )
+    text = _PageText(page)
+    expected: list[int] = []
+    for m in _rules().page_hint.finditer(text.lowered):
+        i = text.block_at(m.start())
+        if (not expected or expected[-1] != i) and i < len(texts):
+            expected.append(i)
+    assert list(text.hinted()) == expected
