@@ -1037,12 +1037,11 @@ def _shape_code(shape: str, v: Vocab, words: tuple[str, bool, bool] | None = Non
         if timeish or (_RANGEISH.search(shape) and _day(shape, folded, tests)):
             code |= _MAY_SEED
         return code | (_JOINS if short else 0)
-    if words is not None:
-        pass  # closed came with the words
-    elif v.folded_closed is not None and v.closed_tokens is not None:
-        closed = v.closed_tokens.search(folded, v.folded_closed)
-    else:
-        closed = v.closed.search(shape) is not None
+    if words is None:
+        if v.folded_closed is not None and v.closed_tokens is not None:
+            closed = v.closed_tokens.search(folded, v.folded_closed)
+        else:
+            closed = v.closed.search(shape) is not None
     if not (closed or short) or not _day(shape, folded, tests):
         return code | (_JOINS if short and closed else 0)
     if closed:

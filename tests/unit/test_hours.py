@@ -565,3 +565,21 @@ def test_hours_beside_a_product_grid_are_found_fast() -> None:
     points = extract_hours(page)
     assert time.perf_counter() - start < 0.5
     assert [(p.value, p.details.get("closed")) for p in points] == [("Mo-Fr 08:00-17:00", ["Sa"])]
+
+
+_SHAPE_PIECES = [
+    "closed", "off", "ne radimo", "ne", "ei tööta", "ei", "geschlossen", "Zárva", "ZAMKNIĘTE",
+    "nonstop", "non-stop", "dygnet", "ÉJJEL", "İ", "ı", " ", "-", ":", "_", "x", "mo", "Mon",
+    "office", "offen", "VII", "E", "L", "\u00a0",
+]
+
+
+@given(st.lists(st.lists(st.sampled_from(_SHAPE_PIECES), max_size=10).map("".join), max_size=8))
+@settings(max_examples=300, deadline=None)
+def test_shape_codes_of_digitless_shapes_in_one_pass_equal_one_by_one(texts: list[str]) -> None:
+    """_WordsInShapes finds always-open and closed words for all shapes at once; the codes
+    must be those of testing each shape on its own."""
+    v = vocab()
+    shapes = digit_shapes(texts)
+    together = hours._shape_codes(shapes, v)
+    assert together == {shape: hours._shape_code(shape, v) for shape in shapes}
