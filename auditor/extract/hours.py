@@ -210,7 +210,8 @@ class _WordsInShapes:
     joined, folded once, answers both for all of them.
     """
 
-    def __init__(self, always_words: Iterable[str], closed: _ClosedTokens) -> None:
+    def __init__(self, always_words: Iterable[str], closed: _ClosedTokens, closed_regex: re.Pattern[str]) -> None:
+        self.closed_regex = closed_regex  # Vocab.folded_closed: for entries of several words
         self.always = ahocorasick.Automaton()
         for word in set(always_words):
             self.always.add_word(word, word)
@@ -220,7 +221,7 @@ class _WordsInShapes:
             self.closed.add_word(word, (len(word), word in closed.words, word in closed.firsts))
         self.closed.make_automaton()
 
-    def scan(self, shapes: Sequence[str], closed_regex: re.Pattern[str]) -> list[tuple[str, bool, bool]]:
+    def scan(self, shapes: Sequence[str]) -> list[tuple[str, bool, bool]]:
         """(folded shape, holds an always-open word, holds a closed word) per shape, as
         ``any(w in folded for w in always_words)`` and ``_ClosedTokens.search`` say."""
         folded = fold("\n".join(shapes))  # fold works character by character
@@ -247,7 +248,7 @@ class _WordsInShapes:
         found = []
         for i in range(len(shapes)):
             text = folded[starts[i] : starts[i + 1] - 1]
-            is_closed = i in closed or (i in firsts and closed_regex.search(text) is not None)
+            is_closed = i in closed or (i in firsts and self.closed_regex.search(text) is not None)
             found.append((text, i in always, is_closed))
         return found
 
@@ -461,6 +462,7 @@ def vocab() -> Vocab:
     always_quick = re.compile(data["always_open_quick"], re.I)
     timeish_re = re.compile(timeish, re.I)
     closed_tokens = _ClosedTokens.of(data["closed"])
+    folded_closed = folded_regex(closed)
     return Vocab(
         langs=langs,
         order=tuple(langs),
@@ -475,11 +477,11 @@ def vocab() -> Vocab:
         shape=shape,
         day_words=day_words,
         folded_always_quick=folded_regex(always_quick),
-        folded_closed=folded_regex(closed),
+        folded_closed=folded_closed,
         folded_timeish=folded_regex(timeish_re),
         closed_tokens=closed_tokens,
-        words_in_shapes=_WordsInShapes(shape.always_words, closed_tokens)
-        if shape.always_words is not None and folded_regex(closed) is not None
+        words_in_shapes=_WordsInShapes(shape.always_words, closed_tokens, folded_closed)
+        if shape.always_words is not None and folded_closed is not None
         else None,
     )
 
@@ -1052,7 +1054,7 @@ def _shape_code(shape: str, v: Vocab, words: tuple[str, bool, bool] | None = Non
 def _shape_codes(shapes: Sequence[str], v: Vocab) -> dict[str, int]:
     """``_shape_code`` of every distinct shape; the digitless ones' words in one pass."""
     distinct = list(dict.fromkeys(shapes))
-    if v.words_in_shapes is None or v.folded_closed is None:
+    if v.words_in_shapes is None:
         return {shape: _shape_code(shape, v) for shape in distinct}
     codes: dict[str, int] = {}
     plain: list[str] = []
@@ -1061,7 +1063,7 @@ def _shape_codes(shapes: Sequence[str], v: Vocab) -> dict[str, int]:
             plain.append(shape)
         else:
             codes[shape] = _shape_code(shape, v)
-    for shape, words in zip(plain, v.words_in_shapes.scan(plain, v.folded_closed), strict=True):
+    for shape, words in zip(plain, v.words_in_shapes.scan(plain), strict=True):
         codes[shape] = _shape_code(shape, v, words)
     return codes
 
