@@ -283,10 +283,9 @@ def ack_for_non_2xx(invite: SipMessage, response: SipMessage) -> SipMessage:
     if vias:
         headers.append(("Via", vias[0]))
     headers.append(("Max-Forwards", "70"))
-    for name in ("From",):
-        value = invite.header(name)
-        if value is not None:
-            headers.append((name, value))
+    sender = invite.header("From")
+    if sender is not None:
+        headers.append(("From", sender))
     headers.append(("To", response.header("To") or invite.header("To") or ""))
     headers.append(("Call-ID", invite.header("Call-ID") or ""))
     cseq = invite.cseq
