@@ -19,7 +19,7 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin
 
@@ -108,7 +108,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     else:
         return seconds if seconds >= 0 and seconds == seconds else None
     try:
-        when = email.utils.parsedate_to_datetime(text)
+        when: datetime | None = email.utils.parsedate_to_datetime(text)  # typed never None: kept defensive
     except (TypeError, ValueError, IndexError):
         return None
     if when is None:
@@ -120,7 +120,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
 def backoff_delay(attempt: int, base: float = 1.0, cap: float = 30.0) -> float:
     """Doubling back-off for the ``attempt``-th retry (1-based): base, 2*base, ... <= cap."""
-    return min(cap, base * (2 ** max(0, attempt - 1)))
+    factor: int = 2 ** max(0, attempt - 1)
+    return min(cap, base * factor)
 
 
 def _marker_hits(value: str, needles: Iterable[str]) -> list[str]:

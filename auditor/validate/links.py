@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 from auditor import data
-from auditor.models import Check, ContactPoint, Verdict
+from auditor.models import Check, ContactPoint, Subject, Verdict, VerdictValue
 from auditor.validate.http import HttpClient, HttpResult, random_token
 from auditor.validate.phone import validate_phone
 
@@ -114,8 +114,10 @@ def find_markers(body: str, markers: Iterable[str]) -> list[str]:
 
 # --------------------------------------------------------------------------- judging
 
+Judged = tuple[VerdictValue, str, str]  # (verdict, reason, message)
 
-def classify_http(res: HttpResult) -> tuple[str, str, str]:
+
+def classify_http(res: HttpResult) -> Judged:
     """(verdict, reason, message) for a plain "does this link answer" question."""
     if res.error:
         if res.error == "nxdomain":
@@ -145,7 +147,7 @@ def classify_http(res: HttpResult) -> tuple[str, str, str]:
 class PageJudgement:
     """What a messaging platform's page says about an account."""
 
-    verdict: str
+    verdict: VerdictValue
     reason: str
     message: str
     markers: dict[str, list[str]] = field(default_factory=dict)
@@ -223,13 +225,13 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-def _verdict(kind: str, value: str, verdict: str, reason: str, message: str,
+def _verdict(kind: Subject, value: str, verdict: VerdictValue, reason: str, message: str,
              checks: Iterable[Check], flags: Iterable[str] = ()) -> Verdict:
     return Verdict(kind=kind, value=value, verdict=verdict, reason=reason, message=message,
                    checks=tuple(checks), flags=tuple(flags))
 
 
-def _http_check(name: str, res: HttpResult, verdict: str, reason: str, message: str,
+def _http_check(name: str, res: HttpResult, verdict: VerdictValue, reason: str, message: str,
                 **extra: Any) -> Check:
     evidence = res.evidence()
     evidence.update(extra)
@@ -237,7 +239,7 @@ def _http_check(name: str, res: HttpResult, verdict: str, reason: str, message: 
                  started_at=res.started_at, duration_ms=round(res.elapsed_ms, 1))
 
 
-def _plain_check(name: str, verdict: str, reason: str, message: str, evidence: Mapping[str, Any],
+def _plain_check(name: str, verdict: VerdictValue, reason: str, message: str, evidence: Mapping[str, Any],
                  started_at: float, t0: float) -> Check:
     return Check(name=name, verdict=verdict, reason=reason, message=message, evidence=dict(evidence),
                  started_at=started_at, duration_ms=round((time.perf_counter() - t0) * 1000, 3))
@@ -311,7 +313,7 @@ class LinkValidator:
         return Check("soft-404", "active", "http-ok", "the page differs from the host's random-URL page",
                      evidence, started_at=base.started_at, duration_ms=round(base.elapsed_ms, 1))
 
-    async def check_page(self, target: ContactPoint | str, *, kind: str = "page") -> Verdict:
+    async def check_page(self, target: ContactPoint | str, *, kind: Subject = "page") -> Verdict:
         """Does the page answer (status, TLS, time), and is it not a soft 404?"""
         url = target.value if isinstance(target, ContactPoint) else target
         kind = target.kind if isinstance(target, ContactPoint) else kind
@@ -369,7 +371,7 @@ class LinkValidator:
                             f"the page holding the form is gone: {page.message}", checks)
         return _verdict(cp.kind, cp.value, verdict, reason, message, checks)
 
-    def _judge_action(self, res: HttpResult, method: str) -> tuple[str, str, str]:
+    def _judge_action(self, res: HttpResult, method: str) -> Judged:
         rules = self.rules["form"]
         status = res.status or 0
         if res.error or res.challenge:
@@ -405,7 +407,7 @@ class LinkValidator:
             candidate = m.group(0)
             if not src_patterns or any(p.search(candidate) for p in src_patterns):
                 return self._absolute(candidate, cp.page_url)
-        template = self.rules.get("providers", {}).get(cp.value, {}).get("script", "")
+        template: str = self.rules.get("providers", {}).get(cp.value, {}).get("script", "")
         if template and ("{account_id}" not in template or account):
             return template.format(account_id=account or "")
         return None
@@ -457,7 +459,7 @@ class LinkValidator:
         script_res = results[0] if script_url else None
         config_res = results[-1] if config_url else None
         checks: list[Check] = []
-        outcomes: list[tuple[str, str, str]] = []
+        outcomes: list[Judged] = []
         for name, res in (("widget-script", script_res), ("widget-config", config_res)):
             if res is None:
                 continue
@@ -480,7 +482,7 @@ class LinkValidator:
         return _verdict(cp.kind, cp.value, *chosen, checks)
 
     @staticmethod
-    def _judge_widget(res: HttpResult) -> tuple[str, str, str]:
+    def _judge_widget(res: HttpResult) -> Judged:
         verdict, reason, message = classify_http(res)
         if verdict == "active":
             return "active", "widget-loads", f"{res.final_url} answers HTTP {res.status}"

@@ -16,7 +16,7 @@ from typing import Any
 import phonenumbers
 from phonenumbers import PhoneNumberType, ValidationResult, carrier, geocoder, timezone
 
-from auditor.models import Check, ContactPoint, Verdict
+from auditor.models import Check, ContactPoint, Kind, Verdict, VerdictValue
 
 CHECK_NAME = "phone-plan"
 
@@ -107,17 +107,18 @@ def validate_phone(cp_or_value: str | ContactPoint, country: str | None = None) 
     national format and the reference for the ``foreign`` evidence flag.
     """
     started_at, t0 = time.time(), time.perf_counter()
+    kind: Kind = "phone"
     if isinstance(cp_or_value, ContactPoint):
-        kind, value, candidates = "phone", cp_or_value.value, [cp_or_value.value, cp_or_value.raw]
+        value, candidates = cp_or_value.value, [cp_or_value.value, cp_or_value.raw]
     else:
-        kind, value, candidates = "phone", cp_or_value, [cp_or_value]
+        value, candidates = cp_or_value, [cp_or_value]
     region = normalize_country(country)
     number = None
     for text in candidates:
         if text and (number := _parse(text, region)) is not None:
             break
 
-    def done(verdict: str, reason: str, message: str, evidence: dict[str, Any], flags: tuple[str, ...] = ()) -> Verdict:
+    def done(verdict: VerdictValue, reason: str, message: str, evidence: dict[str, Any], flags: tuple[str, ...] = ()) -> Verdict:
         check = Check(
             name=CHECK_NAME, verdict=verdict, reason=reason, message=message, evidence=evidence,
             started_at=started_at, duration_ms=round((time.perf_counter() - t0) * 1000, 3),

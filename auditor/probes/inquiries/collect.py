@@ -203,11 +203,11 @@ def collect_replies(
                 report.uidvalidity_reset = True
                 log.warning("UIDVALIDITY of %s changed (%s -> %s): reading it again", folder, state[0],
                             uidvalidity)
-        typ, data = imap.uid("SEARCH", None, f"UID {last_uid + 1}:*")
+        typ, data = imap.uid("SEARCH", f"UID {last_uid + 1}:*")  # no CHARSET argument
         if typ != "OK":
             raise CollectError(f"UID SEARCH failed: {data!r}")
         # "n:*" always includes the highest UID, even below n: filter.
-        uids = sorted(u for u in (int(x) for x in b" ".join(data or [b""]).split()) if u > last_uid)
+        uids = sorted(u for u in (int(x) for x in b" ".join(d for d in data or () if isinstance(d, bytes)).split()) if u > last_uid)
         handles = istore.handles()
         for start in range(0, len(uids), BATCH):
             chunk = uids[start : start + BATCH]

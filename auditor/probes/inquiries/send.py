@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from auditor.extract.emails import classify_address
@@ -92,7 +93,7 @@ def _rank(cp: ContactPoint, verdict: Verdict | None, config: InquiryConfig) -> t
     personal = klass == "personal"
     if personal and not config.include_personal:
         return "only-personal"
-    label_rank = LABEL_RANK.get(cp.label, 5)
+    label_rank: float = LABEL_RANK.get(cp.label, 5)
     if cp.label is None and local not in GENERIC_LOCALS:
         label_rank = 2.5  # an unlabelled role box that is not the generic info/office one
     return (
@@ -446,22 +447,22 @@ def _send_one(
         "industry": p.company.industry, "address": p.address, "language": p.language, "topic": p.topic,
         "subject": p.subject, "token": p.token, "message_id": p.message_id, "created_at": iso(created),
     })
-    item = dict(company_key=p.company.key, company_name=p.company.name, address=p.address,
-                subject=p.subject, message_id=p.message_id, token=p.token)
+    item = partial(SentItem, company_key=p.company.key, company_name=p.company.name, address=p.address,
+                   subject=p.subject, message_id=p.message_id, token=p.token)
     try:
         code, reply = session.send(p.from_address, p.address, msg.as_bytes())
     except DeliveryUnknown as exc:
         # Left as "sending": the company counts as asked and is not mailed again.
         istore.note_reply(iid, str(exc))
-        return SentItem(**item, status="unknown", smtp_reply=str(exc)), str(exc)
+        return item(status="unknown", smtp_reply=str(exc)), str(exc)
     except (SubmissionError, OSError, smtplib.SMTPException) as exc:
         istore.mark_failed(iid, None, str(exc))
-        return SentItem(**item, status="failed", smtp_reply=str(exc)), f"sending to {p.address}: {exc}"
+        return item(status="failed", smtp_reply=str(exc)), f"sending to {p.address}: {exc}"
     if code == 250:
         sent_at = utcnow()
         istore.mark_sent(iid, sent_at, code, reply)
         log.info("inquiry sent to %s <%s>: %s %s", p.company.name, p.address, code, reply)
-        return SentItem(**item, status="sent", sent_at=iso(sent_at), smtp_code=code, smtp_reply=reply), None
+        return item(status="sent", sent_at=iso(sent_at), smtp_code=code, smtp_reply=reply), None
     istore.mark_failed(iid, code, reply)
     log.warning("inquiry to %s <%s> refused: %s %s", p.company.name, p.address, code, reply)
-    return SentItem(**item, status="failed", smtp_code=code, smtp_reply=reply), None
+    return item(status="failed", smtp_code=code, smtp_reply=reply), None

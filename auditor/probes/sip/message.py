@@ -262,7 +262,8 @@ def parse_message(data: bytes) -> SipMessage | ParseError:
         return ParseError(f"unparseable: {type(exc).__name__}: {exc}", data[:200])
 
 
-def _parse(data: bytes) -> SipMessage | ParseError:
+def _parse(data: object) -> SipMessage | ParseError:
+    """The parser proper; ``data`` is untyped because callers may hand anything over."""
     if not isinstance(data, bytes | bytearray | memoryview):
         return ParseError("not bytes")
     data = bytes(data).lstrip(b"\r\n")

@@ -43,7 +43,7 @@ from phonenumbers import PhoneNumberFormat, shortnumberinfo
 from phonenumbers import timezone as pn_timezone
 
 from auditor.data import load as load_data
-from auditor.models import Check, Verdict
+from auditor.models import Check, Verdict, VerdictValue
 from auditor.net.guard import AddressPolicy, BlockedAddressError, is_ip_literal
 from auditor.net.resolver import DnsAnswer
 from auditor.probes.sip.digest import Secret
@@ -64,7 +64,7 @@ LEDGER_VERSION = 1
 # ------------------------------------------------------------------------- outcome table
 
 # RFC 3398 §7.2.4.1 (ISDN cause -> SIP status), read back the other way.
-FINAL_OUTCOMES: Mapping[int, tuple[str, str]] = {
+FINAL_OUTCOMES: Mapping[int, tuple[VerdictValue, str]] = {
     404: ("inactive", "number-not-in-service"),  # cause 1, unallocated number
     410: ("inactive", "number-changed"),  # cause 22
     484: ("inactive", "address-incomplete"),  # cause 28
@@ -77,7 +77,7 @@ FINAL_OUTCOMES: Mapping[int, tuple[str, str]] = {
 LIVE_REASONS = frozenset({"rings", "session-progress", "answered"})
 
 
-def classify_call(result: CallResult) -> tuple[str, str]:
+def classify_call(result: CallResult) -> tuple[VerdictValue, str]:
     """(verdict, reason) for one call, by RFC 3398.
 
     Precedence: an answer; an explicit "not in service"/"busy" final (carriers
@@ -210,7 +210,7 @@ def new_ledger() -> dict[str, Any]:
 
 def _ledger_calls(ledger: dict[str, Any]) -> dict[str, dict[str, Any]]:
     ledger.setdefault("version", LEDGER_VERSION)
-    calls = ledger.setdefault("calls", {})
+    calls: dict[str, dict[str, Any]] = ledger.setdefault("calls", {})
     return calls
 
 
@@ -338,8 +338,8 @@ class SipTrunkConfig:
             value = text.rstrip("\r\n")
             return Secret(value) if value else None
         if self.password_env:
-            value = os.environ.get(self.password_env)
-            return Secret(value) if value else None
+            env_value = os.environ.get(self.password_env)
+            return Secret(env_value) if env_value else None
         return None
 
     def request_uri(self, e164: str) -> str:
@@ -356,7 +356,7 @@ class SipTrunkConfig:
 
 @dataclass(frozen=True)
 class Refusal:
-    verdict: str
+    verdict: VerdictValue
     reason: str
     message: str
     flags: tuple[str, ...] = ()
@@ -375,7 +375,7 @@ def dial_refusal(
     """
     if number is None:
         return Refusal("inactive", "invalid-number", f"{text!r} cannot be read as a phone number")
-    home = region or phonenumbers.region_code_for_country_code(number.country_code)
+    home = region or phonenumbers.region_code_for_country_code(number.country_code or 0)
     nsn = phonenumbers.national_significant_number(number)
     regions = {r for r in (home, phonenumbers.region_code_for_number(number)) if r and r != "ZZ"}
     digits = "".join(ch for ch in text if ch.isdigit()) if text and not text.strip().startswith("+") else ""
@@ -417,7 +417,8 @@ class _Resolves(Protocol):
 
 
 def _reasons() -> Mapping[str, str]:
-    return load_data("reasons.toml")["reasons"]
+    reasons: Mapping[str, str] = load_data("reasons.toml")["reasons"]
+    return reasons
 
 
 def reason_message(tag: str) -> str:
