@@ -20,6 +20,7 @@ from auditor.models import (
     PageRecord,
     Verdict,
 )
+from auditor.store.inquiries import InquiryStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -372,6 +373,11 @@ class SqliteStore:
         )
         cols = [d[0] for d in cur.description]
         return [dict(zip(cols, r, strict=True)) for r in cur]
+
+    # -- probes ------------------------------------------------------------
+    def inquiry_tables(self, create: bool = True) -> InquiryStore:
+        """The mystery-shopper probe's tables, through this store's connection."""
+        return InquiryStore(self.db, create)
 
     def close(self) -> None:
         self.db.close()

@@ -25,7 +25,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parseaddr
-from typing import Any
 
 from auditor.probes.inquiries.classify import (
     classify,
@@ -38,6 +37,7 @@ from auditor.probes.inquiries.classify import (
 )
 from auditor.probes.inquiries.config import ImapConfig, is_loopback
 from auditor.probes.inquiries.store import InquiryStore, ReplyRow
+from auditor.store.base import InquiryTables, Store
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ def _process(
 
 
 def collect_replies(
-    store: Any,
+    store: Store | InquiryTables,
     imap_config: ImapConfig,
     *,
     now: datetime | None = None,
@@ -241,7 +241,7 @@ def collect_replies(
     return report
 
 
-def _decide(istore: InquiryStore, now: datetime, cutoff: timedelta, report: CollectReport) -> None:
+def _decide(istore: InquiryTables, now: datetime, cutoff: timedelta, report: CollectReport) -> None:
     """Recompute the outcome of every inquiry that is not final yet."""
     for iid, sent_at in istore.open_inquiries():
         o = outcome(sent_at, istore.reply_times(iid), now, cutoff)

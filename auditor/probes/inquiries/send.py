@@ -33,6 +33,7 @@ from auditor.probes.inquiries.compose import (
 )
 from auditor.probes.inquiries.config import InquiryConfig, SubmissionConfig
 from auditor.probes.inquiries.store import InquiryStore, iso
+from auditor.store.base import InquiryTables, Store
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +133,7 @@ def pick_address(
     return None, "no-email"
 
 
-def plan_inquiries(store: Any, config: InquiryConfig) -> Plan:
+def plan_inquiries(store: Store, config: InquiryConfig) -> Plan:
     """One inquiry per company with a usable address, not asked before (unless ``config.force``).
 
     A company that has an unanswered inquiry is never asked again without
@@ -363,7 +364,7 @@ def send_inquiries(
     confirm: Callable[[str], bool],
     rate_per_minute: float = 6.0,
     dry_run: bool = False,
-    store: Any = None,
+    store: Store | InquiryTables | None = None,
     force: bool = False,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
@@ -434,7 +435,7 @@ def send_inquiries(
 
 
 def _send_one(
-    p: Planned, session: _Session, istore: InquiryStore, utcnow: Callable[[], datetime]
+    p: Planned, session: _Session, istore: InquiryTables, utcnow: Callable[[], datetime]
 ) -> tuple[SentItem, str | None]:
     """Send one inquiry; the second value is set when the run must stop (connection trouble)."""
     created = utcnow()
