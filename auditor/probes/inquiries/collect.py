@@ -35,7 +35,7 @@ from auditor.probes.inquiries.classify import (
     parse_message,
     reply_keys,
 )
-from auditor.probes.inquiries.config import ImapConfig, is_loopback
+from auditor.probes.inquiries.config import CUTOFF_DAYS, ImapConfig, is_loopback
 from auditor.probes.inquiries.store import InquiryStore, ReplyRow
 from auditor.store.base import InquiryTables, Store
 
@@ -172,7 +172,7 @@ def collect_replies(
     imap_config: ImapConfig,
     *,
     now: datetime | None = None,
-    cutoff: timedelta = timedelta(days=7),
+    cutoff: timedelta = timedelta(days=CUTOFF_DAYS),
 ) -> CollectReport:
     """Fetch new messages, store matched replies, then decide every open inquiry's outcome.
 

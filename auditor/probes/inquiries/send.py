@@ -31,7 +31,7 @@ from auditor.probes.inquiries.compose import (
     render,
     subject_with_token,
 )
-from auditor.probes.inquiries.config import InquiryConfig, SubmissionConfig
+from auditor.probes.inquiries.config import RATE_PER_MINUTE, InquiryConfig, SubmissionConfig
 from auditor.probes.inquiries.store import InquiryStore, iso
 from auditor.store.base import InquiryTables, Store
 
@@ -362,7 +362,7 @@ def send_inquiries(
     submission_config: SubmissionConfig,
     *,
     confirm: Callable[[str], bool],
-    rate_per_minute: float = 6.0,
+    rate_per_minute: float = RATE_PER_MINUTE,
     dry_run: bool = False,
     store: Store | InquiryTables | None = None,
     force: bool = False,
