@@ -274,21 +274,21 @@ def build_index(audit: Audit) -> dict[str, Any]:
 
     rows = []
     for rk in audit.ranked:
-        c = rk.card
+        card = rk.card
         rows.append({
             "rank": rk.rank, "rank_text": str(rk.rank) if rk.rank else "—",
-            "name": c.company.name, "href": f"companies/{slug_for(c.company)}.html",
-            "website": c.company.website,
-            "country": c.company.country or "", "industry": c.company.industry or "",
-            "availability": score_text(c.availability), "availability_sort": _sort(c.availability),
-            "responsiveness": score_text(c.responsiveness, "not measured"),
-            "responsiveness_measured": c.responsiveness is not None,
-            "responsiveness_sort": _sort(c.responsiveness),
-            "total": score_text(c.total), "total_sort": _sort(c.total),
-            "total_value": c.total or 0.0, "band": band(c.total),
-            "channels": _channel_chips(c, w.channels), "channels_sort": len(c.channels),
-            "unknown": pct(c.unknown_share), "unknown_sort": _sort(c.unknown_share),
-            "scored": c.scored,
+            "name": card.company.name, "href": f"companies/{slug_for(card.company)}.html",
+            "website": card.company.website,
+            "country": card.company.country or "", "industry": card.company.industry or "",
+            "availability": score_text(card.availability), "availability_sort": _sort(card.availability),
+            "responsiveness": score_text(card.responsiveness, "not measured"),
+            "responsiveness_measured": card.responsiveness is not None,
+            "responsiveness_sort": _sort(card.responsiveness),
+            "total": score_text(card.total), "total_sort": _sort(card.total),
+            "total_value": card.total or 0.0, "band": band(card.total),
+            "channels": _channel_chips(card, w.channels), "channels_sort": len(card.channels),
+            "unknown": pct(card.unknown_share), "unknown_sort": _sort(card.unknown_share),
+            "scored": card.scored,
         })
 
     industries = sorted({r.company.industry for r in audit.results if r.company.industry}, key=str.casefold)
@@ -587,7 +587,7 @@ def build_methodology(audit: Audit) -> dict[str, Any]:
     technical += [{"when": f"SMTP answers within {lim:g} ms", "score": f"{s:g}"} for lim, s in t["smtp_ms"]]
     technical.append({"when": "SMTP answers slower", "score": f"{t['smtp_slower']:g}"})
 
-    counts = Counter()
+    counts: Counter[str] = Counter()
     failures: Counter[str] = Counter()
     for r in audit.results:
         vs = audit.verdicts.get(r.company.key, {})
