@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from auditor.data import load
 from auditor.extract.emails import classify_address
-from auditor.models import KINDS, Check, CompanyResult, ContactPoint, Verdict
+from auditor.models import KINDS, VERDICTS, Check, CompanyResult, ContactPoint, Verdict
 from auditor.score import CHANNEL_LABELS, Ranked, ScoreCard, ScoreLine, Weights, benchmark_for
 from reports import charts
 from reports.diff import AuditDiff
@@ -241,7 +241,7 @@ def _verdict_of(verdicts: Mapping[tuple[str, str], Verdict], cp: ContactPoint) -
     v = verdicts.get(cp.dedupe_key)
     if v is None:
         return "not-checked"
-    return v.verdict if v.verdict in ("active", "inactive", "unknown") else "unknown"
+    return v.verdict if v.verdict in VERDICTS else "unknown"
 
 
 def _channel_chips(card: ScoreCard, channels: Sequence[str]) -> list[dict[str, Any]]:

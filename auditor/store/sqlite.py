@@ -17,6 +17,7 @@ from auditor.models import (
     ContactPoint,
     Failure,
     InputError,
+    Method,
     PageRecord,
     Verdict,
 )
@@ -113,7 +114,8 @@ CREATE TABLE IF NOT EXISTS input_errors (
 
 
 _PER_COMPANY = ("pages", "sightings", "contact_points", "failures", "external_links", "verdicts")
-_METHOD_RANK = {"json-ld": 0, "microdata": 0, "tel-link": 1, "mailto": 1, "widget-script": 1,
+# Which sighting speaks for a contact point: structured data, then links and scripts, then text.
+_METHOD_RANK: dict[Method, int] = {"json-ld": 0, "microdata": 0, "tel-link": 1, "mailto": 1, "widget-script": 1,
                 "deep-link": 1, "form": 1, "text": 2}
 
 
