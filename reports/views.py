@@ -92,7 +92,7 @@ class Redactor:
             self._cache[key] = key in self.known or classify_address(key) == "personal"
         return self._cache[key]
 
-    def __call__(self, text: Any) -> str:
+    def __call__(self, text: object) -> str:
         if text is None:
             return ""
         text = str(text)
