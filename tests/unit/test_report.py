@@ -1,14 +1,14 @@
 """The HTML report: escaped, self-contained, redacted, stable (golden files), diffable.
 
-``UPDATE_GOLDEN=1 python -m pytest tests/unit/test_report.py`` rewrites the golden
-files after an intended change; review the diff before committing it.
+``python -m pytest tests/unit/test_report.py --update-goldens`` (or
+``AUDITOR_UPDATE_GOLDENS=1``) rewrites the golden files after an intended change;
+review the diff before committing it. Without it a missing golden file fails.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 from dataclasses import replace
 from html.parser import HTMLParser
@@ -434,16 +434,16 @@ def _normalize(html: str) -> str:
 
 
 @pytest.mark.parametrize("page", ["index.html", "companies/2-acme-example.html"])
-def test_golden(report: Path, page: str) -> None:
+def test_golden(report: Path, page: str, update_goldens: bool) -> None:
     got = _normalize((report.parent / page).read_text(encoding="utf-8"))
     golden = GOLDEN / page.replace("/", "__")
-    if os.environ.get("UPDATE_GOLDEN") == "1" or not golden.exists():
-        if os.environ.get("CI") and not golden.exists():
-            pytest.fail(f"golden file {golden} is missing")
+    if update_goldens:
         golden.parent.mkdir(parents=True, exist_ok=True)
         golden.write_text(got, encoding="utf-8")
+    if not golden.exists():
+        pytest.fail(f"golden file {golden} is missing; write it with --update-goldens and review it")
     assert got == golden.read_text(encoding="utf-8"), (
-        f"{page} differs from {golden}; if the change is intended, rerun with UPDATE_GOLDEN=1"
+        f"{page} differs from {golden}; if the change is intended, rerun with --update-goldens"
     )
 
 
