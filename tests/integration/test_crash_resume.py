@@ -119,7 +119,7 @@ def _kill(proc: subprocess.Popen[bytes]) -> bool:
 # receives the write it stopped at, or at exit every write, one "EVENT PATH" a line (PATH
 # relative to the output directory).
 WRITE_HOOK = """
-import atexit, io, os, runpy, signal, sys
+import atexit, os, runpy, signal, sys
 OUT = os.path.realpath(os.environ["CRASH_OUT"]) + os.sep
 STOP_AT = int(os.environ["CRASH_STOP_AT"])
 REPORT = os.environ["CRASH_REPORT"]
@@ -145,9 +145,12 @@ def hook(event, args):
             stop("before")
 
 def after_open(frame, event, arg):
-    if event == "c_return" and (arg is io.open or arg is os.open):
-        sys.setprofile(None)
-        stop("just after")
+    # The first profile event outside this hook comes after the open returned: the call in
+    # progress when profiling began reports no c_return of its own.
+    if frame.f_code is hook.__code__ or arg is sys.setprofile:
+        return
+    sys.setprofile(None)
+    stop("just after")
 
 def stop(when):
     with open(REPORT, "w") as fh:
