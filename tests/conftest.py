@@ -1,3 +1,23 @@
-"""Fixtures every test directory may use: the lab (one per session)."""
+"""Fixtures every test directory may use: the lab (one per session), the golden-file switch."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
 
 from tests.integration.conftest import lab  # noqa: F401 - re-exported as a fixture
+
+UPDATE_GOLDENS_ENV = "AUDITOR_UPDATE_GOLDENS"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-goldens", action="store_true", default=False,
+                     help=f"rewrite golden files from this run (or set {UPDATE_GOLDENS_ENV}=1); "
+                          "review the diff before committing it")
+
+
+@pytest.fixture(scope="session")
+def update_goldens(request: pytest.FixtureRequest) -> bool:
+    """True only when asked for explicitly: a test never writes the file it then compares against."""
+    return bool(request.config.getoption("--update-goldens")) or os.environ.get(UPDATE_GOLDENS_ENV) == "1"

@@ -32,7 +32,8 @@ from auditor.net.guard import AddressPolicy
 from auditor.probes.sip.digest import parse_auth_params
 from auditor.probes.sip.message import SipMessage, parse_message
 from auditor.probes.sip.probe import SipTrunkConfig, probe_lines
-from tests.conformance.servers import free_port, need
+from tests.conformance.servers import free_port
+from tests.support.requirements import need_binary
 
 pytestmark = pytest.mark.integration
 
@@ -79,7 +80,7 @@ def _bound(port: int, kind: int) -> bool:
 
 @contextmanager
 def sipp(tmp_path: Path, scenario: str, transport: str = "udp", **values: str) -> Iterator[Sipp]:
-    binary = need("sipp", "sip-tester")
+    binary = need_binary("sipp", "sip-tester")
     text = (SCENARIOS / scenario).read_text()
     for key, value in values.items():
         text = text.replace(f"@{key.upper()}@", value)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import os
 import re
 import shutil
 import socket
@@ -46,6 +45,7 @@ from auditor.validate.browser import (
 )
 from auditor.validate.http import HttpClient
 from tests.integration.dns_stub import serve_names
+from tests.support.requirements import need_chromium
 
 pytestmark = pytest.mark.integration
 
@@ -278,16 +278,6 @@ def client(world: World, policy: AddressPolicy | None = None) -> HttpClient:
     )
 
 
-def _browser_missing() -> str | None:
-    try:
-        import playwright.async_api  # noqa: F401
-    except ImportError:
-        return "the playwright package is not installed"
-    if not os.access(CHROMIUM, os.X_OK):
-        return f"Chromium is not installed at {CHROMIUM}"
-    return None
-
-
 @dataclass
 class Outcome:
     renders: dict[str, RenderResult]
@@ -302,11 +292,7 @@ class Outcome:
 @pytest.fixture(scope="module")
 def outcome(world: World) -> Outcome:
     """Every render, done once in one event loop (two browsers: guarded, and default policy)."""
-    missing = _browser_missing()
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"browser mode cannot be tested in CI: {missing}")
-        pytest.skip(missing)
+    need_chromium(CHROMIUM)
 
     async def main() -> Outcome:
         async with client(world) as http, client(world, AddressPolicy()) as strict:

@@ -254,7 +254,6 @@ def _make_ca() -> tuple[str, str, str]:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    pytest.importorskip("cryptography")
     ca_file, cert_file, key_file = _make_ca()
     stop = threading.Event()
     dns_sock, dns_thread = serve_names(NAMES, stop, nxdomain=["nx.test"])
