@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from auditor.extract import chat, emails, extract_page, forms, hours, messaging, parse_page, phones
-from auditor.inputs import parse_csv_text, parse_jsonl_text
+from auditor.harvest.inputs import parse_csv_text, parse_jsonl_text
 
 FRAGMENTS = [
     "<p>", "</p>", "<div class='footer'>", "</div>", "<a href='tel:+36 1 234 5678'>", "<a href='mailto:",
