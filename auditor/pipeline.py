@@ -226,10 +226,12 @@ def validate(store: Store, out_dir: Path, settings: Settings,
     points = [(cp, r.company.country) for r in results for cp in r.contacts]
     total = len({check_key(cp) for cp, _ in points if cp.kind in VALIDATED_KINDS})
     bar = tqdm(total=total, unit="check", desc="validate", disable=not progress)
+
+    def tick(_verdict: Verdict) -> None:
+        bar.update(1)
+
     try:
-        verdicts = asyncio.run(
-            validate_points(points, settings, network, on_verdict=lambda v: bar.update(1))
-        )
+        verdicts = asyncio.run(validate_points(points, settings, network, on_verdict=tick))
     finally:
         bar.close()
     if settings.probe_lines and trunk is not None:

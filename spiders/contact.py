@@ -195,6 +195,8 @@ class ContactSpider(scrapy.Spider):
 
     async def _wait_for_slot(self) -> None:
         """Until a company finishes, or SLOT_WAIT seconds (then :meth:`_sweep` looks)."""
+        # Imported here, not at the top: importing it installs a reactor, and Scrapy
+        # must have installed its own (asyncio) reactor first.
         from twisted.internet import reactor
 
         waiter: Deferred[None] = Deferred()
@@ -310,7 +312,7 @@ class ContactSpider(scrapy.Spider):
             tag = "rate-limited" if status == 429 else f"http-{status // 100}xx"
             message = f"HTTP {status}"
             if status == 429:
-                retry_after = response.headers.get(b"Retry-After", b"").decode("latin-1")[:40]
+                retry_after = (response.headers.get(b"Retry-After") or b"").decode("latin-1")[:40]
                 message += f" (Retry-After: {retry_after})" if retry_after else ""
             state.pages.append(PageRecord(url, status, tag, message, depth, meta["score"], elapsed, len(response.body)))
             self.crawler.stats.inc_value(f"auditor/harvest/{tag}")
@@ -323,7 +325,7 @@ class ContactSpider(scrapy.Spider):
             self._parse_sitemap(state, response)
             state.pages.append(PageRecord(url, status, None, "sitemap", depth, meta["score"], elapsed, len(response.body)))
             return
-        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1").lower()
+        content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
         binary = _looks_binary(response.body)
         if binary or (content_type and not content_type.startswith(HTML_TYPES) and not _looks_like_html(response.body)):
             why = f"binary content served as {content_type or 'no type'}" if binary else f"skipped {content_type}"

@@ -844,7 +844,7 @@ def rendered_chat_points(result: RenderResult, page_url: str) -> list[ContactPoi
                 details={"provider": names.get(slug, slug)},
             )
     return [
-        replace(cp, details=_browser_details(cp, result, (result.globals.get(cp.value) or [None])[0]))
+        replace(cp, details=_browser_details(cp, result, next(iter(result.globals.get(cp.value) or ()), None)))
         for cp in points.values()
     ]
 
