@@ -3,7 +3,9 @@
 This is the one module that knows every stage, and the only core module that
 imports ``spiders/`` (the crawl) and ``reports/`` (the HTML report). It keeps
 the run's bookkeeping (resume, input errors, the run record, exports); the CLI
-parses arguments, calls these functions and prints their outcome.
+parses arguments, calls these functions and prints their outcome. Notes the user
+must see while a run goes on (input errors, resuming, the line probe's calls) go
+to ``notify``; the CLI's prints them on stderr.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import logging
 import os
 import sys
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -66,6 +68,21 @@ class Outcome(Enum):
     INTERRUPTED = "interrupted"  # finished companies are saved; --resume continues
 
 
+Notify = Callable[[str], None]
+
+
+def to_stderr(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+@dataclass(frozen=True)
+class AuditRun:
+    """How a run ended and, when it got that far, the exported summary."""
+
+    outcome: Outcome
+    summary: dict[str, Any] | None = None
+
+
 @dataclass(frozen=True)
 class ReportOptions:
     """How the HTML report is written."""
@@ -77,37 +94,37 @@ class ReportOptions:
 
 # -- audit ----------------------------------------------------------------------
 def run_audit(source: str | None, out_dir: Path, settings: Settings, resume: bool = False,
-              network: NetworkOptions | None = None) -> Outcome:
-    """Harvest ``source`` into ``out_dir``, validate it, export the results; print a summary."""
+              network: NetworkOptions | None = None, notify: Notify = to_stderr) -> AuditRun:
+    """Harvest ``source`` into ``out_dir``, validate it, export the results and record the run."""
     store = open_store(out_dir)
     try:
         if resume:
             if not store.run_info():
-                print(f"auditor: nothing to resume in {out_dir}", file=sys.stderr)
-                return Outcome.NOTHING_TO_RESUME
+                notify(f"auditor: nothing to resume in {out_dir}")
+                return AuditRun(Outcome.NOTHING_TO_RESUME)
             store.start_run(settings.to_dict(), __version__, resume=True)
             if source:
                 listing = read_companies(source)
                 store.register_companies(listing.companies)
             companies = [c for c in store.companies() if c.key not in store.done_keys()]
-            print(f"Resuming: {len(companies)} companies left in {out_dir}", file=sys.stderr)
+            notify(f"Resuming: {len(companies)} companies left in {out_dir}")
         else:
             assert source is not None
             try:
                 listing = read_companies(source)
             except OSError as exc:
-                print(f"auditor: cannot read {source}: {exc.strerror or exc}", file=sys.stderr)
-                return Outcome.NOTHING
+                notify(f"auditor: cannot read {source}: {exc.strerror or exc}")
+                return AuditRun(Outcome.NOTHING)
             store.start_run(settings.to_dict(), __version__)
             store.save_input_errors(listing.errors)
             store.register_companies(listing.companies)
             companies = listing.companies
             for err in listing.errors:
-                print(f"row {err.row}: {err.tag}: {err.message}", file=sys.stderr)
+                notify(f"row {err.row}: {err.tag}: {err.message}")
             if not companies:
                 export(store, out_dir)
-                print("auditor: no company to audit (every row had an error)", file=sys.stderr)
-                return Outcome.NOTHING
+                notify("auditor: no company to audit (every row had an error)")
+                return AuditRun(Outcome.NOTHING)
         if settings.contact_url == DEFAULT_CONTACT_URL and not settings.user_agent:
             log.warning("no --contact-url configured: the User-Agent points to the tool's page, not to you")
         bar = tqdm(total=len(companies), unit="company", desc="harvest",
@@ -125,29 +142,28 @@ def run_audit(source: str | None, out_dir: Path, settings: Settings, resume: boo
             bar.close()
         if stats.get("finish_reason") == "shutdown":
             export(store, out_dir)
-            print("Interrupted: finished companies are saved; continue with "
-                  f"`auditor audit --resume {out_dir}`", file=sys.stderr)
-            return Outcome.INTERRUPTED
-        verdicts = validate(store, out_dir, settings, network) if settings.validate else None
+            notify("Interrupted: finished companies are saved; continue with "
+                   f"`auditor audit --resume {out_dir}`")
+            return AuditRun(Outcome.INTERRUPTED)
+        verdicts = validate(store, out_dir, settings, network, notify) if settings.validate else None
         summary = export(store, out_dir)
         summary["pages_per_second"] = _pages_per_second(stats)
         if verdicts is not None:
             summary["verdicts"] = dict(verdicts)
         store.finish_run(summary)
-        print_summary(summary, out_dir)
-        return Outcome.DONE
+        return AuditRun(Outcome.DONE, summary)
     finally:
         store.close()
 
 
-def revalidate(out_dir: Path, settings: Settings) -> None:
-    """Check every stored contact point again, rewrite the exports, print the summary."""
+def revalidate(out_dir: Path, settings: Settings, notify: Notify = to_stderr) -> dict[str, Any]:
+    """Check every stored contact point again, rewrite the exports; return their summary."""
     store = open_store(out_dir)
     try:
-        counts = validate(store, out_dir, settings)
+        counts = validate(store, out_dir, settings, notify=notify)
         summary = export(store, out_dir)
         summary["verdicts"] = dict(counts)
-        print_summary(summary, out_dir)
+        return summary
     finally:
         store.close()
 
@@ -159,21 +175,6 @@ def _pages_per_second(stats: Mapping[str, Any]) -> float | None:
         seconds = (end - start).total_seconds()
         return round(count / seconds, 2) if seconds > 0 else None
     return None
-
-
-def print_summary(summary: Mapping[str, Any], out_dir: Path) -> None:
-    print(f"Companies audited: {summary['companies']} ({summary['companies_failed']} unreachable)"
-          f", input errors: {summary['input_errors']}")
-    print(f"Pages fetched: {summary['pages']}")
-    kinds = ", ".join(f"{k} {v}" for k, v in summary["contact_points"].items()) or "none"
-    print(f"Contact points: {kinds}")
-    if summary.get("verdicts"):
-        v = summary["verdicts"]
-        print(f"Verdicts: active {v.get('active', 0)}, inactive {v.get('inactive', 0)}, "
-              f"unknown {v.get('unknown', 0)} (unknown is never counted as inactive)")
-    if summary["errors"]:
-        print("Findings and errors: " + ", ".join(f"{k} {v}" for k, v in summary["errors"].items()))
-    print(f"Results: {out_dir / 'results.json'}, {out_dir / 'contacts.csv'} (database {out_dir / 'audit.sqlite'})")
 
 
 # -- validate -------------------------------------------------------------------
@@ -206,7 +207,7 @@ def sip_config(settings: Settings) -> SipTrunkConfig | None:
 
 
 def validate(store: Store, out_dir: Path, settings: Settings,
-             network: NetworkOptions | None = None) -> Counter[str]:
+             network: NetworkOptions | None = None, notify: Notify = to_stderr) -> Counter[str]:
     """Store a verdict beside every harvested contact point; return counts by verdict.
 
     With --browser, the pages are rendered first (harvest: chat points only
@@ -240,7 +241,7 @@ def validate(store: Store, out_dir: Path, settings: Settings,
             verdicts[key] = merge_line(verdicts.get(key), line)
         for call in calls:
             log.info("line probe call: %s", call)
-        print(line_probe_summary(calls), file=sys.stderr)
+        notify(line_probe_summary(calls))
     counts: Counter[str] = Counter()
     for r in results:
         mine = company_verdicts(r, verdicts, browsed.get(r.company.key))

@@ -13,6 +13,7 @@ from auditor.cli.common import (
     add_report_options,
     exit_code,
     print_report,
+    print_summary,
     report_options,
     settings_from,
     setup_logging,
@@ -44,7 +45,10 @@ def run(args: argparse.Namespace) -> int:
     out_dir = Path(args.resume or args.out)
     settings = settings_from(args)
     setup_logging(out_dir, args.verbose)
-    rc = exit_code(pipeline.run_audit(args.companies, out_dir, settings, resume=bool(args.resume)))
+    run = pipeline.run_audit(args.companies, out_dir, settings, resume=bool(args.resume))
+    if run.summary is not None:
+        print_summary(run.summary, out_dir)
+    rc = exit_code(run.outcome)
     if rc == EXIT_OK and not args.no_report:
         print_report(pipeline.write_report(out_dir, report_options(args)))
     return rc

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import sys
 import tempfile
 from pathlib import Path
@@ -17,7 +15,6 @@ from auditor.cli.common import (
     add_crawl_options,
     add_report_options,
     exit_code,
-    print_report,
     report_options,
     settings_from,
     setup_logging,
@@ -51,12 +48,11 @@ def run(args: argparse.Namespace) -> int:
     out_dir = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="auditor-check-"))
     settings = settings_from(args, progress=False)
     setup_logging(out_dir, args.verbose)
-    with contextlib.redirect_stdout(io.StringIO()):  # the audit's summary; the check prints its own
-        rc = exit_code(pipeline.run_audit(args.url, out_dir, settings))
-        if rc == EXIT_OK and not args.no_report:
-            print_report(pipeline.write_report(out_dir, report_options(args)))
+    rc = exit_code(pipeline.run_audit(args.url, out_dir, settings).outcome)
     if rc != EXIT_OK:
         return rc
+    if not args.no_report:  # kept in --out; the check prints its own outcome, not the audit's lines
+        pipeline.write_report(out_dir, report_options(args))
     result, verdicts, card = pipeline.score_single(out_dir, args.weights)
     outcome = selfcheck.build_outcome(result, verdicts, card, args.fail_under, args.fail_on_inactive)
     print(selfcheck.print_json(outcome) if args.json else selfcheck.render_text(outcome))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -110,6 +111,22 @@ def report_options(args: argparse.Namespace) -> ReportOptions:
 
     return ReportOptions(redact=not getattr(args, "no_redact", False), compare=getattr(args, "compare", None),
                          weights=getattr(args, "weights", None))
+
+
+def print_summary(summary: Mapping[str, Any], out_dir: Path) -> None:
+    """What a finished audit found, in a few lines."""
+    print(f"Companies audited: {summary['companies']} ({summary['companies_failed']} unreachable)"
+          f", input errors: {summary['input_errors']}")
+    print(f"Pages fetched: {summary['pages']}")
+    kinds = ", ".join(f"{k} {v}" for k, v in summary["contact_points"].items()) or "none"
+    print(f"Contact points: {kinds}")
+    if summary.get("verdicts"):
+        v = summary["verdicts"]
+        print(f"Verdicts: active {v.get('active', 0)}, inactive {v.get('inactive', 0)}, "
+              f"unknown {v.get('unknown', 0)} (unknown is never counted as inactive)")
+    if summary["errors"]:
+        print("Findings and errors: " + ", ".join(f"{k} {v}" for k, v in summary["errors"].items()))
+    print(f"Results: {out_dir / 'results.json'}, {out_dir / 'contacts.csv'} (database {out_dir / 'audit.sqlite'})")
 
 
 def print_report(index: Path) -> None:

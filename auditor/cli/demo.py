@@ -14,6 +14,7 @@ from auditor.cli.common import (
     add_report_options,
     exit_code,
     print_report,
+    print_summary,
     report_options,
     settings_from,
     setup_logging,
@@ -68,7 +69,10 @@ def run(args: argparse.Namespace) -> int:
         if not args.config:
             args.config = str(probes_toml)  # the lab's trunk for the line probe
         settings = settings_from(args, **lab_settings)
-        rc = exit_code(pipeline.run_audit(str(companies_csv), out_dir, settings, network=lab.network_options()))
+        run = pipeline.run_audit(str(companies_csv), out_dir, settings, network=lab.network_options())
+        if run.summary is not None:
+            print_summary(run.summary, out_dir)
+        rc = exit_code(run.outcome)
         if rc != EXIT_OK:
             return rc
         if not args.no_live_probes:

@@ -6,7 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from auditor.cli.common import EXIT_OK, EXIT_USAGE, add_crawl_options, settings_from, setup_logging
+from auditor.cli.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    add_crawl_options,
+    print_summary,
+    settings_from,
+    setup_logging,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,5 +34,5 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     settings = settings_from(args)
     setup_logging(out_dir, args.verbose)
-    pipeline.revalidate(out_dir, settings)
+    print_summary(pipeline.revalidate(out_dir, settings), out_dir)
     return EXIT_OK
