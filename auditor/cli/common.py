@@ -11,6 +11,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Mapping
+from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,12 +26,6 @@ _OUTCOME_EXIT = {"done": EXIT_OK, "nothing-to-resume": EXIT_USAGE, "nothing": EX
                  "interrupted": EXIT_INTERRUPTED}
 
 DEFAULTS = Settings()
-# Flags that set a Settings field of the same name.
-SETTING_FLAGS = ("max_redirects", "autothrottle", "max_pages", "max_depth", "delay", "concurrency", "timeout",
-                 "company_timeout", "max_page_bytes", "user_agent", "contact_url", "obey_robots", "nameserver",
-                 "dns_timeout", "allow_private_targets", "progress", "smtp_port", "helo", "mail_from",
-                 "smtp_timeout", "greylist_delay", "smtp", "browser", "probe_lines", "line_window",
-                 "answer_window")
 
 
 def exit_code(outcome: Outcome) -> int:
@@ -138,7 +133,8 @@ def settings_from(args: argparse.Namespace, **overrides: Any) -> Settings:
     # the pipeline imports every stage: only when a command runs
     from auditor.pipeline import sip_config
 
-    flags = {n: getattr(args, n, None) for n in SETTING_FLAGS}
+    # A flag's dest is the name of the Settings field it sets; flags not given are None.
+    flags = {f.name: getattr(args, f.name, None) for f in fields(Settings)}
     if getattr(args, "no_validate", False):
         flags["validate"] = False
     flags.update({k: v for k, v in overrides.items() if v is not None})
