@@ -134,7 +134,7 @@ def settings_from(args: argparse.Namespace, **overrides: Any) -> Settings:
     from auditor.pipeline import sip_config
 
     # A flag's dest is the name of the Settings field it sets; flags not given are None.
-    flags = {f.name: getattr(args, f.name, None) for f in fields(Settings)}
+    flags = {f.name: getattr(args, f.name, None) for f in fields(Settings) if f.name != "config_file"}
     if getattr(args, "no_validate", False):
         flags["validate"] = False
     flags.update({k: v for k, v in overrides.items() if v is not None})
