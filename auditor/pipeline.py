@@ -31,7 +31,7 @@ from auditor.extract import extract_contacts, parse_page
 from auditor.harvest.browser import render_companies
 from auditor.harvest.crawl import run_crawl
 from auditor.harvest.inputs import read_companies
-from auditor.models import CompanyResult, ContactPoint, Verdict
+from auditor.models import Company, CompanyResult, ContactPoint, Verdict
 from auditor.net.guard import AddressPolicy
 from auditor.net.options import NetworkOptions
 from auditor.net.resolver import DnsResolver
@@ -98,48 +98,10 @@ def run_audit(source: str | None, out_dir: Path, settings: Settings, resume: boo
     """Harvest ``source`` into ``out_dir``, validate it, export the results and record the run."""
     store = open_store(out_dir)
     try:
-        if resume:
-            if not store.run_info():
-                notify(f"auditor: nothing to resume in {out_dir}")
-                return AuditRun(Outcome.NOTHING_TO_RESUME)
-            store.start_run(settings.to_dict(), __version__, resume=True)
-            if source:
-                listing = read_companies(source)
-                store.register_companies(listing.companies)
-            companies = [c for c in store.companies() if c.key not in store.done_keys()]
-            notify(f"Resuming: {len(companies)} companies left in {out_dir}")
-        else:
-            assert source is not None
-            try:
-                listing = read_companies(source)
-            except OSError as exc:
-                notify(f"auditor: cannot read {source}: {exc.strerror or exc}")
-                return AuditRun(Outcome.NOTHING)
-            store.start_run(settings.to_dict(), __version__)
-            store.save_input_errors(listing.errors)
-            store.register_companies(listing.companies)
-            companies = listing.companies
-            for err in listing.errors:
-                notify(f"row {err.row}: {err.tag}: {err.message}")
-            if not companies:
-                export(store, out_dir)
-                notify("auditor: no company to audit (every row had an error)")
-                return AuditRun(Outcome.NOTHING)
-        if settings.contact_url == DEFAULT_CONTACT_URL and not settings.user_agent:
-            log.warning("no --contact-url configured: the User-Agent points to the tool's page, not to you")
-        bar = tqdm(total=len(companies), unit="company", desc="harvest",
-                   disable=not settings.progress or not sys.stderr.isatty(), file=sys.stderr)
-
-        def done(result: CompanyResult) -> None:
-            bar.update(1)
-            log.info("%s: %d contact points, %d pages, failures: %s", result.company.website,
-                     len(result.contacts), len(result.pages),
-                     ", ".join(f.tag for f in result.failures) or "none")
-
-        try:
-            stats = run_crawl(companies, out_dir, settings, ContactSpider, SPIDER_SETTINGS, on_done=done)
-        finally:
-            bar.close()
+        companies = _companies(store, source, out_dir, settings, resume, notify)
+        if isinstance(companies, Outcome):
+            return AuditRun(companies)
+        stats = harvest(companies, out_dir, settings)
         if stats.get("finish_reason") == "shutdown":
             export(store, out_dir)
             notify("Interrupted: finished companies are saved; continue with "
@@ -154,6 +116,57 @@ def run_audit(source: str | None, out_dir: Path, settings: Settings, resume: boo
         return AuditRun(Outcome.DONE, summary)
     finally:
         store.close()
+
+
+def _companies(store: Store, source: str | None, out_dir: Path, settings: Settings, resume: bool,
+               notify: Notify) -> list[Company] | Outcome:
+    """Start (or resume) the run record; the companies left to harvest, or why there are none."""
+    if resume:
+        if not store.run_info():
+            notify(f"auditor: nothing to resume in {out_dir}")
+            return Outcome.NOTHING_TO_RESUME
+        store.start_run(settings.to_dict(), __version__, resume=True)
+        if source:
+            listing = read_companies(source)
+            store.register_companies(listing.companies)
+        companies = [c for c in store.companies() if c.key not in store.done_keys()]
+        notify(f"Resuming: {len(companies)} companies left in {out_dir}")
+        return companies
+    assert source is not None
+    try:
+        listing = read_companies(source)
+    except OSError as exc:
+        notify(f"auditor: cannot read {source}: {exc.strerror or exc}")
+        return Outcome.NOTHING
+    store.start_run(settings.to_dict(), __version__)
+    store.save_input_errors(listing.errors)
+    store.register_companies(listing.companies)
+    for err in listing.errors:
+        notify(f"row {err.row}: {err.tag}: {err.message}")
+    if not listing.companies:
+        export(store, out_dir)
+        notify("auditor: no company to audit (every row had an error)")
+        return Outcome.NOTHING
+    return listing.companies
+
+
+def harvest(companies: list[Company], out_dir: Path, settings: Settings) -> dict[str, Any]:
+    """Crawl the companies with the contact spider; each is stored as it finishes. Scrapy's stats."""
+    if settings.contact_url == DEFAULT_CONTACT_URL and not settings.user_agent:
+        log.warning("no --contact-url configured: the User-Agent points to the tool's page, not to you")
+    bar = tqdm(total=len(companies), unit="company", desc="harvest",
+               disable=not settings.progress or not sys.stderr.isatty(), file=sys.stderr)
+
+    def done(result: CompanyResult) -> None:
+        bar.update(1)
+        log.info("%s: %d contact points, %d pages, failures: %s", result.company.website,
+                 len(result.contacts), len(result.pages),
+                 ", ".join(f.tag for f in result.failures) or "none")
+
+    try:
+        return run_crawl(companies, out_dir, settings, ContactSpider, SPIDER_SETTINGS, on_done=done)
+    finally:
+        bar.close()
 
 
 def revalidate(out_dir: Path, settings: Settings, notify: Notify = to_stderr) -> dict[str, Any]:
