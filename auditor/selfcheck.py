@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree as ET
 
 from auditor.models import CompanyResult, Verdict
-from auditor.score import ScoreCard
+
+if TYPE_CHECKING:  # scoring's import cost stays out of `auditor --help`
+    from auditor.score import ScoreCard
 
 KIND_ORDER = ("phone", "email", "chat", "messaging", "form", "hours")
 
