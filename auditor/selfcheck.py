@@ -9,10 +9,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree as ET
 
 from auditor.models import CompanyResult, Verdict
+
+if TYPE_CHECKING:  # scoring's import cost stays out of `auditor --help`
+    from auditor.score import ScoreCard
 
 KIND_ORDER = ("phone", "email", "chat", "messaging", "form", "hours")
 
@@ -44,7 +47,7 @@ class CheckOutcome:
 def build_outcome(
     result: CompanyResult,
     verdicts: dict[tuple[str, str], Verdict],
-    card: Any,
+    card: ScoreCard,
     fail_under: float | None = None,
     fail_on_inactive: bool = False,
 ) -> CheckOutcome:
@@ -80,13 +83,13 @@ def build_outcome(
     return outcome
 
 
-def fix_first(contacts: list[dict[str, Any]], card: Any, result: CompanyResult) -> list[str]:
+def fix_first(contacts: list[dict[str, Any]], card: ScoreCard, result: CompanyResult) -> list[str]:
     """The few things that would help customers most, most harmful first."""
     fixes: list[str] = []
     for c in contacts:
         if c["verdict"] == "inactive":
             fixes.append(f"Fix or remove the dead {c['kind']} {c['value']} on {c['page_url']}: {c['message']}")
-    losses = sorted((line for line in card.lines if (line.points or 0) < 0), key=lambda line: line.points)
+    losses = sorted((line for line in card.lines if (line.points or 0) < 0), key=lambda line: line.points or 0)
     for line in losses:
         text = line.message + (f" ({line.value})" if line.value else "")
         if text not in fixes:

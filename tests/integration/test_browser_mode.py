@@ -28,21 +28,20 @@ import pytest
 from auditor import data
 from auditor.extract.chat import extract_chat
 from auditor.extract.page import parse_page
-from auditor.lab.tls import LabCA
-from auditor.models import ContactPoint, Verdict
-from auditor.net.guard import AddressPolicy, is_public_address
-from auditor.net.resolver import DnsResolver
-from auditor.validate.browser import (
+from auditor.harvest.browser import (
     CLOSE_TIMEOUT,
     HARD_GRACE,
     BrowserRenderer,
     BrowserUnavailable,
     RenderResult,
-    browser_chat_check,
     global_path,
-    launcher_check,
     provider_globals,
 )
+from auditor.lab.tls import LabCA
+from auditor.models import ContactPoint, Verdict
+from auditor.net.guard import AddressPolicy, is_public_address
+from auditor.net.resolver import DnsResolver
+from auditor.validate.browser import browser_chat_check, launcher_check
 from auditor.validate.http import HttpClient
 from tests.integration.dns_stub import serve_names
 from tests.support.requirements import need_chromium

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from auditor.extract import chat, emails, forms, hours, messaging, parse_page, phones
 from auditor.extract.region import infer_region
-from auditor.inputs import parse_csv_text, parse_jsonl_text
+from auditor.harvest.inputs import parse_csv_text, parse_jsonl_text
 from tests.support.extraction import assert_well_formed, extract_strictly
 
 URL = "https://www.example-firm.hu/kapcsolat"

@@ -10,7 +10,7 @@ import csv
 import io
 import ipaddress
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -77,7 +77,7 @@ def _decode(data: bytes) -> tuple[str, bool]:
         return data.decode("cp1252", errors="replace"), True
 
 
-def _row_to_company(row_no: int, row: dict[str, str | None], out: CompanyList, seen: set[str]) -> None:
+def _row_to_company(row_no: int, row: Mapping[str, str | None], out: CompanyList, seen: set[str]) -> None:
     clean = {k: (str(v).strip()[:MAX_FIELD] if v is not None else "") for k, v in row.items() if k}
     raw = mask_credentials(json.dumps(clean, ensure_ascii=False)[:500]) or ""
     website_raw = clean.get("website", "")
