@@ -1,0 +1,1 @@
+"""What tests and benchmarks share: the DNS stub (the lab's own server), the fault matrix run."""
