@@ -68,6 +68,8 @@ class _Keys:
 
     def key(self) -> Test:
         """Consume one search key and return its test."""
+        if not self.tokens:  # NOT or OR at the end: BAD, not a crashed session
+            raise BadCommand("a search key is missing")
         token = self.tokens.pop(0)
         if isinstance(token, list):
             if not token:
