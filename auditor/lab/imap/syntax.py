@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -41,50 +42,68 @@ def tokenize(text: str, literals: list[bytes]) -> list[Token]:
             stack.pop()
             i += 1
         elif c == '"':
-            i += 1
-            buf: list[str] = []
-            while True:
-                if i >= n:
-                    raise BadCommand("unterminated quoted string")
-                c = text[i]
-                if c == "\\" and i + 1 < n and text[i + 1] in '"\\':
-                    buf.append(text[i + 1])
-                    i += 2
-                elif c == '"':
-                    i += 1
-                    break
-                else:
-                    buf.append(c)
-                    i += 1
-            stack[-1].append("".join(buf).encode("utf-8", "surrogateescape"))
+            value, i = _quoted(text, i + 1)
+            stack[-1].append(value)
         elif c == LITERAL_MARK:
-            try:
-                stack[-1].append(next(lits))
-            except StopIteration:
-                raise BadCommand("literal missing") from None
+            stack[-1].append(_next_literal(lits))
             i += 1
         elif c == "{" or ord(c) < 0x20 or c == "\x7f":
             raise BadCommand(f"unexpected {c!r}")
         else:
-            start = i
-            while i < n and text[i] not in ' ()"{' + LITERAL_MARK and ord(text[i]) >= 0x20:
-                if text[i] == "[":  # BODY[HEADER.FIELDS (A B)]: one token up to the matching ]
-                    depth = 0
-                    while i < n:
-                        if text[i] == "[":
-                            depth += 1
-                        elif text[i] == "]":
-                            depth -= 1
-                            if depth == 0:
-                                break
-                        i += 1
-                    if i >= n:
-                        raise BadCommand("unterminated [")
-                i += 1
-            stack[-1].append(Atom(text[start:i]))
+            end = _atom_end(text, i)
+            stack[-1].append(Atom(text[i:end]))
+            i = end
     if len(stack) != 1:
         raise BadCommand("unbalanced parenthesis")
     return out
+
+
+def _next_literal(literals: Iterator[bytes]) -> bytes:
+    try:
+        return next(literals)
+    except StopIteration:
+        raise BadCommand("literal missing") from None
+
+
+def _quoted(text: str, i: int) -> tuple[bytes, int]:
+    """The quoted string starting after its opening quote at ``i``, and where it ends."""
+    buf: list[str] = []
+    n = len(text)
+    while True:
+        if i >= n:
+            raise BadCommand("unterminated quoted string")
+        c = text[i]
+        if c == "\\" and i + 1 < n and text[i + 1] in '"\\':
+            buf.append(text[i + 1])
+            i += 2
+        elif c == '"':
+            return "".join(buf).encode("utf-8", "surrogateescape"), i + 1
+        else:
+            buf.append(c)
+            i += 1
+
+
+def _atom_end(text: str, i: int) -> int:
+    """Where the atom starting at ``i`` ends; a [section] with spaces stays in it."""
+    n = len(text)
+    while i < n and text[i] not in ' ()"{' + LITERAL_MARK and ord(text[i]) >= 0x20:
+        if text[i] == "[":  # BODY[HEADER.FIELDS (A B)]: one token up to the matching ]
+            i = _section_end(text, i)
+        i += 1
+    return i
+
+
+def _section_end(text: str, i: int) -> int:
+    """The index of the ``]`` matching the ``[`` at ``i``."""
+    depth = 0
+    for j in range(i, len(text)):
+        if text[j] == "[":
+            depth += 1
+        elif text[j] == "]":
+            depth -= 1
+            if depth == 0:
+                return j
+    raise BadCommand("unterminated [")
 
 
 def astring(token: Token) -> str:
