@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Iterator
 
+import aiosmtplib
 import pytest
 
 from auditor.lab.dns import LabDNSServer
@@ -351,3 +352,23 @@ def test_validate_single_and_never_raises(make) -> None:
     names = [c.name for c in verdict.checks]
     assert names == ["email-syntax", "email-dns", "smtp-rcpt", "catch-all"]
     assert all(c.started_at > 0 and c.duration_ms >= 0 for c in verdict.checks)
+
+
+def test_the_smtp_client_is_injected(dns_server: LabDNSServer, lab: LabMailServers) -> None:
+    """Every session goes through the client class handed in (here one that remembers its hosts)."""
+    opened: list[str] = []
+
+    class Recording(aiosmtplib.SMTP):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            opened.append(str(kwargs["hostname"]))
+
+    config = EmailCheckConfig(
+        smtp_port=lab.port, timeout=TIMEOUT, allow_private=True, catch_all_probe=False,
+        helo="checker.lab.example", mail_from="audit@checker.lab.example",
+    )
+    resolver = DnsResolver(f"127.0.0.1:{dns_server.port}", timeout=1.0)
+    validator = EmailValidator(resolver, config, smtp_client=Recording)
+    result = run(validator, ["info@mailboxes.example"])["info@mailboxes.example"]
+    assert (result.verdict, result.reason) == ("active", "mailbox-exists")
+    assert opened == [HOSTS["mailboxes"][0]]
