@@ -202,8 +202,8 @@ def _convert(hint: Any, value: Any, where: str, key: str, depth: int) -> Any:
 def _by_hint(hint: Any, value: Any, place: _Place) -> Any:
     if hint is Any:
         return value
-    if dataclasses.is_dataclass(hint):
-        return read(hint, value, _join(place.where, place.depth, place.key), place.depth + 1)  # type: ignore[type-var]
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return read(hint, value, _join(place.where, place.depth, place.key), place.depth + 1)
     handler = _HANDLERS.get(get_origin(hint))
     if handler is not None:
         return handler(hint, value, place)
@@ -271,8 +271,8 @@ _HANDLERS: dict[Any, Callable[[Any, Any, _Place], Any]] = {
 
 def _item(hint: Any, item: Any, where: str, key: str, depth: int, index: int, whole: Any, value: Any) -> Any:
     """One element of a list: a table gets its own place (``pages[3]``), a scalar the list's message."""
-    if dataclasses.is_dataclass(hint):
-        return read(hint, item, _join(where, depth, f"{key}[{index}]"), depth + 1)  # type: ignore[type-var]
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return read(hint, item, _join(where, depth, f"{key}[{index}]"), depth + 1)
     try:
         return _convert(hint, item, where, f"{key}[{index}]", depth)
     except _Mismatch:

@@ -337,25 +337,24 @@ class Builder:
         source = self.page_source(spec, where)
         template = None if spec.raw or source is None else self.compile(source, where, "body", self.env)
         status = spec.status if spec.status is not None else (301 if spec.redirect is not None else 200)
-        base = dict(
-            host=host, status=status, content_type=spec.content_type, charset=spec.charset,
-            header_charset=spec.header_charset, headers=tuple(spec.headers.items()), delay=spec.delay,
-            fault=spec.fault, size=spec.size, length=spec.length, head_status=spec.head_status,
-            raw_body=source if spec.raw else None, template=template,
+        page = Page(
+            host=host, path=spec.path, status=status, content_type=spec.content_type, charset=spec.charset,
+            header_charset=spec.header_charset, headers=tuple(spec.headers.items()), title=spec.title,
+            redirect=spec.redirect, delay=spec.delay, raw_body=source if spec.raw else None, template=template,
+            vars={}, fault=spec.fault, size=spec.size, length=spec.length, head_status=spec.head_status,
         )
         if spec.repeat is None:
-            return [Page(path=spec.path, title=spec.title, vars={}, redirect=spec.redirect, **base)]
-        out = []
-        for n in range(1, spec.repeat + 1):
-            vars_ = {"n": n}
-            out.append(Page(
-                path=self.render_small(spec.path, vars_, where, "path"),
-                title=self.render_small(spec.title, vars_, where, "title"),
-                vars=vars_,
-                redirect=self.render_small(spec.redirect, vars_, where, "redirect") if spec.redirect else spec.redirect,
-                **base,
-            ))
-        return out
+            return [page]
+        return [
+            replace(
+                page,
+                path=self.render_small(spec.path, {"n": n}, where, "path"),
+                title=self.render_small(spec.title, {"n": n}, where, "title"),
+                vars={"n": n},
+                redirect=self.render_small(spec.redirect, {"n": n}, where, "redirect") if spec.redirect else spec.redirect,
+            )
+            for n in range(1, spec.repeat + 1)
+        ]
 
     def page_source(self, spec: PageSpec, where: str) -> str | None:
         """The page's template text: main (in the layout), body, or a file; None for none."""
