@@ -25,7 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from auditor.lab.faults import (  # noqa: E402
+from auditor.lab.world import FAULTS_WORLD, load_world  # noqa: E402
+from tests.support.faults import (  # noqa: E402
     PRIVATE_FAULTS,
     Budget,
     Measured,
@@ -34,7 +35,6 @@ from auditor.lab.faults import (  # noqa: E402
     run_fault_audit,
     table,
 )
-from auditor.lab.world import FAULTS_WORLD, load_world  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

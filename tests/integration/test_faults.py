@@ -25,16 +25,6 @@ from scrapy.exceptions import IgnoreRequest
 from auditor.extract import parse_page
 from auditor.extract.page import MAX_LINKS
 from auditor.lab import Lab
-from auditor.lab.faults import (
-    PRIVATE_FAULTS,
-    Budget,
-    FaultOutcome,
-    Measured,
-    fault_lab,
-    outcomes,
-    run_fault_audit,
-    table,
-)
 from auditor.lab.http import FAULT_SIZES
 from auditor.lab.tls import LabCA
 from auditor.lab.world import FAULTS_WORLD, load_world
@@ -45,6 +35,16 @@ from auditor.validate.http import HttpClient
 from spiders.contact import _looks_binary
 from spiders.errors import failure_tag
 from spiders.tls import certificate_problem
+from tests.support.faults import (
+    PRIVATE_FAULTS,
+    Budget,
+    FaultOutcome,
+    Measured,
+    fault_lab,
+    outcomes,
+    run_fault_audit,
+    table,
+)
 
 pytestmark = pytest.mark.integration
 

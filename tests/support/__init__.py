@@ -1,1 +1,2 @@
-"""Helpers the tests share that are not fixtures."""
+"""What tests and benchmarks share: the DNS stub (the lab's own server), the fault matrix run, the
+requirements policy (a missing server fails under CI), extraction checks."""
