@@ -172,8 +172,10 @@ class InquiryStore:
                     uid=r.uid, message_id=r.message_id, from_domain=r.from_domain, subject=r.subject[:200],
                     received_at=iso(r.received_at), date_header=iso(r.date_header), kind=r.kind,
                     reason=r.reason, detail=r.detail[:500], matched_by=r.matched_by, collected_at=iso(now),
-                ).on_conflict_do_nothing(index_elements=[replies.c.inquiry_id, replies.c.dedupe_key])
-                if conn.execute(stmt).rowcount:
+                ).on_conflict_do_nothing(
+                    index_elements=[replies.c.inquiry_id, replies.c.dedupe_key]
+                ).returning(replies.c.id)  # a row back only when it was new (rowcount is not portable)
+                if conn.execute(stmt).first() is not None:
                     added.append(r)
             mark = upsert(conn, imap_state).values(
                 account=account, folder=folder, uidvalidity=uidvalidity, last_uid=last_uid, updated_at=iso(now))
