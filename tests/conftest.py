@@ -7,6 +7,8 @@ import os
 import pytest
 
 from tests.integration.conftest import lab  # noqa: F401 - re-exported as a fixture
+from tests.support.postgres import postgres_server, postgres_url, store_target  # noqa: F401 - fixtures
+from tests.support.redis import redis_server, redis_url  # noqa: F401 - fixtures
 
 UPDATE_GOLDENS_ENV = "AUDITOR_UPDATE_GOLDENS"
 

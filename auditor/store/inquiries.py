@@ -1,11 +1,12 @@
-"""The mystery-shopper probe's tables beside the audit in ``DIR/audit.sqlite``.
+"""The mystery-shopper probe's tables beside the audit (SQLAlchemy Core, any store database).
 
-Inquiries, replies and the IMAP marks are created if missing and never dropped
-by a new audit run: an inquiry outlives the crawl that found its address.
-Replies are unique per (inquiry, Message-ID or content hash), so collecting the
-same mailbox twice, or after the server renumbered it (UIDVALIDITY change), adds
-nothing. Reply bodies and senders' names are not stored: only the sender's
-domain, the subject and the verdict. Only this package touches the connection.
+Inquiries, replies and the IMAP marks are created if missing (the ``inquiries``
+migration branch) and never dropped by a new audit run: an inquiry outlives the
+crawl that found its address. Replies are unique per (inquiry, Message-ID or
+content hash), so collecting the same mailbox twice, or after the server
+renumbered it (UIDVALIDITY change), adds nothing. Reply bodies and senders'
+names are not stored: only the sender's domain, the subject and the verdict.
+Only this package touches the database.
 """
 
 from __future__ import annotations
@@ -14,66 +15,16 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from auditor.store.base import InquiryOutcome, InquiryTables, ReplyRow, Store
+from sqlalchemy import Connection, Engine, case, func, select, update
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS inquiries (
-    id INTEGER PRIMARY KEY,
-    company_key TEXT NOT NULL,
-    company_name TEXT NOT NULL,
-    website TEXT NOT NULL,
-    industry TEXT,
-    address TEXT NOT NULL,
-    language TEXT NOT NULL,
-    topic TEXT NOT NULL,
-    subject TEXT NOT NULL,
-    token TEXT NOT NULL UNIQUE,
-    message_id TEXT NOT NULL UNIQUE,
-    created_at TEXT NOT NULL,
-    sent_at TEXT,
-    smtp_code INTEGER,
-    smtp_reply TEXT,
-    status TEXT NOT NULL,
-    final INTEGER NOT NULL DEFAULT 0,
-    no_reply INTEGER NOT NULL DEFAULT 0,
-    first_ack_at TEXT,
-    first_human_at TEXT,
-    bounced_at TEXT,
-    closed_at TEXT
-);
-CREATE INDEX IF NOT EXISTS inquiries_company ON inquiries(company_key);
-CREATE TABLE IF NOT EXISTS replies (
-    id INTEGER PRIMARY KEY,
-    inquiry_id INTEGER NOT NULL REFERENCES inquiries(id),
-    dedupe_key TEXT NOT NULL,
-    folder TEXT NOT NULL,
-    uidvalidity INTEGER NOT NULL,
-    uid INTEGER NOT NULL,
-    message_id TEXT,
-    from_domain TEXT,
-    subject TEXT,
-    received_at TEXT NOT NULL,
-    date_header TEXT,
-    kind TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    detail TEXT,
-    matched_by TEXT NOT NULL,
-    collected_at TEXT NOT NULL,
-    UNIQUE (inquiry_id, dedupe_key)
-);
-CREATE INDEX IF NOT EXISTS replies_inquiry ON replies(inquiry_id);
-CREATE TABLE IF NOT EXISTS imap_state (
-    account TEXT NOT NULL,
-    folder TEXT NOT NULL,
-    uidvalidity INTEGER NOT NULL,
-    last_uid INTEGER NOT NULL,
-    updated_at TEXT NOT NULL,
-    PRIMARY KEY (account, folder)
-);
-"""
+from auditor.store import migrate
+from auditor.store.base import InquiryOutcome, InquiryTables, ReplyRow, Store
+from auditor.store.engine import is_url, make_engine, upsert, writer
+from auditor.store.schema import imap_state, inquiries, replies
 
 # An inquiry that no person has answered (or whose sending may have happened):
 # the company is not sent another one unless forced.
@@ -90,17 +41,18 @@ def parse_iso(value: str | None) -> datetime | None:
 
 
 class InquiryStore:
-    """The probe's tables, through the audit database's connection (see ``InquiryTables``)."""
+    """The probe's tables, in the audit database behind ``engine`` (see ``InquiryTables``)."""
 
-    def __init__(self, db: sqlite3.Connection, create: bool = True) -> None:
-        self.db = db
-        # executescript would COMMIT a caller's open transaction: only when needed.
-        if create and not self.exists():
-            self.db.executescript(SCHEMA)
+    def __init__(self, engine: Engine, create: bool = True) -> None:
+        self.engine = engine
+        self._writer = writer(engine)
+        # Reading never creates them (archived audits may be read-only); present ones are kept current.
+        if create or self.exists():
+            migrate.upgrade(engine, "inquiries")
 
     @classmethod
     def of(cls, source: Store | InquiryTables | str | Path, create: bool = True) -> InquiryTables:
-        """The tables of an audit store, of an audit DIR or database file; tables pass through."""
+        """The tables of an audit store, of an audit DIR, database file or URL; tables pass through."""
         if isinstance(source, str | Path):
             return cls.open(source, create)
         if isinstance(source, InquiryTables):
@@ -108,33 +60,32 @@ class InquiryStore:
         return source.inquiry_tables(create)
 
     @classmethod
-    def open(cls, path: str | Path, create: bool = True) -> InquiryStore:
-        """The tables of the audit in directory ``path`` (its ``audit.sqlite``) or in database file ``path``."""
-        path = Path(path)
+    def open(cls, target: str | Path, create: bool = True) -> InquiryStore:
+        """The tables of the audit in directory ``target`` (its ``audit.sqlite``), database file or URL."""
+        if is_url(target):
+            return cls(make_engine(target), create)
+        path = Path(target)
         if path.is_dir():
             path = path / "audit.sqlite"
-        conn = sqlite3.connect(path, isolation_level=None, timeout=30)
-        conn.execute("PRAGMA journal_mode=WAL")
-        return cls(conn, create)
+        return cls(make_engine(path), create)
+
+    @cached_property
+    def db(self) -> sqlite3.Connection:
+        """A plain sqlite3 connection (autocommit) on an SQLite audit, for tests and checks."""
+        if self.engine.dialect.name != "sqlite" or not self.engine.url.database:
+            raise TypeError("a DB-API handle is only offered on an SQLite audit")
+        return sqlite3.connect(self.engine.url.database, isolation_level=None, timeout=30)
 
     def exists(self) -> bool:
         """True when the probe's tables are in the database."""
-        names = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        return {"inquiries", "replies", "imap_state"} <= names
+        with self.engine.connect() as conn:
+            return migrate.present(conn, "inquiries")
 
     @contextmanager
-    def tx(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE .. COMMIT: concurrent collectors serialize instead of racing."""
-        if self.db.in_transaction:
-            yield self.db
-            return
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+    def tx(self) -> Iterator[Connection]:
+        """One write transaction: concurrent collectors serialize instead of racing."""
+        with self._writer.begin() as conn:
+            yield conn
 
     # -- sending ------------------------------------------------------------
     def asked(self) -> dict[str, str]:
@@ -144,9 +95,10 @@ class InquiryStore:
         send (``send-failed``) does not count.
         """
         out: dict[str, str] = {}
-        for key, status in self.db.execute(
-            "SELECT company_key, status FROM inquiries WHERE status != 'send-failed'"
-        ):
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(inquiries.c.company_key, inquiries.c.status)
+                                .where(inquiries.c.status != "send-failed").order_by(inquiries.c.id)).all()
+        for key, status in rows:
             if status in UNANSWERED or key not in out:
                 out[key] = "unanswered-inquiry" if status in UNANSWERED else "already-answered"
         return out
@@ -157,56 +109,51 @@ class InquiryStore:
         A crash between DATA and the update leaves ``sending``, which counts as
         unanswered: a re-run will not mail the company twice.
         """
-        with self.tx():
-            cur = self.db.execute(
-                "INSERT INTO inquiries (company_key, company_name, website, industry, address, language,"
-                " topic, subject, token, message_id, created_at, status)"
-                " VALUES (:company_key, :company_name, :website, :industry, :address, :language, :topic,"
-                " :subject, :token, :message_id, :created_at, 'sending')",
-                row,
-            )
-        return int(cur.lastrowid or 0)
+        columns = ("company_key", "company_name", "website", "industry", "address", "language", "topic",
+                   "subject", "token", "message_id", "created_at")
+        with self.tx() as conn:
+            new = conn.execute(inquiries.insert().values(
+                status="sending", **{name: row[name] for name in columns})).inserted_primary_key
+        return int(new[0]) if new else 0
 
     def mark_sent(self, inquiry_id: int, sent_at: datetime, code: int, reply: str) -> None:
-        with self.tx():
-            self.db.execute(
-                "UPDATE inquiries SET status='pending', sent_at=?, smtp_code=?, smtp_reply=? WHERE id=?",
-                (iso(sent_at), code, reply, inquiry_id),
-            )
+        with self.tx() as conn:
+            conn.execute(update(inquiries).where(inquiries.c.id == inquiry_id).values(
+                status="pending", sent_at=iso(sent_at), smtp_code=code, smtp_reply=reply))
 
     def note_reply(self, inquiry_id: int, reply: str) -> None:
         """Keep what the server said without changing the status."""
-        with self.tx():
-            self.db.execute("UPDATE inquiries SET smtp_reply=? WHERE id=?", (reply, inquiry_id))
+        with self.tx() as conn:
+            conn.execute(update(inquiries).where(inquiries.c.id == inquiry_id).values(smtp_reply=reply))
 
     def mark_failed(self, inquiry_id: int, code: int | None, reply: str) -> None:
-        with self.tx():
-            self.db.execute(
-                "UPDATE inquiries SET status='send-failed', final=1, smtp_code=?, smtp_reply=? WHERE id=?",
-                (code, reply, inquiry_id),
-            )
+        with self.tx() as conn:
+            conn.execute(update(inquiries).where(inquiries.c.id == inquiry_id).values(
+                status="send-failed", final=1, smtp_code=code, smtp_reply=reply))
 
     # -- collecting ---------------------------------------------------------
     def handles(self) -> tuple[dict[str, int], dict[str, int]]:
         """(Message-ID -> inquiry id, token -> inquiry id) of everything ever sent or attempted."""
         by_mid: dict[str, int] = {}
         by_token: dict[str, int] = {}
-        for iid, mid, token in self.db.execute("SELECT id, message_id, token FROM inquiries"):
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(inquiries.c.id, inquiries.c.message_id, inquiries.c.token)
+                                .order_by(inquiries.c.id)).all()
+        for iid, mid, token in rows:
             by_mid[mid.lower()] = iid
             by_token[token.lower()] = iid
         return by_mid, by_token
 
     def sent_at(self) -> dict[int, datetime]:
-        return {
-            iid: dt for iid, value in self.db.execute(
-                "SELECT id, sent_at FROM inquiries WHERE sent_at IS NOT NULL")
-            if (dt := parse_iso(value))
-        }
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(inquiries.c.id, inquiries.c.sent_at)
+                                .where(inquiries.c.sent_at.is_not(None)).order_by(inquiries.c.id)).all()
+        return {iid: dt for iid, value in rows if (dt := parse_iso(value))}
 
     def imap_state(self, account: str, folder: str) -> tuple[int, int] | None:
-        row = self.db.execute(
-            "SELECT uidvalidity, last_uid FROM imap_state WHERE account=? AND folder=?", (account, folder)
-        ).fetchone()
+        with self.engine.connect() as conn:
+            row = conn.execute(select(imap_state.c.uidvalidity, imap_state.c.last_uid).where(
+                imap_state.c.account == account, imap_state.c.folder == folder)).first()
         return (int(row[0]), int(row[1])) if row else None
 
     def save_batch(
@@ -218,70 +165,71 @@ class InquiryStore:
         Returns the rows that were new (a message stored before is ignored).
         """
         added: list[ReplyRow] = []
-        with self.tx():
+        with self.tx() as conn:
             for r in rows:
-                cur = self.db.execute(
-                    "INSERT OR IGNORE INTO replies (inquiry_id, dedupe_key, folder, uidvalidity, uid,"
-                    " message_id, from_domain, subject, received_at, date_header, kind, reason, detail,"
-                    " matched_by, collected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (r.inquiry_id, r.dedupe_key, r.folder, r.uidvalidity, r.uid, r.message_id,
-                     r.from_domain, r.subject[:200], iso(r.received_at), iso(r.date_header), r.kind,
-                     r.reason, r.detail[:500], r.matched_by, iso(now)),
-                )
-                if cur.rowcount:
+                stmt = upsert(conn, replies).values(
+                    inquiry_id=r.inquiry_id, dedupe_key=r.dedupe_key, folder=r.folder, uidvalidity=r.uidvalidity,
+                    uid=r.uid, message_id=r.message_id, from_domain=r.from_domain, subject=r.subject[:200],
+                    received_at=iso(r.received_at), date_header=iso(r.date_header), kind=r.kind,
+                    reason=r.reason, detail=r.detail[:500], matched_by=r.matched_by, collected_at=iso(now),
+                ).on_conflict_do_nothing(
+                    index_elements=[replies.c.inquiry_id, replies.c.dedupe_key]
+                ).returning(replies.c.id)  # a row back only when it was new (rowcount is not portable)
+                if conn.execute(stmt).first() is not None:
                     added.append(r)
-            self.db.execute(
-                "INSERT INTO imap_state (account, folder, uidvalidity, last_uid, updated_at)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT(account, folder) DO UPDATE SET"
-                " uidvalidity=excluded.uidvalidity, last_uid=max(excluded.last_uid,"
-                " CASE WHEN imap_state.uidvalidity=excluded.uidvalidity THEN imap_state.last_uid ELSE 0 END),"
-                " updated_at=excluded.updated_at",
-                (account, folder, uidvalidity, last_uid, iso(now)),
-            )
+            mark = upsert(conn, imap_state).values(
+                account=account, folder=folder, uidvalidity=uidvalidity, last_uid=last_uid, updated_at=iso(now))
+            new = mark.excluded
+            # Same UIDVALIDITY: the mark only moves forward; a new one (renumbered folder) starts over.
+            conn.execute(mark.on_conflict_do_update(
+                index_elements=[imap_state.c.account, imap_state.c.folder],
+                set_={
+                    "uidvalidity": new.uidvalidity,
+                    "last_uid": case(
+                        ((imap_state.c.uidvalidity == new.uidvalidity) & (imap_state.c.last_uid > new.last_uid),
+                         imap_state.c.last_uid),
+                        else_=new.last_uid),
+                    "updated_at": new.updated_at,
+                }))
         return added
 
     def open_inquiries(self) -> list[tuple[int, datetime]]:
         """(id, sent_at) of sent inquiries whose outcome can still change."""
-        return [
-            (iid, dt) for iid, value in self.db.execute(
-                "SELECT id, sent_at FROM inquiries WHERE sent_at IS NOT NULL AND final=0 ORDER BY id")
-            if (dt := parse_iso(value))
-        ]
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(inquiries.c.id, inquiries.c.sent_at).where(
+                inquiries.c.sent_at.is_not(None), inquiries.c.final == 0).order_by(inquiries.c.id)).all()
+        return [(iid, dt) for iid, value in rows if (dt := parse_iso(value))]
 
     def reply_times(self, inquiry_id: int) -> list[tuple[str, datetime]]:
-        return [
-            (kind, dt) for kind, value in self.db.execute(
-                "SELECT kind, received_at FROM replies WHERE inquiry_id=? ORDER BY received_at",
-                (inquiry_id,))
-            if (dt := parse_iso(value))
-        ]
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(replies.c.kind, replies.c.received_at)
+                                .where(replies.c.inquiry_id == inquiry_id)
+                                .order_by(replies.c.received_at, replies.c.id)).all()
+        return [(kind, dt) for kind, value in rows if (dt := parse_iso(value))]
 
     def save_outcome(self, inquiry_id: int, o: InquiryOutcome) -> bool:
         """Write the outcome; True when the status changed."""
-        with self.tx():
-            old = self.db.execute("SELECT status FROM inquiries WHERE id=?", (inquiry_id,)).fetchone()
-            self.db.execute(
-                "UPDATE inquiries SET status=?, final=?, no_reply=?, first_ack_at=?, first_human_at=?,"
-                " bounced_at=?, closed_at=? WHERE id=?",
-                (o.status, int(o.final), int(o.no_reply), iso(o.first_ack_at), iso(o.first_human_at),
-                 iso(o.bounced_at), iso(o.closed_at), inquiry_id),
-            )
-        return not old or old[0] != o.status
+        with self.tx() as conn:
+            old = conn.execute(select(inquiries.c.status).where(inquiries.c.id == inquiry_id)
+                               .with_for_update()).scalar()
+            conn.execute(update(inquiries).where(inquiries.c.id == inquiry_id).values(
+                status=o.status, final=int(o.final), no_reply=int(o.no_reply), first_ack_at=iso(o.first_ack_at),
+                first_human_at=iso(o.first_human_at), bounced_at=iso(o.bounced_at), closed_at=iso(o.closed_at)))
+        return old is None or old != o.status
 
     # -- reading ------------------------------------------------------------
     def inquiries(self) -> list[dict[str, Any]]:
-        cur = self.db.execute("SELECT * FROM inquiries ORDER BY id")
-        cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, r, strict=True)) for r in cur]
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(select(inquiries).order_by(inquiries.c.id))]
 
     def replies(self, inquiry_id: int | None = None) -> list[dict[str, Any]]:
+        query = select(replies)
         if inquiry_id is None:
-            cur = self.db.execute("SELECT * FROM replies ORDER BY inquiry_id, received_at, id")
+            query = query.order_by(replies.c.inquiry_id, replies.c.received_at, replies.c.id)
         else:
-            cur = self.db.execute(
-                "SELECT * FROM replies WHERE inquiry_id=? ORDER BY received_at, id", (inquiry_id,))
-        cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, r, strict=True)) for r in cur]
+            query = query.where(replies.c.inquiry_id == inquiry_id).order_by(replies.c.received_at, replies.c.id)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
 
     def sent_inquiries(self, statuses: Sequence[str]) -> list[dict[str, Any]]:
         """Sent inquiries in one of ``statuses``, oldest first, with their reply and retry counts.
@@ -289,16 +237,16 @@ class InquiryStore:
         Each row holds the ``inquiries`` columns plus ``n_replies``, the first
         bounce's ``bounce_detail`` and ``n_inquiries`` (sent to the same company).
         """
-        marks = ",".join("?" * len(statuses))
-        cur = self.db.execute(
-            "SELECT i.*, (SELECT count(*) FROM replies r WHERE r.inquiry_id=i.id) AS n_replies,"
-            " (SELECT r.detail FROM replies r WHERE r.inquiry_id=i.id AND r.kind='bounce'"
-            "  ORDER BY r.received_at LIMIT 1) AS bounce_detail,"
-            " (SELECT count(*) FROM inquiries j WHERE j.company_key=i.company_key AND j.sent_at IS NOT NULL)"
-            "  AS n_inquiries"
-            f" FROM inquiries i WHERE i.sent_at IS NOT NULL AND i.status IN ({marks})"  # noqa: S608
-            " ORDER BY i.sent_at, i.id",
-            tuple(statuses),
-        )
-        cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, r, strict=True)) for r in cur]
+        i, r, j = inquiries.alias("i"), replies.alias("r"), inquiries.alias("j")
+        n_replies = select(func.count()).select_from(r).where(r.c.inquiry_id == i.c.id).scalar_subquery()
+        bounce = (select(r.c.detail).where(r.c.inquiry_id == i.c.id, r.c.kind == "bounce")
+                  .order_by(r.c.received_at).limit(1).scalar_subquery())
+        n_inquiries = (select(func.count()).select_from(j)
+                       .where(j.c.company_key == i.c.company_key, j.c.sent_at.is_not(None)).scalar_subquery())
+        query = (select(i, n_replies.label("n_replies"), bounce.label("bounce_detail"),
+                        n_inquiries.label("n_inquiries"))
+                 .where(i.c.sent_at.is_not(None), i.c.status.in_(list(statuses)))
+                 .order_by(i.c.sent_at, i.c.id))
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+

@@ -1,2 +1,3 @@
-"""What tests and benchmarks share: the DNS stub (the lab's own server), the fault matrix run, the
-requirements policy (a missing server fails under CI), extraction checks."""
+"""What tests and benchmarks share: the requirements policy (a missing server fails under CI), the
+servers tests start themselves (PostgreSQL, Redis), the DNS stub (the lab's own server), the fault
+matrix run, extraction checks."""
