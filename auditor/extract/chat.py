@@ -10,16 +10,15 @@ searched too) or a few DOM markers. Visible prose is never searched: "drift" or
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 
 import ahocorasick
 from lxml import etree
 
+from auditor.data import load
 from auditor.extract.page import ParsedPage
 from auditor.models import ContactPoint
 
@@ -273,8 +272,7 @@ def _compile(data: dict[str, Any]) -> Fingerprints:
 @cache
 def fingerprints() -> Fingerprints:
     """Load and compile the provider data once per process."""
-    text = resources.files("auditor").joinpath("data/chat_providers.toml").read_text("utf-8")
-    return _compile(tomllib.loads(text))
+    return _compile(load("chat_providers.toml"))
 
 
 def providers() -> dict[str, Provider]:

@@ -10,16 +10,15 @@ excluded. Keywords in many languages live in ``auditor/data/forms.toml``.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 from urllib.parse import urldefrag
 
 import lxml.html
 
+from auditor.data import load
 from auditor.extract.page import Form, FormField, ParsedPage
 from auditor.models import ContactPoint
 
@@ -64,8 +63,7 @@ class FormRules:
 @cache
 def rules() -> FormRules:
     """Load and compile the form keywords once per process."""
-    text = resources.files("auditor").joinpath("data/forms.toml").read_text("utf-8")
-    data: dict[str, Any] = tomllib.loads(text)
+    data: dict[str, Any] = load("forms.toml")
     return FormRules(
         message=Keywords(data["message"]["keywords"]),
         not_message=Keywords(data["not_message"]["keywords"]),

@@ -16,17 +16,16 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from importlib import resources
 from typing import Any
 
 import ahocorasick
 import phonenumbers
 
+from auditor.data import load
 from auditor.extract.casefold import fold, folded_regex
 from auditor.extract.page import THIRD_PARTY, ParsedPage
 from auditor.models import ContactPoint
@@ -421,8 +420,7 @@ def _compile_lang(code: str, spec: dict[str, Any], common: dict[str, Any]) -> La
 @cache
 def vocab() -> Vocab:
     """Load and compile the hours vocabulary once per process."""
-    text = resources.files("auditor").joinpath("data/hours.toml").read_text("utf-8")
-    data = tomllib.loads(text)
+    data = load("hours.toml")
     langs = {code: _compile_lang(code, spec, data) for code, spec in data["lang"].items()}
     always = re.compile("|".join(f"(?:{p})" for p in data["always_open"]), re.I)
     bodies = "|".join(lang.day_body for lang in langs.values())

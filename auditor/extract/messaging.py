@@ -7,14 +7,14 @@ deduplicates. Platform rules live in ``auditor/data/messaging.toml``.
 
 from __future__ import annotations
 
+import copy
 import re
-import tomllib
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit
 
+from auditor.data import load
 from auditor.extract.page import ParsedPage
 from auditor.models import ContactPoint
 
@@ -33,8 +33,7 @@ class Deeplink:
 @cache
 def rules() -> dict[str, Any]:
     """Platform rules from the data file, loaded once."""
-    text = resources.files("auditor").joinpath("data/messaging.toml").read_text("utf-8")
-    data = tomllib.loads(text)
+    data = copy.deepcopy(load("messaging.toml"))  # derived keys are added below
     for key in ("telegram", "messenger"):
         data[key]["name_re"] = re.compile(data[key]["name_pattern"])
     hosts: set[str] = set()

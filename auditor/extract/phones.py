@@ -27,17 +27,16 @@ Words, identifier keywords and currency units are data: ``auditor/data/phone_lab
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from importlib import resources
 from typing import Any, NamedTuple
 from urllib.parse import unquote
 
 import phonenumbers
 from phonenumbers import Leniency, PhoneNumber, PhoneNumberFormat, PhoneNumberMatcher
 
+from auditor.data import load
 from auditor.extract.hours import digit_shapes
 from auditor.extract.page import THIRD_PARTY, Link, ParsedPage, TextBlock
 from auditor.extract.region import region_from_lang
@@ -257,8 +256,7 @@ def _alternation(keywords: Iterable[str]) -> str:
 @lru_cache(maxsize=1)
 def _vocab() -> _Vocab:
     """Load and compile the data file once per process."""
-    raw = resources.files("auditor").joinpath("data/phone_labels.toml").read_text("utf-8")
-    data = tomllib.loads(raw)
+    data = load("phone_labels.toml")
     meaning: dict[str, tuple[str | None, set[str]]] = {}
     groups: list[tuple[str | None, Mapping[str, list[str]]]] = [(None, data.get("phone", {}))]
     groups += list(data.get("labels", {}).items())

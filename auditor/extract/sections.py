@@ -14,16 +14,15 @@ Pure functions on an lxml tree; the page model (``auditor.extract.page``) calls
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
 from lxml import etree
 
+from auditor.data import load
 from auditor.extract.casefold import fold
 from auditor.net.domains import registrable_domain
 
@@ -51,7 +50,7 @@ class Markers:
 
 @cache
 def _data() -> dict[str, Any]:
-    return tomllib.loads(resources.files("auditor").joinpath("data/third_party.toml").read_text("utf-8"))
+    return load("third_party.toml")
 
 
 def third_party_words() -> list[str]:

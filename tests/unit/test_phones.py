@@ -6,14 +6,13 @@ import json
 import random
 import re
 import time
-import tomllib
-from importlib import resources
 
 import phonenumbers
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from auditor.data import load
 from auditor.extract import phones as phones_module
 from auditor.extract.page import parse_page
 from auditor.extract.phones import extract_phones
@@ -437,8 +436,7 @@ def test_label_glued_to_the_digits_by_inline_markup() -> None:
 
 
 def test_label_data_is_consistent() -> None:
-    raw = resources.files("auditor").joinpath("data/phone_labels.toml").read_text("utf-8")
-    data = tomllib.loads(raw)
+    data = load("phone_labels.toml")
     labels = set(data["labels"])
     assert labels >= {
         "hotline",
@@ -653,8 +651,7 @@ def test_digit_heavy_300kb_page(region: str | None, expected: set[str]) -> None:
 def test_keywords_hold_no_digits() -> None:
     """Label and id words are looked up in digit shapes (digits written as 0), so no keyword
     may spell a digit: its matches would differ between the text and its shape."""
-    raw = resources.files("auditor").joinpath("data/phone_labels.toml").read_text("utf-8")
-    data = tomllib.loads(raw)
+    data = load("phone_labels.toml")
     keywords = [k for by_lang in [data["phone"], *data["labels"].values()] for ks in by_lang.values()
                 for k in ks]  # fmt: skip
     keywords += data["joiners"]["words"] + data["guards"]["id_keywords"]
