@@ -32,7 +32,6 @@ import math
 import re
 import statistics
 import tomllib
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +39,7 @@ from typing import Any
 
 from auditor.data import load
 from auditor.models import Company, CompanyResult, ContactPoint, PageRecord, Verdict
+from auditor.text import fold
 
 __all__ = [
     "CHANNEL_LABELS",
@@ -190,7 +190,7 @@ def weights_from_dict(data: Mapping[str, Any], source: str = "dict") -> Weights:
             raise ValueError(f"benchmark {key!r}: hours must satisfy 0 < low <= high")
         benchmarks.append(Benchmark(
             key, str(b.get("label", key)), low, high,
-            tuple(_fold(m) for m in b.get("match", ())), str(b.get("source", "")),
+            tuple(_words(m) for m in b.get("match", ())), str(b.get("source", "")),
         ))
     if not any(b.key == "default" for b in benchmarks):
         raise ValueError("scoring needs a [benchmarks.default] entry")
@@ -312,16 +312,14 @@ class ScoreCard:
         }
 
 
-def _fold(text: str) -> str:
-    """Lower-case, accents stripped, words separated by single spaces."""
-    text = unicodedata.normalize("NFKD", text.casefold())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return " ".join(re.split(r"[^\w]+|_", text)).strip()
+def _words(text: str) -> str:
+    """Folded (:func:`auditor.text.fold`), words separated by single spaces."""
+    return " ".join(re.split(r"[^\w]+|_", fold(text))).strip()
 
 
 def benchmark_for(industry: str | None, weights: Weights) -> Benchmark:
     """The email-reply benchmark of an industry (the default when none matches)."""
-    words = f" {_fold(industry or '')} "
+    words = f" {_words(industry or '')} "
     for b in weights.benchmarks:
         if any(m and f" {m} " in words for m in b.match):
             return b

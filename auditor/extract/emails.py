@@ -16,7 +16,6 @@ from __future__ import annotations
 import html as htmllib
 import logging
 import re
-import unicodedata
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from auditor.extract.page import THIRD_PARTY, ParsedPage, text_of
 from auditor.extract.sections import third_party_words
 from auditor.models import CONTEXT_MAX, ContactPoint, clip_context
 from auditor.net.domains import has_public_suffix, registrable_domain, same_site
+from auditor.text import fold
 
 log = logging.getLogger(__name__)
 
@@ -56,17 +56,10 @@ _MAX_TEXT = 200_000  # longest block scanned; longer ones are cut, not skipped
 _MAX_HTML = 3_000_000
 _MAX_STRUCTURED = 500
 _INVISIBLE = re.compile("[\u00ad\u200b-\u200d\u2060\ufeff]")
-_FOLD = str.maketrans({"ł": "l", "ı": "i", "ß": "ss", "ø": "o", "đ": "d", "æ": "ae", "œ": "oe"})
 _OPEN, _CLOSE = r"[\[\(\{<]", r"[\]\)\}>]"
 _RETINA = re.compile(r"^\d+(?:[.,_]\d+)?x$")
 _HEX_LOCAL = re.compile(r"^[0-9a-f]{16,}$")
 _TOKEN_SPLIT = re.compile(r"[._+\-]+")
-
-
-def _fold(text: str) -> str:
-    """Lower-case and strip accents so 'Ügyfélszolgálat' matches 'ugyfelszolgalat'."""
-    text = unicodedata.normalize("NFKD", text.lower().translate(_FOLD))
-    return "".join(ch for ch in text if not unicodedata.combining(ch))
 
 
 def _alternation(words: Iterable[str]) -> str:
@@ -111,7 +104,7 @@ def _word_policies(entries: list[dict[str, Any]]) -> dict[str, tuple[str, str | 
 def _keyword_pattern(words: Iterable[str]) -> re.Pattern[str]:
     # Short keywords ("hr", "dpo") must be whole words; longer ones are stems.
     parts = [
-        rf"{re.escape(_fold(w))}\b" if len(w) <= 3 else re.escape(_fold(w))
+        rf"{re.escape(fold(w))}\b" if len(w) <= 3 else re.escape(fold(w))
         for w in sorted(set(words), key=len, reverse=True)
     ]
     return re.compile(rf"(?<!\w)(?:{'|'.join(parts)})")
@@ -148,7 +141,7 @@ def _rules() -> _Rules:
     keywords: list[tuple[str, re.Pattern[str]]] = []
     for name, entry in data["labels"].items():
         for word in entry.get("locals", []):
-            label_locals.setdefault(_fold(word), name)
+            label_locals.setdefault(fold(word), name)
         if entry.get("keywords"):
             keywords.append((name, _keyword_pattern(entry["keywords"])))
     label_prefixes = tuple(
@@ -158,7 +151,7 @@ def _rules() -> _Rules:
     names = data["names"]
     reject = data["reject"]
     bare = obf["bare"]
-    labels_alt = _alternation(_fold(w) for w in bare["labels"])
+    labels_alt = _alternation(fold(w) for w in bare["labels"])
     return _Rules(
         candidate=candidate,
         strict=strict,
@@ -169,15 +162,15 @@ def _rules() -> _Rules:
         ),
         at_policy=at_policy,
         dot_policy=dot_policy,
-        stop_locals=frozenset(_fold(w) for w in bare["stop_locals"]),
+        stop_locals=frozenset(fold(w) for w in bare["stop_locals"]),
         email_label=re.compile(rf"(?<!\w)(?:{labels_alt})\W{{0,3}}$"),
-        role_words=frozenset(_fold(w) for w in role["words"]) | frozenset(label_locals),
-        role_prefixes=tuple(sorted({_fold(w) for w in role["prefixes"]}, key=len, reverse=True)),
+        role_words=frozenset(fold(w) for w in role["words"]) | frozenset(label_locals),
+        role_prefixes=tuple(sorted({fold(w) for w in role["prefixes"]}, key=len, reverse=True)),
         label_locals=label_locals,
         label_prefixes=label_prefixes,
         label_keywords=tuple(keywords),
-        first_names=frozenset(_fold(w) for w in names["first"]),
-        last_names=frozenset(_fold(w) for w in names["last"]),
+        first_names=frozenset(fold(w) for w in names["first"]),
+        last_names=frozenset(fold(w) for w in names["last"]),
         placeholder_domains=frozenset(d.lower() for d in reject["placeholder_domains"]),
         placeholder_locals=frozenset(w.lower() for w in reject["placeholder_locals"]),
         tracking_domains=tuple(d.lower() for d in reject["tracking_domains"]),
@@ -253,7 +246,7 @@ def _standalone(text: str, start: int, end: int) -> tuple[bool, bool]:
     embedded in a sentence: "E-mail: info at firma dot hu" but not "look at x.com".
     """
     before = text[max(0, start - 300) : start].rstrip()
-    label = bool(_rules().email_label.search(_fold(before[-40:])))
+    label = bool(_rules().email_label.search(fold(before[-40:])))
     ok_before = not before or before[-1] in _BEFORE_OK or label
     after = text[end : end + 300].lstrip()
     ok_after = (
@@ -298,7 +291,7 @@ def _judge(text: str, m: re.Match[str]) -> tuple[str, str, bool] | None:
         return None
     bare_at = at_form in ("bare", "spaced")
     bare_dot = any(f == "bare" for f, _w in dot_seps)
-    local_folded = _fold(local_raw)
+    local_folded = fold(local_raw)
     if bare_at and not local_raw.isascii():
         return None
     # "find us at x.com": words that are also prose ("at", a spaced "@") cannot
@@ -506,7 +499,7 @@ def classify_address(address: str) -> str:
     """
     try:
         local = str(address).rpartition("@")[0] or str(address)
-        local = _fold(local.split("+", 1)[0].strip())
+        local = fold(local.split("+", 1)[0].strip())
         if not local:
             return "role"
         rules = _rules()
@@ -530,7 +523,7 @@ def classify_address(address: str) -> str:
 
 def _label_from_local(local: str) -> str | None:
     rules = _rules()
-    local = _fold(local.split("+", 1)[0])
+    local = fold(local.split("+", 1)[0])
     for key in (local, re.sub(r"\d+", "", local), *_tokens(local)):
         if key in rules.label_locals:
             return rules.label_locals[key]
@@ -547,8 +540,8 @@ _OTHER_ADDRESS = re.compile(r"\S+@\S+")
 def _label_from_text(before: str, after: str = "") -> str | None:
     """The label whose keyword is nearest before the address (or right after it,
     in brackets or after a dash: ``info@x.hu (customer service)``)."""
-    before = _OTHER_ADDRESS.sub(" ", _fold(before))
-    after = _OTHER_ADDRESS.sub(" ", _fold(after))
+    before = _OTHER_ADDRESS.sub(" ", fold(before))
+    after = _OTHER_ADDRESS.sub(" ", fold(after))
     tail_ok = after.lstrip()[:1] in ("(", "-", "–", "—", ":")
     best: tuple[int, str] | None = None
     for name, pattern in _rules().label_keywords:
@@ -771,13 +764,13 @@ def _third_party(
     if region == THIRD_PARTY:
         return True
     pattern = _rules().third_party
-    if pattern.search(_fold(before)):
+    if pattern.search(fold(before)):
         return True
     if index is None:
         return False
     for block in reversed(page.blocks[max(0, index - _TITLE_LOOKBACK) : index]):
         if _title_like(block.text):
-            return bool(pattern.search(_fold(block.text)))
+            return bool(pattern.search(fold(block.text)))
     return False
 
 

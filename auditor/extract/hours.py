@@ -26,9 +26,9 @@ import ahocorasick
 import phonenumbers
 
 from auditor.data import load
-from auditor.extract.casefold import fold, folded_regex
 from auditor.extract.page import THIRD_PARTY, ParsedPage
 from auditor.models import ContactPoint
+from auditor.text import fold, folded_regex
 
 DAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
 DAY_INDEX = {d: i for i, d in enumerate(DAYS)}
@@ -150,7 +150,7 @@ class Vocab:
     timeish: re.Pattern[str]
     shape: _ShapeTests
     day_words: _DayWords
-    # the same tests for casefold.fold-ed text, written without re.I (None: not possible)
+    # the same tests for text folded by fold(keep_accents=True), written without re.I (None: not possible)
     folded_always_quick: re.Pattern[str] | None = None
     folded_closed: re.Pattern[str] | None = None
     folded_timeish: re.Pattern[str] | None = None
@@ -173,7 +173,7 @@ def _plain_words(quick: str) -> tuple[str, ...] | None:
     digits ("24", written "00" in shapes)."""
     alternatives = quick.split("|")
     words = tuple(a for a in alternatives if not _REGEX_CHARS.search(a))
-    if any("00" not in a for a in alternatives if a not in words) or any(w != fold(w) for w in words):
+    if any("00" not in a for a in alternatives if a not in words) or any(w != fold(w, keep_accents=True) for w in words):
         return None
     return words
 
@@ -187,7 +187,7 @@ class _ClosedTokens:
 
     @classmethod
     def of(cls, entries: Iterable[str]) -> _ClosedTokens:
-        folded = [fold(e) for e in entries]
+        folded = [fold(e, keep_accents=True) for e in entries]
         return cls(
             frozenset(e for e in folded if _ALNUM.fullmatch(e)),
             frozenset(_ALNUM.findall(e)[0] for e in folded if not _ALNUM.fullmatch(e) and _ALNUM.findall(e)),
@@ -223,7 +223,7 @@ class _WordsInShapes:
     def scan(self, shapes: Sequence[str]) -> list[tuple[str, bool, bool]]:
         """(folded shape, holds an always-open word, holds a closed word) per shape, as
         ``any(w in folded for w in always_words)`` and ``_ClosedTokens.search`` say."""
-        folded = fold("\n".join(shapes))  # fold works character by character
+        folded = fold("\n".join(shapes), keep_accents=True)  # fold works character by character
         starts = [0]
         for shape in shapes:
             starts.append(starts[-1] + len(shape) + 1)
@@ -278,7 +278,7 @@ class _DayWords:
         for entry in entries:
             bare = entry.lstrip("!=")
             stem = bare.endswith("*")
-            tokens = _LETTERS.findall(fold(bare.rstrip("*")))
+            tokens = _LETTERS.findall(fold(bare.rstrip("*"), keep_accents=True))
             if not tokens:
                 continue
             if stem and len(tokens) == 1:
@@ -331,7 +331,7 @@ class _ShapeTests:
     day: re.Pattern[str]  # Vocab.any_day
     lexable: re.Pattern[str]  # any lexer token but a separator ("-", "to", ",", "and")
     day_words: _DayWords  # where day can match, on folded text
-    # the same tests for folded text (casefold.fold), where they can be written without re.I
+    # the same tests for folded text (fold(keep_accents=True)), where they can be written without re.I
     folded_timeish: re.Pattern[str] | None = None
     folded_always: re.Pattern[str] | None = None
     # without digits only always_quick's plain words can match: substring tests, in C
@@ -561,7 +561,7 @@ def _pick_lang(text: str, page_lang: str | None, v: Vocab) -> Lang:
     as much as a short abbreviation.
     """
     scores: dict[str, float] = {}
-    for word in v.day_words.findall(v.any_day, text, fold(text)):
+    for word in v.day_words.findall(v.any_day, text, fold(text, keep_accents=True)):
         key = " ".join(word.lower().rstrip(".").split())
         codes = v.word_langs.get(key)
         if codes is None:
@@ -984,13 +984,13 @@ def _applies_to(blocks: Sequence[str], sched: Schedule, targets: list[_Target]) 
 
 
 def _always(text: str, v: Vocab, folded: str | None = None) -> bool:
-    folded = fold(text) if folded is None else folded
+    folded = fold(text, keep_accents=True) if folded is None else folded
     return v.search_folded("always_quick", text, folded) and bool(v.always.search(text))
 
 
 def _is_seed(text: str, v: Vocab) -> bool:
     """A block that starts a neighbourhood worth lexing (see ``_candidates``)."""
-    folded = fold(text)
+    folded = fold(text, keep_accents=True)
     if _DIGIT.search(text):
         return bool(
             v.search_folded("timeish", text, folded)
@@ -1025,7 +1025,7 @@ def _shape_code(shape: str, v: Vocab, words: tuple[str, bool, bool] | None = Non
         folded, always, closed = words
         digits = False
     else:
-        folded = fold(shape)
+        folded = fold(shape, keep_accents=True)
         digits = _DIGIT.search(shape) is not None
         if not digits and tests.always_words is not None:
             always = any(word in folded for word in tests.always_words)
@@ -1087,7 +1087,7 @@ def _candidates(blocks: Sequence[str], v: Vocab, shapes: Sequence[str]) -> set[i
         code = codes[i]
         seed = bool(code & _MAY_SEED) and _is_seed(blocks[i], v)
         joins = bool(code & _JOINS) or (
-            bool(code & _JOINS_IF_DAY) and v.day_words.search(v.any_day, blocks[i], fold(blocks[i]))
+            bool(code & _JOINS_IF_DAY) and v.day_words.search(v.any_day, blocks[i], fold(blocks[i], keep_accents=True))
         )
         if not (seed or joins):
             continue

@@ -17,8 +17,8 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree
 from w3lib.encoding import html_to_unicode
 
-from auditor.extract.casefold import fold, folded_regex
 from auditor.extract.sections import find_sections
+from auditor.text import fold, folded_regex
 
 BLOCK_TAGS = frozenset(
     """address article aside blockquote body br caption center dd details dialog dir div dl dt
@@ -261,7 +261,7 @@ def _hinting(values: frozenset[str]) -> set[str]:
         return set()
     ordered = list(values)
     joined = "\n".join(ordered)
-    hits = list(_FOLDED_HINT.finditer(fold(joined)))
+    hits = list(_FOLDED_HINT.finditer(fold(joined, keep_accents=True)))
     if not hits:
         return set()
     ends = list(accumulate(len(v) + 1 for v in ordered))

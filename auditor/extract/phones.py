@@ -160,7 +160,7 @@ class _Lexicon:
         symbols: list[str] = []
         self.symbol_words: dict[str, _Word] = {}
         for keyword, word in keywords:
-            core = _fold(keyword.strip("*").strip())
+            core = _comma_below(keyword.strip("*").strip())
             if not core:
                 continue
             entry = _Entry(re.compile(_keyword_regex(keyword)), word, len(core))
@@ -187,7 +187,7 @@ class _Lexicon:
 
     def _find(self, text: str) -> tuple[_Hit, ...]:
         """Keywords in ``text`` in order, the longest one where several start together."""
-        text = _fold(text)
+        text = _comma_below(text)
         found: dict[int, tuple[int, int, _Word]] = {}  # start -> (end, keyword size, word)
 
         def consider(entry: _Entry, pos: int, end: int | None = None) -> None:
@@ -228,18 +228,18 @@ class _Vocab:
         return self.words.find(text) if text else ()
 
 
-def _fold(text: str) -> str:
+def _comma_below(text: str) -> str:
     """Romanian cedilla letters to comma-below, one character for one (offsets hold)."""
-    return text.translate(_FOLD)
+    return text.translate(_CEDILLAS)
 
 
-_FOLD = str.maketrans("şţŞŢ", "șțȘȚ")
+_CEDILLAS = str.maketrans("şţŞŢ", "șțȘȚ")
 
 
 def _keyword_regex(keyword: str) -> str:
     """A keyword of the data file as a regex; see the file's header for the syntax."""
     inside, more = keyword.startswith("*"), keyword.endswith("*")
-    core = _fold(keyword.strip("*").strip())
+    core = _comma_below(keyword.strip("*").strip())
     body = r"\s+".join(re.escape(part) for part in core.split())
     if not core.isupper():
         body = f"(?i:{body})"

@@ -12,7 +12,6 @@ a human reply.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,6 +20,8 @@ from email.message import EmailMessage, Message
 from email.parser import BytesParser, HeaderParser
 from email.utils import parseaddr, parsedate_to_datetime
 from html.parser import HTMLParser
+
+from auditor.text import fold
 
 __all__ = [
     "Classification",
@@ -53,13 +54,9 @@ class Classification:
 # Text helpers
 # ---------------------------------------------------------------------------
 
-_FOLD = str.maketrans({"ı": "i", "ł": "l", "ß": "ss", "ø": "o", "đ": "d"})
-
-
 def _norm(text: str) -> str:
-    """Casefold, fold Turkish and Polish letters, drop accents: 'Otomatik Yanıt' ~ 'otomatik yanit'."""
-    text = unicodedata.normalize("NFKD", text.casefold().translate(_FOLD)).casefold()
-    return " ".join("".join(ch for ch in text if not unicodedata.combining(ch)).split())
+    """Folded (:func:`auditor.text.fold`: 'Otomatik Yanıt' ~ 'otomatik yanit'), spaces collapsed."""
+    return " ".join(fold(text).split())
 
 
 def _pattern(words: Iterable[str]) -> re.Pattern[str]:
