@@ -19,13 +19,13 @@ import ahocorasick
 from lxml import etree
 
 from auditor.data import load
+from auditor.extract import confidence as conf
 from auditor.extract.page import ParsedPage
 from auditor.models import ContactPoint
 
 # Evidence kinds, strongest first; the rank orders sightings of one provider.
 EVIDENCE_RANK = {"script-src": 0, "inline": 1, "dom": 2}
-CONFIDENCE = {"script-src": 0.95, "inline": 0.9, "dom": 0.7}
-WEAK_CONFIDENCE = 0.4
+CONFIDENCE = {"script-src": conf.MACHINE, "inline": conf.STRUCTURED, "dom": conf.GUESS}
 CONTEXT_RADIUS = 60
 MAX_HTML_FOR_ACCOUNT = 2_000_000
 _URL_TOKEN_STOP = frozenset(" \t\r\n'\"`<>()[]{},;\\")
@@ -434,7 +434,7 @@ def extract_chat(page: ParsedPage, *_args: object) -> list[ContactPoint]:
                 method="widget-script",
                 page_url=page.url,
                 context=hit.context,
-                confidence=WEAK_CONFIDENCE if hit.weak else CONFIDENCE[hit.evidence],
+                confidence=conf.HINT if hit.weak else CONFIDENCE[hit.evidence],
                 details=details,
             )
         )

@@ -28,6 +28,7 @@ import ahocorasick
 from email_validator import validate_email
 
 from auditor.data import load
+from auditor.extract import confidence as conf
 from auditor.extract.page import THIRD_PARTY, ParsedPage, text_of
 from auditor.extract.sections import third_party_words
 from auditor.models import CONTEXT_MAX, ContactPoint, clip_context
@@ -42,15 +43,15 @@ __all__ = ["classify_address", "extract_emails", "normalize_address"]
 # string matched in prose, and plain prose more than a de-obfuscated guess.
 _METHOD_RANK = {"mailto": 0, "json-ld": 0, "microdata": 1, "text": 2}
 _CONFIDENCE = {
-    "mailto": 0.95,
-    "json-ld": 0.95,
-    "microdata": 0.9,
-    "cloudflare": 0.9,
-    "entity": 0.85,
-    "plain": 0.85,
-    "bracket": 0.8,
-    "bare": 0.7,
-    "standalone": 0.6,
+    "mailto": conf.MACHINE,
+    "json-ld": conf.MACHINE,
+    "microdata": conf.STRUCTURED,
+    "cloudflare": conf.STRUCTURED,
+    "entity": conf.PLAIN,
+    "plain": conf.PLAIN,
+    "bracket": conf.LIKELY,
+    "bare": conf.GUESS,
+    "standalone": conf.WEAK,
 }
 _MAX_TEXT = 200_000  # longest block scanned; longer ones are cut, not skipped
 _MAX_HTML = 3_000_000

@@ -19,6 +19,7 @@ from urllib.parse import urldefrag
 import lxml.html
 
 from auditor.data import load
+from auditor.extract import confidence as conf
 from auditor.extract.page import Form, FormField, ParsedPage
 from auditor.models import ContactPoint
 
@@ -234,7 +235,7 @@ def extract_forms(page: ParsedPage, *_args: object) -> list[ContactPoint]:
                 method="form",
                 page_url=page.url,
                 context=form.text,
-                confidence=0.9 if verdict.message and verdict.email else 0.8,
+                confidence=conf.STRUCTURED if verdict.message and verdict.email else conf.LIKELY,
                 details={
                     "method": form.method,
                     "fields": [f for f in fields if f],

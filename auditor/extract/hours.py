@@ -26,6 +26,7 @@ import ahocorasick
 import phonenumbers
 
 from auditor.data import load
+from auditor.extract import confidence as conf
 from auditor.extract.page import THIRD_PARTY, ParsedPage
 from auditor.models import ContactPoint
 from auditor.text import fold, folded_regex
@@ -40,7 +41,7 @@ FULL_DAY = (0, 24 * 60)
 MAX_GAP_WORDS = 6
 MAX_GAP_CHARS = 60
 MAX_BLOCK_HOP = 2  # blocks without hours between two parts of one schedule
-CONFIDENCE = {"days": 0.9, "always": 0.8, "bare": 0.6, "structured": 0.95}
+CONFIDENCE = {"days": conf.STRUCTURED, "always": conf.LIKELY, "bare": conf.WEAK, "structured": conf.MACHINE}
 _WORD = r"[^\W_]"  # a letter or digit, Unicode-aware
 _DIGIT = re.compile(r"\d")
 _KINDS = ("trange", "day", "closed", "pause", "sep", "list")  # lexer groups, in order

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from auditor.data import load
+from auditor.extract import confidence as conf
 from auditor.extract.page import ParsedPage
 from auditor.models import ContactPoint
 
@@ -247,6 +248,7 @@ def extract_messaging(page: ParsedPage, *_args: object) -> list[ContactPoint]:
                 raw=link.raw_href,
                 label=found.platform,
                 method="deep-link",
+                confidence=conf.CERTAIN,
                 page_url=page.url,
                 context=" ".join(filter(None, (link.text, link.title))) or link.raw_href,
                 details={

@@ -37,6 +37,7 @@ import phonenumbers
 from phonenumbers import Leniency, PhoneNumber, PhoneNumberFormat, PhoneNumberMatcher
 
 from auditor.data import load
+from auditor.extract import confidence as conf
 from auditor.extract.hours import digit_shapes
 from auditor.extract.page import THIRD_PARTY, Link, ParsedPage, TextBlock
 from auditor.extract.region import region_from_lang
@@ -55,10 +56,8 @@ MAX_STRUCT_NODES = 5_000
 MAX_STRUCT_DEPTH = 24
 MAX_VALUE_CHARS = 200
 
-CONFIDENCE = {"tel-link": 0.95, "json-ld": 0.95, "microdata": 0.9}
+CONFIDENCE = {"tel-link": conf.MACHINE, "json-ld": conf.MACHINE, "microdata": conf.STRUCTURED}
 _DEVICE_LABELS = frozenset({"mobile"})  # what kind of line, not what it is for
-TEXT_BASE, TEXT_NAMED, TEXT_INTERNATIONAL, TEXT_GROUPED = 0.45, 0.2, 0.1, 0.1
-GUESSED_REGION_PENALTY = 0.25  # region taken from the language of a label word
 
 _TYPE_NAMES = {
     value: name for name, value in vars(phonenumbers.PhoneNumberType).items() if name.isupper()
@@ -886,11 +885,11 @@ def _text_point(
     guessed: bool,
 ) -> ContactPoint:
     raw = text[start:end]
-    confidence = TEXT_BASE
-    confidence += TEXT_NAMED if hint.named else 0.0
-    confidence += TEXT_INTERNATIONAL if raw.lstrip("(").startswith(("+", "00")) else 0.0
-    confidence += TEXT_GROUPED if _GROUPED.search(raw) else 0.0
-    confidence -= GUESSED_REGION_PENALTY if guessed else 0.0
+    confidence = conf.TEXT_BASE
+    confidence += conf.TEXT_NAMED if hint.named else 0.0
+    confidence += conf.TEXT_INTERNATIONAL if raw.lstrip("(").startswith(("+", "00")) else 0.0
+    confidence += conf.TEXT_GROUPED if _GROUPED.search(raw) else 0.0
+    confidence -= conf.GUESSED_REGION_PENALTY if guessed else 0.0
     return _point(page, number, raw, "text", hint.label, _around(text, start, end), confidence)
 
 
@@ -949,7 +948,7 @@ def _from_links(page: ParsedPage, region: str | None) -> Iterator[ContactPoint]:
             continue
         if guessed and len(_readings(number_text, regions)) > 1:
             continue  # the label's languages point to regions that read it differently
-        confidence = CONFIDENCE["tel-link"] - (GUESSED_REGION_PENALTY if guessed else 0.0)
+        confidence = CONFIDENCE["tel-link"] - (conf.GUESSED_REGION_PENALTY if guessed else 0.0)
         yield _point(page, parsed[0], link.raw_href, "tel-link", hint.label, context, confidence)
 
 
