@@ -20,6 +20,7 @@ from lxml import etree
 
 from auditor.data import load
 from auditor.extract import confidence as conf
+from auditor.extract.context import NO_CONTEXT, ExtractContext
 from auditor.extract.page import ParsedPage
 from auditor.models import ContactPoint
 
@@ -403,7 +404,7 @@ def _account_id(provider: Provider, hit: _Hit, page: ParsedPage) -> str | None:
     return None
 
 
-def extract_chat(page: ParsedPage, *_args: object) -> list[ContactPoint]:
+def extract_chat(page: ParsedPage, context: ExtractContext = NO_CONTEXT) -> list[ContactPoint]:
     """One contact point per chat provider whose widget the page embeds."""
     fp = fingerprints()
     hits: dict[int, _Hit] = {}

@@ -29,6 +29,7 @@ from email_validator import validate_email
 
 from auditor.data import load
 from auditor.extract import confidence as conf
+from auditor.extract.context import NO_CONTEXT, ExtractContext
 from auditor.extract.page import THIRD_PARTY, ParsedPage, text_of
 from auditor.extract.sections import third_party_words
 from auditor.models import CONTEXT_MAX, ContactPoint, clip_context
@@ -1057,7 +1058,7 @@ def _build(page: ParsedPage, collector: _Collector) -> list[ContactPoint]:
     return points
 
 
-def extract_emails(page: ParsedPage, *_: object) -> list[ContactPoint]:
+def extract_emails(page: ParsedPage, context: ExtractContext = NO_CONTEXT) -> list[ContactPoint]:
     """Every distinct email address published on ``page``, best sighting each.
 
     Each source runs guarded so that hostile markup in one (a broken JSON-LD

@@ -20,6 +20,7 @@ import lxml.html
 
 from auditor.data import load
 from auditor.extract import confidence as conf
+from auditor.extract.context import NO_CONTEXT, ExtractContext
 from auditor.extract.page import Form, FormField, ParsedPage
 from auditor.models import ContactPoint
 
@@ -208,7 +209,7 @@ def _value(form: Form, page: ParsedPage) -> str:
     return urldefrag(action)[0] or page.url
 
 
-def extract_forms(page: ParsedPage, *_args: object) -> list[ContactPoint]:
+def extract_forms(page: ParsedPage, context: ExtractContext = NO_CONTEXT) -> list[ContactPoint]:
     """One contact point per contact form on the page (same action counted once)."""
     markups: list[str] | None = None
     page_captcha = _page_captcha(page)

@@ -27,6 +27,7 @@ import phonenumbers
 
 from auditor.data import load
 from auditor.extract import confidence as conf
+from auditor.extract.context import NO_CONTEXT, ExtractContext
 from auditor.extract.page import THIRD_PARTY, ParsedPage
 from auditor.models import ContactPoint
 from auditor.text import fold, folded_regex
@@ -1334,8 +1335,12 @@ def _point(
     )
 
 
-def extract_hours(page: ParsedPage, contacts: Sequence[ContactPoint] = ()) -> list[ContactPoint]:
-    """Service hours on the page, each tied to the contact point it describes if any."""
+def extract_hours(page: ParsedPage, context: ExtractContext = NO_CONTEXT) -> list[ContactPoint]:
+    """Service hours on the page, each tied to the contact point it describes if any.
+
+    The points it may describe are those the other extractors found (``context.found``).
+    """
+    contacts = context.found
     targets = _targets(contacts)
     out: list[ContactPoint] = []
     seen: set[tuple[str, str | None]] = set()

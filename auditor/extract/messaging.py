@@ -16,6 +16,7 @@ from urllib.parse import SplitResult, unquote, urlsplit
 
 from auditor.data import load
 from auditor.extract import confidence as conf
+from auditor.extract.context import NO_CONTEXT, ExtractContext
 from auditor.extract.page import ParsedPage
 from auditor.models import ContactPoint
 
@@ -221,7 +222,7 @@ def classify(href: str) -> Deeplink | None:
     )
 
 
-def extract_messaging(page: ParsedPage, *_args: object) -> list[ContactPoint]:
+def extract_messaging(page: ParsedPage, context: ExtractContext = NO_CONTEXT) -> list[ContactPoint]:
     """One contact point per distinct messaging account linked from the page."""
     out: list[ContactPoint] = []
     seen: set[str] = set()

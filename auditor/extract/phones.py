@@ -38,6 +38,7 @@ from phonenumbers import Leniency, PhoneNumber, PhoneNumberFormat, PhoneNumberMa
 
 from auditor.data import load
 from auditor.extract import confidence as conf
+from auditor.extract.context import NO_CONTEXT, ExtractContext
 from auditor.extract.hours import digit_shapes
 from auditor.extract.page import THIRD_PARTY, Link, ParsedPage, TextBlock
 from auditor.extract.region import region_from_lang
@@ -1089,12 +1090,13 @@ def _dedupe(points: Iterable[ContactPoint]) -> list[ContactPoint]:
     return list(best.values())
 
 
-def extract_phones(page: ParsedPage, region: str | None = None) -> list[ContactPoint]:
+def extract_phones(page: ParsedPage, context: ExtractContext = NO_CONTEXT) -> list[ContactPoint]:
     """Every phone number ``page`` publishes, deduplicated by (value, method).
 
-    ``region`` (ISO 3166 alpha-2, inferred by the caller) reads local formats; without one,
-    text numbers count only in international format or next to a label word.
+    The context's ``region`` (ISO 3166 alpha-2, inferred by the caller) reads local formats;
+    without one, text numbers count only in international format or next to a label word.
     """
+    region = context.region
     if region is not None:
         region = region.strip().upper()
         if region not in phonenumbers.SUPPORTED_REGIONS:

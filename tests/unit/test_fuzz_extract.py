@@ -6,6 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from auditor.extract import chat, emails, extract_page, forms, hours, messaging, parse_page, phones
+from auditor.extract.context import ExtractContext
 from auditor.inputs import parse_csv_text, parse_jsonl_text
 
 FRAGMENTS = [
@@ -26,9 +27,9 @@ html_like = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=40))
 def test_extract_page_never_raises(body: str, country: str | None) -> None:
     # Each extractor directly: extract_contacts() guards them, which would hide a raise.
     page = parse_page(body, "https://www.example-firm.hu/kapcsolat")
-    found = phones.extract_phones(page, country) + emails.extract_emails(page) + chat.extract_chat(page)
+    found = phones.extract_phones(page, ExtractContext(country)) + emails.extract_emails(page) + chat.extract_chat(page)
     found += messaging.extract_messaging(page) + forms.extract_forms(page)
-    found += hours.extract_hours(page, found)
+    found += hours.extract_hours(page, ExtractContext(found=tuple(found)))
     for item in found:
         assert item.kind in {"phone", "email", "chat", "messaging", "form", "hours"}
         assert item.value

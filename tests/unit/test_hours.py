@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from auditor.extract import hours
+from auditor.extract.context import ExtractContext
 from auditor.extract.hours import digit_shapes, extract_hours, vocab
 from auditor.extract.page import ParsedPage, parse_page
 from auditor.models import ContactPoint
@@ -262,13 +263,13 @@ def test_applies_to_contact_in_the_same_block() -> None:
         "<p>Ügyfélszolgálat: +36 1 234 5678 (H-P 8-16)</p><p>Email: info@example.hu</p>", "hu"
     )
     contacts = [_phone("+3612345678", "+36 1 234 5678"), _email("info@example.hu")]
-    [point] = extract_hours(page, contacts)
+    [point] = extract_hours(page, ExtractContext(found=tuple(contacts)))
     assert point.details["applies_to"] == "+3612345678"
 
 
 def test_applies_to_by_national_digits() -> None:
     page = _page("<p>Hotline 06 (1) 234-5678, Mo-Fr 8:00-17:00</p>", "de")
-    [point] = extract_hours(page, [_phone("+3612345678", "06 1 234 5678")])
+    [point] = extract_hours(page, ExtractContext(found=(_phone("+3612345678", "06 1 234 5678"),)))
     assert point.details["applies_to"] == "+3612345678"
 
 
@@ -277,10 +278,10 @@ def test_applies_to_contact_in_neighbouring_block() -> None:
         "<p>Write to support@example.hu</p><p>We reply Mon-Fri 9:00-15:00</p><p>Other text</p>",
         "en",
     )
-    [point] = extract_hours(page, [_email("support@example.hu")])
+    [point] = extract_hours(page, ExtractContext(found=(_email("support@example.hu"),)))
     assert point.details["applies_to"] == "support@example.hu"
     page = _page("<p>Call us Mon-Fri 9:00-15:00</p><p>+44 20 7946 0018</p>", "en")
-    [point] = extract_hours(page, [_phone("+442079460018", "+44 20 7946 0018")])
+    [point] = extract_hours(page, ExtractContext(found=(_phone("+442079460018", "+44 20 7946 0018"),)))
     assert point.details["applies_to"] == "+442079460018"
 
 
@@ -288,10 +289,10 @@ def test_nearest_contact_wins_and_far_contacts_do_not_attach() -> None:
     body = "<p>Sales +36 1 111 1111, Service +36 1 222 2222 H-P 8-16</p><p>x</p><p>y</p><p>Fax +36 1 333 3333</p>"
     contacts = [_phone("+3611111111", "+36 1 111 1111"), _phone("+3612222222", "+36 1 222 2222"),
                 _phone("+3613333333", "+36 1 333 3333")]  # fmt: skip
-    [point] = extract_hours(_page(body, "hu"), contacts)
+    [point] = extract_hours(_page(body, "hu"), ExtractContext(found=tuple(contacts)))
     assert point.details["applies_to"] == "+3612222222"
     far = "<p>+36 1 333 3333</p><p>a</p><p>b</p><p>H-P 8-16</p>"
-    [point] = extract_hours(_page(far, "hu"), contacts)
+    [point] = extract_hours(_page(far, "hu"), ExtractContext(found=tuple(contacts)))
     assert point.details["applies_to"] is None
 
 
@@ -373,7 +374,7 @@ def test_json_ld_opening_hours_specification_and_hours_available() -> None:
 def test_json_ld_hours_available_matches_harvested_contact() -> None:
     head = f'<script type="application/ld+json">{json.dumps(JSONLD)}</script>'
     contacts = [_phone("+3615550000", "+36 1 555 0000")]
-    points = extract_hours(_page("<p>Hello</p>", head=head), contacts)
+    points = extract_hours(_page("<p>Hello</p>", head=head), ExtractContext(found=tuple(contacts)))
     assert any(p.details["applies_to"] == "+3615550000" for p in points)
 
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from auditor.data import load
 from auditor.extract import phones as phones_module
+from auditor.extract.context import ExtractContext
 from auditor.extract.page import parse_page
 from auditor.extract.phones import extract_phones
 from auditor.models import CONTEXT_MAX, ContactPoint
@@ -22,7 +23,7 @@ URL = "https://example.com/kontakt"
 
 
 def phones(html: str, region: str | None = None, url: str = URL) -> list[ContactPoint]:
-    return extract_phones(parse_page(html, url), region)
+    return extract_phones(parse_page(html, url), ExtractContext(region))
 
 
 def values(html: str, region: str | None = None) -> list[str]:
@@ -707,7 +708,7 @@ def test_numbers_beside_a_product_grid(region: str | None, contact: str, expecte
     assert len(html) > 250_000
     page = parse_page(html, URL)
     start = time.perf_counter()
-    found = {(p.value, p.label) for p in extract_phones(page, region)}
+    found = {(p.value, p.label) for p in extract_phones(page, ExtractContext(region))}
     assert time.perf_counter() - start < 0.5
     assert found == expected == {(p.value, p.label) for p in phones(contact, region)}
 
@@ -775,10 +776,10 @@ def test_premium_number_followed_by_its_price() -> None:
         "<p>Hotline: 0900 5 555 123 – 1,99 € pro Minute</p>",
         "<p>Hotline: 0900 5 555 123, 1,99 €/Min.</p>",
     ):
-        found = [c.value for c in extract_phones(parse_page(text, "https://x.de/"), "DE")]
+        found = [c.value for c in extract_phones(parse_page(text, "https://x.de/"), ExtractContext("DE"))]
         assert found == ["+499005555123"], text
     for decoy in ("<p>Preis: 1 299 Ft</p>", "<p>Summe: € 1.234,56</p>", "<p>12 345 ₽ (скидка 5 %)</p>"):
-        assert extract_phones(parse_page(decoy, "https://x.de/"), "DE") == [], decoy
+        assert extract_phones(parse_page(decoy, "https://x.de/"), ExtractContext("DE")) == [], decoy
 
 
 def test_a_title_names_the_number_over_the_line_of_topics_below_it() -> None:
