@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from auditor.extract import hours
 from auditor.extract.context import ExtractContext
-from auditor.extract.hours import digit_shapes, extract_hours, vocab
+from auditor.extract.hours import blocks as hour_blocks
+from auditor.extract.hours import digit_shapes, extract_hours, lexing, vocab, vocabulary
 from auditor.extract.page import ParsedPage, parse_page
 from auditor.models import ContactPoint
 
@@ -494,7 +494,7 @@ def test_always_open_shape_test_admits_every_phrase(lang: str, text: str) -> Non
 def _reference_candidates(blocks: list[str]) -> set[int]:
     """The block selection written plainly, one block at a time."""
     v = vocab()
-    seeds = {i for i, text in enumerate(blocks) if hours._is_seed(text, v)}
+    seeds = {i for i, text in enumerate(blocks) if hour_blocks._is_seed(text, v)}
     found, stack = set(seeds), list(seeds)
     while stack:
         i = stack.pop()
@@ -502,7 +502,7 @@ def _reference_candidates(blocks: list[str]) -> set[int]:
             if j in found or not 0 <= j < len(blocks) or len(blocks[j]) > 80:
                 continue
             text = blocks[j]
-            if hours._DIGIT.search(text) or v.any_day.search(text) or v.closed.search(text):
+            if vocabulary.DIGIT.search(text) or v.any_day.search(text) or v.closed.search(text):
                 found.add(j)
                 stack.append(j)
     return found
@@ -531,7 +531,7 @@ block_lists = st.lists(
 @given(blocks=block_lists)
 def test_candidates_match_the_plain_block_by_block_selection(blocks: list[str]) -> None:
     v = vocab()
-    assert hours._candidates(blocks, v, digit_shapes(blocks)) == _reference_candidates(blocks)
+    assert hour_blocks._candidates(blocks, v, digit_shapes(blocks)) == _reference_candidates(blocks)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -542,7 +542,7 @@ def test_blocks_skipped_as_unlexable_hold_only_separators(text: str) -> None:
     if v.shape.always.search(shape) or v.shape.lexable.search(shape):
         return
     for lang in v.langs.values():
-        kinds = {t.kind for t in hours._lex(text, 0, lang, v)}
+        kinds = {t.kind for t in lexing.lex(text, 0, lang, v)}
         assert kinds <= {"sep", "list"}, (lang.code, text, kinds)
 
 
@@ -582,5 +582,5 @@ def test_shape_codes_of_digitless_shapes_in_one_pass_equal_one_by_one(texts: lis
     must be those of testing each shape on its own."""
     v = vocab()
     shapes = digit_shapes(texts)
-    together = hours._shape_codes(shapes, v)
-    assert together == {shape: hours._shape_code(shape, v) for shape in shapes}
+    together = hour_blocks._shape_codes(shapes, v)
+    assert together == {shape: hour_blocks._shape_code(shape, v) for shape in shapes}
