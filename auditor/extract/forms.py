@@ -127,48 +127,50 @@ class Verdict:
     phone: bool = False
 
 
+def _lookalike(form: Form, visible: list[FormField], r: FormRules) -> str | None:
+    """Which non-contact form this plainly is (login, search, comment, cart, lookup), if any."""
+    attrs = " ".join(form.attrs.get(k, "") for k in ("id", "class", "name", "action", "role"))
+    all_names = " ".join(f"{f.name} {f.id}" for f in form.fields)
+    if any(f.type == "password" for f in form.fields):
+        return "login"
+    if form.attrs.get("role", "").lower() == "search" or any(f.type == "search" for f in visible):
+        return "search"
+    for name, keywords in (("comment", r.comment), ("cart", r.cart), ("lookup", r.lookup)):
+        if keywords.search(attrs) or keywords.search(all_names):
+            return name
+    return None
+
+
+def _field_role(f: FormField, r: FormRules) -> str | None:
+    """What a visible field asks for: "textarea" (a message), "email", "phone", "message" or None."""
+    signal = _signal(f)
+    if r.captcha_fields.search(signal):
+        return None
+    if f.tag == "textarea":
+        if r.not_message.search(signal) and not r.message.search(signal):
+            return None  # "Shipping address" is data, not a message
+        return "textarea"
+    if f.type not in TEXTLIKE_TYPES:
+        return None
+    if f.type == "email" or "email" in f.autocomplete.lower() or r.email.search(signal):
+        return "email"
+    if f.type == "tel" or f.autocomplete.lower().startswith("tel") or r.phone.search(signal):
+        return "phone"
+    return "message" if r.message.search(signal) else None
+
+
 def classify(form: Form) -> Verdict:
     """Decide whether ``form`` is a contact form, and if not, which look-alike it is."""
     r = rules()
     visible = [f for f in form.fields if f.type not in r.ignored_types]
+    lookalike = _lookalike(form, visible, r)
+    if lookalike:
+        return Verdict(False, lookalike)
+    roles = {_field_role(f, r) for f in visible}
+    textarea = "textarea" in roles
+    message, email, phone = textarea or "message" in roles, "email" in roles, "phone" in roles
+
     attrs = " ".join(form.attrs.get(k, "") for k in ("id", "class", "name", "action", "role"))
-    all_names = " ".join(f"{f.name} {f.id}" for f in form.fields)
-
-    if any(f.type == "password" for f in form.fields):
-        return Verdict(False, "login")
-    if form.attrs.get("role", "").lower() == "search" or any(f.type == "search" for f in visible):
-        return Verdict(False, "search")
-    if r.comment.search(attrs) or r.comment.search(all_names):
-        return Verdict(False, "comment")
-    if r.cart.search(attrs) or r.cart.search(all_names):
-        return Verdict(False, "cart")
-    if r.lookup.search(attrs) or r.lookup.search(all_names):
-        return Verdict(False, "lookup")
-
-    message = email = phone = False
-    textarea = False
-    for f in visible:
-        signal = _signal(f)
-        if r.captcha_fields.search(signal):
-            continue
-        if f.tag == "textarea":
-            if r.not_message.search(signal) and not r.message.search(signal):
-                continue  # "Shipping address" is data, not a message
-            message = textarea = True
-            continue
-        if f.type not in TEXTLIKE_TYPES:
-            continue
-        is_email = f.type == "email" or "email" in f.autocomplete.lower() or r.email.search(signal)
-        is_phone = (
-            f.type == "tel" or f.autocomplete.lower().startswith("tel") or r.phone.search(signal)
-        )
-        if is_email:
-            email = True
-        elif is_phone:
-            phone = True
-        elif r.message.search(signal):
-            message = True
-
     if r.newsletter.search(attrs) or (not textarea and r.newsletter.search(form.text)):
         return Verdict(False, "newsletter", message, email, phone)
     if not message:

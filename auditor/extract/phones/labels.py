@@ -138,11 +138,11 @@ class Blocks:
                 return kind == _NAMING_HEADING
         return False
 
-    def plans(self) -> list[tuple[_Run, ...]]:
+    def plans(self) -> list[tuple[Run, ...]]:
         """The digit runs of every block, with what their shape says about them."""
         return list(map(self._plans.__getitem__, self.shapes))
 
-    def _plan(self, shape: str) -> tuple[_Run, ...]:
+    def _plan(self, shape: str) -> tuple[Run, ...]:
         runs = self._runs[shape]
         plan = []
         boundary = 0
@@ -150,7 +150,7 @@ class Blocks:
             lead = run_start(shape, start)
             segment = shape[max(boundary, lead - SEGMENT_CHARS) : lead]
             plan.append(
-                _Run(
+                Run(
                     start=start,
                     end=end,
                     lead=lead,
@@ -169,7 +169,7 @@ class Blocks:
 _LETTER = re.compile(r"[^\W\d_]")
 
 
-class _Run(NamedTuple):
+class Run(NamedTuple):
     """One digit run of a block, and what the block's shape says about it."""
 
     start: int

@@ -13,7 +13,7 @@ from auditor.extract import confidence as conf
 from auditor.extract.page import THIRD_PARTY, ParsedPage
 from auditor.extract.phones.candidates import DECOY_RUNS, DIGIT, GROUPED, MIN_DIGITS
 from auditor.extract.phones.guards import rejected
-from auditor.extract.phones.labels import Blocks, Hint, hint_for, regions_of
+from auditor.extract.phones.labels import Blocks, Hint, Run, hint_for, regions_of
 from auditor.extract.phones.matching import Found, around, as_e164, matches, phone_point
 from auditor.models import ContactPoint
 
@@ -23,58 +23,90 @@ def from_text(page: ParsedPage, region: str | None) -> Iterator[ContactPoint]:
     blocks = Blocks(page.blocks)
     trunk = _written_trunk(region) if region is not None else None
     for index, plan in enumerate(blocks.plans()):
-        if not plan or page.blocks[index].region == THIRD_PARTY:  # an agency's, host's number
+        if plan and page.blocks[index].region != THIRD_PARTY:  # not an agency's, host's number
+            yield from _from_block(page, blocks, index, plan, region, trunk)
+
+
+class _Decoys:
+    """A block's decoy spans, found only when a run needs them."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._spans: list[tuple[int, int]] | None = None
+
+    @property
+    def spans(self) -> list[tuple[int, int]]:
+        if self._spans is None:
+            self._spans = [m.span() for m in DECOY_RUNS.finditer(self.text)]
+        return self._spans
+
+    def reject(self, start: int, end: int) -> bool:
+        return rejected(self.text, start, end, self.spans, whole=True)
+
+
+def _from_block(
+    page: ParsedPage, blocks: Blocks, index: int, plan: tuple[Run, ...], region: str | None, trunk: str | None
+) -> Iterator[ContactPoint]:
+    """The numbers of one block's candidate runs (``plan``), after the cheap tests."""
+    text = blocks.texts[index]
+    decoys = _Decoys(text)
+    previous: Hint | None = None
+    for start, end, lead, limit, seg_start, too_long, named_here in plan:
+        if too_long:
+            previous = None
             continue
-        text = blocks.texts[index]
-        decoys: list[tuple[int, int]] | None = None  # computed only when a run needs them
-        previous: Hint | None = None
-        for start, end, lead, limit, seg_start, too_long, named_here in plan:
-            if too_long:
+        window = text[lead:end]
+        # a label word may name the run: words before it, a parenthesis after it, the
+        # number before it, or (``named_above``) a heading-like block above
+        named = named_here or (previous is not None and previous.named)
+        if trunk and text[start] != trunk[0] and not is_international(window):
+            # without the written trunk prefix a local number is plausible at best when
+            # a label may name it (``_plausible``)
+            if not (named or blocks.named_above(index)):
                 previous = None
                 continue
-            window = text[lead:end]
-            # a label word may name the run: words before it, a parenthesis after it, the
-            # number before it, or (``named_above``) a heading-like block above
-            named = named_here or (previous is not None and previous.named)
-            if trunk and text[start] != trunk[0] and not is_international(window):
-                # without the written trunk prefix a local number is plausible at best when
-                # a label may name it (``_plausible``)
-                if not (named or blocks.named_above(index)):
-                    previous = None
-                    continue
-                named = True
-            plausible = _plausible(window, region)
-            if plausible is False or (
-                plausible is None and not (named or blocks.named_above(index))
-            ):
+            named = True
+        plausible = _plausible(window, region)
+        if plausible is False or (plausible is None and not (named or blocks.named_above(index))):
+            previous = None
+            continue
+        if plausible and decoys.reject(start, end):  # the guards first: most are dates
+            previous = None
+            continue
+        hint = previous = hint_for(blocks, index, seg_start, lead, end, limit, previous)
+        if not plausible:
+            if not hint.named:
+                continue
+            if decoys.reject(start, end):
                 previous = None
                 continue
-            if plausible:  # the guards first: most runs that fail them are dates
-                if decoys is None:
-                    decoys = [m.span() for m in DECOY_RUNS.finditer(text)]
-                if rejected(text, start, end, decoys, whole=True):
-                    previous = None
-                    continue
-            hint = previous = hint_for(blocks, index, seg_start, lead, end, limit, previous)
-            if not plausible:
-                if not hint.named:
-                    continue
-                if decoys is None:
-                    decoys = [m.span() for m in DECOY_RUNS.finditer(text)]
-                if rejected(text, start, end, decoys, whole=True):
-                    previous = None
-                    continue
-            covered = lead
-            for found, guessed in _window_matches(_masked(window, lead, decoys), region, hint):
-                a, b = lead + found.start, lead + found.end
-                if DIGIT.search(text, covered, a):  # an inner slice of a longer figure
-                    continue
-                if a > covered:
-                    hint = hint_for(blocks, index, seg_start, a, b, limit, previous)
-                if not _acceptable(text, a, b, found.number, hint, decoys):
-                    continue
-                seg_start = covered = b
-                yield _text_point(page, text, a, b, found.number, hint, guessed)
+        yield from _run_points(page, blocks, index, (lead, end, seg_start, limit), hint, previous, decoys, region)
+
+
+def _run_points(
+    page: ParsedPage,
+    blocks: Blocks,
+    index: int,
+    run: tuple[int, int, int, int],
+    hint: Hint,
+    previous: Hint | None,
+    decoys: _Decoys,
+    region: str | None,
+) -> Iterator[ContactPoint]:
+    """The matcher on one run's window (decoys blanked), each match guarded and labelled."""
+    lead, end, seg_start, limit = run
+    text = decoys.text
+    covered = lead
+    for found, guessed in _window_matches(_masked(text[lead:end], lead, decoys.spans), region, hint):
+        a, b = lead + found.start, lead + found.end
+        if DIGIT.search(text, covered, a):  # an inner slice of a longer figure
+            continue
+        if a > covered:
+            hint = hint_for(blocks, index, seg_start, a, b, limit, previous)
+        if not _acceptable(text, a, b, found.number, hint, decoys.spans):
+            continue
+        seg_start = covered = b
+        yield _text_point(page, text, a, b, found.number, hint, guessed)
 
 
 def _masked(window: str, offset: int, decoys: list[tuple[int, int]]) -> str:
