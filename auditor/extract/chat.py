@@ -357,6 +357,13 @@ _HREFS = etree.XPath("//a/@href", smart_strings=False)
 
 
 def _scan_dom(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> None:
+    """Widget frames and links first, then the elements a widget leaves (ids, classes, XPaths)."""
+    _scan_frames_and_links(page, fp, hits)
+    for index, marker in _dom_markers(page, fp, hits):
+        _record(hits, index, _Hit("dom", marker, marker, False, False, ["\x00html"]))
+
+
+def _scan_frames_and_links(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> None:
     tree = page.tree
     for el in tree.iter("iframe"):
         src = el.get("src") or el.get("data-src") or ""
@@ -372,6 +379,9 @@ def _scan_dom(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> None
         for pat, _m in _matches(present, href):
             _record(hits, pat.index, _Hit("dom", href, href, False, True, [href]))
 
+
+def _dom_markers(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> list[tuple[int, str]]:
+    """(provider index, marker) for each widget element id, class or XPath on the page."""
     found: list[tuple[int, str]] = []
     for value in page.id_values:
         for index in fp.dom_ids.get(value, ()):
@@ -386,10 +396,9 @@ def _scan_dom(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> None
     html = page.html.lower()
     for xpath, index, marker, literal in fp.dom_xpaths:
         # each XPath scans the whole tree: only run it when its name is in the source
-        if index not in hits and literal in html and xpath(tree):
+        if index not in hits and literal in html and xpath(page.tree):
             found.append((index, marker))
-    for index, marker in found:
-        _record(hits, index, _Hit("dom", marker, marker, False, False, ["\x00html"]))
+    return found
 
 
 def _account_id(provider: Provider, hit: _Hit, page: ParsedPage) -> str | None:
