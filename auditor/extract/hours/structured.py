@@ -1,5 +1,4 @@
-"""Hours from schema.org data: ``openingHours``, ``openingHoursSpecification``, ``hoursAvailable``.
-"""
+"""Hours from schema.org data: ``openingHours``, ``openingHoursSpecification``, ``hoursAvailable``."""
 
 from __future__ import annotations
 
@@ -48,6 +47,16 @@ def _clock(value: Any) -> int | None:
     return h * 60 + mi
 
 
+def _spec_days(value: Any) -> list[int]:
+    """The day indexes a ``dayOfWeek`` names ("Monday", "https://schema.org/Monday", "Mo")."""
+    days = []
+    for item in _as_list(value):
+        name = _short_key(_text_of(item)).strip().lower()
+        if name in SCHEMA_DAYS:
+            days.append(SCHEMA_DAYS[name])
+    return days
+
+
 def _spec_into(spec: Any, sched: Schedule) -> bool:
     """Fold one OpeningHoursSpecification into ``sched``; False when unusable."""
     if isinstance(spec, dict) and isinstance(spec.get("properties"), dict):
@@ -57,11 +66,7 @@ def _spec_into(spec: Any, sched: Schedule) -> bool:
     props = {_short_key(k): v for k, v in spec.items()}
     if props.get("validThrough"):
         return False  # a holiday or seasonal exception, not the regular hours
-    days = []
-    for item in _as_list(props.get("dayOfWeek")):
-        name = _short_key(_text_of(item)).strip().lower()
-        if name in SCHEMA_DAYS:
-            days.append(SCHEMA_DAYS[name])
+    days = _spec_days(props.get("dayOfWeek"))
     opens, closes = _clock(props.get("opens")), _clock(props.get("closes"))
     if not days or opens is None or closes is None:
         return False
@@ -111,6 +116,31 @@ def _item_target(item: dict[str, Any], targets: list[Target]) -> str | None:
     return None
 
 
+def _item_schedule(item: dict[str, Any], targets: list[Target]) -> tuple[Schedule, list[str], str | None]:
+    """One item's hours (``openingHours`` strings and specifications), their source, their target."""
+    props = {_short_key(k): v for k, v in item.items()}
+    raws: list[str] = []
+    sched = Schedule(kind="structured")
+    applies: str | None = None
+    strings = [s for s in map(_text_of, _as_list(props.get("openingHours"))) if s.strip()]
+    if strings:
+        found = parse_text(strings, force_lang="en") or parse_text(strings)
+        for s in found:
+            for d, spans in s.per_day.items():
+                sched.per_day.setdefault(d, set()).update(spans)
+            sched.closed.update(s.closed)
+            sched.always = sched.always or s.always
+        raws.extend(strings)
+    for key in ("openingHoursSpecification", "hoursAvailable"):
+        specs = _as_list(props.get(key))
+        used = [spec for spec in specs if _spec_into(spec, sched)]
+        if used:
+            raws.append(json.dumps(used, ensure_ascii=False, default=str)[:500])
+            if key == "hoursAvailable":
+                applies = _item_target(item, targets)
+    return sched, raws, applies
+
+
 def structured_hours(page: ParsedPage, targets: list[Target]) -> Iterator[ContactPoint]:
     try:
         data = page.structured
@@ -121,26 +151,7 @@ def structured_hours(page: ParsedPage, targets: list[Target]) -> Iterator[Contac
         ("microdata", data.get("microdata", [])),
     ):
         for item in _structured_items(root):
-            props = {_short_key(k): v for k, v in item.items()}
-            raws: list[str] = []
-            sched = Schedule(kind="structured")
-            applies: str | None = None
-            strings = [s for s in map(_text_of, _as_list(props.get("openingHours"))) if s.strip()]
-            if strings:
-                found = parse_text(strings, force_lang="en") or parse_text(strings)
-                for s in found:
-                    for d, spans in s.per_day.items():
-                        sched.per_day.setdefault(d, set()).update(spans)
-                    sched.closed.update(s.closed)
-                    sched.always = sched.always or s.always
-                raws.extend(strings)
-            for key in ("openingHoursSpecification", "hoursAvailable"):
-                specs = _as_list(props.get(key))
-                used = [spec for spec in specs if _spec_into(spec, sched)]
-                if used:
-                    raws.append(json.dumps(used, ensure_ascii=False, default=str)[:500])
-                    if key == "hoursAvailable":
-                        applies = _item_target(item, targets)
+            sched, raws, applies = _item_schedule(item, targets)
             rendered = render(sched)
             if rendered is None:
                 continue

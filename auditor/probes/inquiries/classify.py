@@ -364,6 +364,11 @@ _NOREPLY_LOCAL = re.compile(
 
 
 def _auto(msg: Message) -> Classification | None:
+    """An automatic reply, told by its headers first, then by its subject and words."""
+    return _auto_headers(msg) or _auto_words(msg)
+
+
+def _auto_headers(msg: Message) -> Classification | None:
     auto_submitted = header_text(msg, "Auto-Submitted").lower()
     if auto_submitted and auto_submitted.split(";")[0].strip() != "no":
         return Classification("auto-ack", reasons.AUTO_SUBMITTED, auto_submitted[:100])
@@ -377,6 +382,10 @@ def _auto(msg: Message) -> Classification | None:
         return Classification("auto-ack", reasons.PRECEDENCE, precedence)
     if ctype_is_mdn(msg):
         return Classification("auto-ack", reasons.READ_RECEIPT)
+    return None
+
+
+def _auto_words(msg: Message) -> Classification | None:
     subject = header_text(msg, "Subject")
     norm_subject = _norm(subject)
     hit = _AUTO_SUBJECT.search(norm_subject)
