@@ -104,11 +104,16 @@ class _Lexicon:
         if self.symbols is not None:
             for m in self.symbols.finditer(text):
                 found.setdefault(m.start(), (m.end(), 0, self.symbol_words[m.group()]))
-        hits: list[Hit] = []
-        for start in sorted(found):
-            if not hits or start >= hits[-1].end:
-                hits.append(Hit(start, found[start][0], found[start][2]))
-        return tuple(hits)
+        return _in_order(found)
+
+
+def _in_order(found: dict[int, tuple[int, int, _Word]]) -> tuple[Hit, ...]:
+    """The hits by start, each starting after the one before ends."""
+    hits: list[Hit] = []
+    for start in sorted(found):
+        if not hits or start >= hits[-1].end:
+            hits.append(Hit(start, found[start][0], found[start][2]))
+    return tuple(hits)
 
 
 @dataclass(frozen=True)
