@@ -99,6 +99,12 @@ class Parser:
         self.cur: Schedule | None = None
         self.expr_id = 0
         self.hints = vocab().hints
+        # the walk's state: the day expression in force and what was last added
+        self.ctx: list[int] | None = None
+        self.ctx_tok: Token | None = None
+        self.ctx_used = False
+        self.pending_pause = False
+        self.last_added: tuple[Schedule, Sequence[int] | None, tuple[int, int]] | None = None
 
     def _gap_ok(self, a: Token, b: Token) -> bool:
         if a.block != b.block:
@@ -188,92 +194,101 @@ class Parser:
         )
 
     def run(self) -> list[Schedule]:
+        """Walk the tokens once: a day expression is the context its time ranges join."""
         toks = self.toks
-        ctx: list[int] | None = None
-        ctx_tok: Token | None = None
-        ctx_used = False
-        pending_pause = False
-        last_added: tuple[Schedule, Sequence[int] | None, tuple[int, int]] | None = None
         i = 0
         while i < len(toks):
             tok = toks[i]
             prev = toks[i - 1] if i else None
-            if prev is not None and ctx is not None and ctx_tok is not None:
-                if prev.block != tok.block:
-                    if ctx_used or tok.block - ctx_tok.block > 1:
-                        ctx = None
-                    pending_pause = False
-                elif not self._gap_ok(prev, tok):
-                    ctx = None
+            self._expire_context(prev, tok)
+            jump: int | None = None
             if tok.kind == "day":
-                ctx, j = self._day_expr(i)
-                ctx_tok, ctx_used = tok, False
-                self.expr_id += 1
-                i = j
-                continue
-            if tok.kind == "trange" and tok.span is not None:
-                if pending_pause:
-                    pending_pause = False
-                elif ctx is not None:
-                    sched = self._add(ctx, tok.span, tok, self.expr_id, ctx_tok)
-                    last_added, ctx_used = (sched, ctx, tok.span), True
-                else:
-                    nxt = toks[i + 1] if i + 1 < len(toks) else None
-                    if (
-                        tok.timeish
-                        and nxt is not None
-                        and nxt.kind == "day"
-                        and self._gap_ok(tok, nxt)
-                    ):
-                        days, j = self._day_expr(i + 1)
-                        after = toks[j] if j < len(toks) else None
-                        if not (
-                            after and after.kind == "trange" and self._gap_ok(toks[j - 1], after)
-                        ):
-                            self.expr_id += 1
-                            self._add(days, tok.span, tok, self.expr_id, nxt)
-                            sched = self.cur
-                            assert sched is not None
-                            sched.touch(toks[j - 1].block, toks[j - 1].start, toks[j - 1].end)
-                            i = j
-                            continue
-                    if tok.timeish and self._hinted(tok.block):
-                        sched = self._add(None, tok.span, tok, -1, None)
-                        last_added = (sched, None, tok.span)
-            elif tok.kind == "closed" and ctx is not None and ctx_tok is not None:
-                sched = self._schedule_for(tok.block, None, self.expr_id)
-                sched.closed.update(ctx)
-                sched.touch(ctx_tok.block, ctx_tok.start, ctx_tok.end)
-                sched.touch(tok.block, tok.start, tok.end)
-                ctx_used = True
+                jump = self._on_day(i, tok)
+            elif tok.kind == "trange" and tok.span is not None:
+                jump = self._on_trange(i, tok, tok.span)
+            elif tok.kind == "closed" and self.ctx is not None and self.ctx_tok is not None:
+                self._on_closed(tok, self.ctx, self.ctx_tok)
             elif tok.kind == "always":
-                if (
-                    ctx is not None
-                    and ctx_tok is not None
-                    and prev is not None
-                    and self._gap_ok(prev, tok)
-                ):
-                    self._add(ctx, FULL_DAY, tok, self.expr_id, ctx_tok)
-                    ctx_used = True
-                else:
-                    sched = Schedule(always=True, kind="always")
-                    sched.touch(tok.block, tok.start, tok.end)
-                    self.schedules.append(sched)
+                self._on_always(tok, prev)
             elif tok.kind == "pause":
-                nxt = toks[i + 1] if i + 1 < len(toks) else None
-                if nxt is not None and nxt.kind == "trange" and self._gap_ok(tok, nxt):
-                    pending_pause = True
-                elif (
-                    prev is not None
-                    and prev.kind == "trange"
-                    and self._gap_ok(prev, tok)
-                    and last_added
-                ):
-                    sched, days, span = last_added
-                    _remove(sched, days, span)
-                    last_added = None
-            i += 1
+                self._on_pause(i, tok, prev)
+            i = jump if jump is not None else i + 1
         return _fold_closed(self.schedules)
+
+    def _expire_context(self, prev: Token | None, tok: Token) -> None:
+        """A day expression stops applying past a used block, two blocks on, or a long gap."""
+        if prev is None or self.ctx is None or self.ctx_tok is None:
+            return
+        if prev.block != tok.block:
+            if self.ctx_used or tok.block - self.ctx_tok.block > 1:
+                self.ctx = None
+            self.pending_pause = False
+        elif not self._gap_ok(prev, tok):
+            self.ctx = None
+
+    def _on_day(self, i: int, tok: Token) -> int:
+        self.ctx, j = self._day_expr(i)
+        self.ctx_tok, self.ctx_used = tok, False
+        self.expr_id += 1
+        return j
+
+    def _on_trange(self, i: int, tok: Token, span: tuple[int, int]) -> int | None:
+        if self.pending_pause:  # "pause 12-13": the range is the pause, not hours
+            self.pending_pause = False
+        elif self.ctx is not None:
+            sched = self._add(self.ctx, span, tok, self.expr_id, self.ctx_tok)
+            self.last_added, self.ctx_used = (sched, self.ctx, span), True
+        elif tok.timeish:
+            jump = self._days_after(i, tok, span)
+            if jump is not None:
+                return jump
+            if self._hinted(tok.block):
+                sched = self._add(None, span, tok, -1, None)
+                self.last_added = (sched, None, span)
+        return None
+
+    def _days_after(self, i: int, tok: Token, span: tuple[int, int]) -> int | None:
+        """A time range followed by its days ("9-17 Mo-Fr"): the index after them, or None."""
+        toks = self.toks
+        nxt = toks[i + 1] if i + 1 < len(toks) else None
+        if nxt is None or nxt.kind != "day" or not self._gap_ok(tok, nxt):
+            return None
+        days, j = self._day_expr(i + 1)
+        after = toks[j] if j < len(toks) else None
+        if after and after.kind == "trange" and self._gap_ok(toks[j - 1], after):
+            return None  # the days lead the next range instead
+        self.expr_id += 1
+        self._add(days, span, tok, self.expr_id, nxt)
+        sched = self.cur
+        assert sched is not None
+        sched.touch(toks[j - 1].block, toks[j - 1].start, toks[j - 1].end)
+        return j
+
+    def _on_closed(self, tok: Token, days: list[int], ctx_tok: Token) -> None:
+        sched = self._schedule_for(tok.block, None, self.expr_id)
+        sched.closed.update(days)
+        sched.touch(ctx_tok.block, ctx_tok.start, ctx_tok.end)
+        sched.touch(tok.block, tok.start, tok.end)
+        self.ctx_used = True
+
+    def _on_always(self, tok: Token, prev: Token | None) -> None:
+        if self.ctx is not None and self.ctx_tok is not None and prev is not None and self._gap_ok(prev, tok):
+            self._add(self.ctx, FULL_DAY, tok, self.expr_id, self.ctx_tok)
+            self.ctx_used = True
+        else:
+            sched = Schedule(always=True, kind="always")
+            sched.touch(tok.block, tok.start, tok.end)
+            self.schedules.append(sched)
+
+    def _on_pause(self, i: int, tok: Token, prev: Token | None) -> None:
+        toks = self.toks
+        nxt = toks[i + 1] if i + 1 < len(toks) else None
+        if nxt is not None and nxt.kind == "trange" and self._gap_ok(tok, nxt):
+            self.pending_pause = True
+        elif prev is not None and prev.kind == "trange" and self._gap_ok(prev, tok) and self.last_added:
+            sched, days, span = self.last_added
+            _remove(sched, days, span)
+            self.last_added = None
 
 
 def _fold_closed(schedules: list[Schedule]) -> list[Schedule]:
