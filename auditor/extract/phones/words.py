@@ -6,7 +6,7 @@ See the data file's header for the keyword syntax (stems, case-sensitive capital
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -81,6 +81,17 @@ class _Lexicon:
         # pages repeat their captions ("SKU ", "Tel.: ") thousands of times
         self.find = lru_cache(maxsize=8192)(self._find)
 
+    def _entries_for(self, low: str) -> Iterator[tuple[_Entry, bool]]:
+        """Keywords that may start at a word (lower-cased): exact, stems, then inside ones (True)."""
+        for entry in self.exact.get(low, ()):
+            yield entry, False
+        for stem, entry in self.stems.get(low[: self.stem_key], ()):
+            if low.startswith(stem):
+                yield entry, False
+        for stem, entry in self.inside:
+            if stem in low:
+                yield entry, True
+
     def _find(self, text: str) -> tuple[Hit, ...]:
         """Keywords in ``text`` in order, the longest one where several start together."""
         text = _comma_below(text)
@@ -93,14 +104,8 @@ class _Lexicon:
 
         for token in _TOKEN.finditer(text):
             pos, low = token.start(), token.group().lower()
-            for entry in self.exact.get(low, ()):
-                consider(entry, pos)
-            for stem, entry in self.stems.get(low[: self.stem_key], ()):
-                if low.startswith(stem):
-                    consider(entry, pos)
-            for stem, entry in self.inside:
-                if stem in low:
-                    consider(entry, pos, token.end() + 8)
+            for entry, inside in self._entries_for(low):
+                consider(entry, pos, token.end() + 8 if inside else None)
         if self.symbols is not None:
             for m in self.symbols.finditer(text):
                 found.setdefault(m.start(), (m.end(), 0, self.symbol_words[m.group()]))
