@@ -223,7 +223,7 @@ def _compile(data: dict[str, Any]) -> Fingerprints:
     ids: dict[str, list[int]] = {}
     id_prefixes: list[tuple[str, int]] = []
     classes: dict[str, list[int]] = {}
-    xpaths: list[tuple[Any, int, str]] = []
+    xpaths: list[tuple[Any, int, str, str]] = []
     seen: set[str] = set()
     for i, entry in enumerate(data["provider"]):
         slug = entry["slug"]

@@ -127,9 +127,9 @@ def label_from_text(before: str, after: str = "") -> str | None:
             if best is None or dist < best[0]:
                 best = (dist, name)
         if tail_ok:
-            m = pattern.search(after)
-            if m and (best is None or m.start() + 40 < best[0]):
-                best = (m.start() + 40, name)
+            hit = pattern.search(after)
+            if hit and (best is None or hit.start() + 40 < best[0]):
+                best = (hit.start() + 40, name)
     return best[1] if best else None
 
 

@@ -237,7 +237,7 @@ def _walk(node: Any, depth: int, found: list[tuple[str, str, str]]) -> None:
         return
     if not isinstance(node, dict):
         return
-    props = node.get("properties") if isinstance(node.get("properties"), dict) else node
+    props: dict[str, Any] = node["properties"] if isinstance(node.get("properties"), dict) else node
     ctype = _first_string(props.get("contactType"))
     name = _first_string(props.get("name"))
     for key, val in props.items():

@@ -82,9 +82,9 @@ def render(sched: Schedule) -> tuple[str, list[dict[str, Any]], bool] | None:
                 spans.append({"days": [DAYS[d] for d in days], "open": _fmt(o), "close": _fmt(c)})
         return "; ".join(rules), spans, False
     if sched.bare:
-        times = sorted(sched.bare)
-        spans = [{"days": [], "open": _fmt(o), "close": _fmt(c)} for o, c in times]
-        return ",".join(f"{_fmt(o)}-{_fmt(c)}" for o, c in times), spans, False
+        bare = sorted(sched.bare)
+        spans = [{"days": [], "open": _fmt(o), "close": _fmt(c)} for o, c in bare]
+        return ",".join(f"{_fmt(o)}-{_fmt(c)}" for o, c in bare), spans, False
     return None
 
 

@@ -30,8 +30,8 @@ def _as_list(value: Any) -> list[Any]:
 def _text_of(value: Any) -> str:
     if isinstance(value, dict):
         for key in ("@id", "@value", "url", "value"):
-            if isinstance(value.get(key), str):
-                return value[key]
+            if isinstance(text := value.get(key), str):
+                return text
         props = value.get("properties")
         return _text_of(props.get("name")) if isinstance(props, dict) else ""
     return value if isinstance(value, str) else ""
@@ -88,7 +88,7 @@ def _structured_items(node: Any) -> Iterator[dict[str, Any]]:
         for child in node:
             yield from _structured_items(child)
     elif isinstance(node, dict):
-        props = node.get("properties") if isinstance(node.get("properties"), dict) else node
+        props: dict[str, Any] = node["properties"] if isinstance(node.get("properties"), dict) else node
         yield props
         for key, value in props.items():
             if key != "@context" and isinstance(value, dict | list):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple, TypeVar
 
 from auditor.extract.hours import digit_shapes
 from auditor.extract.page import TextBlock
@@ -59,14 +59,17 @@ def hint_from(hits: tuple[Hit, ...], text_len: int) -> Hint:
     return Hint(pick_label(hits, text_len), True, langs)
 
 
-class _PerShape(dict[str, Any]):
+_V = TypeVar("_V")
+
+
+class _PerShape(dict[str, _V]):
     """shape -> ``compute(shape)``, computed on first use."""
 
-    def __init__(self, compute: Callable[[str], Any]) -> None:
+    def __init__(self, compute: Callable[[str], _V]) -> None:
         super().__init__()
         self.compute = compute
 
-    def __missing__(self, shape: str) -> Any:
+    def __missing__(self, shape: str) -> _V:
         value = self[shape] = self.compute(shape)
         return value
 

@@ -152,12 +152,14 @@ def _written_trunk(region: str) -> str | None:
     in TR or RU ("444 0 444", "495 123-45-67") the trunk is optional.
     """
     meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
-    trunk = meta.national_prefix if meta is not None else None
+    if meta is None:
+        return None
+    trunk = meta.national_prefix
     if not trunk or not meta.number_format:
         return None
     written = [
         bool(f.national_prefix_formatting_rule)
-        and trunk in f.national_prefix_formatting_rule
+        and trunk in (f.national_prefix_formatting_rule or "")
         and not f.national_prefix_optional_when_formatting
         for f in meta.number_format
     ]
@@ -168,7 +170,9 @@ def _written_trunk(region: str) -> str | None:
 def _national_shape(region: str) -> tuple[re.Pattern[str], re.Pattern[str] | None, int] | None:
     """The region's national number pattern, trunk prefix and longest length (metadata)."""
     meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
-    desc = meta.general_desc if meta is not None else None
+    if meta is None:
+        return None
+    desc = meta.general_desc
     if desc is None or not desc.national_number_pattern or meta.national_prefix_transform_rule:
         return None
     trunk = meta.national_prefix_for_parsing
