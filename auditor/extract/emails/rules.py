@@ -1,5 +1,7 @@
-"""The email rules, compiled once from ``auditor/data/emails.toml``: labels, role words, names,
-the at/dot words of obfuscated addresses and what to reject; limits and confidences.
+"""The email rules, compiled once from ``auditor/data/emails.toml``.
+
+Labels, role words, names, the at/dot words of obfuscated addresses and what to reject;
+the scan's limits and the confidence of each way an address is written.
 """
 
 from __future__ import annotations
