@@ -32,14 +32,15 @@ import math
 import re
 import statistics
 import tomllib
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from auditor import reasons
 from auditor.data import load
 from auditor.models import Company, CompanyResult, ContactPoint, PageRecord, Verdict
+from auditor.text import fold
 
 __all__ = [
     "CHANNEL_LABELS",
@@ -190,7 +191,7 @@ def weights_from_dict(data: Mapping[str, Any], source: str = "dict") -> Weights:
             raise ValueError(f"benchmark {key!r}: hours must satisfy 0 < low <= high")
         benchmarks.append(Benchmark(
             key, str(b.get("label", key)), low, high,
-            tuple(_fold(m) for m in b.get("match", ())), str(b.get("source", "")),
+            tuple(_words(m) for m in b.get("match", ())), str(b.get("source", "")),
         ))
     if not any(b.key == "default" for b in benchmarks):
         raise ValueError("scoring needs a [benchmarks.default] entry")
@@ -312,16 +313,14 @@ class ScoreCard:
         }
 
 
-def _fold(text: str) -> str:
-    """Lower-case, accents stripped, words separated by single spaces."""
-    text = unicodedata.normalize("NFKD", text.casefold())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return " ".join(re.split(r"[^\w]+|_", text)).strip()
+def _words(text: str) -> str:
+    """Folded (:func:`auditor.text.fold`), words separated by single spaces."""
+    return " ".join(re.split(r"[^\w]+|_", fold(text))).strip()
 
 
 def benchmark_for(industry: str | None, weights: Weights) -> Benchmark:
     """The email-reply benchmark of an industry (the default when none matches)."""
-    words = f" {_fold(industry or '')} "
+    words = f" {_words(industry or '')} "
     for b in weights.benchmarks:
         if any(m and f" {m} " in words for m in b.match):
             return b
@@ -333,24 +332,24 @@ def _is_dead(cp: ContactPoint, verdict: Verdict | None) -> bool:
         return False
     if cp.details.get("dead-provider") or cp.details.get("dead"):
         return True
-    return verdict is not None and (verdict.reason == "dead-provider" or "dead-provider" in verdict.flags)
+    return verdict is not None and (verdict.reason == reasons.DEAD_PROVIDER or reasons.DEAD_PROVIDER in verdict.flags)
 
 
 def _phone_cost(cp: ContactPoint, verdict: Verdict | None) -> str | None:
     """'toll-free', 'premium-rate', 'shared-cost' or None, from the verdict (or harvest)."""
     if verdict is not None:
-        if "toll-free" in verdict.flags or verdict.reason == "toll-free":
-            return "toll-free"
-        if verdict.reason in ("premium-rate", "shared-cost"):
+        if reasons.TOLL_FREE in verdict.flags or verdict.reason == reasons.TOLL_FREE:
+            return reasons.TOLL_FREE
+        if verdict.reason in (reasons.PREMIUM_RATE, reasons.SHARED_COST):
             return verdict.reason
         if "cost-to-caller" in verdict.flags:
             types = {str(c.evidence.get("type", "")) for c in verdict.checks}
-            return "shared-cost" if "shared-cost" in types else "premium-rate"
+            return reasons.SHARED_COST if "shared-cost" in types else reasons.PREMIUM_RATE
         if verdict.checks:
             return None
     number_type = str(cp.details.get("number_type", "")).upper()
-    return {"TOLL_FREE": "toll-free", "PREMIUM_RATE": "premium-rate",
-            "SHARED_COST": "shared-cost"}.get(number_type)
+    return {"TOLL_FREE": reasons.TOLL_FREE, "PREMIUM_RATE": reasons.PREMIUM_RATE,
+            "SHARED_COST": reasons.SHARED_COST}.get(number_type)
 
 
 def _ok_page(p: PageRecord) -> bool:
@@ -458,7 +457,7 @@ def _reason_message(verdict: Verdict) -> str:
     """The verdict's own message (it names the host or number), else the tag's."""
     if verdict.message:
         return verdict.message
-    return str(load("reasons.toml").get("reasons", {}).get(verdict.reason) or verdict.reason)
+    return reasons.message(verdict.reason) or verdict.reason
 
 
 def score_company(
@@ -538,7 +537,7 @@ def _availability(
         for cp in points:
             v = verdicts.get(cp.dedupe_key)
             if _is_dead(cp, v):
-                card.add(part, "dead-provider", w.penalties.get("dead_provider", 0.0), "dead-provider",
+                card.add(part, "dead-provider", w.penalties.get("dead_provider", 0.0), reasons.DEAD_PROVIDER,
                          kind, cp.value)
                 continue
             if v is None:
@@ -556,11 +555,11 @@ def _availability(
                 working.append(cp)
             if kind == "phone" and (v is None or v.verdict != "inactive"):
                 cost = _phone_cost(cp, v)
-                if cost == "toll-free":
+                if cost == reasons.TOLL_FREE:
                     toll_free = toll_free or cp.value
-                elif cost == "premium-rate":
+                elif cost == reasons.PREMIUM_RATE:
                     card.add(part, "premium-rate", w.penalties.get("premium_rate", 0.0), cost, kind, cp.value)
-                elif cost == "shared-cost":
+                elif cost == reasons.SHARED_COST:
                     card.add(part, "shared-cost", w.penalties.get("shared_cost", 0.0), cost, kind, cp.value)
         if working:
             offered.append(kind)
@@ -573,7 +572,7 @@ def _availability(
             card.add(part, "verified", w.verified.get(kind, 0.0), "verified", kind, first_active)
 
     if toll_free:
-        card.add(part, "toll-free", w.toll_free, "toll-free", "phone", toll_free)
+        card.add(part, "toll-free", w.toll_free, reasons.TOLL_FREE, "phone", toll_free)
 
     hours = _hours_best(result.contacts)
     if hours is None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from auditor.data import load
+from auditor import reasons
 from auditor.extract.emails import classify_address
 from auditor.models import KINDS, VERDICTS, Check, CompanyResult, ContactPoint, Verdict
 from auditor.score import CHANNEL_LABELS, Ranked, ScoreCard, ScoreLine, Weights, benchmark_for
@@ -168,12 +168,6 @@ def fmt_bytes(size: int | None) -> str:
     return f"{size / 1024:.1f} KiB" if size >= 1024 else f"{size} B"
 
 
-def reason_message(tag: str | None) -> str:
-    if not tag:
-        return ""
-    return str(load("reasons.toml").get("reasons", {}).get(tag, ""))
-
-
 def scrub_settings(settings: Any) -> Any:
     """Settings without secrets: keys naming one are dropped, URL passwords masked."""
     if isinstance(settings, Mapping):
@@ -318,7 +312,7 @@ def build_index(audit: Audit) -> dict[str, Any]:
             "unknown": totals["unknown"], "checked": checked,
             "input_errors": [{"row": e.row, "tag": e.tag, "message": e.message,
                               "raw": e.raw} for e in audit.input_errors],
-            "failures": [{"tag": t, "message": reason_message(t), "count": n,
+            "failures": [{"tag": t, "message": reasons.message(t), "count": n,
                           "companies": len(failure_companies[t])} for t, n in failures.most_common()],
             "responsiveness_measured": sum(1 for c in scored_cards if c.responsiveness is not None),
         },
@@ -440,7 +434,7 @@ def _check_view(check: Check, redact: Redactor) -> dict[str, Any]:
     return {
         "name": check.name, "verdict": check.verdict if check.verdict in VERDICT_LABELS else "unknown",
         "verdict_label": VERDICT_LABELS.get(check.verdict, check.verdict),
-        "reason": check.reason, "reason_message": reason_message(check.reason),
+        "reason": check.reason, "reason_message": reasons.message(check.reason),
         "message": redact(check.message), "duration": fmt_ms(check.duration_ms),
         "evidence": _evidence_view(check, redact),
     }
@@ -472,7 +466,7 @@ def _contact_view(cp: ContactPoint, verdict: Verdict | None, sightings: list[dic
             v, ensure_ascii=False, default=str))} for k, v in sorted(details.items())],
         "verdict": state, "verdict_label": VERDICT_LABELS.get(state, ""),
         "reason": verdict.reason if verdict else "",
-        "reason_message": reason_message(verdict.reason) if verdict else "",
+        "reason_message": reasons.message(verdict.reason) if verdict else "",
         "message": redact(verdict.message) if verdict else "",
         "flags": list(verdict.flags) if verdict else [],
         "checks": [_check_view(c, redact) for c in verdict.checks] if verdict else [],
@@ -531,7 +525,7 @@ def build_company(audit: Audit, result: CompanyResult, redact: Redactor) -> dict
         "verdict_count": card.verdict_count, "notes": [redact(n) for n in card.notes],
         "benchmark": f"{card.benchmark.label}: {card.benchmark.low:g}-{card.benchmark.high:g} h",
         "parts": parts, "groups": groups,
-        "failures": [{"tag": f.tag, "message": redact(f.message), "reason_message": reason_message(f.tag),
+        "failures": [{"tag": f.tag, "message": redact(f.message), "reason_message": reasons.message(f.tag),
                       "url": link(f.url, redact) if f.url else None} for f in result.failures],
         "pages": [{"url": link(p.url, redact), "status": p.status if p.status is not None else "—",
                    "error": p.error_tag or "", "message": redact(p.message), "depth": p.depth,
@@ -625,7 +619,7 @@ def build_methodology(audit: Audit) -> dict[str, Any]:
         "counts": {"checked": counts["active"] + counts["inactive"] + counts["unknown"],
                    "unknown": counts["unknown"], "not_checked": counts["not-checked"],
                    "input_errors": len(audit.input_errors), "failures": sum(failures.values())},
-        "failures": [{"tag": t, "count": n, "message": reason_message(t)} for t, n in failures.most_common()],
+        "failures": [{"tag": t, "count": n, "message": reasons.message(t)} for t, n in failures.most_common()],
         "redacted": audit.redact,
     }
 

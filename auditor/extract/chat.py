@@ -10,23 +10,23 @@ searched too) or a few DOM markers. Visible prose is never searched: "drift" or
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 
 import ahocorasick
 from lxml import etree
 
+from auditor.data import load
+from auditor.extract import confidence as conf
+from auditor.extract.context import NO_CONTEXT, ExtractContext
 from auditor.extract.page import ParsedPage
 from auditor.models import ContactPoint
 
 # Evidence kinds, strongest first; the rank orders sightings of one provider.
 EVIDENCE_RANK = {"script-src": 0, "inline": 1, "dom": 2}
-CONFIDENCE = {"script-src": 0.95, "inline": 0.9, "dom": 0.7}
-WEAK_CONFIDENCE = 0.4
+CONFIDENCE = {"script-src": conf.MACHINE, "inline": conf.STRUCTURED, "dom": conf.GUESS}
 CONTEXT_RADIUS = 60
 MAX_HTML_FOR_ACCOUNT = 2_000_000
 _URL_TOKEN_STOP = frozenset(" \t\r\n'\"`<>()[]{},;\\")
@@ -223,7 +223,7 @@ def _compile(data: dict[str, Any]) -> Fingerprints:
     ids: dict[str, list[int]] = {}
     id_prefixes: list[tuple[str, int]] = []
     classes: dict[str, list[int]] = {}
-    xpaths: list[tuple[Any, int, str]] = []
+    xpaths: list[tuple[Any, int, str, str]] = []
     seen: set[str] = set()
     for i, entry in enumerate(data["provider"]):
         slug = entry["slug"]
@@ -273,8 +273,7 @@ def _compile(data: dict[str, Any]) -> Fingerprints:
 @cache
 def fingerprints() -> Fingerprints:
     """Load and compile the provider data once per process."""
-    text = resources.files("auditor").joinpath("data/chat_providers.toml").read_text("utf-8")
-    return _compile(tomllib.loads(text))
+    return _compile(load("chat_providers.toml"))
 
 
 def providers() -> dict[str, Provider]:
@@ -358,6 +357,13 @@ _HREFS = etree.XPath("//a/@href", smart_strings=False)
 
 
 def _scan_dom(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> None:
+    """Widget frames and links first, then the elements a widget leaves (ids, classes, XPaths)."""
+    _scan_frames_and_links(page, fp, hits)
+    for index, marker in _dom_markers(page, fp, hits):
+        _record(hits, index, _Hit("dom", marker, marker, False, False, ["\x00html"]))
+
+
+def _scan_frames_and_links(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> None:
     tree = page.tree
     for el in tree.iter("iframe"):
         src = el.get("src") or el.get("data-src") or ""
@@ -373,6 +379,9 @@ def _scan_dom(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> None
         for pat, _m in _matches(present, href):
             _record(hits, pat.index, _Hit("dom", href, href, False, True, [href]))
 
+
+def _dom_markers(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> list[tuple[int, str]]:
+    """(provider index, marker) for each widget element id, class or XPath on the page."""
     found: list[tuple[int, str]] = []
     for value in page.id_values:
         for index in fp.dom_ids.get(value, ()):
@@ -387,10 +396,9 @@ def _scan_dom(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> None
     html = page.html.lower()
     for xpath, index, marker, literal in fp.dom_xpaths:
         # each XPath scans the whole tree: only run it when its name is in the source
-        if index not in hits and literal in html and xpath(tree):
+        if index not in hits and literal in html and xpath(page.tree):
             found.append((index, marker))
-    for index, marker in found:
-        _record(hits, index, _Hit("dom", marker, marker, False, False, ["\x00html"]))
+    return found
 
 
 def _account_id(provider: Provider, hit: _Hit, page: ParsedPage) -> str | None:
@@ -405,7 +413,7 @@ def _account_id(provider: Provider, hit: _Hit, page: ParsedPage) -> str | None:
     return None
 
 
-def extract_chat(page: ParsedPage, *_args: object) -> list[ContactPoint]:
+def extract_chat(page: ParsedPage, context: ExtractContext = NO_CONTEXT) -> list[ContactPoint]:
     """One contact point per chat provider whose widget the page embeds."""
     fp = fingerprints()
     hits: dict[int, _Hit] = {}
@@ -436,7 +444,7 @@ def extract_chat(page: ParsedPage, *_args: object) -> list[ContactPoint]:
                 method="widget-script",
                 page_url=page.url,
                 context=hit.context,
-                confidence=WEAK_CONFIDENCE if hit.weak else CONFIDENCE[hit.evidence],
+                confidence=conf.HINT if hit.weak else CONFIDENCE[hit.evidence],
                 details=details,
             )
         )

@@ -17,8 +17,8 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree
 from w3lib.encoding import html_to_unicode
 
-from auditor.extract.casefold import fold, folded_regex
 from auditor.extract.sections import find_sections
+from auditor.text import fold, folded_regex
 
 BLOCK_TAGS = frozenset(
     """address article aside blockquote body br caption center dd details dialog dir div dl dt
@@ -261,7 +261,7 @@ def _hinting(values: frozenset[str]) -> set[str]:
         return set()
     ordered = list(values)
     joined = "\n".join(ordered)
-    hits = list(_FOLDED_HINT.finditer(fold(joined)))
+    hits = list(_FOLDED_HINT.finditer(fold(joined, keep_accents=True)))
     if not hits:
         return set()
     ends = list(accumulate(len(v) + 1 for v in ordered))
@@ -416,6 +416,19 @@ def _capped_anchors(elements: list[Any], hidden: set[Any]) -> list[tuple[Any, st
 _WALKED = ("a", "script", "form", "base", "link", "meta", "title", *_INVISIBLE_ROOTS)
 
 
+def _declared_lang(tree: Any, metas: list[Any]) -> str | None:
+    """The page's language as ``<html lang>`` declares it, else a Content-Language meta."""
+    root = tree.getroottree().getroot() if hasattr(tree, "getroottree") else tree
+    if root is not None and root.get("lang"):
+        lang: str | None = root.get("lang").strip() or None
+        if lang is not None:
+            return lang
+    for meta in metas:
+        if _attr(meta, "http-equiv").lower() == "content-language":
+            return _attr(meta, "content") or None
+    return None
+
+
 def _build(tree: Any, url: str, html: str) -> ParsedPage:
     found: dict[str, list[Any]] = {tag: [] for tag in _WALKED}
     for el in tree.iter(*_WALKED):  # one C-level walk for every tag read below
@@ -463,20 +476,12 @@ def _build(tree: Any, url: str, html: str) -> ParsedPage:
     forms = [_form(el, base_url) for el in found["form"] if el not in hidden]
     cfemails = [(_attr(el, "data-cfemail"), "") for el in cf_elements]
 
-    lang = None
-    root = tree.getroottree().getroot() if hasattr(tree, "getroottree") else tree
-    if root is not None and root.get("lang"):
-        lang = root.get("lang").strip() or None
+    lang = _declared_lang(tree, found["meta"])
     hreflangs = tuple(
         _attr(link, "hreflang")
         for link in found["link"]
         if _attr(link, "hreflang") and "alternate" in _attr(link, "rel").lower()
     )
-    if lang is None:
-        for meta in found["meta"]:
-            if _attr(meta, "http-equiv").lower() == "content-language":
-                lang = _attr(meta, "content") or None
-                break
     title = ""
     for t in found["title"][:1]:
         title = " ".join(text_of(t).split())

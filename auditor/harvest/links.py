@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from urllib.parse import unquote, urlsplit
 
 from auditor.data import load
+from auditor.text import fold as fold_text
 
 REGION_BONUS = {"footer": 0.15, "header": 0.1, "nav": 0.1, "main": 0.0}
 SITEMAP_BONUS = 0.1
 _SEPARATORS = re.compile(r"[\s\-_/.,;:|+()\[\]]+")
-# Letters that NFKD does not split into base + accent, as slugs spell them.
-_ASCII_FOLD = str.maketrans({"ł": "l", "ı": "i", "ß": "ss", "đ": "d", "ø": "o", "æ": "ae", "œ": "oe"})
 
 
 def fold(text: str) -> str:
-    """Lower-case, strip diacritics and collapse separators, so slugs match words."""
-    text = unicodedata.normalize("NFKD", text.casefold())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).translate(_ASCII_FOLD)
-    return " " + _SEPARATORS.sub(" ", text).strip() + " "
+    """Folded (:func:`auditor.text.fold`), separators collapsed and padded, so slugs match words."""
+    return " " + _SEPARATORS.sub(" ", fold_text(text)).strip() + " "
 
 
 @dataclass(frozen=True)

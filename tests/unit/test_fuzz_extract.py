@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from auditor.extract import chat, emails, forms, hours, messaging, parse_page, phones
+from auditor.extract.context import ExtractContext
 from auditor.extract.region import infer_region
 from auditor.harvest.inputs import parse_csv_text, parse_jsonl_text
 from tests.support.extraction import assert_well_formed, extract_strictly
@@ -31,9 +32,9 @@ html_like = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=40))
 def test_extract_page_never_raises(body: str, country: str | None) -> None:
     # Each extractor directly: extract_contacts() guards them, which would hide a raise.
     page = parse_page(body, URL)
-    found = phones.extract_phones(page, infer_region(page, country)) + emails.extract_emails(page) + chat.extract_chat(page)
+    found = phones.extract_phones(page, ExtractContext(infer_region(page, country))) + emails.extract_emails(page) + chat.extract_chat(page)
     found += messaging.extract_messaging(page) + forms.extract_forms(page)
-    found += hours.extract_hours(page, found)
+    found += hours.extract_hours(page, ExtractContext(found=tuple(found)))
     assert_well_formed(found, body, URL)
     # And through extract_page, whose guard must have had nothing to catch.
     assert sorted(map(repr, extract_strictly(body, URL, country))) == sorted(map(repr, found))

@@ -9,8 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from auditor.extract import hours
-from auditor.extract.hours import digit_shapes, extract_hours, vocab
+from auditor.extract.context import ExtractContext
+from auditor.extract.hours import blocks as hour_blocks
+from auditor.extract.hours import digit_shapes, extract_hours, lexing, vocab, vocabulary
 from auditor.extract.page import ParsedPage, parse_page
 from auditor.models import ContactPoint
 
@@ -262,13 +263,13 @@ def test_applies_to_contact_in_the_same_block() -> None:
         "<p>Ügyfélszolgálat: +36 1 234 5678 (H-P 8-16)</p><p>Email: info@example.hu</p>", "hu"
     )
     contacts = [_phone("+3612345678", "+36 1 234 5678"), _email("info@example.hu")]
-    [point] = extract_hours(page, contacts)
+    [point] = extract_hours(page, ExtractContext(found=tuple(contacts)))
     assert point.details["applies_to"] == "+3612345678"
 
 
 def test_applies_to_by_national_digits() -> None:
     page = _page("<p>Hotline 06 (1) 234-5678, Mo-Fr 8:00-17:00</p>", "de")
-    [point] = extract_hours(page, [_phone("+3612345678", "06 1 234 5678")])
+    [point] = extract_hours(page, ExtractContext(found=(_phone("+3612345678", "06 1 234 5678"),)))
     assert point.details["applies_to"] == "+3612345678"
 
 
@@ -277,10 +278,10 @@ def test_applies_to_contact_in_neighbouring_block() -> None:
         "<p>Write to support@example.hu</p><p>We reply Mon-Fri 9:00-15:00</p><p>Other text</p>",
         "en",
     )
-    [point] = extract_hours(page, [_email("support@example.hu")])
+    [point] = extract_hours(page, ExtractContext(found=(_email("support@example.hu"),)))
     assert point.details["applies_to"] == "support@example.hu"
     page = _page("<p>Call us Mon-Fri 9:00-15:00</p><p>+44 20 7946 0018</p>", "en")
-    [point] = extract_hours(page, [_phone("+442079460018", "+44 20 7946 0018")])
+    [point] = extract_hours(page, ExtractContext(found=(_phone("+442079460018", "+44 20 7946 0018"),)))
     assert point.details["applies_to"] == "+442079460018"
 
 
@@ -288,10 +289,10 @@ def test_nearest_contact_wins_and_far_contacts_do_not_attach() -> None:
     body = "<p>Sales +36 1 111 1111, Service +36 1 222 2222 H-P 8-16</p><p>x</p><p>y</p><p>Fax +36 1 333 3333</p>"
     contacts = [_phone("+3611111111", "+36 1 111 1111"), _phone("+3612222222", "+36 1 222 2222"),
                 _phone("+3613333333", "+36 1 333 3333")]  # fmt: skip
-    [point] = extract_hours(_page(body, "hu"), contacts)
+    [point] = extract_hours(_page(body, "hu"), ExtractContext(found=tuple(contacts)))
     assert point.details["applies_to"] == "+3612222222"
     far = "<p>+36 1 333 3333</p><p>a</p><p>b</p><p>H-P 8-16</p>"
-    [point] = extract_hours(_page(far, "hu"), contacts)
+    [point] = extract_hours(_page(far, "hu"), ExtractContext(found=tuple(contacts)))
     assert point.details["applies_to"] is None
 
 
@@ -373,7 +374,7 @@ def test_json_ld_opening_hours_specification_and_hours_available() -> None:
 def test_json_ld_hours_available_matches_harvested_contact() -> None:
     head = f'<script type="application/ld+json">{json.dumps(JSONLD)}</script>'
     contacts = [_phone("+3615550000", "+36 1 555 0000")]
-    points = extract_hours(_page("<p>Hello</p>", head=head), contacts)
+    points = extract_hours(_page("<p>Hello</p>", head=head), ExtractContext(found=tuple(contacts)))
     assert any(p.details["applies_to"] == "+3615550000" for p in points)
 
 
@@ -493,7 +494,7 @@ def test_always_open_shape_test_admits_every_phrase(lang: str, text: str) -> Non
 def _reference_candidates(blocks: list[str]) -> set[int]:
     """The block selection written plainly, one block at a time."""
     v = vocab()
-    seeds = {i for i, text in enumerate(blocks) if hours._is_seed(text, v)}
+    seeds = {i for i, text in enumerate(blocks) if hour_blocks._is_seed(text, v)}
     found, stack = set(seeds), list(seeds)
     while stack:
         i = stack.pop()
@@ -501,7 +502,7 @@ def _reference_candidates(blocks: list[str]) -> set[int]:
             if j in found or not 0 <= j < len(blocks) or len(blocks[j]) > 80:
                 continue
             text = blocks[j]
-            if hours._DIGIT.search(text) or v.any_day.search(text) or v.closed.search(text):
+            if vocabulary.DIGIT.search(text) or v.any_day.search(text) or v.closed.search(text):
                 found.add(j)
                 stack.append(j)
     return found
@@ -530,7 +531,7 @@ block_lists = st.lists(
 @given(blocks=block_lists)
 def test_candidates_match_the_plain_block_by_block_selection(blocks: list[str]) -> None:
     v = vocab()
-    assert hours._candidates(blocks, v, digit_shapes(blocks)) == _reference_candidates(blocks)
+    assert hour_blocks._candidates(blocks, v, digit_shapes(blocks)) == _reference_candidates(blocks)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -541,7 +542,7 @@ def test_blocks_skipped_as_unlexable_hold_only_separators(text: str) -> None:
     if v.shape.always.search(shape) or v.shape.lexable.search(shape):
         return
     for lang in v.langs.values():
-        kinds = {t.kind for t in hours._lex(text, 0, lang, v)}
+        kinds = {t.kind for t in lexing.lex(text, 0, lang, v)}
         assert kinds <= {"sep", "list"}, (lang.code, text, kinds)
 
 
@@ -581,5 +582,5 @@ def test_shape_codes_of_digitless_shapes_in_one_pass_equal_one_by_one(texts: lis
     must be those of testing each shape on its own."""
     v = vocab()
     shapes = digit_shapes(texts)
-    together = hours._shape_codes(shapes, v)
-    assert together == {shape: hours._shape_code(shape, v) for shape in shapes}
+    together = hour_blocks._shape_codes(shapes, v)
+    assert together == {shape: hour_blocks._shape_code(shape, v) for shape in shapes}

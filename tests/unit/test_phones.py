@@ -6,16 +6,16 @@ import json
 import random
 import re
 import time
-import tomllib
-from importlib import resources
 
 import phonenumbers
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from auditor.extract import phones as phones_module
+from auditor.data import load
+from auditor.extract.context import ExtractContext
 from auditor.extract.page import parse_page
+from auditor.extract.phones import candidates as phones_candidates
 from auditor.extract.phones import extract_phones
 from auditor.models import CONTEXT_MAX, ContactPoint
 
@@ -23,7 +23,7 @@ URL = "https://example.com/kontakt"
 
 
 def phones(html: str, region: str | None = None, url: str = URL) -> list[ContactPoint]:
-    return extract_phones(parse_page(html, url), region)
+    return extract_phones(parse_page(html, url), ExtractContext(region))
 
 
 def values(html: str, region: str | None = None) -> list[str]:
@@ -437,8 +437,7 @@ def test_label_glued_to_the_digits_by_inline_markup() -> None:
 
 
 def test_label_data_is_consistent() -> None:
-    raw = resources.files("auditor").joinpath("data/phone_labels.toml").read_text("utf-8")
-    data = tomllib.loads(raw)
+    data = load("phone_labels.toml")
     labels = set(data["labels"])
     assert labels >= {
         "hotline",
@@ -653,8 +652,7 @@ def test_digit_heavy_300kb_page(region: str | None, expected: set[str]) -> None:
 def test_keywords_hold_no_digits() -> None:
     """Label and id words are looked up in digit shapes (digits written as 0), so no keyword
     may spell a digit: its matches would differ between the text and its shape."""
-    raw = resources.files("auditor").joinpath("data/phone_labels.toml").read_text("utf-8")
-    data = tomllib.loads(raw)
+    data = load("phone_labels.toml")
     keywords = [k for by_lang in [data["phone"], *data["labels"].values()] for ks in by_lang.values()
                 for k in ks]  # fmt: skip
     keywords += data["joiners"]["words"] + data["guards"]["id_keywords"]
@@ -679,8 +677,8 @@ DECOY_TEXTS = [
     )
 )
 def test_decoy_lookahead_changes_no_match(text: str) -> None:
-    plain = re.compile("|".join(phones_module._DECOY_PATTERNS))
-    assert [m.span() for m in phones_module._DECOYS.finditer(text)] == [
+    plain = re.compile("|".join(phones_candidates._DECOY_PATTERNS))
+    assert [m.span() for m in phones_candidates.DECOY_RUNS.finditer(text)] == [
         m.span() for m in plain.finditer(text)
     ]
 
@@ -710,7 +708,7 @@ def test_numbers_beside_a_product_grid(region: str | None, contact: str, expecte
     assert len(html) > 250_000
     page = parse_page(html, URL)
     start = time.perf_counter()
-    found = {(p.value, p.label) for p in extract_phones(page, region)}
+    found = {(p.value, p.label) for p in extract_phones(page, ExtractContext(region))}
     assert time.perf_counter() - start < 0.5
     assert found == expected == {(p.value, p.label) for p in phones(contact, region)}
 
@@ -778,10 +776,10 @@ def test_premium_number_followed_by_its_price() -> None:
         "<p>Hotline: 0900 5 555 123 – 1,99 € pro Minute</p>",
         "<p>Hotline: 0900 5 555 123, 1,99 €/Min.</p>",
     ):
-        found = [c.value for c in extract_phones(parse_page(text, "https://x.de/"), "DE")]
+        found = [c.value for c in extract_phones(parse_page(text, "https://x.de/"), ExtractContext("DE"))]
         assert found == ["+499005555123"], text
     for decoy in ("<p>Preis: 1 299 Ft</p>", "<p>Summe: € 1.234,56</p>", "<p>12 345 ₽ (скидка 5 %)</p>"):
-        assert extract_phones(parse_page(decoy, "https://x.de/"), "DE") == [], decoy
+        assert extract_phones(parse_page(decoy, "https://x.de/"), ExtractContext("DE")) == [], decoy
 
 
 def test_a_title_names_the_number_over_the_line_of_topics_below_it() -> None:
