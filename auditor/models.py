@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any, Final, Literal, get_args
 
 # The closed vocabularies of the pipeline, each written once: the tuples are
 # read from the Literal types so that a new value is added in one place.
@@ -32,6 +32,9 @@ Subject = Kind | Literal["page"]
 
 VerdictValue = Literal["active", "inactive", "unknown"]
 VERDICTS: tuple[VerdictValue, ...] = get_args(VerdictValue)
+ACTIVE: Final[VerdictValue] = "active"
+INACTIVE: Final[VerdictValue] = "inactive"
+UNKNOWN: Final[VerdictValue] = "unknown"
 
 CONTEXT_MAX = 200
 

@@ -588,8 +588,8 @@ def _availability(
         card.add(part, "no-contact-page", None, "no-contact-page")
     else:
         d, url = depth
-        points = w.depth_points[min(d, len(w.depth_points) - 1)]
-        card.add(part, "depth-home" if d == 0 else "depth", points, "depth", None, url, depth=d, url=url)
+        earned = w.depth_points[min(d, len(w.depth_points) - 1)]
+        card.add(part, "depth-home" if d == 0 else "depth", earned, "depth", None, url, depth=d, url=url)
 
     structured = next(
         (cp for cp in result.contacts

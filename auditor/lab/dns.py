@@ -310,13 +310,15 @@ class LabDNSServer:
     def port(self) -> int:
         if not self._servers:
             raise RuntimeError("the DNS server is not running")
-        return self._servers[0].server_address[1]  # type: ignore[index]
+        address = self._servers[0].server_address
+        assert isinstance(address, tuple)
+        return int(address[1])
 
     def start(self) -> LabDNSServer:
         udp, tcp = self._bind()
         self._stopping.clear()
         for server in (udp, tcp):
-            server.authority = self.authority  # type: ignore[attr-defined]
+            server.authority = self.authority
         tcp.stopping = self._stopping
         self._servers = [udp, tcp]
         for server, label in ((udp, "udp"), (tcp, "tcp")):

@@ -467,8 +467,9 @@ class _Handler(BaseHTTPRequestHandler):
             while sent < HEADER_FLOOD_LIMIT and not stopping.is_set():
                 batch = b"".join(line % (n + i) for i in range(64))
                 n += 64
-                self.wfile.write(b"".join(self._headers_buffer) + batch)
-                self._headers_buffer = []
+                buffered: list[bytes] = getattr(self, "_headers_buffer", [])  # BaseHTTPRequestHandler's
+                self.wfile.write(b"".join(buffered) + batch)
+                buffered.clear()
                 sent += len(batch)
             self.close_connection = True
             return
@@ -553,7 +554,8 @@ class _Server(ThreadingHTTPServer):
     def server_bind(self) -> None:
         """Bind without HTTPServer's socket.getfqdn(): no reverse lookup leaves the machine."""
         socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
+        host, port = self.server_address[:2]
+        self.server_name, self.server_port = str(host), int(port)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Clients hanging up mid-response are normal for crawlers; stay quiet."""

@@ -436,7 +436,7 @@ class LabSipServer:
     def timer_h(self) -> float:
         return 64 * self.t1
 
-    def _later(self, delay: float, callback: Callable[[], None]) -> asyncio.TimerHandle:
+    def _later(self, delay: float, callback: Callable[[], object]) -> asyncio.TimerHandle:
         assert self._loop is not None
         return self._loop.call_later(max(0.0, delay), callback)
 

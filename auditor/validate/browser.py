@@ -22,7 +22,7 @@ from auditor.harvest.browser import (
     RequestRecord,
     render_chat_page,
 )
-from auditor.models import Check, ContactPoint, Verdict
+from auditor.models import Check, ContactPoint, Verdict, VerdictValue
 
 CHECK_NAME = "browser-launcher"
 
@@ -78,6 +78,7 @@ def launcher_check(cp: ContactPoint, result: RenderResult) -> Check:
     }
     loaded = [r for r in scripts if r.outcome == "fulfilled" and r.status and 200 <= r.status < 300]
     failed = [r for r in scripts if r not in loaded]
+    verdict: VerdictValue
     if result.error and not result.html:
         verdict, reason = "unknown", result.error
         message = f"the page could not be rendered: {result.message or _reason_text(result.error)}"

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 
 from auditor.config import Settings
-from auditor.models import Check, CompanyResult, ContactPoint, Verdict
+from auditor.models import Check, CompanyResult, ContactPoint, Subject, Verdict
 from auditor.net.guard import AddressPolicy
 from auditor.net.options import NetworkOptions
 from auditor.net.resolver import DnsResolver
@@ -144,7 +144,7 @@ def merge_line(verdict: Verdict | None, line: Verdict) -> Verdict:
 
 def company_verdicts(
     result: CompanyResult, verdicts: Mapping[tuple[str, ...], Verdict],
-    browsed: Mapping[tuple[str, str], Verdict] | None = None,
+    browsed: Mapping[tuple[Subject, str], Verdict] | None = None,
 ) -> list[Verdict]:
     """The verdicts of one company's contact points, the browser's launcher checks merged in."""
     mine = [verdicts[check_key(cp)] for cp in result.contacts if check_key(cp) in verdicts]

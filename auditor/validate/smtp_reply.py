@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 
-ACTIVE, INACTIVE, UNKNOWN = "active", "inactive", "unknown"
+from auditor.models import ACTIVE, INACTIVE, UNKNOWN, VerdictValue
 
 _ENHANCED_START = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
 _ENHANCED_HASH = re.compile(r"#\s?([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
@@ -88,7 +88,7 @@ def is_policy_text(text: str) -> bool:
     return bool(_POLICY.search(text))
 
 
-def classify_reply(code: int, text: str) -> tuple[str, str]:
+def classify_reply(code: int, text: str) -> tuple[VerdictValue, str]:
     """(verdict, reason tag) for the reply to ``RCPT TO``."""
     text = text or ""
     enhanced = enhanced_code(text)
@@ -117,7 +117,7 @@ def classify_reply(code: int, text: str) -> tuple[str, str]:
     return UNKNOWN, "recipient-refused"
 
 
-def classify_sender_reply(code: int, text: str) -> tuple[str, str]:
+def classify_sender_reply(code: int, text: str) -> tuple[VerdictValue, str]:
     """(verdict, reason) when ``MAIL FROM`` is refused: it is about us, never the mailbox."""
     if 400 <= code < 500 and (_GREYLIST.search(text or "") or not is_policy_text(text or "")):
         return UNKNOWN, "greylisted"

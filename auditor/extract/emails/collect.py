@@ -13,13 +13,14 @@ import ahocorasick
 
 from auditor.extract.emails.rules import METHOD_RANK, email_rules
 from auditor.extract.page import ParsedPage
+from auditor.models import Method
 
 
 @dataclass
 class Found:
     value: str
     raw: str
-    method: str
+    method: Method
     context: str
     confidence: float
     label: str | None = None

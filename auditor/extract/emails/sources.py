@@ -19,7 +19,7 @@ from auditor.extract.emails.rules import (
 )
 from auditor.extract.emails.scan import clean_text, normalize_address, scan_text
 from auditor.extract.page import THIRD_PARTY, ParsedPage, text_of
-from auditor.models import clip_context
+from auditor.models import Method, clip_context
 from auditor.net.domains import same_site
 from auditor.text import fold
 
@@ -124,6 +124,7 @@ def from_links(page: ParsedPage, out: Collector) -> None:
     for link in page.links:
         raw_href = link.raw_href or ""
         lowered = raw_href.lstrip().lower()
+        method: Method
         if lowered.startswith("mailto:"):
             targets, method, obfuscation = _mailto_targets(raw_href), "mailto", None
         elif "/cdn-cgi/l/email-protection#" in lowered:

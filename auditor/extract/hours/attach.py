@@ -17,7 +17,7 @@ from auditor.extract import confidence as conf
 from auditor.extract.hours.schedules import Schedule
 from auditor.extract.hours.vocabulary import DAYS
 from auditor.extract.page import ParsedPage
-from auditor.models import ContactPoint
+from auditor.models import ContactPoint, Method
 
 CONFIDENCE = {"days": conf.STRUCTURED, "always": conf.LIKELY, "bare": conf.WEAK, "structured": conf.MACHINE}
 
@@ -93,7 +93,7 @@ def hours_point(
     page: ParsedPage,
     value: str,
     raw: str,
-    method: str,
+    method: Method,
     spans: list[dict[str, Any]],
     always: bool,
     applies: str | None,

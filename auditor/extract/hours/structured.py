@@ -14,7 +14,7 @@ from auditor.extract.hours.blocks import parse_text
 from auditor.extract.hours.schedules import Schedule, render
 from auditor.extract.hours.vocabulary import SCHEMA_DAYS
 from auditor.extract.page import ParsedPage
-from auditor.models import ContactPoint
+from auditor.models import ContactPoint, Method
 
 
 def _short_key(key: str) -> str:
@@ -146,10 +146,11 @@ def structured_hours(page: ParsedPage, targets: list[Target]) -> Iterator[Contac
         data = page.structured
     except Exception:  # noqa: BLE001 - broken structured data must not stop text hours
         return
-    for method, root in (
+    sources: tuple[tuple[Method, Any], ...] = (
         ("json-ld", data.get("json-ld", [])),
         ("microdata", data.get("microdata", [])),
-    ):
+    )
+    for method, root in sources:
         for item in _structured_items(root):
             sched, raws, applies = _item_schedule(item, targets)
             rendered = render(sched)

@@ -20,7 +20,7 @@ from auditor.extract.phones.candidates import (
     TYPE_NAMES,
     UNKNOWN_REGION,
 )
-from auditor.models import ContactPoint, clip_context
+from auditor.models import ContactPoint, Method, clip_context
 
 CONFIDENCE = {"tel-link": conf.MACHINE, "json-ld": conf.MACHINE, "microdata": conf.STRUCTURED}
 
@@ -98,7 +98,7 @@ def phone_point(
     page: ParsedPage,
     number: PhoneNumber,
     raw: str,
-    method: str,
+    method: Method,
     label: str | None,
     context: str,
     confidence: float,

@@ -22,6 +22,7 @@ import secrets
 import string
 from collections.abc import Iterable
 
+from auditor.models import UNKNOWN, VerdictValue
 from auditor.validate.email.config import EmailCheckConfig
 from auditor.validate.email.conversation import Conversation, Dialer, HostFailure, failure_reason
 from auditor.validate.email.evidence import MAX_TEXT, entry, ms, now
@@ -38,7 +39,6 @@ from auditor.validate.email.preflight import PREFLIGHT_HOSTS, Preflight
 from auditor.validate.email.routing import MAX_TARGETS
 from auditor.validate.limits import HostLimiter
 from auditor.validate.smtp_reply import (
-    UNKNOWN,
     classify_reply,
     classify_sender_reply,
     is_too_many_recipients,
@@ -279,7 +279,7 @@ class SmtpBatcher:
         for index, probe in enumerate(probes):
             mark = len(conv.transcript)
 
-            def outcome(verdict: str, reason: str, code: int | None = None, text: str = "",
+            def outcome(verdict: VerdictValue, reason: str, code: int | None = None, text: str = "",
                         _mark: int = mark) -> Outcome:
                 return Outcome(
                     verdict, reason, code, text, conv.host, conv.ip, conv.port, conv.tls,

@@ -26,8 +26,9 @@ from aiosmtplib.errors import (
     SMTPTimeoutError,
 )
 
+from auditor.models import UNKNOWN, VerdictValue
 from auditor.validate.email.evidence import MAX_TEXT, entry
-from auditor.validate.smtp_reply import UNKNOWN, enhanced_code, is_policy_text
+from auditor.validate.smtp_reply import enhanced_code, is_policy_text
 
 SmtpClientFactory = Callable[..., aiosmtplib.SMTP]
 
@@ -62,7 +63,7 @@ class HostFailure(Exception):
         self.conversation: Conversation | None = None  # set when opening failed
 
 
-def failure_reason(failure: HostFailure) -> tuple[str, str]:
+def failure_reason(failure: HostFailure) -> tuple[VerdictValue, str]:
     """The verdict a host-level failure leaves when no other MX is left (always unknown)."""
     if failure.kind == "timeout":
         return UNKNOWN, "smtp-timeout"

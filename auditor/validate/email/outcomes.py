@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from auditor.models import INACTIVE, VerdictValue
 from auditor.validate.email.evidence import MAX_TRANSCRIPT, clean
 from auditor.validate.email.routing import MailRoute
-from auditor.validate.smtp_reply import INACTIVE, enhanced_code
+from auditor.validate.smtp_reply import enhanced_code
 
 # A probe's state within a batch.
 PENDING, DONE, NEXT_HOST, SPLIT = "pending", "done", "next-host", "split"
@@ -17,7 +18,7 @@ PENDING, DONE, NEXT_HOST, SPLIT = "pending", "done", "next-host", "split"
 class Outcome:
     """What one attempt at one recipient ended with."""
 
-    verdict: str
+    verdict: VerdictValue
     reason: str
     code: int | None = None
     text: str = ""

@@ -12,9 +12,9 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from auditor.models import ACTIVE, INACTIVE, UNKNOWN, VerdictValue
 from auditor.net.guard import AddressPolicy
 from auditor.net.resolver import NODATA, NXDOMAIN, OK, SERVFAIL, TIMEOUT, DnsAnswer
-from auditor.validate.smtp_reply import ACTIVE, INACTIVE, UNKNOWN
 
 MAX_MX_HOSTS = 5  # MX hosts whose addresses are looked up, by preference
 MAX_TARGETS = 4  # (host, ip) pairs tried per address before giving up
@@ -53,7 +53,7 @@ class MailRoute:
     """Where mail for a domain goes, and the DNS verdict on the domain."""
 
     domain: str
-    verdict: str  # active: a mail host can be contacted; inactive; unknown
+    verdict: VerdictValue  # active: a mail host can be contacted; inactive; unknown
     reason: str
     hosts: tuple[MailHost, ...] = ()
     implicit: bool = False
@@ -114,7 +114,7 @@ def host_status(a: DnsAnswer, aaaa: DnsAnswer | None, found: bool) -> str:
     return bad.status
 
 
-def implicit_verdict(host: MailHost) -> tuple[str, str, bool]:
+def implicit_verdict(host: MailHost) -> tuple[VerdictValue, str, bool]:
     """(verdict, reason, keep the host as evidence) for a domain with no MX record."""
     if host.addresses:
         return ACTIVE, "implicit-mx", True
@@ -127,7 +127,7 @@ def implicit_verdict(host: MailHost) -> tuple[str, str, bool]:
     return UNKNOWN, temporary_reason(host.status), False
 
 
-def mx_verdict(hosts: list[MailHost]) -> tuple[str, str]:
+def mx_verdict(hosts: list[MailHost]) -> tuple[VerdictValue, str]:
     """(verdict, reason) once the MX hosts' addresses are known."""
     if any(h.addresses for h in hosts):
         return ACTIVE, "mx-found"
@@ -169,7 +169,7 @@ class _Lookup:
             permitted, refused = (), ()
         return MailHost(name, preference, permitted, refused, status)
 
-    def route(self, verdict: str, reason: str, hosts: tuple[MailHost, ...] = (),
+    def route(self, verdict: VerdictValue, reason: str, hosts: tuple[MailHost, ...] = (),
               implicit: bool = False) -> MailRoute:
         return MailRoute(
             self.domain, verdict, reason, hosts, implicit, tuple(self.answers), self.started_at,

@@ -11,9 +11,8 @@ from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
 
-from auditor.models import Check
+from auditor.models import ACTIVE, INACTIVE, Check
 from auditor.validate.email.evidence import MAX_TEXT, ms, now, reason_message
-from auditor.validate.smtp_reply import ACTIVE, INACTIVE
 
 
 @dataclass

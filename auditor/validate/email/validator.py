@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import aiosmtplib
 
-from auditor.models import Verdict
+from auditor.models import ACTIVE, Verdict
 from auditor.net.guard import AddressPolicy
 from auditor.validate.email.batch import SmtpBatcher
 from auditor.validate.email.config import EmailCheckConfig
@@ -20,7 +20,6 @@ from auditor.validate.email.routing import MailRoute, Resolves, mail_hosts
 from auditor.validate.email.syntax import Address, parse_address
 from auditor.validate.email.verdicts import crashed_verdict, email_verdict
 from auditor.validate.limits import HostLimiter
-from auditor.validate.smtp_reply import ACTIVE
 
 log = logging.getLogger(__name__)
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from auditor.models import Check, Verdict
+from auditor.models import ACTIVE, INACTIVE, UNKNOWN, Check, Verdict, VerdictValue
 from auditor.validate.email.evidence import reason_message
 from auditor.validate.email.outcomes import CatchAll, Outcome, Probe
 from auditor.validate.email.routing import MailRoute
 from auditor.validate.email.syntax import Address
-from auditor.validate.smtp_reply import ACTIVE, INACTIVE, UNKNOWN
 
 
-def _verdict(key: str, verdict: str, reason: str, checks: list[Check], flags: list[str] | None = None) -> Verdict:
+def _verdict(key: str, verdict: VerdictValue, reason: str, checks: list[Check], flags: list[str] | None = None) -> Verdict:
     return Verdict("email", key, verdict, reason, reason_message(reason), tuple(checks), tuple(flags or ()))
 
 
