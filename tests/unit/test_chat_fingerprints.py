@@ -81,7 +81,8 @@ DECOYS = {
     "empty-livechat-license": "<script>window.__lc = window.__lc || {}; window.__lc.license = \"\";</script>",
     "empty-tawk-placeholder": "<script>var Tawk_API=Tawk_API||{}, Tawk_LoadStart=new Date();</script>",
     "vendor-marketing-links": '<a href="https://www.chatwoot.com/">Chatwoot</a> <a href="https://www.tidio.com/">Tidio</a>'
-    ' <a href="https://www.brevo.com/">Brevo</a> <a href="https://www.getgist.com/">Gist</a>',
+    ' <a href="https://www.brevo.com/">Brevo</a> <a href="https://www.getgist.com/">Gist</a>'
+    ' <a href="https://www.intaker.com/home/">Intaker</a> <a href="https://blog.intaker.com/post/live-chat">blog</a>',
     "words-in-prose": "<p>Gist of it: our landbot pilots, giosg and ada lovelace; the channel io; a huggy bear; "
     "kindly note; boost ai; five9 mentioned; glia cells; qualified staff; smallchat at the door.</p>",
 }
