@@ -59,12 +59,17 @@ def _rules() -> _Rules:
     return _Rules(widgets, dict(raw["platforms"]), dict(raw["links"]))
 
 
+@cache
+def _attribute_values(name: str) -> etree.XPath:
+    """Every value of attribute ``name`` in a tree, compiled once per name."""
+    return etree.XPath(f"//*/@{name}", smart_strings=False)
+
+
 def _texts(page: ParsedPage, where: str) -> Iterator[str]:
     if where == "script":
         yield from (s.text for s in page.scripts if not s.src and s.text)
         return
-    name = where.removeprefix("attr:")
-    for value in etree.XPath(f"//*/@{name}", smart_strings=False)(page.tree):
+    for value in _attribute_values(where.removeprefix("attr:"))(page.tree):
         yield str(value)
 
 
