@@ -20,6 +20,7 @@ from lxml import etree
 
 from auditor.data import load
 from auditor.extract import confidence as conf
+from auditor.extract.chat_placeholders import strip_placeholders
 from auditor.extract.context import NO_CONTEXT, ExtractContext
 from auditor.extract.page import ParsedPage
 from auditor.models import ContactPoint
@@ -344,6 +345,7 @@ def _scan_scripts(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> 
                 _record(hits, pat.index, hit)
             continue
         subject = f"{attrs}\n{script.text}" if attrs else script.text
+        subject = strip_placeholders(subject)  # empty vendor stubs are no chat
         for pat, m in _scan_matches(fp, subject):
             url_like = pat.kind in "uw"
             raw = _url_token(subject, m.start(), m.end()) if url_like else m.group(0)

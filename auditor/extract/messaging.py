@@ -229,9 +229,11 @@ def extract_messaging(page: ParsedPage, context: ExtractContext = NO_CONTEXT) ->
     # Which platform words occur in any href at all: one C-level search per word over
     # all hrefs, then a per-link test with the (usually zero) words that do occur.
     every_href = "\n".join(f"{link.href} {link.raw_href}" for link in page.links).lower()
+    from auditor.extract.widget_config import extract_widget_messaging  # imports this module
+
     words = [w for w in rules()["prefilter"] if w in every_href]
     if not words:
-        return []
+        return extract_widget_messaging(page, seen)
     for link in page.links:
         low = link.href.lower()
         if not any(w in low for w in words) and not any(w in link.raw_href.lower() for w in words):
@@ -259,4 +261,4 @@ def extract_messaging(page: ParsedPage, context: ExtractContext = NO_CONTEXT) ->
                 },
             )
         )
-    return out
+    return out + extract_widget_messaging(page, seen)  # click-to-chat widget settings

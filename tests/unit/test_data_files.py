@@ -80,10 +80,16 @@ def check_chat_providers(doc: dict[str, Any]) -> None:
         slug = entry.get("slug", "?")
         where = f"provider {slug}"
         _keys(entry, where, ["slug", "name"],
-              ["src", "inline", "links", "dom", "account", "config", "weak", "dead", "dead_since"])
+              ["src", "inline", "links", "dom", "account", "config", "weak", "dead", "dead_since",
+               "placeholder", "source", "group", "market"])
         assert slug not in seen, f"{where}: duplicate slug"
         seen.add(slug)
-        for key in ("src", "inline", "links", "account", "weak"):
+        if "group" in entry:
+            assert entry["group"] in ("widely-used", "legacy", "regional"), f"{where}.group"
+        for key in ("source", "market"):
+            if key in entry:
+                assert isinstance(entry[key], str) and entry[key], f"{where}.{key}: a string"
+        for key in ("src", "inline", "links", "account", "weak", "placeholder"):
             if key in entry:
                 _regexes(entry[key], f"{where}.{key}")
         assert any(entry.get(k) for k in ("src", "inline", "links", "dom", "weak")), f"{where}: no fingerprint"
@@ -196,6 +202,23 @@ def check_messaging_rules(doc: dict[str, Any]) -> None:
                 _regexes(spec[key], f"{platform}.{key}")
 
 
+def check_messaging_widgets(doc: dict[str, Any]) -> None:
+    _keys(doc, "messaging_widgets", ["platforms", "links", "widget"])
+    platforms = set(data.load("messaging.toml"))
+    for name, platform in doc["platforms"].items():
+        assert platform in platforms, f"platforms.{name}: {platform!r} is no messaging platform"
+    for platform, template in doc["links"].items():
+        assert platform in platforms and "{value}" in template, f"links.{platform}"
+    for i, widget in enumerate(doc["widget"]):
+        where = f"widget[{i}]"
+        _keys(widget, where, ["provider", "where", "marker", "fields"])
+        assert widget["where"] == "script" or widget["where"].startswith("attr:"), f"{where}.where"
+        for platform, pattern in widget["fields"]:
+            assert platform in doc["platforms"] or platform in platforms, f"{where}.fields: {platform!r}"
+            assert "(?P<value>" in pattern, f"{where}.fields: no 'value' group"
+            _regexes([pattern], f"{where}.fields")
+
+
 def check_phone_labels(doc: dict[str, Any]) -> None:
     _keys(doc, "phone_labels", ["phone", "labels", "joiners", "guards"])
     for lang, words in doc["phone"].items():
@@ -253,6 +276,7 @@ CHECKERS: dict[str, Callable[[dict[str, Any]], None]] = {
     "hours.toml": check_hours,
     "messaging.toml": check_messaging,
     "messaging_rules.toml": check_messaging_rules,
+    "messaging_widgets.toml": check_messaging_widgets,
     "phone_labels.toml": check_phone_labels,
     "reasons.toml": check_reasons,
     "scoring.toml": check_scoring,
