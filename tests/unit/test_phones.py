@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import random
 import re
-import time
 import tomllib
 from importlib import resources
 
@@ -16,7 +15,7 @@ from hypothesis import strategies as st
 
 from auditor.extract import phones as phones_module
 from auditor.extract.page import parse_page
-from auditor.extract.phones import extract_phones
+from auditor.extract.phones import _match, extract_phones
 from auditor.models import CONTEXT_MAX, ContactPoint
 
 URL = "https://example.com/kontakt"
@@ -744,9 +743,11 @@ def test_numbers_beside_a_product_grid(region: str | None, contact: str, expecte
     html = f"<html><body>{contact}{product_grid(2000)}</body></html>"
     assert len(html) > 250_000
     page = parse_page(html, URL)
-    start = time.perf_counter()
+    _match.cache_clear()
     found = {(p.value, p.label) for p in extract_phones(page, region)}
-    assert time.perf_counter() - start < 0.5
+    # Bounded work, whatever the machine's speed: the grid's thousands of digit runs are
+    # turned away before libphonenumber's matcher, which runs on the contact's windows only.
+    assert _match.cache_info().misses <= len(expected)
     assert found == expected == {(p.value, p.label) for p in phones(contact, region)}
 
 
