@@ -35,6 +35,25 @@ def wait_tcp(host: str, port: int, timeout: float = 15.0) -> None:
     raise TimeoutError(f"nothing listens on {host}:{port} after {timeout} s")
 
 
+def wait_dns(proc: subprocess.Popen[str], host: str, port: int, timeout: float = 15.0) -> None:
+    """Query the server until it answers at all (any rcode), or fail when it exits or stays mute."""
+    import dns.exception
+    import dns.message
+    import dns.query
+
+    query = dns.message.make_query("readiness.invalid.", "A")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"dnsmasq exited: {proc.stdout.read() if proc.stdout else ''}")
+        try:
+            dns.query.udp(query, host, port=port, timeout=0.2)
+            return
+        except (dns.exception.Timeout, OSError):  # not bound yet: refused or unanswered
+            time.sleep(0.05)
+    raise TimeoutError(f"no DNS answer from {host}:{port} after {timeout} s")
+
+
 @contextmanager
 def dnsmasq(zone_args: list[str]) -> Iterator[str]:
     """dnsmasq answering only the given records on 127.0.0.1; yields 'IP:PORT'."""
@@ -46,9 +65,7 @@ def dnsmasq(zone_args: list[str]) -> Iterator[str]:
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        time.sleep(0.5)
-        if proc.poll() is not None:
-            raise RuntimeError(f"dnsmasq exited: {proc.stdout.read() if proc.stdout else ''}")
+        wait_dns(proc, "127.0.0.1", port)
         yield f"127.0.0.1:{port}"
     finally:
         proc.terminate()

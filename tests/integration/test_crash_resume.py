@@ -142,7 +142,7 @@ def hook(event, args):
         if event == "open":
             sys.setprofile(after_open)
         else:
-            stop("before")
+            stop("at")
 
 def after_open(frame, event, arg):
     # The first profile event outside this hook comes after the open returned: the call in
