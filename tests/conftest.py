@@ -9,8 +9,16 @@ import pytest
 from tests.integration.conftest import lab  # noqa: F401 - re-exported as a fixture
 from tests.support.postgres import postgres_server, postgres_url, store_target  # noqa: F401 - fixtures
 from tests.support.redis import redis_server, redis_url  # noqa: F401 - fixtures
+from tests.support.requirements import SETUP, missing_test_extras
 
 UPDATE_GOLDENS_ENV = "AUDITOR_UPDATE_GOLDENS"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Say why the tests cannot run on a plain install instead of an ImportError at collection."""
+    if missing := missing_test_extras():
+        pytest.exit(f"the tests need {', '.join(missing)}: run `{SETUP}` "
+                    "(or `pip install -e '.[test]'`) first", returncode=pytest.ExitCode.USAGE_ERROR)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

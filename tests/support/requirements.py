@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import shutil
 import socket
+from importlib import metadata
 from pathlib import Path
 from typing import NoReturn
 
@@ -78,3 +80,22 @@ def need_ipv6_loopback() -> None:
             s.bind(("::1", 0))
     except OSError as exc:
         missing(f"no IPv6 loopback ({exc})", "enable it with `sysctl -w net.ipv6.conf.lo.disable_ipv6=0`")
+
+
+def missing_test_extras(required: list[str] | None = None) -> list[str]:
+    """Distributions of this project's test extra that are not installed (a plain install lacks them)."""
+    if required is None:
+        try:
+            required = metadata.requires("contact-auditor") or []
+        except metadata.PackageNotFoundError:
+            return ["contact-auditor"]
+    missing = []
+    for spec in required:
+        if not re.search(r"""extra\s*==\s*["']test["']""", spec):
+            continue
+        name = re.split(r"[\s<>=!~;\[(]", spec.strip(), maxsplit=1)[0]
+        try:
+            metadata.version(name)
+        except metadata.PackageNotFoundError:
+            missing.append(name)
+    return missing

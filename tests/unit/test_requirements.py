@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.requirements import SETUP, in_ci, missing, need_binary, need_chromium
+from tests.support.requirements import (
+    SETUP,
+    in_ci,
+    missing,
+    missing_test_extras,
+    need_binary,
+    need_chromium,
+)
 
 
 @pytest.mark.parametrize(("value", "ci"), [("true", True), ("1", True), ("yes", True), ("True", True),
@@ -34,3 +41,10 @@ def test_missing_skips_elsewhere_naming_the_install_command(monkeypatch: pytest.
         need_chromium("/nonexistent/chromium")
     with pytest.raises(pytest.skip.Exception, match="sudo"):
         missing("Postfix conformance needs root", "run the tests as root (`sudo -E python3 -m pytest ...`)")
+
+
+def test_a_missing_test_extra_is_named() -> None:
+    required = ['pytest>=8; extra == "test"', 'no-such-distribution-xyz>=1; extra == "test"',
+                'another-missing-one; extra == "docs"', "scrapy>=2.13"]
+    assert missing_test_extras(required) == ["no-such-distribution-xyz"]
+    assert missing_test_extras() == []  # this checkout has its test extra installed
