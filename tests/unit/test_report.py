@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
+import time
 from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
@@ -212,6 +214,32 @@ def test_rendering_again_replaces_the_report_atomically(tmp_path: Path) -> None:
     store.close()
     assert first == second and not (second.parent / "stale.html").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_run_killed_in_mid_swap_is_tidied_by_the_next(tmp_path: Path) -> None:
+    """Killed between moving the old report aside and moving the new one in: the next render puts
+    the old one back first (so a reader is never left without a report longer than it takes),
+    and removes temp dirs old enough that no running writer can own them."""
+    from reports.render import STALE_SECONDS, _clean_leftovers
+
+    store = build_store(tmp_path)
+    index = render_report(store, tmp_path)
+    store.close()
+    aside = tmp_path / ".report-old-killed"
+    aside.mkdir()
+    os.replace(index.parent, aside / "report")
+    half_written = tmp_path / ".report-killed"
+    (half_written / "companies").mkdir(parents=True)
+    fresh = tmp_path / ".report-still-writing"
+    fresh.mkdir()
+    old = time.time() - STALE_SECONDS - 60
+    for path in (aside, half_written):
+        os.utime(path, (old, old))
+
+    _clean_leftovers(tmp_path)
+
+    assert (tmp_path / "report" / "index.html").read_text(encoding="utf-8") != ""
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".report")) == [fresh.name]
 
 
 # --- escaping and isolation --------------------------------------------------------
