@@ -55,6 +55,7 @@ T = TypeVar("T")
 _METHOD_RANK: dict[Method, int] = {"json-ld": 0, "microdata": 0, "tel-link": 1, "mailto": 1, "widget-script": 1,
                 "deep-link": 1, "form": 1, "text": 2}
 _RETRIES = 3  # a write whose connection dropped is tried again this many times
+_READ_SLICE = 500  # companies read back per round trip: few queries, bounded memory
 
 
 def merge_sightings(sightings: list[ContactPoint]) -> ContactPoint:
@@ -186,21 +187,22 @@ class SqlStore:
                      "message": p.message, "depth": p.depth, "score": p.score, "elapsed_ms": p.elapsed_ms,
                      "size": p.size, "seq": i}
                     for i, p in enumerate(result.pages)])
-            seq = 0
-            for group in groups.values():
-                rep = merge_sightings(group)
-                contact_id = conn.execute(contact_points.insert().values(
-                    company_key=c.key, kind=rep.kind, value=rep.value, label=rep.label, raw=rep.raw,
-                    method=rep.method, page_url=rep.page_url, context=rep.context, confidence=rep.confidence,
-                    details=_details(rep), sightings=len(group),
-                )).inserted_primary_key
-                assert contact_id is not None
+            if groups:
+                reps = [(merge_sightings(group), group) for group in groups.values()]
+                # One statement for the contact points, their ids back in the order given.
+                ids = conn.execute(
+                    contact_points.insert().returning(contact_points.c.id, sort_by_parameter_order=True),
+                    [{"company_key": c.key, "kind": rep.kind, "value": rep.value, "label": rep.label,
+                      "raw": rep.raw, "method": rep.method, "page_url": rep.page_url, "context": rep.context,
+                      "confidence": rep.confidence, "details": _details(rep), "sightings": len(group)}
+                     for rep, group in reps],
+                ).scalars().all()
                 conn.execute(sightings.insert(), [
-                    {"contact_id": contact_id[0], "company_key": c.key, "raw": s.raw, "label": s.label,
+                    {"contact_id": contact_id, "company_key": c.key, "raw": s.raw, "label": s.label,
                      "method": s.method, "page_url": s.page_url, "context": s.context,
-                     "confidence": s.confidence, "details": _details(s), "seq": seq + i}
-                    for i, s in enumerate(group)])
-                seq += len(group)
+                     "confidence": s.confidence, "details": _details(s), "seq": seq}
+                    for seq, (contact_id, s) in enumerate(
+                        (contact_id, s) for contact_id, (_, group) in zip(ids, reps, strict=True) for s in group)])
             if result.failures:
                 conn.execute(failures.insert(), [
                     {"company_key": c.key, "tag": f.tag, "message": f.message, "url": f.url, "seq": i}
@@ -273,33 +275,43 @@ class SqlStore:
                        companies.c.industry, companies.c.language).order_by(companies.c.row))]
 
     def results(self) -> Iterator[CompanyResult]:
+        """Every company in input order with what was stored for it, read a slice of companies at a time."""
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(companies.c.key, companies.c.row, companies.c.name, companies.c.website,
                        companies.c.country, companies.c.industry, companies.c.language, companies.c.status)
                 .order_by(companies.c.row)).all()
-        for key, row, name, website, country, industry, language, status in rows:
-            company = Company(row, name, website, country, industry, language)
+        for start in range(0, len(rows), _READ_SLICE):
+            chunk = rows[start:start + _READ_SLICE]
+            keys = [r.key for r in chunk]
+            found: dict[str, list[Any]] = defaultdict(list)
+            contacts: dict[str, list[Any]] = defaultdict(list)
+            failed: dict[str, list[Any]] = defaultdict(list)
+            external: dict[str, list[str]] = defaultdict(list)
             with self.engine.connect() as conn:
-                found = tuple(PageRecord(*r) for r in conn.execute(
-                    select(pages.c.url, pages.c.status, pages.c.error_tag, pages.c.message, pages.c.depth,
-                           pages.c.score, pages.c.elapsed_ms, pages.c.size)
-                    .where(pages.c.company_key == key).order_by(pages.c.seq)))
-                contacts = tuple(
-                    ContactPoint(kind, value, raw, label, method, page_url, context, confidence, json.loads(details))
-                    for kind, value, raw, label, method, page_url, context, confidence, details in conn.execute(
-                        select(contact_points.c.kind, contact_points.c.value, contact_points.c.raw,
-                               contact_points.c.label, contact_points.c.method, contact_points.c.page_url,
-                               contact_points.c.context, contact_points.c.confidence, contact_points.c.details)
-                        .where(contact_points.c.company_key == key)
-                        .order_by(contact_points.c.kind, contact_points.c.value)))
-                failed = tuple(Failure(*r) for r in conn.execute(
-                    select(failures.c.tag, failures.c.message, failures.c.url)
-                    .where(failures.c.company_key == key).order_by(failures.c.seq)))
-                external = tuple(conn.execute(
-                    select(external_links.c.url).where(external_links.c.company_key == key)
-                    .order_by(external_links.c.seq)).scalars())
-            yield CompanyResult(company, found, contacts, failed, external, status)
+                for p in conn.execute(
+                    select(pages.c.company_key, pages.c.url, pages.c.status, pages.c.error_tag, pages.c.message,
+                           pages.c.depth, pages.c.score, pages.c.elapsed_ms, pages.c.size)
+                    .where(pages.c.company_key.in_(keys)).order_by(pages.c.company_key, pages.c.seq)):
+                    found[p[0]].append(PageRecord(*p[1:]))
+                cp = contact_points
+                for c in conn.execute(
+                    select(cp.c.company_key, cp.c.kind, cp.c.value, cp.c.raw, cp.c.label, cp.c.method,
+                           cp.c.page_url, cp.c.context, cp.c.confidence, cp.c.details)
+                    .where(cp.c.company_key.in_(keys)).order_by(cp.c.company_key, cp.c.kind, cp.c.value)):
+                    contacts[c[0]].append(ContactPoint(*c[1:9], json.loads(c[9])))
+                for f in conn.execute(
+                    select(failures.c.company_key, failures.c.tag, failures.c.message, failures.c.url)
+                    .where(failures.c.company_key.in_(keys)).order_by(failures.c.company_key, failures.c.seq)):
+                    failed[f[0]].append(Failure(*f[1:]))
+                for key, url in conn.execute(
+                    select(external_links.c.company_key, external_links.c.url)
+                    .where(external_links.c.company_key.in_(keys))
+                    .order_by(external_links.c.company_key, external_links.c.seq)):
+                    external[key].append(url)
+            for key, row, name, website, country, industry, language, status in chunk:
+                yield CompanyResult(Company(row, name, website, country, industry, language), tuple(found[key]),
+                                    tuple(contacts[key]), tuple(failed[key]), tuple(external[key]), status)
 
     def sightings(self, company_key: str) -> list[dict[str, Any]]:
         cp, s = contact_points, sightings

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -96,3 +97,33 @@ def test_the_redis_fixture_runs_a_private_server(redis_server: RedisServer, redi
     config = redis_server.command("CONFIG", "GET", "dir")
     assert str(redis_server.folder).encode() in config
     assert b"\r\n\r\n" in redis_server.command("CONFIG", "GET", "save")  # no snapshots
+
+
+def test_a_write_cut_off_by_a_dropped_connection_is_stored_once(postgres_url: str) -> None:
+    from sqlalchemy import event
+
+    from auditor.store.sql import SqlStore
+
+    store = open_store(postgres_url)
+    assert isinstance(store, SqlStore)
+    store.start_run({}, "test")
+    store.save_company(_result(1))
+    killed: list[int] = []
+
+    def cut(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        # The server ends this session half way through the company's transaction, once.
+        if not killed and statement.startswith("DELETE FROM sightings"):
+            pid = conn.connection.dbapi_connection.info.backend_pid
+            with psycopg.connect(postgres_url, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            killed.append(pid)
+
+    event.listen(store.engine, "before_cursor_execute", cut)
+    store.save_company(_result(2))
+    event.remove(store.engine, "before_cursor_execute", cut)
+    assert killed
+    assert _counts(postgres_url) == {"pages": 5, "contact_points": 2, "sightings": 3, "failures": 1,
+                                     "external_links": 1}
+    raws = [s["raw"] for s in store.sightings(COMPANY.key)]
+    assert any("(2)" in r for r in raws) and not any("(1)" in r for r in raws)  # the retried write won
+    store.close()

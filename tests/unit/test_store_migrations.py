@@ -122,3 +122,21 @@ def test_a_new_audit_keeps_the_write_order_of_pages(tmp_path: Path) -> None:
     store.save_company(CompanyResult(company, pages=tuple(PageRecord(u, 200) for u in urls)))
     assert [p.url for p in next(store.results()).pages] == urls
     store.close()
+
+
+def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    open_store(tmp_path).close()
+    with sqlite3.connect(tmp_path / "audit.sqlite") as db:
+        db.execute("UPDATE alembic_version SET version_num = 'core_9999'")
+    with pytest.raises(SchemaError, match="core_9999"):
+        open_store(tmp_path)
+
+
+def test_opening_an_up_to_date_store_logs_nothing(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    open_store(tmp_path).close()
+    caplog.clear()
+    with caplog.at_level("DEBUG"):
+        store = open_store(tmp_path)
+        store.inquiry_tables(create=False)
+        store.close()
+    assert caplog.records == []
