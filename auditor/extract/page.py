@@ -18,6 +18,7 @@ from lxml import etree
 from w3lib.encoding import html_to_unicode
 
 from auditor.extract.sections import find_sections
+from auditor.extract.tree import parse_html
 from auditor.text import fold, folded_regex
 
 BLOCK_TAGS = frozenset(
@@ -151,7 +152,6 @@ def parse_page(body: bytes | str, url: str, content_type: str | None = None) -> 
     return _build(tree, url, html)
 
 
-_PARSER = etree.HTMLParser(remove_comments=False, recover=True, default_doctype=False)
 _STRING = etree.XPath("string()")
 
 
@@ -161,14 +161,8 @@ def text_of(el: Any) -> str:
 
 
 def _parse_html(html: str) -> Any:
-    """Plain lxml.etree elements: no Python class lookup per node, several times faster."""
-    try:
-        root = etree.fromstring(html or "<html></html>", _PARSER)
-    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
-        root = None
-    if root is None:
-        root = etree.fromstring("<html></html>", _PARSER)
-    return root
+    """The browser's (WHATWG) tree as plain lxml.etree elements: see :mod:`auditor.extract.tree`."""
+    return parse_html(html)
 
 
 def _attr(el: Any, name: str) -> str:
