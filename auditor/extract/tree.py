@@ -21,8 +21,30 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # refused by 
 _XML_NAME = re.compile(r"^[A-Za-z_][\w.\-]*$")
 
 
+# Characters a visitor never sees that cut a number or an address short when matched:
+# zero-width space, non-joiner, joiner, word joiner, soft hyphen, BOM, bidi marks,
+# embeddings, overrides and isolates. NBSP variants become plain spaces.
+_INVISIBLE = "\u200b\u200c\u200d\u2060\u00ad\ufeff\u200e\u200f" + "".join(
+    map(chr, [*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+)
+_NBSPS = "\u00a0\u202f\u2007"
+_DROP = str.maketrans({**dict.fromkeys(_INVISIBLE), **dict.fromkeys(_NBSPS, " ")})
+_MAY_HOLD_INVISIBLE = re.compile(
+    f"[{_INVISIBLE}{_NBSPS}]|&(?:#|shy|zwn?j|lrm|rlm|nbsp|NonBreakingSpace|ZeroWidthSpace|NoBreak|Narrow)"
+)
+# Inline elements whose boundary a label and an address may share with no space between.
+_INLINE = frozenset("a abbr b bdi bdo cite code em font i kbd label mark q s samp small span strong sub sup u var".split())
+_ALNUM_END = re.compile(r"\w$")
+_ADDRESS_START = re.compile(r"^\s*\w[\w.+-]*@")
+
+
 def _clean(text: str) -> str:
     return _CONTROL.sub("", text)
+
+
+def visible_chars(text: str) -> str:
+    """``text`` without invisible format characters, NBSP variants as spaces."""
+    return text.translate(_DROP)
 
 
 def _set_attrs(el: Any, attrs: dict[str, str | None]) -> None:
@@ -52,8 +74,12 @@ def _new_element(parent: Any, tag: str) -> Any:
         return etree.SubElement(parent, "span" if _XML_NAME.match(tag) is None else tag)
 
 
-def _copy(src: LexborNode, root: Any) -> None:
-    """Copy the children of ``src`` under ``root``, iteratively (hostile pages nest deep)."""
+def _copy(src: LexborNode, root: Any, drop: bool, pairs: list[tuple[Any, Any]] | None) -> None:
+    """Copy the children of ``src`` under ``root``, iteratively (hostile pages nest deep).
+
+    ``drop``: remove invisible characters from text. ``pairs`` collects adjacent inline
+    siblings with nothing between them (a label and an address may touch there).
+    """
     frames: list[list[Any]] = [[src.first_child, root, None]]
     sub = etree.SubElement
     while frames:
@@ -65,7 +91,8 @@ def _copy(src: LexborNode, root: Any) -> None:
         frame[0] = node.next
         tag = node.tag
         if tag == "-text":
-            _append_text(frame[1], frame[2], node.text_content or "")
+            text = node.text_content or ""
+            _append_text(frame[1], frame[2], text.translate(_DROP) if drop else text)
         elif tag == "-comment":
             comment = node.comment_content
             if comment is not None and "--" not in comment and not comment.endswith("-"):
@@ -83,6 +110,10 @@ def _copy(src: LexborNode, root: Any) -> None:
             attrs = node.attributes
             if attrs:
                 _set_attrs(el, attrs)
+            prev = frame[2]
+            if pairs is not None and prev is not None and tag in _INLINE and prev.tail is None:
+                if isinstance(prev.tag, str) and prev.tag in _INLINE:
+                    pairs.append((prev, el))
             frame[2] = el
             child = node.first_child
             if child is not None:
@@ -98,5 +129,41 @@ def parse_html(html: str) -> Any:
     if src is None:
         return root
     _set_attrs(root, src.attributes)
-    _copy(src, root)
+    drop = _MAY_HOLD_INVISIBLE.search(html) is not None
+    pairs: list[tuple[Any, Any]] | None = [] if "@" in html else None
+    _copy(src, root, drop, pairs)
+    if pairs:
+        _separate_labels(pairs)
+    if "bidi-override" in html:
+        _read_reversed(root)
     return root
+
+
+_STRING = etree.XPath("string()")
+
+
+def _separate_labels(pairs: list[tuple[Any, Any]]) -> None:
+    """A label element then an address element: a token boundary, never one address.
+
+    ``<span>E-posta</span><span>name@firma.com.tr</span>`` reads ``E-posta name@...``.
+    Pieces of one address (``<b>info</b><b>@firma.hu</b>``) stay joined: the space goes in
+    only when the right element starts an address itself and the left ends a word.
+    """
+    for left, right in pairs:
+        if left.tail is None and _ADDRESS_START.match(str(_STRING(right))):
+            if _ALNUM_END.search(str(_STRING(left))):
+                left.tail = " "
+
+
+_REVERSED = etree.XPath("//*[contains(@style, 'bidi-override')]")
+_RTL = re.compile(r"direction\s*:\s*rtl", re.I)
+
+
+def _read_reversed(root: Any) -> None:
+    """Text shown reversed by CSS (``direction: rtl; unicode-bidi: bidi-override``) is read as shown."""
+    for el in _REVERSED(root):
+        if _RTL.search(el.get("style") or ""):
+            shown = str(_STRING(el))[::-1]
+            for child in list(el):
+                el.remove(child)
+            el.text = shown
