@@ -38,6 +38,12 @@ _ALNUM_END = re.compile(r"\w$")
 _ADDRESS_START = re.compile(r"^\s*\w[\w.+-]*@")
 
 
+# Deeper elements are added as siblings: browsers cap the tree depth the same way
+# (Chromium at 512), and libxslt's text pass recurses once per level. libxml2 stopped
+# at 256; the same cap keeps the cost of hostile, deeply nested pages where it was.
+MAX_DEPTH = 256
+
+
 def _clean(text: str) -> str:
     return _CONTROL.sub("", text)
 
@@ -87,6 +93,8 @@ def _copy(src: LexborNode, root: Any, drop: bool, pairs: list[tuple[Any, Any]] |
         node = frame[0]
         if node is None:
             frames.pop()
+            if frames and frames[-1][1] is frame[1]:  # a flattened level: siblings continue
+                frames[-1][2] = frame[2]
             continue
         frame[0] = node.next
         tag = node.tag
@@ -117,7 +125,10 @@ def _copy(src: LexborNode, root: Any, drop: bool, pairs: list[tuple[Any, Any]] |
             frame[2] = el
             child = node.first_child
             if child is not None:
-                frames.append([child, el, None])
+                if len(frames) < MAX_DEPTH:
+                    frames.append([child, el, None])
+                else:  # deeper: children become siblings, as browsers cap DOM depth
+                    frames.append([child, frame[1], el])
 
 
 def parse_html(html: str) -> Any:

@@ -173,3 +173,12 @@ def test_windows_1251_bytes_declared_utf8_are_read_as_windows_1251() -> None:
     html = '<html><head><meta charset="windows-1251"></head><body><p>Телефон 030 25894410</p></body></html>'
     page = parse_page(html.encode("cp1251"), URL, "text/html; charset=utf-8")
     assert [b.text for b in page.blocks] == ["Телефон 030 25894410"]
+
+
+@pytest.mark.parametrize("tag", ["div", "b", "span"])
+def test_deeply_nested_page_is_read_whole(tag: str) -> None:
+    """Past the depth cap, elements become siblings (as browsers cap depth): nothing is lost
+    and the libxslt text pass never exceeds its recursion limit."""
+    html = f"<body>{f'<{tag}>' * 5000}Telefon {PHONE}{f'</{tag}>' * 5000}<p>E-Mail {EMAIL}</p></body>"
+    assert blocks(html)[-1] == f"E-Mail {EMAIL}"
+    assert {PHONE_E164, EMAIL} <= found(html)
