@@ -100,7 +100,17 @@ def _copy(src: LexborNode, root: Any, drop: bool, pairs: list[tuple[Any, Any]] |
         tag = node.tag
         if tag == "-text":
             text = node.text_content or ""
-            _append_text(frame[1], frame[2], text.translate(_DROP) if drop else text)
+            if drop:
+                text = text.translate(_DROP)
+            last = frame[2]
+            try:  # inline: the most frequent node
+                if last is None:
+                    parent = frame[1]
+                    parent.text = parent.text + text if parent.text else text
+                else:
+                    last.tail = last.tail + text if last.tail else text
+            except ValueError:
+                _append_text(frame[1], last, text)
         elif tag == "-comment":
             comment = node.comment_content
             if comment is not None and "--" not in comment and not comment.endswith("-"):
@@ -111,13 +121,13 @@ def _copy(src: LexborNode, root: Any, drop: bool, pairs: list[tuple[Any, Any]] |
                 frame[1].append(el)
                 frame[2] = el
         elif tag and tag[0] not in "-_#!":
-            try:
-                el = sub(frame[1], tag)
-            except ValueError:
-                el = _new_element(frame[1], tag)
             attrs = node.attributes
-            if attrs:
-                _set_attrs(el, attrs)
+            try:
+                el = sub(frame[1], tag, {k: v or "" for k, v in attrs.items()}) if attrs else sub(frame[1], tag)
+            except ValueError:  # an odd tag or attribute name: one by one
+                el = _new_element(frame[1], tag)
+                if attrs:
+                    _set_attrs(el, attrs)
             prev = frame[2]
             if pairs is not None and prev is not None and tag in _INLINE and prev.tail is None:
                 if isinstance(prev.tag, str) and prev.tag in _INLINE:
