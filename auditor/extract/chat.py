@@ -16,7 +16,6 @@ from functools import cache
 from typing import Any
 
 import ahocorasick
-from lxml import etree
 
 from auditor.data import load
 from auditor.extract import confidence as conf
@@ -108,7 +107,8 @@ class Fingerprints:
     dom_ids: dict[str, tuple[int, ...]]
     dom_id_prefixes: tuple[tuple[str, int], ...]
     dom_classes: dict[str, tuple[int, ...]]
-    dom_xpaths: tuple[tuple[Any, int, str, str], ...]  # (boolean XPath, provider, marker, literal)
+    # ((element|attribute, name), provider, marker, literal): asked of the page model
+    dom_xpaths: tuple[tuple[tuple[str, str], int, str, str], ...]
 
 
 @dataclass
@@ -217,6 +217,9 @@ def _patterns(
     return out
 
 
+_MARKUP_NAME = re.compile(r"[A-Za-z_][\w.-]*")  # an attribute name a DOM marker may test
+
+
 def _compile(data: dict[str, Any]) -> Fingerprints:
     providers: list[Provider] = []
     scan: list[Pattern] = []
@@ -224,7 +227,7 @@ def _compile(data: dict[str, Any]) -> Fingerprints:
     ids: dict[str, list[int]] = {}
     id_prefixes: list[tuple[str, int]] = []
     classes: dict[str, list[int]] = {}
-    xpaths: list[tuple[Any, int, str, str]] = []
+    xpaths: list[tuple[tuple[str, str], int, str, str]] = []
     seen: set[str] = set()
     for i, entry in enumerate(data["provider"]):
         slug = entry["slug"]
@@ -242,10 +245,10 @@ def _compile(data: dict[str, Any]) -> Fingerprints:
                 ids.setdefault(marker[1:], []).append(i)
             elif marker.startswith("."):
                 classes.setdefault(marker[1:], []).append(i)
-            elif marker.startswith("[") and marker.endswith("]"):
-                xpaths.append((etree.XPath(f"boolean(//*[@{marker[1:-1]}])"), i, marker, marker[1:-1].lower()))
+            elif marker.startswith("[") and marker.endswith("]") and _MARKUP_NAME.fullmatch(marker[1:-1]):
+                xpaths.append((("attribute", marker[1:-1]), i, marker, marker[1:-1].lower()))
             elif re.fullmatch(r"[a-z][a-z0-9-]*", marker):
-                xpaths.append((etree.XPath(f"boolean(//{marker})"), i, marker, "<" + marker.lower()))
+                xpaths.append((("element", marker), i, marker, "<" + marker.lower()))
             else:
                 raise ValueError(f"unsupported DOM marker {marker!r} for {slug}")
         providers.append(
@@ -354,10 +357,6 @@ def _scan_scripts(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> 
             _record(hits, pat.index, hit)
 
 
-# Plain strings, not lxml's "smart" ones: half the cost on pages with thousands of attributes.
-_HREFS = etree.XPath("//a/@href", smart_strings=False)
-
-
 def _scan_dom(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> None:
     """Widget frames and links first, then the elements a widget leaves (ids, classes, XPaths)."""
     _scan_frames_and_links(page, fp, hits)
@@ -366,14 +365,12 @@ def _scan_dom(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> None
 
 
 def _scan_frames_and_links(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> None:
-    tree = page.tree
-    for el in tree.iter("iframe"):
-        src = el.get("src") or el.get("data-src") or ""
+    for src in page.frame_sources():
         for pat, _m in (*_scan_matches(fp, src), *_matches(fp.links, src)):
             if pat.kind in "ul":
                 _record(hits, pat.index, _Hit("dom", src, src, False, True, [src]))
     # hrefs from the tree, not page.links: loaders put a fallback link in <noscript>
-    hrefs = [h for h in {str(h).strip() for h in _HREFS(tree)} if "://" in h]
+    hrefs = [h for h in {h.strip() for h in page.anchor_hrefs()} if "://" in h]
     joined = "\n".join(hrefs)  # one C-level search per pattern over all hrefs
     folded = joined.lower()
     present = tuple(p for p in fp.links if p.needle in (folded if p.folded else joined))
@@ -396,11 +393,15 @@ def _dom_markers(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> l
             for index in fp.dom_classes.get(token, ()):
                 found.append((index, f'class="{token}"'))
     html = page.html.lower()
-    for xpath, index, marker, literal in fp.dom_xpaths:
-        # each XPath scans the whole tree: only run it when its name is in the source
-        if index not in hits and literal in html and xpath(page.tree):
+    for (what, name), index, marker, literal in fp.dom_xpaths:
+        # each query scans the whole tree: only run it when its name is in the source
+        if index not in hits and literal in html and _present(page, what, name):
             found.append((index, marker))
     return found
+
+
+def _present(page: ParsedPage, what: str, name: str) -> bool:
+    return page.has_attribute(name) if what == "attribute" else page.has_element(name)
 
 
 def _account_id(provider: Provider, hit: _Hit, page: ParsedPage) -> str | None:

@@ -16,8 +16,6 @@ from functools import cache
 from typing import Any
 from urllib.parse import urldefrag
 
-import lxml.html
-
 from auditor.data import load
 from auditor.extract import confidence as conf
 from auditor.extract.context import NO_CONTEXT, ExtractContext
@@ -94,26 +92,9 @@ def _signal(field: FormField) -> str:
 def _markups(page: ParsedPage) -> list[str]:
     """Markup of each parsed form, for captcha widgets that are not fields.
 
-    Forms are paired with <form> elements by their field names, so forms the
-    parser skipped (inside <template>, <noscript>) cannot shift the pairing.
+    The page model keeps each form's own markup: no pairing with tree elements.
     """
-    elements = list(page.tree.iter("form"))
-    keys = [
-        tuple((c.get("name") or "").strip() for c in el.iter("input", "textarea", "select"))
-        for el in elements
-    ]
-    used: set[int] = set()
-    out: list[str] = []
-    for form in page.forms:
-        key = tuple(f.name for f in form.fields)
-        markup = ""
-        for idx, candidate in enumerate(keys):
-            if idx not in used and candidate == key:
-                used.add(idx)
-                markup = lxml.html.tostring(elements[idx], encoding="unicode")[:50_000]
-                break
-        out.append(markup)
-    return out
+    return [form.markup for form in page.forms]
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import json
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from functools import cache
 from itertools import accumulate
 from typing import Any, NamedTuple
 from urllib.parse import urljoin, urlsplit
@@ -18,6 +19,7 @@ from lxml import etree
 from w3lib.encoding import html_to_unicode
 
 from auditor.extract.sections import find_sections
+from auditor.extract.tree import parse_html
 from auditor.text import fold, folded_regex
 
 BLOCK_TAGS = frozenset(
@@ -90,6 +92,7 @@ class Form:
     fields: tuple[FormField, ...]
     text: str  # visible text inside the form (labels, buttons)
     attrs: dict[str, str] = field(default_factory=dict)
+    markup: str = ""  # the form's HTML (capped), for widgets that are not fields (captchas)
 
 
 @dataclass
@@ -116,12 +119,65 @@ class ParsedPage:
         """Visible text with one line per block."""
         return "\n".join(b.text for b in self.blocks)
 
+    # Queries over the whole tree, hidden parts included (a widget leaves its marks
+    # anywhere): extractors ask these and never walk the tree themselves.
+
+    def attribute_values(self, name: str) -> list[str]:
+        """Every value of attribute ``name`` on any element, in document order."""
+        return [str(v) for v in _attribute_xpath(name)(self.tree)]
+
+    def has_attribute(self, name: str) -> bool:
+        """Some element carries attribute ``name``."""
+        return bool(_has_xpath(f"//*[@{name}]")(self.tree))
+
+    def has_element(self, tag: str) -> bool:
+        """Some element is a ``<tag>``."""
+        return bool(_has_xpath(f"//{tag}")(self.tree))
+
+    def frame_sources(self) -> list[str]:
+        """``src`` (else ``data-src``) of every iframe, lazy-loaded ones included."""
+        return [el.get("src") or el.get("data-src") or "" for el in self.tree.iter("iframe")]
+
+    def anchor_hrefs(self) -> list[str]:
+        """Every ``<a href>``, those inside ``<noscript>`` or hidden parts included.
+
+        A visitor's browser parses ``<noscript>`` as raw text (scripts run), so the
+        fallback links loaders put there are read from that text.
+        """
+        hrefs = [str(h) for h in _HREFS(self.tree)]
+        for el in self.tree.iter("noscript"):
+            if el.text and "href" in el.text:
+                hrefs += [str(h) for h in _HREFS(parse_html(el.text))]
+        return hrefs
+
+    def text_around(self, attribute: str, value: str) -> str | None:
+        """Whitespace-collapsed text of the parent of the first element whose ``attribute`` is ``value``."""
+        for el in _ATTRIBUTE_EQUALS(self.tree, v=value, a=attribute):
+            parent = el.getparent()
+            return " ".join(text_of(parent if parent is not None else el).split())
+        return None
+
     @property
     def structured(self) -> dict[str, list[Any]]:
         """JSON-LD and microdata items (extruct), computed on first use."""
         if self._structured is None:
             self._structured = extract_structured(self.tree, self.url, self.html)
         return self._structured
+
+
+_HREFS = etree.XPath("//a/@href", smart_strings=False)  # plain strings: half the cost
+_ATTRIBUTE_EQUALS = etree.XPath("//*[@*[name() = $a] = $v]")
+
+
+@cache
+def _attribute_xpath(name: str) -> etree.XPath:
+    """Every value of attribute ``name``, compiled once per name."""
+    return etree.XPath(f"//*/@{name}", smart_strings=False)
+
+
+@cache
+def _has_xpath(path: str) -> etree.XPath:
+    return etree.XPath(f"boolean({path})")
 
 
 def decode_body(body: bytes, content_type: str | None = None) -> str:
@@ -151,7 +207,6 @@ def parse_page(body: bytes | str, url: str, content_type: str | None = None) -> 
     return _build(tree, url, html)
 
 
-_PARSER = etree.HTMLParser(remove_comments=False, recover=True, default_doctype=False)
 _STRING = etree.XPath("string()")
 
 
@@ -161,14 +216,8 @@ def text_of(el: Any) -> str:
 
 
 def _parse_html(html: str) -> Any:
-    """Plain lxml.etree elements: no Python class lookup per node, several times faster."""
-    try:
-        root = etree.fromstring(html or "<html></html>", _PARSER)
-    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
-        root = None
-    if root is None:
-        root = etree.fromstring("<html></html>", _PARSER)
-    return root
+    """The browser's (WHATWG) tree as plain lxml.etree elements: see :mod:`auditor.extract.tree`."""
+    return parse_html(html)
 
 
 def _attr(el: Any, name: str) -> str:
@@ -537,6 +586,7 @@ def _form(el: Any, base_url: str) -> Form:
         fields=tuple(fields),
         text=" ".join(text_of(el).split())[:2000],
         attrs={k: v for k, v in el.attrib.items() if isinstance(v, str)},
+        markup=etree.tostring(el, method="html", encoding="unicode")[:50_000],
     )
 
 

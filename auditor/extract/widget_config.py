@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from functools import cache
 from urllib.parse import quote
 
-from lxml import etree
-
 from auditor import data
 from auditor.extract.messaging import Deeplink, classify
 from auditor.extract.page import ParsedPage
@@ -59,18 +57,11 @@ def _rules() -> _Rules:
     return _Rules(widgets, dict(raw["platforms"]), dict(raw["links"]))
 
 
-@cache
-def _attribute_values(name: str) -> etree.XPath:
-    """Every value of attribute ``name`` in a tree, compiled once per name."""
-    return etree.XPath(f"//*/@{name}", smart_strings=False)
-
-
 def _texts(page: ParsedPage, where: str) -> Iterator[str]:
     if where == "script":
         yield from (s.text for s in page.scripts if not s.src and s.text)
         return
-    for value in _attribute_values(where.removeprefix("attr:"))(page.tree):
-        yield str(value)
+    yield from page.attribute_values(where.removeprefix("attr:"))
 
 
 def _link(platform: str, value: str, rules: _Rules) -> Deeplink | None:

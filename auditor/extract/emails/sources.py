@@ -18,7 +18,7 @@ from auditor.extract.emails.rules import (
     email_rules,
 )
 from auditor.extract.emails.scan import clean_text, normalize_address, scan_text
-from auditor.extract.page import THIRD_PARTY, ParsedPage, text_of
+from auditor.extract.page import THIRD_PARTY, ParsedPage
 from auditor.models import Method, clip_context
 from auditor.net.domains import same_site
 from auditor.text import fold
@@ -186,9 +186,8 @@ def from_blocks(page: ParsedPage, out: Collector) -> None:
 
 def _cf_context(page: ParsedPage, hexstr: str, decoded: str) -> str:
     try:
-        for el in page.tree.xpath("//*[@data-cfemail=$h]", h=hexstr):
-            parent = el.getparent() if el.getparent() is not None else el
-            text = " ".join(text_of(parent).split())
+        text = page.text_around("data-cfemail", hexstr)
+        if text is not None:
             return text.replace("[email protected]", decoded) or decoded
     except Exception:  # noqa: BLE001 - context is a courtesy
         pass
