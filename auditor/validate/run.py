@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 
+from auditor import reasons
 from auditor.config import Settings
 from auditor.models import Check, CompanyResult, ContactPoint, Subject, Verdict
 from auditor.net.guard import AddressPolicy
@@ -58,8 +59,8 @@ def _email_config(settings: Settings) -> EmailCheckConfig:
 def _crash_verdict(cp: ContactPoint, exc: BaseException) -> Verdict:
     """A validator bug must cost one verdict (unknown), never the run."""
     message = f"the check failed unexpectedly: {type(exc).__name__}: {exc}"[:300]
-    check = Check("internal", "unknown", "check-error", message, {}, time.time(), 0.0)
-    return Verdict(cp.kind, cp.value, "unknown", "check-error", message, (check,))
+    check = Check("internal", "unknown", reasons.CHECK_ERROR, message, {}, time.time(), 0.0)
+    return Verdict(cp.kind, cp.value, "unknown", reasons.CHECK_ERROR, message, (check,))
 
 
 async def validate_points(
