@@ -28,6 +28,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
 from auditor import data, reasons
+from auditor.config import default
 from auditor.net import resolver as dnsr
 from auditor.net.guard import AddressPolicy, BlockedAddressError, is_ip_literal
 
@@ -251,10 +252,10 @@ class HttpClient:
         policy: AddressPolicy | None = None,
         *,
         user_agent: str,
-        timeout: float = 20.0,
+        timeout: float = default("timeout"),
         connect_timeout: float = 10.0,
         max_bytes: int = DEFAULT_MAX_BYTES,
-        max_redirects: int = 10,
+        max_redirects: int = default("max_redirects"),
         per_host: int = 2,
         max_tries: int = 3,
         backoff_base: float = 1.0,

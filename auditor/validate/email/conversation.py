@@ -27,6 +27,7 @@ from aiosmtplib.errors import (
 )
 
 from auditor import reasons
+from auditor.config import default
 from auditor.models import UNKNOWN, VerdictValue
 from auditor.validate.email.evidence import MAX_TEXT, entry
 from auditor.validate.smtp_reply import enhanced_code, is_policy_text
@@ -47,8 +48,8 @@ class Dialer:
     """How sessions are opened: our HELO name, the port, the timeout, TLS, the client class."""
 
     helo: str
-    port: int = 25
-    timeout: float = 10.0
+    port: int = default("smtp_port")
+    timeout: float = default("smtp_timeout")
     tls_context: ssl.SSLContext = field(default_factory=opportunistic_tls)
     client: SmtpClientFactory = aiosmtplib.SMTP
 
