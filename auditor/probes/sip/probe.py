@@ -512,6 +512,60 @@ def _refused(text: str, refusal: Refusal, started: float, evidence: dict[str, An
     return Verdict("phone", text, refusal.verdict, refusal.reason, refusal.message, (check,), refusal.flags)
 
 
+_Planned = dict[str, list[tuple[str, dict[str, Any], phonenumbers.PhoneNumber]]]
+
+
+def _plan(
+    numbers: Iterable[tuple[str, Mapping[str, Any]]], config: SipTrunkConfig, window: str | None,
+    results: ProbeResults,
+) -> _Planned:
+    """The numbers to dial, grouped by E.164; those never to be dialled get their verdict now."""
+    planned: _Planned = {}
+    for text, info in numbers:
+        info = dict(info or {})
+        region = normalize_country(info.get("country") or info.get("region"))
+        parsed = _as_number(text, region)
+        refusal = dial_refusal(parsed, text, region, config.refuse_types)
+        if refusal is not None:
+            results[text] = _refused(text, refusal, _time.time(), {"input": text, "window": window})
+            log.info("sip-line %s: not dialled (%s)", text, refusal.reason)
+            continue
+        assert parsed is not None
+        e164 = phonenumbers.format_number(parsed, PhoneNumberFormat.E164)
+        planned.setdefault(e164, []).append((text, info, parsed))
+    return planned
+
+
+def _call_evidence(
+    base: Mapping[str, Any], local: datetime, target: _Target, config: SipTrunkConfig, spec: CallSpec,
+    result: CallResult,
+) -> dict[str, Any]:
+    """What a placed call records: the proxy, every response, the cancel, the timings, the transcript."""
+    return {
+        **base,
+        "local_time": local.isoformat(),
+        "proxy": f"{host_for_uri(target.address or '')}:{target.port}",
+        "transport": config.transport,
+        "request_uri": spec.request_uri,
+        "responses": [r.to_dict() for r in result.responses],
+        "final_code": result.final.code if result.final else None,
+        "final_reason": result.final.reason if result.final else None,
+        "time_to_answer": round(result.answered_after, 3) if result.answered_after is not None else None,
+        "cancelled": result.cancel_reason is not None,
+        "cancel_reason": result.cancel_reason,
+        "cancel_status": result.cancel_status,
+        "bye_status": result.bye_status,
+        "auth": result.auth,
+        "timed_out": result.timed_out,
+        "transport_error": result.transport_error,
+        "invites_sent": result.invites_sent,
+        "retransmissions": result.retransmissions,
+        "duration_s": round(result.duration, 3),
+        "notes": list(result.notes),
+        "transcript": result.transcript,
+    }
+
+
 async def probe_lines(
     numbers: Iterable[tuple[str, Mapping[str, Any]]],
     config: SipTrunkConfig,
@@ -534,19 +588,7 @@ async def probe_lines(
     policy = policy or AddressPolicy()
     win = _window(window, config.windows)
     results = ProbeResults()
-    planned: dict[str, list[tuple[str, dict[str, Any], phonenumbers.PhoneNumber]]] = {}
-    for text, info in numbers:
-        info = dict(info or {})
-        region = normalize_country(info.get("country") or info.get("region"))
-        parsed = _as_number(text, region)
-        refusal = dial_refusal(parsed, text, region, config.refuse_types)
-        if refusal is not None:
-            results[text] = _refused(text, refusal, _time.time(), {"input": text, "window": window})
-            log.info("sip-line %s: not dialled (%s)", text, refusal.reason)
-            continue
-        assert parsed is not None
-        e164 = phonenumbers.format_number(parsed, PhoneNumberFormat.E164)
-        planned.setdefault(e164, []).append((text, info, parsed))
+    planned = _plan(numbers, config, window, results)
     if not planned:
         return results
 
@@ -559,105 +601,124 @@ async def probe_lines(
         log.warning("sip-line: no call placed: %s", target.message)
         return results
 
-    password = config.load_password()
-    limiter = limiter or HostLimiter(concurrency=config.max_concurrent_calls, per_minute=config.calls_per_minute)
+    prober = _Prober(
+        config, target, config.load_password(),
+        limiter or HostLimiter(concurrency=config.max_concurrent_calls, per_minute=config.calls_per_minute),
+        window, win, answer_window, ledger, now, results,
+    )
+    await asyncio.gather(*(prober.guarded(e164, entries) for e164, entries in planned.items()))
+    return results
 
-    async def one(e164: str, entries: list[tuple[str, dict[str, Any], phonenumbers.PhoneNumber]]) -> None:
-        parsed = entries[0][2]
-        intl = phonenumbers.format_number(parsed, PhoneNumberFormat.INTERNATIONAL)
-        claims_24_7 = any(bool(info.get("claims_24_7")) for _, info, _ in entries)
-        started = _time.time()
-        base: dict[str, Any] = {"number": e164, "window": window, "claims_24_7": claims_24_7}
-        zone = number_zone(parsed)
-        base["timezone"] = zone.key if zone else None
 
-        def publish(verdict: Verdict) -> None:
-            for text, _info, _parsed in entries:
-                results[text] = Verdict(verdict.kind, text, verdict.verdict, verdict.reason, verdict.message,
-                                        verdict.checks, verdict.flags)
+@dataclass
+class _Line:
+    """One number to call; every input text that normalized to it shares the call and the verdict."""
 
-        def not_due(reason: str, local: datetime | None) -> None:
-            previous = None
-            if ledger is not None and reason == reasons.ALREADY_PROBED:
-                key = ledger_key(win, local) if local else None
-                previous = _ledger_calls(ledger).get(e164, {}).get(key or "")
-            evidence = {**base, "local_time": local.isoformat() if local else None, "previous_call": previous}
-            message = f"{intl}: {reasons.message(reason) or reason}"
-            publish(_refused(e164, Refusal("unknown", reason, message), started, evidence))
+    e164: str
+    entries: list[tuple[str, dict[str, Any], phonenumbers.PhoneNumber]]
+    intl: str
+    claims_24_7: bool
+    started: float
+    base: dict[str, Any]
 
-        due, why, local, _ = _due(parsed, win, _aware(now), ledger)
-        if not due:
-            not_due(why, local)
-            return
-        async with limiter.slot(LIMITER_KEY):
-            # Time has passed while waiting for a slot: ask again.
-            call_now = _aware(now)
-            due, why, local, key = _due(parsed, win, call_now, ledger)
-            if not due:
-                not_due(why, local)
-                return
-            assert local is not None and key is not None
-            entry: dict[str, Any] = {"at": call_now.astimezone(UTC).isoformat(), "local": local.isoformat(),
-                                     "status": "in-progress"}
-            if ledger is not None:
-                _ledger_calls(ledger).setdefault(e164, {})[key] = entry  # before dialling: a crash never re-dials
-            t0 = _time.perf_counter()
-            spec = _call_spec(config, e164, password, answer_window)
-            try:
-                result = await _place_call(config, target.address or "", target.port, spec)
-            except (OSError, TimeoutError) as exc:
-                result = CallResult(spec.request_uri, "", config.transport.upper())
-                result.transport_error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-                result.duration = _time.perf_counter() - t0
-        verdict_name, reason = classify_call(result)
-        flags: list[str] = []
-        message = _message(intl, reason, result)
-        if claims_24_7 and reason not in LIVE_REASONS:
-            flags.append(reasons.NOT_AVAILABLE_24_7)
-            message += f"; {reasons.message(reasons.NOT_AVAILABLE_24_7)}"
-        evidence = {
-            **base,
-            "local_time": local.isoformat(),
-            "proxy": f"{host_for_uri(target.address or '')}:{target.port}",
-            "transport": config.transport,
-            "request_uri": spec.request_uri,
-            "responses": [r.to_dict() for r in result.responses],
-            "final_code": result.final.code if result.final else None,
-            "final_reason": result.final.reason if result.final else None,
-            "time_to_answer": round(result.answered_after, 3) if result.answered_after is not None else None,
-            "cancelled": result.cancel_reason is not None,
-            "cancel_reason": result.cancel_reason,
-            "cancel_status": result.cancel_status,
-            "bye_status": result.bye_status,
-            "auth": result.auth,
-            "timed_out": result.timed_out,
-            "transport_error": result.transport_error,
-            "invites_sent": result.invites_sent,
-            "retransmissions": result.retransmissions,
-            "duration_s": round(result.duration, 3),
-            "notes": list(result.notes),
-            "transcript": result.transcript,
-        }
-        check = Check(CHECK_NAME, verdict_name, reason, message, evidence, started,
-                      round((_time.perf_counter() - t0) * 1000, 3))
-        publish(Verdict("phone", e164, verdict_name, reason, message, (check,), tuple(flags)))
-        entry.update(status="done", verdict=verdict_name, reason=reason,
-                     final=result.final.code if result.final else None)
-        results.calls.append({
-            "number": e164, "at": entry["at"], "local_time": local.isoformat(), "window": window,
-            "verdict": verdict_name, "reason": reason, "final_code": entry["final"],
-            "duration_s": round(result.duration, 3),
-        })
-        log.info("sip-line %s: %s/%s (final %s, %.1f s)", e164, verdict_name, reason, entry["final"], result.duration)
 
-    async def guarded(e164: str, entries: list[tuple[str, dict[str, Any], phonenumbers.PhoneNumber]]) -> None:
+@dataclass
+class _Prober:
+    """What every call of one :func:`probe_lines` run shares: the trunk, the window, the ledger, the results."""
+
+    config: SipTrunkConfig
+    target: _Target
+    password: Secret | None
+    limiter: HostLimiter
+    window: str | None
+    win: ProbeWindow | None
+    answer_window: float | None
+    ledger: dict[str, Any] | None
+    now: datetime | None
+    results: ProbeResults
+
+    async def guarded(self, e164: str, entries: list[tuple[str, dict[str, Any], phonenumbers.PhoneNumber]]) -> None:
         try:
-            await one(e164, entries)
+            await self.probe(e164, entries)
         except Exception as exc:  # one broken call must not cost the others
             log.exception("sip-line %s: probe failed", e164)
             message = f"the line probe failed unexpectedly: {type(exc).__name__}"
             for text, _info, _parsed in entries:
-                results[text] = _refused(text, Refusal("unknown", reasons.SIP_ERROR, message), _time.time(), {"number": e164})
+                self.results[text] = _refused(
+                    text, Refusal("unknown", reasons.SIP_ERROR, message), _time.time(), {"number": e164})
 
-    await asyncio.gather(*(guarded(e164, entries) for e164, entries in planned.items()))
-    return results
+    async def probe(self, e164: str, entries: list[tuple[str, dict[str, Any], phonenumbers.PhoneNumber]]) -> None:
+        parsed = entries[0][2]
+        claims_24_7 = any(bool(info.get("claims_24_7")) for _, info, _ in entries)
+        base: dict[str, Any] = {"number": e164, "window": self.window, "claims_24_7": claims_24_7}
+        zone = number_zone(parsed)
+        base["timezone"] = zone.key if zone else None
+        line = _Line(e164, entries, phonenumbers.format_number(parsed, PhoneNumberFormat.INTERNATIONAL),
+                     claims_24_7, _time.time(), base)
+        due, why, local, _ = _due(parsed, self.win, _aware(self.now), self.ledger)
+        if not due:
+            self._not_due(line, why, local)
+            return
+        async with self.limiter.slot(LIMITER_KEY):
+            # Time has passed while waiting for a slot: ask again.
+            call_now = _aware(self.now)
+            due, why, local, key = _due(parsed, self.win, call_now, self.ledger)
+            if not due:
+                self._not_due(line, why, local)
+                return
+            assert local is not None and key is not None
+            entry: dict[str, Any] = {"at": call_now.astimezone(UTC).isoformat(), "local": local.isoformat(),
+                                     "status": "in-progress"}
+            if self.ledger is not None:
+                _ledger_calls(self.ledger).setdefault(e164, {})[key] = entry  # before dialling: a crash never re-dials
+            t0 = _time.perf_counter()
+            spec = _call_spec(self.config, e164, self.password, self.answer_window)
+            result = await self._call(spec, t0)
+        self._record(line, local, entry, spec, result, t0)
+
+    async def _call(self, spec: CallSpec, t0: float) -> CallResult:
+        try:
+            return await _place_call(self.config, self.target.address or "", self.target.port, spec)
+        except (OSError, TimeoutError) as exc:
+            result = CallResult(spec.request_uri, "", self.config.transport.upper())
+            result.transport_error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            result.duration = _time.perf_counter() - t0
+            return result
+
+    def _publish(self, line: _Line, verdict: Verdict) -> None:
+        for text, _info, _parsed in line.entries:
+            self.results[text] = Verdict(verdict.kind, text, verdict.verdict, verdict.reason, verdict.message,
+                                         verdict.checks, verdict.flags)
+
+    def _not_due(self, line: _Line, reason: str, local: datetime | None) -> None:
+        previous = None
+        if self.ledger is not None and reason == reasons.ALREADY_PROBED:
+            key = ledger_key(self.win, local) if local else None
+            previous = _ledger_calls(self.ledger).get(line.e164, {}).get(key or "")
+        evidence = {**line.base, "local_time": local.isoformat() if local else None, "previous_call": previous}
+        message = f"{line.intl}: {reasons.message(reason) or reason}"
+        self._publish(line, _refused(line.e164, Refusal("unknown", reason, message), line.started, evidence))
+
+    def _record(
+        self, line: _Line, local: datetime, entry: dict[str, Any], spec: CallSpec, result: CallResult, t0: float
+    ) -> None:
+        """The verdict of a placed call, its ledger entry and its line in the run summary."""
+        verdict_name, reason = classify_call(result)
+        flags: list[str] = []
+        message = _message(line.intl, reason, result)
+        if line.claims_24_7 and reason not in LIVE_REASONS:
+            flags.append(reasons.NOT_AVAILABLE_24_7)
+            message += f"; {reasons.message(reasons.NOT_AVAILABLE_24_7)}"
+        evidence = _call_evidence(line.base, local, self.target, self.config, spec, result)
+        check = Check(CHECK_NAME, verdict_name, reason, message, evidence, line.started,
+                      round((_time.perf_counter() - t0) * 1000, 3))
+        self._publish(line, Verdict("phone", line.e164, verdict_name, reason, message, (check,), tuple(flags)))
+        entry.update(status="done", verdict=verdict_name, reason=reason,
+                     final=result.final.code if result.final else None)
+        self.results.calls.append({
+            "number": line.e164, "at": entry["at"], "local_time": local.isoformat(), "window": self.window,
+            "verdict": verdict_name, "reason": reason, "final_code": entry["final"],
+            "duration_s": round(result.duration, 3),
+        })
+        log.info("sip-line %s: %s/%s (final %s, %.1f s)", line.e164, verdict_name, reason, entry["final"],
+                 result.duration)
