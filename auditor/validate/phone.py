@@ -114,10 +114,7 @@ def validate_phone(cp_or_value: str | ContactPoint, country: str | None = None) 
     else:
         value, candidates = cp_or_value, [cp_or_value]
     region = normalize_country(country)
-    number = None
-    for text in candidates:
-        if text and (number := _parse(text, region)) is not None:
-            break
+    number = next((n for text in candidates if text and (n := _parse(text, region)) is not None), None)
 
     def done(verdict: VerdictValue, reason: str, message: str, evidence: dict[str, Any], flags: tuple[str, ...] = ()) -> Verdict:
         check = Check(
@@ -138,6 +135,12 @@ def validate_phone(cp_or_value: str | ContactPoint, country: str | None = None) 
         detail = "is not a possible length" if not evidence["possible"] else "is not valid"
         return done("inactive", reasons.INVALID_NUMBER, f"{evidence['e164']} {detail} in its numbering plan ({why})", evidence)
 
+    reason, message, flags = _valid_number(evidence, region)
+    return done("unknown", reason, message, evidence, flags)
+
+
+def _valid_number(evidence: dict[str, Any], region: str | None) -> tuple[str, str, tuple[str, ...]]:
+    """Reason, message and flags for a valid number: what calling it costs, where it is registered."""
     kind_name = evidence["type"]
     flags: list[str] = []
     reason = reasons.NOT_DIALLED
@@ -153,4 +156,4 @@ def validate_phone(cp_or_value: str | ContactPoint, country: str | None = None) 
     if evidence["foreign"]:
         flags.append("foreign-number")
         message += f" (registered to {evidence['region']}, company in {region})"
-    return done("unknown", reason, message, evidence, tuple(flags))
+    return reason, message, tuple(flags)
