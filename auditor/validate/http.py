@@ -239,6 +239,33 @@ class _Answer:
     challenge: list[str]
 
 
+def _take(result: HttpResult, current: str, target: URL, answer: _Answer) -> str | None:
+    """Record one hop's answer as the latest; return where it redirects (None: the chain ends)."""
+    result.tries += answer.tries
+    result.waits += answer.waits
+    location = answer.all_headers.get("Location")
+    is_redirect = answer.status in REDIRECT_STATUSES and bool(location)
+    next_url = urljoin(current, location.strip()) if is_redirect and location else None
+    result.chain.append({"url": current, "status": answer.status, "location": next_url})
+    result.status = answer.status
+    result.headers = answer.headers
+    result.body, result.truncated = answer.body, answer.truncated
+    result.challenge = answer.challenge
+    if target.scheme == "https":
+        result.tls_ok = True
+    return next_url
+
+
+def _failed(result: HttpResult, current: str, fail: _Fail) -> None:
+    """Record why the fetch ended without a final answer from ``current``."""
+    result.error, result.message = fail.tag, fail.message
+    if fail.tls_error:
+        result.tls_ok, result.tls_error = False, fail.tls_error
+    result.dns = fail.dns
+    if fail.tag == reasons.REDIRECT_LOOP:
+        result.chain.append({"url": current, "status": None, "location": None})
+
+
 class HttpClient:
     """Guarded GET/HEAD with manual redirects, retries, per-host limits and caps.
 
@@ -360,18 +387,7 @@ class HttpClient:
                     result.chain.append({"url": current, "status": answer.status, "location": None, "method": "HEAD"})
                     verb = result.method = "GET"
                     answer = await self._hop(verb, target, cookies)
-                result.tries += answer.tries
-                result.waits += answer.waits
-                location = answer.all_headers.get("Location")
-                is_redirect = answer.status in REDIRECT_STATUSES and bool(location)
-                next_url = urljoin(current, location.strip()) if is_redirect and location else None
-                result.chain.append({"url": current, "status": answer.status, "location": next_url})
-                result.status = answer.status
-                result.headers = answer.headers
-                result.body, result.truncated = answer.body, answer.truncated
-                result.challenge = answer.challenge
-                if target.scheme == "https":
-                    result.tls_ok = True
+                next_url = _take(result, current, target, answer)
                 if next_url is None:
                     break
                 if URL(next_url).scheme not in ("http", "https"):
@@ -384,12 +400,7 @@ class HttpClient:
             else:
                 raise _Fail(reasons.TOO_MANY_REDIRECTS, f"more than {self.max_redirects} redirects")
         except _Fail as fail:
-            result.error, result.message = fail.tag, fail.message
-            if fail.tls_error:
-                result.tls_ok, result.tls_error = False, fail.tls_error
-            result.dns = fail.dns
-            if fail.tag == reasons.REDIRECT_LOOP:
-                result.chain.append({"url": current, "status": None, "location": None})
+            _failed(result, current, fail)
         result.elapsed_ms = (time.perf_counter() - t0) * 1000
         return result
 
