@@ -69,7 +69,9 @@ __all__ = ["AgentSpec", "LabReplyAgents", "ReceivedInquiry", "ReplyPlan", "Sched
 
 log = logging.getLogger(__name__)
 
-REPLY_KINDS = ("human-reply", "auto-ack", "auto-ack-then-human", "bounce", "never")
+# Each reply a lab agent can give, with how many delays (hours) it takes.
+_ARITY = {"human-reply": 1, "auto-ack": 1, "auto-ack-then-human": 2, "bounce": 1, "never": 0}
+REPLY_KINDS = tuple(_ARITY)
 DEFAULT_HUMAN_HOURS = 4.0
 DEFAULT_ACK_HOURS = 1 / 60  # auto-responders answer within a minute
 DEFAULT_BOUNCE_HOURS = 0.0
@@ -97,19 +99,7 @@ class ReplyPlan:
         """``"auto-ack-then-human:0.1:26"`` -> ReplyPlan(...); ValueError on anything else."""
         if isinstance(text, ReplyPlan):
             return text
-        name, *args = [part.strip() for part in text.strip().split(":")]
-        name = name.lower()
-        try:
-            hours = [float(a) for a in args]
-        except ValueError:
-            raise ValueError(f"lab reply {text!r}: delays are hours, e.g. human-reply:2.5") from None
-        if any(h < 0 or h != h for h in hours):
-            raise ValueError(f"lab reply {text!r}: delays must be >= 0 hours")
-        arity = {"human-reply": 1, "auto-ack": 1, "auto-ack-then-human": 2, "bounce": 1, "never": 0}
-        if name not in arity:
-            raise ValueError(f"unknown lab reply {text!r}; one of {', '.join(REPLY_KINDS)}")
-        if len(hours) > arity[name]:
-            raise ValueError(f"lab reply {text!r}: {name} takes at most {arity[name]} delay(s)")
+        name, hours = _split_reply(text)
         if name == "human-reply":
             return cls(name, human_hours=hours[0] if hours else DEFAULT_HUMAN_HOURS)
         if name == "auto-ack":
@@ -127,6 +117,23 @@ class ReplyPlan:
     def __str__(self) -> str:
         hours = [h for h in (self.ack_hours, self.human_hours, self.bounce_hours) if h is not None]
         return ":".join([self.kind, *(f"{h:g}" for h in hours)])
+
+
+def _split_reply(text: str) -> tuple[str, list[float]]:
+    """``"auto-ack-then-human:0.1:26"`` -> ("auto-ack-then-human", [0.1, 26.0]), checked against its arity."""
+    name, *args = [part.strip() for part in text.strip().split(":")]
+    name = name.lower()
+    try:
+        hours = [float(a) for a in args]
+    except ValueError:
+        raise ValueError(f"lab reply {text!r}: delays are hours, e.g. human-reply:2.5") from None
+    if any(h < 0 or h != h for h in hours):
+        raise ValueError(f"lab reply {text!r}: delays must be >= 0 hours")
+    if name not in _ARITY:
+        raise ValueError(f"unknown lab reply {text!r}; one of {', '.join(REPLY_KINDS)}")
+    if len(hours) > _ARITY[name]:
+        raise ValueError(f"lab reply {text!r}: {name} takes at most {_ARITY[name]} delay(s)")
+    return name, hours
 
 
 @dataclass(frozen=True)
