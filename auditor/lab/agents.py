@@ -55,13 +55,14 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import format_datetime, getaddresses, parsedate_to_datetime
 from functools import cache
-from typing import Any
+from typing import Any, Self
 
 from aiosmtpd.smtp import SMTP as AioSMTP
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
-from auditor.lab.background import BackgroundLoop
+from auditor.lab.background import BackgroundLoop, BackgroundServer
 from auditor.lab.imap import LabImapServer
+from auditor.lab.smtp import quiet_mail_log
 from auditor.probes.inquiries.compose import render
 from auditor.probes.inquiries.config import LANGUAGES, TOPICS
 
@@ -455,7 +456,7 @@ class _Handler:
         return f"250 2.0.0 Ok: queued as {queue_id}"
 
 
-class LabReplyAgents:
+class LabReplyAgents(BackgroundServer):
     """The lab's submission server and the companies behind the addresses it delivers to.
 
     ``mailboxes`` maps an address (``info@firma.hu``) or a domain (``@firma.hu``)
@@ -627,21 +628,15 @@ class LabReplyAgents:
 
     # ---------------------------------------------------------------- lifecycle
 
-    def start(self) -> LabReplyAgents:
+    def start(self) -> Self:
         """Bind the submission port and serve from a daemon thread; returns self."""
         if self._bg.running:
             return self
-        mail_log = logging.getLogger("mail.log")
-        if mail_log.level == logging.NOTSET:
-            mail_log.setLevel(logging.WARNING)  # aiosmtpd logs every connection at INFO
+        mail_log = quiet_mail_log()
         if _quiet_login_data not in mail_log.filters:
             mail_log.addFilter(_quiet_login_data)
         self._bg.start(self._bind, self._shutdown)
         return self
-
-    @property
-    def _loop(self) -> asyncio.AbstractEventLoop | None:
-        return self._bg.loop
 
     async def _bind(self) -> None:
         loop = asyncio.get_running_loop()
@@ -669,12 +664,6 @@ class LabReplyAgents:
                 self._pending.clear()
 
         self._bg.stop(before=drop_pending)
-
-    def __enter__(self) -> LabReplyAgents:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def _quiet_login_data(record: logging.LogRecord) -> bool:
