@@ -12,12 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree as ET
 
-from auditor.models import CompanyResult, Verdict
+from auditor import reasons
+from auditor.models import KINDS, CompanyResult, Verdict
 
 if TYPE_CHECKING:  # scoring's import cost stays out of `auditor --help`
     from auditor.score import ScoreCard
-
-KIND_ORDER = ("phone", "email", "chat", "messaging", "form", "hours")
 
 
 @dataclass
@@ -53,7 +52,7 @@ def build_outcome(
 ) -> CheckOutcome:
     """Gather contact points, verdicts, the score card and the gates' decisions."""
     contacts = []
-    for cp in sorted(result.contacts, key=lambda c: (KIND_ORDER.index(c.kind) if c.kind in KIND_ORDER else 9, c.value)):
+    for cp in sorted(result.contacts, key=lambda c: (KINDS.index(c.kind) if c.kind in KINDS else len(KINDS), c.value)):
         v = verdicts.get(cp.dedupe_key)
         contacts.append({
             "kind": cp.kind, "value": cp.value, "label": cp.label, "page_url": cp.page_url,
@@ -95,7 +94,7 @@ def fix_first(contacts: list[dict[str, Any]], card: ScoreCard, result: CompanyRe
         if text not in fixes:
             fixes.append(text)
     for f in result.failures:
-        if f.tag in ("no-contact-page-found", "no-contact-points", "robots-disallowed"):
+        if f.tag in (reasons.NO_CONTACT_PAGE_FOUND, reasons.NO_CONTACT_POINTS, reasons.ROBOTS_DISALLOWED):
             fixes.append(f.message)
     return fixes[:8]
 

@@ -46,12 +46,12 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from aiosmtpd.smtp import SMTP as AioSMTP
 from aiosmtpd.smtp import Envelope, Session
 
-from auditor.lab.background import BackgroundLoop
+from auditor.lab.background import BackgroundLoop, BackgroundServer
 
 __all__ = ["BEHAVIOURS", "LabMailServers", "MailHostSpec"]
 
@@ -230,7 +230,15 @@ class _LabSMTP(AioSMTP):
         await self.push(DATA_REPLY)
 
 
-class LabMailServers:
+def quiet_mail_log() -> logging.Logger:
+    """aiosmtpd's logger, at WARNING unless the user set a level: it logs every connection at INFO."""
+    mail_log = logging.getLogger("mail.log")
+    if mail_log.level == logging.NOTSET:
+        mail_log.setLevel(logging.WARNING)
+    return mail_log
+
+
+class LabMailServers(BackgroundServer):
     """All lab mail hosts on one port, served from a background thread's event loop.
 
     ``specs`` are :class:`MailHostSpec` or ``(ip, behaviour, mailboxes)`` tuples;
@@ -425,21 +433,15 @@ class LabMailServers:
 
     # ---------------------------------------------------------------- lifecycle
 
-    def start(self) -> LabMailServers:
+    def start(self) -> Self:
         """Bind every host and serve from a daemon thread; returns self."""
         if self._bg.running:
             return self
-        mail_log = logging.getLogger("mail.log")
-        if mail_log.level == logging.NOTSET:
-            mail_log.setLevel(logging.WARNING)  # aiosmtpd logs every connection at INFO
+        quiet_mail_log()
         if any(s.behaviour == "starttls" for s in self.specs):
             self._tls = _self_signed_context(self.hostname, [s.ip for s in self.specs])
         self._bg.start(self._bind_all, self._shutdown)
         return self
-
-    @property
-    def _loop(self) -> asyncio.AbstractEventLoop | None:
-        return self._bg.loop
 
     async def _bind_all(self) -> None:
         for attempt in range(20):
@@ -491,12 +493,6 @@ class LabMailServers:
     def stop(self) -> None:
         """Close every listener and connection and end the thread."""
         self._bg.stop()
-
-    def __enter__(self) -> LabMailServers:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def _free_port(host: str) -> int:

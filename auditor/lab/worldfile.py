@@ -8,12 +8,10 @@ are the TOML keys (``company`` and ``platform`` are arrays of tables, as in the 
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
+from auditor import reasons
 from auditor.lab.schema import Between, Matches, OneOf, known_encoding, not_empty
 from auditor.lab.worldmodel import (
     BEHAVIOURS,
@@ -21,27 +19,16 @@ from auditor.lab.worldmodel import (
     NAME_BEHAVIOURS,
     PAGE_FAULTS,
     TLS_MODES,
-    VERDICTS,
 )
-from auditor.models import KINDS
+from auditor.models import KINDS, VERDICTS
 
 HttpStatus = Annotated[int, Between(100, 599, "an HTTP status")]
 Preference = Annotated[int, Between(0, 65535, "an MX preference")]
 
 
-@lru_cache(maxsize=1)
-def reason_tags() -> frozenset[str]:
-    """The project's reason tags; a truth that names another compares apples to pears."""
-    path = Path(__file__).resolve().parents[1] / "data" / "reasons.toml"
-    try:
-        return frozenset(tomllib.loads(path.read_text(encoding="utf-8")).get("reasons", {}))
-    except (OSError, tomllib.TOMLDecodeError):
-        return frozenset()
-
-
 def reason_tag(value: Any) -> str | None:
-    known = reason_tags()
-    if known and value not in known:
+    """A truth must name one of the project's reason tags, or it compares apples to pears."""
+    if value not in reasons.TAGS:
         return f"{value!r} is not a reason tag of auditor/data/reasons.toml"
     return None
 

@@ -33,7 +33,6 @@ PAGE_FAULTS = (
 TLS_MODES = ("valid", "self-signed", "expired", "wrong-host")
 DEFAULT_ADDRESS = "127.0.0.1"
 CATCH_ALL = "*"
-VERDICTS = ("active", "inactive", "unknown")
 # "closed": the name resolves, nothing listens (connection refused), as a dead backup MX.
 MAIL_BEHAVIOURS = (*SMTP_BEHAVIOURS, "closed")
 WEB_ADDRESS = DEFAULT_ADDRESS  # where every site (and an implicit-MX mail host) lives

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
-from auditor import data
+from auditor import reasons
 from auditor.extract.chat import fingerprints
 from auditor.harvest.browser import (
     BrowserRenderer,
@@ -46,15 +46,11 @@ def script_requests(result: RenderResult, slug: str) -> list[RequestRecord]:
 
 def _status_tag(status: int | None) -> str:
     if status in (404, 410):
-        return "http-404"
+        return reasons.HTTP_404
     if status is not None and status >= 500:
-        return "http-5xx"
-    return "http-4xx"
+        return reasons.HTTP_5XX
+    return reasons.HTTP_4XX
 
-
-
-def _reason_text(tag: str) -> str:
-    return str(data.load("reasons.toml").get("reasons", {}).get(tag, tag))
 
 
 def launcher_check(cp: ContactPoint, result: RenderResult) -> Check:
@@ -81,13 +77,13 @@ def launcher_check(cp: ContactPoint, result: RenderResult) -> Check:
     verdict: VerdictValue
     if result.error and not result.html:
         verdict, reason = "unknown", result.error
-        message = f"the page could not be rendered: {result.message or _reason_text(result.error)}"
+        message = f"the page could not be rendered: {result.message or reasons.message(result.error) or result.error}"
     elif any(s.visible for s in sightings):
-        verdict, reason = "active", "launcher-visible"
+        verdict, reason = "active", reasons.LAUNCHER_VISIBLE
         shown = next(s for s in sightings if s.visible)
         message = f"the {slug} launcher ({shown.marker}) is visible after rendering"
     elif loaded or globals_ or sightings:
-        verdict, reason = "unknown", "launcher-hidden"
+        verdict, reason = "unknown", reasons.LAUNCHER_HIDDEN
         what = ", ".join([*(f"window.{g}" for g in globals_), *(s.marker for s in sightings)]) or loaded[0].url
         message = f"the {slug} widget loaded ({what}) but no launcher is visible"
     elif failed:
@@ -96,7 +92,7 @@ def launcher_check(cp: ContactPoint, result: RenderResult) -> Check:
         reason = first.reason or _status_tag(first.status)
         message = f"the {slug} widget script did not load: {first.url} ({first.message or reason})"
     else:
-        verdict, reason = "unknown", "widget-not-loaded"
+        verdict, reason = "unknown", reasons.WIDGET_NOT_LOADED
         message = f"no sign of {slug} after rendering (no script request, global or launcher)"
     return Check(name=CHECK_NAME, verdict=verdict, reason=reason, message=message, evidence=evidence,
                  started_at=result.started_at, duration_ms=(time.perf_counter() - t0) * 1000)

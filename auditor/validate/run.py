@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 
+from auditor import reasons
 from auditor.config import Settings
 from auditor.models import Check, CompanyResult, ContactPoint, Subject, Verdict
 from auditor.net.guard import AddressPolicy
@@ -58,8 +59,8 @@ def _email_config(settings: Settings) -> EmailCheckConfig:
 def _crash_verdict(cp: ContactPoint, exc: BaseException) -> Verdict:
     """A validator bug must cost one verdict (unknown), never the run."""
     message = f"the check failed unexpectedly: {type(exc).__name__}: {exc}"[:300]
-    check = Check("internal", "unknown", "check-error", message, {}, time.time(), 0.0)
-    return Verdict(cp.kind, cp.value, "unknown", "check-error", message, (check,))
+    check = Check("internal", "unknown", reasons.CHECK_ERROR, message, {}, time.time(), 0.0)
+    return Verdict(cp.kind, cp.value, "unknown", reasons.CHECK_ERROR, message, (check,))
 
 
 async def validate_points(
@@ -72,7 +73,6 @@ async def validate_points(
     """Verdicts for (contact point, company country) pairs, keyed by :func:`check_key`."""
     network = network or NetworkOptions()
     resolver = resolver or DnsResolver(settings.nameserver, settings.dns_timeout)
-    policy = AddressPolicy(settings.allow_private_targets)
     notify = on_verdict or (lambda verdict: None)
     unique: dict[tuple[str, ...], tuple[ContactPoint, str | None]] = {}
     for cp, country in points:
@@ -80,55 +80,70 @@ async def validate_points(
             unique.setdefault(check_key(cp), (cp, country))
     verdicts: dict[tuple[str, ...], Verdict] = {}
 
-    for key, (cp, country) in unique.items():
-        if cp.kind == "phone":
-            try:
-                verdicts[key] = validate_phone(cp, country)
-            except Exception as exc:  # noqa: BLE001
-                verdicts[key] = _crash_verdict(cp, exc)
-            notify(verdicts[key])
+    def found(cp: ContactPoint, verdict: Verdict) -> None:
+        verdicts[check_key(cp)] = verdict
+        notify(verdict)
 
+    for cp, country in unique.values():
+        if cp.kind == "phone":
+            found(cp, _phone_verdict(cp, country))
     emails = [cp for cp, _ in unique.values() if cp.kind == "email"]
     links = [cp for cp, _ in unique.values() if cp.kind in ("chat", "messaging", "form")]
-
-    async def run_emails() -> None:
-        if not emails:
-            return
-        validator = EmailValidator(resolver, _email_config(settings))
-        try:
-            found = await validator.validate_many(cp.value for cp in emails)
-        except Exception as exc:  # noqa: BLE001
-            log.exception("email validation failed")
-            found = {cp.value: _crash_verdict(cp, exc) for cp in emails}
-        for cp in emails:
-            verdict = found.get(cp.value) or _crash_verdict(cp, KeyError(cp.value))
-            verdicts[check_key(cp)] = verdict
-            notify(verdict)
-
-    async def run_links() -> None:
-        if not links:
-            return
-        limit = asyncio.Semaphore(LINK_CONCURRENCY)
-        async with HttpClient(
-            resolver, policy, user_agent=settings.effective_user_agent(), timeout=settings.timeout,
-            port_overrides=network.http_port_overrides, ca_file=network.ca_file,
-        ) as http:
-            validator = LinkValidator(http)
-
-            async def one(cp: ContactPoint) -> None:
-                async with limit:
-                    try:
-                        verdict = await validator.validate(cp)
-                    except Exception as exc:  # noqa: BLE001
-                        log.exception("link check of %s failed", cp.value)
-                        verdict = _crash_verdict(cp, exc)
-                verdicts[check_key(cp)] = verdict
-                notify(verdict)
-
-            await asyncio.gather(*(one(cp) for cp in links))
-
-    await asyncio.gather(run_emails(), run_links())
+    await asyncio.gather(
+        _check_emails(emails, resolver, settings, found),
+        _check_links(links, resolver, settings, network, found),
+    )
     return verdicts
+
+
+def _phone_verdict(cp: ContactPoint, country: str | None) -> Verdict:
+    try:
+        return validate_phone(cp, country)
+    except Exception as exc:  # noqa: BLE001
+        return _crash_verdict(cp, exc)
+
+
+async def _check_emails(
+    emails: list[ContactPoint], resolver: DnsResolver, settings: Settings,
+    found: Callable[[ContactPoint, Verdict], None],
+) -> None:
+    """Every address in one validator run, so that each mail host gets few, polite sessions."""
+    if not emails:
+        return
+    validator = EmailValidator(resolver, _email_config(settings))
+    try:
+        by_value = await validator.validate_many(cp.value for cp in emails)
+    except Exception as exc:  # noqa: BLE001
+        log.exception("email validation failed")
+        by_value = {cp.value: _crash_verdict(cp, exc) for cp in emails}
+    for cp in emails:
+        found(cp, by_value.get(cp.value) or _crash_verdict(cp, KeyError(cp.value)))
+
+
+async def _check_links(
+    links: list[ContactPoint], resolver: DnsResolver, settings: Settings, network: NetworkOptions,
+    found: Callable[[ContactPoint, Verdict], None],
+) -> None:
+    """Chat, messaging and form checks over one guarded HTTP client, LINK_CONCURRENCY at a time."""
+    if not links:
+        return
+    limit = asyncio.Semaphore(LINK_CONCURRENCY)
+    async with HttpClient(
+        resolver, AddressPolicy(settings.allow_private_targets), user_agent=settings.effective_user_agent(),
+        timeout=settings.timeout, port_overrides=network.http_port_overrides, ca_file=network.ca_file,
+    ) as http:
+        validator = LinkValidator(http)
+
+        async def one(cp: ContactPoint) -> None:
+            async with limit:
+                try:
+                    verdict = await validator.validate(cp)
+                except Exception as exc:  # noqa: BLE001
+                    log.exception("link check of %s failed", cp.value)
+                    verdict = _crash_verdict(cp, exc)
+            found(cp, verdict)
+
+        await asyncio.gather(*(one(cp) for cp in links))
 
 
 def merge_line(verdict: Verdict | None, line: Verdict) -> Verdict:

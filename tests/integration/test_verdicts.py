@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from auditor.lab import Lab
-from auditor.lab.world import VERDICTS
+from auditor.models import VERDICTS
 
 pytestmark = pytest.mark.integration
 

@@ -108,3 +108,62 @@ def test_no_code_gives_a_tag_reasons_toml_lacks() -> None:
                 if LOOKS_LIKE_TAG.fullmatch(const.value) and const.value not in reasons.TAGS:
                     unknown.append(f"{path.relative_to(ROOT)}:{const.lineno}: {const.value!r}")
     assert not unknown, "reason tags missing from auditor/data/reasons.toml:\n" + "\n".join(unknown)
+
+
+# Modules that name every reason tag through auditor.reasons: a string literal spelling a tag
+# there is a regression, in a tag position or not (a tag travels through returns, tuples,
+# tables and flags, more places than the scanner above can name).
+CONSTANTS_ONLY = (
+    "auditor/validate/email",
+    "auditor/validate/browser.py",
+    "auditor/validate/http.py",
+    "auditor/validate/phone.py",
+    "auditor/validate/smtp_reply.py",
+    "auditor/validate/run.py",
+    "auditor/net/guard.py",
+    "auditor/selfcheck.py",
+    "auditor/probes/sip",
+    "auditor/probes/inquiries/store.py",
+    "auditor/probes/inquiries/classify.py",
+    "auditor/lab/worldfile.py",
+)
+# The same spelling in another vocabulary, counted so that a tag literal added beside them fails.
+NOT_A_TAG = {
+    ("auditor/validate/email/outcomes.py", "pending"): 1,  # a probe's state within a batch
+    ("auditor/probes/sip/ua.py", "session-progress"): 1,  # why the UA cancels (its log line)
+    ("auditor/probes/inquiries/store.py", "human-reply"): 1,  # auditor.score's outcome words
+    ("auditor/probes/inquiries/store.py", "bounced"): 1,
+    ("auditor/probes/inquiries/store.py", "no-reply"): 1,
+}
+
+
+def bare_tags(tree: ast.AST) -> Iterator[ast.Constant]:
+    """String literals (docstrings aside) that spell a reason tag."""
+    docstrings = {
+        id(node.body[0].value) for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)
+    }
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in reasons.TAGS
+                and id(node) not in docstrings):
+            yield node
+
+
+def test_bare_tags_finds_literals_outside_docstrings() -> None:
+    code = '"""no-reply"""\ndef f():\n    """busy"""\n    return UNKNOWN, "greylisted"\nx = {"a": "busy", "b": reasons.BUSY}\n'
+    assert sorted(c.value for c in bare_tags(ast.parse(code))) == ["busy", "greylisted"]
+
+
+def test_converted_modules_name_tags_by_constant() -> None:
+    found: dict[tuple[str, str], list[int]] = {}
+    for entry in CONSTANTS_ONLY:
+        target = ROOT / entry
+        for path in sorted(target.rglob("*.py")) if target.is_dir() else [target]:
+            rel = path.relative_to(ROOT).as_posix()
+            for const in bare_tags(ast.parse(path.read_text("utf-8"))):
+                found.setdefault((rel, const.value), []).append(const.lineno)
+    bare = [f"{rel}:{line}: {tag!r} (use reasons.{tag.upper().replace('-', '_')})"
+            for (rel, tag), lines in sorted(found.items()) if len(lines) > NOT_A_TAG.get((rel, tag), 0)
+            for line in lines]
+    assert not bare, "bare reason-tag literals:\n" + "\n".join(bare)

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from auditor import reasons
 from auditor.models import Verdict
 from auditor.net.guard import AddressPolicy
 from auditor.net.resolver import DnsAnswer
@@ -151,7 +152,7 @@ def test_every_reason_has_a_message() -> None:
             "emergency-number", "short-number", "outside-window", "unknown-timezone", "already-probed",
             "premium-rate", "shared-cost", "invalid-number"}
     for tag in tags:
-        assert probe_mod.reason_message(tag), tag
+        assert reasons.message(tag), tag
 
 
 # --------------------------------------------------------------------------- windows

@@ -12,15 +12,16 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from typing import Self
 
-from auditor.lab.background import BackgroundLoop
+from auditor.lab.background import BackgroundLoop, BackgroundServer
 from auditor.lab.imap.mailbox import Folder, StoredMessage, crlf, folder_key
 from auditor.lab.imap.session import MAX_LINE, Session
 
 log = logging.getLogger(__name__)
 
 
-class LabImapServer:
+class LabImapServer(BackgroundServer):
     """In-memory mailboxes of ``users`` (name -> password), served over IMAP from a thread.
 
     User names compare case-insensitively (they are email addresses); every user
@@ -140,7 +141,7 @@ class LabImapServer:
 
     # ---------------------------------------------------------------- lifecycle
 
-    def start(self) -> LabImapServer:
+    def start(self) -> Self:
         """Bind and serve from a daemon thread; returns self."""
         if not self._bg.running:
             self._bg.start(self._bind, self._shutdown)
@@ -150,10 +151,6 @@ class LabImapServer:
         self._server = await asyncio.start_server(
             self._client, self.host, self.port, limit=MAX_LINE, reuse_address=True)
         self.port = int(self._server.sockets[0].getsockname()[1])
-
-    @property
-    def _loop(self) -> asyncio.AbstractEventLoop | None:
-        return self._bg.loop
 
     async def _shutdown(self) -> None:
         if self._server is not None:
@@ -168,12 +165,6 @@ class LabImapServer:
     def stop(self) -> None:
         """Close the listener and every session and end the thread (the mail stays)."""
         self._bg.stop()
-
-    def __enter__(self) -> LabImapServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with self._lock:

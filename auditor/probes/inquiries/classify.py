@@ -532,11 +532,11 @@ def outcome(
     human, ack, bounce = first("human"), first("auto-ack"), first("bounce")
     closed = now >= deadline
     if human:
-        return Outcome("human-reply", True, False, ack, human, bounce, None)
+        return Outcome(reasons.HUMAN_REPLY, True, False, ack, human, bounce, None)
     if ack:
-        status = "auto-ack-only"
+        status = reasons.AUTO_ACK_ONLY
     elif bounce:
-        status = "bounced"
+        status = reasons.BOUNCED
     else:
-        status = "no-reply" if closed else "pending"
+        status = reasons.NO_REPLY if closed else reasons.PENDING
     return Outcome(status, closed, closed, ack, None, bounce, deadline if closed else None)

@@ -384,18 +384,7 @@ def send_inquiries(
     istore = InquiryStore.of(store) if store is not None else None
     if istore is None and not dry_run:
         raise ValueError("send_inquiries needs the audit store to record what it sends")
-    asked = istore.asked() if istore and not force else {}
-    todo: list[Planned] = []
-    skipped: list[Skipped] = []
-    seen: set[str] = set()
-    for p in planned:
-        if p.company.key in seen:
-            skipped.append(Skipped(p.company.key, p.company.name, "duplicate"))
-        elif p.company.key in asked:
-            skipped.append(Skipped(p.company.key, p.company.name, asked[p.company.key]))
-        else:
-            seen.add(p.company.key)
-            todo.append(p)
+    todo, skipped = _one_per_company(planned, istore.asked() if istore and not force else {})
     report = SendReport(dry_run=dry_run, confirmed=False, skipped=skipped)
     if not todo:
         return report
@@ -408,21 +397,10 @@ def send_inquiries(
         return report
     report.confirmed = True
     assert istore is not None
-    interval = 60.0 / rate_per_minute
     session = _Session(submission_config)
-    last: float | None = None
     try:
         session.open()  # a refused login stops the run before anything is recorded
-        for p in todo:
-            if last is not None:
-                wait = last + interval - clock()
-                if wait > 0:
-                    sleep(wait)
-            last = clock()
-            item, stop = _send_one(p, session, istore, utcnow)
-            report.items.append(item)
-            if stop:
-                raise SubmissionError(stop)
+        _send_spaced(todo, session, istore, report, 60.0 / rate_per_minute, sleep, clock, utcnow)
     except SubmissionError as exc:
         report.error = str(exc)
         log.error("inquiries: %s", exc)
@@ -432,6 +410,40 @@ def send_inquiries(
     finally:
         session.close()
     return report
+
+
+def _one_per_company(planned: list[Planned], asked: Mapping[str, str]) -> tuple[list[Planned], list[Skipped]]:
+    """The inquiries to send: the first per company, none to a company already asked."""
+    todo: list[Planned] = []
+    skipped: list[Skipped] = []
+    seen: set[str] = set()
+    for p in planned:
+        if p.company.key in seen:
+            skipped.append(Skipped(p.company.key, p.company.name, "duplicate"))
+        elif p.company.key in asked:
+            skipped.append(Skipped(p.company.key, p.company.name, asked[p.company.key]))
+        else:
+            seen.add(p.company.key)
+            todo.append(p)
+    return todo, skipped
+
+
+def _send_spaced(
+    todo: list[Planned], session: _Session, istore: InquiryTables, report: SendReport, interval: float,
+    sleep: Callable[[float], None], clock: Callable[[], float], utcnow: Callable[[], datetime],
+) -> None:
+    """Send one by one, ``interval`` seconds apart; raise SubmissionError when the run must stop."""
+    last: float | None = None
+    for p in todo:
+        if last is not None:
+            wait = last + interval - clock()
+            if wait > 0:
+                sleep(wait)
+        last = clock()
+        item, stop = _send_one(p, session, istore, utcnow)
+        report.items.append(item)
+        if stop:
+            raise SubmissionError(stop)
 
 
 def _send_one(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from auditor import reasons
 from auditor.store.base import InquiryTables, ReplyRow, Store
 from auditor.store.inquiries import UNANSWERED, InquiryStore, iso, parse_iso
 
@@ -18,7 +19,7 @@ __all__ = [
     "responsiveness", "scoring_probes",
 ]
 
-SENT = ("pending", "human-reply", "auto-ack-only", "bounced", "no-reply")
+SENT = (reasons.PENDING, reasons.HUMAN_REPLY, reasons.AUTO_ACK_ONLY, reasons.BOUNCED, reasons.NO_REPLY)
 
 
 def _hours(start: str | None, end: str | None) -> float | None:
@@ -29,8 +30,8 @@ def _hours(start: str | None, end: str | None) -> float | None:
 
 
 # auditor.score's email outcome words for each status (None: nothing to score yet).
-_SCORE_OUTCOME = {"human-reply": "human-reply", "auto-ack-only": "auto-ack", "bounced": "bounced",
-                  "no-reply": "no-reply"}
+_SCORE_OUTCOME = {reasons.HUMAN_REPLY: "human-reply", reasons.AUTO_ACK_ONLY: "auto-ack",
+                  reasons.BOUNCED: "bounced", reasons.NO_REPLY: "no-reply"}
 
 
 def responsiveness(store: Store | InquiryTables | str | Path) -> dict[str, dict[str, Any]]:
@@ -46,7 +47,7 @@ def responsiveness(store: Store | InquiryTables | str | Path) -> dict[str, dict[
     out: dict[str, dict[str, Any]] = {}
     for r in tables.sent_inquiries(SENT):
         status, final = r["status"], bool(r["final"])
-        scored = _SCORE_OUTCOME.get(status) if (final or status in ("human-reply", "bounced")) else None
+        scored = _SCORE_OUTCOME.get(status) if (final or status in (reasons.HUMAN_REPLY, reasons.BOUNCED)) else None
         human_hours = _hours(r["sent_at"], r["first_human_at"])
         out[r["company_key"]] = {  # later inquiries overwrite earlier ones
             "status": status,

@@ -23,7 +23,7 @@ cost at most ``timeout``.
 from __future__ import annotations
 
 from auditor.validate.email.config import EmailCheckConfig
-from auditor.validate.email.evidence import MAX_TEXT, MAX_TRANSCRIPT, reason_message
+from auditor.validate.email.evidence import MAX_TEXT, MAX_TRANSCRIPT
 from auditor.validate.email.routing import MailHost, MailRoute, mail_hosts
 from auditor.validate.email.validator import EmailValidator
 from auditor.validate.smtp_reply import classify_reply
@@ -37,5 +37,4 @@ __all__ = [
     "MailRoute",
     "classify_reply",
     "mail_hosts",
-    "reason_message",
 ]

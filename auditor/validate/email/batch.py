@@ -22,6 +22,7 @@ import secrets
 import string
 from collections.abc import Iterable
 
+from auditor import reasons
 from auditor.models import UNKNOWN, VerdictValue
 from auditor.validate.email.config import EmailCheckConfig
 from auditor.validate.email.conversation import Conversation, Dialer, HostFailure, failure_reason
@@ -86,7 +87,7 @@ class SmtpBatcher:
         await self._run(real, preflight)
         catch = self._catch_all_probes(real)
         await self._run(catch, False)
-        retry = [p for p in real + catch if p.outcome is not None and p.outcome.reason == "greylisted"]
+        retry = [p for p in real + catch if p.outcome is not None and p.outcome.reason == reasons.GREYLISTED]
         if retry and not self.port_blocked:
             delay = max(0.0, self.config.greylist_retry_delay)
             log.info("%d recipient(s) greylisted; re-probing once in %g s", len(retry), delay)
@@ -107,7 +108,7 @@ class SmtpBatcher:
             if outcome is None or p.domain in self.catch_all:
                 continue
             # Deferred at RCPT (not a 421 at connect): the probe's first try starts its greylist clock.
-            if outcome.accepted or (outcome.reason == "greylisted" and not outcome.error):
+            if outcome.accepted or (outcome.reason == reasons.GREYLISTED and not outcome.error):
                 local = self._random_local.setdefault(p.domain, random_local())
                 probe = Probe(f"{local}@{p.domain}", f"{local}@{p.domain}", p.domain, p.route, catch_all=True)
                 self.catch_all[p.domain] = CatchAll(probe)
@@ -131,13 +132,13 @@ class SmtpBatcher:
         if probe.failures:
             probe.outcome = probe.failures[-1]
         else:
-            probe.outcome = Outcome(UNKNOWN, "smtp-unreachable", error="no mail host left to try")
+            probe.outcome = Outcome(UNKNOWN, reasons.SMTP_UNREACHABLE, error="no mail host left to try")
 
     def _blocked(self, probes: Iterable[Probe]) -> None:
         for probe in probes:
             probe.state = DONE
             probe.outcome = Outcome(
-                UNKNOWN, "port-25-blocked", port=self.config.smtp_port,
+                UNKNOWN, reasons.PORT_25_BLOCKED, port=self.config.smtp_port,
                 error=f"no SMTP greeting from any of the first mail hosts on port {self.config.smtp_port}",
             )
 
@@ -287,7 +288,7 @@ class SmtpBatcher:
                 )
 
             if probe.utf8 and not conv.smtputf8:
-                probe.outcome, probe.state = outcome(UNKNOWN, "smtputf8-unsupported"), DONE
+                probe.outcome, probe.state = outcome(UNKNOWN, reasons.SMTPUTF8_UNSUPPORTED), DONE
                 continue
             smtputf8 = " SMTPUTF8" if probe.utf8 else ""
             code, text = await _command(conv, f"MAIL FROM:<{self.mail_from}>{smtputf8}")

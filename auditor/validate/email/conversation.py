@@ -26,6 +26,8 @@ from aiosmtplib.errors import (
     SMTPTimeoutError,
 )
 
+from auditor import reasons
+from auditor.config import default
 from auditor.models import UNKNOWN, VerdictValue
 from auditor.validate.email.evidence import MAX_TEXT, entry
 from auditor.validate.smtp_reply import enhanced_code, is_policy_text
@@ -46,8 +48,8 @@ class Dialer:
     """How sessions are opened: our HELO name, the port, the timeout, TLS, the client class."""
 
     helo: str
-    port: int = 25
-    timeout: float = 10.0
+    port: int = default("smtp_port")
+    timeout: float = default("smtp_timeout")
     tls_context: ssl.SSLContext = field(default_factory=opportunistic_tls)
     client: SmtpClientFactory = aiosmtplib.SMTP
 
@@ -66,16 +68,16 @@ class HostFailure(Exception):
 def failure_reason(failure: HostFailure) -> tuple[VerdictValue, str]:
     """The verdict a host-level failure leaves when no other MX is left (always unknown)."""
     if failure.kind == "timeout":
-        return UNKNOWN, "smtp-timeout"
+        return UNKNOWN, reasons.SMTP_TIMEOUT
     if failure.kind == "unreachable":
-        return UNKNOWN, "smtp-unreachable"
+        return UNKNOWN, reasons.SMTP_UNREACHABLE
     if failure.kind == "deferred":
-        return UNKNOWN, "greylisted"
+        return UNKNOWN, reasons.GREYLISTED
     if failure.kind == "rejected" and (
         is_policy_text(failure.text) or (enhanced_code(failure.text) or "").startswith("5.7.")
     ):
-        return UNKNOWN, "blocked-by-policy"
-    return UNKNOWN, "smtp-error"
+        return UNKNOWN, reasons.BLOCKED_BY_POLICY
+    return UNKNOWN, reasons.SMTP_ERROR
 
 
 class Conversation:

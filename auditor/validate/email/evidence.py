@@ -1,4 +1,4 @@
-"""How SMTP replies and timings become evidence: capped, valid UTF-8, with reason messages.
+"""How SMTP replies and timings become evidence: capped and valid UTF-8.
 
 Pure helpers shared by the routing, the conversation and the verdicts, so each
 written reply looks the same wherever it was recorded.
@@ -9,17 +9,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from auditor.data import load as load_data
 from auditor.validate.smtp_reply import enhanced_code
 
 MAX_TEXT = 400  # characters of a reply kept in evidence
 MAX_TRANSCRIPT = 40  # transcript entries kept per check
-
-
-def reason_message(tag: str) -> str:
-    """The human message for a reason tag (empty if the tag is unknown)."""
-    reasons: dict[str, str] = load_data("reasons.toml")["reasons"]
-    return reasons.get(tag, "")
 
 
 def clean(text: str) -> str:

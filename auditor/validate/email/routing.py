@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from auditor import reasons
 from auditor.models import ACTIVE, INACTIVE, UNKNOWN, VerdictValue
 from auditor.net.guard import AddressPolicy
 from auditor.net.resolver import NODATA, NXDOMAIN, OK, SERVFAIL, TIMEOUT, DnsAnswer
@@ -19,7 +20,7 @@ from auditor.net.resolver import NODATA, NXDOMAIN, OK, SERVFAIL, TIMEOUT, DnsAns
 MAX_MX_HOSTS = 5  # MX hosts whose addresses are looked up, by preference
 MAX_TARGETS = 4  # (host, ip) pairs tried per address before giving up
 
-_TEMPORARY = {SERVFAIL: "dns-servfail", TIMEOUT: "dns-timeout"}
+_TEMPORARY = {SERVFAIL: reasons.DNS_SERVFAIL, TIMEOUT: reasons.DNS_TIMEOUT}
 
 
 class Resolves(Protocol):
@@ -87,7 +88,7 @@ class MailRoute:
 
 def temporary_reason(status: str) -> str:
     """The reason tag of a DNS failure that says nothing final (always an ``unknown``)."""
-    return _TEMPORARY.get(status, "dns-error")
+    return _TEMPORARY.get(status, reasons.DNS_ERROR)
 
 
 def parse_mx(record: str) -> tuple[int, str] | None:
@@ -117,26 +118,26 @@ def host_status(a: DnsAnswer, aaaa: DnsAnswer | None, found: bool) -> str:
 def implicit_verdict(host: MailHost) -> tuple[VerdictValue, str, bool]:
     """(verdict, reason, keep the host as evidence) for a domain with no MX record."""
     if host.addresses:
-        return ACTIVE, "implicit-mx", True
+        return ACTIVE, reasons.IMPLICIT_MX, True
     if host.refused:
-        return UNKNOWN, "mx-private", True
+        return UNKNOWN, reasons.MX_PRIVATE, True
     if host.status == NXDOMAIN:
-        return INACTIVE, "nxdomain", False
+        return INACTIVE, reasons.NXDOMAIN, False
     if host.status == NODATA:
-        return INACTIVE, "no-mail-host", False
+        return INACTIVE, reasons.NO_MAIL_HOST, False
     return UNKNOWN, temporary_reason(host.status), False
 
 
 def mx_verdict(hosts: list[MailHost]) -> tuple[VerdictValue, str]:
     """(verdict, reason) once the MX hosts' addresses are known."""
     if any(h.addresses for h in hosts):
-        return ACTIVE, "mx-found"
+        return ACTIVE, reasons.MX_FOUND
     temporary = [h.status for h in hosts if h.status not in (OK, NODATA, NXDOMAIN)]
     if temporary:
         return UNKNOWN, temporary_reason(temporary[0])
     if any(h.refused for h in hosts):
-        return UNKNOWN, "mx-private"
-    return INACTIVE, "no-mail-host"
+        return UNKNOWN, reasons.MX_PRIVATE
+    return INACTIVE, reasons.NO_MAIL_HOST
 
 
 # ---------------------------------------------------------------------- lookups
@@ -185,7 +186,7 @@ def mail_hosts(resolver: Resolves, domain: str, policy: AddressPolicy) -> MailRo
     lookup = _Lookup(resolver, domain.lower().rstrip("."), policy)
     mx = lookup.query(lookup.domain, "MX")
     if mx.status == NXDOMAIN:
-        return lookup.route(INACTIVE, "nxdomain")
+        return lookup.route(INACTIVE, reasons.NXDOMAIN)
     if mx.status not in (OK, NODATA):
         return lookup.route(UNKNOWN, temporary_reason(mx.status))
     if mx.status == NODATA or not mx.records:
@@ -197,7 +198,7 @@ def mail_hosts(resolver: Resolves, domain: str, policy: AddressPolicy) -> MailRo
     real = sorted({(pref, name) for pref, name in parsed if name})
     if not real:
         # Only "." exchanges: RFC 7505 null MX (also when the preference is not 0).
-        return lookup.route(INACTIVE, "null-mx") if parsed else lookup.route(UNKNOWN, "dns-error")
+        return lookup.route(INACTIVE, reasons.NULL_MX) if parsed else lookup.route(UNKNOWN, reasons.DNS_ERROR)
     hosts: list[MailHost] = []
     for pref, name in real[:MAX_MX_HOSTS]:
         hosts.append(lookup.host(name, pref))

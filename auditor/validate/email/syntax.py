@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
 
+from auditor import reasons
 from auditor.models import ACTIVE, INACTIVE, Check
-from auditor.validate.email.evidence import MAX_TEXT, ms, now, reason_message
+from auditor.validate.email.evidence import MAX_TEXT, ms, now
 
 
 @dataclass
@@ -41,13 +42,13 @@ def parse_address(raw: str) -> Address:
         result = validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:
         check = Check(
-            "email-syntax", INACTIVE, "invalid-syntax", reason_message("invalid-syntax"),
+            "email-syntax", INACTIVE, reasons.INVALID_SYNTAX, reasons.message(reasons.INVALID_SYNTAX),
             {"input": text[:MAX_TEXT], "error": str(exc)}, start, ms(t0),
         )
         return Address(text, text, False, check)
     key = result.normalized
     check = Check(
-        "email-syntax", ACTIVE, "valid-syntax", reason_message("valid-syntax"),
+        "email-syntax", ACTIVE, reasons.VALID_SYNTAX, reasons.message(reasons.VALID_SYNTAX),
         {"input": text[:MAX_TEXT], "normalized": key}, start, ms(t0),
     )
     ascii_address = result.ascii_email or f"{result.local_part}@{result.ascii_domain}"
