@@ -44,7 +44,7 @@ class ExternalFingerprints:
     problems: tuple[str, ...] = field(default=())  # one line per skipped file or technology
 
 
-def _fold(name: str) -> str:
+def fold_name(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
@@ -52,7 +52,7 @@ def _slug(name: str) -> str:
     return "wappalyzer:" + (re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "unnamed")
 
 
-def _as_list(value: Any) -> list[str]:
+def as_list(value: Any) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):
@@ -89,7 +89,7 @@ def _dom_markers(dom: Any) -> list[str]:
     if isinstance(dom, Mapping):
         selectors = [str(k) for k in dom]
     else:
-        selectors = [s for sel in _as_list(dom) for s in sel.split(",")]
+        selectors = [s for sel in as_list(dom) for s in sel.split(",")]
     return [s.strip() for s in selectors if _DOM_SIMPLE.fullmatch(s.strip())]
 
 
@@ -109,7 +109,7 @@ def convert(name: str, tech: Mapping[str, Any]) -> tuple[dict[str, Any] | None, 
             return
         entry["weak" if confidence < 100 else kind].append(regex)
 
-    for pattern in _as_list(tech.get("scriptSrc")):
+    for pattern in as_list(tech.get("scriptSrc")):
         regex, confidence = split_pattern(pattern)
         add("src", regex, confidence, re.I)
     js = tech.get("js")
@@ -124,7 +124,7 @@ def convert(name: str, tech: Mapping[str, Any]) -> tuple[dict[str, Any] | None, 
     return entry, problems
 
 
-def _read_json(path: Path) -> Any:
+def read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text("utf-8"))
     except json.JSONDecodeError as exc:
@@ -133,7 +133,7 @@ def _read_json(path: Path) -> Any:
         raise FingerprintFileError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
 
 
-def _files(path: Path) -> tuple[Path, list[Path]]:
+def technology_files(path: Path) -> tuple[Path, list[Path]]:
     """(categories.json, technology files) for a folder, a technologies/ folder or one file."""
     if not path.exists():
         raise FingerprintFileError(f"{path}: no such file or folder")
@@ -150,10 +150,10 @@ def _files(path: Path) -> tuple[Path, list[Path]]:
     raise FingerprintFileError(f"{path}: no categories.json beside the technology files")
 
 
-def _chat_category(categories: Any, where: Path) -> set[str]:
+def chat_category_ids(categories: Any, where: Path) -> set[str]:
     if not isinstance(categories, Mapping):
         raise FingerprintFileError(f"{where}: the top level must be an object of categories")
-    ids = {str(k) for k, v in categories.items() if isinstance(v, Mapping) and _fold(str(v.get("name", ""))) == _fold(CATEGORY_NAME)}
+    ids = {str(k) for k, v in categories.items() if isinstance(v, Mapping) and fold_name(str(v.get("name", ""))) == fold_name(CATEGORY_NAME)}
     if not ids:
         raise FingerprintFileError(f"{where}: no category named {CATEGORY_NAME!r}")
     return ids
@@ -167,16 +167,16 @@ def load_wappalyzer(path: str | Path, own: Iterable[Mapping[str, Any]] = ()) -> 
     (the project's entry is kept). Raises :class:`FingerprintFileError` when there is
     nothing to read at all or no live-chat category.
     """
-    categories_file, tech_files = _files(Path(path))
-    chat_ids = _chat_category(_read_json(categories_file), categories_file)
-    own_names = {_fold(str(e.get(k, ""))) for e in own for k in ("slug", "name")} - {""}
+    categories_file, tech_files = technology_files(Path(path))
+    chat_ids = chat_category_ids(read_json(categories_file), categories_file)
+    own_names = {fold_name(str(e.get(k, ""))) for e in own for k in ("slug", "name")} - {""}
     providers: list[dict[str, Any]] = []
     known: list[str] = []
     problems: list[str] = []
     seen: set[str] = set()
     for tech_file in tech_files:
         try:
-            table = _read_json(tech_file)
+            table = read_json(tech_file)
         except FingerprintFileError as exc:
             problems.append(str(exc))
             continue
@@ -186,7 +186,7 @@ def load_wappalyzer(path: str | Path, own: Iterable[Mapping[str, Any]] = ()) -> 
         for name, tech in table.items():
             if not isinstance(tech, Mapping) or not {str(c) for c in _as_list_any(tech.get("cats"))} & chat_ids:
                 continue
-            if _fold(name) in own_names:
+            if fold_name(name) in own_names:
                 known.append(name)
                 continue
             entry, issues = convert(name, tech)
