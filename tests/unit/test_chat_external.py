@@ -119,3 +119,19 @@ def test_two_audits_in_one_process_do_not_share_fingerprints() -> None:
     assert first == {"wappalyzer:parrotalk", "wappalyzer:wombat-chat", "wappalyzer:quokka-desk"}
     assert second == third == set()
     assert fingerprints() is before and len(before.providers) == len(OWN)
+
+
+def test_the_flag_and_the_config_file_reach_the_setting(tmp_path: Path) -> None:
+    import argparse
+
+    from auditor.cli.common import add_crawl_options, settings_from
+
+    parser = argparse.ArgumentParser()
+    add_crawl_options(parser)
+    assert settings_from(parser.parse_args(["--fingerprints", str(FIXTURE)])).fingerprints == str(FIXTURE)
+    assert settings_from(parser.parse_args([])).fingerprints is None
+    config = tmp_path / "auditor.toml"
+    config.write_text(f"fingerprints = {str(FIXTURE)!r}\n", "utf-8")
+    assert build_settings(config).fingerprints == str(FIXTURE)
+    other = tmp_path / "other"
+    assert settings_from(parser.parse_args(["--config", str(config), "--fingerprints", str(other)])).fingerprints == str(other)
