@@ -18,8 +18,6 @@ own documentation (never copied from the database).
 from __future__ import annotations
 
 import argparse
-import re
-import re._parser as sre_parse  # type: ignore[import-not-found]  # the stdlib's own regex parser (3.11+): no hand-written one
 import sys
 from pathlib import Path
 from typing import Any
@@ -33,95 +31,11 @@ from auditor.extract.chat_external import (  # noqa: E402
     chat_category_ids,
     fold_name,
     read_json,
+    script_url,
     split_pattern,
     technology_files,
 )
 from auditor.extract.page import parse_page  # noqa: E402
-
-_CATEGORY_CHAR = {"CATEGORY_DIGIT": "1", "CATEGORY_WORD": "a", "CATEGORY_SPACE": " ",
-                  "CATEGORY_NOT_DIGIT": "a", "CATEGORY_NOT_WORD": "-", "CATEGORY_NOT_SPACE": "a"}
-_URL_SAFE = "abcdefghijklmnopqrstuvwxyz0123456789"
-
-
-def _char_in(items: list[tuple[Any, Any]]) -> str:
-    """One character a character class accepts, preferring URL-friendly ones."""
-    negate = any(str(op) == "NEGATE" for op, _ in items)
-    allowed: list[str] = []
-    excluded: set[str] = set()
-    for op, av in items:
-        name = str(op)
-        chars: list[str] = []
-        if name == "LITERAL":
-            chars = [chr(av)]
-        elif name == "RANGE":
-            lo, hi = av
-            span = [chr(c) for c in range(lo, min(hi, lo + 200) + 1)]
-            chars = span if negate else ([c for c in span if c in _URL_SAFE] or [chr(lo)])
-        elif name == "CATEGORY":
-            chars = [_CATEGORY_CHAR.get(str(av), "a")]
-        if negate:
-            excluded.update(chars)
-        else:
-            allowed.extend(chars)
-    if negate:
-        return next(c for c in _URL_SAFE + "-_./" if c not in excluded)
-    return allowed[0] if allowed else "a"
-
-
-def _generate(tokens: Any) -> str:
-    out: list[str] = []
-    for op, av in tokens:
-        name = str(op)
-        if name == "LITERAL":
-            out.append(chr(av))
-        elif name == "NOT_LITERAL":
-            out.append("a" if chr(av) != "a" else "b")
-        elif name == "ANY":
-            out.append("a")
-        elif name == "IN":
-            out.append(_char_in(av))
-        elif name == "BRANCH":
-            out.append(_generate(av[1][0]))
-        elif name == "SUBPATTERN":
-            out.append(_generate(av[-1]))
-        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
-            low, _high, sub = av
-            out.append(_generate(sub) * max(low, 1))  # at least once: optional parts are usually the host
-        elif name == "CATEGORY":
-            out.append(_CATEGORY_CHAR.get(str(av), "a"))
-        elif name in ("AT", "ASSERT", "ASSERT_NOT", "GROUPREF", "GROUPREF_EXISTS"):
-            continue
-    return "".join(out)
-
-
-def example(pattern: str) -> str | None:
-    """A string the regex matches (checked), or None if none could be made."""
-    try:
-        candidate = _generate(sre_parse.parse(pattern, re.I))
-        if re.search(pattern, candidate, re.I):
-            return candidate
-    except (re.error, ValueError, StopIteration, OverflowError):
-        return None
-    return None
-
-
-def script_url(pattern: str) -> str | None:
-    """A script URL matching ``pattern``; a bare host gets the "/" path a browser gives it."""
-    made = _url(pattern)
-    if made and not re.match(r"^https?://[^/?#]+[/?#]", made):
-        made += "/"
-    return made
-
-
-def _url(pattern: str) -> str | None:
-    made = example(pattern)
-    if made is None:
-        return None
-    made = made.strip()
-    if re.match(r"^(?:https?:)?//", made, re.I):
-        return made if made.startswith("http") else "https:" + made
-    made = made.lstrip("/")
-    return "https://" + ("www" + made if made.startswith(".") else made)  # "\.vendor\.com" names any subdomain
 
 
 def measure(path: Path) -> dict[str, Any]:

@@ -15,14 +15,17 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterable, Mapping
+import re._parser as sre_parse  # type: ignore[import-not-found]  # the stdlib's regex parser (3.11+)
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from auditor.data import load
-from auditor.extract.chat import Fingerprints, _compile, required_literal
+from auditor.extract.chat import Fingerprints, _compile, extract_chat, required_literal
+from auditor.extract.context import ExtractContext
+from auditor.extract.page import parse_page
 
 log = logging.getLogger(__name__)
 
@@ -118,10 +121,96 @@ def convert(name: str, tech: Mapping[str, Any]) -> tuple[dict[str, Any] | None, 
             _regex, confidence = split_pattern(str(value)) if isinstance(value, str) else ("", 100)
             add("inline", _global_regex(str(global_name)), confidence, 0)
     entry["dom"] = _dom_markers(tech.get("dom"))
-    problems = [f"{name}: skipped pattern(s) Python cannot use: " + "; ".join(bad)] if bad else []
+    problems = [f"{name}: skipped unusable pattern(s): " + "; ".join(bad)] if bad else []
     if not (entry["src"] or entry["inline"] or entry["weak"] or entry["dom"]):
         return None, problems
     return entry, problems
+
+
+_CATEGORY_CHAR = {"CATEGORY_DIGIT": "1", "CATEGORY_WORD": "a", "CATEGORY_SPACE": " ",
+                  "CATEGORY_NOT_DIGIT": "a", "CATEGORY_NOT_WORD": "-", "CATEGORY_NOT_SPACE": "a"}
+_URL_SAFE = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def _char_in(items: list[tuple[Any, Any]]) -> str:
+    """One character a character class accepts, preferring URL-friendly ones."""
+    negate = any(str(op) == "NEGATE" for op, _ in items)
+    allowed: list[str] = []
+    excluded: set[str] = set()
+    for op, av in items:
+        name = str(op)
+        chars: list[str] = []
+        if name == "LITERAL":
+            chars = [chr(av)]
+        elif name == "RANGE":
+            lo, hi = av
+            span = [chr(c) for c in range(lo, min(hi, lo + 200) + 1)]
+            chars = span if negate else ([c for c in span if c in _URL_SAFE] or [chr(lo)])
+        elif name == "CATEGORY":
+            chars = [_CATEGORY_CHAR.get(str(av), "a")]
+        if negate:
+            excluded.update(chars)
+        else:
+            allowed.extend(chars)
+    if negate:
+        return next(c for c in _URL_SAFE + "-_./" if c not in excluded)
+    return allowed[0] if allowed else "a"
+
+
+def _generate(tokens: Any) -> str:
+    out: list[str] = []
+    for op, av in tokens:
+        name = str(op)
+        if name == "LITERAL":
+            out.append(chr(av))
+        elif name == "NOT_LITERAL":
+            out.append("a" if chr(av) != "a" else "b")
+        elif name == "ANY":
+            out.append("a")
+        elif name == "IN":
+            out.append(_char_in(av))
+        elif name == "BRANCH":
+            out.append(_generate(av[1][0]))
+        elif name == "SUBPATTERN":
+            out.append(_generate(av[-1]))
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            low, _high, sub = av
+            out.append(_generate(sub) * max(low, 1))  # at least once: optional parts are usually the host
+        elif name == "CATEGORY":
+            out.append(_CATEGORY_CHAR.get(str(av), "a"))
+        elif name in ("AT", "ASSERT", "ASSERT_NOT", "GROUPREF", "GROUPREF_EXISTS"):
+            continue
+    return "".join(out)
+
+
+def example(pattern: str) -> str | None:
+    """A string the regex matches (checked), or None if none could be made."""
+    try:
+        candidate = _generate(sre_parse.parse(pattern, re.I))
+        if re.search(pattern, candidate, re.I):
+            return candidate
+    except (re.error, ValueError, StopIteration, OverflowError):
+        return None
+    return None
+
+
+def script_url(pattern: str) -> str | None:
+    """A script URL matching ``pattern``; a bare host gets the "/" path a browser gives it."""
+    made = _url(pattern)
+    if made and not re.match(r"^https?://[^/?#]+[/?#]", made):
+        made += "/"
+    return made
+
+
+def _url(pattern: str) -> str | None:
+    made = example(pattern)
+    if made is None:
+        return None
+    made = made.strip()
+    if re.match(r"^(?:https?:)?//", made, re.I):
+        return made if made.startswith("http") else "https:" + made
+    made = made.lstrip("/")
+    return "https://" + ("www" + made if made.startswith(".") else made)  # "\.vendor\.com" names any subdomain
 
 
 def read_json(path: Path) -> Any:
@@ -159,12 +248,24 @@ def chat_category_ids(categories: Any, where: Path) -> set[str]:
     return ids
 
 
-def load_wappalyzer(path: str | Path, own: Iterable[Mapping[str, Any]] = ()) -> ExternalFingerprints:
+def detected_by(table: Fingerprints | None = None) -> Callable[[str], bool]:
+    """Whether ``table`` (default: the project's) reports a chat on a page loading ``url``."""
+
+    def detect(url: str) -> bool:
+        page = parse_page(f'<html><head><script async src="{url}"></script></head></html>', "https://x.test/")
+        return bool(extract_chat(page, ExtractContext(chat=table)))
+
+    return detect
+
+
+def load_wappalyzer(path: str | Path, own: Iterable[Mapping[str, Any]] = (),
+                    detect: Callable[[str], bool] | None = None) -> ExternalFingerprints:
     """The live-chat technologies of a Wappalyzer-format folder (or file), converted.
 
     A technology file that is not valid JSON is reported and skipped: the other files
     still load. A technology whose name or slug the project already has is left out
-    (the project's entry is kept). Raises :class:`FingerprintFileError` when there is
+    (the project's entry is kept); so is one whose script URL, generated from its
+    ``scriptSrc``, ``detect`` already recognises under another name. Raises :class:`FingerprintFileError` when there is
     nothing to read at all or no live-chat category.
     """
     categories_file, tech_files = technology_files(Path(path))
@@ -186,7 +287,7 @@ def load_wappalyzer(path: str | Path, own: Iterable[Mapping[str, Any]] = ()) -> 
         for name, tech in table.items():
             if not isinstance(tech, Mapping) or not {str(c) for c in _as_list_any(tech.get("cats"))} & chat_ids:
                 continue
-            if fold_name(name) in own_names:
+            if fold_name(name) in own_names or (detect and _detected(tech, detect)):
                 known.append(name)
                 continue
             entry, issues = convert(name, tech)
@@ -199,6 +300,11 @@ def load_wappalyzer(path: str | Path, own: Iterable[Mapping[str, Any]] = ()) -> 
     return ExternalFingerprints(tuple(providers), tuple(known), tuple(problems))
 
 
+def _detected(tech: Mapping[str, Any], detect: Callable[[str], bool]) -> bool:
+    urls = (script_url(split_pattern(p)[0]) for p in as_list(tech.get("scriptSrc")))
+    return any(detect(u) for u in urls if u)
+
+
 def _as_list_any(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
@@ -206,7 +312,7 @@ def _as_list_any(value: Any) -> list[Any]:
 @lru_cache(maxsize=8)
 def _merged(resolved: str, mtime: float) -> Fingerprints:
     own = load("chat_providers.toml")["provider"]
-    extra = load_wappalyzer(resolved, own)
+    extra = load_wappalyzer(resolved, own, detected_by())
     return _compile({"provider": [*own, *extra.providers]})
 
 

@@ -18,6 +18,7 @@ from auditor.extract import extract_page, parse_page
 from auditor.extract.chat import extract_chat, fingerprints
 from auditor.extract.chat_external import (
     FingerprintFileError,
+    detected_by,
     load_wappalyzer,
     merged_fingerprints,
     split_pattern,
@@ -135,3 +136,16 @@ def test_the_flag_and_the_config_file_reach_the_setting(tmp_path: Path) -> None:
     assert build_settings(config).fingerprints == str(FIXTURE)
     other = tmp_path / "other"
     assert settings_from(parser.parse_args(["--config", str(config), "--fingerprints", str(other)])).fingerprints == str(other)
+
+
+def test_a_provider_known_under_another_name_keeps_the_project_entry(tmp_path: Path) -> None:
+    """Detected by the project's own table on a page built from its scriptSrc: not added twice."""
+    (tmp_path / "categories.json").write_text('{"4": {"name": "Live Chat"}}', "utf-8")
+    (tmp_path / "t.json").write_text(
+        '{"Renamed Widget": {"cats": [4], "scriptSrc": ["embed\\\\.tawk\\\\.to/"]},'
+        ' "Wombat Chat": {"cats": [4], "scriptSrc": ["cdn\\\\.wombatchat-fictional\\\\.example/w\\\\.js"]}}',
+        "utf-8")
+    ext = load_wappalyzer(tmp_path, OWN, detected_by())
+    assert ext.known == ("Renamed Widget",)
+    assert [p["name"] for p in ext.providers] == ["Wombat Chat"]
+    assert [p["name"] for p in load_wappalyzer(tmp_path, OWN).providers] == ["Renamed Widget", "Wombat Chat"]
