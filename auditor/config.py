@@ -47,6 +47,7 @@ class Settings:
     company_timeout: float = 300.0  # time budget per company
     max_redirects: int = 10
     obey_robots: bool = True
+    fingerprints: str | None = None  # Wappalyzer-format files whose live-chat technologies are added
     user_agent: str = ""
     contact_url: str = DEFAULT_CONTACT_URL
     # network
@@ -105,6 +106,7 @@ class Settings:
             "AUDITOR_NAMESERVER": self.nameserver,
             "AUDITOR_DNS_TIMEOUT": self.dns_timeout,
             "AUDITOR_ALLOW_PRIVATE_TARGETS": self.allow_private_targets,
+            "AUDITOR_FINGERPRINTS": self.fingerprints,
         }
 
 

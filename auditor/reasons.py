@@ -90,6 +90,9 @@ TOO_MANY_REDIRECTS: Final = "too-many-redirects"
 INVALID_URL: Final = "invalid-url"
 BAD_REDIRECT: Final = "bad-redirect"
 NO_WIDGET_URL: Final = "no-widget-url"
+OPERATOR_ONLINE: Final = "operator-online"
+OPERATOR_OFFLINE: Final = "operator-offline"
+OPERATOR_UNKNOWN: Final = "operator-unknown"
 FORM_ACTION_UNVERIFIED: Final = "form-action-unverified"
 
 # email: DNS and SMTP validator (auditor.validate.email)

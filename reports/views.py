@@ -238,6 +238,15 @@ def _verdict_of(verdicts: Mapping[tuple[str, str], Verdict], cp: ContactPoint) -
     return v.verdict if v.verdict in VERDICTS else "unknown"
 
 
+def operator_state(verdict: Verdict | None) -> str:
+    """"online", "offline" or "unknown" where the chat check asked a provider's public
+    status, "" where it did not (the provider exposes none, or the widget did not load)."""
+    for check in verdict.checks if verdict else ():
+        if check.name == "operator-status":
+            return check.reason.removeprefix("operator-")
+    return ""
+
+
 def _channel_chips(card: ScoreCard, channels: Sequence[str]) -> list[dict[str, Any]]:
     return [
         {"label": CHIP_LABELS.get(k, k), "title": KIND_LABELS.get(k, k),
@@ -252,12 +261,15 @@ def build_index(audit: Audit) -> dict[str, Any]:
     verdict_counts: dict[str, Counter[str]] = {k: Counter() for k in KINDS if k != "hours"}
     failures: Counter[str] = Counter()
     failure_companies: dict[str, set[str]] = defaultdict(set)
+    operators: Counter[str] = Counter()
     for r in audit.results:
         vs = audit.verdicts.get(r.company.key, {})
         for cp in r.contacts:
             kinds_seen[cp.kind] += 1
             if cp.kind in verdict_counts:
                 verdict_counts[cp.kind][_verdict_of(vs, cp)] += 1
+            if cp.kind == "chat":
+                operators[operator_state(vs.get(cp.dedupe_key))] += 1
         for f in r.failures:
             failures[f.tag] += 1
             failure_companies[f.tag].add(r.company.key)
@@ -310,6 +322,7 @@ def build_index(audit: Audit) -> dict[str, Any]:
                          for v in charts.VERDICT_ORDER],
             "unknown_share": pct(totals["unknown"] / checked if checked else None),
             "unknown": totals["unknown"], "checked": checked,
+            "operator": _operator_summary(operators),
             "input_errors": [{"row": e.row, "tag": e.tag, "message": e.message,
                               "raw": e.raw} for e in audit.input_errors],
             "failures": [{"tag": t, "message": reasons.message(t), "count": n,
@@ -328,6 +341,15 @@ def build_index(audit: Audit) -> dict[str, Any]:
         },
         "benchmarks": bench_rows,
     }
+
+
+def _operator_summary(states: Counter[str]) -> dict[str, Any] | None:
+    """Chat checks whose provider told whether an operator was online; None when none did."""
+    told = states["online"] + states["offline"]
+    if not told and not states["unknown"]:
+        return None
+    return {"offline": states["offline"], "online": states["online"], "told": told,
+            "unknown": states["unknown"], "share": pct(states["offline"] / told if told else None)}
 
 
 def _sort(value: float | None) -> str:
@@ -469,6 +491,7 @@ def _contact_view(cp: ContactPoint, verdict: Verdict | None, sightings: list[dic
         "reason_message": reasons.message(verdict.reason) if verdict else "",
         "message": redact(verdict.message) if verdict else "",
         "flags": list(verdict.flags) if verdict else [],
+        "operator": operator_state(verdict) if cp.kind == "chat" else "",
         "checks": [_check_view(c, redact) for c in verdict.checks] if verdict else [],
         "sightings": seen,
     }

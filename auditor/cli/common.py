@@ -59,6 +59,8 @@ def add_crawl_options(p: argparse.ArgumentParser) -> None:
                    help="fixed --delay instead of Scrapy's AutoThrottle (benchmarks, your own site)")
     g.add_argument("--ignore-robots", dest="obey_robots", action="store_const", const=False,
                    help="do not obey robots.txt (only for your own site)")
+    g.add_argument("--fingerprints", metavar="PATH",
+                   help="Wappalyzer-format technologies (folder or file): their live-chat ones are added")
     n = p.add_argument_group("network")
     n.add_argument("--nameserver", metavar="IP[:PORT]", help="DNS server for every lookup (default: system resolver)")
     n.add_argument("--dns-timeout", type=float, metavar="SECONDS", help=f"per DNS query (default {_default('dns_timeout')})")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from auditor.extract import chat, emails, forms, hours, messaging, phones
+from auditor.extract.chat import Fingerprints
 from auditor.extract.context import NO_CONTEXT, ExtractContext, Extractor
 from auditor.extract.page import ParsedPage, parse_page
 from auditor.extract.region import infer_region
@@ -28,8 +29,12 @@ EXTRACTORS: tuple[tuple[str, Extractor], ...] = (
 )
 
 
-def extract_contacts(page: ParsedPage, country: str | None = None) -> list[ContactPoint]:
+def extract_contacts(
+    page: ParsedPage, country: str | None = None, chat_fingerprints: Fingerprints | None = None
+) -> list[ContactPoint]:
     """Every contact point on ``page``; ``country`` is the company's declared one.
+
+    ``chat_fingerprints`` is the audit's merged table (``--fingerprints``), else the packaged one.
 
     One extractor failing on a hostile page must not lose the others' results,
     so each runs guarded; the failure is logged with the page URL.
@@ -38,7 +43,7 @@ def extract_contacts(page: ParsedPage, country: str | None = None) -> list[Conta
     found: list[ContactPoint] = []
     for kind, func in EXTRACTORS:
         try:
-            found.extend(func(page, ExtractContext(region, tuple(found))))
+            found.extend(func(page, ExtractContext(region, tuple(found), chat_fingerprints)))
         except Exception:  # noqa: BLE001 - never crash an audit for one page
             log.exception("extractor %s failed on %s", kind, page.url)
     return found

@@ -418,7 +418,7 @@ def _account_id(provider: Provider, hit: _Hit, page: ParsedPage) -> str | None:
 
 def extract_chat(page: ParsedPage, context: ExtractContext = NO_CONTEXT) -> list[ContactPoint]:
     """One contact point per chat provider whose widget the page embeds."""
-    fp = fingerprints()
+    fp = context.chat or fingerprints()
     hits: dict[int, _Hit] = {}
     _scan_scripts(page, fp, hits)
     _scan_dom(page, fp, hits)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from auditor.extract.page import ParsedPage
 from auditor.models import ContactPoint
+
+if TYPE_CHECKING:
+    from auditor.extract.chat import Fingerprints
 
 
 @dataclass(frozen=True)
@@ -15,11 +19,14 @@ class ExtractContext:
 
     ``region`` is the ISO region that numbers written without a country code belong to
     (the company's country, else the page's); ``found`` holds the contact points the
-    extractors before this one found on the page (hours attach to them).
+    extractors before this one found on the page (hours attach to them);
+    ``chat`` is the audit's chat fingerprint table when it differs from the packaged
+    one (``--fingerprints``), so two audits in one process never share it.
     """
 
     region: str | None = None
     found: tuple[ContactPoint, ...] = ()
+    chat: Fingerprints | None = None
 
 
 NO_CONTEXT = ExtractContext()

@@ -166,13 +166,18 @@ class Sites:
         for company in (*world.companies, *world.platforms):
             self._render_company(company)
 
-    def lookup(self, host: str, path: str) -> Response | None:
-        """The response for ``host`` and decoded ``path``; None when the host is unknown."""
+    def lookup(self, host: str, path: str, query: str = "") -> Response | None:
+        """The response for ``host`` and decoded ``path``; None when the host is unknown.
+
+        A page whose path carries a query ("/status?token=a") answers that query only:
+        per-account endpoints (a chat widget's status by its token) differ by query.
+        """
         site = self.world.sites.get(host)
         if site is None:
             return None
         pages = self._pages.get(site[1], {})
-        found = pages.get(path)
+        found = pages.get(f"{path}?{query}") if query else None
+        found = found or pages.get(path)
         if found is None:
             for prefix, trap in self._prefixes.get(site[1], ()):
                 if path.startswith(prefix):
@@ -413,7 +418,8 @@ class _Handler(BaseHTTPRequestHandler):
             host = parts.netloc
             target = parts.path + (f"?{parts.query}" if parts.query else "")
         host = _strip_port(host)
-        response = self.server.sites.lookup(host, _decode_path(target))
+        query = target.split("#", 1)[0].partition("?")[2]
+        response = self.server.sites.lookup(host, _decode_path(target), query)
         if response is None:
             response = Response(404, (("Content-Type", "text/plain; charset=utf-8"),), UNKNOWN_SITE)
         if self.command == "HEAD":

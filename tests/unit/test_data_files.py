@@ -73,6 +73,17 @@ def check_chat_checks(doc: dict[str, Any]) -> None:
         assert spec["status"] in {"verified", "plausible"}, f"providers.{slug}.status"
 
 
+def check_chat_operator(doc: dict[str, Any]) -> None:
+    _keys(doc, "chat_operator", ["provider"])
+    slugs = {p["slug"] for p in data.load("chat_providers.toml")["provider"]}
+    for slug, spec in doc["provider"].items():
+        _keys(spec, f"provider.{slug}", ["url", "field", "online", "offline", "empty_is_offline", "source"])
+        assert slug in slugs, f"chat_operator provider.{slug}: no such provider in chat_providers.toml"
+        assert spec["url"].startswith(("https://", "{origin}/")), f"provider.{slug}.url"
+        assert spec["online"] and spec["source"].strip(), f"provider.{slug}: online values and a source"
+        assert not set(map(str, spec["online"])) & set(map(str, spec["offline"])), f"provider.{slug}: overlap"
+
+
 def check_chat_providers(doc: dict[str, Any]) -> None:
     _keys(doc, "chat_providers", ["provider"])
     seen: set[str] = set()
@@ -269,6 +280,7 @@ def check_third_party(doc: dict[str, Any]) -> None:
 
 CHECKERS: dict[str, Callable[[dict[str, Any]], None]] = {
     "chat_checks.toml": check_chat_checks,
+    "chat_operator.toml": check_chat_operator,
     "chat_providers.toml": check_chat_providers,
     "contact_keywords.toml": check_contact_keywords,
     "emails.toml": check_emails,
