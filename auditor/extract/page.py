@@ -130,6 +130,13 @@ class ParsedPage:
         """Some element carries attribute ``name``."""
         return bool(_has_xpath(f"//*[@{name}]")(self.tree))
 
+    def attribute_pairs(self, first: str, second: str, tag: str = "*") -> list[tuple[str, str]]:
+        """(first, second) values of every ``<tag>`` carrying both attributes (a split address)."""
+        return [
+            (str(el.get(first)), str(el.get(second)))
+            for el in _has_xpath_nodes(f"//{tag}[@{first} and @{second}]")(self.tree)
+        ]
+
     def has_element(self, tag: str) -> bool:
         """Some element is a ``<tag>``."""
         return bool(_has_xpath(f"//{tag}")(self.tree))
@@ -173,6 +180,11 @@ _ATTRIBUTE_EQUALS = etree.XPath("//*[@*[name() = $a] = $v]")
 def _attribute_xpath(name: str) -> etree.XPath:
     """Every value of attribute ``name``, compiled once per name."""
     return etree.XPath(f"//*/@{name}", smart_strings=False)
+
+
+@cache
+def _has_xpath_nodes(path: str) -> etree.XPath:
+    return etree.XPath(path)
 
 
 @cache
