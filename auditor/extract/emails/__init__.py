@@ -26,6 +26,7 @@ from auditor.extract.emails.collect import Collector
 from auditor.extract.emails.labels import classify_address
 from auditor.extract.emails.scan import normalize_address
 from auditor.extract.emails.sources import (
+    from_attributes,
     from_blocks,
     from_cloaking,
     from_cloudflare,
@@ -101,6 +102,7 @@ def extract_emails(page: ParsedPage, context: ExtractContext = NO_CONTEXT) -> li
         from_cloudflare,
         from_entities,
         from_cloaking,
+        from_attributes,
     ):
         try:
             source(page, collector)

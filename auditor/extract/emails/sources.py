@@ -370,6 +370,28 @@ def from_cloaking(page: ParsedPage, out: Collector) -> None:
             out.add(Found(value, text[:200], "text", context, CONFIDENCE["entity"], label, details))
 
 
+def from_attributes(page: ParsedPage, out: Collector) -> None:
+    """Addresses only in contact elements' tooltips, labels, icon alts or ``data-email``.
+
+    Runs last and adds only addresses no other source found: a mailto link's own title
+    says nothing new.
+    """
+    for attr in page.contact_attributes():
+        if attr.region == THIRD_PARTY or "@" not in attr.value:
+            continue
+        value_text = attr.value
+        if value_text.lower().startswith("mailto:"):
+            value_text = " ".join(t for t, _f in _mailto_targets(value_text))
+        for hit in scan_text(clean_text(value_text)):
+            if hit.value in out.found:
+                continue
+            context = f"{attr.text} {attr.value}".strip()
+            label = label_from_local(hit.value.rpartition("@")[0]) or label_from_text(context)
+            details: dict[str, Any] = {"attribute": attr.name, "region": attr.region}
+            conf = CONFIDENCE["attribute"]
+            out.add(Found(hit.value, attr.value, "attribute", context, conf, label, details))
+
+
 def placeholders_of(page: ParsedPage) -> set[str]:
     """Addresses shown as form hints: they are examples, not contacts."""
     values: set[str] = set()
