@@ -50,9 +50,10 @@ def test_tel_link_title_adds_no_second_point() -> None:
 
 def test_decoys_yield_nothing() -> None:
     body = (
-        '<span class="order" title="Rendelés 1234567890">Rendelés</span>'
-        '<div data-id="12345678" data-sku="36301234567">Termék</div>'
-        '<button class="datepicker-day" aria-label="2024-05-10">10</button>'
-        '<img src="/img/logo.png" alt="Alapítva 1998 - 06 30 123 4567">'
+        # each value would pass as a valid number: only the element filter turns them away
+        '<span class="order" title="Rendelésszám 0613456789">Rendelés</span>'
+        '<div data-id="0613456789" data-sku="+36301234567">Termék</div>'
+        '<button class="datepicker-day" aria-label="+36 20 987 6543">10</button>'
+        '<img src="/img/logo.png" alt="Cikkszám 0613456789">'
     )
     assert _points(body) == set()

@@ -101,6 +101,26 @@ def test_rot13_with_decoder_in_page() -> None:
     assert _found(body) == {"info@kovacsbt.hu": "rot13"}
 
 
+def test_concatenation_in_javascript_href() -> None:
+    # Mobile Joomla's cloak: str_replace('@', "'+'@'+'", $mail) inside location.href
+    body = (
+        "<a href=\"javascript:void(location.href='mail'+'to:info'+'@'+'kovacsbt.hu')\">"
+        "info(at)kovacsbt.hu</a>"
+    )
+    assert "info@kovacsbt.hu" in _found(body)
+    page = parse_page(f"<html><body>{body}</body></html>", URL)
+    hrefs = [link.raw_href for link in page.links]
+    assert [d.text for d in cloaking.from_scripts(hrefs)] == ["mailto:info@kovacsbt.hu"]
+
+
+def test_rot13_data_attribute() -> None:
+    body = (
+        '<a class="mail-href" data-rot13="vasb@xbinpfog.uh" href="#">'
+        '<span class="mail-inner" data-rot13="vasb@xbinpfog.uh"></span></a>'
+    )
+    assert _found(body) == {"info@kovacsbt.hu": "rot13"}
+
+
 def test_scripts_without_addresses_yield_nothing() -> None:
     body = "<script>var x = 'a' + 'b'; var dsn = 'https://k@o1.ingest.sentry.io/1';</script>"
     assert _found(body) == {}

@@ -152,6 +152,14 @@ def from_scripts(scripts: list[str]) -> Iterator[Decoded]:
                         yield Decoded(text, "rot13")
 
 
+def from_rot13_attributes(values: list[str]) -> Iterator[Decoded]:
+    """``data-rot13="vasb@…"``: the value a page's rot13 function writes into the element."""
+    for value in values[:MAX_TOKENS]:
+        text = htmllib.unescape(value[:MAX_ATTR]).translate(_ROT13)
+        if "@" in text:
+            yield Decoded(text, "rot13")
+
+
 def _typo3_shift(code: str, offset: int) -> str:
     out = []
     for ch in code:

@@ -336,6 +336,11 @@ def from_entities(page: ParsedPage, out: Collector) -> None:
 
 def _decoded(page: ParsedPage) -> Iterator[cloaking.Decoded]:
     yield from cloaking.from_scripts([s.text for s in page.scripts if s.src is None and s.text])
+    # href="javascript:void(location.href='mail'+'to:info'+'@'+'x.hu')" (Mobile Joomla's cloak)
+    yield from cloaking.from_scripts(
+        [h for link in page.links if (h := link.raw_href.strip()).lower().startswith("javascript:")]
+    )
+    yield from cloaking.from_rot13_attributes(page.attribute_values("data-rot13"))
     yield from cloaking.from_hrefs(
         [link.raw_href for link in page.links], page.attribute_values("data-mailto-token")
     )
