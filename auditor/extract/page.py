@@ -123,6 +123,7 @@ class ParsedPage:
     class_values: frozenset[str] = frozenset()  # every distinct class attribute value
     id_values: frozenset[str] = frozenset()
     _structured: dict[str, list[Any]] | None = None
+    _contact_attributes: list[ContactAttribute] | None = None
 
     @property
     def text(self) -> str:
@@ -156,6 +157,8 @@ class ParsedPage:
         a ``<meta itemprop="telephone|email|faxNumber">``. Other elements' titles and
         labels (order numbers, date pickers, ``data-id``) are never read.
         """
+        if self._contact_attributes is not None:
+            return self._contact_attributes  # phones and emails both ask: one walk
         out: list[ContactAttribute] = []
         for el in _CONTACT_ELEMENTS(self.tree)[:MAX_CONTACT_ATTRIBUTES]:
             tag = el.tag if isinstance(el.tag, str) else ""
@@ -168,6 +171,7 @@ class ParsedPage:
                 value = el.get(name)
                 if isinstance(value, str) and value.strip():
                     out.append(ContactAttribute(tag, name, value.strip()[:300], region, text))
+        self._contact_attributes = out
         return out
 
     def has_element(self, tag: str) -> bool:
