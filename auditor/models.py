@@ -24,6 +24,7 @@ Method = Literal[
     "widget-script",
     "deep-link",
     "form",
+    "attribute",
 ]
 METHODS: tuple[Method, ...] = get_args(Method)
 

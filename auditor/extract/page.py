@@ -59,6 +59,16 @@ class TextBlock(NamedTuple):
     region: str  # header, footer, nav, main or third-party
 
 
+class ContactAttribute(NamedTuple):
+    """An attribute a visitor sees (tooltip, accessible label, icon alt) or a contact link carries."""
+
+    tag: str
+    name: str  # title, aria-label, alt, content (itemprop), data-phone ...
+    value: str
+    region: str
+    text: str  # the element's own text, for labels
+
+
 class Link(NamedTuple):
     href: str  # absolute URL (or the raw href for non-http schemes)
     raw_href: str
@@ -113,6 +123,7 @@ class ParsedPage:
     class_values: frozenset[str] = frozenset()  # every distinct class attribute value
     id_values: frozenset[str] = frozenset()
     _structured: dict[str, list[Any]] | None = None
+    _contact_attributes: list[ContactAttribute] | None = None
 
     @property
     def text(self) -> str:
@@ -129,6 +140,39 @@ class ParsedPage:
     def has_attribute(self, name: str) -> bool:
         """Some element carries attribute ``name``."""
         return bool(_has_xpath(f"//*[@{name}]")(self.tree))
+
+    def attribute_pairs(self, first: str, second: str, tag: str = "*") -> list[tuple[str, str]]:
+        """(first, second) values of every ``<tag>`` carrying both attributes (a split address)."""
+        return [
+            (str(el.get(first)), str(el.get(second)))
+            for el in _has_xpath_nodes(f"//{tag}[@{first} and @{second}]")(self.tree)
+        ]
+
+    def contact_attributes(self) -> list[ContactAttribute]:
+        """Published attributes of contact elements only (see ``_CONTACT_ELEMENTS``).
+
+        A contact element is a ``tel:``/``mailto:`` link or button, an element whose
+        class or id names a phone or email (``icon-phone``, ``btn-call``), an element
+        carrying ``data-phone``/``data-tel``/``data-email``, a contact icon image, or
+        a ``<meta itemprop="telephone|email|faxNumber">``. Other elements' titles and
+        labels (order numbers, date pickers, ``data-id``) are never read.
+        """
+        if self._contact_attributes is not None:
+            return self._contact_attributes  # phones and emails both ask: one walk
+        out: list[ContactAttribute] = []
+        for el in _CONTACT_ELEMENTS(self.tree)[:MAX_CONTACT_ATTRIBUTES]:
+            tag = el.tag if isinstance(el.tag, str) else ""
+            names = ("content",) if tag == "meta" else _PUBLISHED_ATTRIBUTES
+            region = "main"
+            for anc in [*reversed(list(el.iterancestors())), el]:
+                region = _region_of(anc, region)
+            text = " ".join(text_of(el).split())[:200] if tag != "meta" else ""
+            for name in names:
+                value = el.get(name)
+                if isinstance(value, str) and value.strip():
+                    out.append(ContactAttribute(tag, name, value.strip()[:300], region, text))
+        self._contact_attributes = out
+        return out
 
     def has_element(self, tag: str) -> bool:
         """Some element is a ``<tag>``."""
@@ -165,6 +209,34 @@ class ParsedPage:
         return self._structured
 
 
+MAX_CONTACT_ATTRIBUTES = 300
+_PUBLISHED_ATTRIBUTES = (
+    "title",
+    "aria-label",
+    "alt",
+    "data-phone",
+    "data-tel",
+    "data-telephone",
+    "data-email",
+    "data-mail",
+)
+_CONTACT_HINT = (
+    "contains($c, 'phone') or contains($c, 'tel-') or contains($c, '-tel') or contains($c, 'call')"
+    " or contains($c, 'mail') or contains($c, 'telefon')"
+)
+_CONTACT_ELEMENTS = etree.XPath(
+    "//meta[@content and (@itemprop='telephone' or @itemprop='email' or @itemprop='faxNumber')]"
+    " | //*[@data-phone or @data-tel or @data-telephone or @data-email or @data-mail]"
+    " | //*[self::a or self::button][starts-with(normalize-space(translate(@href,"
+    " 'TELMAITOC', 'telmaitoc')), 'tel:') or starts-with(normalize-space(translate(@href,"
+    " 'TELMAITOC', 'telmaitoc')), 'mailto:') or starts-with(normalize-space(translate(@href,"
+    " 'TELMAITOC', 'telmaitoc')), 'callto:')]"
+    " | //*[self::a or self::button or self::i or self::span or self::img or self::svg]["
+    + _CONTACT_HINT.replace(
+        "$c", "translate(concat(@class, ' ', @id, ' ', @src), 'PHONEMAILTCL', 'phonemailtcl')"
+    )
+    + "]"
+)
 _HREFS = etree.XPath("//a/@href", smart_strings=False)  # plain strings: half the cost
 _ATTRIBUTE_EQUALS = etree.XPath("//*[@*[name() = $a] = $v]")
 
@@ -173,6 +245,11 @@ _ATTRIBUTE_EQUALS = etree.XPath("//*[@*[name() = $a] = $v]")
 def _attribute_xpath(name: str) -> etree.XPath:
     """Every value of attribute ``name``, compiled once per name."""
     return etree.XPath(f"//*/@{name}", smart_strings=False)
+
+
+@cache
+def _has_xpath_nodes(path: str) -> etree.XPath:
+    return etree.XPath(path)
 
 
 @cache

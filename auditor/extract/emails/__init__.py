@@ -26,7 +26,9 @@ from auditor.extract.emails.collect import Collector
 from auditor.extract.emails.labels import classify_address
 from auditor.extract.emails.scan import normalize_address
 from auditor.extract.emails.sources import (
+    from_attributes,
     from_blocks,
+    from_cloaking,
     from_cloudflare,
     from_entities,
     from_links,
@@ -93,7 +95,15 @@ def extract_emails(page: ParsedPage, context: ExtractContext = NO_CONTEXT) -> li
     except Exception:  # noqa: BLE001
         log.exception("email extraction failed on %s", getattr(page, "url", "?"))
         return []
-    for source in (from_links, from_structured, from_blocks, from_cloudflare, from_entities):
+    for source in (
+        from_links,
+        from_structured,
+        from_blocks,
+        from_cloudflare,
+        from_entities,
+        from_cloaking,
+        from_attributes,
+    ):
         try:
             source(page, collector)
         except Exception:  # noqa: BLE001

@@ -19,13 +19,14 @@ from auditor.text import fold
 
 # A structured or linked address is written for machines: trust it more than a
 # string matched in prose, and plain prose more than a de-obfuscated guess.
-METHOD_RANK = {"mailto": 0, "json-ld": 0, "microdata": 1, "text": 2}
+METHOD_RANK = {"mailto": 0, "json-ld": 0, "microdata": 1, "text": 2, "attribute": 3}
 CONFIDENCE = {
     "mailto": conf.MACHINE,
     "json-ld": conf.MACHINE,
     "microdata": conf.STRUCTURED,
     "cloudflare": conf.STRUCTURED,
     "entity": conf.PLAIN,
+    "attribute": conf.PLAIN,
     "plain": conf.PLAIN,
     "bracket": conf.LIKELY,
     "bare": conf.GUESS,

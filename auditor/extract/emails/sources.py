@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from auditor.extract.emails import cloaking
 from auditor.extract.emails.collect import Collector, Found, PageText
 from auditor.extract.emails.labels import label_from_local, label_from_text, text_window
 from auditor.extract.emails.rules import (
@@ -331,6 +332,69 @@ def from_entities(page: ParsedPage, out: Collector) -> None:
                 details["region"] = region
             conf = CONFIDENCE["entity"]
             out.add(Found(hit.value, chunk, "text", context, conf, label, details))
+
+
+def _decoded(page: ParsedPage) -> Iterator[cloaking.Decoded]:
+    yield from cloaking.from_scripts([s.text for s in page.scripts if s.src is None and s.text])
+    # href="javascript:void(location.href='mail'+'to:info'+'@'+'x.hu')" (Mobile Joomla's cloak)
+    yield from cloaking.from_scripts(
+        [h for link in page.links if (h := link.raw_href.strip()).lower().startswith("javascript:")]
+    )
+    yield from cloaking.from_rot13_attributes(page.attribute_values("data-rot13"))
+    yield from cloaking.from_hrefs(
+        [link.raw_href for link in page.links], page.attribute_values("data-mailto-token")
+    )
+    for user, domain in (("data-user", "data-domain"), ("data-name", "data-domain")):
+        yield from cloaking.from_pairs(page.attribute_pairs(user, domain), "data-attributes")
+    pairs = page.attribute_pairs("first", "last", "joomla-hidden-mail")
+    yield from cloaking.from_pairs(pairs, "joomla", base64_parts=True)
+
+
+def from_cloaking(page: ParsedPage, out: Collector) -> None:
+    """Addresses a CMS's cloaking script would build, decoded without running it."""
+    seen = 0
+    for decoded in _decoded(page):
+        seen += 1
+        if seen > MAX_STRUCTURED:
+            return
+        text = decoded.text
+        targets = (
+            [t for t, _f in _mailto_targets(text)] if text.lower().startswith("mailto:") else []
+        )
+        values = [v for v in map(normalize_address, targets) if v]
+        values += [hit.value for hit in scan_text(clean_text(text))]
+        for value in dict.fromkeys(values):
+            found = _block_context(page, out.text, value)
+            context, before, region, index = found or (value, "", None, None)
+            if _third_party(page, index, before, value, region):
+                continue
+            label = label_from_local(value.rpartition("@")[0]) or label_from_text(before)
+            details: dict[str, Any] = {"obfuscation": decoded.encoder}
+            if region:
+                details["region"] = region
+            out.add(Found(value, text[:200], "text", context, CONFIDENCE["entity"], label, details))
+
+
+def from_attributes(page: ParsedPage, out: Collector) -> None:
+    """Addresses only in contact elements' tooltips, labels, icon alts or ``data-email``.
+
+    Runs last and adds only addresses no other source found: a mailto link's own title
+    says nothing new.
+    """
+    for attr in page.contact_attributes():
+        if attr.region == THIRD_PARTY or "@" not in attr.value:
+            continue
+        value_text = attr.value
+        if value_text.lower().startswith("mailto:"):
+            value_text = " ".join(t for t, _f in _mailto_targets(value_text))
+        for hit in scan_text(clean_text(value_text)):
+            if hit.value in out.found:
+                continue
+            context = f"{attr.text} {attr.value}".strip()
+            label = label_from_local(hit.value.rpartition("@")[0]) or label_from_text(context)
+            details: dict[str, Any] = {"attribute": attr.name, "region": attr.region}
+            conf = CONFIDENCE["attribute"]
+            out.add(Found(hit.value, attr.value, "attribute", context, conf, label, details))
 
 
 def placeholders_of(page: ParsedPage) -> set[str]:
