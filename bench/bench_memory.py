@@ -118,7 +118,7 @@ def run_child(code: str, args: list[str], root: Path) -> tuple[dict[str, object]
         raise SystemExit(f"child failed with exit code {proc.returncode}")
     lines = out.decode().strip().splitlines()
     result = json.loads(lines[-1]) if lines else {}
-    peak = float(result.pop("_peak_kb", 0)) / 1024  # type: ignore[arg-type]
+    peak = float(str(result.pop("_peak_kb", 0))) / 1024
     return result, peak, seconds
 
 
