@@ -16,9 +16,10 @@ import logging
 import os
 import sys
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sized
 from dataclasses import dataclass
 from enum import Enum
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from auditor.export import export
 from auditor.extract import extract_contacts, parse_page
 from auditor.harvest.browser import render_companies
 from auditor.harvest.crawl import run_crawl
-from auditor.harvest.inputs import read_companies
+from auditor.harvest.inputs import stream_companies
 from auditor.models import Company, CompanyResult, ContactPoint, Verdict
 from auditor.net.guard import AddressPolicy
 from auditor.net.options import NetworkOptions
@@ -56,6 +57,7 @@ from spiders.contact import ContactSpider
 log = logging.getLogger("auditor")
 
 SPIDER_SETTINGS = "spiders.settings"
+REGISTER_BATCH = 1000  # companies registered in the store per transaction
 LEDGER_FILE = "line-probe-ledger.json"
 
 
@@ -119,42 +121,61 @@ def run_audit(source: str | None, out_dir: Path, settings: Settings, resume: boo
 
 
 def _companies(store: Store, source: str | None, out_dir: Path, settings: Settings, resume: bool,
-               notify: Notify) -> list[Company] | Outcome:
-    """Start (or resume) the run record; the companies left to harvest, or why there are none."""
+               notify: Notify) -> Iterable[Company] | Outcome:
+    """Start (or resume) the run record; the companies left to harvest, or why there are none.
+
+    A new run reads the list as a stream: its companies are registered in the
+    store batch by batch, and the harvest is fed by a second pass over the file
+    (``len()`` of the stream is the number of companies), never by a list of them.
+    """
     if resume:
         if not store.run_info():
             notify(f"auditor: nothing to resume in {out_dir}")
             return Outcome.NOTHING_TO_RESUME
         store.start_run(settings.to_dict(), __version__, resume=True)
         if source:
-            listing = read_companies(source)
-            store.register_companies(listing.companies)
-        companies = [c for c in store.companies() if c.key not in store.done_keys()]
+            _register(store, stream_companies(source))
+        done = store.done_keys()
+        companies = [c for c in store.companies() if c.key not in done]
         notify(f"Resuming: {len(companies)} companies left in {out_dir}")
         return companies
     assert source is not None
     try:
-        listing = read_companies(source)
+        listing = stream_companies(source)
     except OSError as exc:
         notify(f"auditor: cannot read {source}: {exc.strerror or exc}")
         return Outcome.NOTHING
     store.start_run(settings.to_dict(), __version__)
+    count = _register(store, listing)
     store.save_input_errors(listing.errors)
-    store.register_companies(listing.companies)
     for err in listing.errors:
         notify(f"row {err.row}: {err.tag}: {err.message}")
-    if not listing.companies:
+    if not count:
         export(store, out_dir)
         notify("auditor: no company to audit (every row had an error)")
         return Outcome.NOTHING
-    return listing.companies
+    return listing
 
 
-def harvest(companies: list[Company], out_dir: Path, settings: Settings) -> dict[str, Any]:
-    """Crawl the companies with the contact spider; each is stored as it finishes. Scrapy's stats."""
+def _register(store: Store, companies: Iterable[Company]) -> int:
+    """Register the companies in batches (a long list is never held whole); how many."""
+    count = 0
+    pending = iter(companies)
+    while batch := list(islice(pending, REGISTER_BATCH)):
+        store.register_companies(batch)
+        count += len(batch)
+    return count
+
+
+def harvest(companies: Iterable[Company], out_dir: Path, settings: Settings) -> dict[str, Any]:
+    """Crawl the companies with the contact spider; each is stored as it finishes. Scrapy's stats.
+
+    ``companies`` is iterated once, by the spider, as it takes them on.
+    """
     if settings.contact_url == DEFAULT_CONTACT_URL and not settings.user_agent:
         log.warning("no --contact-url configured: the User-Agent points to the tool's page, not to you")
-    bar = tqdm(total=len(companies), unit="company", desc="harvest",
+    total = len(companies) if isinstance(companies, Sized) else None
+    bar = tqdm(total=total, unit="company", desc="harvest",
                disable=not settings.progress or not sys.stderr.isatty(), file=sys.stderr)
 
     def done(result: CompanyResult) -> None:

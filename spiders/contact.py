@@ -4,7 +4,9 @@ Each company has its own frontier (a heap ordered by link score), page budget,
 depth limit and time budget. A company is finished when its frontier is empty
 (or a budget is spent) and nothing is in flight; its result is then stored in
 one transaction, so a crash never leaves half a company behind, and its crawl
-state is dropped, so memory does not grow with the number of companies. The
+state is dropped (the :data:`company_finished` signal tells the components that
+keep something per host), so memory does not grow with the number of companies.
+The companies are taken from an iterator as slots free up, never held in a list. The
 finished company is yielded as an item (a :class:`CompanyResult`); the item
 pipeline (spiders/pipelines.py) stores it.
 
@@ -22,7 +24,7 @@ import heapq
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urldefrag, urlsplit
@@ -45,6 +47,7 @@ from auditor.models import Company, CompanyResult, ContactPoint, Failure, PageRe
 from auditor.net.domains import registrable_domain
 from spiders.dns import GuardedResolver
 from spiders.errors import failure_tag
+from spiders.signals import company_finished
 from spiders.tls import certificate_problem
 
 log = logging.getLogger(__name__)
@@ -144,8 +147,8 @@ class ContactSpider(scrapy.Spider):
 
     def __init__(self, companies: Iterable[Company] = (), **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.companies = list(companies)
-        self.states: dict[str, CompanyState] = {}
+        self.companies: Iterator[Company] = iter(companies)  # pulled as slots free up
+        self.states: dict[str, CompanyState] = {}  # companies being crawled, by key
         self.finished: deque[CompanyResult] = deque()  # finished, not yet yielded
         self.max_pages = DEFAULTS.max_pages
         self.max_depth = DEFAULTS.max_depth
@@ -217,9 +220,7 @@ class ContactSpider(scrapy.Spider):
         ``stall_after`` seconds without an answer it is finished with what it has.
         """
         now = time.monotonic()
-        for state in list(self.states.values()):
-            if state.finished:
-                continue
+        for state in list(self.states.values()):  # finishing removes the state
             requests = self._drain(state)
             for req in requests:
                 self.crawler.engine.crawl(req)
@@ -282,7 +283,9 @@ class ContactSpider(scrapy.Spider):
 
     # -- responses ------------------------------------------------------------
     def parse_page(self, response: Response) -> list[scrapy.Request | CompanyResult]:
-        state = self.states[response.meta["company"]]
+        state = self.states.get(response.meta["company"])
+        if state is None:  # an answer for a company finished without it (stalled)
+            return [*self._pop_finished()]
         state.in_flight -= 1
         state.last_activity = time.monotonic()
         try:
@@ -436,7 +439,9 @@ class ContactSpider(scrapy.Spider):
     # -- errors ---------------------------------------------------------------
     def on_error(self, failure: TwistedFailure) -> list[scrapy.Request | CompanyResult]:
         request = failure.request  # type: ignore[attr-defined]
-        state = self.states[request.meta["company"]]
+        state = self.states.get(request.meta["company"])
+        if state is None:  # a failure for a company finished without it (stalled)
+            return [*self._pop_finished()]
         state.in_flight -= 1
         state.last_activity = time.monotonic()
         tag, message = failure_tag(failure.value)
@@ -529,20 +534,15 @@ class ContactSpider(scrapy.Spider):
         if waiter is not None and not waiter.called:
             waiter.callback(None)
         self.finished.append(result)
-        # Only the finished flag is still needed: drop what grows with the site.
-        state.contacts.clear()
-        state.pages.clear()
-        state.failures.clear()
-        state.frontier.clear()
-        state.seen = set()
-        state.external.clear()
+        # The result holds what is stored; the crawl state goes, and with it
+        # everything that grows with the site or the list.
+        del self.states[state.company.key]
+        self.crawler.signals.send_catch_log(signal=company_finished, key=state.company.key)
 
     def _on_idle(self) -> None:
         """Companies whose last request vanished are finished here, never lost."""
         pending = False
-        for state in self.states.values():
-            if state.finished:
-                continue
+        for state in list(self.states.values()):  # finishing removes the state
             requests = self._drain(state)
             if requests:
                 pending = True

@@ -5,6 +5,10 @@ SPIDER_MODULES = ["spiders.contact"]
 NEWSPIDER_MODULE = "spiders"
 
 ROBOTSTXT_OBEY = True
+# The spider filters duplicates itself, per company (CompanyState.seen, dropped when
+# the company is stored), and sends every request with dont_filter. Scrapy's default
+# RFPDupeFilter would keep a fingerprint of every request of the whole crawl.
+DUPEFILTER_CLASS = "scrapy.dupefilters.BaseDupeFilter"
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 # Scrapy >= 2.19 opens an HTTP server that runs Python code sent to it (token in a

@@ -6,7 +6,8 @@ The spider class and the Scrapy settings module are handed in by the caller
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from auditor.models import Company, CompanyResult
 
 
 def run_crawl(
-    companies: Sequence[Company],
+    companies: Iterable[Company],
     store_dir: Path,
     settings: Settings,
     spider: type[Spider],
@@ -28,11 +29,14 @@ def run_crawl(
 ) -> dict[str, Any]:
     """Crawl ``companies`` (blocking; Scrapy's reactor runs once per process).
 
-    Returns Scrapy's stats. The item pipeline named in ``settings_module``
+    The spider takes the companies from ``companies`` as it starts them (a stream
+    of a long list is never turned into a list). Returns Scrapy's stats. The item pipeline named in ``settings_module``
     saves each company in the store of ``store_dir`` the moment it finishes;
     ``on_done`` then hears of it (progress bar, log line).
     """
-    if not companies:
+    pending = iter(companies)
+    first = next(pending, None)
+    if first is None:
         return {}
     scrapy_settings = ScrapySettings()
     scrapy_settings.setmodule(settings_module, priority="project")
@@ -46,6 +50,6 @@ def run_crawl(
                 on_done(item)
 
         crawler.signals.connect(scraped, signal=signals.item_scraped, weak=False)
-    process.crawl(crawler, companies=list(companies))
+    process.crawl(crawler, companies=chain([first], pending))
     process.start()
     return dict(crawler.stats.get_stats() or {})

@@ -1,18 +1,21 @@
 """Read the companies to audit: CSV, JSON Lines or a single URL.
 
 Bad rows never stop the audit: each becomes an :class:`InputError` with its row
-number and a message, and every good row is audited.
+number and a message, and every good row is audited. The file is read as a stream
+(:class:`CompanyStream`): a list of a million rows never sits in memory.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import ipaddress
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 from urllib.parse import urlsplit, urlunsplit
 
 import phonenumbers
@@ -23,6 +26,7 @@ from auditor.net.domains import has_public_suffix
 
 FIELDS = ("name", "website", "country", "industry", "language")
 MAX_FIELD = 2000
+CHUNK = 1 << 20  # bytes (or characters) read at a time
 
 
 @dataclass
@@ -69,70 +73,79 @@ def _country(value: str | None) -> str | None:
     return code if code in phonenumbers.SUPPORTED_REGIONS else ""
 
 
-def _decode(data: bytes) -> tuple[str, bool]:
-    """UTF-8 (BOM or not) first; otherwise cp1252 so nothing is lost, flagged."""
-    try:
-        return data.decode("utf-8-sig"), False
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace"), True
+def _encoding(path: Path) -> str:
+    """UTF-8 (BOM or not) when the whole file is; otherwise cp1252 so nothing is lost.
+
+    Decided in one pass over the file in chunks (nothing kept), as decoding the
+    whole file at once would: one bad byte anywhere makes every row cp1252.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    with path.open("rb") as fh:
+        try:
+            while chunk := fh.read(CHUNK):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1252"
+    return "utf-8-sig"
 
 
-def _row_to_company(row_no: int, row: Mapping[str, str | None], out: CompanyList, seen: set[str]) -> None:
+def _row_to_company(row_no: int, row: Mapping[str, str | None], errors: list[InputError],
+                    seen: set[str]) -> Company | None:
     clean = {k: (str(v).strip()[:MAX_FIELD] if v is not None else "") for k, v in row.items() if k}
     raw = mask_credentials(json.dumps(clean, ensure_ascii=False)[:500]) or ""
     website_raw = clean.get("website", "")
     if not website_raw:
-        out.errors.append(InputError(row_no, "missing-website", "the row has no website", raw))
-        return
+        errors.append(InputError(row_no, "missing-website", "the row has no website", raw))
+        return None
     website = normalize_website(website_raw)
     if website is None:
-        out.errors.append(
+        errors.append(
             InputError(row_no, "invalid-website",
                        f"not a usable http(s) website: {mask_credentials(website_raw)!r}", raw)
         )
-        return
+        return None
     if website in seen:
-        out.errors.append(InputError(row_no, "duplicate-row",
-                                     f"{mask_credentials(website)} is already listed above", raw))
-        return
+        errors.append(InputError(row_no, "duplicate-row",
+                                 f"{mask_credentials(website)} is already listed above", raw))
+        return None
     seen.add(website)
     country = _country(clean.get("country"))
     if country == "":
-        out.errors.append(
+        errors.append(
             InputError(row_no, "invalid-country", f"unknown ISO 3166 code {clean.get('country')!r}; audited without a country", raw)
         )
         country = None
-    out.companies.append(
-        Company(
-            row=row_no,
-            name=clean.get("name") or urlsplit(website).hostname or website,
-            website=website,
-            country=country,
-            industry=clean.get("industry") or None,
-            language=(clean.get("language") or None),
-        )
+    return Company(
+        row=row_no,
+        name=clean.get("name") or urlsplit(website).hostname or website,
+        website=website,
+        country=country,
+        industry=clean.get("industry") or None,
+        language=(clean.get("language") or None),
     )
 
 
-def parse_csv_text(text: str) -> CompanyList:
-    out = CompanyList()
-    sample = text[:8192]
+def _csv_companies(fh: TextIO, errors: list[InputError]) -> Iterator[Company]:
+    """Companies of a CSV text stream (opened with ``newline=""``), one row at a time."""
+    sample = fh.read(8192)
+    fh.seek(0)
     try:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample.split("\n", 1)[0], delimiters=",;\t|")
     except csv.Error:
         dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    reader = csv.reader(fh, dialect)
     try:
         header = next(reader)
     except (StopIteration, csv.Error):
-        out.errors.append(InputError(1, "empty-input", "the companies file is empty"))
-        return out
+        errors.append(InputError(1, "empty-input", "the companies file is empty"))
+        return
     header = [h.strip().lower().lstrip("\ufeff") for h in header]
     if "website" not in header:
-        out.errors.append(
+        errors.append(
             InputError(1, "missing-header", "the header must name at least the columns name,website", ",".join(header))
         )
-        return out
+        return
     seen: set[str] = set()
     while True:
         row_no = reader.line_num + 1  # the line the record starts on
@@ -141,58 +154,127 @@ def parse_csv_text(text: str) -> CompanyList:
         except StopIteration:
             break
         except csv.Error as exc:
-            out.errors.append(InputError(row_no, "malformed-row", f"CSV error: {exc}"))
+            errors.append(InputError(row_no, "malformed-row", f"CSV error: {exc}"))
             continue
         if not any(v.strip() for v in values):
             continue
         if len(values) > len(header):
             extra = values[len(header):]
             if any(v.strip() for v in extra):
-                out.errors.append(
+                errors.append(
                     InputError(row_no, "malformed-row", f"{len(values)} fields where the header has {len(header)}", ",".join(values)[:500])
                 )
                 continue
         row = dict(zip(header, values, strict=False))
         if "\ufffd" in "".join(values):
-            out.errors.append(InputError(row_no, "bad-encoding", "the row is not valid UTF-8; decoded as cp1252", ",".join(values)[:500]))
-        _row_to_company(row_no, row, out, seen)
-    return out
+            errors.append(InputError(row_no, "bad-encoding", "the row is not valid UTF-8; decoded as cp1252", ",".join(values)[:500]))
+        company = _row_to_company(row_no, row, errors, seen)
+        if company is not None:
+            yield company
 
 
-def parse_jsonl_text(text: str) -> CompanyList:
-    out = CompanyList()
+def _jsonl_companies(fh: TextIO, errors: list[InputError]) -> Iterator[Company]:
+    """Companies of a JSON Lines text stream, one line at a time.
+
+    Lines are what ``str.splitlines`` makes of the text (also U+2028 and the other
+    separators it knows), read line by line.
+    """
     seen: set[str] = set()
-    for row_no, line in enumerate(text.splitlines(), start=1):
+    lines = (piece for physical in fh for piece in physical.splitlines())
+    for row_no, line in enumerate(lines, start=1):
         line = line.strip().lstrip("\ufeff")
         if not line:
             continue
         try:
             obj = json.loads(line)
         except ValueError as exc:
-            out.errors.append(InputError(row_no, "malformed-row", f"not valid JSON: {exc}", line[:500]))
+            errors.append(InputError(row_no, "malformed-row", f"not valid JSON: {exc}", line[:500]))
             continue
         if not isinstance(obj, dict):
-            out.errors.append(InputError(row_no, "malformed-row", "a line must hold a JSON object", line[:500]))
+            errors.append(InputError(row_no, "malformed-row", "a line must hold a JSON object", line[:500]))
             continue
-        _row_to_company(row_no, {k: v for k, v in obj.items() if isinstance(k, str)}, out, seen)
+        company = _row_to_company(row_no, {k: v for k, v in obj.items() if isinstance(k, str)}, errors, seen)
+        if company is not None:
+            yield company
+
+
+def parse_csv_text(text: str) -> CompanyList:
+    out = CompanyList()
+    out.companies.extend(_csv_companies(io.StringIO(text, newline=""), out.errors))
     return out
 
 
+def parse_jsonl_text(text: str) -> CompanyList:
+    out = CompanyList()
+    out.companies.extend(_jsonl_companies(io.StringIO(text, newline=""), out.errors))
+    return out
+
+
+def _starts_like_jsonl(fh: TextIO) -> bool:
+    """The first character past a BOM and white space is ``{``."""
+    while chunk := fh.read(CHUNK):
+        stripped = chunk.lstrip("\ufeff \t\r\n")
+        if stripped:
+            return stripped.startswith("{")
+    return False
+
+
+class CompanyStream:
+    """The companies of a list, read and parsed as they are iterated.
+
+    Only the row being parsed is in memory, plus the set of normalized websites
+    seen so far (duplicates are reported, as before) and the input errors, which
+    ``errors`` holds once an iteration has ended. Iterating again reads the file
+    again (the harvest is fed by a second pass, not by a list of every company).
+    Opening checks that the file is readable and picks its encoding: an
+    unreadable file raises :class:`OSError` here, not halfway through the audit.
+    """
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.errors: list[InputError] = []
+        self.count = 0  # companies yielded by the last complete iteration
+        self._url = "://" in source and not Path(source).exists()
+        self._encoding = "" if self._url else _encoding(Path(source))
+
+    def __len__(self) -> int:
+        """The number of companies the last complete pass yielded."""
+        return self.count
+
+    def __iter__(self) -> Iterator[Company]:
+        errors: list[InputError] = []
+        self.errors = errors
+        count = 0
+        for company in self._companies(errors):
+            count += 1
+            yield company
+        self.count = count
+
+    def _companies(self, errors: list[InputError]) -> Iterator[Company]:
+        if self._url:
+            company = _row_to_company(1, {"website": self.source}, errors, set())
+            if company is not None:
+                yield company
+            return
+        path = Path(self.source)
+        with path.open(encoding=self._encoding, errors="replace", newline="") as fh:
+            jsonl = self.source.endswith((".jsonl", ".ndjson", ".json")) or _starts_like_jsonl(fh)
+            fh.seek(0)
+            yield from (_jsonl_companies if jsonl else _csv_companies)(fh, errors)
+
+
+def stream_companies(source: str) -> CompanyStream:
+    """Companies from a CSV/JSONL path, or a one-company list from a URL, as a stream."""
+    return CompanyStream(source)
+
+
 def read_companies(source: str) -> CompanyList:
-    """Companies from a CSV/JSONL path, or a one-company list from a URL."""
-    if "://" in source and not Path(source).exists():
-        out = CompanyList()
-        _row_to_company(1, {"website": source}, out, set())
-        return out
-    data = Path(source).read_bytes()
-    text, _lossy = _decode(data)
-    stripped = text.lstrip("\ufeff \t\r\n")
-    if source.endswith((".jsonl", ".ndjson", ".json")) or stripped.startswith("{"):
-        return parse_jsonl_text(text)
-    return parse_csv_text(text)
+    """Companies from a CSV/JSONL path, or a one-company list from a URL, all in a list."""
+    stream = stream_companies(source)
+    companies = list(stream)
+    return CompanyList(companies, stream.errors)
 
 
 def company_from_url(url: str, **extra: str | None) -> Iterable[Company]:
-    out = CompanyList()
-    _row_to_company(1, {"website": url, **{k: v for k, v in extra.items() if v}}, out, set())
-    return out.companies
+    company = _row_to_company(1, {"website": url, **{k: v for k, v in extra.items() if v}}, [], set())
+    return [company] if company is not None else []

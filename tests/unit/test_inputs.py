@@ -3,7 +3,14 @@
 import json
 from pathlib import Path
 
-from auditor.harvest.inputs import normalize_website, parse_csv_text, read_companies
+import pytest
+
+from auditor.harvest.inputs import (
+    normalize_website,
+    parse_csv_text,
+    read_companies,
+    stream_companies,
+)
 
 
 def test_csv_rows_and_errors_with_row_numbers() -> None:
@@ -74,3 +81,31 @@ def test_hundred_thousand_rows_with_bad_ones_among_them() -> None:
     assert len(result.companies) == 99_900
     assert len(result.errors) == 100 and all(e.tag == "missing-website" for e in result.errors)
     assert result.errors[1].row == 1002  # header is line 1, row i is line i + 2
+
+
+def test_stream_yields_what_the_list_holds_and_reads_again(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text("name,website,country\nA,a.de,DE\nNo site,,DE\nB,b.pl,XX\nA again,https://a.de/,DE\nC,c.hu,HU\n",
+                    encoding="utf-8")
+    stream = stream_companies(str(path))
+    first = list(stream)
+    assert [(c.row, c.website) for c in first] == [(2, "https://a.de/"), (4, "https://b.pl/"), (6, "https://c.hu/")]
+    assert len(stream) == 3
+    assert [(e.row, e.tag) for e in stream.errors] == [(3, "missing-website"), (4, "invalid-country"), (5, "duplicate-row")]
+    listed = read_companies(str(path))
+    assert (listed.companies, listed.errors) == (first, stream.errors)
+    assert list(stream) == first  # a second pass reads the file again, with the same outcome
+    assert len(stream.errors) == 3
+
+
+def test_stream_of_an_unreadable_file_fails_when_opened(tmp_path: Path) -> None:
+    with pytest.raises(OSError):
+        stream_companies(str(tmp_path / "missing.csv"))
+
+
+def test_one_bad_byte_anywhere_decodes_every_row_as_cp1252(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.csv"
+    path.write_bytes("name,website\nKávé,kave.hu\n".encode() + b"Caf\x81,cafe.hu\n")
+    stream = stream_companies(str(path))
+    assert [c.name for c in stream] == ["K\u00c3\u00a1v\u00c3\u00a9", "Caf\ufffd"]
+    assert [(e.row, e.tag) for e in stream.errors] == [(3, "bad-encoding")]
