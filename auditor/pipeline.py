@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from enum import Enum
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from tqdm import tqdm
 
@@ -32,7 +32,7 @@ from auditor.extract import extract_contacts, parse_page
 from auditor.harvest.browser import render_companies
 from auditor.harvest.crawl import run_crawl
 from auditor.harvest.inputs import stream_companies
-from auditor.models import Company, CompanyResult, ContactPoint, Verdict
+from auditor.models import Company, CompanyResult, ContactPoint, Subject, Verdict
 from auditor.net.guard import AddressPolicy
 from auditor.net.options import NetworkOptions
 from auditor.net.resolver import DnsResolver
@@ -252,7 +252,7 @@ def validate(store: Store, out_dir: Path, settings: Settings,
     network = network or network_from_env()
     progress = settings.progress and sys.stderr.isatty()
     trunk = sip_config(settings)
-    browsed: dict[str, dict[tuple[str, str], Verdict]] = {}
+    browsed: dict[str, dict[tuple[Subject, str], Verdict]] = {}
     if settings.browser:
         done = [r for r in store.results() if r.status == "done"]
         rendered = asyncio.run(render_companies(done, store, settings, network))
@@ -331,7 +331,7 @@ def line_probe_summary(calls: list[dict[str, Any]]) -> str:
 
 
 # -- verify one value -----------------------------------------------------------
-def verify_point(kind: str, value: str, country: str | None) -> ContactPoint:
+def verify_point(kind: Literal["email", "phone", "url"], value: str, country: str | None) -> ContactPoint:
     """The contact point ``auditor verify KIND VALUE`` checks (a URL may be a chat or messaging link)."""
     if kind == "url":
         page = parse_page(f'<a href="{value}">link</a>', value)

@@ -37,6 +37,7 @@ from scrapy.http import Response, TextResponse
 from scrapy.settings import default_settings
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.sitemap import Sitemap
+from twisted.internet.base import DelayedCall
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure as TwistedFailure
 
@@ -204,7 +205,13 @@ class ContactSpider(scrapy.Spider):
 
         waiter: Deferred[None] = Deferred()
         self._slot_waiter = waiter
-        call = reactor.callLater(SLOT_WAIT, lambda: waiter.called or waiter.callback(None))  # type: ignore[attr-defined]
+
+        def wake() -> None:
+            if not waiter.called:
+                waiter.callback(None)
+
+        clock: Any = reactor  # Twisted's zope interfaces do not type-check as methods
+        call: DelayedCall = clock.callLater(SLOT_WAIT, wake)
         try:
             await maybe_deferred_to_future(waiter)
         finally:
@@ -444,7 +451,7 @@ class ContactSpider(scrapy.Spider):
             return [*self._pop_finished()]
         state.in_flight -= 1
         state.last_activity = time.monotonic()
-        tag, message = failure_tag(failure.value)
+        tag, message = failure_tag(failure.value or RuntimeError(failure.getErrorMessage()))
         netloc = urlsplit(request.url).netloc
         if isinstance(failure.value, IgnoreRequest) and tag == "robots-disallowed":
             cause = self._robots_cause(netloc)

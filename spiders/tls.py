@@ -75,5 +75,6 @@ def _names(cert: x509.Certificate) -> list[str]:
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
-        return [a.value for a in cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)][:3]  # type: ignore[misc]
+        common = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+        return [a.value if isinstance(a.value, str) else a.value.decode("utf-8", "replace") for a in common][:3]
     return [str(n) for n in san.get_values_for_type(x509.DNSName)][:3]

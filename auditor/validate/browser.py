@@ -22,7 +22,7 @@ from auditor.harvest.browser import (
     RequestRecord,
     render_chat_page,
 )
-from auditor.models import Check, ContactPoint, Verdict, VerdictValue
+from auditor.models import Check, ContactPoint, Subject, Verdict, VerdictValue
 
 CHECK_NAME = "browser-launcher"
 
@@ -113,9 +113,9 @@ def page_verdicts(page: RenderedPage) -> list[Verdict]:
     return verdicts
 
 
-def company_browser_verdicts(pages: Iterable[RenderedPage]) -> dict[tuple[str, str], Verdict]:
+def company_browser_verdicts(pages: Iterable[RenderedPage]) -> dict[tuple[Subject, str], Verdict]:
     """One browser verdict per chat point of a company: the first page that shows it decides."""
-    mine: dict[tuple[str, str], Verdict] = {}
+    mine: dict[tuple[Subject, str], Verdict] = {}
     for page in pages:
         for v in page_verdicts(page):
             mine.setdefault((v.kind, v.value), v)
