@@ -29,6 +29,8 @@ from auditor import __version__
 from auditor.config import DEFAULT_CONTACT_URL, ConfigError, Settings
 from auditor.export import export
 from auditor.extract import extract_contacts, parse_page
+from auditor.extract.chat import Fingerprints
+from auditor.extract.chat_external import FingerprintFileError, merged_fingerprints
 from auditor.harvest.browser import render_companies
 from auditor.harvest.crawl import run_crawl
 from auditor.harvest.inputs import stream_companies
@@ -238,6 +240,16 @@ def sip_config(settings: Settings) -> SipTrunkConfig | None:
         return load_sip_config(settings.config_file)
     except SipConfigError as exc:
         raise ConfigError(str(exc)) from exc
+
+
+def chat_fingerprints(settings: Settings) -> Fingerprints | None:
+    """The audit's chat fingerprints with the user's (``--fingerprints``) merged in, or None.
+
+    Read here once so that a bad path is a configuration error before any crawling."""
+    try:
+        return merged_fingerprints(settings.fingerprints)
+    except FingerprintFileError as exc:
+        raise ConfigError(f"--fingerprints: {exc}") from exc
 
 
 def validate(store: Store, out_dir: Path, settings: Settings,

@@ -43,6 +43,8 @@ from twisted.python.failure import Failure as TwistedFailure
 
 from auditor.config import Settings
 from auditor.extract import extract_contacts, parse_page
+from auditor.extract.chat import Fingerprints
+from auditor.extract.chat_external import merged_fingerprints
 from auditor.harvest.links import link_score
 from auditor.models import Company, CompanyResult, ContactPoint, Failure, PageRecord
 from auditor.net.domains import registrable_domain
@@ -161,6 +163,7 @@ class ContactSpider(scrapy.Spider):
         # URLLENGTH_LIMIT: longer links would vanish in a middleware
         self.max_url_length = int(default_settings.URLLENGTH_LIMIT)
         self.stall_after = 0.0  # seconds without an answer before in-flight requests count as lost
+        self.chat_fingerprints: Fingerprints | None = None  # None: the packaged fingerprints
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ContactSpider:
@@ -177,6 +180,8 @@ class ContactSpider(scrapy.Spider):
             "AUDITOR_MAX_OPEN_COMPANIES",
             max(8, OPEN_COMPANIES_PER_REQUEST_SLOT * s.getint("CONCURRENT_REQUESTS")),
         )
+        # The user's --fingerprints merged with the packaged ones (cached, immutable; None: packaged).
+        spider.chat_fingerprints = merged_fingerprints(s.get("AUDITOR_FINGERPRINTS"))
         crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
         crawler.signals.connect(spider._on_bytes, signal=signals.bytes_received)
         crawler.signals.connect(spider._on_robots, signal=signals.robots_parsed)
@@ -344,7 +349,7 @@ class ContactSpider(scrapy.Spider):
                 state.failures.append(Failure("not-html", f"the home page is not a web page: {why}", url))
             return
         page = parse_page(response.body, url, content_type or None)
-        found = extract_contacts(page, state.company.country)
+        found = extract_contacts(page, state.company.country, self.chat_fingerprints)
         state.contacts.extend(found)
         for cp in found:
             self.crawler.stats.inc_value(f"auditor/harvest/{cp.kind}")

@@ -133,7 +133,7 @@ def print_report(index: Path) -> None:
 def settings_from(args: argparse.Namespace, **overrides: Any) -> Settings:
     """Defaults < --config file < flags given < ``overrides``; a bad [sip] table fails here."""
     # the pipeline imports every stage: only when a command runs
-    from auditor.pipeline import sip_config
+    from auditor.pipeline import chat_fingerprints, sip_config
 
     # A flag's dest is the name of the Settings field it sets; flags not given are None.
     flags = {f.name: getattr(args, f.name, None) for f in fields(Settings) if f.name != "config_file"}
@@ -142,6 +142,7 @@ def settings_from(args: argparse.Namespace, **overrides: Any) -> Settings:
     flags.update({k: v for k, v in overrides.items() if v is not None})
     settings = build_settings(getattr(args, "config", None), **flags)
     sip_config(settings)  # fail before any crawling, not after
+    chat_fingerprints(settings)
     return settings
 
 
