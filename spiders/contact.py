@@ -144,7 +144,8 @@ class ContactSpider(scrapy.Spider):
 
     def __init__(self, companies: Iterable[Company] = (), **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.companies = list(companies)
+        # Iterated once, lazily: a distributed run's claims claim one company per step.
+        self.companies: Iterable[Company] = companies
         self.states: dict[str, CompanyState] = {}
         self.finished: deque[CompanyResult] = deque()  # finished, not yet yielded
         self.max_pages = DEFAULTS.max_pages

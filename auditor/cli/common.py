@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditor.config import Settings, build_settings
+from auditor.dist import DEFAULT_LEASE
 
 if TYPE_CHECKING:
     from auditor.pipeline import Outcome, ReportOptions
@@ -88,6 +89,17 @@ def add_crawl_options(p: argparse.ArgumentParser) -> None:
     o = p.add_argument_group("output")
     o.add_argument("--no-progress", dest="progress", action="store_const", const=False, help="no progress bar")
     o.add_argument("-v", "--verbose", action="store_true", help="log Scrapy's own messages too")
+
+
+def add_shared_options(p: argparse.ArgumentParser, queue: bool = True, queue_required: bool = False) -> None:
+    """--store (and --queue): where a distributed run keeps its results and its work."""
+    g = p.add_argument_group("distributed run")
+    g.add_argument("--store", metavar="URL", help="shared store of a distributed run (postgresql://user@host/db)")
+    if queue:
+        g.add_argument("--queue", metavar="URL", required=queue_required,
+                       help="Redis holding the run's queue of companies (redis://host:6379/0)")
+        g.add_argument("--lease", type=float, metavar="SECONDS",
+                       help=f"how long a claimed company stays a worker's without renewal (default {DEFAULT_LEASE:g})")
 
 
 def add_report_options(p: argparse.ArgumentParser, no_report: bool = True) -> None:
