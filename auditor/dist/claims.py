@@ -69,6 +69,7 @@ class Claims:
             with self._lock:
                 self.held[claim.company.key] = claim
             log.info("claimed %s", claim.company.website)
+            self._beat()
             yield claim.company
 
     # -- the store pipeline's guard ---------------------------------------

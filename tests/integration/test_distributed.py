@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import socket
 import subprocess
 import sys
 import time
@@ -119,10 +120,6 @@ def _crawl_children(pid: int) -> list[int]:
     return [int(p) for p in out.stdout.split()]
 
 
-def _holding(queue: WorkQueue) -> int:
-    return queue.in_progress()
-
-
 def test_kill_9_of_a_worker_in_mid_company_loses_and_duplicates_nothing(
         lab: Lab, tmp_path: Path, postgres_url: str, redis_url: str) -> None:
     seed = int(os.environ.get("AUDITOR_KILL_SEED", random.randrange(1 << 30)))
@@ -136,7 +133,7 @@ def test_kill_9_of_a_worker_in_mid_company_loses_and_duplicates_nothing(
     expected = queue.status().enqueued
     # a slow crawl (a pause between requests) so that the kill lands in mid-company
     worker_args = ["worker", "--store", postgres_url, "--queue", redis_url, "--lease", "3", *crawl_args(lab),
-                   "--delay", "0.3", "--no-autothrottle"]
+                   "--delay", "1", "--no-autothrottle", "--concurrency", "2"]
 
     def start() -> subprocess.Popen[str]:
         return subprocess.Popen([sys.executable, "-m", "auditor.cli", *worker_args], cwd=ROOT, env=lab_env(lab),
@@ -144,22 +141,29 @@ def test_kill_9_of_a_worker_in_mid_company_loses_and_duplicates_nothing(
 
     victim, other = start(), start()
     try:
-        hit = False
-        for _attempt in range(5):
-            time.sleep(rng.uniform(1.5, 4.0))
-            if victim.poll() is None and _crawl_children(victim.pid) and _holding(queue) > 0:
-                held = [w for w in queue.status().workers.values() if w.get("holding")]
-                victim.kill()  # SIGKILL: no handing back; the crawl child dies with it
-                victim.wait()
-                hit = bool(held)
+        killed: list[str] = []
+        time.sleep(rng.uniform(0.5, 4.0))  # a random moment, then the first one the victim holds a company
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            time.sleep(0.1)
+            if victim.poll() is not None:
                 break
-        assert hit, f"the kill never hit a worker in mid-company (seed {seed})"
-        assert other.wait(timeout=600) == 0, other.stderr.read() if other.stderr else ""
+            mine = {f"{socket.gethostname()}:{pid}" for pid in _crawl_children(victim.pid)}
+            workers = queue.status().workers
+            if any(workers.get(w, {}).get("holding") for w in mine):
+                victim.kill()  # SIGKILL: nothing handed back; the crawl child dies with it
+                victim.wait()
+                killed = sorted(mine)
+                break
+        assert killed, f"the kill never hit a worker in mid-company (seed {seed})"
+        print(f"killed {killed} holding companies")
+        assert other.wait(timeout=180) == 0, other.stderr.read() if other.stderr else ""
     finally:
         for p in (victim, other):
             if p.poll() is None:
                 p.kill()
                 p.wait()
+    assert queue.client.hlen(queue.key("attempts")) >= 1, "no company of the killed worker was reclaimed"
     assert queue.drained(), queue.status()
     stored_once(postgres_url, expected)
     assert queue.status().done + queue.status().failed == expected
