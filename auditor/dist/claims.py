@@ -63,7 +63,11 @@ class Claims:
     # -- the spider's companies -------------------------------------------
     def __iter__(self) -> Iterator[Company]:
         while True:
-            claim = self.queue.claim(self.token, self.lease)
+            try:
+                claim = self.queue.claim(self.token, self.lease)
+            except redis.RedisError as exc:
+                log.warning("queue unreachable (%s): no more claims in this crawl", exc)
+                return
             if claim is None:
                 return
             with self._lock:
@@ -75,12 +79,20 @@ class Claims:
     # -- the store pipeline's guard ---------------------------------------
     def may_store(self, result: CompanyResult) -> bool:
         claim = self.held.get(result.company.key)
-        if claim is not None and self.queue.owns(claim, self.token):
-            return True
+        try:
+            if claim is not None and self.queue.owns(claim, self.token):
+                return True
+        except redis.RedisError as exc:
+            # The write is idempotent (it replaces the company as a whole): storing is harmless.
+            log.warning("queue unreachable (%s): %s stored without checking its lease", exc, result.company.website)
+            return claim is not None
         log.warning("%s: lease lost (reclaimed by another worker); result not stored", result.company.website)
         self._forget(result.company.key)
         self.counters["refused"] += 1
-        self.queue.note_refused()
+        try:
+            self.queue.note_refused()
+        except redis.RedisError:
+            log.debug("could not count the refused write")
         return False
 
     def stored(self, result: CompanyResult) -> None:
@@ -88,7 +100,13 @@ class Claims:
         if claim is None:
             return
         reason = result.failures[0].tag if result.status == "failed" and result.failures else ""
-        if self.queue.ack(claim, self.token, result.status, len(result.pages), reason):
+        try:
+            acked = self.queue.ack(claim, self.token, result.status, len(result.pages), reason)
+        except redis.RedisError as exc:
+            # Stored but not acked: the lease runs out, the company is crawled again and replaced.
+            log.warning("queue unreachable (%s): %s stays claimed until its lease ends", exc, result.company.website)
+            return
+        if acked:
             self.counters["done" if result.status == "done" else "failed"] += 1
             self.counters["pages"] += len(result.pages)
         else:
@@ -98,9 +116,14 @@ class Claims:
 
     def store_failed(self, result: CompanyResult, reason: str) -> None:
         claim = self._forget(result.company.key)
-        if claim is not None:
+        if claim is None:
+            return
+        try:
             self.queue.ack(claim, self.token, "failed", 0, f"{STORE_ERROR}: {reason}"[:500])
-            self.counters["failed"] += 1
+        except redis.RedisError as exc:
+            log.warning("queue unreachable (%s): %s stays claimed until its lease ends", exc, result.company.website)
+            return
+        self.counters["failed"] += 1
 
     def _forget(self, key: str) -> Claim | None:
         with self._lock:

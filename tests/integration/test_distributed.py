@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -167,6 +168,38 @@ def test_kill_9_of_a_worker_in_mid_company_loses_and_duplicates_nothing(
     assert queue.drained(), queue.status()
     stored_once(postgres_url, expected)
     assert queue.status().done + queue.status().failed == expected
+
+
+def test_sigterm_hands_back_the_companies_in_progress(lab: Lab, tmp_path: Path, postgres_url: str,
+                                                      redis_url: str) -> None:
+    csv_path = lab.write_companies_csv(tmp_path / "companies.csv")
+    auditor(lab, "audit", str(csv_path), "--out", str(tmp_path / "out"), "--store", postgres_url,
+            "--queue", redis_url, "--detach", *crawl_args(lab))
+    run = json.loads(auditor(lab, "status", "--store", postgres_url, "--json").stdout)["run"]
+    queue = WorkQueue(connect(redis_url), run)
+    expected = queue.status().enqueued
+    args = ["worker", "--store", postgres_url, "--queue", redis_url, *crawl_args(lab), "--delay", "1",
+            "--no-autothrottle", "--concurrency", "2"]
+    worker = subprocess.Popen([sys.executable, "-m", "auditor.cli", *args], cwd=ROOT, env=lab_env(lab),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while queue.in_progress() == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert queue.in_progress() > 0, "the worker never claimed a company"
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=60) == 0, worker.stderr.read() if worker.stderr else ""
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    status = queue.status()
+    assert status.in_progress == 0, "companies in progress were not handed back"
+    assert status.queued > 0 and status.done + status.failed + status.queued == expected
+    assert queue.client.hlen(queue.key("attempts")) == 0, "handed back, not left to expire"
+    auditor(lab, *args[:5], *crawl_args(lab))  # another worker finishes the run
+    assert queue.drained()
+    stored_once(postgres_url, expected)
 
 
 def test_a_late_write_of_a_reclaimed_company_is_refused(lab: Lab, postgres_url: str, redis_url: str) -> None:
