@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from auditor.cli.common import (
     EXIT_INTERRUPTED,
+    EXIT_NOTHING,
     EXIT_OK,
     EXIT_USAGE,
     add_crawl_options,
@@ -18,8 +19,10 @@ from auditor.cli.common import (
     print_report,
     print_summary,
     report_options,
+    server_errors,
     settings_from,
     setup_logging,
+    unreachable,
 )
 
 if TYPE_CHECKING:
@@ -56,7 +59,10 @@ def run(args: argparse.Namespace) -> int:
     out_dir = Path(args.resume or args.out)
     settings = settings_from(args)
     if args.store or args.queue:
-        return distributed(args, out_dir, settings)
+        try:
+            return distributed(args, out_dir, settings)
+        except server_errors() as exc:
+            return unreachable("audit", exc)
     setup_logging(out_dir, args.verbose)
     run = pipeline.run_audit(args.companies, out_dir, settings, resume=bool(args.resume))
     if run.summary is not None:
@@ -73,18 +79,24 @@ def distributed(args: argparse.Namespace, out_dir: Path, settings: Settings) -> 
     from auditor.dist import DEFAULT_LEASE
     from auditor.dist.queue import WorkQueue, connect
     from auditor.dist.run import WorkerOptions, describe, register_and_enqueue, start_workers
+    from auditor.masking import mask_credentials
 
     if not (args.store and args.queue) or args.resume or not args.companies:
         print("auditor audit: a distributed run takes COMPANIES with both --store URL and --queue URL",
               file=sys.stderr)
         return EXIT_USAGE
     setup_logging(out_dir, args.verbose)
-    enq = register_and_enqueue(args.companies, args.store, args.queue, settings)
+    try:
+        enq = register_and_enqueue(args.companies, args.store, args.queue, settings)
+    except OSError as exc:
+        print(f"auditor: cannot read {args.companies}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_NOTHING
     for err in enq.errors:
         print(f"row {err.row}: {err.tag}: {err.message}", file=sys.stderr)
-    print(f"Run {enq.run}: {enq.companies} companies enqueued in {args.queue}")
+    queue_shown = mask_credentials(args.queue)
+    print(f"Run {enq.run}: {enq.companies} companies enqueued in {queue_shown}")
     if args.detach:
-        print(f"Start workers with `auditor worker --store STORE --queue {args.queue}`; "
+        print(f"Start workers with `auditor worker --store STORE --queue {queue_shown}`; "
               "follow with `auditor status --store STORE --queue QUEUE`")
         return EXIT_OK
     options = WorkerOptions(args.store, args.queue, args.lease or DEFAULT_LEASE, run=enq.run)
@@ -98,7 +110,7 @@ def distributed(args: argparse.Namespace, out_dir: Path, settings: Settings) -> 
         return EXIT_INTERRUPTED
     run = pipeline.finish_shared(args.store, out_dir, settings)
     if run.summary is not None:
-        print_summary(run.summary, out_dir)
+        print_summary(run.summary, out_dir, database=args.store)
     if not args.no_report:
         print_report(pipeline.write_report(out_dir, report_options(args), store_target=args.store))
     return EXIT_OK

@@ -102,6 +102,24 @@ def add_shared_options(p: argparse.ArgumentParser, queue: bool = True, queue_req
                        help=f"how long a claimed company stays a worker's without renewal (default {DEFAULT_LEASE:g})")
 
 
+def server_errors() -> tuple[type[Exception], ...]:
+    """Errors that mean the shared store or the queue cannot be reached (caught by the distributed commands)."""
+    import redis
+    import sqlalchemy.exc
+
+    return (sqlalchemy.exc.OperationalError, redis.ConnectionError, redis.TimeoutError)
+
+
+def unreachable(command: str, exc: Exception) -> int:
+    """Say which server failed, in one line (no traceback); the usage exit code."""
+    from auditor.masking import mask_credentials
+
+    first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    print(f"auditor {command}: cannot reach the shared store or the queue: {mask_credentials(first)}",
+          file=sys.stderr)
+    return EXIT_USAGE
+
+
 def add_report_options(p: argparse.ArgumentParser, no_report: bool = True) -> None:
     g = p.add_argument_group("report")
     if no_report:
@@ -120,8 +138,8 @@ def report_options(args: argparse.Namespace) -> ReportOptions:
                          weights=getattr(args, "weights", None))
 
 
-def print_summary(summary: Mapping[str, Any], out_dir: Path) -> None:
-    """What a finished audit found, in a few lines."""
+def print_summary(summary: Mapping[str, Any], out_dir: Path, database: str | None = None) -> None:
+    """What a finished audit found, in a few lines (``database``: a shared store's URL)."""
     print(f"Companies audited: {summary['companies']} ({summary['companies_failed']} unreachable)"
           f", input errors: {summary['input_errors']}")
     print(f"Pages fetched: {summary['pages']}")
@@ -133,7 +151,10 @@ def print_summary(summary: Mapping[str, Any], out_dir: Path) -> None:
               f"unknown {v.get('unknown', 0)} (unknown is never counted as inactive)")
     if summary["errors"]:
         print("Findings and errors: " + ", ".join(f"{k} {v}" for k, v in summary["errors"].items()))
-    print(f"Results: {out_dir / 'results.json'}, {out_dir / 'contacts.csv'} (database {out_dir / 'audit.sqlite'})")
+    from auditor.masking import mask_credentials
+
+    shown = mask_credentials(database) if database else str(out_dir / "audit.sqlite")
+    print(f"Results: {out_dir / 'results.json'}, {out_dir / 'contacts.csv'} (database {shown})")
 
 
 def print_report(index: Path) -> None:

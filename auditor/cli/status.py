@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from auditor.cli.common import EXIT_OK, EXIT_USAGE, add_shared_options
+from auditor.cli.common import EXIT_OK, EXIT_USAGE, add_shared_options, server_errors, unreachable
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,6 +20,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        return _status(args)
+    except server_errors() as exc:
+        return unreachable("status", exc)
+
+
+def _status(args: argparse.Namespace) -> int:
     from auditor.dist.queue import WorkQueue, connect
     from auditor.dist.run import current_run, describe, store_counts
 

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         out_dir = Path(args.out or args.dir or "audit-out")
         settings = settings_from(args)
         setup_logging(out_dir, args.verbose)
-        print_summary(pipeline.revalidate(out_dir, settings, store_target=args.store), out_dir)
+        print_summary(pipeline.revalidate(out_dir, settings, store_target=args.store), out_dir, database=args.store)
         return EXIT_OK
     if not args.dir:
         print("auditor validate: give DIR (or --store URL)", file=sys.stderr)

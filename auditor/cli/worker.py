@@ -10,8 +10,10 @@ from auditor.cli.common import (
     EXIT_USAGE,
     add_crawl_options,
     add_shared_options,
+    server_errors,
     settings_from,
     setup_logging,
+    unreachable,
 )
 from auditor.dist import DEFAULT_LEASE
 
@@ -37,5 +39,9 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     settings = settings_from(args)
     setup_logging(None, args.verbose)
-    run_worker(WorkerOptions(args.store, args.queue, args.lease or DEFAULT_LEASE, args.forever, args.run), settings)
+    try:
+        run_worker(WorkerOptions(args.store, args.queue, args.lease or DEFAULT_LEASE, args.forever, args.run),
+                   settings)
+    except server_errors() as exc:
+        return unreachable("worker", exc)
     return EXIT_OK

@@ -113,6 +113,13 @@ def test_embedded_and_distributed_runs_find_the_same(lab: Lab, tmp_path: Path, p
     assert status["queued"] == 0 and status["in_progress"] == 0
     assert status["done"] + status["failed"] == expected
     assert len(status["workers"]) >= 3, status["workers"]
+    # the report and the exports of the shared store, written anywhere
+    again = tmp_path / "again"
+    auditor(lab, "report", "--store", postgres_url, "--out", str(again))
+    assert (again / "report" / "index.html").exists()
+    assert findings(again)["companies"] == findings(embedded)["companies"]
+    out = auditor(lab, "validate", "--store", postgres_url, "--out", str(again), *crawl_args(lab), "--no-smtp")
+    assert "Verdicts:" in out.stdout and (again / "results.json").exists()
 
 
 def _crawl_children(pid: int) -> list[int]:
