@@ -192,9 +192,38 @@ def harvest(companies: Iterable[Company], out_dir: Path, settings: Settings) -> 
         bar.close()
 
 
-def revalidate(out_dir: Path, settings: Settings, notify: Notify = to_stderr) -> dict[str, Any]:
-    """Check every stored contact point again, rewrite the exports; return their summary."""
-    store = open_store(out_dir)
+def crawl_claims(claims: Iterable[Company], store: str | Path, settings: Settings,
+                 guard: object) -> dict[str, Any]:
+    """A distributed worker's crawl: companies claimed from the queue as the spider asks for them.
+
+    ``guard`` (the claims) goes to the store pipeline: a company whose lease was
+    lost is not written, a stored one finishes its claim. Scrapy's stats.
+    """
+    return run_crawl(claims, store, settings, ContactSpider, SPIDER_SETTINGS, spider_args={"store_guard": guard})
+
+
+def finish_shared(store_target: str, out_dir: Path, settings: Settings, network: NetworkOptions | None = None,
+                  notify: Notify = to_stderr) -> AuditRun:
+    """After the workers of a distributed run: validate, export into ``out_dir`` and record the run."""
+    store = open_store(store_target)
+    try:
+        verdicts = validate(store, out_dir, settings, network, notify) if settings.validate else None
+        summary = export(store, out_dir)
+        if verdicts is not None:
+            summary["verdicts"] = dict(verdicts)
+        store.finish_run(summary)
+        return AuditRun(Outcome.DONE, summary)
+    finally:
+        store.close()
+
+
+def revalidate(out_dir: Path, settings: Settings, notify: Notify = to_stderr,
+               store_target: str | None = None) -> dict[str, Any]:
+    """Check every stored contact point again, rewrite the exports; return their summary.
+
+    ``store_target`` (a database URL) reads a shared store; the exports go to ``out_dir``.
+    """
+    store = open_store(store_target or out_dir)
     try:
         counts = validate(store, out_dir, settings, notify=notify)
         summary = export(store, out_dir)
@@ -385,10 +414,12 @@ def score_single(out_dir: Path, weights: str | None = None) -> tuple[CompanyResu
 
 
 # -- report ---------------------------------------------------------------------
-def write_report(out_dir: Path, options: ReportOptions) -> Path:
-    """Render DIR/report/ from the audit stored in ``out_dir``; return its index page."""
-    store = open_store(out_dir)
+def write_report(out_dir: Path, options: ReportOptions, store_target: str | None = None) -> Path:
+    """Render DIR/report/ from the audit stored in ``out_dir`` (or at ``store_target``); its index page."""
+    store = open_store(store_target or out_dir)
     try:
+        if store_target:
+            export(store, out_dir)  # a shared store's exports are written where its report goes
         return render_report(store, out_dir, redact=options.redact,
                              compare=Path(options.compare) if options.compare else None,
                              weights_path=Path(options.weights) if options.weights else None,

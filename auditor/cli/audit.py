@@ -5,19 +5,28 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from auditor.cli.common import (
+    EXIT_INTERRUPTED,
+    EXIT_NOTHING,
     EXIT_OK,
     EXIT_USAGE,
     add_crawl_options,
     add_report_options,
+    add_shared_options,
     exit_code,
     print_report,
     print_summary,
     report_options,
+    server_errors,
     settings_from,
     setup_logging,
+    unreachable,
 )
+
+if TYPE_CHECKING:
+    from auditor.config import Settings
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -31,6 +40,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--resume", metavar="DIR", help="finish an interrupted audit in DIR")
     p.add_argument("--no-validate", action="store_true", help="harvest only")
     add_report_options(p)
+    add_shared_options(p)
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="with --store/--queue: local worker processes (default 1)")
+    p.add_argument("--detach", action="store_true",
+                   help="with --store/--queue: return once every company is enqueued (workers run elsewhere)")
     add_crawl_options(p)
     p.set_defaults(func=run)
 
@@ -44,6 +58,11 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     out_dir = Path(args.resume or args.out)
     settings = settings_from(args)
+    if args.store or args.queue:
+        try:
+            return distributed(args, out_dir, settings)
+        except server_errors() as exc:
+            return unreachable("audit", exc)
     setup_logging(out_dir, args.verbose)
     run = pipeline.run_audit(args.companies, out_dir, settings, resume=bool(args.resume))
     if run.summary is not None:
@@ -52,3 +71,46 @@ def run(args: argparse.Namespace) -> int:
     if rc == EXIT_OK and not args.no_report:
         print_report(pipeline.write_report(out_dir, report_options(args)))
     return rc
+
+
+def distributed(args: argparse.Namespace, out_dir: Path, settings: Settings) -> int:
+    """Register the run, enqueue, run local workers, then finish as the embedded audit does."""
+    from auditor import pipeline
+    from auditor.dist import DEFAULT_LEASE
+    from auditor.dist.queue import WorkQueue, connect
+    from auditor.dist.run import WorkerOptions, describe, register_and_enqueue, start_workers
+    from auditor.masking import mask_credentials
+
+    if not (args.store and args.queue) or args.resume or not args.companies:
+        print("auditor audit: a distributed run takes COMPANIES with both --store URL and --queue URL",
+              file=sys.stderr)
+        return EXIT_USAGE
+    setup_logging(out_dir, args.verbose)
+    try:
+        enq = register_and_enqueue(args.companies, args.store, args.queue, settings)
+    except OSError as exc:
+        print(f"auditor: cannot read {args.companies}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_NOTHING
+    for err in enq.errors:
+        print(f"row {err.row}: {err.tag}: {err.message}", file=sys.stderr)
+    queue_shown = mask_credentials(args.queue)
+    print(f"Run {enq.run}: {enq.companies} companies enqueued in {queue_shown}")
+    if args.detach:
+        print(f"Start workers with `auditor worker --store STORE --queue {queue_shown}`; "
+              "follow with `auditor status --store STORE --queue QUEUE`")
+        return EXIT_OK
+    options = WorkerOptions(args.store, args.queue, args.lease or DEFAULT_LEASE, run=enq.run)
+    for w in start_workers(options, settings, max(1, args.workers)):
+        w.join()
+    queue = WorkQueue(connect(args.queue), enq.run)
+    if not queue.drained():
+        print(describe(queue.status().to_dict()), file=sys.stderr)
+        print("auditor audit: companies are left; run `auditor worker` to finish them, then "
+              "`auditor validate --store ...` and `auditor report --store ...`", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    run = pipeline.finish_shared(args.store, out_dir, settings)
+    if run.summary is not None:
+        print_summary(run.summary, out_dir, database=args.store)
+    if not args.no_report:
+        print_report(pipeline.write_report(out_dir, report_options(args), store_target=args.store))
+    return EXIT_OK

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditor.config import Settings, build_settings
+from auditor.dist import DEFAULT_LEASE
 
 if TYPE_CHECKING:
     from auditor.pipeline import Outcome, ReportOptions
@@ -92,6 +93,35 @@ def add_crawl_options(p: argparse.ArgumentParser) -> None:
     o.add_argument("-v", "--verbose", action="store_true", help="log Scrapy's own messages too")
 
 
+def add_shared_options(p: argparse.ArgumentParser, queue: bool = True, queue_required: bool = False) -> None:
+    """--store (and --queue): where a distributed run keeps its results and its work."""
+    g = p.add_argument_group("distributed run")
+    g.add_argument("--store", metavar="URL", help="shared store of a distributed run (postgresql://user@host/db)")
+    if queue:
+        g.add_argument("--queue", metavar="URL", required=queue_required,
+                       help="Redis holding the run's queue of companies (redis://host:6379/0)")
+        g.add_argument("--lease", type=float, metavar="SECONDS",
+                       help=f"how long a claimed company stays a worker's without renewal (default {DEFAULT_LEASE:g})")
+
+
+def server_errors() -> tuple[type[Exception], ...]:
+    """Errors that mean the shared store or the queue cannot be reached (caught by the distributed commands)."""
+    import redis
+    import sqlalchemy.exc
+
+    return (sqlalchemy.exc.OperationalError, redis.ConnectionError, redis.TimeoutError)
+
+
+def unreachable(command: str, exc: Exception) -> int:
+    """Say which server failed, in one line (no traceback); the usage exit code."""
+    from auditor.masking import mask_credentials
+
+    first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    print(f"auditor {command}: cannot reach the shared store or the queue: {mask_credentials(first)}",
+          file=sys.stderr)
+    return EXIT_USAGE
+
+
 def add_report_options(p: argparse.ArgumentParser, no_report: bool = True) -> None:
     g = p.add_argument_group("report")
     if no_report:
@@ -110,8 +140,8 @@ def report_options(args: argparse.Namespace) -> ReportOptions:
                          weights=getattr(args, "weights", None))
 
 
-def print_summary(summary: Mapping[str, Any], out_dir: Path) -> None:
-    """What a finished audit found, in a few lines."""
+def print_summary(summary: Mapping[str, Any], out_dir: Path, database: str | None = None) -> None:
+    """What a finished audit found, in a few lines (``database``: a shared store's URL)."""
     print(f"Companies audited: {summary['companies']} ({summary['companies_failed']} unreachable)"
           f", input errors: {summary['input_errors']}")
     print(f"Pages fetched: {summary['pages']}")
@@ -123,7 +153,10 @@ def print_summary(summary: Mapping[str, Any], out_dir: Path) -> None:
               f"unknown {v.get('unknown', 0)} (unknown is never counted as inactive)")
     if summary["errors"]:
         print("Findings and errors: " + ", ".join(f"{k} {v}" for k, v in summary["errors"].items()))
-    print(f"Results: {out_dir / 'results.json'}, {out_dir / 'contacts.csv'} (database {out_dir / 'audit.sqlite'})")
+    from auditor.masking import mask_credentials
+
+    shown = mask_credentials(database) if database else str(out_dir / "audit.sqlite")
+    print(f"Results: {out_dir / 'results.json'}, {out_dir / 'contacts.csv'} (database {shown})")
 
 
 def print_report(index: Path) -> None:

@@ -20,7 +20,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p = sub.add_parser("report", help="write the HTML report and exports of a stored audit",
                        description="Render DIR/report/ (a static site that works offline) and "
                        "DIR/companies.csv from the audit stored in DIR.")
-    p.add_argument("dir", metavar="DIR")
+    p.add_argument("dir", metavar="DIR", nargs="?", help="the audit folder (or the output folder of --store)")
+    p.add_argument("--store", metavar="URL", help="read a distributed run's shared store (postgresql://...)")
+    p.add_argument("--out", metavar="DIR", help="with --store: where the report and exports go")
     add_report_options(p, no_report=False)
     p.add_argument("-v", "--verbose", action="store_true")
     p.set_defaults(func=run)
@@ -30,6 +32,17 @@ def run(args: argparse.Namespace) -> int:
     # imports every stage (Scrapy, the report): only when the command runs
     from auditor import pipeline
 
+    if args.store:
+        if not (args.out or args.dir):
+            print("auditor report: --store needs --out DIR for the report and exports", file=sys.stderr)
+            return EXIT_USAGE
+        out_dir = Path(args.out or args.dir)
+        setup_logging(out_dir, args.verbose)
+        print_report(pipeline.write_report(out_dir, report_options(args), store_target=args.store))
+        return EXIT_OK
+    if not args.dir:
+        print("auditor report: give DIR (or --store URL --out DIR)", file=sys.stderr)
+        return EXIT_USAGE
     out_dir = Path(args.dir)
     if not (out_dir / "audit.sqlite").exists():
         print(f"auditor report: no audit in {out_dir}", file=sys.stderr)

@@ -19,7 +19,9 @@ from auditor.cli.common import (
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("validate", help="(re)validate the contact points of a stored audit",
                        description="Check every contact point stored in DIR again and rewrite the results.")
-    p.add_argument("dir", metavar="DIR")
+    p.add_argument("dir", metavar="DIR", nargs="?", help="the audit folder (or the output folder of --store)")
+    p.add_argument("--store", metavar="URL", help="validate a distributed run's shared store (postgresql://...)")
+    p.add_argument("--out", metavar="DIR", help="with --store: where the exports go (default audit-out)")
     add_crawl_options(p)
     p.set_defaults(func=run)
 
@@ -28,6 +30,15 @@ def run(args: argparse.Namespace) -> int:
     # imports every stage (Scrapy, the report): only when the command runs
     from auditor import pipeline
 
+    if args.store:
+        out_dir = Path(args.out or args.dir or "audit-out")
+        settings = settings_from(args)
+        setup_logging(out_dir, args.verbose)
+        print_summary(pipeline.revalidate(out_dir, settings, store_target=args.store), out_dir, database=args.store)
+        return EXIT_OK
+    if not args.dir:
+        print("auditor validate: give DIR (or --store URL)", file=sys.stderr)
+        return EXIT_USAGE
     out_dir = Path(args.dir)
     if not (out_dir / "audit.sqlite").exists():
         print(f"auditor validate: no audit in {out_dir} (expected {out_dir / 'audit.sqlite'})", file=sys.stderr)

@@ -6,7 +6,7 @@ The spider class and the Scrapy settings module are handed in by the caller
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -21,18 +21,21 @@ from auditor.models import Company, CompanyResult
 
 def run_crawl(
     companies: Iterable[Company],
-    store_dir: Path,
+    store_dir: str | Path,
     settings: Settings,
     spider: type[Spider],
     settings_module: str,
     on_done: Callable[[CompanyResult], None] | None = None,
+    spider_args: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Crawl ``companies`` (blocking; Scrapy's reactor runs once per process).
 
     The spider takes the companies from ``companies`` as it starts them (a stream
     of a long list is never turned into a list). Returns Scrapy's stats. The item pipeline named in ``settings_module``
     saves each company in the store of ``store_dir`` the moment it finishes;
-    ``on_done`` then hears of it (progress bar, log line).
+    ``on_done`` then hears of it (progress bar, log line). ``store_dir`` may be
+    a database URL, and ``companies`` an iterator that claims companies from a
+    distributed run's queue (``spider_args`` then hands the spider its guard).
     """
     pending = iter(companies)
     first = next(pending, None)
@@ -50,6 +53,6 @@ def run_crawl(
                 on_done(item)
 
         crawler.signals.connect(scraped, signal=signals.item_scraped, weak=False)
-    process.crawl(crawler, companies=chain([first], pending))
+    process.crawl(crawler, companies=chain([first], pending), **dict(spider_args or {}))
     process.start()
     return dict(crawler.stats.get_stats() or {})

@@ -1,0 +1,168 @@
+"""A worker's claims: the companies it feeds its crawl from the queue, and their leases.
+
+:class:`Claims` is what the spider iterates over (each step claims one
+company) and what the store pipeline asks before and tells after storing a
+company (:class:`StoreGuard`). A thread renews the leases of the companies
+held; when the process dies the renewals stop, the leases expire, and another
+worker's reaper puts the companies back in the queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Protocol
+
+import redis
+
+from auditor.dist.queue import Claim, WorkQueue
+from auditor.models import Company, CompanyResult
+
+log = logging.getLogger(__name__)
+
+STORE_ERROR = "store-error"
+
+
+class StoreGuard(Protocol):
+    """What the item pipeline asks of a distributed run around each company's write."""
+
+    def may_store(self, result: CompanyResult) -> bool:
+        """False when the company is no longer ours (its lease expired): the write is refused."""
+        ...
+
+    def stored(self, result: CompanyResult) -> None:
+        """The company is in the store: finish its claim."""
+        ...
+
+    def store_failed(self, result: CompanyResult, reason: str) -> None:
+        """The company could not be stored: record why."""
+        ...
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Claims:
+    """Companies claimed one at a time as the crawl asks for them; leases renewed in a thread."""
+
+    def __init__(self, queue: WorkQueue, token: str, lease: float, worker: str | None = None) -> None:
+        self.queue = queue
+        self.token = token
+        self.lease = lease
+        self.worker = worker or worker_id()
+        self.held: dict[str, Claim] = {}
+        self.counters = {"done": 0, "failed": 0, "pages": 0, "refused": 0}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._renew_loop, name="lease-renewal", daemon=True)
+
+    # -- the spider's companies -------------------------------------------
+    def __iter__(self) -> Iterator[Company]:
+        while True:
+            try:
+                claim = self.queue.claim(self.token, self.lease)
+            except redis.RedisError as exc:
+                log.warning("queue unreachable (%s): no more claims in this crawl", exc)
+                return
+            if claim is None:
+                return
+            with self._lock:
+                self.held[claim.company.key] = claim
+            log.info("claimed %s", claim.company.website)
+            self._beat()
+            yield claim.company
+
+    # -- the store pipeline's guard ---------------------------------------
+    def may_store(self, result: CompanyResult) -> bool:
+        claim = self.held.get(result.company.key)
+        try:
+            if claim is not None and self.queue.owns(claim, self.token):
+                return True
+        except redis.RedisError as exc:
+            # The write is idempotent (it replaces the company as a whole): storing is harmless.
+            log.warning("queue unreachable (%s): %s stored without checking its lease", exc, result.company.website)
+            return claim is not None
+        log.warning("%s: lease lost (reclaimed by another worker); result not stored", result.company.website)
+        self._forget(result.company.key)
+        self.counters["refused"] += 1
+        try:
+            self.queue.note_refused()
+        except redis.RedisError:
+            log.debug("could not count the refused write")
+        return False
+
+    def stored(self, result: CompanyResult) -> None:
+        claim = self._forget(result.company.key)
+        if claim is None:
+            return
+        reason = result.failures[0].tag if result.status == "failed" and result.failures else ""
+        try:
+            acked = self.queue.ack(claim, self.token, result.status, len(result.pages), reason)
+        except redis.RedisError as exc:
+            # Stored but not acked: the lease runs out, the company is crawled again and replaced.
+            log.warning("queue unreachable (%s): %s stays claimed until its lease ends", exc, result.company.website)
+            return
+        if acked:
+            self.counters["done" if result.status == "done" else "failed"] += 1
+            self.counters["pages"] += len(result.pages)
+        else:
+            # Stored after the lease ran out: the store replaced the company as one whole (harmless),
+            # and whoever holds it now finishes the claim.
+            self.counters["refused"] += 1
+
+    def store_failed(self, result: CompanyResult, reason: str) -> None:
+        claim = self._forget(result.company.key)
+        if claim is None:
+            return
+        try:
+            self.queue.ack(claim, self.token, "failed", 0, f"{STORE_ERROR}: {reason}"[:500])
+        except redis.RedisError as exc:
+            log.warning("queue unreachable (%s): %s stays claimed until its lease ends", exc, result.company.website)
+            return
+        self.counters["failed"] += 1
+
+    def _forget(self, key: str) -> Claim | None:
+        with self._lock:
+            return self.held.pop(key, None)
+
+    # -- leases -----------------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop renewing and hand back every company still held (shutdown, crash of the crawl)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=self.lease)
+        with self._lock:
+            left = list(self.held.values())
+            self.held.clear()
+        for claim in left:
+            try:
+                if self.queue.release(claim, self.token):
+                    log.info("handed back %s", claim.company.website)
+            except redis.RedisError:
+                log.warning("could not hand back %s: its lease will expire", claim.company.website)
+        self._beat()
+
+    def _renew_loop(self) -> None:
+        while not self._stop.wait(self.lease / 3):
+            with self._lock:
+                held = list(self.held.values())
+            for claim in held:
+                try:
+                    if not self.queue.renew(claim, self.token, self.lease):
+                        log.warning("%s: lease lost", claim.company.website)
+                except redis.RedisError as exc:
+                    log.warning("lease renewal failed (%s); retrying", exc)
+            self._beat()
+
+    def _beat(self) -> None:
+        try:
+            self.queue.heartbeat(self.worker, {**self.counters, "holding": len(self.held)})
+        except redis.RedisError as exc:
+            log.warning("heartbeat failed (%s)", exc)

@@ -1,0 +1,224 @@
+"""A distributed run: registration and enqueueing (the coordinator), and the worker loop.
+
+The coordinator starts the run in the shared store, then streams the companies
+file into the store and the queue in batches, so a 1,000,000-row list is
+enqueued in bounded memory. A worker is a supervisor that reaps expired leases
+and, while there is work, runs one crawl in a child process (Scrapy's reactor
+runs once per process); the child claims companies as its spider asks for them.
+The child dies with its supervisor (``PR_SET_PDEATHSIG``), so ``kill -9`` of a
+worker leaves nothing crawling: its leases expire and the companies go back.
+"""
+
+from __future__ import annotations
+
+import csv
+import ctypes
+import json
+import logging
+import multiprocessing
+import os
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from auditor import __version__
+from auditor.config import Settings
+from auditor.dist import DEFAULT_LEASE
+from auditor.dist.claims import Claims
+from auditor.dist.queue import WorkQueue, connect, new_token
+from auditor.harvest.inputs import stream_companies
+from auditor.models import Company, InputError
+from auditor.store import open_store
+
+log = logging.getLogger(__name__)
+
+POLL = 1.0  # seconds between looks at the queue while other workers finish
+_PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    """What registration did: the run, companies queued, rows refused."""
+
+    run: int
+    companies: int
+    errors: list[InputError]
+
+
+def current_run(store_target: str) -> int | None:
+    """The id of the latest run in the shared store (None: no run registered)."""
+    store = open_store(store_target)
+    try:
+        info = store.run_info()
+    finally:
+        store.close()
+    return int(info["id"]) if info else None
+
+
+def register_and_enqueue(source: str, store_target: str, queue_url: str, settings: Settings,
+                         batch: int = 1000) -> Enqueued:
+    """Start the run in the shared store, then store and queue the companies batch by batch."""
+    store = open_store(store_target)
+    try:
+        run = store.start_run(settings.to_dict(), __version__)
+        queue = WorkQueue(connect(queue_url), run)
+        errors: list[InputError] = []
+        total = 0
+        chunk: list[Company] = []
+
+        def flush() -> None:
+            nonlocal total
+            added, duplicates = queue.enqueue(chunk, batch)
+            # after the queue (a company stored first keeps its row: registering never overwrites)
+            dropped = {c.key for c in duplicates}
+            store.register_companies(c for c in chunk if c.key not in dropped)
+            total += added
+            errors.extend(InputError(c.row, "duplicate-row", f"{c.website} is already listed above")
+                          for c in duplicates)
+            chunk.clear()
+
+        stream = stream_companies(source)  # read row by row; an unreadable file raises OSError here
+        for company in stream:
+            chunk.append(company)
+            if len(chunk) >= batch:
+                flush()
+        flush()
+        errors.extend(stream.errors)
+        store.save_input_errors(sorted(errors, key=lambda e: e.row))
+        queue.mark_complete()
+        return Enqueued(run, total, errors)
+    finally:
+        store.close()
+
+
+def store_counts(store_target: str) -> dict[str, int]:
+    """Companies registered in the shared store, and how many of them are stored (without a queue)."""
+    store = open_store(store_target)
+    try:
+        return {"registered": len(store.companies()), "stored": len(store.done_keys())}
+    finally:
+        store.close()
+
+
+# -- the worker ---------------------------------------------------------------
+@dataclass(frozen=True)
+class WorkerOptions:
+    store: str
+    queue: str
+    lease: float = DEFAULT_LEASE
+    forever: bool = False
+    run: int | None = None
+
+
+def run_worker(options: WorkerOptions, settings: Settings) -> int:
+    """Crawl companies from the queue until it is drained (or for ever); companies finished.
+
+    SIGTERM or SIGINT: the crawl stops gracefully and hands back what it holds.
+    """
+    run = options.run if options.run is not None else _wait_for_run(options)
+    if run is None:
+        return 0
+    queue = WorkQueue(connect(options.queue), run)
+    stopping = False
+    child: multiprocessing.process.BaseProcess | None = None
+
+    def stop(signum: int, _frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+        if child is not None and child.is_alive() and child.pid is not None:
+            os.kill(child.pid, signal.SIGTERM)
+
+    old = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    rounds = 0
+    try:
+        while not stopping:
+            try:
+                queue.reap()
+                queued, drained = queue.queued(), queue.drained()
+            except redis.ConnectionError as exc:
+                log.warning("queue unreachable (%s); retrying", exc)
+                time.sleep(POLL)
+                continue
+            if queued:
+                ctx = multiprocessing.get_context("spawn")
+                child = ctx.Process(target=_crawl_child, args=(options, run, settings, os.getpid()),
+                                    name="auditor-crawl")
+                child.start()
+                child.join()
+                child = None
+                rounds += 1
+            elif drained and not options.forever:
+                break
+            else:
+                time.sleep(POLL)
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+    return rounds
+
+
+def _wait_for_run(options: WorkerOptions) -> int | None:
+    while True:
+        run = current_run(options.store)
+        if run is not None or not options.forever:
+            return run
+        time.sleep(POLL)
+
+
+def _crawl_child(options: WorkerOptions, run: int, settings: Settings, parent: int) -> None:
+    """One crawl over claimed companies (in a child process: Scrapy's reactor runs once per process)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        log.debug("no PR_SET_PDEATHSIG here: the crawl outlives a killed worker until its claims end")
+    if os.getppid() != parent:
+        return
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the supervisor, which sends SIGTERM
+    from auditor import pipeline  # the crawl (Scrapy) only in the child
+    from auditor.cli.common import setup_logging
+
+    setup_logging(None, False)
+    claims = Claims(WorkQueue(connect(options.queue), run), new_token(), options.lease)
+    claims.start()
+    try:
+        pipeline.crawl_claims(claims, options.store, settings, claims)
+    finally:
+        claims.close()
+
+
+def describe(status: dict[str, Any]) -> str:
+    """The status for a terminal, a few lines."""
+    lines = [f"run {status['run']}: queued {status['queued']}, in progress {status['in_progress']}, "
+             f"done {status['done']}, failed {status['failed']} (of {status['enqueued']} enqueued"
+             f"{'' if status['complete'] else ', enqueueing'})"]
+    rate = status["pages_per_second"]
+    left = status["seconds_left"]
+    lines.append(f"pages {status['pages']}" + (f", {rate} pages/s" if rate else "")
+                 + (f", about {left:.0f} s left" if left is not None else ""))
+    now = time.time()
+    for worker, w in sorted(status["workers"].items()):
+        lines.append(f"  {worker}: done {w.get('done', 0)}, failed {w.get('failed', 0)}, pages {w.get('pages', 0)}, "
+                     f"holding {w.get('holding', 0)}, seen {now - float(w.get('seen', now)):.0f} s ago")
+    if status["refused_late_writes"]:
+        lines.append(f"late writes refused: {status['refused_late_writes']}")
+    return "\n".join(lines)
+
+
+def start_workers(options: WorkerOptions, settings: Settings, count: int) -> list[Any]:
+    """``count`` local workers, each a process of its own (as on another machine)."""
+    ctx = multiprocessing.get_context("spawn")
+    workers = [ctx.Process(target=run_worker, args=(options, settings), name=f"auditor-worker-{i}")
+               for i in range(count)]
+    for w in workers:
+        w.start()
+    return workers
+
+
+__all__ = ["DEFAULT_LEASE", "Enqueued", "WorkerOptions", "current_run", "describe", "register_and_enqueue",
+           "run_worker", "start_workers", "store_counts"]
