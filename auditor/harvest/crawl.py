@@ -6,8 +6,7 @@ The spider class and the Scrapy settings module are handed in by the caller
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from itertools import chain
+from collections.abc import Callable, Iterable, Mapping, Sized
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +36,8 @@ def run_crawl(
     a database URL, and ``companies`` an iterator that claims companies from a
     distributed run's queue (``spider_args`` then hands the spider its guard).
     """
-    pending = iter(companies)
-    first = next(pending, None)
-    if first is None:
-        return {}
+    if isinstance(companies, Sized) and len(companies) == 0:
+        return {}  # a list or a stream whose first pass found nobody: no crawl to start
     scrapy_settings = ScrapySettings()
     scrapy_settings.setmodule(settings_module, priority="project")
     scrapy_settings.setdict(settings.scrapy_settings(), priority="cmdline")
@@ -53,6 +50,8 @@ def run_crawl(
                 on_done(item)
 
         crawler.signals.connect(scraped, signal=signals.item_scraped, weak=False)
-    process.crawl(crawler, companies=chain([first], pending), **dict(spider_args or {}))
+    # Not peeked at here: a distributed run's claims claim a company per step, and one
+    # claimed before the crawl starts would be held by nobody who can hand it back.
+    process.crawl(crawler, companies=companies, **dict(spider_args or {}))
     process.start()
     return dict(crawler.stats.get_stats() or {})
