@@ -11,11 +11,11 @@ import argparse
 import sys
 
 from auditor import __version__
-from auditor.cli import audit, check, demo, extract, inquiries, lab, report, validate, verify
+from auditor.cli import audit, check, demo, extract, inquiries, lab, report, validate, verify, wave
 from auditor.cli.common import EXIT_INTERRUPTED, EXIT_USAGE
 from auditor.config import ConfigError
 
-COMMANDS = (audit, validate, verify, extract, demo, report, check, inquiries, lab)
+COMMANDS = (audit, validate, verify, extract, demo, report, check, inquiries, lab, wave)
 
 
 def build_parser() -> argparse.ArgumentParser:
