@@ -170,3 +170,8 @@ def wave_companies_rows(engine: Engine) -> list[dict[str, Any]]:
         return [dict(r._mapping) for r in conn.execute(
             select(wave_companies).join(waves, waves.c.number == wave_companies.c.wave)
             .where(waves.c.status == "finished").order_by(wave_companies.c.wave, wave_companies.c.company_key))]
+
+
+def finished_waves(engine: Engine) -> list[WaveRow]:
+    """The waves that finished, oldest first: the ones history and transitions are made of."""
+    return [w for w in list_waves(engine) if w.status == "finished"]

@@ -34,7 +34,7 @@ def _csv(header: tuple[str, ...], rows: list[list[Any]]) -> str:
 
 def write_history(engine: Engine, out_dir: Path, write: Callable[[Path, str], None]) -> bool:
     """Write both files through ``write`` (atomic) when the audit has two finished waves or more."""
-    if sum(1 for w in store_waves.list_waves(engine) if w.status == "finished") < 2:
+    if len(store_waves.finished_waves(engine)) < 2:
         return False
     history = [[r["wave"], datetime.fromtimestamp(r["time"], UTC).isoformat(timespec="seconds"), r["company"],
                 r["kind"], r["value"], r["verdict"] or "", r["reason"] or ""] for r in store_waves.history(engine)]
