@@ -11,13 +11,20 @@ from __future__ import annotations
 
 import csv
 import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from auditor.lab import Lab
 from auditor.lab.world import World, parse_world
-from tests.integration.test_cli import auditor
+from auditor.lab.worldmodel import WorldCompany
+from tests.integration.test_cli import ROOT, auditor
 
 pytestmark = pytest.mark.integration
 
@@ -48,7 +55,7 @@ def test_a_second_wave_records_what_changed_on_the_sites(tmp_path: Path) -> None
     out = tmp_path / "audit"
     first = Lab(_world(False)).start()
     try:
-        ports = {"http_port": first.http_port, "https_port": first.https_port, "dns_port": first.dns_port}
+        http_port, https_port, dns_port = first.http_port, first.https_port, first.dns_port
         csv_path = first.write_companies_csv(tmp_path / "c.csv")
         env = {**os.environ, **first.env()}
         run = auditor("audit", str(csv_path), "--out", str(out), "--nameserver", first.nameserver,
@@ -58,7 +65,7 @@ def test_a_second_wave_records_what_changed_on_the_sites(tmp_path: Path) -> None
     finally:
         first.stop()
     assert not (out / "history.csv").exists()  # one wave: nothing users see changes
-    with Lab(_world(True), **ports) as second:
+    with Lab(_world(True), http_port=http_port, https_port=https_port, dns_port=dns_port) as second:
         env = {**os.environ, **second.env()}
         run = auditor("wave", str(out), env=env)  # the stored configuration: nameserver, --no-smtp, ...
         assert run.returncode == 0, run.stderr
@@ -84,3 +91,44 @@ def test_a_second_wave_records_what_changed_on_the_sites(tmp_path: Path) -> None
     assert "site stopped answering" in timeline
     assert 'href="timeline.html"' in (out / "report" / "index.html").read_text(encoding="utf-8")
 
+
+
+def test_ctrl_c_in_a_wave_keeps_the_earlier_waves_and_the_next_wave_starts(lab: Lab, tmp_path: Path) -> None:
+    companies: list[str | WorldCompany] = ["kovacs-szerviz.hu", "robotfirma.de", "sitemapco.pl", "teashop.co.uk",
+                                           "bigcatalog.cz"]
+    csv_path = lab.write_companies_csv(tmp_path / "c.csv", companies)
+    out = tmp_path / "audit"
+    common = ["--nameserver", lab.nameserver, "--allow-private-targets", "--no-progress", "--timeout", "5",
+              "--no-report"]
+    first = auditor("audit", str(csv_path), "--out", str(out), "--delay", "0", "--no-validate", *common)
+    assert first.returncode == 0, first.stderr
+    db = out / "audit.sqlite"
+
+    def query(sql: str) -> list[tuple[Any, ...]]:
+        with sqlite3.connect(db, timeout=5) as conn:
+            return list(conn.execute(sql))
+
+    proc = subprocess.Popen([sys.executable, "-m", "auditor.cli", "wave", str(out), "--delay", "1"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        try:
+            if query("SELECT count(*) FROM companies WHERE status != 'pending'")[0][0] >= 1 and \
+                    query("SELECT count(*) FROM waves WHERE status = 'running'")[0][0] == 1:
+                break
+        except sqlite3.Error:
+            continue
+    assert proc.poll() is None, "the wave ended before the test could interrupt it"
+    busy = auditor("wave", str(out))  # a second wave while this one runs: refused, nothing touched
+    assert busy.returncode == 2 and "still running" in busy.stderr, busy.stderr
+    proc.send_signal(signal.SIGINT)
+    _stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, f"exit {proc.returncode}: {stderr[-2000:]}"
+    assert query("SELECT number, status FROM waves ORDER BY number") == [(1, "finished"), (2, "interrupted")]
+    assert query("SELECT count(DISTINCT company_key) FROM wave_companies WHERE wave = 1")[0][0] == len(companies)
+    assert query("SELECT count(*) FROM wave_points WHERE wave = 2")[0][0] == 0  # a cut wave is not history
+    assert query("PRAGMA integrity_check")[0][0] == "ok"
+    again = auditor("wave", str(out), "--delay", "0")
+    assert again.returncode == 0, again.stderr
+    assert {r["wave"] for r in _rows(out / "history.csv")} == {"1", "3"}

@@ -10,13 +10,14 @@ import pytest
 from alembic import command
 
 from auditor.models import Company, CompanyResult, ContactPoint, PageRecord, Verdict
-from auditor.store import open_store
+from auditor.store import Store, open_store
 from auditor.store import waves as w
 from auditor.store.engine import writer
 from auditor.store.migrate import config
+from auditor.store.schema import waves
 
 
-def _audit(target: str | Path) -> tuple[object, Company]:
+def _audit(target: str | Path) -> tuple[Store, Company]:
     store = open_store(target)
     store.start_run({"line_window": "09-17"}, "0")
     acme = Company(2, "Acme <&>", "https://acme.test/", "HU")
@@ -71,7 +72,7 @@ def test_a_running_wave_of_a_dead_process_is_reported_stale(store_target: str | 
         os._exit(0)
     os.waitpid(child, 0)  # a pid that is certainly dead now
     with writer(engine).begin() as conn:
-        conn.execute(w.waves.update().values(pid=child))
+        conn.execute(waves.update().values(pid=child))
     with pytest.raises(w.WaveBusy) as busy:
         w.begin_wave(engine, {})
     assert busy.value.stale and busy.value.wave.number == number
