@@ -61,6 +61,8 @@ def test_a_new_wave_keeps_the_first_and_reads_stay_on_the_latest(store_target: s
         (1, "+3612345678", "active"), (2, "info@acme.test", "unknown")]
     assert [c.value for r in store.results() for c in r.contacts] == ["info@acme.test"]
     assert [x.status for x in w.list_waves(engine)] == ["finished", "finished"]
+    store.start_run({}, "0")  # a fresh audit in the same place starts a history of its own
+    assert w.list_waves(engine) == [] and w.history(engine) == []
 
 
 def test_a_running_wave_of_a_dead_process_is_reported_stale(store_target: str | Path) -> None:
