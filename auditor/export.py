@@ -14,6 +14,7 @@ from typing import Any
 from auditor import __version__
 from auditor.models import CompanyResult, Verdict
 from auditor.store import Store
+from auditor.waves.exports import write_history
 
 CONTACT_COLUMNS = (
     "company", "website", "country", "kind", "value", "label", "raw", "method",
@@ -86,7 +87,7 @@ def summarize(results: list[CompanyResult], input_errors: int) -> dict[str, Any]
 
 
 def export(store: Store, out_dir: str | Path) -> dict[str, Any]:
-    """Write ``results.json`` and ``contacts.csv``; return the summary."""
+    """Write ``results.json`` and ``contacts.csv`` (and the waves' CSVs); return the summary."""
     out = Path(out_dir)
     results = list(store.results())
     input_errors = store.input_errors()
@@ -115,4 +116,7 @@ def export(store: Store, out_dir: str | Path) -> dict[str, Any]:
                 cp.details.get("address_class", ""), v.verdict if v else "", v.reason if v else "",
             ])
     atomic_write(out / "contacts.csv", buf.getvalue())
+    engine = getattr(store, "engine", None)
+    if engine is not None:  # an audit with several waves: its history too (issue 15)
+        write_history(engine, out, atomic_write)
     return summary

@@ -31,6 +31,8 @@ from auditor import __version__
 from auditor.export import atomic_write, export
 from auditor.score import load_weights, rank, score_company
 from auditor.store import Store
+from auditor.store.waves import finished_waves
+from auditor.waves.exports import audit_transitions
 from reports import views
 from reports.diff import diff_audits, load_audit
 
@@ -107,11 +109,16 @@ def render_report(
     if compare is not None:
         diff = diff_audits(load_audit(compare), [(r, audit.verdicts[r.company.key]) for r in audit.results])
 
+    engine = getattr(store, "engine", None)
+    timeline = audit_transitions(engine) if engine is not None and len(finished_waves(engine)) > 1 else None
+
     env = _env()
     meta = views.page_meta(audit)
     nav = [("index.html", "Overview"), ("methodology.html", "Methodology")]
     if diff is not None:
         nav.append(("changes.html", "Changes"))
+    if timeline is not None:
+        nav.append(("timeline.html", "Timeline"))
 
     def page(template: str, path: str, title: str, current: str, **context: Any) -> tuple[str, str]:
         root = "../" if "/" in path else ""
@@ -134,6 +141,9 @@ def render_report(
     if diff is not None:
         pages.append(page("changes.html", "changes.html", "Changes", "changes.html",
                           view=views.build_diff(diff, Path(compare).name if compare else "", redactor)))
+    if timeline is not None:
+        pages.append(page("timeline.html", "timeline.html", "Timeline", "timeline.html",
+                          view=views.build_timeline(timeline, audit, redactor)))
 
     target = _write_site(out, pages)
     write_exports(store, out, audit, csv_name)

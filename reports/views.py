@@ -22,6 +22,7 @@ from auditor import reasons
 from auditor.extract.emails import classify_address
 from auditor.models import KINDS, VERDICTS, Check, CompanyResult, ContactPoint, Verdict
 from auditor.score import CHANNEL_LABELS, Ranked, ScoreCard, ScoreLine, Weights, benchmark_for
+from auditor.waves.transitions import Transition
 from reports import charts
 from reports.diff import AuditDiff
 from reports.studies import BENCHMARK_SOURCES, EMAIL_STUDIES, PHONE_CHAT_STUDIES
@@ -673,3 +674,29 @@ def build_diff(diff: AuditDiff, compare_label: str, redact: Redactor) -> dict[st
                              "website": c.website} for c in diff.companies_added],
         "companies_removed": [{"name": c.name, "website": c.website} for c in diff.companies_removed],
     }
+
+
+TIMELINE_LABELS = {"appeared": "new", "gone": "gone", "verdict-changed": "verdict changed",
+                   "site-down": "site stopped answering", "site-back": "site answers again"}
+
+
+def build_timeline(changes: Sequence[Transition], audit: Audit, redact: Redactor) -> dict[str, Any]:
+    """Transitions across waves grouped per company, in input order then wave order."""
+    results = {r.company.key: r for r in audit.results}
+    per: dict[str, list[dict[str, Any]]] = {}
+    for t in changes:
+        per.setdefault(t.company_key, []).append({
+            "waves": f"{t.wave_from} → {t.wave_to}", "change": t.change,
+            "label": TIMELINE_LABELS.get(t.change, t.change), "kind": KIND_LABELS.get(t.kind, t.kind),
+            "value": redact(t.value) if t.value else "",
+            "before": t.verdict_from or "", "before_label": VERDICT_LABELS.get(t.verdict_from or "", t.verdict_from),
+            "after": t.verdict_to or "", "after_label": VERDICT_LABELS.get(t.verdict_to or "", t.verdict_to),
+            "reason_from": t.reason_from or "", "reason_to": t.reason_to or "",
+            "page_from": t.page_from or "", "page_to": t.page_to or ""})
+    companies = []
+    for key, rows in sorted(per.items(), key=lambda kv: results[kv[0]].company.row if kv[0] in results else 0):
+        result = results.get(key)
+        name = result.company.name if result else next(t.company for t in changes if t.company_key == key)
+        companies.append({"name": name, "href": f"companies/{slug_for(result)}.html" if result else "",
+                          "changes": rows})
+    return {"companies": companies, "count": len(changes)}

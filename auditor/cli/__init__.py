@@ -22,12 +22,13 @@ from auditor.cli import (
     status,
     validate,
     verify,
+    wave,
     worker,
 )
 from auditor.cli.common import EXIT_INTERRUPTED, EXIT_USAGE
 from auditor.config import ConfigError
 
-COMMANDS = (audit, worker, status, validate, verify, extract, demo, report, check, inquiries, lab)
+COMMANDS = (audit, wave, worker, status, validate, verify, extract, demo, report, check, inquiries, lab)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -177,7 +177,42 @@ imap_state = Table(
     Column("updated_at", STR, nullable=False),
 )
 
-CORE = (runs, companies, pages, contact_points, sightings, failures, external_links, verdicts, input_errors)
+# Waves (issue 15): each audit pass of the same companies is a wave; what a wave
+# found is copied here when it finishes and never changed afterwards, while the
+# tables above keep holding the latest wave (the report and exports read those).
+waves = Table(
+    "waves", metadata,
+    Column("number", INT, primary_key=True),
+    Column("started", REAL, nullable=False),
+    Column("finished", REAL),
+    Column("settings", STR, nullable=False),
+    Column("status", STR, nullable=False),  # running, finished, interrupted
+    Column("host", STR),
+    Column("pid", INT),
+    Column("heartbeat", REAL),
+)
+wave_companies = Table(
+    "wave_companies", metadata,
+    Column("wave", INT, ForeignKey("waves.number"), primary_key=True),
+    Column("company_key", STR, primary_key=True),
+    Column("name", STR, nullable=False),
+    Column("status", STR, nullable=False),
+)
+wave_points = Table(
+    "wave_points", metadata,
+    Column("wave", INT, ForeignKey("waves.number"), primary_key=True),
+    Column("company_key", STR, primary_key=True),
+    Column("kind", STR, primary_key=True),
+    Column("value", STR, primary_key=True),
+    Column("page_url", STR, nullable=False),
+    Column("sightings", INT, nullable=False),
+    Column("verdict", STR),
+    Column("reason", STR),
+    Column("validated_at", REAL),
+)
+
+CORE = (runs, companies, pages, contact_points, sightings, failures, external_links, verdicts, input_errors,
+        waves, wave_companies, wave_points)
 INQUIRIES = (inquiries, replies, imap_state)
 # Rows that belong to one company, children before parents (foreign keys).
 PER_COMPANY = (pages, sightings, contact_points, failures, external_links, verdicts)

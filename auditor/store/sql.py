@@ -46,6 +46,9 @@ from auditor.store.schema import (
     runs,
     sightings,
     verdicts,
+    wave_companies,
+    wave_points,
+    waves,
 )
 
 log = logging.getLogger(__name__)
@@ -105,7 +108,8 @@ class SqlStore:
                 self.run_id = int(last)
                 conn.execute(update(runs).where(runs.c.id == last).values(finished=None))
                 return self.run_id
-            for table in (*PER_COMPANY, companies, input_errors):
+            # A fresh audit in the folder: the previous audit's waves go with its companies.
+            for table in (*PER_COMPANY, companies, input_errors, wave_points, wave_companies, waves):
                 conn.execute(delete(table))
             new = conn.execute(runs.insert().values(
                 started=time.time(), version=version,

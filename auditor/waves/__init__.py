@@ -1,0 +1,1 @@
+"""Waves: the same companies audited again and again, and what changed between passes (issue 15)."""
