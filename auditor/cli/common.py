@@ -197,5 +197,5 @@ def setup_logging(out_dir: Path | None, verbose: bool) -> None:
         fh.setLevel(logging.INFO)
         fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(fh)
-    for noisy in ("scrapy", "twisted", "filelock", "py.warnings"):
+    for noisy in ("scrapy", "twisted", "filelock", "py.warnings", "alembic"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
