@@ -28,7 +28,7 @@ BLOCK_TAGS = frozenset(
     nav ol option p pre section summary table tbody td tfoot th thead tr ul select textarea
     button iframe img""".split()
 )
-SKIP_TAGS = frozenset("script style noscript template svg head title object embed".split())
+SKIP_TAGS = frozenset("script style noscript template svg head title object embed video audio".split())
 REGION_TAGS = {"header": "header", "footer": "footer", "nav": "nav"}
 _REGION_HINT = re.compile(r"(footer|header|navbar|nav\b|menu|topbar|bottom)", re.I)
 _FOLDED_HINT = folded_regex(_REGION_HINT) or _REGION_HINT
@@ -352,8 +352,9 @@ class _Joiner:
         return _safe_urljoin(self.base, href)
 
 
-# Content a visitor never sees (inside template, noscript, svg, object, head).
-_INVISIBLE_ROOTS = ("template", "noscript", "svg", "object", "head")
+# Content a visitor never sees (inside template, noscript, svg, object, head; a video's or
+# audio's fallback, which every current browser replaces with the player).
+_INVISIBLE_ROOTS = ("template", "noscript", "svg", "object", "head", "video", "audio")
 _BLOCK_MARK = "\ue000"  # private-use characters: valid in XML, absent from real text
 _REGION_OPEN = "\ue001"  # followed by one letter: h, f, n
 _REGION_CLOSE = "\ue002"

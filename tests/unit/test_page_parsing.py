@@ -84,6 +84,14 @@ def test_template_content_is_not_read() -> None:
     assert found(html) == {PHONE_E164}
 
 
+def test_video_and_audio_fallback_is_not_read() -> None:
+    # Every current browser replaces the element with its player: the fallback is never shown.
+    html = ("<body><video controls><source src='/a.mp4'><p>Ihr Browser kann das nicht: 030 1234567</p>"
+            "</video><audio><p>Kein Audio</p></audio><p>Nach dem Video</p></body>")
+    text = parse_page(html, URL).text
+    assert "Ihr Browser" not in text and "Kein Audio" not in text and "Nach dem Video" in text
+
+
 def test_noscript_is_raw_text_to_a_visitor_with_scripts() -> None:
     html = f"<body><noscript><p>Telefon +49 30 25894499</p></noscript><p>E-Mail {EMAIL}</p></body>"
     assert blocks(html) == [f"E-Mail {EMAIL}"]
