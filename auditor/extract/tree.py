@@ -141,9 +141,45 @@ def _copy(src: LexborNode, root: Any, drop: bool, pairs: list[tuple[Any, Any]] |
                     frames.append([child, frame[1], el])
 
 
+# Lexbor's tree building slows down with the square of the nesting depth (100,000 nested
+# <div>s: 17 s). A page needs at least this many tags to be deep enough to matter, so only
+# such pages are scanned, and their tags past MAX_SOURCE_DEPTH become line breaks.
+DEEP_SCAN_TAGS = 20_000
+MAX_SOURCE_DEPTH = 2 * MAX_DEPTH
+_SOURCE_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:-]*)[^>]*>")
+_VOID = frozenset("area base br col embed hr img input link meta param source track wbr keygen".split())
+
+
+def _flatten_deep(html: str) -> str:
+    """``html`` with start tags nested past MAX_SOURCE_DEPTH turned into ``<br>`` and their end
+    tags dropped: their text stays, as siblings with a break between, in linear time."""
+    if html.count("<") < DEEP_SCAN_TAGS:
+        return html
+    depth, out, last, changed = 0, [], 0, False
+    for m in _SOURCE_TAG.finditer(html):
+        closing, name = m.group(1), m.group(2).lower()
+        if name in _VOID or m.group(0).endswith("/>"):
+            continue
+        if closing:
+            depth = max(0, depth - 1)
+            if depth >= MAX_SOURCE_DEPTH:
+                out.append(html[last:m.start()])
+                last, changed = m.end(), True
+            continue
+        depth += 1
+        if depth > MAX_SOURCE_DEPTH:
+            out.append(html[last:m.start()] + "<br>")
+            last, changed = m.end(), True
+    if not changed:
+        return html
+    out.append(html[last:])
+    return "".join(out)
+
+
 def parse_html(html: str) -> Any:
     """The WHATWG tree of ``html`` as plain lxml.etree elements, rooted at ``<html>``."""
     # scripting=True: a visitor's browser runs scripts, so <noscript> holds raw text
+    html = _flatten_deep(html)
     document = LexborHTMLParser(html or "<html></html>", scripting=True)
     src = document.root
     root = etree.Element("html")

@@ -134,7 +134,8 @@ def test_the_flag_and_the_config_file_reach_the_setting(tmp_path: Path) -> None:
     config = tmp_path / "auditor.toml"
     config.write_text(f"fingerprints = {str(FIXTURE)!r}\n", "utf-8")
     assert build_settings(config).fingerprints == str(FIXTURE)
-    other = tmp_path / "other"
+    other = tmp_path / "other"  # a copy: the flag must win over the file, and both must exist
+    shutil.copytree(FIXTURE, other)
     assert settings_from(parser.parse_args(["--config", str(config), "--fingerprints", str(other)])).fingerprints == str(other)
 
 

@@ -190,3 +190,18 @@ def test_deeply_nested_page_is_read_whole(tag: str) -> None:
     html = f"<body>{f'<{tag}>' * 5000}Telefon {PHONE}{f'</{tag}>' * 5000}<p>E-Mail {EMAIL}</p></body>"
     assert blocks(html)[-1] == f"E-Mail {EMAIL}"
     assert {PHONE_E164, EMAIL} <= found(html)
+
+
+def test_hostile_nesting_is_flattened_before_parsing_and_still_read() -> None:
+    # A WHATWG parser slows with the square of the depth: tags past the cap become breaks
+    # before it runs (a linear pass), and the text inside stays readable.
+    from auditor.extract.tree import DEEP_SCAN_TAGS, MAX_SOURCE_DEPTH, _flatten_deep
+
+    n = max(DEEP_SCAN_TAGS, 3 * MAX_SOURCE_DEPTH)
+    html = "<body>" + "<div>" * n + f"<p>Telefon {PHONE}</p>" + "</div>" * n + "</body>"
+    flat = _flatten_deep(html)
+    assert flat.count("<div>") == MAX_SOURCE_DEPTH - 1  # <body> holds the first level
+    assert flat.count("</div>") == MAX_SOURCE_DEPTH - 1
+    assert found(html) == {PHONE_E164}
+    shallow = "<body>" + "<p>a</p>" * (DEEP_SCAN_TAGS // 2) + "</body>"
+    assert _flatten_deep(shallow) is shallow  # many tags, no depth: untouched
