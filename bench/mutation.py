@@ -242,6 +242,10 @@ def collect(target: Target, equivalent: list[dict[str, str]]) -> Result:
 
 def run_target(target: Target, log_dir: Path) -> Result:
     log = log_dir / f"mutation-{target.key}.log"
+    # mutmut takes a copy newer than its source for one it already mutated: a file copied
+    # plainly while another module was under test would never be mutated, so start afresh.
+    for stale in (target.path, target.path + ".meta", target.path + ".spans"):
+        (log_dir / stale).unlink(missing_ok=True)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with log.open("w") as out:
         proc = subprocess.run([sys.executable, __file__, "--worker", target.key], cwd=ROOT,
