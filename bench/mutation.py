@@ -242,9 +242,11 @@ def collect(target: Target, equivalent: list[dict[str, str]]) -> Result:
 
 def run_target(target: Target, log_dir: Path) -> Result:
     log = log_dir / f"mutation-{target.key}.log"
-    # mutmut takes a copy newer than its source for one it already mutated: a file copied
-    # plainly while another module was under test would never be mutated, so start afresh.
-    for stale in (target.path, target.path + ".meta", target.path + ".spans"):
+    # mutmut takes a copy newer than its source for one it already mutated (a file copied
+    # plainly while another module was under test would never be mutated), and keeps the
+    # map of tests to functions while the test selection is unchanged (a module sharing
+    # the previous one's tests would find none): start afresh.
+    for stale in (target.path, target.path + ".meta", target.path + ".spans", "mutmut-stats.json"):
         (log_dir / stale).unlink(missing_ok=True)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with log.open("w") as out:
