@@ -45,8 +45,14 @@ class Target:
     key: str
     path: str
     functions: tuple[str, ...]  # fnmatch over "function" or "Class.method"
-    tests: tuple[str, ...]  # globs relative to the repository root
+    tests: tuple[str, ...]  # globs relative to the repository root; "-..." passed to pytest as is
 
+
+# Tests with a wall-clock limit fail at random on a loaded machine, which would count as a kill.
+NO_WALL_CLOCK = (
+    "--deselect=tests/unit/test_phones.py::test_numbers_beside_a_product_grid",
+    "--deselect=tests/unit/test_chat.py::test_large_page_is_fast",
+)
 
 # THE table: paths move when modules become packages; keys (used by the equivalent file) stay.
 TARGETS: tuple[Target, ...] = (
@@ -61,13 +67,13 @@ TARGETS: tuple[Target, ...] = (
            ("_after_id_keyword", "_is_amount", "_word_continues", "_ends_with_word", "_glued",
             "_rejected", "_masked", "_lead", "_international", "_plausible", "_written_trunk",
             "_national_shape", "_fits_region", "_acceptable", "_number_type"),
-           ("tests/unit/test_phone_guard*.py", "tests/unit/test_phones.py")),
+           ("tests/unit/test_phone_guard*.py", "tests/unit/test_phones.py", *NO_WALL_CLOCK)),
     Target("phone-typing", "auditor/validate/phone.py", ("*",),
            ("tests/unit/test_phone_typ*.py", "tests/unit/test_phone_validate.py")),
     Target("score", "auditor/score.py", ("*",),
            ("tests/unit/test_score*.py",)),
     Target("chat", "auditor/extract/chat.py", ("*",),
-           ("tests/unit/test_chat*.py",)),
+           ("tests/unit/test_chat*.py", *NO_WALL_CLOCK)),
     Target("messaging", "auditor/extract/messaging.py", ("*",),
            ("tests/unit/test_messaging*.py",)),
     Target("report-order", "reports/render.py", ("write_exports", "_csv_num"),
@@ -114,10 +120,11 @@ def selected(target: Target, key: str) -> bool:
 
 
 def test_files(target: Target) -> list[str]:
-    found = sorted({str(p.relative_to(ROOT)) for g in target.tests for p in ROOT.glob(g)})
+    globs = [g for g in target.tests if not g.startswith("-")]
+    found = sorted({str(p.relative_to(ROOT)) for g in globs for p in ROOT.glob(g)})
     if not found:
-        raise SystemExit(f"{target.key}: no test file matches {target.tests}")
-    return found
+        raise SystemExit(f"{target.key}: no test file matches {globs}")
+    return found + [g for g in target.tests if g.startswith("-")]
 
 
 # --------------------------------------------------------------------------- worker
