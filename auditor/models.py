@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Final, Literal, get_args
 
+# The closed vocabularies of the pipeline, each written once: the tuples are
+# read from the Literal types so that a new value is added in one place.
 Kind = Literal["phone", "email", "chat", "messaging", "form", "hours"]
-KINDS: tuple[str, ...] = ("phone", "email", "chat", "messaging", "form", "hours")
+KINDS: tuple[Kind, ...] = get_args(Kind)
 
 Method = Literal[
     "tel-link",
@@ -22,7 +24,18 @@ Method = Literal[
     "widget-script",
     "deep-link",
     "form",
+    "attribute",
 ]
+METHODS: tuple[Method, ...] = get_args(Method)
+
+# A verdict judges a contact point, or (`auditor verify URL`) a bare page.
+Subject = Kind | Literal["page"]
+
+VerdictValue = Literal["active", "inactive", "unknown"]
+VERDICTS: tuple[VerdictValue, ...] = get_args(VerdictValue)
+ACTIVE: Final[VerdictValue] = "active"
+INACTIVE: Final[VerdictValue] = "inactive"
+UNKNOWN: Final[VerdictValue] = "unknown"
 
 CONTEXT_MAX = 200
 
@@ -64,11 +77,11 @@ class ContactPoint:
     structured hours, dead-provider flag) and does not take part in hashing.
     """
 
-    kind: str
+    kind: Kind
     value: str
     raw: str
     label: str | None
-    method: str
+    method: Method
     page_url: str
     context: str = ""
     confidence: float = 1.0
@@ -79,7 +92,7 @@ class ContactPoint:
             object.__setattr__(self, "context", clip_context(self.context))
 
     @property
-    def dedupe_key(self) -> tuple[str, str]:
+    def dedupe_key(self) -> tuple[Kind, str]:
         """Two sightings are the same contact point when kind and value agree."""
         return (self.kind, self.value)
 
@@ -146,9 +159,6 @@ class CompanyResult:
     status: str = "done"
 
 
-VERDICTS: tuple[str, ...] = ("active", "inactive", "unknown")
-
-
 @dataclass(frozen=True)
 class Check:
     """One check of one contact point: verdict, stable reason tag, evidence.
@@ -157,7 +167,7 @@ class Check:
     """
 
     name: str  # e.g. email-syntax, email-dns, smtp-rcpt, catch-all, phone-plan, http
-    verdict: str  # active | inactive | unknown
+    verdict: VerdictValue
     reason: str  # stable kebab-case tag, e.g. null-mx, no-such-mailbox, greylisted
     message: str = ""
     evidence: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
@@ -178,9 +188,9 @@ class Verdict:
     dead-provider, accept-all, ...).
     """
 
-    kind: str
+    kind: Subject
     value: str
-    verdict: str
+    verdict: VerdictValue
     reason: str
     message: str = ""
     checks: tuple[Check, ...] = ()

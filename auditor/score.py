@@ -32,14 +32,15 @@ import math
 import re
 import statistics
 import tomllib
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from auditor import reasons
 from auditor.data import load
 from auditor.models import Company, CompanyResult, ContactPoint, PageRecord, Verdict
+from auditor.text import fold
 
 __all__ = [
     "CHANNEL_LABELS",
@@ -190,7 +191,7 @@ def weights_from_dict(data: Mapping[str, Any], source: str = "dict") -> Weights:
             raise ValueError(f"benchmark {key!r}: hours must satisfy 0 < low <= high")
         benchmarks.append(Benchmark(
             key, str(b.get("label", key)), low, high,
-            tuple(_fold(m) for m in b.get("match", ())), str(b.get("source", "")),
+            tuple(_words(m) for m in b.get("match", ())), str(b.get("source", "")),
         ))
     if not any(b.key == "default" for b in benchmarks):
         raise ValueError("scoring needs a [benchmarks.default] entry")
@@ -312,16 +313,14 @@ class ScoreCard:
         }
 
 
-def _fold(text: str) -> str:
-    """Lower-case, accents stripped, words separated by single spaces."""
-    text = unicodedata.normalize("NFKD", text.casefold())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return " ".join(re.split(r"[^\w]+|_", text)).strip()
+def _words(text: str) -> str:
+    """Folded (:func:`auditor.text.fold`), words separated by single spaces."""
+    return " ".join(re.split(r"[^\w]+|_", fold(text))).strip()
 
 
 def benchmark_for(industry: str | None, weights: Weights) -> Benchmark:
     """The email-reply benchmark of an industry (the default when none matches)."""
-    words = f" {_fold(industry or '')} "
+    words = f" {_words(industry or '')} "
     for b in weights.benchmarks:
         if any(m and f" {m} " in words for m in b.match):
             return b
@@ -333,24 +332,24 @@ def _is_dead(cp: ContactPoint, verdict: Verdict | None) -> bool:
         return False
     if cp.details.get("dead-provider") or cp.details.get("dead"):
         return True
-    return verdict is not None and (verdict.reason == "dead-provider" or "dead-provider" in verdict.flags)
+    return verdict is not None and (verdict.reason == reasons.DEAD_PROVIDER or reasons.DEAD_PROVIDER in verdict.flags)
 
 
 def _phone_cost(cp: ContactPoint, verdict: Verdict | None) -> str | None:
     """'toll-free', 'premium-rate', 'shared-cost' or None, from the verdict (or harvest)."""
     if verdict is not None:
-        if "toll-free" in verdict.flags or verdict.reason == "toll-free":
-            return "toll-free"
-        if verdict.reason in ("premium-rate", "shared-cost"):
+        if reasons.TOLL_FREE in verdict.flags or verdict.reason == reasons.TOLL_FREE:
+            return reasons.TOLL_FREE
+        if verdict.reason in (reasons.PREMIUM_RATE, reasons.SHARED_COST):
             return verdict.reason
         if "cost-to-caller" in verdict.flags:
             types = {str(c.evidence.get("type", "")) for c in verdict.checks}
-            return "shared-cost" if "shared-cost" in types else "premium-rate"
+            return reasons.SHARED_COST if "shared-cost" in types else reasons.PREMIUM_RATE
         if verdict.checks:
             return None
     number_type = str(cp.details.get("number_type", "")).upper()
-    return {"TOLL_FREE": "toll-free", "PREMIUM_RATE": "premium-rate",
-            "SHARED_COST": "shared-cost"}.get(number_type)
+    return {"TOLL_FREE": reasons.TOLL_FREE, "PREMIUM_RATE": reasons.PREMIUM_RATE,
+            "SHARED_COST": reasons.SHARED_COST}.get(number_type)
 
 
 def _ok_page(p: PageRecord) -> bool:
@@ -458,7 +457,7 @@ def _reason_message(verdict: Verdict) -> str:
     """The verdict's own message (it names the host or number), else the tag's."""
     if verdict.message:
         return verdict.message
-    return str(load("reasons.toml").get("reasons", {}).get(verdict.reason) or verdict.reason)
+    return reasons.message(verdict.reason) or verdict.reason
 
 
 def score_company(
@@ -513,93 +512,126 @@ def score_company(
     )
 
 
+_AVAILABILITY = "availability"
+
+
 def _availability(
     result: CompanyResult, verdicts: Mapping[tuple[str, str], Verdict], w: Weights, card: _Card
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Add the availability lines; return the channels offered and verified active."""
-    part = "availability"
+    offered: list[str] = []
+    active: list[str] = []
+    toll_free: str | None = None
+    for kind, points in _by_channel(result, w, card).items():
+        if not points:
+            continue
+        working, first_active, free = _channel(kind, points, verdicts, w, card)
+        toll_free = toll_free or free
+        if working:
+            offered.append(kind)
+            card.add(_AVAILABILITY, "offered", w.offered.get(kind, 0.0), "offered", kind, count=working)
+        else:
+            card.add(_AVAILABILITY, "offered-all-inactive", None, "offered-all-inactive", kind)
+        if first_active:
+            active.append(kind)
+            card.add(_AVAILABILITY, "verified", w.verified.get(kind, 0.0), "verified", kind, first_active)
+    if toll_free:
+        card.add(_AVAILABILITY, "toll-free", w.toll_free, reasons.TOLL_FREE, "phone", toll_free)
+    _hours_line(result, w, card)
+    _depth_line(result, w, card)
+    _structured_line(result, w, card)
+    return tuple(offered), tuple(active)
+
+
+def _by_channel(result: CompanyResult, w: Weights, card: _Card) -> dict[str, list[ContactPoint]]:
+    """The contact points of each scored channel; those under an ignored label get a line instead."""
     by_kind: dict[str, list[ContactPoint]] = {k: [] for k in w.channels}
     for cp in result.contacts:
         if cp.kind not in by_kind:
             continue
         if cp.label and cp.label in w.ignored_labels:
-            card.add(part, "ignored-label", None, kind=cp.kind, value=cp.value, label=cp.label)
+            card.add(_AVAILABILITY, "ignored-label", None, kind=cp.kind, value=cp.value, label=cp.label)
             continue
         by_kind[cp.kind].append(cp)
+    return by_kind
 
-    offered: list[str] = []
-    active: list[str] = []
+
+def _channel(
+    kind: str, points: list[ContactPoint], verdicts: Mapping[tuple[str, str], Verdict], w: Weights, card: _Card
+) -> tuple[int, str | None, str | None]:
+    """One channel's verdict and cost lines: (points still working, first active value, a toll-free number)."""
+    working = 0
+    first_active: str | None = None
     toll_free: str | None = None
-    for kind, points in by_kind.items():
-        if not points:
+    for cp in points:
+        v = verdicts.get(cp.dedupe_key)
+        if _is_dead(cp, v):
+            card.add(_AVAILABILITY, "dead-provider", w.penalties.get("dead_provider", 0.0), reasons.DEAD_PROVIDER,
+                     kind, cp.value)
             continue
-        working = []
-        first_active: str | None = None
-        for cp in points:
-            v = verdicts.get(cp.dedupe_key)
-            if _is_dead(cp, v):
-                card.add(part, "dead-provider", w.penalties.get("dead_provider", 0.0), "dead-provider",
-                         kind, cp.value)
-                continue
-            if v is None:
-                card.add(part, "not-checked", None, "not-checked", kind, cp.value)
-                working.append(cp)
-            elif v.verdict == "inactive":
-                channel = CHANNEL_LABELS.get(kind, kind)
-                card.add(part, "inactive", w.penalties.get("inactive", 0.0), v.reason, kind, cp.value,
-                         message=f"{w.message('inactive', channel=channel)} {_reason_message(v)}")
-            elif v.verdict == "active":
-                working.append(cp)
+        _verdict_line(kind, cp, v, w, card)
+        if v is None or v.verdict != "inactive":
+            working += 1
+            if v is not None and v.verdict == "active":
                 first_active = first_active or cp.value
-            else:
-                card.add(part, "unknown", None, v.reason, kind, cp.value, message=_reason_message(v))
-                working.append(cp)
-            if kind == "phone" and (v is None or v.verdict != "inactive"):
-                cost = _phone_cost(cp, v)
-                if cost == "toll-free":
-                    toll_free = toll_free or cp.value
-                elif cost == "premium-rate":
-                    card.add(part, "premium-rate", w.penalties.get("premium_rate", 0.0), cost, kind, cp.value)
-                elif cost == "shared-cost":
-                    card.add(part, "shared-cost", w.penalties.get("shared_cost", 0.0), cost, kind, cp.value)
-        if working:
-            offered.append(kind)
-            card.add(part, "offered", w.offered.get(kind, 0.0), "offered", kind,
-                     count=len(working))
-        else:
-            card.add(part, "offered-all-inactive", None, "offered-all-inactive", kind)
-        if first_active:
-            active.append(kind)
-            card.add(part, "verified", w.verified.get(kind, 0.0), "verified", kind, first_active)
+            if kind == "phone":
+                free = _cost_line(cp, v, w, card)  # premium and shared-cost lines for every number
+                toll_free = toll_free or free
+    return working, first_active, toll_free
 
-    if toll_free:
-        card.add(part, "toll-free", w.toll_free, "toll-free", "phone", toll_free)
 
+def _verdict_line(kind: str, cp: ContactPoint, v: Verdict | None, w: Weights, card: _Card) -> None:
+    """What the check of one contact point said; an active verdict adds no line of its own."""
+    if v is None:
+        card.add(_AVAILABILITY, "not-checked", None, "not-checked", kind, cp.value)
+    elif v.verdict == "inactive":
+        channel = CHANNEL_LABELS.get(kind, kind)
+        card.add(_AVAILABILITY, "inactive", w.penalties.get("inactive", 0.0), v.reason, kind, cp.value,
+                 message=f"{w.message('inactive', channel=channel)} {_reason_message(v)}")
+    elif v.verdict != "active":
+        card.add(_AVAILABILITY, "unknown", None, v.reason, kind, cp.value, message=_reason_message(v))
+
+
+def _cost_line(cp: ContactPoint, v: Verdict | None, w: Weights, card: _Card) -> str | None:
+    """A premium-rate or shared-cost line for one phone number; its value when it is toll-free."""
+    cost = _phone_cost(cp, v)
+    if cost == reasons.TOLL_FREE:
+        return cp.value
+    if cost == reasons.PREMIUM_RATE:
+        card.add(_AVAILABILITY, "premium-rate", w.penalties.get("premium_rate", 0.0), cost, "phone", cp.value)
+    elif cost == reasons.SHARED_COST:
+        card.add(_AVAILABILITY, "shared-cost", w.penalties.get("shared_cost", 0.0), cost, "phone", cp.value)
+    return None
+
+
+def _hours_line(result: CompanyResult, w: Weights, card: _Card) -> None:
     hours = _hours_best(result.contacts)
     if hours is None:
-        card.add(part, "no-hours", None, "no-hours", "hours")
-    else:
-        level, value = hours
-        rule = {"always_open": "hours-always-open", "weekend": "hours-weekend",
-                "published": "hours-published"}[level]
-        card.add(part, rule, w.hours.get(level, 0.0), rule, "hours", value)
+        card.add(_AVAILABILITY, "no-hours", None, "no-hours", "hours")
+        return
+    level, value = hours
+    rule = {"always_open": "hours-always-open", "weekend": "hours-weekend", "published": "hours-published"}[level]
+    card.add(_AVAILABILITY, rule, w.hours.get(level, 0.0), rule, "hours", value)
 
+
+def _depth_line(result: CompanyResult, w: Weights, card: _Card) -> None:
     depth = _contact_depth(result, w)
     if depth is None:
-        card.add(part, "no-contact-page", None, "no-contact-page")
-    else:
-        d, url = depth
-        points = w.depth_points[min(d, len(w.depth_points) - 1)]
-        card.add(part, "depth-home" if d == 0 else "depth", points, "depth", None, url, depth=d, url=url)
+        card.add(_AVAILABILITY, "no-contact-page", None, "no-contact-page")
+        return
+    d, url = depth
+    earned = w.depth_points[min(d, len(w.depth_points) - 1)]
+    card.add(_AVAILABILITY, "depth-home" if d == 0 else "depth", earned, "depth", None, url, depth=d, url=url)
 
+
+def _structured_line(result: CompanyResult, w: Weights, card: _Card) -> None:
     structured = next(
         (cp for cp in result.contacts
          if cp.method in STRUCTURED_METHODS or STRUCTURED_METHODS & set(cp.details.get("methods") or ())),
         None,
     )
     if structured is not None:
-        card.add(part, "structured-data", w.structured, "structured-data", structured.kind, structured.value)
-    return tuple(offered), tuple(active)
+        card.add(_AVAILABILITY, "structured-data", w.structured, "structured-data", structured.kind, structured.value)
 
 
 def _responsiveness(

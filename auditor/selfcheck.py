@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree as ET
 
-from auditor.models import CompanyResult, Verdict
+from auditor import reasons
+from auditor.models import KINDS, CompanyResult, Verdict
 
-KIND_ORDER = ("phone", "email", "chat", "messaging", "form", "hours")
+if TYPE_CHECKING:  # scoring's import cost stays out of `auditor --help`
+    from auditor.score import ScoreCard
 
 
 @dataclass
@@ -44,13 +46,13 @@ class CheckOutcome:
 def build_outcome(
     result: CompanyResult,
     verdicts: dict[tuple[str, str], Verdict],
-    card: Any,
+    card: ScoreCard,
     fail_under: float | None = None,
     fail_on_inactive: bool = False,
 ) -> CheckOutcome:
     """Gather contact points, verdicts, the score card and the gates' decisions."""
     contacts = []
-    for cp in sorted(result.contacts, key=lambda c: (KIND_ORDER.index(c.kind) if c.kind in KIND_ORDER else 9, c.value)):
+    for cp in sorted(result.contacts, key=lambda c: (KINDS.index(c.kind) if c.kind in KINDS else len(KINDS), c.value)):
         v = verdicts.get(cp.dedupe_key)
         contacts.append({
             "kind": cp.kind, "value": cp.value, "label": cp.label, "page_url": cp.page_url,
@@ -80,19 +82,19 @@ def build_outcome(
     return outcome
 
 
-def fix_first(contacts: list[dict[str, Any]], card: Any, result: CompanyResult) -> list[str]:
+def fix_first(contacts: list[dict[str, Any]], card: ScoreCard, result: CompanyResult) -> list[str]:
     """The few things that would help customers most, most harmful first."""
     fixes: list[str] = []
     for c in contacts:
         if c["verdict"] == "inactive":
             fixes.append(f"Fix or remove the dead {c['kind']} {c['value']} on {c['page_url']}: {c['message']}")
-    losses = sorted((line for line in card.lines if (line.points or 0) < 0), key=lambda line: line.points)
+    losses = sorted((line for line in card.lines if (line.points or 0) < 0), key=lambda line: line.points or 0)
     for line in losses:
         text = line.message + (f" ({line.value})" if line.value else "")
         if text not in fixes:
             fixes.append(text)
     for f in result.failures:
-        if f.tag in ("no-contact-page-found", "no-contact-points", "robots-disallowed"):
+        if f.tag in (reasons.NO_CONTACT_PAGE_FOUND, reasons.NO_CONTACT_POINTS, reasons.ROBOTS_DISALLOWED):
             fixes.append(f.message)
     return fixes[:8]
 

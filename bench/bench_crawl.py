@@ -6,6 +6,8 @@ home page linking product pages and a contact page) at the same concurrency,
 each in its own process (Scrapy's reactor runs once per process).
 
     python bench/bench_crawl.py [--companies 40] [--pages 40] [--concurrency 16]
+
+Exits 1 when the ratio of medians misses the target (TARGET_RATIO).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+TARGET_RATIO = 0.8  # harvesting pages/s over bare pages/s, ratio of medians
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMON = {
@@ -148,7 +152,7 @@ def run_harvest(lab: object, csv_path: Path, concurrency: int, budget: int, tmp:
     return {"responses": responses, "pages_per_second": pps, "wall": wall, "contacts": contacts}
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--companies", type=int, default=40)
     parser.add_argument("--pages", type=int, default=40, help="product pages per company")
@@ -179,8 +183,12 @@ def main() -> None:
     print("harvesting spider pages/s: " + ", ".join(f"{v:.0f}" for v in harvest_pps)
           + f"  ({harvest_runs[-1]['contacts']} contact points stored per run)")
     ratio = statistics.median(harvest_pps) / statistics.median(bare_pps)
-    print(f"ratio of medians harvest/bare: {ratio:.2f} (target >= 0.8)")
+    print(f"ratio of medians harvest/bare: {ratio:.2f} (target >= {TARGET_RATIO:g})")
+    if ratio < TARGET_RATIO:
+        print(f"MISSED: ratio {ratio:.2f} < target {TARGET_RATIO:g}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -19,6 +19,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -139,9 +140,29 @@ def render_report(
     return target / "index.html"
 
 
+STALE_SECONDS = 3600  # a temp dir this old belongs to a run that was killed, not to one still writing
+
+
+def _clean_leftovers(out: Path, now: float | None = None) -> None:
+    """Tidy what a run killed in mid-swap left: its previous report put back if none is in place,
+    and its temp dirs removed once they are old enough that no running writer can own them."""
+    target = out / REPORT_DIR
+    now = time.time() if now is None else now
+    for leftover in sorted(out.glob(f".{REPORT_DIR}-*"), key=lambda p: p.stat().st_mtime, reverse=True):
+        if not leftover.is_dir():
+            continue
+        stale = now - leftover.stat().st_mtime > STALE_SECONDS  # before the move below touches it
+        saved = leftover / REPORT_DIR
+        if not target.exists() and saved.is_dir():
+            os.replace(saved, target)
+        if stale:
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
 def _write_site(out: Path, pages: list[tuple[str, str]]) -> Path:
     """Write every page and the static files into a temp dir, then swap it in."""
     target = out / REPORT_DIR
+    _clean_leftovers(out)
     tmp = Path(tempfile.mkdtemp(dir=out, prefix=f".{REPORT_DIR}-"))
     try:
         for rel, html in pages:

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from auditor.data import load
+from auditor import reasons
 from auditor.extract.emails import classify_address
-from auditor.models import KINDS, Check, CompanyResult, ContactPoint, Verdict
+from auditor.models import KINDS, VERDICTS, Check, CompanyResult, ContactPoint, Verdict
 from auditor.score import CHANNEL_LABELS, Ranked, ScoreCard, ScoreLine, Weights, benchmark_for
 from reports import charts
 from reports.diff import AuditDiff
@@ -92,7 +92,7 @@ class Redactor:
             self._cache[key] = key in self.known or classify_address(key) == "personal"
         return self._cache[key]
 
-    def __call__(self, text: Any) -> str:
+    def __call__(self, text: object) -> str:
         if text is None:
             return ""
         text = str(text)
@@ -168,12 +168,6 @@ def fmt_bytes(size: int | None) -> str:
     return f"{size / 1024:.1f} KiB" if size >= 1024 else f"{size} B"
 
 
-def reason_message(tag: str | None) -> str:
-    if not tag:
-        return ""
-    return str(load("reasons.toml").get("reasons", {}).get(tag, ""))
-
-
 def scrub_settings(settings: Any) -> Any:
     """Settings without secrets: keys naming one are dropped, URL passwords masked."""
     if isinstance(settings, Mapping):
@@ -241,7 +235,16 @@ def _verdict_of(verdicts: Mapping[tuple[str, str], Verdict], cp: ContactPoint) -
     v = verdicts.get(cp.dedupe_key)
     if v is None:
         return "not-checked"
-    return v.verdict if v.verdict in ("active", "inactive", "unknown") else "unknown"
+    return v.verdict if v.verdict in VERDICTS else "unknown"
+
+
+def operator_state(verdict: Verdict | None) -> str:
+    """"online", "offline" or "unknown" where the chat check asked a provider's public
+    status, "" where it did not (the provider exposes none, or the widget did not load)."""
+    for check in verdict.checks if verdict else ():
+        if check.name == "operator-status":
+            return check.reason.removeprefix("operator-")
+    return ""
 
 
 def _channel_chips(card: ScoreCard, channels: Sequence[str]) -> list[dict[str, Any]]:
@@ -258,12 +261,15 @@ def build_index(audit: Audit) -> dict[str, Any]:
     verdict_counts: dict[str, Counter[str]] = {k: Counter() for k in KINDS if k != "hours"}
     failures: Counter[str] = Counter()
     failure_companies: dict[str, set[str]] = defaultdict(set)
+    operators: Counter[str] = Counter()
     for r in audit.results:
         vs = audit.verdicts.get(r.company.key, {})
         for cp in r.contacts:
             kinds_seen[cp.kind] += 1
             if cp.kind in verdict_counts:
                 verdict_counts[cp.kind][_verdict_of(vs, cp)] += 1
+            if cp.kind == "chat":
+                operators[operator_state(vs.get(cp.dedupe_key))] += 1
         for f in r.failures:
             failures[f.tag] += 1
             failure_companies[f.tag].add(r.company.key)
@@ -274,21 +280,21 @@ def build_index(audit: Audit) -> dict[str, Any]:
 
     rows = []
     for rk in audit.ranked:
-        c = rk.card
+        card = rk.card
         rows.append({
             "rank": rk.rank, "rank_text": str(rk.rank) if rk.rank else "—",
-            "name": c.company.name, "href": f"companies/{slug_for(c.company)}.html",
-            "website": c.company.website,
-            "country": c.company.country or "", "industry": c.company.industry or "",
-            "availability": score_text(c.availability), "availability_sort": _sort(c.availability),
-            "responsiveness": score_text(c.responsiveness, "not measured"),
-            "responsiveness_measured": c.responsiveness is not None,
-            "responsiveness_sort": _sort(c.responsiveness),
-            "total": score_text(c.total), "total_sort": _sort(c.total),
-            "total_value": c.total or 0.0, "band": band(c.total),
-            "channels": _channel_chips(c, w.channels), "channels_sort": len(c.channels),
-            "unknown": pct(c.unknown_share), "unknown_sort": _sort(c.unknown_share),
-            "scored": c.scored,
+            "name": card.company.name, "href": f"companies/{slug_for(card.company)}.html",
+            "website": card.company.website,
+            "country": card.company.country or "", "industry": card.company.industry or "",
+            "availability": score_text(card.availability), "availability_sort": _sort(card.availability),
+            "responsiveness": score_text(card.responsiveness, "not measured"),
+            "responsiveness_measured": card.responsiveness is not None,
+            "responsiveness_sort": _sort(card.responsiveness),
+            "total": score_text(card.total), "total_sort": _sort(card.total),
+            "total_value": card.total or 0.0, "band": band(card.total),
+            "channels": _channel_chips(card, w.channels), "channels_sort": len(card.channels),
+            "unknown": pct(card.unknown_share), "unknown_sort": _sort(card.unknown_share),
+            "scored": card.scored,
         })
 
     industries = sorted({r.company.industry for r in audit.results if r.company.industry}, key=str.casefold)
@@ -316,9 +322,10 @@ def build_index(audit: Audit) -> dict[str, Any]:
                          for v in charts.VERDICT_ORDER],
             "unknown_share": pct(totals["unknown"] / checked if checked else None),
             "unknown": totals["unknown"], "checked": checked,
+            "operator": _operator_summary(operators),
             "input_errors": [{"row": e.row, "tag": e.tag, "message": e.message,
                               "raw": e.raw} for e in audit.input_errors],
-            "failures": [{"tag": t, "message": reason_message(t), "count": n,
+            "failures": [{"tag": t, "message": reasons.message(t), "count": n,
                           "companies": len(failure_companies[t])} for t, n in failures.most_common()],
             "responsiveness_measured": sum(1 for c in scored_cards if c.responsiveness is not None),
         },
@@ -334,6 +341,15 @@ def build_index(audit: Audit) -> dict[str, Any]:
         },
         "benchmarks": bench_rows,
     }
+
+
+def _operator_summary(states: Counter[str]) -> dict[str, Any] | None:
+    """Chat checks whose provider told whether an operator was online; None when none did."""
+    told = states["online"] + states["offline"]
+    if not told and not states["unknown"]:
+        return None
+    return {"offline": states["offline"], "online": states["online"], "told": told,
+            "unknown": states["unknown"], "share": pct(states["offline"] / told if told else None)}
 
 
 def _sort(value: float | None) -> str:
@@ -440,7 +456,7 @@ def _check_view(check: Check, redact: Redactor) -> dict[str, Any]:
     return {
         "name": check.name, "verdict": check.verdict if check.verdict in VERDICT_LABELS else "unknown",
         "verdict_label": VERDICT_LABELS.get(check.verdict, check.verdict),
-        "reason": check.reason, "reason_message": reason_message(check.reason),
+        "reason": check.reason, "reason_message": reasons.message(check.reason),
         "message": redact(check.message), "duration": fmt_ms(check.duration_ms),
         "evidence": _evidence_view(check, redact),
     }
@@ -472,9 +488,10 @@ def _contact_view(cp: ContactPoint, verdict: Verdict | None, sightings: list[dic
             v, ensure_ascii=False, default=str))} for k, v in sorted(details.items())],
         "verdict": state, "verdict_label": VERDICT_LABELS.get(state, ""),
         "reason": verdict.reason if verdict else "",
-        "reason_message": reason_message(verdict.reason) if verdict else "",
+        "reason_message": reasons.message(verdict.reason) if verdict else "",
         "message": redact(verdict.message) if verdict else "",
         "flags": list(verdict.flags) if verdict else [],
+        "operator": operator_state(verdict) if cp.kind == "chat" else "",
         "checks": [_check_view(c, redact) for c in verdict.checks] if verdict else [],
         "sightings": seen,
     }
@@ -531,7 +548,7 @@ def build_company(audit: Audit, result: CompanyResult, redact: Redactor) -> dict
         "verdict_count": card.verdict_count, "notes": [redact(n) for n in card.notes],
         "benchmark": f"{card.benchmark.label}: {card.benchmark.low:g}-{card.benchmark.high:g} h",
         "parts": parts, "groups": groups,
-        "failures": [{"tag": f.tag, "message": redact(f.message), "reason_message": reason_message(f.tag),
+        "failures": [{"tag": f.tag, "message": redact(f.message), "reason_message": reasons.message(f.tag),
                       "url": link(f.url, redact) if f.url else None} for f in result.failures],
         "pages": [{"url": link(p.url, redact), "status": p.status if p.status is not None else "—",
                    "error": p.error_tag or "", "message": redact(p.message), "depth": p.depth,
@@ -587,7 +604,7 @@ def build_methodology(audit: Audit) -> dict[str, Any]:
     technical += [{"when": f"SMTP answers within {lim:g} ms", "score": f"{s:g}"} for lim, s in t["smtp_ms"]]
     technical.append({"when": "SMTP answers slower", "score": f"{t['smtp_slower']:g}"})
 
-    counts = Counter()
+    counts: Counter[str] = Counter()
     failures: Counter[str] = Counter()
     for r in audit.results:
         vs = audit.verdicts.get(r.company.key, {})
@@ -625,7 +642,7 @@ def build_methodology(audit: Audit) -> dict[str, Any]:
         "counts": {"checked": counts["active"] + counts["inactive"] + counts["unknown"],
                    "unknown": counts["unknown"], "not_checked": counts["not-checked"],
                    "input_errors": len(audit.input_errors), "failures": sum(failures.values())},
-        "failures": [{"tag": t, "count": n, "message": reason_message(t)} for t, n in failures.most_common()],
+        "failures": [{"tag": t, "count": n, "message": reasons.message(t)} for t, n in failures.most_common()],
         "redacted": audit.redact,
     }
 

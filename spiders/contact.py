@@ -4,7 +4,9 @@ Each company has its own frontier (a heap ordered by link score), page budget,
 depth limit and time budget. A company is finished when its frontier is empty
 (or a budget is spent) and nothing is in flight; its result is then stored in
 one transaction, so a crash never leaves half a company behind, and its crawl
-state is dropped, so memory does not grow with the number of companies.
+state is dropped, so memory does not grow with the number of companies. The
+finished company is yielded as an item (a :class:`CompanyResult`); the item
+pipeline (spiders/pipelines.py) stores it.
 
 Whatever a hostile site does ends with a tag on the company's record (issue 6's
 fault matrix): bodies past DOWNLOAD_MAXSIZE (streamed or decompressed) and header
@@ -19,7 +21,8 @@ from __future__ import annotations
 import heapq
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections import deque
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urldefrag, urlsplit
@@ -29,21 +32,20 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import Response, TextResponse
+from scrapy.settings import default_settings
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.sitemap import Sitemap
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure as TwistedFailure
 
+from auditor.config import Settings
 from auditor.extract import extract_contacts, parse_page
+from auditor.harvest.links import link_score
 from auditor.models import Company, CompanyResult, ContactPoint, Failure, PageRecord
 from auditor.net.domains import registrable_domain
-from auditor.ranking import link_score
 from spiders.dns import GuardedResolver
 from spiders.errors import failure_tag
-from spiders.limits import install_header_limit
 from spiders.tls import certificate_problem
-
-install_header_limit()
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,9 @@ SLOT_WAIT = 1.0  # seconds between checks for companies whose last request vanis
 START_PRIORITY = -100_000
 ERROR_STATUSES = list(range(400, 600))  # redirects stay with RedirectMiddleware
 HTML_TYPES = ("text/html", "application/xhtml", "text/plain", "application/xml", "text/xml")
+DEFAULTS = Settings()  # the run's defaults (page budget, depth, time budget) are written there
+FLUSH_URL = "data:,"  # a request that only carries companies finished outside a callback
+FLUSH_PRIORITY = 1_000_000
 
 
 @dataclass(order=True)
@@ -132,44 +137,41 @@ def _looks_like_html(body: bytes) -> bool:
 
 
 class ContactSpider(scrapy.Spider):
-    """Audits every company handed to it; yields nothing, stores per company."""
+    """Audits every company handed to it; yields each finished company as an item."""
 
     name = "contact"
     custom_settings: dict[str, Any] = {}
 
-    def __init__(
-        self,
-        companies: Iterable[Company] = (),
-        on_company_done: Callable[[CompanyResult], None] | None = None,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, companies: Iterable[Company] = (), **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.companies = list(companies)
-        self.on_company_done = on_company_done or (lambda result: None)
         self.states: dict[str, CompanyState] = {}
-        self.max_pages = 25
-        self.max_depth = 3
-        self.company_timeout = 300.0
+        self.finished: deque[CompanyResult] = deque()  # finished, not yet yielded
+        self.max_pages = DEFAULTS.max_pages
+        self.max_depth = DEFAULTS.max_depth
+        self.company_timeout = DEFAULTS.company_timeout
         self.max_bytes = 0  # DOWNLOAD_MAXSIZE: a download cancelled past it is too-large
-        self.max_open = 64  # companies being crawled at once
+        self.max_open = 0  # companies being crawled at once (set from the settings)
         self.open_count = 0
         self._slot_waiter: Deferred[None] | None = None
-        self.max_url_length = 2083  # URLLENGTH_LIMIT: longer links would vanish in a middleware
-        self.stall_after = 420.0  # seconds without an answer before in-flight requests count as lost
+        # URLLENGTH_LIMIT: longer links would vanish in a middleware
+        self.max_url_length = int(default_settings.URLLENGTH_LIMIT)
+        self.stall_after = 0.0  # seconds without an answer before in-flight requests count as lost
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ContactSpider:
+        """Budgets from the AUDITOR_* settings (defaults: auditor.config), limits from Scrapy's."""
         spider = super().from_crawler(crawler, *args, **kwargs)
         s = crawler.settings
-        spider.max_pages = s.getint("AUDITOR_MAX_PAGES", 25)
-        spider.max_depth = s.getint("AUDITOR_MAX_DEPTH", 3)
-        spider.company_timeout = s.getfloat("AUDITOR_COMPANY_TIMEOUT", 300.0)
-        spider.max_bytes = s.getint("DOWNLOAD_MAXSIZE", 0)
-        spider.max_url_length = s.getint("URLLENGTH_LIMIT", 2083) or 1 << 30
-        spider.stall_after = spider.company_timeout + 4 * s.getfloat("DOWNLOAD_TIMEOUT", 180.0) + 30
+        spider.max_pages = s.getint("AUDITOR_MAX_PAGES", DEFAULTS.max_pages)
+        spider.max_depth = s.getint("AUDITOR_MAX_DEPTH", DEFAULTS.max_depth)
+        spider.company_timeout = s.getfloat("AUDITOR_COMPANY_TIMEOUT", DEFAULTS.company_timeout)
+        spider.max_bytes = s.getint("DOWNLOAD_MAXSIZE")
+        spider.max_url_length = s.getint("URLLENGTH_LIMIT") or 1 << 30
+        spider.stall_after = spider.company_timeout + 4 * s.getfloat("DOWNLOAD_TIMEOUT") + 30
         spider.max_open = s.getint(
             "AUDITOR_MAX_OPEN_COMPANIES",
-            max(8, OPEN_COMPANIES_PER_REQUEST_SLOT * s.getint("CONCURRENT_REQUESTS", 16)),
+            max(8, OPEN_COMPANIES_PER_REQUEST_SLOT * s.getint("CONCURRENT_REQUESTS")),
         )
         crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
         crawler.signals.connect(spider._on_bytes, signal=signals.bytes_received)
@@ -182,6 +184,8 @@ class ContactSpider(scrapy.Spider):
             while self.open_count >= self.max_open:
                 await self._wait_for_slot()
                 self._sweep()
+                while self.finished:
+                    yield self.finished.popleft()
             state = CompanyState(company=company, scope=_scope_of(company.website))
             self.states[company.key] = state
             self.open_count += 1
@@ -191,6 +195,8 @@ class ContactSpider(scrapy.Spider):
 
     async def _wait_for_slot(self) -> None:
         """Until a company finishes, or SLOT_WAIT seconds (then :meth:`_sweep` looks)."""
+        # Imported here, not at the top: importing it installs a reactor, and Scrapy
+        # must have installed its own (asyncio) reactor first.
         from twisted.internet import reactor
 
         waiter: Deferred[None] = Deferred()
@@ -275,7 +281,7 @@ class ContactSpider(scrapy.Spider):
         )
 
     # -- responses ------------------------------------------------------------
-    def parse_page(self, response: Response) -> Iterable[scrapy.Request]:
+    def parse_page(self, response: Response) -> list[scrapy.Request | CompanyResult]:
         state = self.states[response.meta["company"]]
         state.in_flight -= 1
         state.last_activity = time.monotonic()
@@ -306,7 +312,7 @@ class ContactSpider(scrapy.Spider):
             tag = "rate-limited" if status == 429 else f"http-{status // 100}xx"
             message = f"HTTP {status}"
             if status == 429:
-                retry_after = response.headers.get(b"Retry-After", b"").decode("latin-1")[:40]
+                retry_after = (response.headers.get(b"Retry-After") or b"").decode("latin-1")[:40]
                 message += f" (Retry-After: {retry_after})" if retry_after else ""
             state.pages.append(PageRecord(url, status, tag, message, depth, meta["score"], elapsed, len(response.body)))
             self.crawler.stats.inc_value(f"auditor/harvest/{tag}")
@@ -319,7 +325,7 @@ class ContactSpider(scrapy.Spider):
             self._parse_sitemap(state, response)
             state.pages.append(PageRecord(url, status, None, "sitemap", depth, meta["score"], elapsed, len(response.body)))
             return
-        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1").lower()
+        content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
         binary = _looks_binary(response.body)
         if binary or (content_type and not content_type.startswith(HTML_TYPES) and not _looks_like_html(response.body)):
             why = f"binary content served as {content_type or 'no type'}" if binary else f"skipped {content_type}"
@@ -428,7 +434,7 @@ class ContactSpider(scrapy.Spider):
             self.crawler.engine.crawl(req)
 
     # -- errors ---------------------------------------------------------------
-    def on_error(self, failure: TwistedFailure) -> Iterable[scrapy.Request]:
+    def on_error(self, failure: TwistedFailure) -> list[scrapy.Request | CompanyResult]:
         request = failure.request  # type: ignore[attr-defined]
         state = self.states[request.meta["company"]]
         state.in_flight -= 1
@@ -480,11 +486,24 @@ class ContactSpider(scrapy.Spider):
         return None
 
     # -- completion -----------------------------------------------------------
-    def _continue(self, state: CompanyState) -> list[scrapy.Request]:
+    def _continue(self, state: CompanyState) -> list[scrapy.Request | CompanyResult]:
+        """The company's next requests, and whatever companies finished (as items)."""
         requests = self._drain(state)
         if not requests and state.in_flight == 0 and not state.frontier:
             self._finish(state)
-        return requests
+        return [*requests, *self._pop_finished()]
+
+    def _pop_finished(self) -> list[CompanyResult]:
+        items = list(self.finished)
+        self.finished.clear()
+        return items
+
+    def flush(self, response: Response) -> list[CompanyResult]:
+        """Callback of :data:`FLUSH_URL`: yields companies finished in a signal handler."""
+        return self._pop_finished()
+
+    def flush_failed(self, failure: TwistedFailure) -> list[CompanyResult]:
+        return self._pop_finished()
 
     def _finish(self, state: CompanyState) -> None:
         if state.finished:
@@ -509,7 +528,7 @@ class ContactSpider(scrapy.Spider):
         waiter = self._slot_waiter
         if waiter is not None and not waiter.called:
             waiter.callback(None)
-        self.on_company_done(result)
+        self.finished.append(result)
         # Only the finished flag is still needed: drop what grows with the site.
         state.contacts.clear()
         state.pages.clear()
@@ -531,6 +550,12 @@ class ContactSpider(scrapy.Spider):
                     self.crawler.engine.crawl(req)
             else:
                 self._finish(state)
+        if self.finished:
+            # A signal handler cannot yield items: a data: request carries them to a callback.
+            self.crawler.engine.crawl(
+                scrapy.Request(FLUSH_URL, callback=self.flush, errback=self.flush_failed, dont_filter=True, priority=FLUSH_PRIORITY)
+            )
+            pending = True
         if pending:
             raise DontCloseSpider
 

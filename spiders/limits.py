@@ -7,6 +7,8 @@ speed until the timeout fires (hundreds of MB in a few seconds on a fast link).
 :func:`install_header_limit` caps the status line plus headers at
 :data:`MAX_HEADER_BYTES`, as browsers do (Chromium refuses more than 256 KiB).
 The response then fails with :class:`HeadersTooLarge`, tagged ``too-large``.
+Nothing is patched on import: the :class:`HeaderLimit` extension (enabled in
+spiders/settings.py) installs the limit when a crawler is built.
 
 robots.txt is parsed up to :data:`MAX_ROBOTS_BYTES` (RFC 9309 section 2.5: at
 least 500 KiB must be parsed, more need not be).
@@ -16,6 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
 from twisted.web import _newclient
 
 MAX_HEADER_BYTES = 256 * 1024
@@ -59,3 +63,17 @@ def install_header_limit() -> None:
     """Patch Twisted's HTTP client parser once per process (idempotent)."""
     if _newclient.HTTPClientParser.dataReceived is not _data_received:
         _newclient.HTTPClientParser.dataReceived = _data_received  # type: ignore[method-assign]
+
+
+class HeaderLimit:
+    """Scrapy extension: caps response headers for the crawl (``AUDITOR_HEADER_LIMIT``, default on).
+
+    Built with the crawler, before any download starts; installing twice is harmless.
+    """
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> HeaderLimit:
+        if not crawler.settings.getbool("AUDITOR_HEADER_LIMIT", True):
+            raise NotConfigured("AUDITOR_HEADER_LIMIT is off")
+        install_header_limit()
+        return cls()

@@ -33,6 +33,12 @@ SPIDER_MIDDLEWARES = {
 LOG_LEVEL = "INFO"
 LOG_INSTALL_ROOT_HANDLER = False
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-# The spider yields requests, never items: Scrapy's default of 100 parallel output
-# workers per response only costs CPU (100 asyncio tasks per page).
+EXTENSIONS = {
+    "spiders.limits.HeaderLimit": 0,
+}
+ITEM_PIPELINES = {
+    "spiders.pipelines.StorePipeline": 300,
+}
+# Responses yield requests and, rarely, one finished company: Scrapy's default of 100
+# parallel output workers per response only costs CPU (100 asyncio tasks per page).
 CONCURRENT_ITEMS = 8

@@ -17,6 +17,7 @@ import ipaddress
 from typing import Any
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from service_identity import CertificateError, VerificationError
 from service_identity.cryptography import (
     verify_certificate_hostname,
@@ -41,7 +42,7 @@ def certificate_problem(certificate: Any, host: str, now: datetime.datetime | No
     if cert.issuer == cert.subject:
         try:
             cert.verify_directly_issued_by(cert)
-        except (ValueError, TypeError, x509.InvalidSignature):
+        except (ValueError, TypeError, InvalidSignature):
             pass
         else:
             return "the certificate is self-signed"

@@ -10,23 +10,23 @@ searched too) or a few DOM markers. Visible prose is never searched: "drift" or
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 
 import ahocorasick
-from lxml import etree
 
+from auditor.data import load
+from auditor.extract import confidence as conf
+from auditor.extract.chat_placeholders import strip_placeholders
+from auditor.extract.context import NO_CONTEXT, ExtractContext
 from auditor.extract.page import ParsedPage
 from auditor.models import ContactPoint
 
 # Evidence kinds, strongest first; the rank orders sightings of one provider.
 EVIDENCE_RANK = {"script-src": 0, "inline": 1, "dom": 2}
-CONFIDENCE = {"script-src": 0.95, "inline": 0.9, "dom": 0.7}
-WEAK_CONFIDENCE = 0.4
+CONFIDENCE = {"script-src": conf.MACHINE, "inline": conf.STRUCTURED, "dom": conf.GUESS}
 CONTEXT_RADIUS = 60
 MAX_HTML_FOR_ACCOUNT = 2_000_000
 _URL_TOKEN_STOP = frozenset(" \t\r\n'\"`<>()[]{},;\\")
@@ -107,7 +107,8 @@ class Fingerprints:
     dom_ids: dict[str, tuple[int, ...]]
     dom_id_prefixes: tuple[tuple[str, int], ...]
     dom_classes: dict[str, tuple[int, ...]]
-    dom_xpaths: tuple[tuple[Any, int, str, str], ...]  # (boolean XPath, provider, marker, literal)
+    # ((element|attribute, name), provider, marker, literal): asked of the page model
+    dom_xpaths: tuple[tuple[tuple[str, str], int, str, str], ...]
 
 
 @dataclass
@@ -216,6 +217,9 @@ def _patterns(
     return out
 
 
+_MARKUP_NAME = re.compile(r"[A-Za-z_][\w.-]*")  # an attribute name a DOM marker may test
+
+
 def _compile(data: dict[str, Any]) -> Fingerprints:
     providers: list[Provider] = []
     scan: list[Pattern] = []
@@ -223,7 +227,7 @@ def _compile(data: dict[str, Any]) -> Fingerprints:
     ids: dict[str, list[int]] = {}
     id_prefixes: list[tuple[str, int]] = []
     classes: dict[str, list[int]] = {}
-    xpaths: list[tuple[Any, int, str]] = []
+    xpaths: list[tuple[tuple[str, str], int, str, str]] = []
     seen: set[str] = set()
     for i, entry in enumerate(data["provider"]):
         slug = entry["slug"]
@@ -241,10 +245,10 @@ def _compile(data: dict[str, Any]) -> Fingerprints:
                 ids.setdefault(marker[1:], []).append(i)
             elif marker.startswith("."):
                 classes.setdefault(marker[1:], []).append(i)
-            elif marker.startswith("[") and marker.endswith("]"):
-                xpaths.append((etree.XPath(f"boolean(//*[@{marker[1:-1]}])"), i, marker, marker[1:-1].lower()))
+            elif marker.startswith("[") and marker.endswith("]") and _MARKUP_NAME.fullmatch(marker[1:-1]):
+                xpaths.append((("attribute", marker[1:-1]), i, marker, marker[1:-1].lower()))
             elif re.fullmatch(r"[a-z][a-z0-9-]*", marker):
-                xpaths.append((etree.XPath(f"boolean(//{marker})"), i, marker, "<" + marker.lower()))
+                xpaths.append((("element", marker), i, marker, "<" + marker.lower()))
             else:
                 raise ValueError(f"unsupported DOM marker {marker!r} for {slug}")
         providers.append(
@@ -273,8 +277,7 @@ def _compile(data: dict[str, Any]) -> Fingerprints:
 @cache
 def fingerprints() -> Fingerprints:
     """Load and compile the provider data once per process."""
-    text = resources.files("auditor").joinpath("data/chat_providers.toml").read_text("utf-8")
-    return _compile(tomllib.loads(text))
+    return _compile(load("chat_providers.toml"))
 
 
 def providers() -> dict[str, Provider]:
@@ -345,6 +348,7 @@ def _scan_scripts(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> 
                 _record(hits, pat.index, hit)
             continue
         subject = f"{attrs}\n{script.text}" if attrs else script.text
+        subject = strip_placeholders(subject)  # empty vendor stubs are no chat
         for pat, m in _scan_matches(fp, subject):
             url_like = pat.kind in "uw"
             raw = _url_token(subject, m.start(), m.end()) if url_like else m.group(0)
@@ -353,19 +357,20 @@ def _scan_scripts(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> 
             _record(hits, pat.index, hit)
 
 
-# Plain strings, not lxml's "smart" ones: half the cost on pages with thousands of attributes.
-_HREFS = etree.XPath("//a/@href", smart_strings=False)
-
-
 def _scan_dom(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> None:
-    tree = page.tree
-    for el in tree.iter("iframe"):
-        src = el.get("src") or el.get("data-src") or ""
+    """Widget frames and links first, then the elements a widget leaves (ids, classes, XPaths)."""
+    _scan_frames_and_links(page, fp, hits)
+    for index, marker in _dom_markers(page, fp, hits):
+        _record(hits, index, _Hit("dom", marker, marker, False, False, ["\x00html"]))
+
+
+def _scan_frames_and_links(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> None:
+    for src in page.frame_sources():
         for pat, _m in (*_scan_matches(fp, src), *_matches(fp.links, src)):
             if pat.kind in "ul":
                 _record(hits, pat.index, _Hit("dom", src, src, False, True, [src]))
     # hrefs from the tree, not page.links: loaders put a fallback link in <noscript>
-    hrefs = [h for h in {str(h).strip() for h in _HREFS(tree)} if "://" in h]
+    hrefs = [h for h in {h.strip() for h in page.anchor_hrefs()} if "://" in h]
     joined = "\n".join(hrefs)  # one C-level search per pattern over all hrefs
     folded = joined.lower()
     present = tuple(p for p in fp.links if p.needle in (folded if p.folded else joined))
@@ -373,6 +378,9 @@ def _scan_dom(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> None
         for pat, _m in _matches(present, href):
             _record(hits, pat.index, _Hit("dom", href, href, False, True, [href]))
 
+
+def _dom_markers(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> list[tuple[int, str]]:
+    """(provider index, marker) for each widget element id, class or XPath on the page."""
     found: list[tuple[int, str]] = []
     for value in page.id_values:
         for index in fp.dom_ids.get(value, ()):
@@ -385,12 +393,15 @@ def _scan_dom(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> None
             for index in fp.dom_classes.get(token, ()):
                 found.append((index, f'class="{token}"'))
     html = page.html.lower()
-    for xpath, index, marker, literal in fp.dom_xpaths:
-        # each XPath scans the whole tree: only run it when its name is in the source
-        if index not in hits and literal in html and xpath(tree):
+    for (what, name), index, marker, literal in fp.dom_xpaths:
+        # each query scans the whole tree: only run it when its name is in the source
+        if index not in hits and literal in html and _present(page, what, name):
             found.append((index, marker))
-    for index, marker in found:
-        _record(hits, index, _Hit("dom", marker, marker, False, False, ["\x00html"]))
+    return found
+
+
+def _present(page: ParsedPage, what: str, name: str) -> bool:
+    return page.has_attribute(name) if what == "attribute" else page.has_element(name)
 
 
 def _account_id(provider: Provider, hit: _Hit, page: ParsedPage) -> str | None:
@@ -405,9 +416,9 @@ def _account_id(provider: Provider, hit: _Hit, page: ParsedPage) -> str | None:
     return None
 
 
-def extract_chat(page: ParsedPage, *_args: object) -> list[ContactPoint]:
+def extract_chat(page: ParsedPage, context: ExtractContext = NO_CONTEXT) -> list[ContactPoint]:
     """One contact point per chat provider whose widget the page embeds."""
-    fp = fingerprints()
+    fp = context.chat or fingerprints()
     hits: dict[int, _Hit] = {}
     _scan_scripts(page, fp, hits)
     _scan_dom(page, fp, hits)
@@ -436,7 +447,7 @@ def extract_chat(page: ParsedPage, *_args: object) -> list[ContactPoint]:
                 method="widget-script",
                 page_url=page.url,
                 context=hit.context,
-                confidence=WEAK_CONFIDENCE if hit.weak else CONFIDENCE[hit.evidence],
+                confidence=conf.HINT if hit.weak else CONFIDENCE[hit.evidence],
                 details=details,
             )
         )

@@ -10,16 +10,15 @@ excluded. Keywords in many languages live in ``auditor/data/forms.toml``.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 from urllib.parse import urldefrag
 
-import lxml.html
-
+from auditor.data import load
+from auditor.extract import confidence as conf
+from auditor.extract.context import NO_CONTEXT, ExtractContext
 from auditor.extract.page import Form, FormField, ParsedPage
 from auditor.models import ContactPoint
 
@@ -64,8 +63,7 @@ class FormRules:
 @cache
 def rules() -> FormRules:
     """Load and compile the form keywords once per process."""
-    text = resources.files("auditor").joinpath("data/forms.toml").read_text("utf-8")
-    data: dict[str, Any] = tomllib.loads(text)
+    data: dict[str, Any] = load("forms.toml")
     return FormRules(
         message=Keywords(data["message"]["keywords"]),
         not_message=Keywords(data["not_message"]["keywords"]),
@@ -94,26 +92,9 @@ def _signal(field: FormField) -> str:
 def _markups(page: ParsedPage) -> list[str]:
     """Markup of each parsed form, for captcha widgets that are not fields.
 
-    Forms are paired with <form> elements by their field names, so forms the
-    parser skipped (inside <template>, <noscript>) cannot shift the pairing.
+    The page model keeps each form's own markup: no pairing with tree elements.
     """
-    elements = list(page.tree.iter("form"))
-    keys = [
-        tuple((c.get("name") or "").strip() for c in el.iter("input", "textarea", "select"))
-        for el in elements
-    ]
-    used: set[int] = set()
-    out: list[str] = []
-    for form in page.forms:
-        key = tuple(f.name for f in form.fields)
-        markup = ""
-        for idx, candidate in enumerate(keys):
-            if idx not in used and candidate == key:
-                used.add(idx)
-                markup = lxml.html.tostring(elements[idx], encoding="unicode")[:50_000]
-                break
-        out.append(markup)
-    return out
+    return [form.markup for form in page.forms]
 
 
 @dataclass(frozen=True)
@@ -127,48 +108,50 @@ class Verdict:
     phone: bool = False
 
 
+def _lookalike(form: Form, visible: list[FormField], r: FormRules) -> str | None:
+    """Which non-contact form this plainly is (login, search, comment, cart, lookup), if any."""
+    attrs = " ".join(form.attrs.get(k, "") for k in ("id", "class", "name", "action", "role"))
+    all_names = " ".join(f"{f.name} {f.id}" for f in form.fields)
+    if any(f.type == "password" for f in form.fields):
+        return "login"
+    if form.attrs.get("role", "").lower() == "search" or any(f.type == "search" for f in visible):
+        return "search"
+    for name, keywords in (("comment", r.comment), ("cart", r.cart), ("lookup", r.lookup)):
+        if keywords.search(attrs) or keywords.search(all_names):
+            return name
+    return None
+
+
+def _field_role(f: FormField, r: FormRules) -> str | None:
+    """What a visible field asks for: "textarea" (a message), "email", "phone", "message" or None."""
+    signal = _signal(f)
+    if r.captcha_fields.search(signal):
+        return None
+    if f.tag == "textarea":
+        if r.not_message.search(signal) and not r.message.search(signal):
+            return None  # "Shipping address" is data, not a message
+        return "textarea"
+    if f.type not in TEXTLIKE_TYPES:
+        return None
+    if f.type == "email" or "email" in f.autocomplete.lower() or r.email.search(signal):
+        return "email"
+    if f.type == "tel" or f.autocomplete.lower().startswith("tel") or r.phone.search(signal):
+        return "phone"
+    return "message" if r.message.search(signal) else None
+
+
 def classify(form: Form) -> Verdict:
     """Decide whether ``form`` is a contact form, and if not, which look-alike it is."""
     r = rules()
     visible = [f for f in form.fields if f.type not in r.ignored_types]
+    lookalike = _lookalike(form, visible, r)
+    if lookalike:
+        return Verdict(False, lookalike)
+    roles = {_field_role(f, r) for f in visible}
+    textarea = "textarea" in roles
+    message, email, phone = textarea or "message" in roles, "email" in roles, "phone" in roles
+
     attrs = " ".join(form.attrs.get(k, "") for k in ("id", "class", "name", "action", "role"))
-    all_names = " ".join(f"{f.name} {f.id}" for f in form.fields)
-
-    if any(f.type == "password" for f in form.fields):
-        return Verdict(False, "login")
-    if form.attrs.get("role", "").lower() == "search" or any(f.type == "search" for f in visible):
-        return Verdict(False, "search")
-    if r.comment.search(attrs) or r.comment.search(all_names):
-        return Verdict(False, "comment")
-    if r.cart.search(attrs) or r.cart.search(all_names):
-        return Verdict(False, "cart")
-    if r.lookup.search(attrs) or r.lookup.search(all_names):
-        return Verdict(False, "lookup")
-
-    message = email = phone = False
-    textarea = False
-    for f in visible:
-        signal = _signal(f)
-        if r.captcha_fields.search(signal):
-            continue
-        if f.tag == "textarea":
-            if r.not_message.search(signal) and not r.message.search(signal):
-                continue  # "Shipping address" is data, not a message
-            message = textarea = True
-            continue
-        if f.type not in TEXTLIKE_TYPES:
-            continue
-        is_email = f.type == "email" or "email" in f.autocomplete.lower() or r.email.search(signal)
-        is_phone = (
-            f.type == "tel" or f.autocomplete.lower().startswith("tel") or r.phone.search(signal)
-        )
-        if is_email:
-            email = True
-        elif is_phone:
-            phone = True
-        elif r.message.search(signal):
-            message = True
-
     if r.newsletter.search(attrs) or (not textarea and r.newsletter.search(form.text)):
         return Verdict(False, "newsletter", message, email, phone)
     if not message:
@@ -209,7 +192,7 @@ def _value(form: Form, page: ParsedPage) -> str:
     return urldefrag(action)[0] or page.url
 
 
-def extract_forms(page: ParsedPage, *_args: object) -> list[ContactPoint]:
+def extract_forms(page: ParsedPage, context: ExtractContext = NO_CONTEXT) -> list[ContactPoint]:
     """One contact point per contact form on the page (same action counted once)."""
     markups: list[str] | None = None
     page_captcha = _page_captcha(page)
@@ -236,7 +219,7 @@ def extract_forms(page: ParsedPage, *_args: object) -> list[ContactPoint]:
                 method="form",
                 page_url=page.url,
                 context=form.text,
-                confidence=0.9 if verdict.message and verdict.email else 0.8,
+                confidence=conf.STRUCTURED if verdict.message and verdict.email else conf.LIKELY,
                 details={
                     "method": form.method,
                     "fields": [f for f in fields if f],

@@ -7,14 +7,16 @@ deduplicates. Platform rules live in ``auditor/data/messaging.toml``.
 
 from __future__ import annotations
 
+import copy
 import re
-import tomllib
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit
 
+from auditor.data import load
+from auditor.extract import confidence as conf
+from auditor.extract.context import NO_CONTEXT, ExtractContext
 from auditor.extract.page import ParsedPage
 from auditor.models import ContactPoint
 
@@ -33,8 +35,7 @@ class Deeplink:
 @cache
 def rules() -> dict[str, Any]:
     """Platform rules from the data file, loaded once."""
-    text = resources.files("auditor").joinpath("data/messaging.toml").read_text("utf-8")
-    data = tomllib.loads(text)
+    data = copy.deepcopy(load("messaging.toml"))  # derived keys are added below
     for key in ("telegram", "messenger"):
         data[key]["name_re"] = re.compile(data[key]["name_pattern"])
     hosts: set[str] = set()
@@ -221,16 +222,18 @@ def classify(href: str) -> Deeplink | None:
     )
 
 
-def extract_messaging(page: ParsedPage, *_args: object) -> list[ContactPoint]:
+def extract_messaging(page: ParsedPage, context: ExtractContext = NO_CONTEXT) -> list[ContactPoint]:
     """One contact point per distinct messaging account linked from the page."""
     out: list[ContactPoint] = []
     seen: set[str] = set()
     # Which platform words occur in any href at all: one C-level search per word over
     # all hrefs, then a per-link test with the (usually zero) words that do occur.
     every_href = "\n".join(f"{link.href} {link.raw_href}" for link in page.links).lower()
+    from auditor.extract.widget_config import extract_widget_messaging  # imports this module
+
     words = [w for w in rules()["prefilter"] if w in every_href]
     if not words:
-        return []
+        return extract_widget_messaging(page, seen)
     for link in page.links:
         low = link.href.lower()
         if not any(w in low for w in words) and not any(w in link.raw_href.lower() for w in words):
@@ -248,6 +251,7 @@ def extract_messaging(page: ParsedPage, *_args: object) -> list[ContactPoint]:
                 raw=link.raw_href,
                 label=found.platform,
                 method="deep-link",
+                confidence=conf.CERTAIN,
                 page_url=page.url,
                 context=" ".join(filter(None, (link.text, link.title))) or link.raw_href,
                 details={
@@ -257,4 +261,4 @@ def extract_messaging(page: ParsedPage, *_args: object) -> list[ContactPoint]:
                 },
             )
         )
-    return out
+    return out + extract_widget_messaging(page, seen)  # click-to-chat widget settings

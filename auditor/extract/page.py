@@ -10,6 +10,7 @@ import json
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from functools import cache
 from itertools import accumulate
 from typing import Any, NamedTuple
 from urllib.parse import urljoin, urlsplit
@@ -17,8 +18,9 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree
 from w3lib.encoding import html_to_unicode
 
-from auditor.extract.casefold import fold, folded_regex
 from auditor.extract.sections import find_sections
+from auditor.extract.tree import parse_html
+from auditor.text import fold, folded_regex
 
 BLOCK_TAGS = frozenset(
     """address article aside blockquote body br caption center dd details dialog dir div dl dt
@@ -57,6 +59,16 @@ class TextBlock(NamedTuple):
     region: str  # header, footer, nav, main or third-party
 
 
+class ContactAttribute(NamedTuple):
+    """An attribute a visitor sees (tooltip, accessible label, icon alt) or a contact link carries."""
+
+    tag: str
+    name: str  # title, aria-label, alt, content (itemprop), data-phone ...
+    value: str
+    region: str
+    text: str  # the element's own text, for labels
+
+
 class Link(NamedTuple):
     href: str  # absolute URL (or the raw href for non-http schemes)
     raw_href: str
@@ -90,6 +102,7 @@ class Form:
     fields: tuple[FormField, ...]
     text: str  # visible text inside the form (labels, buttons)
     attrs: dict[str, str] = field(default_factory=dict)
+    markup: str = ""  # the form's HTML (capped), for widgets that are not fields (captchas)
 
 
 @dataclass
@@ -110,11 +123,83 @@ class ParsedPage:
     class_values: frozenset[str] = frozenset()  # every distinct class attribute value
     id_values: frozenset[str] = frozenset()
     _structured: dict[str, list[Any]] | None = None
+    _contact_attributes: list[ContactAttribute] | None = None
 
     @property
     def text(self) -> str:
         """Visible text with one line per block."""
         return "\n".join(b.text for b in self.blocks)
+
+    # Queries over the whole tree, hidden parts included (a widget leaves its marks
+    # anywhere): extractors ask these and never walk the tree themselves.
+
+    def attribute_values(self, name: str) -> list[str]:
+        """Every value of attribute ``name`` on any element, in document order."""
+        return [str(v) for v in _attribute_xpath(name)(self.tree)]
+
+    def has_attribute(self, name: str) -> bool:
+        """Some element carries attribute ``name``."""
+        return bool(_has_xpath(f"//*[@{name}]")(self.tree))
+
+    def attribute_pairs(self, first: str, second: str, tag: str = "*") -> list[tuple[str, str]]:
+        """(first, second) values of every ``<tag>`` carrying both attributes (a split address)."""
+        return [
+            (str(el.get(first)), str(el.get(second)))
+            for el in _has_xpath_nodes(f"//{tag}[@{first} and @{second}]")(self.tree)
+        ]
+
+    def contact_attributes(self) -> list[ContactAttribute]:
+        """Published attributes of contact elements only (see ``_CONTACT_ELEMENTS``).
+
+        A contact element is a ``tel:``/``mailto:`` link or button, an element whose
+        class or id names a phone or email (``icon-phone``, ``btn-call``), an element
+        carrying ``data-phone``/``data-tel``/``data-email``, a contact icon image, or
+        a ``<meta itemprop="telephone|email|faxNumber">``. Other elements' titles and
+        labels (order numbers, date pickers, ``data-id``) are never read.
+        """
+        if self._contact_attributes is not None:
+            return self._contact_attributes  # phones and emails both ask: one walk
+        out: list[ContactAttribute] = []
+        for el in _CONTACT_ELEMENTS(self.tree)[:MAX_CONTACT_ATTRIBUTES]:
+            tag = el.tag if isinstance(el.tag, str) else ""
+            names = ("content",) if tag == "meta" else _PUBLISHED_ATTRIBUTES
+            region = "main"
+            for anc in [*reversed(list(el.iterancestors())), el]:
+                region = _region_of(anc, region)
+            text = " ".join(text_of(el).split())[:200] if tag != "meta" else ""
+            for name in names:
+                value = el.get(name)
+                if isinstance(value, str) and value.strip():
+                    out.append(ContactAttribute(tag, name, value.strip()[:300], region, text))
+        self._contact_attributes = out
+        return out
+
+    def has_element(self, tag: str) -> bool:
+        """Some element is a ``<tag>``."""
+        return bool(_has_xpath(f"//{tag}")(self.tree))
+
+    def frame_sources(self) -> list[str]:
+        """``src`` (else ``data-src``) of every iframe, lazy-loaded ones included."""
+        return [el.get("src") or el.get("data-src") or "" for el in self.tree.iter("iframe")]
+
+    def anchor_hrefs(self) -> list[str]:
+        """Every ``<a href>``, those inside ``<noscript>`` or hidden parts included.
+
+        A visitor's browser parses ``<noscript>`` as raw text (scripts run), so the
+        fallback links loaders put there are read from that text.
+        """
+        hrefs = [str(h) for h in _HREFS(self.tree)]
+        for el in self.tree.iter("noscript"):
+            if el.text and "href" in el.text:
+                hrefs += [str(h) for h in _HREFS(parse_html(el.text))]
+        return hrefs
+
+    def text_around(self, attribute: str, value: str) -> str | None:
+        """Whitespace-collapsed text of the parent of the first element whose ``attribute`` is ``value``."""
+        for el in _ATTRIBUTE_EQUALS(self.tree, v=value, a=attribute):
+            parent = el.getparent()
+            return " ".join(text_of(parent if parent is not None else el).split())
+        return None
 
     @property
     def structured(self) -> dict[str, list[Any]]:
@@ -122,6 +207,54 @@ class ParsedPage:
         if self._structured is None:
             self._structured = extract_structured(self.tree, self.url, self.html)
         return self._structured
+
+
+MAX_CONTACT_ATTRIBUTES = 300
+_PUBLISHED_ATTRIBUTES = (
+    "title",
+    "aria-label",
+    "alt",
+    "data-phone",
+    "data-tel",
+    "data-telephone",
+    "data-email",
+    "data-mail",
+)
+_CONTACT_HINT = (
+    "contains($c, 'phone') or contains($c, 'tel-') or contains($c, '-tel') or contains($c, 'call')"
+    " or contains($c, 'mail') or contains($c, 'telefon')"
+)
+_CONTACT_ELEMENTS = etree.XPath(
+    "//meta[@content and (@itemprop='telephone' or @itemprop='email' or @itemprop='faxNumber')]"
+    " | //*[@data-phone or @data-tel or @data-telephone or @data-email or @data-mail]"
+    " | //*[self::a or self::button][starts-with(normalize-space(translate(@href,"
+    " 'TELMAITOC', 'telmaitoc')), 'tel:') or starts-with(normalize-space(translate(@href,"
+    " 'TELMAITOC', 'telmaitoc')), 'mailto:') or starts-with(normalize-space(translate(@href,"
+    " 'TELMAITOC', 'telmaitoc')), 'callto:')]"
+    " | //*[self::a or self::button or self::i or self::span or self::img or self::svg]["
+    + _CONTACT_HINT.replace(
+        "$c", "translate(concat(@class, ' ', @id, ' ', @src), 'PHONEMAILTCL', 'phonemailtcl')"
+    )
+    + "]"
+)
+_HREFS = etree.XPath("//a/@href", smart_strings=False)  # plain strings: half the cost
+_ATTRIBUTE_EQUALS = etree.XPath("//*[@*[name() = $a] = $v]")
+
+
+@cache
+def _attribute_xpath(name: str) -> etree.XPath:
+    """Every value of attribute ``name``, compiled once per name."""
+    return etree.XPath(f"//*/@{name}", smart_strings=False)
+
+
+@cache
+def _has_xpath_nodes(path: str) -> etree.XPath:
+    return etree.XPath(path)
+
+
+@cache
+def _has_xpath(path: str) -> etree.XPath:
+    return etree.XPath(f"boolean({path})")
 
 
 def decode_body(body: bytes, content_type: str | None = None) -> str:
@@ -151,7 +284,6 @@ def parse_page(body: bytes | str, url: str, content_type: str | None = None) -> 
     return _build(tree, url, html)
 
 
-_PARSER = etree.HTMLParser(remove_comments=False, recover=True, default_doctype=False)
 _STRING = etree.XPath("string()")
 
 
@@ -161,14 +293,8 @@ def text_of(el: Any) -> str:
 
 
 def _parse_html(html: str) -> Any:
-    """Plain lxml.etree elements: no Python class lookup per node, several times faster."""
-    try:
-        root = etree.fromstring(html or "<html></html>", _PARSER)
-    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
-        root = None
-    if root is None:
-        root = etree.fromstring("<html></html>", _PARSER)
-    return root
+    """The browser's (WHATWG) tree as plain lxml.etree elements: see :mod:`auditor.extract.tree`."""
+    return parse_html(html)
 
 
 def _attr(el: Any, name: str) -> str:
@@ -261,7 +387,7 @@ def _hinting(values: frozenset[str]) -> set[str]:
         return set()
     ordered = list(values)
     joined = "\n".join(ordered)
-    hits = list(_FOLDED_HINT.finditer(fold(joined)))
+    hits = list(_FOLDED_HINT.finditer(fold(joined, keep_accents=True)))
     if not hits:
         return set()
     ends = list(accumulate(len(v) + 1 for v in ordered))
@@ -416,6 +542,19 @@ def _capped_anchors(elements: list[Any], hidden: set[Any]) -> list[tuple[Any, st
 _WALKED = ("a", "script", "form", "base", "link", "meta", "title", *_INVISIBLE_ROOTS)
 
 
+def _declared_lang(tree: Any, metas: list[Any]) -> str | None:
+    """The page's language as ``<html lang>`` declares it, else a Content-Language meta."""
+    root = tree.getroottree().getroot() if hasattr(tree, "getroottree") else tree
+    if root is not None and root.get("lang"):
+        lang: str | None = root.get("lang").strip() or None
+        if lang is not None:
+            return lang
+    for meta in metas:
+        if _attr(meta, "http-equiv").lower() == "content-language":
+            return _attr(meta, "content") or None
+    return None
+
+
 def _build(tree: Any, url: str, html: str) -> ParsedPage:
     found: dict[str, list[Any]] = {tag: [] for tag in _WALKED}
     for el in tree.iter(*_WALKED):  # one C-level walk for every tag read below
@@ -463,20 +602,12 @@ def _build(tree: Any, url: str, html: str) -> ParsedPage:
     forms = [_form(el, base_url) for el in found["form"] if el not in hidden]
     cfemails = [(_attr(el, "data-cfemail"), "") for el in cf_elements]
 
-    lang = None
-    root = tree.getroottree().getroot() if hasattr(tree, "getroottree") else tree
-    if root is not None and root.get("lang"):
-        lang = root.get("lang").strip() or None
+    lang = _declared_lang(tree, found["meta"])
     hreflangs = tuple(
         _attr(link, "hreflang")
         for link in found["link"]
         if _attr(link, "hreflang") and "alternate" in _attr(link, "rel").lower()
     )
-    if lang is None:
-        for meta in found["meta"]:
-            if _attr(meta, "http-equiv").lower() == "content-language":
-                lang = _attr(meta, "content") or None
-                break
     title = ""
     for t in found["title"][:1]:
         title = " ".join(text_of(t).split())
@@ -532,6 +663,7 @@ def _form(el: Any, base_url: str) -> Form:
         fields=tuple(fields),
         text=" ".join(text_of(el).split())[:2000],
         attrs={k: v for k, v in el.attrib.items() if isinstance(v, str)},
+        markup=etree.tostring(el, method="html", encoding="unicode")[:50_000],
     )
 
 

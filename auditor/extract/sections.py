@@ -14,18 +14,17 @@ Pure functions on an lxml tree; the page model (``auditor.extract.page``) calls
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
 from lxml import etree
 
-from auditor.extract.casefold import fold
+from auditor.data import load
 from auditor.net.domains import registrable_domain
+from auditor.text import fold
 
 _SECTION_TAGS = frozenset(
     """address article aside blockquote dd details div dl dt fieldset figure footer form h1 h2 h3
@@ -51,7 +50,7 @@ class Markers:
 
 @cache
 def _data() -> dict[str, Any]:
-    return tomllib.loads(resources.files("auditor").joinpath("data/third_party.toml").read_text("utf-8"))
+    return load("third_party.toml")
 
 
 def third_party_words() -> list[str]:
@@ -63,7 +62,7 @@ def third_party_words() -> list[str]:
 def markers() -> Markers:
     """Load the marker file once per process."""
     data = _data()
-    words = sorted({fold(w) for w in third_party_words()}, key=len, reverse=True)
+    words = sorted({fold(w, keep_accents=True) for w in third_party_words()}, key=len, reverse=True)
     # grouped by first letter: at each line start the engine tests a few dozen letters,
     # not every marker in turn
     by_first: dict[str, list[str]] = {}
@@ -84,7 +83,7 @@ def marked_blocks(texts: Iterable[str]) -> list[tuple[str, str]]:
     m = markers()
     texts = list(texts)
     joined = "\n" + "\n".join(texts)
-    folded = fold(joined)  # same length: offsets carry over to ``joined``
+    folded = fold(joined, keep_accents=True)  # same length: offsets carry over to ``joined``
     if not m.starts.search(folded):
         return []
     starts, pos = [], 1
@@ -163,7 +162,7 @@ def own_names(url: str) -> tuple[str, ...]:
     domain = registrable_domain(host) or host
     label = domain.split(".")[0] if domain else ""
     parts = sorted((p for p in label.split("-") if len(p) >= 6), key=len, reverse=True)
-    names = [_NOT_ALNUM.sub("", fold(label)), *(fold(p) for p in parts[:1])]
+    names = [_NOT_ALNUM.sub("", fold(label, keep_accents=True)), *(fold(p, keep_accents=True) for p in parts[:1])]
     return tuple(n for n in dict.fromkeys(names) if len(n) >= 4)
 
 
@@ -173,7 +172,7 @@ _ADDRESSES = re.compile(r"\S*(?:@|://|www\.)\S*")
 def _names_itself(el_text: str, names: tuple[str, ...]) -> bool:
     """The entry's words (not its addresses: a DPO firm may list the company's mailbox)
     hold the site's own name."""
-    squashed = _NOT_ALNUM.sub("", fold(_ADDRESSES.sub(" ", el_text)))
+    squashed = _NOT_ALNUM.sub("", fold(_ADDRESSES.sub(" ", el_text), keep_accents=True))
     return any(name in squashed for name in names)
 
 

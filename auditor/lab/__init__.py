@@ -43,7 +43,7 @@ from auditor.lab.world import (
 )
 
 if TYPE_CHECKING:
-    from auditor.validation import NetworkOptions
+    from auditor.net.options import NetworkOptions
 
 __all__ = [
     "Lab",
@@ -230,7 +230,7 @@ class Lab:
 
     def network_options(self) -> NetworkOptions:
         """Ports and CA for the validators: http(s) URLs without a port go to the lab."""
-        from auditor.validation import NetworkOptions
+        from auditor.net.options import NetworkOptions
 
         return NetworkOptions(
             http_port_overrides={"http": self.http_port, "https": self.https_port},

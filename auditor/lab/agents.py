@@ -55,13 +55,14 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import format_datetime, getaddresses, parsedate_to_datetime
 from functools import cache
-from typing import Any
+from typing import Any, Self
 
 from aiosmtpd.smtp import SMTP as AioSMTP
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
-from auditor.lab.background import BackgroundLoop
+from auditor.lab.background import BackgroundLoop, BackgroundServer
 from auditor.lab.imap import LabImapServer
+from auditor.lab.smtp import quiet_mail_log
 from auditor.probes.inquiries.compose import render
 from auditor.probes.inquiries.config import LANGUAGES, TOPICS
 
@@ -69,7 +70,9 @@ __all__ = ["AgentSpec", "LabReplyAgents", "ReceivedInquiry", "ReplyPlan", "Sched
 
 log = logging.getLogger(__name__)
 
-REPLY_KINDS = ("human-reply", "auto-ack", "auto-ack-then-human", "bounce", "never")
+# Each reply a lab agent can give, with how many delays (hours) it takes.
+_ARITY = {"human-reply": 1, "auto-ack": 1, "auto-ack-then-human": 2, "bounce": 1, "never": 0}
+REPLY_KINDS = tuple(_ARITY)
 DEFAULT_HUMAN_HOURS = 4.0
 DEFAULT_ACK_HOURS = 1 / 60  # auto-responders answer within a minute
 DEFAULT_BOUNCE_HOURS = 0.0
@@ -97,19 +100,7 @@ class ReplyPlan:
         """``"auto-ack-then-human:0.1:26"`` -> ReplyPlan(...); ValueError on anything else."""
         if isinstance(text, ReplyPlan):
             return text
-        name, *args = [part.strip() for part in text.strip().split(":")]
-        name = name.lower()
-        try:
-            hours = [float(a) for a in args]
-        except ValueError:
-            raise ValueError(f"lab reply {text!r}: delays are hours, e.g. human-reply:2.5") from None
-        if any(h < 0 or h != h for h in hours):
-            raise ValueError(f"lab reply {text!r}: delays must be >= 0 hours")
-        arity = {"human-reply": 1, "auto-ack": 1, "auto-ack-then-human": 2, "bounce": 1, "never": 0}
-        if name not in arity:
-            raise ValueError(f"unknown lab reply {text!r}; one of {', '.join(REPLY_KINDS)}")
-        if len(hours) > arity[name]:
-            raise ValueError(f"lab reply {text!r}: {name} takes at most {arity[name]} delay(s)")
+        name, hours = _split_reply(text)
         if name == "human-reply":
             return cls(name, human_hours=hours[0] if hours else DEFAULT_HUMAN_HOURS)
         if name == "auto-ack":
@@ -127,6 +118,23 @@ class ReplyPlan:
     def __str__(self) -> str:
         hours = [h for h in (self.ack_hours, self.human_hours, self.bounce_hours) if h is not None]
         return ":".join([self.kind, *(f"{h:g}" for h in hours)])
+
+
+def _split_reply(text: str) -> tuple[str, list[float]]:
+    """``"auto-ack-then-human:0.1:26"`` -> ("auto-ack-then-human", [0.1, 26.0]), checked against its arity."""
+    name, *args = [part.strip() for part in text.strip().split(":")]
+    name = name.lower()
+    try:
+        hours = [float(a) for a in args]
+    except ValueError:
+        raise ValueError(f"lab reply {text!r}: delays are hours, e.g. human-reply:2.5") from None
+    if any(h < 0 or h != h for h in hours):
+        raise ValueError(f"lab reply {text!r}: delays must be >= 0 hours")
+    if name not in _ARITY:
+        raise ValueError(f"unknown lab reply {text!r}; one of {', '.join(REPLY_KINDS)}")
+    if len(hours) > _ARITY[name]:
+        raise ValueError(f"lab reply {text!r}: {name} takes at most {_ARITY[name]} delay(s)")
+    return name, hours
 
 
 @dataclass(frozen=True)
@@ -448,7 +456,7 @@ class _Handler:
         return f"250 2.0.0 Ok: queued as {queue_id}"
 
 
-class LabReplyAgents:
+class LabReplyAgents(BackgroundServer):
     """The lab's submission server and the companies behind the addresses it delivers to.
 
     ``mailboxes`` maps an address (``info@firma.hu``) or a domain (``@firma.hu``)
@@ -620,21 +628,15 @@ class LabReplyAgents:
 
     # ---------------------------------------------------------------- lifecycle
 
-    def start(self) -> LabReplyAgents:
+    def start(self) -> Self:
         """Bind the submission port and serve from a daemon thread; returns self."""
         if self._bg.running:
             return self
-        mail_log = logging.getLogger("mail.log")
-        if mail_log.level == logging.NOTSET:
-            mail_log.setLevel(logging.WARNING)  # aiosmtpd logs every connection at INFO
+        mail_log = quiet_mail_log()
         if _quiet_login_data not in mail_log.filters:
             mail_log.addFilter(_quiet_login_data)
         self._bg.start(self._bind, self._shutdown)
         return self
-
-    @property
-    def _loop(self) -> asyncio.AbstractEventLoop | None:
-        return self._bg.loop
 
     async def _bind(self) -> None:
         loop = asyncio.get_running_loop()
@@ -662,12 +664,6 @@ class LabReplyAgents:
                 self._pending.clear()
 
         self._bg.stop(before=drop_pending)
-
-    def __enter__(self) -> LabReplyAgents:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def _quiet_login_data(record: logging.LogRecord) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable, Callable
+from typing import Self
 
 
 class BackgroundLoop:
@@ -71,3 +72,29 @@ class BackgroundLoop:
         thread.join(timeout)
         self.thread = None
         self.loop = None
+
+
+class BackgroundServer:
+    """A lab server run by a :class:`BackgroundLoop`: a context manager that starts and stops it.
+
+    Subclasses set ``_bg`` and write :meth:`start` (bind, then return self).
+    """
+
+    _bg: BackgroundLoop
+
+    @property
+    def _loop(self) -> asyncio.AbstractEventLoop | None:
+        return self._bg.loop
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """Close the server and end its thread."""
+        self._bg.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

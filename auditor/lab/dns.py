@@ -16,7 +16,7 @@ import socketserver
 import struct
 import threading
 from collections import Counter
-from typing import Any
+from typing import Any, Protocol
 
 import dns.exception
 import dns.flags
@@ -36,7 +36,7 @@ import dns.rdtypes.IN.A
 import dns.rdtypes.IN.AAAA
 import dns.rrset
 
-from auditor.lab.world import NameRecords, World, Zone
+from auditor.lab.world import NameRecords, Zone
 
 IN = dns.rdataclass.IN
 T = dns.rdatatype
@@ -46,6 +46,12 @@ TCP_SILENCE = 30.0  # how long a 'timeout' name keeps a TCP client waiting
 HUGE_COUNTS = {"MX": 1200, "TXT": 220}  # records of a 'huge' answer (< 64 KiB)
 
 
+class Zones(Protocol):
+    """What the server answers from: a :class:`~auditor.lab.world.World`, or a test's own zones."""
+
+    def zone_for(self, name: str) -> Zone | None: ...
+
+
 def _name(text: str) -> dns.name.Name:
     return dns.name.from_text(text if text.endswith(".") else text + ".")
 
@@ -53,7 +59,7 @@ def _name(text: str) -> dns.name.Name:
 class Authority:
     """Builds answers from the world's zones; pure, so it is testable without sockets."""
 
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: Zones) -> None:
         self.world = world
         self._lock = threading.Lock()
         self.queries: Counter[tuple[str, str]] = Counter()
@@ -69,6 +75,11 @@ class Authority:
     def reset(self) -> None:
         with self._lock:
             self.queries.clear()
+
+    def total(self) -> int:
+        """Every query that arrived (answered, refused or left unanswered)."""
+        with self._lock:
+            return sum(self.queries.values())
 
     def answer(self, wire: bytes, udp: bool = False) -> bytes | None:
         """The response to one query in wire format; None means stay silent."""
@@ -278,7 +289,7 @@ class _TCPServer(socketserver.ThreadingTCPServer):
 class LabDNSServer:
     """UDP and TCP listeners on the same loopback port, sharing one Authority."""
 
-    def __init__(self, world: World, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, world: Zones, host: str = "127.0.0.1", port: int = 0) -> None:
         self.world = world
         self.host = host
         self.requested_port = port
@@ -299,13 +310,15 @@ class LabDNSServer:
     def port(self) -> int:
         if not self._servers:
             raise RuntimeError("the DNS server is not running")
-        return self._servers[0].server_address[1]  # type: ignore[index]
+        address = self._servers[0].server_address
+        assert isinstance(address, tuple)
+        return int(address[1])
 
     def start(self) -> LabDNSServer:
         udp, tcp = self._bind()
         self._stopping.clear()
         for server in (udp, tcp):
-            server.authority = self.authority  # type: ignore[attr-defined]
+            server.authority = self.authority
         tcp.stopping = self._stopping
         self._servers = [udp, tcp]
         for server, label in ((udp, "udp"), (tcp, "tcp")):

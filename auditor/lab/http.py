@@ -166,13 +166,18 @@ class Sites:
         for company in (*world.companies, *world.platforms):
             self._render_company(company)
 
-    def lookup(self, host: str, path: str) -> Response | None:
-        """The response for ``host`` and decoded ``path``; None when the host is unknown."""
+    def lookup(self, host: str, path: str, query: str = "") -> Response | None:
+        """The response for ``host`` and decoded ``path``; None when the host is unknown.
+
+        A page whose path carries a query ("/status?token=a") answers that query only:
+        per-account endpoints (a chat widget's status by its token) differ by query.
+        """
         site = self.world.sites.get(host)
         if site is None:
             return None
         pages = self._pages.get(site[1], {})
-        found = pages.get(path)
+        found = pages.get(f"{path}?{query}") if query else None
+        found = found or pages.get(path)
         if found is None:
             for prefix, trap in self._prefixes.get(site[1], ()):
                 if path.startswith(prefix):
@@ -413,7 +418,8 @@ class _Handler(BaseHTTPRequestHandler):
             host = parts.netloc
             target = parts.path + (f"?{parts.query}" if parts.query else "")
         host = _strip_port(host)
-        response = self.server.sites.lookup(host, _decode_path(target))
+        query = target.split("#", 1)[0].partition("?")[2]
+        response = self.server.sites.lookup(host, _decode_path(target), query)
         if response is None:
             response = Response(404, (("Content-Type", "text/plain; charset=utf-8"),), UNKNOWN_SITE)
         if self.command == "HEAD":
@@ -467,8 +473,9 @@ class _Handler(BaseHTTPRequestHandler):
             while sent < HEADER_FLOOD_LIMIT and not stopping.is_set():
                 batch = b"".join(line % (n + i) for i in range(64))
                 n += 64
-                self.wfile.write(b"".join(self._headers_buffer) + batch)
-                self._headers_buffer = []
+                buffered: list[bytes] = getattr(self, "_headers_buffer", [])  # BaseHTTPRequestHandler's
+                self.wfile.write(b"".join(buffered) + batch)
+                buffered.clear()
                 sent += len(batch)
             self.close_connection = True
             return
@@ -553,7 +560,8 @@ class _Server(ThreadingHTTPServer):
     def server_bind(self) -> None:
         """Bind without HTTPServer's socket.getfqdn(): no reverse lookup leaves the machine."""
         socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
+        host, port = self.server_address[:2]
+        self.server_name, self.server_port = str(host), int(port)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Clients hanging up mid-response are normal for crawlers; stay quiet."""

@@ -50,10 +50,10 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Self, cast
 from urllib.parse import unquote
 
-from auditor.lab.background import BackgroundLoop
+from auditor.lab.background import BackgroundLoop, BackgroundServer
 from auditor.probes.sip.digest import HASHES, compute_response, parse_auth_params
 from auditor.probes.sip.message import (
     ParseError,
@@ -280,7 +280,7 @@ class _TcpProtocol(asyncio.Protocol):
             self.server._connections.discard(self.transport)
 
 
-class LabSipServer:
+class LabSipServer(BackgroundServer):
     """A SIP UAS for the lab's numbers, served over UDP and TCP from a background thread.
 
     ``endpoints`` maps numbers (any spelling; normalized to E.164 digits) to a
@@ -374,15 +374,11 @@ class LabSipServer:
 
     # ---------------------------------------------------------------- lifecycle
 
-    def start(self) -> LabSipServer:
+    def start(self) -> Self:
         """Bind UDP (and TCP) and serve from a daemon thread; returns self."""
         if not self._bg.running:
             self._bg.start(self._bind, self._shutdown)
         return self
-
-    @property
-    def _loop(self) -> asyncio.AbstractEventLoop | None:
-        return self._bg.loop
 
     async def _bind(self) -> None:
         loop = asyncio.get_running_loop()
@@ -424,19 +420,13 @@ class LabSipServer:
         """Close the sockets, drop every call and end the thread."""
         self._bg.stop()
 
-    def __enter__(self) -> LabSipServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     # ---------------------------------------------------------------- plumbing
 
     @property
     def timer_h(self) -> float:
         return 64 * self.t1
 
-    def _later(self, delay: float, callback: Callable[[], None]) -> asyncio.TimerHandle:
+    def _later(self, delay: float, callback: Callable[[], object]) -> asyncio.TimerHandle:
         assert self._loop is not None
         return self._loop.call_later(max(0.0, delay), callback)
 

@@ -46,12 +46,12 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from aiosmtpd.smtp import SMTP as AioSMTP
 from aiosmtpd.smtp import Envelope, Session
 
-from auditor.lab.background import BackgroundLoop
+from auditor.lab.background import BackgroundLoop, BackgroundServer
 
 __all__ = ["BEHAVIOURS", "LabMailServers", "MailHostSpec"]
 
@@ -71,6 +71,15 @@ TOO_MANY_REPLY = "452 4.5.3 Error: too many recipients"
 ACCEPT_REPLY = "250 2.1.5 Ok"
 DATA_REPLY = "554 5.5.1 Lab mail host: DATA is never accepted here"
 MAX_LINE = 2048
+# What the raw (misbehaving) hosts answer to the commands that need nothing of their own.
+_RAW_REPLIES = {
+    "HELO": "250 {host}",
+    "MAIL": "250 2.1.0 Ok",
+    "RSET": "250 2.0.0 Ok",
+    "NOOP": "250 2.0.0 Ok",
+    "DATA": DATA_REPLY,
+    "QUIT": "221 2.0.0 Bye",
+}
 
 
 @dataclass(frozen=True)
@@ -221,7 +230,15 @@ class _LabSMTP(AioSMTP):
         await self.push(DATA_REPLY)
 
 
-class LabMailServers:
+def quiet_mail_log() -> logging.Logger:
+    """aiosmtpd's logger, at WARNING unless the user set a level: it logs every connection at INFO."""
+    mail_log = logging.getLogger("mail.log")
+    if mail_log.level == logging.NOTSET:
+        mail_log.setLevel(logging.WARNING)
+    return mail_log
+
+
+class LabMailServers(BackgroundServer):
     """All lab mail hosts on one port, served from a background thread's event loop.
 
     ``specs`` are :class:`MailHostSpec` or ``(ip, behaviour, mailboxes)`` tuples;
@@ -348,22 +365,10 @@ class LabMailServers:
         assert task is not None
         self._tasks.add(task)
         self._opened(spec.ip, None)
-        behaviour = spec.behaviour
         try:
-            if behaviour == "silent":
-                while await reader.read(4096):
-                    pass
+            if not await self._raw_greeting(spec.behaviour, reader, writer):
                 return
-            if behaviour == "421":
-                await self._reply(writer, f"421 4.3.2 {self.hostname} Service not available, closing transmission channel")
-                return
-            if behaviour == "tarpit":
-                await asyncio.sleep(self.tarpit_delay)
-            if behaviour == "endless-banner":
-                await self._endless(writer, "220")
-                return
-            await self._reply(writer, f"220 {self.hostname} ESMTP lab")
-            rcpts = 0
+            rcpts = [0]
             while True:
                 line = await reader.readline()
                 if not line or len(line) > MAX_LINE:
@@ -371,39 +376,8 @@ class LabMailServers:
                 verb, _, arg = line.decode("utf-8", "replace").strip().partition(" ")
                 verb = verb.upper()
                 self._count(spec.ip, verb)
-                if behaviour == "garbage":
-                    await self._reply(writer, "Hello? This is not the SMTP you are looking for.")
-                    continue
-                if behaviour == "endless" and verb in ("EHLO", "HELO"):
-                    await self._endless(writer, "250")
+                if not await self._raw_command(spec, writer, verb, arg, rcpts):
                     return
-                if verb == "EHLO":
-                    extra = ["250-STARTTLS"] if behaviour == "starttls-broken" else []
-                    await self._reply(writer, f"250-{self.hostname}", "250-PIPELINING", *extra, "250 8BITMIME")
-                elif verb == "HELO":
-                    await self._reply(writer, f"250 {self.hostname}")
-                elif verb == "STARTTLS" and behaviour == "starttls-broken":
-                    await self._reply(writer, "220 2.0.0 Ready to start TLS")
-                    writer.write(b"this is not a TLS handshake\r\n" * 4)
-                    await writer.drain()
-                    return
-                elif verb == "MAIL":
-                    if behaviour == "drop":
-                        return
-                    await self._reply(writer, "250 2.1.0 Ok")
-                elif verb == "RCPT":
-                    rcpts += 1
-                    address = arg.partition(":")[2].strip().split(" ")[0].strip("<>")
-                    await self._reply(writer, self._rcpt_reply(spec, "raw", address, rcpts))
-                elif verb in ("RSET", "NOOP"):
-                    await self._reply(writer, "250 2.0.0 Ok")
-                elif verb == "DATA":
-                    await self._reply(writer, DATA_REPLY)
-                elif verb == "QUIT":
-                    await self._reply(writer, "221 2.0.0 Bye")
-                    return
-                else:
-                    await self._reply(writer, "502 5.5.2 Error: command not recognized")
         except (ConnectionError, asyncio.CancelledError):
             pass
         finally:
@@ -411,23 +385,63 @@ class LabMailServers:
             self._tasks.discard(task)
             writer.close()
 
+    async def _raw_greeting(self, behaviour: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        """Whatever comes before (or instead of) the 220 banner; False when the session is over."""
+        if behaviour == "silent":
+            while await reader.read(4096):
+                pass
+            return False
+        if behaviour == "421":
+            await self._reply(writer, f"421 4.3.2 {self.hostname} Service not available, closing transmission channel")
+            return False
+        if behaviour == "tarpit":
+            await asyncio.sleep(self.tarpit_delay)
+        if behaviour == "endless-banner":
+            await self._endless(writer, "220")
+            return False
+        await self._reply(writer, f"220 {self.hostname} ESMTP lab")
+        return True
+
+    async def _raw_command(self, spec: MailHostSpec, writer: asyncio.StreamWriter, verb: str, arg: str,
+                           rcpts: list[int]) -> bool:
+        """Answer one command the way the host's behaviour does; False when the session is over."""
+        behaviour = spec.behaviour
+        if behaviour == "garbage":
+            await self._reply(writer, "Hello? This is not the SMTP you are looking for.")
+            return True
+        if behaviour == "endless" and verb in ("EHLO", "HELO"):
+            await self._endless(writer, "250")
+            return False
+        if verb == "STARTTLS" and behaviour == "starttls-broken":
+            await self._reply(writer, "220 2.0.0 Ready to start TLS")
+            writer.write(b"this is not a TLS handshake\r\n" * 4)
+            await writer.drain()
+            return False
+        if verb == "MAIL" and behaviour == "drop":
+            return False
+        if verb == "EHLO":
+            extra = ["250-STARTTLS"] if behaviour == "starttls-broken" else []
+            await self._reply(writer, f"250-{self.hostname}", "250-PIPELINING", *extra, "250 8BITMIME")
+        elif verb == "RCPT":
+            rcpts[0] += 1
+            address = arg.partition(":")[2].strip().split(" ")[0].strip("<>")
+            await self._reply(writer, self._rcpt_reply(spec, "raw", address, rcpts[0]))
+        else:
+            await self._reply(writer, _RAW_REPLIES.get(verb, "502 5.5.2 Error: command not recognized").format(
+                host=self.hostname))
+        return verb != "QUIT"
+
     # ---------------------------------------------------------------- lifecycle
 
-    def start(self) -> LabMailServers:
+    def start(self) -> Self:
         """Bind every host and serve from a daemon thread; returns self."""
         if self._bg.running:
             return self
-        mail_log = logging.getLogger("mail.log")
-        if mail_log.level == logging.NOTSET:
-            mail_log.setLevel(logging.WARNING)  # aiosmtpd logs every connection at INFO
+        quiet_mail_log()
         if any(s.behaviour == "starttls" for s in self.specs):
             self._tls = _self_signed_context(self.hostname, [s.ip for s in self.specs])
         self._bg.start(self._bind_all, self._shutdown)
         return self
-
-    @property
-    def _loop(self) -> asyncio.AbstractEventLoop | None:
-        return self._bg.loop
 
     async def _bind_all(self) -> None:
         for attempt in range(20):
@@ -479,12 +493,6 @@ class LabMailServers:
     def stop(self) -> None:
         """Close every listener and connection and end the thread."""
         self._bg.stop()
-
-    def __enter__(self) -> LabMailServers:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def _free_port(host: str) -> int:

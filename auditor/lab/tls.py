@@ -163,7 +163,7 @@ class LabCA:
                 if chosen is not None:
                     sock.context = chosen
 
-            ctx.sni_callback = pick  # type: ignore[assignment]
+            ctx.sni_callback = pick
         return ctx
 
     @staticmethod

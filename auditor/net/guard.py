@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 
+from auditor import reasons
+
 
 class BlockedAddressError(Exception):
     """A connection to a private, loopback, link-local or reserved address was refused."""
 
-    tag = "private-address-refused"
+    tag = reasons.PRIVATE_ADDRESS_REFUSED
 
     def __init__(self, host: str, address: str) -> None:
         super().__init__(

@@ -20,6 +20,8 @@ import dns.rcode
 import dns.rdatatype
 import dns.resolver
 
+from auditor.config import default
+
 # Outcome tags, stable: validators map them to verdicts.
 OK, NODATA, NXDOMAIN, SERVFAIL, TIMEOUT, REFUSED, ERROR = (
     "ok",
@@ -84,7 +86,7 @@ def parse_nameserver(spec: str) -> tuple[str, int]:
 class DnsResolver:
     """A thread-safe caching stub resolver over dnspython."""
 
-    def __init__(self, nameserver: str | None = None, timeout: float = 5.0) -> None:
+    def __init__(self, nameserver: str | None = None, timeout: float = default("dns_timeout")) -> None:
         if nameserver:
             resolver = dns.resolver.Resolver(configure=False)
             host, port = parse_nameserver(nameserver)

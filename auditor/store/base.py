@@ -1,11 +1,96 @@
-"""What every store offers the pipeline; the spider and reports see only this."""
+"""What every store offers the pipeline; the spider, reports and probes see only this."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import Any, Protocol
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
 
 from auditor.models import Company, CompanyResult, ContactPoint, InputError, Verdict
+
+
+@dataclass(frozen=True)
+class ReplyRow:
+    """One classified message matched to an inquiry (the mystery-shopper probe)."""
+
+    inquiry_id: int
+    dedupe_key: str
+    folder: str
+    uidvalidity: int
+    uid: int
+    message_id: str | None
+    from_domain: str | None
+    subject: str
+    received_at: datetime
+    date_header: datetime | None
+    kind: str
+    reason: str
+    detail: str
+    matched_by: str
+
+
+class InquiryOutcome(Protocol):
+    """An inquiry's status from its replies, as the probe's classifier decides it."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def final(self) -> bool: ...
+    @property
+    def no_reply(self) -> bool: ...
+    @property
+    def first_ack_at(self) -> datetime | None: ...
+    @property
+    def first_human_at(self) -> datetime | None: ...
+    @property
+    def bounced_at(self) -> datetime | None: ...
+    @property
+    def closed_at(self) -> datetime | None: ...
+
+
+@runtime_checkable
+class InquiryTables(Protocol):
+    """The mystery-shopper probe's records: inquiries sent, replies collected, IMAP marks.
+
+    They live beside the audit and outlive a new audit run; writes are
+    transactional, so concurrent collectors serialize instead of racing.
+    """
+
+    def exists(self) -> bool: ...
+
+    def asked(self) -> dict[str, str]: ...
+
+    def begin_send(self, row: dict[str, Any]) -> int: ...
+
+    def mark_sent(self, inquiry_id: int, sent_at: datetime, code: int, reply: str) -> None: ...
+
+    def note_reply(self, inquiry_id: int, reply: str) -> None: ...
+
+    def mark_failed(self, inquiry_id: int, code: int | None, reply: str) -> None: ...
+
+    def handles(self) -> tuple[dict[str, int], dict[str, int]]: ...
+
+    def sent_at(self) -> dict[int, datetime]: ...
+
+    def imap_state(self, account: str, folder: str) -> tuple[int, int] | None: ...
+
+    def save_batch(
+        self, account: str, folder: str, uidvalidity: int, last_uid: int, rows: Sequence[ReplyRow],
+        now: datetime,
+    ) -> list[ReplyRow]: ...
+
+    def open_inquiries(self) -> list[tuple[int, datetime]]: ...
+
+    def reply_times(self, inquiry_id: int) -> list[tuple[str, datetime]]: ...
+
+    def save_outcome(self, inquiry_id: int, o: InquiryOutcome) -> bool: ...
+
+    def inquiries(self) -> list[dict[str, Any]]: ...
+
+    def replies(self, inquiry_id: int | None = None) -> list[dict[str, Any]]: ...
+
+    def sent_inquiries(self, statuses: Sequence[str]) -> list[dict[str, Any]]: ...
 
 
 class Store(Protocol):
@@ -40,5 +125,9 @@ class Store(Protocol):
     def verdicts(self, company_key: str) -> dict[tuple[str, str], Verdict]: ...
 
     def clear_verdicts(self) -> None: ...
+
+    def inquiry_tables(self, create: bool = True) -> InquiryTables:
+        """The probe's tables in this audit (created unless ``create`` is False: reading never writes)."""
+        ...
 
     def close(self) -> None: ...

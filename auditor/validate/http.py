@@ -19,7 +19,7 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin
 
@@ -27,7 +27,8 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
-from auditor import data
+from auditor import data, reasons
+from auditor.config import default
 from auditor.net import resolver as dnsr
 from auditor.net.guard import AddressPolicy, BlockedAddressError, is_ip_literal
 
@@ -38,8 +39,8 @@ DEFAULT_MAX_BYTES = 1024 * 1024
 
 # DnsResolver outcome -> error tag (reasons.toml).
 DNS_TAGS: Mapping[str, str] = {
-    dnsr.NXDOMAIN: "nxdomain",
-    dnsr.TIMEOUT: "dns-timeout",
+    dnsr.NXDOMAIN: reasons.NXDOMAIN,
+    dnsr.TIMEOUT: reasons.DNS_TIMEOUT,
 }
 
 
@@ -73,7 +74,7 @@ class GuardedResolver(AbstractResolver):
     ) -> list[ResolveResult]:
         addresses, answer = await asyncio.to_thread(self.dns.addresses, host)
         if not addresses:
-            tag = DNS_TAGS.get(answer.status, "dns-failure")
+            tag = DNS_TAGS.get(answer.status, reasons.DNS_FAILURE)
             raise GuardedResolveError(tag, answer.message or f"{host}: {answer.status}", answer.evidence())
         allowed = [a for a in addresses if self.policy.permits(a)]
         if not allowed:
@@ -87,7 +88,7 @@ class GuardedResolver(AbstractResolver):
             out.append({"hostname": host, "host": address, "port": port, "family": fam, "proto": 0,
                         "flags": socket.AI_NUMERICHOST})
         if not out:
-            raise GuardedResolveError("dns-failure", f"{host} has no address of the requested family")
+            raise GuardedResolveError(reasons.DNS_FAILURE, f"{host} has no address of the requested family")
         return out
 
     async def close(self) -> None:
@@ -108,7 +109,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     else:
         return seconds if seconds >= 0 and seconds == seconds else None
     try:
-        when = email.utils.parsedate_to_datetime(text)
+        when: datetime | None = email.utils.parsedate_to_datetime(text)  # typed never None: kept defensive
     except (TypeError, ValueError, IndexError):
         return None
     if when is None:
@@ -120,7 +121,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
 def backoff_delay(attempt: int, base: float = 1.0, cap: float = 30.0) -> float:
     """Doubling back-off for the ``attempt``-th retry (1-based): base, 2*base, ... <= cap."""
-    return min(cap, base * (2 ** max(0, attempt - 1)))
+    factor: int = 2 ** max(0, attempt - 1)
+    return min(cap, base * factor)
 
 
 def _marker_hits(value: str, needles: Iterable[str]) -> list[str]:
@@ -237,6 +239,33 @@ class _Answer:
     challenge: list[str]
 
 
+def _take(result: HttpResult, current: str, target: URL, answer: _Answer) -> str | None:
+    """Record one hop's answer as the latest; return where it redirects (None: the chain ends)."""
+    result.tries += answer.tries
+    result.waits += answer.waits
+    location = answer.all_headers.get("Location")
+    is_redirect = answer.status in REDIRECT_STATUSES and bool(location)
+    next_url = urljoin(current, location.strip()) if is_redirect and location else None
+    result.chain.append({"url": current, "status": answer.status, "location": next_url})
+    result.status = answer.status
+    result.headers = answer.headers
+    result.body, result.truncated = answer.body, answer.truncated
+    result.challenge = answer.challenge
+    if target.scheme == "https":
+        result.tls_ok = True
+    return next_url
+
+
+def _failed(result: HttpResult, current: str, fail: _Fail) -> None:
+    """Record why the fetch ended without a final answer from ``current``."""
+    result.error, result.message = fail.tag, fail.message
+    if fail.tls_error:
+        result.tls_ok, result.tls_error = False, fail.tls_error
+    result.dns = fail.dns
+    if fail.tag == reasons.REDIRECT_LOOP:
+        result.chain.append({"url": current, "status": None, "location": None})
+
+
 class HttpClient:
     """Guarded GET/HEAD with manual redirects, retries, per-host limits and caps.
 
@@ -250,10 +279,10 @@ class HttpClient:
         policy: AddressPolicy | None = None,
         *,
         user_agent: str,
-        timeout: float = 20.0,
+        timeout: float = default("timeout"),
         connect_timeout: float = 10.0,
         max_bytes: int = DEFAULT_MAX_BYTES,
-        max_redirects: int = 10,
+        max_redirects: int = default("max_redirects"),
         per_host: int = 2,
         max_tries: int = 3,
         backoff_base: float = 1.0,
@@ -350,7 +379,7 @@ class HttpClient:
                 host = (target.host or "").lower()
                 key = (str(target), frozenset(cookies.get(host, {}).items()))
                 if key in seen:
-                    raise _Fail("redirect-loop", f"redirect loop: {current} was already visited")
+                    raise _Fail(reasons.REDIRECT_LOOP, f"redirect loop: {current} was already visited")
                 seen.add(key)
                 result.final_url = current
                 answer = await self._hop(verb, target, cookies)
@@ -358,18 +387,7 @@ class HttpClient:
                     result.chain.append({"url": current, "status": answer.status, "location": None, "method": "HEAD"})
                     verb = result.method = "GET"
                     answer = await self._hop(verb, target, cookies)
-                result.tries += answer.tries
-                result.waits += answer.waits
-                location = answer.all_headers.get("Location")
-                is_redirect = answer.status in REDIRECT_STATUSES and bool(location)
-                next_url = urljoin(current, location.strip()) if is_redirect and location else None
-                result.chain.append({"url": current, "status": answer.status, "location": next_url})
-                result.status = answer.status
-                result.headers = answer.headers
-                result.body, result.truncated = answer.body, answer.truncated
-                result.challenge = answer.challenge
-                if target.scheme == "https":
-                    result.tls_ok = True
+                next_url = _take(result, current, target, answer)
                 if next_url is None:
                     break
                 if URL(next_url).scheme not in ("http", "https"):
@@ -380,14 +398,9 @@ class HttpClient:
                     verb = "GET"
                 current = next_url
             else:
-                raise _Fail("too-many-redirects", f"more than {self.max_redirects} redirects")
+                raise _Fail(reasons.TOO_MANY_REDIRECTS, f"more than {self.max_redirects} redirects")
         except _Fail as fail:
-            result.error, result.message = fail.tag, fail.message
-            if fail.tls_error:
-                result.tls_ok, result.tls_error = False, fail.tls_error
-            result.dns = fail.dns
-            if fail.tag == "redirect-loop":
-                result.chain.append({"url": current, "status": None, "location": None})
+            _failed(result, current, fail)
         result.elapsed_ms = (time.perf_counter() - t0) * 1000
         return result
 
@@ -396,12 +409,12 @@ class HttpClient:
         try:
             target = URL(url)
         except (ValueError, TypeError) as exc:
-            raise _Fail("invalid-url", f"not a URL: {url!r} ({exc})") from None
+            raise _Fail(reasons.INVALID_URL, f"not a URL: {url!r} ({exc})") from None
         if target.scheme not in ("http", "https") or not target.host:
-            raise _Fail("invalid-url", f"not an http(s) URL: {url!r}")
+            raise _Fail(reasons.INVALID_URL, f"not an http(s) URL: {url!r}")
         host = target.host.strip("[]")
         if is_ip_literal(host) and not self.policy.permits(host):
-            raise _Fail("private-address-refused", str(BlockedAddressError(host, host)))
+            raise _Fail(reasons.PRIVATE_ADDRESS_REFUSED, str(BlockedAddressError(host, host)))
         return target
 
     def _connect_target(self, target: URL) -> tuple[URL, dict[str, str]]:
@@ -468,29 +481,29 @@ class HttpClient:
             inner = exc.os_error
             if isinstance(inner, GuardedResolveError):
                 raise _Fail(inner.tag, inner.message, dns=inner.evidence) from None
-            raise _Fail("dns-failure", str(exc)) from None
+            raise _Fail(reasons.DNS_FAILURE, str(exc)) from None
         except aiohttp.ClientConnectorCertificateError as exc:
-            raise _Fail("tls-error", str(exc), tls_error=str(exc.certificate_error)) from None
+            raise _Fail(reasons.TLS_ERROR, str(exc), tls_error=str(exc.certificate_error)) from None
         except (aiohttp.ClientSSLError, ssl.SSLError) as exc:
-            raise _Fail("tls-error", str(exc), tls_error=str(exc)) from None
+            raise _Fail(reasons.TLS_ERROR, str(exc), tls_error=str(exc)) from None
         except aiohttp.ConnectionTimeoutError as exc:
-            raise _Fail("connect-timeout", f"no connection to {target.host} within {self.connect_timeout:g} s ({exc})") from None
+            raise _Fail(reasons.CONNECT_TIMEOUT, f"no connection to {target.host} within {self.connect_timeout:g} s ({exc})") from None
         except (aiohttp.SocketTimeoutError, TimeoutError) as exc:
             if got_headers:
-                raise _Fail("read-timeout", f"{target} stopped sending before the body was complete") from exc
-            raise _Fail("connect-timeout", f"{target} did not answer within {self.timeout:g} s") from None
+                raise _Fail(reasons.READ_TIMEOUT, f"{target} stopped sending before the body was complete") from exc
+            raise _Fail(reasons.CONNECT_TIMEOUT, f"{target} did not answer within {self.timeout:g} s") from None
         except aiohttp.ClientConnectorError as exc:
             inner = exc.os_error
             if isinstance(inner, ConnectionRefusedError):
-                raise _Fail("connection-refused", str(exc)) from None
-            raise _Fail("connection-lost", str(exc)) from None
+                raise _Fail(reasons.CONNECTION_REFUSED, str(exc)) from None
+            raise _Fail(reasons.CONNECTION_LOST, str(exc)) from None
         except aiohttp.InvalidURL as exc:
-            raise _Fail("invalid-url", f"invalid URL {target}: {exc}") from None
+            raise _Fail(reasons.INVALID_URL, f"invalid URL {target}: {exc}") from None
         except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, aiohttp.ClientOSError,
                 aiohttp.ClientResponseError, ConnectionError) as exc:
-            raise _Fail("connection-lost", f"{type(exc).__name__}: {exc}") from None
+            raise _Fail(reasons.CONNECTION_LOST, f"{type(exc).__name__}: {exc}") from None
         except aiohttp.ClientError as exc:
-            raise _Fail("download-error", f"{type(exc).__name__}: {exc}") from None
+            raise _Fail(reasons.DOWNLOAD_ERROR, f"{type(exc).__name__}: {exc}") from None
 
     async def _read(self, resp: aiohttp.ClientResponse) -> tuple[bytes, bool]:
         """At most ``max_bytes`` of the body; the rest is left unread (and the connection dropped)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import json
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -19,10 +20,11 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from functools import cache
 from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from auditor import data
-from auditor.models import Check, ContactPoint, Verdict
+from auditor.models import Check, ContactPoint, Subject, Verdict, VerdictValue
+from auditor.reasons import OPERATOR_OFFLINE, OPERATOR_ONLINE, OPERATOR_UNKNOWN
 from auditor.validate.http import HttpClient, HttpResult, random_token
 from auditor.validate.phone import validate_phone
 
@@ -43,6 +45,59 @@ def chat_checks() -> dict[str, Any]:
 @cache
 def messaging_rules() -> dict[str, Any]:
     return data.load("messaging_rules.toml")
+
+
+def chat_operator() -> dict[str, Any]:
+    """Public operator-status endpoints by provider slug (chat_operator.toml)."""
+    table: dict[str, Any] = data.load("chat_operator.toml").get("provider", {})
+    return table
+
+
+def _field_values(doc: Any, path: str) -> list[Any] | None:
+    """Values at ``path`` ("a.b", "a[].b"); None when a key is missing or a type is wrong."""
+    values = [doc]
+    for part in path.split("."):
+        many = part.endswith("[]")
+        key = part[:-2] if many else part
+        nxt: list[Any] = []
+        for value in values:
+            if not isinstance(value, dict) or key not in value:
+                return None
+            item = value[key]
+            if many:
+                if not isinstance(item, list):
+                    return None
+                nxt.extend(item)
+            else:
+                nxt.append(item)
+        values = nxt
+    return values
+
+
+def operator_state(rule: Mapping[str, Any], body: str) -> tuple[str, str]:
+    """(reason, message) from a provider's public status answer: online, offline or unknown."""
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return OPERATOR_UNKNOWN, "the status endpoint did not answer JSON"
+    path = str(rule["field"])
+    values = _field_values(doc, path)
+    if values is None:
+        return OPERATOR_UNKNOWN, f"no {path} in the status answer"
+    if not values:
+        if rule.get("empty_is_offline"):
+            return OPERATOR_OFFLINE, f"{path}: no operator listed"
+        return OPERATOR_UNKNOWN, f"{path}: empty"
+    online, offline = list(rule["online"]), list(rule["offline"])
+    if any(v in online for v in values):
+        return OPERATOR_ONLINE, f"{path} = {_shown(values)}: an operator is online"
+    if all(v in offline for v in values):
+        return OPERATOR_OFFLINE, f"{path} = {_shown(values)}: no operator is online"
+    return OPERATOR_UNKNOWN, f"{path} = {_shown(values)}: not a known state"
+
+
+def _shown(values: list[Any]) -> str:
+    return json.dumps(values[0] if len(values) == 1 else values)[:120]
 
 
 def chat_providers() -> dict[str, dict[str, Any]]:
@@ -114,8 +169,10 @@ def find_markers(body: str, markers: Iterable[str]) -> list[str]:
 
 # --------------------------------------------------------------------------- judging
 
+Judged = tuple[VerdictValue, str, str]  # (verdict, reason, message)
 
-def classify_http(res: HttpResult) -> tuple[str, str, str]:
+
+def classify_http(res: HttpResult) -> Judged:
     """(verdict, reason, message) for a plain "does this link answer" question."""
     if res.error:
         if res.error == "nxdomain":
@@ -145,7 +202,7 @@ def classify_http(res: HttpResult) -> tuple[str, str, str]:
 class PageJudgement:
     """What a messaging platform's page says about an account."""
 
-    verdict: str
+    verdict: VerdictValue
     reason: str
     message: str
     markers: dict[str, list[str]] = field(default_factory=dict)
@@ -223,13 +280,13 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-def _verdict(kind: str, value: str, verdict: str, reason: str, message: str,
+def _verdict(kind: Subject, value: str, verdict: VerdictValue, reason: str, message: str,
              checks: Iterable[Check], flags: Iterable[str] = ()) -> Verdict:
     return Verdict(kind=kind, value=value, verdict=verdict, reason=reason, message=message,
                    checks=tuple(checks), flags=tuple(flags))
 
 
-def _http_check(name: str, res: HttpResult, verdict: str, reason: str, message: str,
+def _http_check(name: str, res: HttpResult, verdict: VerdictValue, reason: str, message: str,
                 **extra: Any) -> Check:
     evidence = res.evidence()
     evidence.update(extra)
@@ -237,7 +294,7 @@ def _http_check(name: str, res: HttpResult, verdict: str, reason: str, message: 
                  started_at=res.started_at, duration_ms=round(res.elapsed_ms, 1))
 
 
-def _plain_check(name: str, verdict: str, reason: str, message: str, evidence: Mapping[str, Any],
+def _plain_check(name: str, verdict: VerdictValue, reason: str, message: str, evidence: Mapping[str, Any],
                  started_at: float, t0: float) -> Check:
     return Check(name=name, verdict=verdict, reason=reason, message=message, evidence=dict(evidence),
                  started_at=started_at, duration_ms=round((time.perf_counter() - t0) * 1000, 3))
@@ -258,12 +315,14 @@ class LinkValidator:
         chat_rules: Mapping[str, Any] | None = None,
         messaging: Mapping[str, Any] | None = None,
         providers: Mapping[str, Mapping[str, Any]] | None = None,
+        operator: Mapping[str, Mapping[str, Any]] | None = None,
         token: Callable[[], str] = random_token,
     ) -> None:
         self.http = http
         self.rules = chat_rules if chat_rules is not None else chat_checks()
         self.messaging = messaging if messaging is not None else messaging_rules()
         self.providers = providers if providers is not None else chat_providers()
+        self.operator = operator if operator is not None else chat_operator()
         self._token = token
         self._baselines: dict[str, tuple[str, asyncio.Task[HttpResult]]] = {}
 
@@ -311,7 +370,7 @@ class LinkValidator:
         return Check("soft-404", "active", "http-ok", "the page differs from the host's random-URL page",
                      evidence, started_at=base.started_at, duration_ms=round(base.elapsed_ms, 1))
 
-    async def check_page(self, target: ContactPoint | str, *, kind: str = "page") -> Verdict:
+    async def check_page(self, target: ContactPoint | str, *, kind: Subject = "page") -> Verdict:
         """Does the page answer (status, TLS, time), and is it not a soft 404?"""
         url = target.value if isinstance(target, ContactPoint) else target
         kind = target.kind if isinstance(target, ContactPoint) else kind
@@ -369,7 +428,7 @@ class LinkValidator:
                             f"the page holding the form is gone: {page.message}", checks)
         return _verdict(cp.kind, cp.value, verdict, reason, message, checks)
 
-    def _judge_action(self, res: HttpResult, method: str) -> tuple[str, str, str]:
+    def _judge_action(self, res: HttpResult, method: str) -> Judged:
         rules = self.rules["form"]
         status = res.status or 0
         if res.error or res.challenge:
@@ -405,7 +464,7 @@ class LinkValidator:
             candidate = m.group(0)
             if not src_patterns or any(p.search(candidate) for p in src_patterns):
                 return self._absolute(candidate, cp.page_url)
-        template = self.rules.get("providers", {}).get(cp.value, {}).get("script", "")
+        template: str = self.rules.get("providers", {}).get(cp.value, {}).get("script", "")
         if template and ("{account_id}" not in template or account):
             return template.format(account_id=account or "")
         return None
@@ -457,7 +516,7 @@ class LinkValidator:
         script_res = results[0] if script_url else None
         config_res = results[-1] if config_url else None
         checks: list[Check] = []
-        outcomes: list[tuple[str, str, str]] = []
+        outcomes: list[Judged] = []
         for name, res in (("widget-script", script_res), ("widget-config", config_res)):
             if res is None:
                 continue
@@ -477,10 +536,42 @@ class LinkValidator:
             chosen = outcomes[verdicts.index("active")]
         else:
             chosen = outcomes[0]
-        return _verdict(cp.kind, cp.value, *chosen, checks)
+        flags: list[str] = []
+        if chosen[0] == "active":  # only a widget that loads can have someone behind it
+            operator = await self._check_operator(cp, script_url, account, base_ev)
+            if operator is not None:
+                checks.append(operator)
+                if operator.reason != OPERATOR_UNKNOWN:
+                    flags.append(operator.reason)
+        return _verdict(cp.kind, cp.value, *chosen, checks, flags)
+
+    async def _check_operator(self, cp: ContactPoint, script_url: str | None, account: str | None,
+                              base_ev: Mapping[str, Any]) -> Check | None:
+        """The provider's public online/offline answer as a check, where the provider has one."""
+        rule = self.operator.get(cp.value)
+        if rule is None:
+            return None
+        template = str(rule["url"])
+        origin = _origin(script_url) if script_url else ""
+        if ("{origin}" in template and not origin) or ("{account_id}" in template and not account):
+            return None
+        url = template.format(origin=origin, account_id=quote(account or "", safe=""))
+        res = await self.http.fetch(url, method="GET")
+        if res.error or res.challenge or res.status != 200:
+            reason, message = OPERATOR_UNKNOWN, f"status endpoint: {classify_http(res)[2]}"
+        else:
+            reason, message = operator_state(rule, res.body)
+        verdict: VerdictValue = "unknown"
+        if reason == OPERATOR_ONLINE:
+            verdict = "active"
+        elif reason == OPERATOR_OFFLINE:
+            verdict = "inactive"  # of the operator, not the channel: the widget still takes messages
+        state = reason.removeprefix("operator-")
+        return _http_check("operator-status", res, verdict, reason, message,
+                           **base_ev, operator=state, field=rule["field"], source=rule.get("source"))
 
     @staticmethod
-    def _judge_widget(res: HttpResult) -> tuple[str, str, str]:
+    def _judge_widget(res: HttpResult) -> Judged:
         verdict, reason, message = classify_http(res)
         if verdict == "active":
             return "active", "widget-loads", f"{res.final_url} answers HTTP {res.status}"

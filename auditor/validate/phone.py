@@ -16,7 +16,8 @@ from typing import Any
 import phonenumbers
 from phonenumbers import PhoneNumberType, ValidationResult, carrier, geocoder, timezone
 
-from auditor.models import Check, ContactPoint, Verdict
+from auditor import reasons
+from auditor.models import Check, ContactPoint, Kind, Verdict, VerdictValue
 
 CHECK_NAME = "phone-plan"
 
@@ -24,9 +25,9 @@ TYPE_NAMES: Mapping[int, str] = {
     PhoneNumberType.FIXED_LINE: "fixed-line",
     PhoneNumberType.MOBILE: "mobile",
     PhoneNumberType.FIXED_LINE_OR_MOBILE: "fixed-line-or-mobile",
-    PhoneNumberType.TOLL_FREE: "toll-free",
-    PhoneNumberType.PREMIUM_RATE: "premium-rate",
-    PhoneNumberType.SHARED_COST: "shared-cost",
+    PhoneNumberType.TOLL_FREE: reasons.TOLL_FREE,
+    PhoneNumberType.PREMIUM_RATE: reasons.PREMIUM_RATE,
+    PhoneNumberType.SHARED_COST: reasons.SHARED_COST,
     PhoneNumberType.VOIP: "voip",
     PhoneNumberType.PERSONAL_NUMBER: "personal",
     PhoneNumberType.PAGER: "pager",
@@ -107,17 +108,15 @@ def validate_phone(cp_or_value: str | ContactPoint, country: str | None = None) 
     national format and the reference for the ``foreign`` evidence flag.
     """
     started_at, t0 = time.time(), time.perf_counter()
+    kind: Kind = "phone"
     if isinstance(cp_or_value, ContactPoint):
-        kind, value, candidates = "phone", cp_or_value.value, [cp_or_value.value, cp_or_value.raw]
+        value, candidates = cp_or_value.value, [cp_or_value.value, cp_or_value.raw]
     else:
-        kind, value, candidates = "phone", cp_or_value, [cp_or_value]
+        value, candidates = cp_or_value, [cp_or_value]
     region = normalize_country(country)
-    number = None
-    for text in candidates:
-        if text and (number := _parse(text, region)) is not None:
-            break
+    number = next((n for text in candidates if text and (n := _parse(text, region)) is not None), None)
 
-    def done(verdict: str, reason: str, message: str, evidence: dict[str, Any], flags: tuple[str, ...] = ()) -> Verdict:
+    def done(verdict: VerdictValue, reason: str, message: str, evidence: dict[str, Any], flags: tuple[str, ...] = ()) -> Verdict:
         check = Check(
             name=CHECK_NAME, verdict=verdict, reason=reason, message=message, evidence=evidence,
             started_at=started_at, duration_ms=round((time.perf_counter() - t0) * 1000, 3),
@@ -127,28 +126,34 @@ def validate_phone(cp_or_value: str | ContactPoint, country: str | None = None) 
 
     if number is None:
         return done(
-            "inactive", "invalid-number", f"{value!r} cannot be read as a phone number",
+            "inactive", reasons.INVALID_NUMBER, f"{value!r} cannot be read as a phone number",
             {"valid": False, "possible": False, "input": value, "company_country": region},
         )
     evidence = describe(number, region)
     if not evidence["valid"]:
         why = evidence["possible_reason"]
         detail = "is not a possible length" if not evidence["possible"] else "is not valid"
-        return done("inactive", "invalid-number", f"{evidence['e164']} {detail} in its numbering plan ({why})", evidence)
+        return done("inactive", reasons.INVALID_NUMBER, f"{evidence['e164']} {detail} in its numbering plan ({why})", evidence)
 
+    reason, message, flags = _valid_number(evidence, region)
+    return done("unknown", reason, message, evidence, flags)
+
+
+def _valid_number(evidence: dict[str, Any], region: str | None) -> tuple[str, str, tuple[str, ...]]:
+    """Reason, message and flags for a valid number: what calling it costs, where it is registered."""
     kind_name = evidence["type"]
     flags: list[str] = []
-    reason = "not-dialled"
+    reason = reasons.NOT_DIALLED
     message = f"{evidence['international']} is a valid {kind_name} number; not dialled"
-    if kind_name == "premium-rate":
+    if kind_name == reasons.PREMIUM_RATE:
         flags.append("cost-to-caller")
-        reason, message = "premium-rate", f"{evidence['international']} is a premium-rate number: calling costs extra"
-    elif kind_name == "shared-cost":
+        reason, message = reasons.PREMIUM_RATE, f"{evidence['international']} is a premium-rate number: calling costs extra"
+    elif kind_name == reasons.SHARED_COST:
         flags.append("cost-to-caller")
-        reason, message = "shared-cost", f"{evidence['international']} is a shared-cost number: the caller pays part"
-    elif kind_name == "toll-free":
-        flags.append("toll-free")
+        reason, message = reasons.SHARED_COST, f"{evidence['international']} is a shared-cost number: the caller pays part"
+    elif kind_name == reasons.TOLL_FREE:
+        flags.append(reasons.TOLL_FREE)
     if evidence["foreign"]:
         flags.append("foreign-number")
         message += f" (registered to {evidence['region']}, company in {region})"
-    return done("unknown", reason, message, evidence, tuple(flags))
+    return reason, message, tuple(flags)

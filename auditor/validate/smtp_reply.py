@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import re
 
-ACTIVE, INACTIVE, UNKNOWN = "active", "inactive", "unknown"
+from auditor import reasons
+from auditor.models import ACTIVE, INACTIVE, UNKNOWN, VerdictValue
 
 _ENHANCED_START = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
 _ENHANCED_HASH = re.compile(r"#\s?([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
@@ -88,42 +89,42 @@ def is_policy_text(text: str) -> bool:
     return bool(_POLICY.search(text))
 
 
-def classify_reply(code: int, text: str) -> tuple[str, str]:
+def classify_reply(code: int, text: str) -> tuple[VerdictValue, str]:
     """(verdict, reason tag) for the reply to ``RCPT TO``."""
     text = text or ""
     enhanced = enhanced_code(text)
     if code in (250, 251):
-        return ACTIVE, "mailbox-exists"
+        return ACTIVE, reasons.MAILBOX_EXISTS
     if code == 252:
-        return UNKNOWN, "cannot-verify"
+        return UNKNOWN, reasons.CANNOT_VERIFY
     if 400 <= code < 500:
         if _GREYLIST.search(text):
-            return UNKNOWN, "greylisted"
+            return UNKNOWN, reasons.GREYLISTED
         if is_policy_text(text):
-            return UNKNOWN, "blocked-by-policy"
-        return UNKNOWN, "greylisted"
+            return UNKNOWN, reasons.BLOCKED_BY_POLICY
+        return UNKNOWN, reasons.GREYLISTED
     if not 500 <= code < 600:
-        return UNKNOWN, "smtp-error"
+        return UNKNOWN, reasons.SMTP_ERROR
     if (enhanced and enhanced.startswith("5.7.")) or is_policy_text(text):
-        return UNKNOWN, "blocked-by-policy"
+        return UNKNOWN, reasons.BLOCKED_BY_POLICY
     if enhanced == "5.2.2" or _FULL.search(text):
-        return UNKNOWN, "mailbox-disabled"
+        return UNKNOWN, reasons.MAILBOX_DISABLED
     if enhanced and (enhanced.startswith("5.1.") or enhanced == "5.2.1"):
-        return INACTIVE, "no-such-mailbox"
+        return INACTIVE, reasons.NO_SUCH_MAILBOX
     if enhanced == "5.4.1" and _DBEB.search(text):
-        return INACTIVE, "no-such-mailbox"
+        return INACTIVE, reasons.NO_SUCH_MAILBOX
     if _MAILBOX.search(text):
-        return INACTIVE, "no-such-mailbox"
-    return UNKNOWN, "recipient-refused"
+        return INACTIVE, reasons.NO_SUCH_MAILBOX
+    return UNKNOWN, reasons.RECIPIENT_REFUSED
 
 
-def classify_sender_reply(code: int, text: str) -> tuple[str, str]:
+def classify_sender_reply(code: int, text: str) -> tuple[VerdictValue, str]:
     """(verdict, reason) when ``MAIL FROM`` is refused: it is about us, never the mailbox."""
     if 400 <= code < 500 and (_GREYLIST.search(text or "") or not is_policy_text(text or "")):
-        return UNKNOWN, "greylisted"
+        return UNKNOWN, reasons.GREYLISTED
     if 400 <= code < 600:
-        return UNKNOWN, "blocked-by-policy"
-    return UNKNOWN, "smtp-error"
+        return UNKNOWN, reasons.BLOCKED_BY_POLICY
+    return UNKNOWN, reasons.SMTP_ERROR
 
 
 def is_too_many_recipients(code: int, text: str) -> bool:

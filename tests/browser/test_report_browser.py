@@ -6,7 +6,8 @@ open one). Screenshots go to ``test-artifacts/`` for a person to look at.
 
 Needs the ``playwright`` Python package and Debian's ``chromium`` (never a
 browser downloaded by ``playwright install``). Without them the test skips,
-except under CI (the ``CI`` environment variable set), where it fails.
+naming how to install them, except under CI, where it fails
+(tests/support/requirements.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 
 from reports import render_report
+from tests.support.requirements import need_chromium
 from tests.unit.test_report import build_store
 
 CHROMIUM = os.environ.get("AUDITOR_CHROMIUM", "/usr/bin/chromium")
@@ -28,20 +30,11 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
-def _missing(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (required when CI is set)")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("the playwright package is not installed")
-    if not Path(CHROMIUM).exists():
-        _missing(f"no Chromium at {CHROMIUM}")
+    need_chromium(CHROMIUM)
+    from playwright.sync_api import sync_playwright
+
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 from pathlib import Path
 
-from tests.conformance.servers import free_port, need, wait_tcp
+from tests.conformance.servers import free_port, wait_tcp
+from tests.support.requirements import need_binary
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,7 @@ def dovecot(users: dict[str, str], tls: Tls | None = None) -> Iterator[Dovecot]:
     As root the mail processes run as ``nobody`` and logins as Dovecot's own
     users; otherwise everything runs as the current user.
     """
-    binary = need("dovecot", "dovecot-imapd")
+    binary = need_binary("dovecot", "dovecot-imapd")
     d = Path(tempfile.mkdtemp(prefix="auditor-dovecot-"))
     d.chmod(0o755)
     if os.geteuid() == 0:

@@ -2,12 +2,11 @@
 
 They come from Debian packages installed by scripts/setup.sh. Without them a
 test is skipped on a developer's machine, but fails in CI (CI=true), so a
-missing install can never pass silently.
+missing install can never pass silently (tests/support/requirements.py).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -16,17 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
-
-
-def need(binary: str, package: str) -> str:
-    path = shutil.which(binary) or (f"/usr/sbin/{binary}" if Path(f"/usr/sbin/{binary}").exists() else None)
-    if path:
-        return path
-    message = f"{binary} not installed (Debian package {package}; scripts/setup.sh installs it)"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
+from tests.support.requirements import need_binary, need_root
 
 
 def free_port(host: str = "127.0.0.1", kind: int = socket.SOCK_STREAM) -> int:
@@ -46,10 +35,29 @@ def wait_tcp(host: str, port: int, timeout: float = 15.0) -> None:
     raise TimeoutError(f"nothing listens on {host}:{port} after {timeout} s")
 
 
+def wait_dns(proc: subprocess.Popen[str], host: str, port: int, timeout: float = 15.0) -> None:
+    """Query the server until it answers at all (any rcode), or fail when it exits or stays mute."""
+    import dns.exception
+    import dns.message
+    import dns.query
+
+    query = dns.message.make_query("readiness.invalid.", "A")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"dnsmasq exited: {proc.stdout.read() if proc.stdout else ''}")
+        try:
+            dns.query.udp(query, host, port=port, timeout=0.2)
+            return
+        except (dns.exception.Timeout, OSError):  # not bound yet: refused or unanswered
+            time.sleep(0.05)
+    raise TimeoutError(f"no DNS answer from {host}:{port} after {timeout} s")
+
+
 @contextmanager
 def dnsmasq(zone_args: list[str]) -> Iterator[str]:
     """dnsmasq answering only the given records on 127.0.0.1; yields 'IP:PORT'."""
-    binary = need("dnsmasq", "dnsmasq-base")
+    binary = need_binary("dnsmasq", "dnsmasq-base")
     port = free_port(kind=socket.SOCK_DGRAM)
     cmd = [
         binary, "--no-daemon", "--conf-file=/dev/null", f"--port={port}", "--listen-address=127.0.0.1",
@@ -57,9 +65,7 @@ def dnsmasq(zone_args: list[str]) -> Iterator[str]:
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        time.sleep(0.5)
-        if proc.poll() is not None:
-            raise RuntimeError(f"dnsmasq exited: {proc.stdout.read() if proc.stdout else ''}")
+        wait_dns(proc, "127.0.0.1", port)
         yield f"127.0.0.1:{port}"
     finally:
         proc.terminate()
@@ -98,9 +104,8 @@ def postfix(domain: str, mailboxes: list[str], port: int | None = None) -> Itera
 
     Yields (port, maillog path). Needs root (Postfix drops to its own user).
     """
-    need("postfix", "postfix")
-    if os.geteuid() != 0:
-        pytest.skip("Postfix conformance needs root")
+    need_binary("postfix", "postfix")
+    need_root("Postfix conformance")
     import tempfile
 
     port = port or free_port()

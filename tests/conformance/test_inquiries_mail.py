@@ -58,7 +58,8 @@ from auditor.probes.inquiries import (
 from auditor.probes.inquiries.classify import parse_message
 from auditor.store.sqlite import SqliteStore
 from tests.conformance.dovecot import Dovecot, Tls, dovecot, make_tls
-from tests.conformance.servers import free_port, need, postfix, wait_tcp
+from tests.conformance.servers import free_port, postfix, wait_tcp
+from tests.support.requirements import need_binary, need_root
 
 pytestmark = pytest.mark.integration
 
@@ -140,9 +141,8 @@ class Relay:
 def postfix_relay(dv: Dovecot, tls: Tls, domains: list[str], mailboxes: list[str],
                   routes: dict[str, str]) -> Iterator[Relay]:
     """Postfix with a submission port and an MX port, delivering ``domains`` into Dovecot's Maildirs."""
-    need("postfix", "postfix")
-    if os.geteuid() != 0:
-        pytest.skip("Postfix conformance needs root")
+    need_binary("postfix", "postfix")
+    need_root("Postfix conformance")
     sub, smtps, mx = free_port(), free_port(), free_port()
     d = Path(tempfile.mkdtemp(prefix="auditor-postfix-sub-"))
     d.chmod(0o755)
@@ -192,10 +192,9 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
-    need("postfix", "postfix")
-    need("dovecot", "dovecot-imapd")
-    if os.geteuid() != 0:
-        pytest.skip("Postfix conformance needs root")
+    need_binary("postfix", "postfix")
+    need_binary("dovecot", "dovecot-imapd")
+    need_root("Postfix conformance")
     tmp = Path(tempfile.mkdtemp(prefix="auditor-inquiries-"))
     tls = make_tls(tmp / "tls")
     password_file = tmp / "imap-password"

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import os
 import re
 import shutil
 import socket
@@ -29,23 +28,24 @@ import pytest
 from auditor import data
 from auditor.extract.chat import extract_chat
 from auditor.extract.page import parse_page
-from auditor.lab.tls import LabCA
-from auditor.models import ContactPoint, Verdict
-from auditor.net.guard import AddressPolicy, is_public_address
-from auditor.net.resolver import DnsResolver
-from auditor.validate.browser import (
+from auditor.harvest.browser import (
     CLOSE_TIMEOUT,
     HARD_GRACE,
     BrowserRenderer,
     BrowserUnavailable,
     RenderResult,
-    browser_chat_check,
     global_path,
-    launcher_check,
     provider_globals,
 )
+from auditor.lab.dns import LabDNSServer
+from auditor.lab.tls import LabCA
+from auditor.models import ContactPoint, Verdict
+from auditor.net.guard import AddressPolicy, is_public_address
+from auditor.net.resolver import DnsResolver
+from auditor.validate.browser import browser_chat_check, launcher_check
 from auditor.validate.http import HttpClient
-from tests.integration.dns_stub import serve_names
+from tests.support.dns import a_records
+from tests.support.requirements import need_chromium
 
 pytestmark = pytest.mark.integration
 
@@ -243,7 +243,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     ca_file, cert_file, key_file = _make_ca()
     stop = threading.Event()
     w = World(ca_file=ca_file)
-    dns_sock, _ = serve_names(NAMES, stop)
+    dns_server = LabDNSServer(a_records(NAMES)).start()
     fence_sock = _fence(w, stop)
     handler = make_handler(w)
     plain = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -255,13 +255,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     w.http_port, w.https_port = plain.server_address[1], secure.server_address[1]
-    w.dns_port, w.fence_port = dns_sock.getsockname()[1], fence_sock.getsockname()[1]
+    w.dns_port, w.fence_port = dns_server.port, fence_sock.getsockname()[1]
     yield w
     stop.set()
     for server in (plain, secure):
         server.shutdown()
         server.server_close()
-    dns_sock.close()
+    dns_server.stop()
     fence_sock.close()
 
 
@@ -278,16 +278,6 @@ def client(world: World, policy: AddressPolicy | None = None) -> HttpClient:
     )
 
 
-def _browser_missing() -> str | None:
-    try:
-        import playwright.async_api  # noqa: F401
-    except ImportError:
-        return "the playwright package is not installed"
-    if not os.access(CHROMIUM, os.X_OK):
-        return f"Chromium is not installed at {CHROMIUM}"
-    return None
-
-
 @dataclass
 class Outcome:
     renders: dict[str, RenderResult]
@@ -302,11 +292,7 @@ class Outcome:
 @pytest.fixture(scope="module")
 def outcome(world: World) -> Outcome:
     """Every render, done once in one event loop (two browsers: guarded, and default policy)."""
-    missing = _browser_missing()
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"browser mode cannot be tested in CI: {missing}")
-        pytest.skip(missing)
+    need_chromium(CHROMIUM)
 
     async def main() -> Outcome:
         async with client(world) as http, client(world, AddressPolicy()) as strict:

@@ -1,88 +1,29 @@
-"""The email validator against real loopback mail servers and a real (tiny) DNS server.
+"""The email validator against real loopback mail servers and the lab's DNS server.
 
-The DNS server here is deliberately minimal (UDP, answers from a dict); the lab's
-own DNS server will replace it once the lab world carries mail hosts.
+The zone is a dict of records (tests/support/dns.py), served by the lab's real DNS
+server, so every SMTP behaviour and DNS failure sits under a name of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import socket
-import threading
 import time
 from collections.abc import Iterator
 
-import dns.flags
-import dns.message
-import dns.rcode
-import dns.rdatatype
-import dns.rrset
+import aiosmtplib
 import pytest
 
+from auditor.lab.dns import LabDNSServer
 from auditor.lab.smtp import LabMailServers
 from auditor.net.resolver import DnsResolver
 from auditor.validate.email import EmailCheckConfig, EmailValidator
+from tests.support.dns import serve_records
 
 pytestmark = pytest.mark.integration
 
 TIMEOUT = 2.0
 GREYLIST_DELAY = 1.0
-
-
-class TinyDns:
-    """Authoritative-only UDP DNS on 127.0.0.1: records from a dict, or a failure per name."""
-
-    def __init__(self, records: dict[str, dict[str, list[str]]], failures: dict[str, str]) -> None:
-        self.records = {k.lower(): v for k, v in records.items()}
-        self.failures = failures
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.queries = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-
-    def answer(self, wire: bytes) -> bytes | None:
-        query = dns.message.from_wire(wire)
-        response = dns.message.make_response(query)
-        response.flags |= dns.flags.AA
-        question = query.question[0]
-        name = question.name.to_text().rstrip(".").lower()
-        rdtype = dns.rdatatype.to_text(question.rdtype)
-        failure = self.failures.get(name)
-        if failure == "timeout":
-            return None
-        if failure == "servfail":
-            response.set_rcode(dns.rcode.SERVFAIL)
-        elif name not in self.records:
-            response.set_rcode(dns.rcode.NXDOMAIN)
-        elif self.records[name].get(rdtype):
-            response.answer.append(
-                dns.rrset.from_text_list(question.name, 60, "IN", rdtype, self.records[name][rdtype])
-            )
-        return response.to_wire()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                wire, peer = self.sock.recvfrom(4096)
-            except OSError:
-                continue
-            self.queries += 1
-            reply = self.answer(wire)
-            if reply is not None:
-                self.sock.sendto(reply, peer)
-
-    def start(self) -> TinyDns:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(2)
-        self.sock.close()
 
 
 # One loopback address per lab mail host.
@@ -141,11 +82,10 @@ def _zone() -> tuple[dict[str, dict[str, list[str]]], dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def dns_server() -> Iterator[TinyDns]:
+def dns_server() -> Iterator[LabDNSServer]:
     records, failures = _zone()
-    server = TinyDns(records, failures).start()
-    yield server
-    server.stop()
+    with serve_records(records, failures) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -158,7 +98,7 @@ def lab() -> Iterator[LabMailServers]:
 
 
 @pytest.fixture()
-def make(dns_server: TinyDns, lab: LabMailServers):
+def make(dns_server: LabDNSServer, lab: LabMailServers):
     lab.reset_counters()
 
     def factory(**overrides: object) -> EmailValidator:
@@ -356,11 +296,15 @@ def test_private_mail_hosts_are_never_contacted(make, lab: LabMailServers) -> No
     assert sum(lab.sessions.values()) == 0
 
 
-def test_dns_only_and_lookup_cache(make, lab: LabMailServers) -> None:
+def test_dns_only_and_lookup_cache(make, lab: LabMailServers, dns_server: LabDNSServer) -> None:
     validator = make(smtp=False)
+    dns_server.clear_queries()
     first = run(validator, ["info@mailboxes.example", "sales@mailboxes.example"])
     sent = validator.resolver.queries_sent  # type: ignore[attr-defined]
     assert sent == 3  # MX, then A and AAAA of the one MX host
+    assert dns_server.queries == {
+        ("mailboxes.example", "MX"): 1, ("mx.mailboxes.example", "A"): 1, ("mx.mailboxes.example", "AAAA"): 1,
+    }
     run(validator, ["other@mailboxes.example"])
     assert validator.resolver.queries_sent == sent  # type: ignore[attr-defined]
     assert {(v.verdict, v.reason) for v in first.values()} == {("unknown", "mx-found")}
@@ -408,3 +352,23 @@ def test_validate_single_and_never_raises(make) -> None:
     names = [c.name for c in verdict.checks]
     assert names == ["email-syntax", "email-dns", "smtp-rcpt", "catch-all"]
     assert all(c.started_at > 0 and c.duration_ms >= 0 for c in verdict.checks)
+
+
+def test_the_smtp_client_is_injected(dns_server: LabDNSServer, lab: LabMailServers) -> None:
+    """Every session goes through the client class handed in (here one that remembers its hosts)."""
+    opened: list[str] = []
+
+    class Recording(aiosmtplib.SMTP):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            opened.append(str(kwargs["hostname"]))
+
+    config = EmailCheckConfig(
+        smtp_port=lab.port, timeout=TIMEOUT, allow_private=True, catch_all_probe=False,
+        helo="checker.lab.example", mail_from="audit@checker.lab.example",
+    )
+    resolver = DnsResolver(f"127.0.0.1:{dns_server.port}", timeout=1.0)
+    validator = EmailValidator(resolver, config, smtp_client=Recording)
+    result = run(validator, ["info@mailboxes.example"])["info@mailboxes.example"]
+    assert (result.verdict, result.reason) == ("active", "mailbox-exists")
+    assert opened == [HOSTS["mailboxes"][0]]

@@ -25,16 +25,6 @@ from scrapy.exceptions import IgnoreRequest
 from auditor.extract import parse_page
 from auditor.extract.page import MAX_LINKS
 from auditor.lab import Lab
-from auditor.lab.faults import (
-    PRIVATE_FAULTS,
-    Budget,
-    FaultOutcome,
-    Measured,
-    fault_lab,
-    outcomes,
-    run_fault_audit,
-    table,
-)
 from auditor.lab.http import FAULT_SIZES
 from auditor.lab.tls import LabCA
 from auditor.lab.world import FAULTS_WORLD, load_world
@@ -45,6 +35,16 @@ from auditor.validate.http import HttpClient
 from spiders.contact import _looks_binary
 from spiders.errors import failure_tag
 from spiders.tls import certificate_problem
+from tests.support.faults import (
+    PRIVATE_FAULTS,
+    Budget,
+    FaultOutcome,
+    Measured,
+    fault_lab,
+    outcomes,
+    run_fault_audit,
+    table,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -220,6 +220,23 @@ def test_certificate_problems_are_named(mode: str, expected: str | None, tmp_pat
     finally:
         ca.cleanup()
     assert (problem is None) if expected is None else (expected in (problem or "")), problem
+
+
+def test_a_certificate_named_like_its_issuer_but_not_self_signed_is_judged_not_crashed() -> None:
+    """Issuer == subject, signed by another key: the self-signed probe fails and the host check goes on."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    now = datetime.datetime.now(datetime.UTC)
+    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "www.tls-test.de")])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(ec.generate_private_key(ec.SECP256R1()).public_key()).serial_number(1)
+            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("www.tls-test.de")]), critical=False)
+            .sign(ec.generate_private_key(ec.SECP256R1()), hashes.SHA256()))
+    assert certificate_problem(cert, "www.tls-test.de") is None
+    assert "is for www.tls-test.de" in (certificate_problem(cert, "other.de") or "")
 
 
 def test_ignored_requests_get_their_real_tag() -> None:

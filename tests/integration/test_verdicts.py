@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from auditor.lab import Lab
-from auditor.lab.world import VERDICTS
+from auditor.models import VERDICTS
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +34,6 @@ ROOT = Path(__file__).resolve().parents[2]
 CHECKED_KINDS = ("phone", "email", "chat", "messaging", "form")
 SMTP_TIMEOUT = 3
 GREYLIST_DELAY = 2  # longer than the lab's greylist window (1 s)
-RUN_LIMIT = 120.0
 
 # Cases where the lab world is right and a validator is not: none today. A new one
 # goes here with its reason, and is printed as a known mismatch.
@@ -265,8 +264,7 @@ def test_the_world_covers_every_case(run: VerdictRun) -> None:
     }
 
 
-def test_the_run_is_quick_and_polite(run: VerdictRun) -> None:
-    assert run.elapsed < RUN_LIMIT, f"the audit took {run.elapsed:.1f} s"
+def test_the_run_is_polite(run: VerdictRun) -> None:
     assert run.smtp["data_commands"] == 0  # never DATA: nothing is ever sent
     assert max(run.smtp["max_concurrent"].values()) == 1  # one session per mail host at a time
     # The greylisting host was asked again after the delay, once: no tight retry loop.

@@ -704,7 +704,7 @@ def test_helpers_never_raise(junk: object) -> None:
 def test_the_hint_literals_are_the_engines_whitespace() -> None:
     import re
 
-    from auditor.extract.emails import WHITESPACE
+    from auditor.extract.emails.collect import WHITESPACE
 
     assert set(WHITESPACE) == {chr(c) for c in range(0x110000) if re.match(r"\s", chr(c))}
 
@@ -715,16 +715,17 @@ _PIECES = ["at", "et", "eta", "kukac", "@", " ", "\u00a0", "\t", "(", ")", "[", 
 @given(st.lists(st.lists(st.sampled_from(_PIECES), max_size=12).map("".join), min_size=1, max_size=6))
 @settings(max_examples=300, deadline=None)
 def test_hinted_blocks_are_where_the_hint_pattern_matches(texts: list[str]) -> None:
-    from auditor.extract.emails import _PageText, _rules
+    from auditor.extract.emails.collect import PageText
+    from auditor.extract.emails.rules import email_rules
     from auditor.extract.page import TextBlock
 
     page = ParsedPage(
         url="https://example.hu/", html="", tree=None, lang=None, hreflangs=(), title="",
         blocks=[TextBlock(t, "main") for t in texts], links=[], scripts=[], forms=[], cfemails=[],
     )
-    text = _PageText(page)
+    text = PageText(page)
     expected: list[int] = []
-    for m in _rules().page_hint.finditer(text.lowered):
+    for m in email_rules().page_hint.finditer(text.lowered):
         i = text.block_at(m.start())
         if (not expected or expected[-1] != i) and i < len(texts):
             expected.append(i)

@@ -1,12 +1,18 @@
-"""Extraction never raises, whatever a hostile or broken page holds (hypothesis)."""
+"""Extraction never raises, whatever a hostile or broken page holds, and what it finds is
+well formed: a known kind, a normalized value, raw text that is on the page (hypothesis)."""
 
 from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from auditor.extract import chat, emails, extract_page, forms, hours, messaging, parse_page, phones
-from auditor.inputs import parse_csv_text, parse_jsonl_text
+from auditor.extract import chat, emails, forms, hours, messaging, parse_page, phones
+from auditor.extract.context import ExtractContext
+from auditor.extract.region import infer_region
+from auditor.harvest.inputs import parse_csv_text, parse_jsonl_text
+from tests.support.extraction import assert_well_formed, extract_strictly
+
+URL = "https://www.example-firm.hu/kapcsolat"
 
 FRAGMENTS = [
     "<p>", "</p>", "<div class='footer'>", "</div>", "<a href='tel:+36 1 234 5678'>", "<a href='mailto:",
@@ -25,20 +31,19 @@ html_like = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=40))
 @given(body=html_like, country=st.sampled_from([None, "HU", "DE", "PL", "TR", "RU", "GB", "XX"]))
 def test_extract_page_never_raises(body: str, country: str | None) -> None:
     # Each extractor directly: extract_contacts() guards them, which would hide a raise.
-    page = parse_page(body, "https://www.example-firm.hu/kapcsolat")
-    found = phones.extract_phones(page, country) + emails.extract_emails(page) + chat.extract_chat(page)
+    page = parse_page(body, URL)
+    found = phones.extract_phones(page, ExtractContext(infer_region(page, country))) + emails.extract_emails(page) + chat.extract_chat(page)
     found += messaging.extract_messaging(page) + forms.extract_forms(page)
-    found += hours.extract_hours(page, found)
-    for item in found:
-        assert item.kind in {"phone", "email", "chat", "messaging", "form", "hours"}
-        assert item.value
-        assert len(item.context) <= 200
+    found += hours.extract_hours(page, ExtractContext(found=tuple(found)))
+    assert_well_formed(found, body, URL)
+    # And through extract_page, whose guard must have had nothing to catch.
+    assert sorted(map(repr, extract_strictly(body, URL, country))) == sorted(map(repr, found))
 
 
 @settings(max_examples=100, deadline=None)
 @given(body=st.binary(max_size=2000))
 def test_extract_page_on_arbitrary_bytes(body: bytes) -> None:
-    extract_page(body, "https://www.example.de/", "DE")
+    extract_strictly(body, "https://www.example.de/", "DE")
 
 
 @settings(max_examples=200, deadline=None)

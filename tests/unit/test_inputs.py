@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from auditor.inputs import normalize_website, parse_csv_text, read_companies
+from auditor.harvest.inputs import normalize_website, parse_csv_text, read_companies
 
 
 def test_csv_rows_and_errors_with_row_numbers() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from auditor.validation import line_probe_summary
+from auditor.pipeline import line_probe_summary
 
 
 def test_line_probe_summary_is_one_readable_line() -> None:

@@ -384,10 +384,10 @@ def test_packaged_dead_providers_are_honoured() -> None:
     from auditor.validate.links import chat_providers
 
     dead = [slug for slug, p in chat_providers().items() if p.get("dead")]
-    if not dead:
-        pytest.skip("chat_providers.toml has no dead provider yet")
-    v = asyncio.run(LinkValidator(_NoHttp()).validate(_cp("chat", dead[0], "x")))  # type: ignore[arg-type]
-    assert v.reason == "dead-provider"
+    assert dead, "chat_providers.toml lists no dead provider: this test would check nothing"
+    for slug in dead:
+        v = asyncio.run(LinkValidator(_NoHttp()).validate(_cp("chat", slug, "x")))  # type: ignore[arg-type]
+        assert (v.verdict, v.reason) == ("inactive", "dead-provider"), slug
 
 
 @pytest.mark.parametrize(

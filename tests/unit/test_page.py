@@ -1,6 +1,9 @@
 """The page parser: block boundaries, regions, links, scripts, forms, encodings."""
 
+import pytest
+
 from auditor.extract.page import _CONTROL, _has_control, parse_page
+from tests.support.extraction import extract_strictly
 
 
 def test_inline_fragments_join_but_blocks_do_not() -> None:
@@ -41,9 +44,24 @@ def test_header_charset_beats_nothing_and_utf8_bom() -> None:
     assert "Контакты" in parse_page(body, "https://x.ru/", "text/html; charset=koi8-r").text
 
 
-def test_garbage_does_not_raise() -> None:
-    for body in (b"", b"\x00\x01\x02", b"<<<>>>", b"\xff\xfe\x00<", "<p>" * 5000):
-        parse_page(body, "https://x.hu/")
+@pytest.mark.parametrize(("body", "texts"), [
+    (b"", []),
+    (b"\x00\x01\x02", []),  # control characters dropped
+    (b"<<<>>>", ["<<<>>>"]),  # not markup: text
+    (b"\xff\xfe\x00<", ["\u3c00"]),  # a UTF-16 byte order mark is honoured
+    ("<p>" * 5000, []),
+], ids=["empty", "controls", "angle-brackets", "utf-16-bom", "5000-open-p"])
+def test_garbage_parses_to_its_text_and_no_contact_point(body: bytes | str, texts: list[str]) -> None:
+    page = parse_page(body, "https://x.hu/")
+    assert [b.text for b in page.blocks] == texts
+    assert page.links == [] and page.scripts == [] and page.url == "https://x.hu/"
+    assert extract_strictly(body, "https://x.hu/", "HU") == []
+
+
+def test_a_number_after_garbage_is_still_found() -> None:
+    body = "<p>" * 5000 + "\x00<<<>>>&#7;<div>Tel.: 06 1 234 5678</div>"
+    found = extract_strictly(body, "https://x.hu/", "HU")
+    assert [(cp.kind, cp.value, cp.raw) for cp in found] == [("phone", "+3612345678", "06 1 234 5678")]
 
 
 def test_structured_data_is_lazy_and_tolerant() -> None:

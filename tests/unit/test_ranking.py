@@ -2,7 +2,7 @@
 
 import pytest
 
-from auditor.ranking import fold, link_score
+from auditor.harvest.links import fold, link_score
 
 
 @pytest.mark.parametrize(

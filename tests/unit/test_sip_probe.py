@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from auditor import reasons
 from auditor.models import Verdict
 from auditor.net.guard import AddressPolicy
 from auditor.net.resolver import DnsAnswer
@@ -34,6 +35,7 @@ from auditor.probes.sip.probe import (
 )
 from auditor.probes.sip.ua import CallResult, CallSpec, ResponseRecord
 from auditor.validate.limits import HostLimiter
+from tests.support.requirements import need_ipv6_loopback
 
 HU = "+36 1 234 5678"  # Budapest fixed line, Europe/Budapest (UTC+1 in November)
 RU_MOSCOW = "+7 495 123-45-67"  # Europe/Moscow (UTC+3)
@@ -150,7 +152,7 @@ def test_every_reason_has_a_message() -> None:
             "emergency-number", "short-number", "outside-window", "unknown-timezone", "already-probed",
             "premium-rate", "shared-cost", "invalid-number"}
     for tag in tags:
-        assert probe_mod.reason_message(tag), tag
+        assert reasons.message(tag), tag
 
 
 # --------------------------------------------------------------------------- windows
@@ -753,13 +755,7 @@ def test_tls_transport_verifies_the_trunk(tmp_path: Path) -> None:
 
 
 def test_ipv6_loopback() -> None:
-    if not socket.has_ipv6:
-        pytest.skip("no IPv6")
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
-            s.bind(("::1", 0))
-    except OSError:
-        pytest.skip("no IPv6 loopback")
+    need_ipv6_loopback()
 
     async def go() -> tuple[Any, FarEnd]:
         loop = asyncio.get_running_loop()

@@ -12,7 +12,6 @@ a human reply.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,6 +20,9 @@ from email.message import EmailMessage, Message
 from email.parser import BytesParser, HeaderParser
 from email.utils import parseaddr, parsedate_to_datetime
 from html.parser import HTMLParser
+
+from auditor import reasons
+from auditor.text import fold
 
 __all__ = [
     "Classification",
@@ -53,13 +55,9 @@ class Classification:
 # Text helpers
 # ---------------------------------------------------------------------------
 
-_FOLD = str.maketrans({"ı": "i", "ł": "l", "ß": "ss", "ø": "o", "đ": "d"})
-
-
 def _norm(text: str) -> str:
-    """Casefold, fold Turkish and Polish letters, drop accents: 'Otomatik Yanıt' ~ 'otomatik yanit'."""
-    text = unicodedata.normalize("NFKD", text.casefold().translate(_FOLD)).casefold()
-    return " ".join("".join(ch for ch in text if not unicodedata.combining(ch)).split())
+    """Folded (:func:`auditor.text.fold`: 'Otomatik Yanıt' ~ 'otomatik yanit'), spaces collapsed."""
+    return " ".join(fold(text).split())
 
 
 def _pattern(words: Iterable[str]) -> re.Pattern[str]:
@@ -282,8 +280,8 @@ def _bounce(msg: Message) -> Classification | None:
         if failed or not actions:
             g = failed[0] if failed else {}
             detail = " ".join(x for x in (g.get("status", ""), g.get("diagnostic-code", "")) if x)
-            return Classification("bounce", "dsn-failed", detail[:500])
-        reason = "dsn-delayed" if "delayed" in actions else "dsn-info"  # delivered, relayed, expanded
+            return Classification("bounce", reasons.DSN_FAILED, detail[:500])
+        reason = reasons.DSN_DELAYED if "delayed" in actions else reasons.DSN_INFO  # delivered, relayed, expanded
         return Classification("delay", reason, ", ".join(sorted(actions)))
     subject = header_text(msg, "Subject")
     if _is_reply_subject(subject):
@@ -292,9 +290,9 @@ def _bounce(msg: Message) -> Classification | None:
     daemon = bool(_DAEMON_LOCAL.match(_sender_local(msg)))
     null_sender = header_text(msg, "Return-Path").strip() == "<>"
     if _BOUNCE_SUBJECT.search(norm_subject) and (daemon or null_sender or _embedded(msg)):
-        return Classification("bounce", "ndr", subject[:200])
+        return Classification("bounce", reasons.NDR, subject[:200])
     if daemon and _DELAY_SUBJECT.search(norm_subject):
-        return Classification("delay", "delay-notice", subject[:200])
+        return Classification("delay", reasons.DELAY_NOTICE, subject[:200])
     return None
 
 
@@ -366,32 +364,41 @@ _NOREPLY_LOCAL = re.compile(
 
 
 def _auto(msg: Message) -> Classification | None:
+    """An automatic reply, told by its headers first, then by its subject and words."""
+    return _auto_headers(msg) or _auto_words(msg)
+
+
+def _auto_headers(msg: Message) -> Classification | None:
     auto_submitted = header_text(msg, "Auto-Submitted").lower()
     if auto_submitted and auto_submitted.split(";")[0].strip() != "no":
-        return Classification("auto-ack", "auto-submitted", auto_submitted[:100])
+        return Classification("auto-ack", reasons.AUTO_SUBMITTED, auto_submitted[:100])
     for name in msg.keys():
         if name.lower().replace("-", "") in _AUTO_HEADERS:
             value = header_text(msg, name).lower()
             if value not in ("no", "false", "0"):
-                return Classification("auto-ack", "x-autoreply", f"{name}: {value}"[:100])
+                return Classification("auto-ack", reasons.X_AUTOREPLY, f"{name}: {value}"[:100])
     precedence = (header_text(msg, "Precedence") or header_text(msg, "X-Precedence")).lower().strip()
     if precedence in ("auto_reply", "auto-reply", "bulk", "junk"):
-        return Classification("auto-ack", "precedence", precedence)
+        return Classification("auto-ack", reasons.PRECEDENCE, precedence)
     if ctype_is_mdn(msg):
-        return Classification("auto-ack", "read-receipt")
+        return Classification("auto-ack", reasons.READ_RECEIPT)
+    return None
+
+
+def _auto_words(msg: Message) -> Classification | None:
     subject = header_text(msg, "Subject")
     norm_subject = _norm(subject)
     hit = _AUTO_SUBJECT.search(norm_subject)
     if hit:
-        return Classification("auto-ack", "auto-reply-subject", hit.group(0))
+        return Classification("auto-ack", reasons.AUTO_REPLY_SUBJECT, hit.group(0))
     own = _norm(fresh_text(_body_text(msg)))
     receipt = _RECEIPT.search(own)
     if receipt:
         ticket = _TICKET.search(norm_subject) or _TICKET.search(own)
         if ticket:
-            return Classification("auto-ack", "ticket-ack", f"{ticket.group(0)} / {receipt.group(0)}")
+            return Classification("auto-ack", reasons.TICKET_ACK, f"{ticket.group(0)} / {receipt.group(0)}")
         if _NOREPLY_LOCAL.search(_sender_local(msg)):
-            return Classification("auto-ack", "no-reply-sender", receipt.group(0))
+            return Classification("auto-ack", reasons.NO_REPLY_SENDER, receipt.group(0))
     return None
 
 
@@ -404,7 +411,7 @@ def ctype_is_mdn(msg: Message) -> bool:
 
 def classify(msg: Message) -> Classification:
     """Bounce, automatic acknowledgement, or human reply (in that order of precedence)."""
-    return _bounce(msg) or _auto(msg) or Classification("human", "no-automation-signs")
+    return _bounce(msg) or _auto(msg) or Classification("human", reasons.NO_AUTOMATION_SIGNS)
 
 
 # ---------------------------------------------------------------------------
@@ -525,11 +532,11 @@ def outcome(
     human, ack, bounce = first("human"), first("auto-ack"), first("bounce")
     closed = now >= deadline
     if human:
-        return Outcome("human-reply", True, False, ack, human, bounce, None)
+        return Outcome(reasons.HUMAN_REPLY, True, False, ack, human, bounce, None)
     if ack:
-        status = "auto-ack-only"
+        status = reasons.AUTO_ACK_ONLY
     elif bounce:
-        status = "bounced"
+        status = reasons.BOUNCED
     else:
-        status = "no-reply" if closed else "pending"
+        status = reasons.NO_REPLY if closed else reasons.PENDING
     return Outcome(status, closed, closed, ack, None, bounce, deadline if closed else None)

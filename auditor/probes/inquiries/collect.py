@@ -25,7 +25,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parseaddr
-from typing import Any
 
 from auditor.probes.inquiries.classify import (
     classify,
@@ -36,8 +35,9 @@ from auditor.probes.inquiries.classify import (
     parse_message,
     reply_keys,
 )
-from auditor.probes.inquiries.config import ImapConfig, is_loopback
+from auditor.probes.inquiries.config import CUTOFF_DAYS, ImapConfig, is_loopback
 from auditor.probes.inquiries.store import InquiryStore, ReplyRow
+from auditor.store.base import InquiryTables, Store
 
 log = logging.getLogger(__name__)
 
@@ -168,11 +168,11 @@ def _process(
 
 
 def collect_replies(
-    store: Any,
+    store: Store | InquiryTables,
     imap_config: ImapConfig,
     *,
     now: datetime | None = None,
-    cutoff: timedelta = timedelta(days=7),
+    cutoff: timedelta = timedelta(days=CUTOFF_DAYS),
 ) -> CollectReport:
     """Fetch new messages, store matched replies, then decide every open inquiry's outcome.
 
@@ -194,36 +194,12 @@ def collect_replies(
         validity = imap.response("UIDVALIDITY")[1]
         uidvalidity = int(validity[0]) if validity and validity[0] else 0
         report.uidvalidity = uidvalidity
-        state = istore.imap_state(account, folder)
-        last_uid = 0
-        if state:
-            if state[0] == uidvalidity:
-                last_uid = state[1]
-            else:
-                report.uidvalidity_reset = True
-                log.warning("UIDVALIDITY of %s changed (%s -> %s): reading it again", folder, state[0],
-                            uidvalidity)
-        typ, data = imap.uid("SEARCH", None, f"UID {last_uid + 1}:*")
-        if typ != "OK":
-            raise CollectError(f"UID SEARCH failed: {data!r}")
-        # "n:*" always includes the highest UID, even below n: filter.
-        uids = sorted(u for u in (int(x) for x in b" ".join(data or [b""]).split()) if u > last_uid)
+        last_uid = _last_uid(istore.imap_state(account, folder), folder, uidvalidity, report)
+        uids = _new_uids(imap, last_uid)
         handles = istore.handles()
         for start in range(0, len(uids), BATCH):
             chunk = uids[start : start + BATCH]
-            rows: list[ReplyRow] = []
-            for uid, received, raw in _fetch(imap, chunk):
-                report.fetched += 1
-                try:
-                    row = _process(uid, received, raw, folder, uidvalidity, handles, now)
-                except Exception:  # noqa: BLE001 - one unparseable message must not stop the run
-                    log.exception("message UID %s in %s could not be processed", uid, folder)
-                    continue
-                if row is None:
-                    report.unmatched += 1
-                    continue
-                report.matched += 1
-                rows.append(row)
+            rows = _read_batch(imap, chunk, folder, uidvalidity, handles, now, report)
             added = istore.save_batch(account, folder, uidvalidity, chunk[-1], rows, now)
             report.added += len(added)
             report.by_kind.update(row.kind for row in added)
@@ -241,7 +217,48 @@ def collect_replies(
     return report
 
 
-def _decide(istore: InquiryStore, now: datetime, cutoff: timedelta, report: CollectReport) -> None:
+def _last_uid(state: tuple[int, int] | None, folder: str, uidvalidity: int, report: CollectReport) -> int:
+    """The highest UID already read, or 0 when the folder is new or its UIDVALIDITY changed."""
+    if not state:
+        return 0
+    if state[0] == uidvalidity:
+        return state[1]
+    report.uidvalidity_reset = True
+    log.warning("UIDVALIDITY of %s changed (%s -> %s): reading it again", folder, state[0], uidvalidity)
+    return 0
+
+
+def _new_uids(imap: imaplib.IMAP4, last_uid: int) -> list[int]:
+    typ, data = imap.uid("SEARCH", f"UID {last_uid + 1}:*")  # no CHARSET argument
+    if typ != "OK":
+        raise CollectError(f"UID SEARCH failed: {data!r}")
+    # "n:*" always includes the highest UID, even below n: filter.
+    return sorted(u for u in (int(x) for x in b" ".join(d for d in data or () if isinstance(d, bytes)).split()) if u > last_uid)
+
+
+def _read_batch(
+    imap: imaplib.IMAP4, chunk: list[int], folder: str, uidvalidity: int,
+    handles: tuple[dict[str, int], dict[str, int]], now: datetime,
+    report: CollectReport,
+) -> list[ReplyRow]:
+    """The replies among one batch of messages; the others are counted as unmatched or skipped."""
+    rows: list[ReplyRow] = []
+    for uid, received, raw in _fetch(imap, chunk):
+        report.fetched += 1
+        try:
+            row = _process(uid, received, raw, folder, uidvalidity, handles, now)
+        except Exception:  # noqa: BLE001 - one unparseable message must not stop the run
+            log.exception("message UID %s in %s could not be processed", uid, folder)
+            continue
+        if row is None:
+            report.unmatched += 1
+            continue
+        report.matched += 1
+        rows.append(row)
+    return rows
+
+
+def _decide(istore: InquiryTables, now: datetime, cutoff: timedelta, report: CollectReport) -> None:
     """Recompute the outcome of every inquiry that is not final yet."""
     for iid, sent_at in istore.open_inquiries():
         o = outcome(sent_at, istore.reply_times(iid), now, cutoff)

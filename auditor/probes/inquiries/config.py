@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from auditor.config import ConfigError
+from auditor.config import ConfigError, ConfigFile
+from auditor.config import load_config as load_config_file
 
 SECURITY = ("starttls", "tls", "none")
 TOPICS = ("hours", "delivery")
 LANGUAGES = ("en", "de", "hu", "pl", "tr", "ru")
+# Written once here; the sending and collecting functions default to them too.
+RATE_PER_MINUTE = 6.0
+CUTOFF_DAYS = 7.0
 
 
 def _read_secret(what: str, env: str | None, file: str | None) -> str | None:
@@ -131,8 +134,8 @@ class InquiryConfig:
     force: bool = False
     include_personal: bool = False
     include_inactive: bool = False
-    rate_per_minute: float = 6.0
-    cutoff_days: float = 7.0
+    rate_per_minute: float = RATE_PER_MINUTE
+    cutoff_days: float = CUTOFF_DAYS
     templates_dir: str | None = None  # your own {topic}.{language}.j2 files, first line "Subject: ..."
 
     def __post_init__(self) -> None:
@@ -158,33 +161,31 @@ class ProbeConfig:
     imap: ImapConfig | None
 
 
-def _section(data: Mapping[str, Any], name: str, allowed: set[str]) -> dict[str, Any]:
-    raw = data.get(name) or {}
-    if not isinstance(raw, dict):
+def _keys(table: Any, name: str, allowed: set[str]) -> dict[str, Any]:
+    """The plain keys of table ``[name]`` ('-' read as '_'), refusing any not in ``allowed``."""
+    raw = table or {}
+    if not isinstance(raw, Mapping):
         raise ConfigError(f"[{name}] must be a table")
-    out = {k.replace("-", "_"): v for k, v in raw.items() if not isinstance(v, dict)}
+    out = {k.replace("-", "_"): v for k, v in raw.items() if not isinstance(v, Mapping)}
     unknown = set(out) - allowed
     if unknown:
         raise ConfigError(f"unknown key(s) in [{name}]: {', '.join(sorted(unknown))}")
     return out
 
 
-def parse_config(data: Mapping[str, Any]) -> ProbeConfig:
-    """Build the probe settings from a parsed TOML document (its ``[inquiries]`` table)."""
-    top = data.get("inquiries")
-    if not isinstance(top, dict):
-        raise ConfigError("the config has no [inquiries] table")
-    inq = _section(data, "inquiries", {
+def inquiries_section(table: Mapping[str, Any]) -> ProbeConfig:
+    """The ``[inquiries]`` table with its ``submission`` and ``imap`` tables, as probe settings."""
+    inq = _keys(table, "inquiries", {
         "from", "sender_name", "topic", "language", "force", "include_personal",
         "include_inactive", "rate_per_minute", "cutoff_days", "templates_dir",
     })
-    topics = top.get("topics_by_industry") or {}
+    topics = table.get("topics_by_industry") or {}
     try:
         inquiry = InquiryConfig(
             from_address=str(inq.pop("from", "")), topics_by_industry=dict(topics), **inq
         )
-        sub = _section(top, "submission", {f for f in SubmissionConfig.__dataclass_fields__})
-        imap = _section(top, "imap", {f for f in ImapConfig.__dataclass_fields__})
+        sub = _keys(table.get("submission"), "inquiries.submission", set(SubmissionConfig.__dataclass_fields__))
+        imap = _keys(table.get("imap"), "inquiries.imap", set(ImapConfig.__dataclass_fields__))
         return ProbeConfig(
             inquiry=inquiry,
             submission=SubmissionConfig(**sub) if sub else None,
@@ -194,12 +195,14 @@ def parse_config(data: Mapping[str, Any]) -> ProbeConfig:
         raise ConfigError(f"[inquiries]: {exc}") from exc
 
 
+_NEEDED_FOR = "your own submission server and mailbox for the mystery-shopper inquiries"
+
+
+def parse_config(data: Mapping[str, Any]) -> ProbeConfig:
+    """The probe settings from a parsed TOML document (its ``[inquiries]`` table)."""
+    return ConfigFile(None, data).section("inquiries", inquiries_section, needed_for=_NEEDED_FOR)
+
+
 def load_config(path: str | Path) -> ProbeConfig:
     """Read ``[inquiries]``, ``[inquiries.submission]`` and ``[inquiries.imap]`` from a TOML file."""
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
-    return parse_config(data)
+    return load_config_file(path).section("inquiries", inquiries_section, needed_for=_NEEDED_FOR)

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from auditor.extract.emails import classify_address
@@ -30,8 +31,9 @@ from auditor.probes.inquiries.compose import (
     render,
     subject_with_token,
 )
-from auditor.probes.inquiries.config import InquiryConfig, SubmissionConfig
+from auditor.probes.inquiries.config import RATE_PER_MINUTE, InquiryConfig, SubmissionConfig
 from auditor.probes.inquiries.store import InquiryStore, iso
+from auditor.store.base import InquiryTables, Store
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +94,7 @@ def _rank(cp: ContactPoint, verdict: Verdict | None, config: InquiryConfig) -> t
     personal = klass == "personal"
     if personal and not config.include_personal:
         return "only-personal"
-    label_rank = LABEL_RANK.get(cp.label, 5)
+    label_rank: float = LABEL_RANK.get(cp.label, 5)
     if cp.label is None and local not in GENERIC_LOCALS:
         label_rank = 2.5  # an unlabelled role box that is not the generic info/office one
     return (
@@ -131,7 +133,7 @@ def pick_address(
     return None, "no-email"
 
 
-def plan_inquiries(store: Any, config: InquiryConfig) -> Plan:
+def plan_inquiries(store: Store, config: InquiryConfig) -> Plan:
     """One inquiry per company with a usable address, not asked before (unless ``config.force``).
 
     A company that has an unanswered inquiry is never asked again without
@@ -360,9 +362,9 @@ def send_inquiries(
     submission_config: SubmissionConfig,
     *,
     confirm: Callable[[str], bool],
-    rate_per_minute: float = 6.0,
+    rate_per_minute: float = RATE_PER_MINUTE,
     dry_run: bool = False,
-    store: Any = None,
+    store: Store | InquiryTables | None = None,
     force: bool = False,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
@@ -382,18 +384,7 @@ def send_inquiries(
     istore = InquiryStore.of(store) if store is not None else None
     if istore is None and not dry_run:
         raise ValueError("send_inquiries needs the audit store to record what it sends")
-    asked = istore.asked() if istore and not force else {}
-    todo: list[Planned] = []
-    skipped: list[Skipped] = []
-    seen: set[str] = set()
-    for p in planned:
-        if p.company.key in seen:
-            skipped.append(Skipped(p.company.key, p.company.name, "duplicate"))
-        elif p.company.key in asked:
-            skipped.append(Skipped(p.company.key, p.company.name, asked[p.company.key]))
-        else:
-            seen.add(p.company.key)
-            todo.append(p)
+    todo, skipped = _one_per_company(planned, istore.asked() if istore and not force else {})
     report = SendReport(dry_run=dry_run, confirmed=False, skipped=skipped)
     if not todo:
         return report
@@ -406,21 +397,10 @@ def send_inquiries(
         return report
     report.confirmed = True
     assert istore is not None
-    interval = 60.0 / rate_per_minute
     session = _Session(submission_config)
-    last: float | None = None
     try:
         session.open()  # a refused login stops the run before anything is recorded
-        for p in todo:
-            if last is not None:
-                wait = last + interval - clock()
-                if wait > 0:
-                    sleep(wait)
-            last = clock()
-            item, stop = _send_one(p, session, istore, utcnow)
-            report.items.append(item)
-            if stop:
-                raise SubmissionError(stop)
+        _send_spaced(todo, session, istore, report, 60.0 / rate_per_minute, sleep, clock, utcnow)
     except SubmissionError as exc:
         report.error = str(exc)
         log.error("inquiries: %s", exc)
@@ -432,8 +412,42 @@ def send_inquiries(
     return report
 
 
+def _one_per_company(planned: list[Planned], asked: Mapping[str, str]) -> tuple[list[Planned], list[Skipped]]:
+    """The inquiries to send: the first per company, none to a company already asked."""
+    todo: list[Planned] = []
+    skipped: list[Skipped] = []
+    seen: set[str] = set()
+    for p in planned:
+        if p.company.key in seen:
+            skipped.append(Skipped(p.company.key, p.company.name, "duplicate"))
+        elif p.company.key in asked:
+            skipped.append(Skipped(p.company.key, p.company.name, asked[p.company.key]))
+        else:
+            seen.add(p.company.key)
+            todo.append(p)
+    return todo, skipped
+
+
+def _send_spaced(
+    todo: list[Planned], session: _Session, istore: InquiryTables, report: SendReport, interval: float,
+    sleep: Callable[[float], None], clock: Callable[[], float], utcnow: Callable[[], datetime],
+) -> None:
+    """Send one by one, ``interval`` seconds apart; raise SubmissionError when the run must stop."""
+    last: float | None = None
+    for p in todo:
+        if last is not None:
+            wait = last + interval - clock()
+            if wait > 0:
+                sleep(wait)
+        last = clock()
+        item, stop = _send_one(p, session, istore, utcnow)
+        report.items.append(item)
+        if stop:
+            raise SubmissionError(stop)
+
+
 def _send_one(
-    p: Planned, session: _Session, istore: InquiryStore, utcnow: Callable[[], datetime]
+    p: Planned, session: _Session, istore: InquiryTables, utcnow: Callable[[], datetime]
 ) -> tuple[SentItem, str | None]:
     """Send one inquiry; the second value is set when the run must stop (connection trouble)."""
     created = utcnow()
@@ -446,22 +460,22 @@ def _send_one(
         "industry": p.company.industry, "address": p.address, "language": p.language, "topic": p.topic,
         "subject": p.subject, "token": p.token, "message_id": p.message_id, "created_at": iso(created),
     })
-    item = dict(company_key=p.company.key, company_name=p.company.name, address=p.address,
-                subject=p.subject, message_id=p.message_id, token=p.token)
+    item = partial(SentItem, company_key=p.company.key, company_name=p.company.name, address=p.address,
+                   subject=p.subject, message_id=p.message_id, token=p.token)
     try:
         code, reply = session.send(p.from_address, p.address, msg.as_bytes())
     except DeliveryUnknown as exc:
         # Left as "sending": the company counts as asked and is not mailed again.
         istore.note_reply(iid, str(exc))
-        return SentItem(**item, status="unknown", smtp_reply=str(exc)), str(exc)
+        return item(status="unknown", smtp_reply=str(exc)), str(exc)
     except (SubmissionError, OSError, smtplib.SMTPException) as exc:
         istore.mark_failed(iid, None, str(exc))
-        return SentItem(**item, status="failed", smtp_reply=str(exc)), f"sending to {p.address}: {exc}"
+        return item(status="failed", smtp_reply=str(exc)), f"sending to {p.address}: {exc}"
     if code == 250:
         sent_at = utcnow()
         istore.mark_sent(iid, sent_at, code, reply)
         log.info("inquiry sent to %s <%s>: %s %s", p.company.name, p.address, code, reply)
-        return SentItem(**item, status="sent", sent_at=iso(sent_at), smtp_code=code, smtp_reply=reply), None
+        return item(status="sent", sent_at=iso(sent_at), smtp_code=code, smtp_reply=reply), None
     istore.mark_failed(iid, code, reply)
     log.warning("inquiry to %s <%s> refused: %s %s", p.company.name, p.address, code, reply)
-    return SentItem(**item, status="failed", smtp_code=code, smtp_reply=reply), None
+    return item(status="failed", smtp_code=code, smtp_reply=reply), None

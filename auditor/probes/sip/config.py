@@ -6,21 +6,24 @@ variable (default AUDITOR_SIP_PASSWORD) or `password_file` a file that holds it.
 
 from __future__ import annotations
 
-import tomllib
+from collections.abc import Mapping
 from datetime import time
 from pathlib import Path
 from typing import Any
 
+from auditor.config import ConfigError, ConfigFile, load_config
 from auditor.probes.sip.probe import DEFAULT_WINDOWS, ProbeWindow, SipTrunkConfig
 
 DAY_NAMES = {"mo": 0, "tu": 1, "we": 2, "th": 3, "fr": 4, "sa": 5, "su": 6}
 KEYS = {"host", "port", "transport", "username", "from_user", "display_name", "domain", "realm",
         "password_env", "password_file", "t1", "t2", "ring_timeout", "connect_timeout",
         "calls_per_minute", "max_concurrent_calls", "user_agent"}
+# A window of [sip.windows] that leaves out its days or times has business hours' ones.
+_BASE_WINDOW = DEFAULT_WINDOWS["business-hours"]
 
 
-class SipConfigError(ValueError):
-    """The [sip] table cannot be used; the message says which key and why."""
+# The error every config problem raises; the old name stays for callers that catch it.
+SipConfigError = ConfigError
 
 
 def parse_days(text: str) -> frozenset[int]:
@@ -31,7 +34,7 @@ def parse_days(text: str) -> frozenset[int]:
         try:
             a, b = DAY_NAMES[first[:2]], DAY_NAMES[(last or first)[:2]]
         except KeyError as exc:
-            raise SipConfigError(f"unknown day in {text!r} (use Mo Tu We Th Fr Sa Su)") from exc
+            raise ConfigError(f"unknown day in {text!r} (use Mo Tu We Th Fr Sa Su)") from exc
         days.update(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])
     return frozenset(days)
 
@@ -40,35 +43,44 @@ def _time(value: Any, where: str) -> time:
     try:
         return time.fromisoformat(str(value))
     except ValueError as exc:
-        raise SipConfigError(f"{where}: expected HH:MM, got {value!r}") from exc
+        raise ConfigError(f"{where}: expected HH:MM, got {value!r}") from exc
 
 
-def sip_config_from(data: dict[str, Any]) -> SipTrunkConfig:
-    table = data.get("sip")
-    if not isinstance(table, dict):
-        raise SipConfigError("the config file has no [sip] table (your own SIP trunk)")
+def _window(name: str, spec: Any) -> ProbeWindow:
+    """A named window of ``[sip.windows]``; what it leaves out is taken from business hours."""
+    if not isinstance(spec, Mapping):
+        raise ConfigError(f"[sip.windows.{name}] must be a table with days, start, end")
+    days = parse_days(str(spec["days"])) if "days" in spec else _BASE_WINDOW.days
+    start = _time(spec["start"], f"sip.windows.{name}.start") if "start" in spec else _BASE_WINDOW.start
+    end = _time(spec["end"], f"sip.windows.{name}.end") if "end" in spec else _BASE_WINDOW.end
+    return ProbeWindow(name, days, start, end)
+
+
+def sip_section(table: Mapping[str, Any]) -> SipTrunkConfig:
+    """The ``[sip]`` table (and its ``[sip.windows.*]``) as the trunk the line probe calls through."""
     unknown = set(table) - KEYS - {"windows", "password"}
     if unknown:
-        raise SipConfigError(f"unknown key(s) in [sip]: {', '.join(sorted(unknown))}")
+        raise ConfigError(f"unknown key(s) in [sip]: {', '.join(sorted(unknown))}")
     if "password" in table:
-        raise SipConfigError("never put the SIP password in the config: use password_env or password_file")
+        raise ConfigError("never put the SIP password in the config: use password_env or password_file")
     windows = dict(DEFAULT_WINDOWS)
     for name, spec in (table.get("windows") or {}).items():
-        if not isinstance(spec, dict):
-            raise SipConfigError(f"[sip.windows.{name}] must be a table with days, start, end")
-        windows[name] = ProbeWindow(name, parse_days(str(spec.get("days", "Mo-Fr"))),
-                                    _time(spec.get("start", "09:00"), f"sip.windows.{name}.start"),
-                                    _time(spec.get("end", "17:00"), f"sip.windows.{name}.end"))
+        windows[name] = _window(name, spec)
     values = {k: v for k, v in table.items() if k in KEYS}
     try:
         return SipTrunkConfig(windows=windows, **values)
     except (TypeError, ValueError) as exc:
-        raise SipConfigError(f"[sip]: {exc}") from exc
+        raise ConfigError(f"[sip]: {exc}") from exc
+
+
+_NEEDED_FOR = "your own SIP trunk"
+
+
+def sip_config_from(data: Mapping[str, Any]) -> SipTrunkConfig:
+    """The trunk from a parsed TOML document (its ``[sip]`` table)."""
+    return ConfigFile(None, data).section("sip", sip_section, needed_for=_NEEDED_FOR)
 
 
 def load_sip_config(path: str | Path) -> SipTrunkConfig:
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise SipConfigError(f"cannot read {path}: {exc}") from exc
-    return sip_config_from(data)
+    """The trunk from the ``[sip]`` table of the config file at ``path``."""
+    return load_config(path).section("sip", sip_section, needed_for=_NEEDED_FOR)

@@ -262,7 +262,8 @@ def parse_message(data: bytes) -> SipMessage | ParseError:
         return ParseError(f"unparseable: {type(exc).__name__}: {exc}", data[:200])
 
 
-def _parse(data: bytes) -> SipMessage | ParseError:
+def _parse(data: object) -> SipMessage | ParseError:
+    """The parser proper; ``data`` is untyped because callers may hand anything over."""
     if not isinstance(data, bytes | bytearray | memoryview):
         return ParseError("not bytes")
     data = bytes(data).lstrip(b"\r\n")
@@ -271,26 +272,38 @@ def _parse(data: bytes) -> SipMessage | ParseError:
     head, body = _split_head(data)
     text = head.decode("utf-8", errors="replace")
     lines = text.replace("\r\n", "\n").split("\n")
-    start = lines[0].strip()
-    msg: SipMessage
+    msg = _start_line(lines[0].strip(), data)
+    if isinstance(msg, ParseError):
+        return msg
+    # ParseError is falsy (see its __bool__): test for None, never chain with `or`.
+    error = _read_headers(msg, lines[1:], data)
+    if error is None:
+        error = _read_body(msg, body, data)
+    return msg if error is None else error
+
+
+def _start_line(start: str, data: bytes) -> SipMessage | ParseError:
+    """A message with only its status line or request line read."""
     if match := _STATUS_LINE.match(start):
         version, code = match.group(1), int(match.group(2))
         if version != "2.0":
             return ParseError(f"unsupported SIP version {version}", data[:200])
         if not 100 <= code <= 699:
             return ParseError(f"status code {code} out of range", data[:200])
-        msg = SipMessage(status=code, reason=(match.group(3) or "").strip())
-    elif match := _REQUEST_LINE.match(start):
+        return SipMessage(status=code, reason=(match.group(3) or "").strip())
+    if match := _REQUEST_LINE.match(start):
         method, uri, version = match.groups()
         if version != "2.0":
             return ParseError(f"unsupported SIP version {version}", data[:200])
         if not _TOKEN.match(method):
             return ParseError(f"bad method {method!r}", data[:200])
-        msg = SipMessage(method=method.upper(), uri=uri)
-    else:
-        return ParseError(f"not a SIP start line: {start[:80]!r}", data[:200])
+        return SipMessage(method=method.upper(), uri=uri)
+    return ParseError(f"not a SIP start line: {start[:80]!r}", data[:200])
 
-    for line in lines[1:]:
+
+def _read_headers(msg: SipMessage, lines: list[str], data: bytes) -> ParseError | None:
+    """Add the header lines to ``msg``, unfolding continuations; the first malformed line is an error."""
+    for line in lines:
         if not line.strip():
             continue
         if line[0] in " \t":  # folded continuation (RFC 3261 §7.3.1)
@@ -304,7 +317,11 @@ def _parse(data: bytes) -> SipMessage | ParseError:
         if not colon or not name or not _TOKEN.match(name):
             return ParseError(f"malformed header line {line[:80]!r}", data[:200])
         msg.headers.append((canonical_name(name), value.strip()))
+    return None
 
+
+def _read_body(msg: SipMessage, body: bytes, data: bytes) -> ParseError | None:
+    """Set ``msg``'s body, cut to its Content-Length when it has one."""
     length_text = msg.header("Content-Length")
     if length_text is not None:
         length_text = length_text.strip()
@@ -315,7 +332,7 @@ def _parse(data: bytes) -> SipMessage | ParseError:
             return ParseError(f"body shorter ({len(body)}) than Content-Length {length}", data[:200])
         body = body[:length]
     msg.body = body
-    return msg
+    return None
 
 
 _CONTENT_LENGTH_LINE = re.compile(rb"^(?:content-length|l)[ \t]*:[ \t]*(\S*)[ \t]*$", re.IGNORECASE | re.MULTILINE)

@@ -42,8 +42,8 @@ import phonenumbers
 from phonenumbers import PhoneNumberFormat, shortnumberinfo
 from phonenumbers import timezone as pn_timezone
 
-from auditor.data import load as load_data
-from auditor.models import Check, Verdict
+from auditor import reasons
+from auditor.models import Check, Verdict, VerdictValue
 from auditor.net.guard import AddressPolicy, BlockedAddressError, is_ip_literal
 from auditor.net.resolver import DnsAnswer
 from auditor.probes.sip.digest import Secret
@@ -64,20 +64,20 @@ LEDGER_VERSION = 1
 # ------------------------------------------------------------------------- outcome table
 
 # RFC 3398 §7.2.4.1 (ISDN cause -> SIP status), read back the other way.
-FINAL_OUTCOMES: Mapping[int, tuple[str, str]] = {
-    404: ("inactive", "number-not-in-service"),  # cause 1, unallocated number
-    410: ("inactive", "number-changed"),  # cause 22
-    484: ("inactive", "address-incomplete"),  # cause 28
-    604: ("inactive", "number-not-in-service"),  # does not exist anywhere
-    486: ("active", "busy"),  # cause 17, user busy
-    600: ("active", "busy"),  # busy everywhere
-    480: ("unknown", "no-answer"),  # cause 19 (or 18/20/31)
-    408: ("unknown", "no-answer"),  # cause 18, no user responding
+FINAL_OUTCOMES: Mapping[int, tuple[VerdictValue, str]] = {
+    404: ("inactive", reasons.NUMBER_NOT_IN_SERVICE),  # cause 1, unallocated number
+    410: ("inactive", reasons.NUMBER_CHANGED),  # cause 22
+    484: ("inactive", reasons.ADDRESS_INCOMPLETE),  # cause 28
+    604: ("inactive", reasons.NUMBER_NOT_IN_SERVICE),  # does not exist anywhere
+    486: ("active", reasons.BUSY),  # cause 17, user busy
+    600: ("active", reasons.BUSY),  # busy everywhere
+    480: ("unknown", reasons.NO_ANSWER),  # cause 19 (or 18/20/31)
+    408: ("unknown", reasons.NO_ANSWER),  # cause 18, no user responding
 }
-LIVE_REASONS = frozenset({"rings", "session-progress", "answered"})
+LIVE_REASONS = frozenset({reasons.RINGS, reasons.SESSION_PROGRESS, reasons.ANSWERED})
 
 
-def classify_call(result: CallResult) -> tuple[str, str]:
+def classify_call(result: CallResult) -> tuple[VerdictValue, str]:
     """(verdict, reason) for one call, by RFC 3398.
 
     Precedence: an answer; an explicit "not in service"/"busy" final (carriers
@@ -87,31 +87,31 @@ def classify_call(result: CallResult) -> tuple[str, str]:
     finals; then the absence of any final.
     """
     if result.transport_error and result.final is None and not result.responses:
-        return "unknown", "sip-transport-error"
+        return "unknown", reasons.SIP_TRANSPORT_ERROR
     final = result.final
     if final is not None and 200 <= final.code < 300:
-        return "active", "answered"
+        return "active", reasons.ANSWERED
     if final is not None and final.code in (401, 407) and result.auth_failed:
-        return "unknown", "sip-auth-failed"
+        return "unknown", reasons.SIP_AUTH_FAILED
     if final is not None and final.code in FINAL_OUTCOMES and FINAL_OUTCOMES[final.code][0] != "unknown":
         return FINAL_OUTCOMES[final.code]
     if result.saw(180):
-        return "active", "rings"
+        return "active", reasons.RINGS
     if result.saw(183):
-        return "active", "session-progress"
+        return "active", reasons.SESSION_PROGRESS
     if final is None:
         if result.timed_out:
-            return "unknown", "sip-timeout"
+            return "unknown", reasons.SIP_TIMEOUT
         if result.transport_error:
-            return "unknown", "sip-transport-error"
-        return "unknown", "no-answer"  # only 100 Trying before our CANCEL went unanswered
+            return "unknown", reasons.SIP_TRANSPORT_ERROR
+        return "unknown", reasons.NO_ANSWER  # only 100 Trying before our CANCEL went unanswered
     if final.code in FINAL_OUTCOMES:
         return FINAL_OUTCOMES[final.code]
     if 500 <= final.code < 600:
-        return "unknown", "network"
+        return "unknown", reasons.NETWORK
     if final.code == 487 and result.cancel_reason:
-        return "unknown", "no-answer"  # we gave up after 100 Trying; the network never rang
-    return "unknown", "sip-unexpected"
+        return "unknown", reasons.NO_ANSWER  # we gave up after 100 Trying; the network never rang
+    return "unknown", reasons.SIP_UNEXPECTED
 
 
 # ------------------------------------------------------------------------------ windows
@@ -210,7 +210,7 @@ def new_ledger() -> dict[str, Any]:
 
 def _ledger_calls(ledger: dict[str, Any]) -> dict[str, dict[str, Any]]:
     ledger.setdefault("version", LEDGER_VERSION)
-    calls = ledger.setdefault("calls", {})
+    calls: dict[str, dict[str, Any]] = ledger.setdefault("calls", {})
     return calls
 
 
@@ -238,17 +238,17 @@ def _due(
     zone = number_zone(number)
     if zone is None:
         if window is not None:
-            return False, "unknown-timezone", None, None
+            return False, reasons.UNKNOWN_TIMEZONE, None, None
         local = now.astimezone(UTC)
     else:
         local = now.astimezone(zone)
     key = ledger_key(window, local)
     if key is None:
-        return False, "outside-window", local, None
+        return False, reasons.OUTSIDE_WINDOW, local, None
     if ledger is not None:
         e164 = _e164(number)
         if e164 and key in _ledger_calls(ledger).get(e164, {}):
-            return False, "already-probed", local, key
+            return False, reasons.ALREADY_PROBED, local, key
     return True, "", local, key
 
 
@@ -289,7 +289,7 @@ class SipTrunkConfig:
     # Politeness.
     calls_per_minute: float = 4.0
     max_concurrent_calls: int = 1
-    refuse_types: frozenset[str] = frozenset({"premium-rate", "shared-cost"})
+    refuse_types: frozenset[str] = frozenset({reasons.PREMIUM_RATE, reasons.SHARED_COST})
     windows: Mapping[str, ProbeWindow] = field(default_factory=lambda: dict(DEFAULT_WINDOWS))
     # Wire details.
     user_agent: str = "contact-auditor line probe"
@@ -338,8 +338,8 @@ class SipTrunkConfig:
             value = text.rstrip("\r\n")
             return Secret(value) if value else None
         if self.password_env:
-            value = os.environ.get(self.password_env)
-            return Secret(value) if value else None
+            env_value = os.environ.get(self.password_env)
+            return Secret(env_value) if env_value else None
         return None
 
     def request_uri(self, e164: str) -> str:
@@ -356,7 +356,7 @@ class SipTrunkConfig:
 
 @dataclass(frozen=True)
 class Refusal:
-    verdict: str
+    verdict: VerdictValue
     reason: str
     message: str
     flags: tuple[str, ...] = ()
@@ -366,7 +366,7 @@ def dial_refusal(
     number: phonenumbers.PhoneNumber | None,
     text: str = "",
     region: str | None = None,
-    refuse_types: Iterable[str] = ("premium-rate", "shared-cost"),
+    refuse_types: Iterable[str] = (reasons.PREMIUM_RATE, reasons.SHARED_COST),
 ) -> Refusal | None:
     """Why ``number`` must not be dialled, or None when it may be.
 
@@ -374,8 +374,8 @@ def dial_refusal(
     as an emergency number rather than merely as invalid.
     """
     if number is None:
-        return Refusal("inactive", "invalid-number", f"{text!r} cannot be read as a phone number")
-    home = region or phonenumbers.region_code_for_country_code(number.country_code)
+        return Refusal("inactive", reasons.INVALID_NUMBER, f"{text!r} cannot be read as a phone number")
+    home = region or phonenumbers.region_code_for_country_code(number.country_code or 0)
     nsn = phonenumbers.national_significant_number(number)
     regions = {r for r in (home, phonenumbers.region_code_for_number(number)) if r and r != "ZZ"}
     digits = "".join(ch for ch in text if ch.isdigit()) if text and not text.strip().startswith("+") else ""
@@ -387,16 +387,16 @@ def dial_refusal(
             if shortnumberinfo.is_emergency_number(candidate, r) or (
                 not valid and shortnumberinfo.connects_to_emergency_number(candidate, r)
             ):
-                return Refusal("unknown", "emergency-number", f"{text or nsn} reaches emergency services in {r}; never dialled")
+                return Refusal("unknown", reasons.EMERGENCY_NUMBER, f"{text or nsn} reaches emergency services in {r}; never dialled")
     if not valid and shortnumberinfo.is_valid_short_number(number):
-        return Refusal("unknown", "short-number", f"{text or nsn} is a short code; never dialled")
+        return Refusal("unknown", reasons.SHORT_NUMBER, f"{text or nsn} is a short code; never dialled")
     if not valid:
         e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
-        return Refusal("inactive", "invalid-number", f"{e164} is not valid in its numbering plan; not dialled")
+        return Refusal("inactive", reasons.INVALID_NUMBER, f"{e164} is not valid in its numbering plan; not dialled")
     kind = TYPE_NAMES.get(phonenumbers.number_type(number), "unknown")
     if kind in set(refuse_types):
         intl = phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL)
-        flags = ("cost-to-caller",) if kind in ("premium-rate", "shared-cost") else ()
+        flags = ("cost-to-caller",) if kind in (reasons.PREMIUM_RATE, reasons.SHARED_COST) else ()
         return Refusal("unknown", kind, f"{intl} is a {kind} number; never dialled", flags)
     return None
 
@@ -416,14 +416,6 @@ class _Resolves(Protocol):
     def addresses(self, host: str) -> tuple[list[str], DnsAnswer]: ...
 
 
-def _reasons() -> Mapping[str, str]:
-    return load_data("reasons.toml")["reasons"]
-
-
-def reason_message(tag: str) -> str:
-    return _reasons().get(tag, "")
-
-
 @dataclass
 class _Target:
     address: str | None = None
@@ -441,16 +433,16 @@ async def _resolve_proxy(config: SipTrunkConfig, resolver: _Resolves | None, pol
         addresses = [host]
     else:
         if resolver is None:
-            return _Target(None, port, "sip-proxy-unresolved", f"no resolver to look up {host}", evidence)
+            return _Target(None, port, reasons.SIP_PROXY_UNRESOLVED, f"no resolver to look up {host}", evidence)
         addresses, answer = await asyncio.to_thread(resolver.addresses, host)
         evidence["dns"] = answer.evidence()
         if not addresses:
             detail = answer.message or answer.status
-            return _Target(None, port, "sip-proxy-unresolved", f"the SIP proxy {host} has no address ({detail})", evidence)
+            return _Target(None, port, reasons.SIP_PROXY_UNRESOLVED, f"the SIP proxy {host} has no address ({detail})", evidence)
     evidence["addresses"] = list(addresses)
     permitted = [a for a in addresses if policy.permits(a)]
     if not permitted:
-        return _Target(None, port, "sip-proxy-refused", str(BlockedAddressError(host, addresses[0])), evidence)
+        return _Target(None, port, reasons.SIP_PROXY_REFUSED, str(BlockedAddressError(host, addresses[0])), evidence)
     return _Target(permitted[0], port, "", "", evidence)
 
 
@@ -505,7 +497,7 @@ def _message(intl: str, reason: str, result: CallResult) -> str:
         steps.append(f"CANCEL {cancel_t:.2f} s")
     if result.timed_out:
         steps.append(f"no response in {result.duration:.1f} s")
-    text = f"{intl}: {reason_message(reason) or reason}"
+    text = f"{intl}: {reasons.message(reason) or reason}"
     if steps:
         text += f" [SIP {', '.join(steps)}]"
     if result.auth_failed:
@@ -518,6 +510,60 @@ def _message(intl: str, reason: str, result: CallResult) -> str:
 def _refused(text: str, refusal: Refusal, started: float, evidence: dict[str, Any]) -> Verdict:
     check = Check(CHECK_NAME, refusal.verdict, refusal.reason, refusal.message, evidence, started, 0.0)
     return Verdict("phone", text, refusal.verdict, refusal.reason, refusal.message, (check,), refusal.flags)
+
+
+_Planned = dict[str, list[tuple[str, dict[str, Any], phonenumbers.PhoneNumber]]]
+
+
+def _plan(
+    numbers: Iterable[tuple[str, Mapping[str, Any]]], config: SipTrunkConfig, window: str | None,
+    results: ProbeResults,
+) -> _Planned:
+    """The numbers to dial, grouped by E.164; those never to be dialled get their verdict now."""
+    planned: _Planned = {}
+    for text, info in numbers:
+        info = dict(info or {})
+        region = normalize_country(info.get("country") or info.get("region"))
+        parsed = _as_number(text, region)
+        refusal = dial_refusal(parsed, text, region, config.refuse_types)
+        if refusal is not None:
+            results[text] = _refused(text, refusal, _time.time(), {"input": text, "window": window})
+            log.info("sip-line %s: not dialled (%s)", text, refusal.reason)
+            continue
+        assert parsed is not None
+        e164 = phonenumbers.format_number(parsed, PhoneNumberFormat.E164)
+        planned.setdefault(e164, []).append((text, info, parsed))
+    return planned
+
+
+def _call_evidence(
+    base: Mapping[str, Any], local: datetime, target: _Target, config: SipTrunkConfig, spec: CallSpec,
+    result: CallResult,
+) -> dict[str, Any]:
+    """What a placed call records: the proxy, every response, the cancel, the timings, the transcript."""
+    return {
+        **base,
+        "local_time": local.isoformat(),
+        "proxy": f"{host_for_uri(target.address or '')}:{target.port}",
+        "transport": config.transport,
+        "request_uri": spec.request_uri,
+        "responses": [r.to_dict() for r in result.responses],
+        "final_code": result.final.code if result.final else None,
+        "final_reason": result.final.reason if result.final else None,
+        "time_to_answer": round(result.answered_after, 3) if result.answered_after is not None else None,
+        "cancelled": result.cancel_reason is not None,
+        "cancel_reason": result.cancel_reason,
+        "cancel_status": result.cancel_status,
+        "bye_status": result.bye_status,
+        "auth": result.auth,
+        "timed_out": result.timed_out,
+        "transport_error": result.transport_error,
+        "invites_sent": result.invites_sent,
+        "retransmissions": result.retransmissions,
+        "duration_s": round(result.duration, 3),
+        "notes": list(result.notes),
+        "transcript": result.transcript,
+    }
 
 
 async def probe_lines(
@@ -542,19 +588,7 @@ async def probe_lines(
     policy = policy or AddressPolicy()
     win = _window(window, config.windows)
     results = ProbeResults()
-    planned: dict[str, list[tuple[str, dict[str, Any], phonenumbers.PhoneNumber]]] = {}
-    for text, info in numbers:
-        info = dict(info or {})
-        region = normalize_country(info.get("country") or info.get("region"))
-        parsed = _as_number(text, region)
-        refusal = dial_refusal(parsed, text, region, config.refuse_types)
-        if refusal is not None:
-            results[text] = _refused(text, refusal, _time.time(), {"input": text, "window": window})
-            log.info("sip-line %s: not dialled (%s)", text, refusal.reason)
-            continue
-        assert parsed is not None
-        e164 = phonenumbers.format_number(parsed, PhoneNumberFormat.E164)
-        planned.setdefault(e164, []).append((text, info, parsed))
+    planned = _plan(numbers, config, window, results)
     if not planned:
         return results
 
@@ -567,105 +601,124 @@ async def probe_lines(
         log.warning("sip-line: no call placed: %s", target.message)
         return results
 
-    password = config.load_password()
-    limiter = limiter or HostLimiter(concurrency=config.max_concurrent_calls, per_minute=config.calls_per_minute)
+    prober = _Prober(
+        config, target, config.load_password(),
+        limiter or HostLimiter(concurrency=config.max_concurrent_calls, per_minute=config.calls_per_minute),
+        window, win, answer_window, ledger, now, results,
+    )
+    await asyncio.gather(*(prober.guarded(e164, entries) for e164, entries in planned.items()))
+    return results
 
-    async def one(e164: str, entries: list[tuple[str, dict[str, Any], phonenumbers.PhoneNumber]]) -> None:
-        parsed = entries[0][2]
-        intl = phonenumbers.format_number(parsed, PhoneNumberFormat.INTERNATIONAL)
-        claims_24_7 = any(bool(info.get("claims_24_7")) for _, info, _ in entries)
-        started = _time.time()
-        base: dict[str, Any] = {"number": e164, "window": window, "claims_24_7": claims_24_7}
-        zone = number_zone(parsed)
-        base["timezone"] = zone.key if zone else None
 
-        def publish(verdict: Verdict) -> None:
-            for text, _info, _parsed in entries:
-                results[text] = Verdict(verdict.kind, text, verdict.verdict, verdict.reason, verdict.message,
-                                        verdict.checks, verdict.flags)
+@dataclass
+class _Line:
+    """One number to call; every input text that normalized to it shares the call and the verdict."""
 
-        def not_due(reason: str, local: datetime | None) -> None:
-            previous = None
-            if ledger is not None and reason == "already-probed":
-                key = ledger_key(win, local) if local else None
-                previous = _ledger_calls(ledger).get(e164, {}).get(key or "")
-            evidence = {**base, "local_time": local.isoformat() if local else None, "previous_call": previous}
-            message = f"{intl}: {reason_message(reason) or reason}"
-            publish(_refused(e164, Refusal("unknown", reason, message), started, evidence))
+    e164: str
+    entries: list[tuple[str, dict[str, Any], phonenumbers.PhoneNumber]]
+    intl: str
+    claims_24_7: bool
+    started: float
+    base: dict[str, Any]
 
-        due, why, local, _ = _due(parsed, win, _aware(now), ledger)
-        if not due:
-            not_due(why, local)
-            return
-        async with limiter.slot(LIMITER_KEY):
-            # Time has passed while waiting for a slot: ask again.
-            call_now = _aware(now)
-            due, why, local, key = _due(parsed, win, call_now, ledger)
-            if not due:
-                not_due(why, local)
-                return
-            assert local is not None and key is not None
-            entry: dict[str, Any] = {"at": call_now.astimezone(UTC).isoformat(), "local": local.isoformat(),
-                                     "status": "in-progress"}
-            if ledger is not None:
-                _ledger_calls(ledger).setdefault(e164, {})[key] = entry  # before dialling: a crash never re-dials
-            t0 = _time.perf_counter()
-            spec = _call_spec(config, e164, password, answer_window)
-            try:
-                result = await _place_call(config, target.address or "", target.port, spec)
-            except (OSError, TimeoutError) as exc:
-                result = CallResult(spec.request_uri, "", config.transport.upper())
-                result.transport_error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-                result.duration = _time.perf_counter() - t0
-        verdict_name, reason = classify_call(result)
-        flags: list[str] = []
-        message = _message(intl, reason, result)
-        if claims_24_7 and reason not in LIVE_REASONS:
-            flags.append("not-available-24-7")
-            message += f"; {reason_message('not-available-24-7')}"
-        evidence = {
-            **base,
-            "local_time": local.isoformat(),
-            "proxy": f"{host_for_uri(target.address or '')}:{target.port}",
-            "transport": config.transport,
-            "request_uri": spec.request_uri,
-            "responses": [r.to_dict() for r in result.responses],
-            "final_code": result.final.code if result.final else None,
-            "final_reason": result.final.reason if result.final else None,
-            "time_to_answer": round(result.answered_after, 3) if result.answered_after is not None else None,
-            "cancelled": result.cancel_reason is not None,
-            "cancel_reason": result.cancel_reason,
-            "cancel_status": result.cancel_status,
-            "bye_status": result.bye_status,
-            "auth": result.auth,
-            "timed_out": result.timed_out,
-            "transport_error": result.transport_error,
-            "invites_sent": result.invites_sent,
-            "retransmissions": result.retransmissions,
-            "duration_s": round(result.duration, 3),
-            "notes": list(result.notes),
-            "transcript": result.transcript,
-        }
-        check = Check(CHECK_NAME, verdict_name, reason, message, evidence, started,
-                      round((_time.perf_counter() - t0) * 1000, 3))
-        publish(Verdict("phone", e164, verdict_name, reason, message, (check,), tuple(flags)))
-        entry.update(status="done", verdict=verdict_name, reason=reason,
-                     final=result.final.code if result.final else None)
-        results.calls.append({
-            "number": e164, "at": entry["at"], "local_time": local.isoformat(), "window": window,
-            "verdict": verdict_name, "reason": reason, "final_code": entry["final"],
-            "duration_s": round(result.duration, 3),
-        })
-        log.info("sip-line %s: %s/%s (final %s, %.1f s)", e164, verdict_name, reason, entry["final"], result.duration)
 
-    async def guarded(e164: str, entries: list[tuple[str, dict[str, Any], phonenumbers.PhoneNumber]]) -> None:
+@dataclass
+class _Prober:
+    """What every call of one :func:`probe_lines` run shares: the trunk, the window, the ledger, the results."""
+
+    config: SipTrunkConfig
+    target: _Target
+    password: Secret | None
+    limiter: HostLimiter
+    window: str | None
+    win: ProbeWindow | None
+    answer_window: float | None
+    ledger: dict[str, Any] | None
+    now: datetime | None
+    results: ProbeResults
+
+    async def guarded(self, e164: str, entries: list[tuple[str, dict[str, Any], phonenumbers.PhoneNumber]]) -> None:
         try:
-            await one(e164, entries)
+            await self.probe(e164, entries)
         except Exception as exc:  # one broken call must not cost the others
             log.exception("sip-line %s: probe failed", e164)
             message = f"the line probe failed unexpectedly: {type(exc).__name__}"
             for text, _info, _parsed in entries:
-                results[text] = _refused(text, Refusal("unknown", "sip-error", message), _time.time(), {"number": e164})
+                self.results[text] = _refused(
+                    text, Refusal("unknown", reasons.SIP_ERROR, message), _time.time(), {"number": e164})
 
-    await asyncio.gather(*(guarded(e164, entries) for e164, entries in planned.items()))
-    return results
+    async def probe(self, e164: str, entries: list[tuple[str, dict[str, Any], phonenumbers.PhoneNumber]]) -> None:
+        parsed = entries[0][2]
+        claims_24_7 = any(bool(info.get("claims_24_7")) for _, info, _ in entries)
+        base: dict[str, Any] = {"number": e164, "window": self.window, "claims_24_7": claims_24_7}
+        zone = number_zone(parsed)
+        base["timezone"] = zone.key if zone else None
+        line = _Line(e164, entries, phonenumbers.format_number(parsed, PhoneNumberFormat.INTERNATIONAL),
+                     claims_24_7, _time.time(), base)
+        due, why, local, _ = _due(parsed, self.win, _aware(self.now), self.ledger)
+        if not due:
+            self._not_due(line, why, local)
+            return
+        async with self.limiter.slot(LIMITER_KEY):
+            # Time has passed while waiting for a slot: ask again.
+            call_now = _aware(self.now)
+            due, why, local, key = _due(parsed, self.win, call_now, self.ledger)
+            if not due:
+                self._not_due(line, why, local)
+                return
+            assert local is not None and key is not None
+            entry: dict[str, Any] = {"at": call_now.astimezone(UTC).isoformat(), "local": local.isoformat(),
+                                     "status": "in-progress"}
+            if self.ledger is not None:
+                _ledger_calls(self.ledger).setdefault(e164, {})[key] = entry  # before dialling: a crash never re-dials
+            t0 = _time.perf_counter()
+            spec = _call_spec(self.config, e164, self.password, self.answer_window)
+            result = await self._call(spec, t0)
+        self._record(line, local, entry, spec, result, t0)
+
+    async def _call(self, spec: CallSpec, t0: float) -> CallResult:
+        try:
+            return await _place_call(self.config, self.target.address or "", self.target.port, spec)
+        except (OSError, TimeoutError) as exc:
+            result = CallResult(spec.request_uri, "", self.config.transport.upper())
+            result.transport_error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            result.duration = _time.perf_counter() - t0
+            return result
+
+    def _publish(self, line: _Line, verdict: Verdict) -> None:
+        for text, _info, _parsed in line.entries:
+            self.results[text] = Verdict(verdict.kind, text, verdict.verdict, verdict.reason, verdict.message,
+                                         verdict.checks, verdict.flags)
+
+    def _not_due(self, line: _Line, reason: str, local: datetime | None) -> None:
+        previous = None
+        if self.ledger is not None and reason == reasons.ALREADY_PROBED:
+            key = ledger_key(self.win, local) if local else None
+            previous = _ledger_calls(self.ledger).get(line.e164, {}).get(key or "")
+        evidence = {**line.base, "local_time": local.isoformat() if local else None, "previous_call": previous}
+        message = f"{line.intl}: {reasons.message(reason) or reason}"
+        self._publish(line, _refused(line.e164, Refusal("unknown", reason, message), line.started, evidence))
+
+    def _record(
+        self, line: _Line, local: datetime, entry: dict[str, Any], spec: CallSpec, result: CallResult, t0: float
+    ) -> None:
+        """The verdict of a placed call, its ledger entry and its line in the run summary."""
+        verdict_name, reason = classify_call(result)
+        flags: list[str] = []
+        message = _message(line.intl, reason, result)
+        if line.claims_24_7 and reason not in LIVE_REASONS:
+            flags.append(reasons.NOT_AVAILABLE_24_7)
+            message += f"; {reasons.message(reasons.NOT_AVAILABLE_24_7)}"
+        evidence = _call_evidence(line.base, local, self.target, self.config, spec, result)
+        check = Check(CHECK_NAME, verdict_name, reason, message, evidence, line.started,
+                      round((_time.perf_counter() - t0) * 1000, 3))
+        self._publish(line, Verdict("phone", line.e164, verdict_name, reason, message, (check,), tuple(flags)))
+        entry.update(status="done", verdict=verdict_name, reason=reason,
+                     final=result.final.code if result.final else None)
+        self.results.calls.append({
+            "number": line.e164, "at": entry["at"], "local_time": local.isoformat(), "window": self.window,
+            "verdict": verdict_name, "reason": reason, "final_code": entry["final"],
+            "duration_s": round(result.duration, 3),
+        })
+        log.info("sip-line %s: %s/%s (final %s, %.1f s)", line.e164, verdict_name, reason, entry["final"],
+                 result.duration)

@@ -182,6 +182,22 @@ class ClientTransaction:
                 handle.cancel()
 
     # -- sending
+    def _send_first(self, state: str) -> bool:
+        """Enter ``state`` and send the request; False when the transport failed (then it is over)."""
+        self.state = state
+        self.started_at = self.clock.time()
+        return self._transmit(self.request)
+
+    def _retransmit(self) -> bool:
+        self.retransmissions += 1
+        return self._transmit(self.request, retransmission=True)
+
+    def _time_out(self) -> None:
+        """Timer B or F fired: no final response in time."""
+        self._stop()
+        self._emit(TIMEOUT)
+        self._terminate()
+
     def _transmit(self, message: SipMessage, retransmission: bool = False) -> bool:
         try:
             self.send(message, retransmission)
@@ -223,9 +239,7 @@ class InviteClientTransaction(ClientTransaction):
     ack_sent: int = 0
 
     def start(self) -> None:
-        self.state = CALLING
-        self.started_at = self.clock.time()
-        if not self._transmit(self.request):
+        if not self._send_first(CALLING):
             return
         if not self.reliable:
             self._interval_a = self.timers.t1
@@ -235,18 +249,14 @@ class InviteClientTransaction(ClientTransaction):
     def _timer_a(self) -> None:
         if self.state != CALLING:
             return
-        self.retransmissions += 1
-        if not self._transmit(self.request, retransmission=True):
+        if not self._retransmit():
             return
         self._interval_a *= 2  # no T2 cap for INVITE (§17.1.1.2)
         self._start("A", self._interval_a, self._timer_a)
 
     def _timer_b(self) -> None:
-        if self.state != CALLING:
-            return
-        self._stop()
-        self._emit(TIMEOUT)
-        self._terminate()
+        if self.state == CALLING:
+            self._time_out()
 
     def receive(self, response: SipMessage) -> None:
         code = response.status or 0
@@ -298,9 +308,7 @@ class NonInviteClientTransaction(ClientTransaction):
     """RFC 3261 Figure 6 (CANCEL, BYE, OPTIONS ...)."""
 
     def start(self) -> None:
-        self.state = TRYING
-        self.started_at = self.clock.time()
-        if not self._transmit(self.request):
+        if not self._send_first(TRYING):
             return
         if not self.reliable:
             self._interval_e = self.timers.t1
@@ -310,8 +318,7 @@ class NonInviteClientTransaction(ClientTransaction):
     def _timer_e(self) -> None:
         if self.state not in (TRYING, PROCEEDING):
             return
-        self.retransmissions += 1
-        if not self._transmit(self.request, retransmission=True):
+        if not self._retransmit():
             return
         if self.state == TRYING:
             self._interval_e = min(2 * self._interval_e, self.timers.t2)
@@ -320,11 +327,8 @@ class NonInviteClientTransaction(ClientTransaction):
         self._start("E", self._interval_e, self._timer_e)
 
     def _timer_f(self) -> None:
-        if self.state not in (TRYING, PROCEEDING):
-            return
-        self._stop()
-        self._emit(TIMEOUT)
-        self._terminate()
+        if self.state in (TRYING, PROCEEDING):
+            self._time_out()
 
     def receive(self, response: SipMessage) -> None:
         code = response.status or 0

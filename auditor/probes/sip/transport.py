@@ -178,7 +178,7 @@ async def open_transport(
             raw, _ = await asyncio.wait_for(connect, connect_timeout)
         except ssl.SSLError as exc:
             raise ConnectionError(f"TLS handshake with {host}:{port} failed: {exc}") from exc
-        stream._transport = raw  # type: ignore[assignment]
+        stream._transport = raw
         transport = stream
         sock_name = raw.get_extra_info("sockname")
     else:

@@ -368,7 +368,9 @@ class _Call:
             dialog = _Dialog(
                 to_tag=to_tag,
                 to_header=response.header("To") or "",
-                remote_target=target.uri if target else (self.invite.uri if self.invite else self.spec.request_uri),
+                remote_target=target.uri if target else (
+                    self.invite.uri if self.invite and self.invite.uri else self.spec.request_uri
+                ),
                 routes=list(reversed(response.values("Record-Route"))),
             )
             self.dialogs[to_tag] = dialog

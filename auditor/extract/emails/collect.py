@@ -1,0 +1,123 @@
+"""Collecting sightings: the page's text as one string with block offsets, and the best sighting per address."""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from itertools import accumulate
+from typing import Any
+
+import ahocorasick
+
+from auditor.extract.emails.rules import METHOD_RANK, email_rules
+from auditor.extract.page import ParsedPage
+from auditor.models import Method
+
+
+@dataclass
+class Found:
+    value: str
+    raw: str
+    method: Method
+    context: str
+    confidence: float
+    label: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    methods: set[str] = field(default_factory=set)
+
+
+# What ``\s`` matches in a str pattern (tests check the list against the engine).
+WHITESPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + (
+    "\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+@cache
+def _hint_automaton() -> Any:
+    """``page_hint`` spelled out as literals: "@", or a space or opening bracket, an at-word
+    and a space or closing bracket. Each value is the literal's length."""
+    automaton = ahocorasick.Automaton()
+    automaton.add_word("@", 1)
+    before = WHITESPACE + "[({<"
+    after = WHITESPACE + "])}>"
+    for word in email_rules().at_policy:
+        for b in before:
+            for a in after:
+                automaton.add_word(b + word + a, len(word) + 2)
+    automaton.make_automaton()
+    return automaton
+
+
+class PageText:
+    """The page's blocks lower-cased and joined once, for whole-page searches.
+
+    Thousands of blocks make a regex call or a ``lower()`` per block cost more
+    than all the real work; one string and a bisect over block ends do not.
+    """
+
+    def __init__(self, page: ParsedPage) -> None:
+        self.blocks = page.blocks
+        texts = [b.text for b in self.blocks]
+        joined = "\n".join(texts)
+        self.lowered = joined.lower()
+        if len(self.lowered) != len(joined):  # "İ" lower-cases to two characters
+            texts = [t.lower() for t in texts]
+            self.lowered = "\n".join(texts)
+        self.ends = list(accumulate(len(t) + 1 for t in texts))
+
+    def block_at(self, offset: int) -> int:
+        return bisect_right(self.ends, offset)
+
+    def hinted(self) -> Iterator[int]:
+        """Indexes of blocks with "@" or a spaced or bracketed at-word.
+
+        Where ``_rules().page_hint.finditer`` starts its matches, found by one Aho-Corasick
+        pass: the regex begins with a class of whitespace and brackets, which the engine
+        tries at every space of the page's prose.
+        """
+        last = -1
+        end = 0
+        hits = sorted((at - size + 1, size) for at, size in _hint_automaton().iter(self.lowered))
+        for start, size in hits:
+            if start < end:
+                continue  # finditer's matches do not overlap
+            end = start + size
+            i = self.block_at(start)
+            if i != last and i < len(self.blocks):
+                last = i
+                yield i
+
+    def find(self, needle: str) -> int | None:
+        """Index of the first block containing ``needle`` (case-insensitive)."""
+        pos = self.lowered.find(needle.lower()) if needle else -1
+        if pos < 0:
+            return None
+        i = self.block_at(pos)
+        return i if i < len(self.blocks) else None
+
+
+class Collector:
+    """One record per address; the best method wins, the others fill gaps."""
+
+    def __init__(self, page: ParsedPage) -> None:
+        self.found: dict[str, Found] = {}
+        self.text = PageText(page)
+
+    def add(self, item: Found) -> None:
+        item.methods.add(item.method)
+        old = self.found.get(item.value)
+        if old is None:
+            self.found[item.value] = item
+            return
+        best, other = (
+            (item, old) if METHOD_RANK[item.method] < METHOD_RANK[old.method] else (old, item)
+        )
+        best.methods |= other.methods
+        best.label = best.label or other.label
+        best.context = best.context or other.context
+        best.confidence = max(best.confidence, other.confidence)
+        for key, val in other.details.items():
+            best.details.setdefault(key, val)
+        self.found[item.value] = best

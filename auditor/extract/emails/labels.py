@@ -1,0 +1,143 @@
+"""Role or personal addresses, and the label (sales, support, ...) an address's words give it."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from auditor.extract.emails.rules import TOKEN_SPLIT, email_rules
+from auditor.models import CONTEXT_MAX, clip_context
+from auditor.text import fold
+
+log = logging.getLogger(__package__)
+
+
+def _tokens(local: str) -> list[str]:
+    return [t for t in (re.sub(r"\d+", "", p) for p in TOKEN_SPLIT.split(local)) if t]
+
+
+def is_role(local: str) -> bool:
+    rules = email_rules()
+    if local in rules.role_words or re.sub(r"\d+", "", local) in rules.role_words:
+        return True
+    if any(t in rules.role_words for t in _tokens(local)):
+        return True
+    return any(
+        len(local) > len(p) and (local.startswith(p) or local.endswith(p))
+        for p in rules.role_prefixes
+    )
+
+
+def _surname(token: str) -> bool:
+    """Common surname, also in its feminine form (kowalska, novakova, ivanova)."""
+    last = email_rules().last_names
+    if token in last:
+        return True
+    forms = {token[:-1]} if token.endswith("a") else set()
+    if token.endswith(("ska", "cka", "dzka")):
+        forms.add(token[:-1] + "i")
+    if token.endswith("ova"):
+        forms.add(token[:-3])
+    return bool(forms & last)
+
+
+def _name_like(token: str) -> bool:
+    """A first name, a surname, or initial/first name joined to a surname."""
+    rules = email_rules()
+    if token in rules.first_names or _surname(token):
+        return True
+    for i in range(1, len(token)):
+        head, tail = token[:i], token[i:]
+        if (len(head) == 1 or head in rules.first_names) and _surname(tail):
+            return True  # jkowalski, peterhorvath
+        if _surname(head) and (len(tail) == 1 or tail in rules.first_names):
+            return True  # kovacsp, kovacspeter
+    return False
+
+
+def classify_address(address: str) -> str:
+    """'role' or 'personal' for an address (or a bare local part).
+
+    A role mailbox belongs to a function and survives staff changes, so the
+    audit weighs it differently from a person's mailbox. The rule, in order:
+
+    1. ``first.last`` whose first token is a common first name -> personal
+       (``peter.sales`` is Péter in sales, not the sales desk).
+    2. The local part (plus-tag and digits dropped, accents folded), or one of
+       its ``. _ -`` tokens, is a role word in any listed language (info,
+       kapcsolat, biuro, zakaznik, iletisim, otdel, noreply, …), or it starts
+       or ends with a role stem (``infobudapest``, ``salesteam``) -> role.
+    3. Letters split by ``.``, ``_`` or ``-`` into two or three parts, one of
+       at least two letters (``j.kowalski``, ``anna-maria``) -> personal.
+    4. One word that is a common first name or surname, or an initial or
+       first name glued to a surname (``jkowalski``, ``peterhorvath``) -> personal.
+    5. Anything else (``abc``, ``shop24``, ``12345``) -> role: an unknown
+       mailbox that does not look like a name is treated as a function's.
+    """
+    try:
+        local = str(address).rpartition("@")[0] or str(address)
+        local = fold(local.split("+", 1)[0].strip())
+        if not local:
+            return "role"
+        rules = email_rules()
+        parts = [p for p in TOKEN_SPLIT.split(local) if p]
+        if len(parts) >= 2 and parts[0] in rules.first_names and parts[0] not in rules.role_words:
+            return "personal"
+        if is_role(local):
+            return "role"
+        tokens = _tokens(local)
+        if len(tokens) != len(parts) or not tokens:
+            return "role"  # a part was only digits: an account, not a name
+        if 2 <= len(tokens) <= 3 and all(t.isalpha() for t in tokens):
+            if max(len(t) for t in tokens) >= 2:
+                return "personal"
+        if len(tokens) == 1 and tokens[0].isalpha() and _name_like(tokens[0]):
+            return "personal"
+    except Exception:  # noqa: BLE001
+        log.debug("classify_address failed on %r", address, exc_info=True)
+    return "role"
+
+
+def label_from_local(local: str) -> str | None:
+    rules = email_rules()
+    local = fold(local.split("+", 1)[0])
+    for key in (local, re.sub(r"\d+", "", local), *_tokens(local)):
+        if key in rules.label_locals:
+            return rules.label_locals[key]
+    for word, name in rules.label_prefixes:
+        # "salesteam" is sales; "express" and "multimedia" are not press.
+        if local.startswith(word) or (len(word) >= 6 and local.endswith(word)):
+            return name
+    return None
+
+
+_OTHER_ADDRESS = re.compile(r"\S+@\S+")
+
+
+def label_from_text(before: str, after: str = "") -> str | None:
+    """The label whose keyword is nearest before the address (or right after it,
+    in brackets or after a dash: ``info@x.hu (customer service)``)."""
+    before = _OTHER_ADDRESS.sub(" ", fold(before))
+    after = _OTHER_ADDRESS.sub(" ", fold(after))
+    tail_ok = after.lstrip()[:1] in ("(", "-", "–", "—", ":")
+    best: tuple[int, str] | None = None
+    for name, pattern in email_rules().label_keywords:
+        for m in pattern.finditer(before):
+            dist = len(before) - m.end()
+            if best is None or dist < best[0]:
+                best = (dist, name)
+        if tail_ok:
+            hit = pattern.search(after)
+            if hit and (best is None or hit.start() + 40 < best[0]):
+                best = (hit.start() + 40, name)
+    return best[1] if best else None
+
+
+def text_window(text: str, start: int, end: int, limit: int = CONTEXT_MAX) -> str:
+    """About ``limit`` characters of ``text`` centred on [start, end)."""
+    if len(text) <= limit:
+        return clip_context(text)
+    room = max(0, limit - (end - start))
+    lo = max(0, start - room * 2 // 3)
+    hi = min(len(text), end + room - (start - lo))
+    return clip_context(text[lo:hi], limit)

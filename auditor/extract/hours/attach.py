@@ -1,0 +1,124 @@
+"""Attaching hours to the contact point they describe, and the hours contact point itself.
+
+Hours apply to a phone number or email address written in the same or a neighbouring block
+(or named by the structured item that holds them); otherwise to the page as a whole.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import phonenumbers
+
+from auditor.extract import confidence as conf
+from auditor.extract.hours.schedules import Schedule
+from auditor.extract.hours.vocabulary import DAYS
+from auditor.extract.page import ParsedPage
+from auditor.models import ContactPoint, Method
+
+CONFIDENCE = {"days": conf.STRUCTURED, "always": conf.LIKELY, "bare": conf.WEAK, "structured": conf.MACHINE}
+
+
+@dataclass(frozen=True)
+class Target:
+    value: str
+    raw: str
+    digits: str  # national significant number for phones
+    email: str
+
+
+def targets_of(contacts: Sequence[ContactPoint]) -> list[Target]:
+    out: list[Target] = []
+    for c in contacts:
+        if c.kind == "phone":
+            digits = ""
+            try:
+                digits = phonenumbers.national_significant_number(phonenumbers.parse(c.value, None))
+            except phonenumbers.NumberParseException:
+                digits = re.sub(r"\D", "", c.value)[-9:]
+            out.append(Target(c.value, c.raw.strip(), digits if len(digits) >= 6 else "", ""))
+        elif c.kind == "email":
+            out.append(Target(c.value, c.raw.strip(), "", c.value.lower()))
+    return out
+
+
+def _find_target(text: str, target: Target) -> int | None:
+    """Where ``target`` appears in ``text`` (char offset), or None."""
+    if target.raw and len(target.raw) >= 5:
+        pos = text.find(target.raw)
+        if pos >= 0:
+            return pos
+    if target.email:
+        pos = text.lower().find(target.email)
+        return pos if pos >= 0 else None
+    if target.digits:
+        positions = [i for i, ch in enumerate(text) if ch.isdigit()]
+        digits = "".join(text[i] for i in positions)
+        pos = digits.find(target.digits)
+        if pos >= 0:
+            return positions[pos]
+    return None
+
+
+def applies_to(blocks: Sequence[str], sched: Schedule, targets: list[Target]) -> str | None:
+    """The contact point the schedule describes: same block(s) first, then neighbours."""
+    if not targets or not sched.pieces:
+        return None
+    first, last = min(sched.pieces), max(sched.pieces)
+    anchor = sched.pieces[first][0]
+    best: tuple[int, str] | None = None
+    for b in range(first, last + 1):
+        for t in targets:
+            pos = _find_target(blocks[b], t)
+            if pos is not None:
+                dist = abs(pos - anchor) if b == first else 10_000 + b
+                if best is None or dist < best[0]:
+                    best = (dist, t.value)
+    if best is not None:
+        return best[1]
+    for b, pick_last in ((first - 1, True), (last + 1, False)):
+        if not 0 <= b < len(blocks):
+            continue
+        hits = [(pos, t.value) for t in targets if (pos := _find_target(blocks[b], t)) is not None]
+        if hits:
+            hits.sort()
+            return hits[-1][1] if pick_last else hits[0][1]
+    return None
+
+
+def hours_point(
+    page: ParsedPage,
+    value: str,
+    raw: str,
+    method: Method,
+    spans: list[dict[str, Any]],
+    always: bool,
+    applies: str | None,
+    sched: Schedule,
+    context: str,
+) -> ContactPoint:
+    details: dict[str, Any] = {"always_open": always, "spans": spans, "applies_to": applies}
+    if sched.closed - set(sched.per_day):
+        details["closed"] = [DAYS[d] for d in sorted(sched.closed - set(sched.per_day))]
+    if method == "text":
+        confidence = (
+            CONFIDENCE["always"]
+            if sched.kind == "always"
+            else (CONFIDENCE["days"] if sched.per_day else CONFIDENCE["bare"])
+        )
+    else:
+        confidence = CONFIDENCE["structured"]
+    return ContactPoint(
+        kind="hours",
+        value=value,
+        raw=raw,
+        label=None,
+        method=method,
+        page_url=page.url,
+        context=context,
+        confidence=confidence,
+        details=details,
+    )

@@ -1,0 +1,207 @@
+"""Which of a page's text blocks hold hours, and the schedules read from them.
+
+A number range alone is never hours: dates, prices and phone numbers are full of them.
+A range needs a day word before it, a time-like spelling (``8:00``, ``9h``, ``17 Uhr``,
+``16 óra``) with an hours word nearby, or an always-open phrase. Blocks are sorted
+out by their digit shapes first, so most are never lexed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from auditor.extract.hours.lexing import Token, lex, pick_lang
+from auditor.extract.hours.schedules import Parser, Schedule
+from auditor.extract.hours.vocabulary import (
+    DIGIT,
+    MAX_BLOCK_CHARS,
+    NEIGHBOUR_MAX_CHARS,
+    RANGEISH,
+    Lang,
+    ShapeTests,
+    Vocab,
+    digit_shapes,
+    vocab,
+)
+from auditor.models import ContactPoint
+from auditor.text import fold
+
+
+def _always(text: str, v: Vocab, folded: str | None = None) -> bool:
+    folded = fold(text, keep_accents=True) if folded is None else folded
+    return v.search_folded("always_quick", text, folded) and bool(v.always.search(text))
+
+
+def _is_seed(text: str, v: Vocab) -> bool:
+    """A block that starts a neighbourhood worth lexing (see ``_candidates``)."""
+    folded = fold(text, keep_accents=True)
+    if DIGIT.search(text):
+        return bool(
+            v.search_folded("timeish", text, folded)
+            or (RANGEISH.search(text) and v.day_words.search(v.any_day, text, folded))
+            or _always(text, v, folded)
+        )
+    return _always(text, v, folded) or bool(
+        v.search_folded("closed", text, folded) and v.day_words.search(v.any_day, text, folded)
+    )
+
+
+# what a block's shape says about the block (bits)
+_MAY_SEED = 1  # run _is_seed on the text
+_JOINS = 2  # a short block with a digit or a "closed" word: joins a neighbouring seed
+_JOINS_IF_DAY = 4  # a short block that joins if it really holds a day word
+
+
+def _day(shape: str, folded: str, tests: ShapeTests) -> bool:
+    """tests.day on ``shape``, tried only where a day word starts (``_DayWords.search``)."""
+    return tests.day_words.search(tests.day, shape, folded)
+
+
+def _shape_code(shape: str, v: Vocab, words: tuple[str, bool, bool] | None = None) -> int:
+    """Bits for one shape; every test here is true whenever the per-block one can be.
+
+    ``words``: (folded shape, always-open word, closed word) of a digitless shape, found
+    for all of a page's digitless shapes at once (``_WordsInShapes``).
+    """
+    tests = v.shape
+    short = len(shape) <= NEIGHBOUR_MAX_CHARS
+    if words is not None:
+        folded, always, closed = words
+        digits = False
+    else:
+        folded = fold(shape, keep_accents=True)
+        digits = DIGIT.search(shape) is not None
+        if not digits and tests.always_words is not None:
+            always = any(word in folded for word in tests.always_words)
+        else:
+            always = bool(tests.folded_always.search(folded) if tests.folded_always else tests.always.search(shape))
+    code = _MAY_SEED if always else 0
+    if digits:
+        timeish = tests.folded_timeish.search(folded) if tests.folded_timeish else tests.timeish.search(shape)
+        if timeish or (RANGEISH.search(shape) and _day(shape, folded, tests)):
+            code |= _MAY_SEED
+        return code | (_JOINS if short else 0)
+    if words is None:
+        if v.folded_closed is not None and v.closed_tokens is not None:
+            closed = v.closed_tokens.search(folded, v.folded_closed)
+        else:
+            closed = v.closed.search(shape) is not None
+    if not (closed or short) or not _day(shape, folded, tests):
+        return code | (_JOINS if short and closed else 0)
+    if closed:
+        code |= _MAY_SEED
+    return code | ((_JOINS if closed else _JOINS_IF_DAY) if short else 0)
+
+
+def _shape_codes(shapes: Sequence[str], v: Vocab) -> dict[str, int]:
+    """``_shape_code`` of every distinct shape; the digitless ones' words in one pass."""
+    distinct = list(dict.fromkeys(shapes))
+    if v.words_in_shapes is None:
+        return {shape: _shape_code(shape, v) for shape in distinct}
+    codes: dict[str, int] = {}
+    plain: list[str] = []
+    for shape in distinct:
+        if DIGIT.search(shape) is None:
+            plain.append(shape)
+        else:
+            codes[shape] = _shape_code(shape, v)
+    for shape, words in zip(plain, v.words_in_shapes.scan(plain), strict=True):
+        codes[shape] = _shape_code(shape, v, words)
+    return codes
+
+
+def _candidates(blocks: Sequence[str], v: Vocab, shapes: Sequence[str]) -> set[int]:
+    """Blocks worth lexing: cheap tests first, since most blocks hold no hours.
+
+    A block with a clock time, a number range and a day word, an always-open phrase, or a
+    day word with "closed" is a seed; short neighbouring blocks with day words,
+    digits or "closed" join it (hours tables put days and times in separate cells), and
+    their short neighbours in turn. So a seed's neighbourhood is the whole stretch of
+    seeds and joining blocks around it with at most one other block between two of them.
+
+    The tests run once per digit shape (``digit_shapes``); only blocks whose shape passes get
+    the real test on their text.
+    """
+    codes = list(map(_shape_codes(shapes, v).__getitem__, shapes))
+    found: set[int] = set()
+    stretch: list[int] = []
+    seeded = False
+    last = -3
+    for i in [i for i, code in enumerate(codes) if code]:
+        code = codes[i]
+        seed = bool(code & _MAY_SEED) and _is_seed(blocks[i], v)
+        joins = bool(code & _JOINS) or (
+            bool(code & _JOINS_IF_DAY) and v.day_words.search(v.any_day, blocks[i], fold(blocks[i], keep_accents=True))
+        )
+        if not (seed or joins):
+            continue
+        if i - last > 2:
+            if seeded:
+                found.update(stretch)
+            stretch, seeded = [], False
+        stretch.append(i)
+        seeded = seeded or seed
+        last = i
+    if seeded:
+        found.update(stretch)
+    return found
+
+
+def parse_text(
+    blocks: Sequence[str], page_lang: str | None = None, force_lang: str | None = None
+) -> list[Schedule]:
+    """Schedules found in consecutive text blocks (pure; used for text and JSON-LD)."""
+    v = vocab()
+    lang_code = (page_lang or "").split("-")[0].lower() or None
+    shapes = digit_shapes(blocks)
+    candidates = _candidates(blocks, v, shapes)
+    tokens: list[Token] = []
+    langs: dict[int, Lang] = {}
+    lexable: dict[str, bool] = {}
+    for i in sorted(candidates):
+        text = blocks[i][:MAX_BLOCK_CHARS]
+        shape = shapes[i][:MAX_BLOCK_CHARS]
+        # a block that can hold no token but separators ("/", ",", "-", "and") adds nothing
+        # to any schedule: the parser reads separators only beside day words and times of
+        # the same block
+        ok = lexable.get(shape)
+        if ok is None:
+            ok = lexable[shape] = bool(
+                v.shape.always.search(shape) or v.shape.lexable.search(shape)
+            )
+        if not ok:
+            continue
+        lang = v.langs[force_lang] if force_lang else pick_lang(text, lang_code, v)
+        langs[i] = lang
+        tokens.extend(lex(text, i, lang, v))
+    return Parser(blocks, tokens, langs).run()
+
+
+def mask_phones(blocks: list[str], contacts: Sequence[ContactPoint]) -> list[str]:
+    """Blank out harvested phone numbers so "06 - 12 34 56 78" is never read as 06-12.
+
+    Same-length filler keeps offsets valid for the raw text and the contact lookup.
+    """
+    raws = {
+        c.raw.strip()
+        for c in contacts
+        if c.kind == "phone" and sum(ch.isdigit() for ch in c.raw) >= 6
+    }
+    raws = {r for r in raws if not r.lower().startswith("tel:")}
+    if not raws:
+        return blocks
+    masked = []
+    for text in blocks:
+        for raw in raws:
+            if raw in text:
+                text = text.replace(raw, "#" * len(raw))
+        masked.append(text)
+    return masked
+
+
+def raw_of(blocks: Sequence[str], sched: Schedule) -> str:
+    return " | ".join(blocks[b][s:e] for b, (s, e) in sorted(sched.pieces.items()))
+
+
+def context_of(blocks: Sequence[str], sched: Schedule) -> str:
+    return " | ".join(blocks[b] for b in sorted(sched.pieces))

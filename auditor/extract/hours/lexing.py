@@ -1,0 +1,142 @@
+"""Lexing one block of text into hours tokens: day words, time ranges, closed, pauses, joiners.
+
+The language is the page's when its day words are there, else the one whose day words
+the text holds most of.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from auditor.extract.hours.vocabulary import KINDS, Lang, Vocab
+from auditor.text import fold
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # "always" or one of _KINDS
+    start: int
+    end: int
+    block: int
+    text: str
+    days: tuple[int, ...] = ()
+    span: tuple[int, int] | None = None
+    timeish: bool = False
+
+
+def _minutes(h: str, m: str | None, ap: str | None) -> int:
+    hour = int(h)
+    if ap:
+        pm = ap.lower().startswith("p")
+        hour = hour % 12 + (12 if pm else 0)
+    return hour * 60 + int(m or 0)
+
+
+def _range(m: re.Match[str]) -> tuple[tuple[int, int], bool] | None:
+    """(opens, closes) in minutes and whether it is spelled like a time, or None."""
+    g = m.groupdict()
+    clock = {
+        n: bool(g[f"m{n}"] and g[f"s{n}"] and g[f"s{n}"].strip() in (":", "h", "u")) for n in "12"
+    }
+    timeish = clock["1"] or clock["2"]
+    for n in "12":
+        if g[f"sx{n}"] or g[f"ap{n}"] or g[f"hu{n}"] or g[f"m{n}"] in ("00", "15", "30", "45"):
+            timeish = True
+    if g["sw"] and not (g["fw"] or (clock["1"] and clock["2"]) or g["sx2"] or g["ap2"] or g["hu1"]):
+        return None  # "10 and 1", "2 to 3": numbers joined by a word are not hours
+    ap1, ap2 = g["ap1"], g["ap2"]
+    opens = _minutes(g["h1"], g["m1"], ap1)
+    closes = _minutes(g["h2"], g["m2"], ap2)
+    if (
+        ap2
+        and not ap1
+        and ap2.lower().startswith("p")
+        and opens < 12 * 60
+        and opens + 720 <= closes
+    ):
+        opens += 720  # "1-5pm" is 13:00-17:00, "9-5pm" stays 09:00
+    if opens >= 24 * 60 or closes > 24 * 60:
+        return None
+    if closes == 0 or closes == 24 * 60 - 1:
+        closes = 24 * 60  # "-00:00" and "-23:59" both mean until midnight
+    if closes < opens and not (ap1 or ap2) and closes <= 8 * 60 and closes + 720 > opens:
+        closes += 720  # "Mon-Fri 8-5", "8:30-5:30"
+    elif closes <= opens and not (clock["1"] and clock["2"] and closes < opens):
+        return None  # only "22:00-06:00" spelled in full may run past midnight
+    if not timeish and not (5 * 60 <= opens and closes - opens >= 60):
+        return None
+    return (opens, closes), timeish
+
+
+def _day_lookup(lang: Lang, word: str) -> tuple[int, ...]:
+    key = " ".join(word.lower().rstrip(".").split())
+    if key in lang.words:
+        return lang.words[key]
+    for stem, days in lang.stems:
+        if key.startswith(stem):
+            return days
+    return ()
+
+
+def pick_lang(text: str, page_lang: str | None, v: Vocab) -> Lang:
+    """The language whose day words explain the block best (page language breaks ties).
+
+    One pass of the all-languages day regex; each matched word votes for every
+    language that has it ("Mo" for en and de, "Pzt" for tr only), a whole word twice
+    as much as a short abbreviation.
+    """
+    scores: dict[str, float] = {}
+    for word in v.day_words.findall(v.any_day, text, fold(text, keep_accents=True)):
+        key = " ".join(word.lower().rstrip(".").split())
+        codes = v.word_langs.get(key)
+        if codes is None:
+            codes = frozenset(code for stem, code in v.stem_langs if key.startswith(stem))
+        weight = 2.0 if len(key) > 3 else 1.0  # "radnim danima" says more than a stray "do"
+        for code in codes:
+            scores[code] = scores.get(code, 0.0) + weight
+    if page_lang in scores:
+        scores[page_lang] += 0.5
+    if scores:
+        best = max(v.order, key=lambda code: (scores.get(code, 0.0), -v.order.index(code)))
+        return v.langs[best]
+    return v.langs.get(page_lang or "", v.langs[v.order[0]])
+
+
+def lex(text: str, block: int, lang: Lang, v: Vocab) -> list[Token]:
+    """Tokens of one block: always-open phrases first, then the language lexer.
+
+    Always-open phrases are blanked out before lexing so "0-24" is never also
+    read as a time range.
+    """
+    tokens: list[Token] = []
+    if v.always_quick.search(text):
+        chars = list(text)
+        for m in v.always.finditer(text):
+            tokens.append(Token("always", m.start(), m.end(), block, m.group(0)))
+            chars[m.start() : m.end()] = "\x00" * (m.end() - m.start())
+        if tokens:
+            text = "".join(chars)
+    for m in lang.lexer.finditer(text):
+        kind = next(k for k in KINDS if m.start(k) >= 0)
+        if kind == "trange":
+            parsed = _range(m)
+            if parsed is None or _currency_before(text, m.start()):
+                continue
+            span, timeish = parsed
+            tokens.append(
+                Token(kind, m.start(), m.end(), block, m.group(0), span=span, timeish=timeish)
+            )
+        elif kind == "day":
+            days = _day_lookup(lang, m.group(0))
+            if days:
+                tokens.append(Token(kind, m.start(), m.end(), block, m.group(0), days=days))
+        else:
+            tokens.append(Token(kind, m.start(), m.end(), block, m.group(0)))
+    tokens.sort(key=lambda t: t.start)
+    return tokens
+
+
+def _currency_before(text: str, start: int) -> bool:
+    before = text[max(0, start - 3) : start]
+    return any(sym in before for sym in "€$£₺₽₴")

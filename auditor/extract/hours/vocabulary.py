@@ -1,0 +1,472 @@
+"""The hours vocabulary, compiled once from ``auditor/data/hours.toml``.
+
+Day words, ranges, closed and always-open phrases per language (see the data file's
+header for the entry syntax), and the digit shapes that let one pass over a page's
+blocks skip those without hours.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from typing import Any
+
+import ahocorasick
+
+from auditor.data import load
+from auditor.text import fold, folded_regex
+
+DAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
+DAY_INDEX = {d: i for i, d in enumerate(DAYS)}
+SCHEMA_DAYS = {
+    "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5,
+    "sunday": 6, "mo": 0, "tu": 1, "we": 2, "th": 3, "fr": 4, "sa": 5, "su": 6,
+}  # fmt: skip
+FULL_DAY = (0, 24 * 60)
+MAX_GAP_WORDS = 6
+MAX_GAP_CHARS = 60
+MAX_BLOCK_HOP = 2  # blocks without hours between two parts of one schedule
+_WORD = r"[^\W_]"  # a letter or digit, Unicode-aware
+DIGIT = re.compile(r"\d")
+KINDS = ("trange", "day", "closed", "pause", "sep", "list")  # lexer groups, in order
+# two numbers joined by a dash, a short word or a Hungarian case ending ("8-tól 16-ig")
+RANGEISH = re.compile(r"\d[^\s\d]{0,5}\s*[-–—]\s*\d|\d[^\s\d]{0,5}\s+(?:[^\W\d_]{1,7}\.?\s+)?\d")
+NEIGHBOUR_MAX_CHARS = 80
+MAX_BLOCK_CHARS = 20_000  # hours sit near the top of a block; a text dump is not read whole
+
+_DASH = r"\-–—‑~"  # dashes, escaped for use inside a character class
+_SHAPE_BYTES = bytes.maketrans(b"123456789", b"000000000")
+_SHAPE_STR = str.maketrans("123456789", "000000000")
+_ASCII_DIGIT = re.compile(r"[1-9]")
+
+
+def _shape_literal(pattern: str) -> str:
+    """``pattern`` for digit-shape text: every digit written as 0 ("24" becomes "00").
+
+    Only for literals and patterns whose digits are plain or sit in positive classes and
+    ranges (``[0-5]``): a quantifier (``{2}``), a negated class or a negative lookaround
+    holding a digit would change meaning.
+    """
+    return pattern.translate(_SHAPE_STR)
+
+
+def digit_shapes(texts: Sequence[str]) -> list[str]:
+    """Each text with its ASCII digits written as 0: same length, same offsets.
+
+    A regex that asks only whether a character is a digit gives the same answer on the
+    shape as on the text. Product grids and tables repeat a few dozen shapes over
+    thousands of blocks, so a test run once per shape spares most of the per-block work.
+    """
+    joined = "\x00".join(texts)
+    try:
+        data = joined.encode("utf-8", "surrogatepass").translate(_SHAPE_BYTES)
+        parts = data.decode("utf-8", "surrogatepass").split("\x00")
+    except UnicodeError:  # pragma: no cover - every str round-trips with surrogatepass
+        parts = []
+    if len(parts) != len(texts):  # a text held NUL itself
+        parts = [_ASCII_DIGIT.sub("0", t) for t in texts]
+    return parts
+
+
+def _time_pattern(n: int | None) -> str:
+    """One clock time; named groups carry the index ``n`` (1 = opens, 2 = closes).
+
+    With ``n`` None the groups are unnamed (for the shape test, which holds two ranges).
+    """
+
+    def group(name: str) -> str:
+        return "(?:" if n is None else f"(?P<{name}{n}>"
+
+    return (
+        rf"{group('h')}[01]?\d|2[0-4])"
+        rf"(?:{group('s')}[:.]|\s?[hu]\s?){group('m')}[0-5]\d))?"
+        rf"(?:\s?{group('ap')}[ap]\.?\s?m\.?)(?![^\W\d_]))?"
+        rf"(?:\s?{group('sx')}uhr|h|u|hod\.?|hodin|órá(?:tól|ig)|óra|uur|godz\.?|ч\.?|saat|heures?)"
+        rf"(?![^\W\d_]))?"
+        rf"(?:-?{group('hu')}t[óo]l|től|ig)(?![^\W\d_]))?"
+    )
+
+
+def _trange_regex(time_range: Iterable[str], units: Iterable[str], n: int | None = 1) -> str:
+    """Two clock times joined by a dash or a ``time_range`` word ("8-17", "9h à 18h").
+
+    Groups are named (``sw``, ``h1``... ``hu2``) unless ``n`` is None. The optional "from"
+    word before it is the caller's.
+    """
+    sw = "(?P<sw>" if n is not None else "(?:"
+    sep = rf"(?:\s*[{_DASH}]\s*|(?<=l)\s+|{sw}\s+{_words_regex(time_range)}\s+))"
+    unit_alt = "|".join(re.escape(u) for u in sorted(units, key=len, reverse=True))
+    return (
+        rf"(?<![\d.,:/+])(?<!\d[{_DASH}])"
+        + _time_pattern(n)
+        + sep
+        + _time_pattern(None if n is None else n + 1)
+        + rf"(?!\d)(?![.:{_DASH}]\d)(?!\s\d\d\s\d)(?!(?:st|nd|rd|th)\b)"
+        + rf"(?!\s*(?:{unit_alt})(?![^\W\d_]))"
+    )
+
+
+@dataclass(frozen=True)
+class Lang:
+    """One language's day vocabulary compiled into a lexer."""
+
+    code: str
+    lexer: re.Pattern[str]
+    day_body: str  # the bare day-word alternation, for the all-languages regex
+    shape_day_body: str  # the same for digit shapes (``digit_shapes``): digits written as 0
+    words: dict[str, tuple[int, ...]]  # lower-cased day / group word -> days
+    stems: tuple[tuple[str, tuple[int, ...]], ...]
+    range_suffixes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Vocab:
+    """All languages plus the language-independent patterns."""
+
+    langs: dict[str, Lang]
+    order: tuple[str, ...]
+    always: re.Pattern[str]
+    always_quick: re.Pattern[str]
+    any_day: re.Pattern[str]
+    word_langs: dict[str, frozenset[str]]
+    stem_langs: tuple[tuple[str, str], ...]
+    hints: re.Pattern[str]
+    closed: re.Pattern[str]
+    timeish: re.Pattern[str]
+    shape: ShapeTests
+    day_words: _DayWords
+    # the same tests for text folded by fold(keep_accents=True), written without re.I (None: not possible)
+    folded_always_quick: re.Pattern[str] | None = None
+    folded_closed: re.Pattern[str] | None = None
+    folded_timeish: re.Pattern[str] | None = None
+    closed_tokens: _ClosedTokens | None = None  # folded_closed by letter runs and a set
+    words_in_shapes: _WordsInShapes | None = None  # both tests for many digitless shapes
+
+    def search_folded(self, name: str, text: str, folded: str) -> bool:
+        """``getattr(self, name).search(text)``, on the folded text where it can be."""
+        fast = getattr(self, f"folded_{name}")
+        return bool(fast.search(folded) if fast is not None else getattr(self, name).search(text))
+
+
+_LETTERS = re.compile(r"[^\W\d_]+")
+_ALNUM = re.compile(r"[^\W_]+")
+_REGEX_CHARS = re.compile(r"[\\\[\](){}*+?|^$.]")
+
+
+def _plain_words(quick: str) -> tuple[str, ...] | None:
+    """always_quick's plain-word alternatives (of its shape form), when all its others need
+    digits ("24", written "00" in shapes)."""
+    alternatives = quick.split("|")
+    words = tuple(a for a in alternatives if not _REGEX_CHARS.search(a))
+    if any("00" not in a for a in alternatives if a not in words) or any(w != fold(w, keep_accents=True) for w in words):
+        return None
+    return words
+
+
+@dataclass(frozen=True)
+class _ClosedTokens:
+    """``closed`` (whole words) on folded text by its letter-and-digit runs and a set."""
+
+    words: frozenset[str]  # one-word entries
+    firsts: frozenset[str]  # first words of the entries of several words
+
+    @classmethod
+    def of(cls, entries: Iterable[str]) -> _ClosedTokens:
+        folded = [fold(e, keep_accents=True) for e in entries]
+        return cls(
+            frozenset(e for e in folded if _ALNUM.fullmatch(e)),
+            frozenset(_ALNUM.findall(e)[0] for e in folded if not _ALNUM.fullmatch(e) and _ALNUM.findall(e)),
+        )
+
+    def search(self, folded: str, regex: re.Pattern[str]) -> bool:
+        """``regex.search(folded)`` for the folded closed regex: a run is a one-word entry,
+        or the regex decides where a longer entry's first word stands."""
+        runs = set(_ALNUM.findall(folded))
+        return bool(runs & self.words) or bool(runs & self.firsts and regex.search(folded))
+
+
+class _WordsInShapes:
+    """The always-open words and closed words of many folded shapes, found in one pass.
+
+    A page's prose gives hundreds of distinct shapes without a digit; testing each for
+    the few always-open words (substrings) and closed words (whole letter-and-digit runs)
+    cost more than the rest of the hours pass. One Aho-Corasick pass over the shapes
+    joined, folded once, answers both for all of them.
+    """
+
+    def __init__(self, always_words: Iterable[str], closed: _ClosedTokens, closed_regex: re.Pattern[str]) -> None:
+        self.closed_regex = closed_regex  # Vocab.folded_closed: for entries of several words
+        self.always = ahocorasick.Automaton()
+        for word in set(always_words):
+            self.always.add_word(word, word)
+        self.always.make_automaton()
+        self.closed = ahocorasick.Automaton()
+        for word in closed.words | closed.firsts:
+            self.closed.add_word(word, (len(word), word in closed.words, word in closed.firsts))
+        self.closed.make_automaton()
+
+    def scan(self, shapes: Sequence[str]) -> list[tuple[str, bool, bool]]:
+        """(folded shape, holds an always-open word, holds a closed word) per shape, as
+        ``any(w in folded for w in always_words)`` and ``_ClosedTokens.search`` say."""
+        folded = fold("\n".join(shapes), keep_accents=True)  # fold works character by character
+        starts = [0]
+        for shape in shapes:
+            starts.append(starts[-1] + len(shape) + 1)
+        always: set[int] = set()
+        closed: set[int] = set()
+        firsts: set[int] = set()
+        if len(self.always):
+            always = {bisect_right(starts, end) - 1 for end, _word in self.always.iter(folded)}
+        if len(self.closed):
+            last = len(folded) - 1
+            for end, (length, whole, first) in self.closed.iter(folded):
+                start = end - length + 1
+                # a whole run: no letter or digit on either side ("[^\W_]" is str.isalnum)
+                if (start and folded[start - 1].isalnum()) or (end < last and folded[end + 1].isalnum()):
+                    continue
+                index = bisect_right(starts, start) - 1
+                if whole:
+                    closed.add(index)
+                elif first:
+                    firsts.add(index)
+        found = []
+        for i in range(len(shapes)):
+            text = folded[starts[i] : starts[i + 1] - 1]
+            is_closed = i in closed or (i in firsts and self.closed_regex.search(text) is not None)
+            found.append((text, i in always, is_closed))
+        return found
+
+
+def _day_entries(spec: dict[str, Any]) -> Iterator[str]:
+    for entries in spec["days"]:
+        yield from entries
+    for group in spec.get("groups", []):
+        yield from group["words"]
+
+
+class _DayWords:
+    """A cheap test every text the day regex matches in passes: a letter run of the text is
+    a day word's first word, or starts with a day stem. Ten times faster than the regex
+    (whose hundreds of alternatives the engine tries at every position) on prose; each
+    distinct letter run is looked up once (prose repeats its words)."""
+
+    def __init__(self, words: frozenset[str], stems: frozenset[str]) -> None:
+        self.words = words
+        self.stems = stems
+        self.stem_lengths = tuple(sorted({len(stem) for stem in stems}))
+        self.is_day_token = lru_cache(maxsize=1 << 16)(self._is_day_token)
+
+    @classmethod
+    def of(cls, entries: Iterable[str]) -> _DayWords:
+        words: set[str] = set()
+        stems: set[str] = set()
+        for entry in entries:
+            bare = entry.lstrip("!=")
+            stem = bare.endswith("*")
+            tokens = _LETTERS.findall(fold(bare.rstrip("*"), keep_accents=True))
+            if not tokens:
+                continue
+            if stem and len(tokens) == 1:
+                stems.add(tokens[0])
+            else:
+                words.add(tokens[0])
+        return cls(frozenset(words), frozenset(stems))
+
+    def _is_day_token(self, token: str) -> bool:
+        if token in self.words:
+            return True
+        stems = self.stems
+        return any(token[:n] in stems for n in self.stem_lengths if n <= len(token))
+
+    def _starts(self, folded: str) -> Iterator[int]:
+        """Where a day regex can match: its matches start a letter run that is a day token."""
+        is_day = self.is_day_token
+        return (m.start() for m in _LETTERS.finditer(folded) if is_day(m.group()))
+
+    def search(self, regex: re.Pattern[str], text: str, folded: str) -> bool:
+        """``regex.search(text)`` for a day regex, tried only where a day word can start.
+
+        A day regex's lookarounds make it start a letter run, with a day word's first word:
+        an anchored match there finds what a search finds, without trying its hundreds of
+        alternatives at every position of a long block.
+        """
+        return any(regex.match(text, pos) for pos in self._starts(folded))
+
+    def findall(self, regex: re.Pattern[str], text: str, folded: str) -> list[str]:
+        """``regex.findall(text)`` for a day regex (no groups), the same way."""
+        found: list[str] = []
+        end = 0
+        for pos in self._starts(folded):
+            if pos >= end and (m := regex.match(text, pos)):
+                found.append(m.group())
+                end = m.end()
+        return found
+
+
+@dataclass(frozen=True)
+class ShapeTests:
+    """Tests run once per digit shape of a block (``digit_shapes``), never once per block.
+
+    Each is true for a shape whenever its counterpart on the real text can be: a false
+    one rules a block out, a true one sends the block to the real test.
+    """
+
+    timeish: re.Pattern[str]  # Vocab.timeish
+    always: re.Pattern[str]  # Vocab.always_quick
+    day: re.Pattern[str]  # Vocab.any_day
+    lexable: re.Pattern[str]  # any lexer token but a separator ("-", "to", ",", "and")
+    day_words: _DayWords  # where day can match, on folded text
+    # the same tests for folded text (fold(keep_accents=True)), where they can be written without re.I
+    folded_timeish: re.Pattern[str] | None = None
+    folded_always: re.Pattern[str] | None = None
+    # without digits only always_quick's plain words can match: substring tests, in C
+    always_words: tuple[str, ...] | None = None
+
+
+def _entry_regex(entry: str) -> tuple[str, str, bool]:
+    """(regex, lookup key, is_stem) for one vocabulary entry (see hours.toml)."""
+    if entry.startswith("!"):
+        word = entry[1:]
+        exact = f"(?-i:{re.escape(word)}|{re.escape(word.upper())})"
+        # "P.–Pk.", "S. 10–14" too, and a table cell holding the day alone ("L" | "9–21")
+        follow = rf"(?=\.?\s*(?:[{_DASH},:/&]|\d|$))"
+        if len(word) == 1:  # "E-pieraksts", "E-mail", "T-shirt": a compound, not a day
+            follow += r"(?!-(?-i:[a-zà-öø-ÿāčēģīķļņšūžõ]))"
+        # or the end of a day range: "ma–pe klo 8", "pon.–pet."
+        after_dash = rf"(?<=[{_DASH}]){exact}|(?<=[{_DASH}]\s){exact}"
+        return f"{exact}{follow}|{after_dash}", word.lower(), False
+    if entry.startswith("="):
+        word = entry[1:]
+        return f"(?-i:{re.escape(word)}|{re.escape(word.upper())})", word.lower(), False
+    if entry.endswith("*"):
+        stem = entry[:-1]
+        return re.escape(stem).replace(r"\ ", r"\s+") + r"[^\W\d_]*", stem.lower(), True
+    if len(entry) <= 2 and entry[0].isupper():
+        return f"(?-i:{re.escape(entry)}|{re.escape(entry.upper())})", entry.lower(), False
+    return re.escape(entry).replace(r"\ ", r"\s+"), entry.lower(), False
+
+
+def _words_regex(words: Iterable[str]) -> str:
+    """Whole-word alternation, longest first so "Cumartesi" wins over "Cuma"."""
+    items = sorted(set(words), key=len, reverse=True)
+    if not items:
+        return r"(?!)"
+    body = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in items)
+    return rf"(?<!{_WORD})(?:{body})(?!{_WORD})"
+
+
+def _compile_lang(code: str, spec: dict[str, Any], common: dict[str, Any]) -> Lang:
+    words: dict[str, tuple[int, ...]] = {}
+    stems: list[tuple[str, tuple[int, ...]]] = []
+    alts: list[tuple[int, str]] = []  # (sort length, regex)
+    shape_alts: list[str] = []
+
+    def add(entry: str, days: tuple[int, ...]) -> None:
+        regex, key, is_stem = _entry_regex(entry)
+        if is_stem:
+            stems.append((key, days))
+        else:
+            words[key] = days
+        alts.append((len(key) + (100 if is_stem else 0), regex))
+        shape_alts.append(_entry_regex(_shape_literal(entry))[0])
+
+    for index, entries in enumerate(spec["days"]):
+        for entry in entries:
+            add(entry, (index,))
+    for group in spec.get("groups", []):
+        first, last = DAY_INDEX[group["days"][0]], DAY_INDEX[group["days"][1]]
+        for entry in group["words"]:
+            add(entry, tuple(range(first, last + 1)))
+    alts.sort(key=lambda a: a[0], reverse=True)
+    day_alt = rf"(?<!{_WORD})(?:{'|'.join(a for _, a in alts)})\.?(?!{_WORD})"
+
+    trange = rf"(?:(?P<fw>{_words_regex(spec.get('from', []))})\s*)?" + _trange_regex(
+        spec.get("time_range", []), common["units"]
+    )
+    lexer = (
+        rf"(?P<trange>{trange})"
+        rf"|(?P<day>{day_alt})"
+        rf"|(?P<closed>{_words_regex(common['closed'])})"
+        rf"|(?P<pause>{_words_regex(common['pause'])})"
+        rf"|(?P<sep>[{_DASH}]|{_words_regex(spec.get('range', []))})"
+        rf"|(?P<list>[,/&+]|{_words_regex(spec.get('list', []))})"
+    )
+    return Lang(
+        code=code,
+        lexer=re.compile(lexer, re.I),
+        day_body="|".join(a for _, a in alts),
+        shape_day_body="|".join(shape_alts),
+        words=words,
+        stems=tuple(sorted(stems, key=lambda s: len(s[0]), reverse=True)),
+        range_suffixes=tuple(spec.get("range_suffixes", [])),
+    )
+
+
+@cache
+def vocab() -> Vocab:
+    """Load and compile the hours vocabulary once per process."""
+    data = load("hours.toml")
+    langs = {code: _compile_lang(code, spec, data) for code, spec in data["lang"].items()}
+    always = re.compile("|".join(f"(?:{p})" for p in data["always_open"]), re.I)
+    bodies = "|".join(lang.day_body for lang in langs.values())
+    # one shared boundary and a letter lookahead keep this big alternation fast
+    any_day = re.compile(rf"(?<!{_WORD})(?=[^\W\d_])(?:{bodies})\.?(?!{_WORD})", re.I)
+    word_langs: dict[str, set[str]] = {}
+    for code, lang in langs.items():
+        for word in lang.words:
+            word_langs.setdefault(word, set()).add(code)
+    timeish = (
+        r"\d\s?[:hu]\s?[0-5]\d|\d\s?(?:uhr|óra|h|uur|[ap]\.?m\.?)(?![^\W\d_])"
+        # a range of dotted times, as Nordic, Slavic and Greek pages write them: 9.00–16.00
+        # (the lookbehind after the first digit keeps the engine's skip to digits)
+        r"|\d(?<![\d.]\d)\d?\.[0-5]\d\s?[\-–—]\s?\d\d?\.[0-5]\d"
+    )
+    shape_days = "|".join(lang.shape_day_body for lang in langs.values())
+    time_range = {w for spec in data["lang"].values() for w in spec.get("time_range", [])}
+    lexable = (
+        _trange_regex(sorted(time_range), data["units"], None)
+        + rf"|(?<!{_WORD})(?:{shape_days})\.?(?!{_WORD})"
+        + rf"|{_words_regex(data['closed'])}|{_words_regex(data['pause'])}"
+    )
+    shape_timeish = re.compile(_shape_literal(timeish), re.I)
+    shape_always = re.compile(_shape_literal(data["always_open_quick"]), re.I)
+    closed = re.compile(_words_regex(data["closed"]), re.I)
+    day_words = _DayWords.of(e for spec in data["lang"].values() for e in _day_entries(spec))
+    shape = ShapeTests(
+        timeish=shape_timeish,
+        always=shape_always,
+        day=re.compile(rf"(?<!{_WORD})(?=[^\W\d_])(?:{shape_days})\.?(?!{_WORD})", re.I),
+        lexable=re.compile(lexable, re.I),
+        folded_timeish=folded_regex(shape_timeish),
+        folded_always=folded_regex(shape_always),
+        day_words=day_words,
+        always_words=_plain_words(_shape_literal(data["always_open_quick"])),
+    )
+    always_quick = re.compile(data["always_open_quick"], re.I)
+    timeish_re = re.compile(timeish, re.I)
+    closed_tokens = _ClosedTokens.of(data["closed"])
+    folded_closed = folded_regex(closed)
+    return Vocab(
+        langs=langs,
+        order=tuple(langs),
+        always=always,
+        always_quick=always_quick,
+        any_day=any_day,
+        word_langs={w: frozenset(c) for w, c in word_langs.items()},
+        stem_langs=tuple((stem, code) for code, lang in langs.items() for stem, _ in lang.stems),
+        hints=re.compile(_words_regex(data["hints"]), re.I),
+        closed=closed,
+        timeish=timeish_re,
+        shape=shape,
+        day_words=day_words,
+        folded_always_quick=folded_regex(always_quick),
+        folded_closed=folded_closed,
+        folded_timeish=folded_regex(timeish_re),
+        closed_tokens=closed_tokens,
+        words_in_shapes=_WordsInShapes(shape.always_words, closed_tokens, folded_closed)
+        if shape.always_words is not None and folded_closed is not None
+        else None,
+    )

@@ -1,0 +1,101 @@
+"""Guards: runs that are plainly something else (an id after its keyword, an amount, digits glued to a word)."""
+
+from __future__ import annotations
+
+import re
+
+from auditor.extract.phones.candidates import (
+    DECIMAL_TAIL,
+    DIGIT,
+    FILE_TAIL,
+    GLUE_BEFORE,
+    URLISH,
+)
+from auditor.extract.phones.words import phone_vocab
+
+
+def _after_id_keyword(text: str, start: int) -> bool:
+    """True when ``text[start:]`` follows a word like IBAN, NIP, Cg., ИНН, Order no."""
+    window = text[max(0, start - 48) : start]
+    last_digit = max((m.end() for m in DIGIT.finditer(window)), default=0)
+    tail = window[last_digit:]  # a keyword with digits between it and the number is not its
+    if not any(c.isalpha() or c == "№" for c in tail):
+        return False
+    vocab = phone_vocab()
+    hits = vocab.ids.find(tail)
+    if not hits:
+        return False
+    gap = tail[hits[-1].end :]
+    return len(gap.strip()) <= 20 and not vocab.hits(gap)
+
+
+_PRICE_BREAK = re.compile(r"\d\s*(?:\(|\s[–—-]\s|,\s)\s*\d")
+
+
+def _is_amount(text: str, start: int, end: int) -> bool:
+    """A currency sign or unit touching the digits, or a decimal part after them."""
+    vocab = phone_vocab()
+    if vocab.units_after.match(text, end) and not _word_continues(text, end):
+        return True
+    if DECIMAL_TAIL.match(text, end):
+        return True
+    return bool(vocab.units_before.search(text[max(0, start - 8) : start]))
+
+
+def _word_continues(text: str, end: int) -> bool:
+    """Whether a unit match after ``end`` is only the start of a longer word ("Ftn")."""
+    m = phone_vocab().units_after.match(text, end)
+    return bool(
+        m and m.end() < len(text) and text[m.end()].isalnum() and text[m.end() - 1].isalnum()
+    )
+
+
+def _ends_with_word(text: str, pos: int) -> bool:
+    """Whether a phone or label word ends exactly at ``pos`` ("Hotline0800 ...")."""
+    return any(h.end == min(pos, 40) for h in phone_vocab().hits(text[max(0, pos - 40) : pos]))
+
+
+def _glued(text: str, start: int, end: int) -> bool:
+    """Digits that are part of a word, identifier, URL or file name, not free-standing."""
+    token_start = text.rfind(" ", 0, start) + 1
+    token_end = text.find(" ", end)
+    token = text[token_start : token_end if token_end >= 0 else len(text)]
+    if URLISH.search(token):
+        return True
+    before = text[start - 1] if start > 0 else " "
+    if before.isdigit() and text[start] == "+":
+        before = " "  # "…4567+49 30…": inline fragments joined without a space
+    if before in GLUE_BEFORE or before.isdigit():
+        return True
+    if before.isalpha() and not _ends_with_word(text, start):
+        return True
+    if before == "/" and any(c.isalpha() for c in text[token_start:start]):
+        return True
+    after = text[end] if end < len(text) else " "
+    if after in GLUE_BEFORE or after.isdigit() or FILE_TAIL.match(text, end):
+        return True
+    return after.isalpha() and not any(h.start == 0 for h in phone_vocab().hits(text[end : end + 30]))
+
+
+def rejected(text: str, start: int, end: int, decoys: list[tuple[int, int]], whole: bool) -> bool:
+    """Guards shared by candidate runs and matches.
+
+    For a run (``whole``), a decoy must cover all its digits: a run may hold a date and
+    a phone number side by side. A match is rejected as soon as a decoy touches it.
+    """
+    if whole:
+        digits = [m.start() for m in DIGIT.finditer(text, start, end)]
+        if digits and all(any(a <= d < b for a, b in decoys) for d in digits):
+            return True
+    elif any(a < end and start < b for a, b in decoys):
+        return True
+    lead = start
+    while lead > 0 and text[lead - 1] in "+(":
+        lead -= 1
+    if _glued(text, lead, end) or _after_id_keyword(text, lead):
+        return True
+    if not _is_amount(text, lead, end):
+        return False
+    # "0900 5 555 123 (1,99 €/Min.)": the price is only the run's tail; the matches
+    # inside the run are judged on their own spans, so the run must not be dropped.
+    return not (whole and _PRICE_BREAK.search(text, start, end))

@@ -1,0 +1,127 @@
+"""libphonenumber's matcher and parser on one window, and the E.164 contact point built from a match."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from typing import Any
+
+import phonenumbers
+from phonenumbers import Leniency, PhoneNumber, PhoneNumberFormat, PhoneNumberMatcher
+
+from auditor.extract import confidence as conf
+from auditor.extract.page import ParsedPage
+from auditor.extract.phones.candidates import (
+    CONTEXT_SIDE,
+    IDD_00,
+    MAX_TRIES,
+    MAX_VALUE_CHARS,
+    SLASH,
+    TYPE_NAMES,
+    UNKNOWN_REGION,
+)
+from auditor.models import ContactPoint, Method, clip_context
+
+CONFIDENCE = {"tel-link": conf.MACHINE, "json-ld": conf.MACHINE, "microdata": conf.STRUCTURED}
+
+
+@dataclass(frozen=True)
+class Found:
+    """One matcher hit in a window: offsets into the window and the parsed number."""
+
+    start: int
+    end: int
+    number: PhoneNumber
+
+
+@lru_cache(maxsize=4096)
+def _match(text: str, region: str) -> tuple[Found, ...]:
+    """Run libphonenumber's matcher on a small window; hostile text yields nothing."""
+    try:
+        matcher = PhoneNumberMatcher(text, region, leniency=Leniency.VALID, max_tries=MAX_TRIES)
+        return tuple(Found(m.start, m.end, m.number) for m in matcher)
+    except Exception:  # noqa: BLE001 - libphonenumber must not take the page down
+        return ()
+
+
+def _normalized(text: str, international: bool) -> str:
+    """Same-length rewrites the matcher needs: "0175/234" and, with no region, "00" for "+"."""
+    text = SLASH.sub(lambda m: m.group(1) + " ", text)
+    if international:
+        text = IDD_00.sub(" +", text)
+    return text
+
+
+def matches(text: str, region: str | None) -> list[Found]:
+    """Matches in ``text``: as written first, then with slash groups and "00" rewritten."""
+    found = list(_match(text, region or UNKNOWN_REGION))
+    normalized = _normalized(text, region is None)
+    if normalized != text:
+        for extra in _match(normalized, region or UNKNOWN_REGION):
+            if extra.start > 0 and text[extra.start - 1 : extra.start + 1] == "00":
+                extra = replace(extra, start=extra.start - 1)  # the raw text says "00", not "+"
+            if not any(f.start < extra.end and extra.start < f.end for f in found):
+                found.append(extra)
+    return sorted(found, key=lambda f: f.start)
+
+
+def as_e164(number: PhoneNumber) -> str:
+    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+
+
+def _number_type(number: PhoneNumber) -> str:
+    try:
+        return TYPE_NAMES.get(phonenumbers.number_type(number), "UNKNOWN")
+    except Exception:  # noqa: BLE001
+        return "UNKNOWN"
+
+
+def parse_valid(raw: str, regions: list[str]) -> tuple[PhoneNumber, str] | None:
+    """Parse one number, trying ``regions`` in turn; only valid numbers count."""
+    candidate = _normalized(raw[:MAX_VALUE_CHARS], True).replace("(0)", "   ")
+    for region in regions or [UNKNOWN_REGION]:
+        try:
+            number = phonenumbers.parse(candidate, region)
+        except phonenumbers.NumberParseException:
+            continue
+        except Exception:  # noqa: BLE001 - hostile input
+            return None
+        if phonenumbers.is_valid_number(number):
+            return number, region
+    return None
+
+
+# --- building records ---------------------------------------------------------------------------
+
+
+def phone_point(
+    page: ParsedPage,
+    number: PhoneNumber,
+    raw: str,
+    method: Method,
+    label: str | None,
+    context: str,
+    confidence: float,
+) -> ContactPoint:
+    kind_name = _number_type(number)
+    details: dict[str, Any] = {"number_type": kind_name}
+    if label:
+        details["label_source"] = "page"
+    elif kind_name == "MOBILE":
+        label = "mobile"
+        details["label_source"] = "number-type"
+    return ContactPoint(
+        kind="phone",
+        value=as_e164(number),
+        raw=raw.strip(),
+        label=label,
+        method=method,
+        page_url=page.url,
+        context=clip_context(context),
+        confidence=round(min(1.0, max(0.0, confidence)), 2),
+        details=details,
+    )
+
+
+def around(text: str, start: int, end: int) -> str:
+    return text[max(0, start - CONTEXT_SIDE) : end + CONTEXT_SIDE]

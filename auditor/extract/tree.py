@@ -1,0 +1,190 @@
+"""Parse HTML as a browser does (WHATWG, Lexbor) into the element tree the page model reads.
+
+libxml2's HTML parser is not a browser's: it nests everything after an ``<embed>``
+inside it, keeps text that browsers foster-parent out of tables, and stops at bytes
+invalid in the declared charset. Lexbor (through selectolax) implements the WHATWG
+tree construction, so the tree here is the one Chromium builds from the same text.
+The page model keeps lxml elements (XPath and a libxslt text pass stay in C), so the
+Lexbor tree is copied node for node; nothing is re-parsed by libxml2.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from lxml import etree
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # refused by lxml, never visible
+# An attribute or tag name lxml accepts (XML names minus the colon: no namespaces here).
+_XML_NAME = re.compile(r"^[A-Za-z_][\w.\-]*$")
+
+
+# Characters a visitor never sees that cut a number or an address short when matched:
+# zero-width space, non-joiner, joiner, word joiner, soft hyphen, BOM, bidi marks,
+# embeddings, overrides and isolates. NBSP variants become plain spaces.
+_INVISIBLE = "\u200b\u200c\u200d\u2060\u00ad\ufeff\u200e\u200f" + "".join(
+    map(chr, [*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+)
+_NBSPS = "\u00a0\u202f\u2007"
+_DROP = str.maketrans({**dict.fromkeys(_INVISIBLE), **dict.fromkeys(_NBSPS, " ")})
+_MAY_HOLD_INVISIBLE = re.compile(
+    f"[{_INVISIBLE}{_NBSPS}]|&(?:#|shy|zwn?j|lrm|rlm|nbsp|NonBreakingSpace|ZeroWidthSpace|NoBreak|Narrow)"
+)
+# Inline elements whose boundary a label and an address may share with no space between.
+_INLINE = frozenset("a abbr b bdi bdo cite code em font i kbd label mark q s samp small span strong sub sup u var".split())
+_ALNUM_END = re.compile(r"\w$")
+_ADDRESS_START = re.compile(r"^\s*\w[\w.+-]*@")
+
+
+# Deeper elements are added as siblings: browsers cap the tree depth the same way
+# (Chromium at 512), and libxslt's text pass recurses once per level. libxml2 stopped
+# at 256; the same cap keeps the cost of hostile, deeply nested pages where it was.
+MAX_DEPTH = 256
+
+
+def _clean(text: str) -> str:
+    return _CONTROL.sub("", text)
+
+
+def visible_chars(text: str) -> str:
+    """``text`` without invisible format characters, NBSP variants as spaces."""
+    return text.translate(_DROP)
+
+
+def _set_attrs(el: Any, attrs: dict[str, str | None]) -> None:
+    for name, value in attrs.items():
+        try:
+            el.set(name, value or "")
+        except ValueError:  # a name XML cannot spell (@click, :href) or a control character
+            if _XML_NAME.match(name):
+                el.set(name, _clean(value or ""))
+
+
+def _append_text(parent: Any, last: Any, text: str) -> None:
+    if not text:
+        return
+    target, attr = (parent, "text") if last is None else (last, "tail")
+    old = getattr(target, attr) or ""
+    try:
+        setattr(target, attr, old + text)
+    except ValueError:
+        setattr(target, attr, old + _clean(text))
+
+
+def _new_element(parent: Any, tag: str) -> Any:
+    try:
+        return etree.SubElement(parent, tag)
+    except ValueError:  # a tag name XML cannot spell: keep its content under a neutral name
+        return etree.SubElement(parent, "span" if _XML_NAME.match(tag) is None else tag)
+
+
+def _copy(src: LexborNode, root: Any, drop: bool, pairs: list[tuple[Any, Any]] | None) -> None:
+    """Copy the children of ``src`` under ``root``, iteratively (hostile pages nest deep).
+
+    ``drop``: remove invisible characters from text. ``pairs`` collects adjacent inline
+    siblings with nothing between them (a label and an address may touch there).
+    """
+    frames: list[list[Any]] = [[src.first_child, root, None]]
+    sub = etree.SubElement
+    while frames:
+        frame = frames[-1]
+        node = frame[0]
+        if node is None:
+            frames.pop()
+            if frames and frames[-1][1] is frame[1]:  # a flattened level: siblings continue
+                frames[-1][2] = frame[2]
+            continue
+        frame[0] = node.next
+        tag = node.tag
+        if tag == "-text":
+            text = node.text_content or ""
+            if drop:
+                text = text.translate(_DROP)
+            last = frame[2]
+            try:  # inline: the most frequent node
+                if last is None:
+                    parent = frame[1]
+                    parent.text = parent.text + text if parent.text else text
+                else:
+                    last.tail = last.tail + text if last.tail else text
+            except ValueError:
+                _append_text(frame[1], last, text)
+        elif tag == "-comment":
+            comment = node.comment_content
+            if comment is not None and "--" not in comment and not comment.endswith("-"):
+                try:
+                    el = etree.Comment(_clean(comment))
+                except ValueError:
+                    continue
+                frame[1].append(el)
+                frame[2] = el
+        elif tag and tag[0] not in "-_#!":
+            attrs = node.attributes
+            try:
+                el = sub(frame[1], tag, {k: v or "" for k, v in attrs.items()}) if attrs else sub(frame[1], tag)
+            except ValueError:  # an odd tag or attribute name: one by one
+                el = _new_element(frame[1], tag)
+                if attrs:
+                    _set_attrs(el, attrs)
+            prev = frame[2]
+            if pairs is not None and prev is not None and tag in _INLINE and prev.tail is None:
+                if isinstance(prev.tag, str) and prev.tag in _INLINE:
+                    pairs.append((prev, el))
+            frame[2] = el
+            child = node.first_child
+            if child is not None:
+                if len(frames) < MAX_DEPTH:
+                    frames.append([child, el, None])
+                else:  # deeper: children become siblings, as browsers cap DOM depth
+                    frames.append([child, frame[1], el])
+
+
+def parse_html(html: str) -> Any:
+    """The WHATWG tree of ``html`` as plain lxml.etree elements, rooted at ``<html>``."""
+    # scripting=True: a visitor's browser runs scripts, so <noscript> holds raw text
+    document = LexborHTMLParser(html or "<html></html>", scripting=True)
+    src = document.root
+    root = etree.Element("html")
+    if src is None:
+        return root
+    _set_attrs(root, src.attributes)
+    drop = _MAY_HOLD_INVISIBLE.search(html) is not None
+    pairs: list[tuple[Any, Any]] | None = [] if "@" in html else None
+    _copy(src, root, drop, pairs)
+    if pairs:
+        _separate_labels(pairs)
+    if "bidi-override" in html:
+        _read_reversed(root)
+    return root
+
+
+_STRING = etree.XPath("string()")
+
+
+def _separate_labels(pairs: list[tuple[Any, Any]]) -> None:
+    """A label element then an address element: a token boundary, never one address.
+
+    ``<span>E-posta</span><span>name@firma.com.tr</span>`` reads ``E-posta name@...``.
+    Pieces of one address (``<b>info</b><b>@firma.hu</b>``) stay joined: the space goes in
+    only when the right element starts an address itself and the left ends a word.
+    """
+    for left, right in pairs:
+        if left.tail is None and _ADDRESS_START.match(str(_STRING(right))):
+            if _ALNUM_END.search(str(_STRING(left))):
+                left.tail = " "
+
+
+_REVERSED = etree.XPath("//*[contains(@style, 'bidi-override')]")
+_RTL = re.compile(r"direction\s*:\s*rtl", re.I)
+
+
+def _read_reversed(root: Any) -> None:
+    """Text shown reversed by CSS (``direction: rtl; unicode-bidi: bidi-override``) is read as shown."""
+    for el in _REVERSED(root):
+        if _RTL.search(el.get("style") or ""):
+            shown = str(_STRING(el))[::-1]
+            for child in list(el):
+                el.remove(child)
+            el.text = shown
