@@ -6,10 +6,10 @@ from types import SimpleNamespace
 
 import pytest
 
-import auditor.validate.email as email_mod
+import auditor.validate.email.routing as routing
 from auditor.net.guard import AddressPolicy
 from auditor.net.resolver import NODATA, NXDOMAIN, OK, SERVFAIL, TIMEOUT, DnsAnswer
-from auditor.validate.email import MailHost, MailRoute, mail_hosts
+from auditor.validate.email.routing import MailHost, MailRoute, mail_hosts
 
 Answers = dict[tuple[str, str], tuple[str, tuple[str, ...]]]
 PUBLIC = AddressPolicy()
@@ -114,8 +114,8 @@ def test_hosts_stop_once_enough_are_usable() -> None:
         answers[(f"mx{n}.firma.example", "AAAA")] = (NODATA, ())
     route = mail_hosts(Recorded(answers), D, PUBLIC)
     assert (route.verdict, route.reason) == ("active", "mx-found")
-    assert [h.name for h in route.hosts] == [f"mx{n}.firma.example" for n in range(1, 1 + email_mod.MAX_TARGETS)]
-    assert [h.preference for h in route.hosts] == list(range(1, 1 + email_mod.MAX_TARGETS))
+    assert [h.name for h in route.hosts] == [f"mx{n}.firma.example" for n in range(1, 1 + routing.MAX_TARGETS)]
+    assert [h.preference for h in route.hosts] == list(range(1, 1 + routing.MAX_TARGETS))
 
 
 def test_a_usable_host_after_unusable_ones_still_counts() -> None:
@@ -144,6 +144,6 @@ def test_failed_mx_hosts_stay_in_the_route() -> None:
 def test_route_carries_its_start_and_duration(monkeypatch: pytest.MonkeyPatch) -> None:
     ticks = iter([100.0, 100.25])
     clock = SimpleNamespace(time=lambda: 1_700_000_000.0, perf_counter=lambda: next(ticks))
-    monkeypatch.setattr(email_mod, "time", clock)
+    monkeypatch.setattr(routing, "time", clock)
     route = mail_hosts(Recorded({(D, "MX"): (OK, ("0 .",))}), D, PUBLIC)
     assert (route.reason, route.started_at, route.duration_ms) == ("null-mx", 1_700_000_000.0, 250.0)
