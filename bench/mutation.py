@@ -27,6 +27,7 @@ import ast
 import fnmatch
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -39,49 +40,59 @@ TARGET_SCORE = 90.0
 
 
 @dataclass(frozen=True)
-class Target:
-    """One module: its file, the functions mutated ("*" = all) and the tests that judge them."""
+class Source:
+    """One file of a module and the functions of it that are mutated ("*" = all)."""
 
-    key: str
     path: str
     functions: tuple[str, ...]  # fnmatch over "function" or "Class.method"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One module (a key the equivalent file names): its source files and the tests that judge them."""
+
+    key: str
+    sources: tuple[Source, ...]
     tests: tuple[str, ...]  # globs relative to the repository root; "-..." passed to pytest as is
 
 
-# Tests with a wall-clock limit fail at random on a loaded machine, which would count as a kill.
-NO_WALL_CLOCK = (
-    "--deselect=tests/unit/test_phones.py::test_numbers_beside_a_product_grid",
-    "--deselect=tests/unit/test_chat.py::test_large_page_is_fast",
-)
+def src(path: str, *functions: str) -> Source:
+    return Source(path, functions or ("*",))
+
 
 # THE table: paths move when modules become packages; keys (used by the equivalent file) stay.
 TARGETS: tuple[Target, ...] = (
-    Target("guard", "auditor/net/guard.py", ("*",),
+    Target("guard", (src("auditor/net/guard.py"),),
            ("tests/unit/test_guard*.py",)),
-    Target("smtp-reply", "auditor/validate/smtp_reply.py", ("*",),
+    Target("smtp-reply", (src("auditor/validate/smtp_reply.py"),),
            ("tests/unit/test_smtp_reply*.py", "tests/unit/test_email_validate.py")),
-    Target("dns-routing", "auditor/validate/email.py",
-           ("mail_hosts", "_host_addresses", "_parse_mx", "_temporary_reason", "MailRoute.targets"),
+    Target("dns-routing",
+           (src("auditor/validate/email/routing.py",
+                "mail_hosts", "parse_mx", "temporary_reason", "host_status", "implicit_verdict",
+                "mx_verdict", "_Lookup.*", "MailRoute.targets"),),
            ("tests/unit/test_mx_routing*.py", "tests/unit/test_email_validate.py")),
-    Target("phone-guards", "auditor/extract/phones.py",
-           ("_after_id_keyword", "_is_amount", "_word_continues", "_ends_with_word", "_glued",
-            "_rejected", "_masked", "_lead", "_international", "_plausible", "_written_trunk",
-            "_national_shape", "_fits_region", "_acceptable", "_number_type"),
-           ("tests/unit/test_phone_guard*.py", "tests/unit/test_phones.py", *NO_WALL_CLOCK)),
-    Target("phone-typing", "auditor/validate/phone.py", ("*",),
+    Target("phone-guards",
+           (src("auditor/extract/phones/guards.py"),
+            src("auditor/extract/phones/text.py",
+                "_masked", "is_international", "_plausible", "_written_trunk", "_national_shape",
+                "_fits_region", "_acceptable"),
+            src("auditor/extract/phones/candidates.py", "run_start"),
+            src("auditor/extract/phones/matching.py", "_number_type")),
+           ("tests/unit/test_phone_guard*.py", "tests/unit/test_phones.py")),
+    Target("phone-typing", (src("auditor/validate/phone.py"),),
            ("tests/unit/test_phone_typ*.py", "tests/unit/test_phone_validate.py")),
-    Target("score", "auditor/score.py", ("*",),
+    Target("score", (src("auditor/score.py"),),
            ("tests/unit/test_score*.py",)),
-    Target("chat", "auditor/extract/chat.py", ("*",),
-           ("tests/unit/test_chat*.py", *NO_WALL_CLOCK)),
-    Target("messaging", "auditor/extract/messaging.py", ("*",),
+    Target("chat", (src("auditor/extract/chat.py"),),
+           ("tests/unit/test_chat*.py",)),
+    Target("messaging", (src("auditor/extract/messaging.py"),),
            ("tests/unit/test_messaging*.py",)),
-    Target("report-order", "reports/render.py", ("write_exports", "_csv_num"),
+    Target("report-order", (src("reports/render.py", "write_exports", "_csv_num"),),
            ("tests/unit/test_report*.py",)),
-    Target("report-escape", "reports/views.py",
-           ("safe_href", "Redactor.*", "link", "scrub_settings"),
+    Target("report-escape",
+           (src("reports/views.py", "safe_href", "Redactor.*", "link", "scrub_settings"),),
            ("tests/unit/test_report*.py",)),
-    Target("masking", "auditor/masking.py", ("*",),
+    Target("masking", (src("auditor/masking.py"),),
            ("tests/unit/test_masking*.py", "tests/unit/test_report*.py")),
 )
 
@@ -100,23 +111,25 @@ def function_of(key: str) -> str:
 
 
 def name_globs(target: Target) -> list[str]:
-    """mutmut's mutant-name globs for the target's functions."""
-    mod = module_name(target.path)
-    if "*" in target.functions:
-        return [f"{mod}.*"]
+    """mutmut's mutant-name globs for the target's functions, over all its files."""
     out = []
-    for fn in target.functions:
-        if "." in fn:
-            cls, meth = fn.split(".", 1)
-            out.append(f"{mod}.xǁ{cls}ǁ{meth}__mutmut_*")
-        else:
-            out.append(f"{mod}.x_{fn}__mutmut_*")
+    for source in target.sources:
+        mod = module_name(source.path)
+        if "*" in source.functions:
+            out.append(f"{mod}.*")
+            continue
+        for fn in source.functions:
+            if "." in fn:
+                cls, meth = fn.split(".", 1)
+                out.append(f"{mod}.xǁ{cls}ǁ{meth}__mutmut_*")
+            else:
+                out.append(f"{mod}.x_{fn}__mutmut_*")
     return out
 
 
-def selected(target: Target, key: str) -> bool:
+def selected(source: Source, key: str) -> bool:
     fn = function_of(key)
-    return any(fnmatch.fnmatchcase(fn, pattern) for pattern in target.functions)
+    return any(fnmatch.fnmatchcase(fn, pattern) for pattern in source.functions)
 
 
 def test_files(target: Target) -> list[str]:
@@ -136,7 +149,7 @@ def work(target: Target) -> None:
     from mutmut.configuration import config
 
     cfg = config()
-    cfg.only_mutate = [target.path]
+    cfg.only_mutate = [source.path for source in target.sources]
     cfg.pytest_add_cli_args_test_selection = test_files(target)
     mm._run(name_globs(target), max_children=1)
 
@@ -146,6 +159,7 @@ def work(target: Target) -> None:
 
 @dataclass
 class Survivor:
+    path: str
     key: str
     function: str
     line: int | None
@@ -189,12 +203,12 @@ def function_lines(path: Path) -> dict[str, tuple[int, int]]:
     return spans
 
 
-def describe(target: Target, key: str, status: str, spans: dict[str, tuple[int, int]],
+def describe(source: Source, key: str, status: str, spans: dict[str, tuple[int, int]],
              lines: list[str]) -> Survivor:
     """The changed line of a mutant, before and after, and where it is in the source."""
     from mutmut.mutation.diff_apply import get_diff_for_mutant
 
-    diff = get_diff_for_mutant(key, path=target.path).splitlines()
+    diff = get_diff_for_mutant(key, path=source.path).splitlines()
     minus = [d[1:].strip() for d in diff if d.startswith("-") and not d.startswith("---")]
     plus = [d[1:].strip() for d in diff if d.startswith("+") and not d.startswith("+++")]
     function = function_of(key)
@@ -206,40 +220,41 @@ def describe(target: Target, key: str, status: str, spans: dict[str, tuple[int, 
             if lines[n - 1].strip() == minus[0]:
                 line = n
                 break
-    return Survivor(key, function, line, original, mutant, status)
+    return Survivor(source.path, key, function, line, original, mutant, status)
 
 
 def collect(target: Target, equivalent: list[dict[str, str]]) -> Result:
     from mutmut.stats import status_by_exit_code
 
     result = Result(target)
-    meta = ROOT / "mutants" / (target.path + ".meta")
-    codes = json.loads(meta.read_text("utf-8"))["exit_code_by_key"]
-    source = ROOT / target.path
-    spans, lines = function_lines(source), source.read_text("utf-8").splitlines()
     counts = dict.fromkeys(("mutants", "killed", "survived", "timeout", "other"), 0)
     known = [e for e in equivalent if e.get("module") == target.key]
-    for key in sorted(codes, key=lambda k: (function_of(k), int(k.rpartition("_")[2]))):
-        if not selected(target, key):
-            continue
-        status = status_by_exit_code[codes[key]]
-        counts["mutants"] += 1
-        if status in ("killed", "caught by type check"):
-            counts["killed"] += 1
-            continue
-        if status == "timeout":
-            counts["timeout"] += 1
-            continue
-        counts["survived" if status in ("survived", "no tests") else "other"] += 1
-        s = describe(target, key, status, spans, lines)
-        match = next((e for e in known if e.get("function") == s.function
-                      and e.get("original", "").strip() == s.original
-                      and e.get("mutant", "").strip() == s.mutant), None)
-        if match is not None:
-            known.remove(match)
-            result.equivalent.append(s)
-        else:
-            result.survivors.append(s)
+    for source in target.sources:
+        meta = ROOT / "mutants" / (source.path + ".meta")
+        codes = json.loads(meta.read_text("utf-8"))["exit_code_by_key"]
+        path = ROOT / source.path
+        spans, lines = function_lines(path), path.read_text("utf-8").splitlines()
+        for key in sorted(codes, key=lambda k: (function_of(k), int(k.rpartition("_")[2]))):
+            if not selected(source, key):
+                continue
+            status = status_by_exit_code[codes[key]]
+            counts["mutants"] += 1
+            if status in ("killed", "caught by type check"):
+                counts["killed"] += 1
+                continue
+            if status == "timeout":
+                counts["timeout"] += 1
+                continue
+            counts["survived" if status in ("survived", "no tests") else "other"] += 1
+            s = describe(source, key, status, spans, lines)
+            match = next((e for e in known if e.get("function") == s.function
+                          and e.get("original", "").strip() == s.original
+                          and e.get("mutant", "").strip() == s.mutant), None)
+            if match is not None:
+                known.remove(match)
+                result.equivalent.append(s)
+            else:
+                result.survivors.append(s)
     for stale in known:
         print(f"  note: {target.key}: equivalent entry matches no surviving mutant: "
               f"{stale.get('function')}: {stale.get('original')!r} -> {stale.get('mutant')!r}")
@@ -247,14 +262,26 @@ def collect(target: Target, equivalent: list[dict[str, str]]) -> Result:
     return result
 
 
+def copied_paths() -> list[str]:
+    """What mutmut copies into mutants/: its source paths, also_copy and the tests."""
+    cfg = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["tool"]["mutmut"]
+    return [*cfg.get("source_paths", []), *cfg.get("also_copy", []), "tests"]
+
+
 def run_target(target: Target, log_dir: Path) -> Result:
     log = log_dir / f"mutation-{target.key}.log"
-    # mutmut takes a copy newer than its source for one it already mutated (a file copied
-    # plainly while another module was under test would never be mutated), and keeps the
-    # map of tests to functions while the test selection is unchanged (a module sharing
-    # the previous one's tests would find none): start afresh.
-    for stale in (target.path, target.path + ".meta", target.path + ".spans", "mutmut-stats.json"):
-        (log_dir / stale).unlink(missing_ok=True)
+    # mutmut keeps whatever copy it finds in mutants/: a .py file newer than its source
+    # counts as already mutated (a file copied plainly while another module was under test
+    # would never be mutated), data files and deleted modules stay as they were (a merge
+    # that changed reasons.toml broke every import), and the map of tests to functions is
+    # kept while the test selection is unchanged (a module sharing the previous one's tests
+    # would find none): start every module from a fresh copy.
+    for name in (*copied_paths(), "mutmut-stats.json"):
+        stale = log_dir / name
+        if stale.is_dir():
+            shutil.rmtree(stale)
+        else:
+            stale.unlink(missing_ok=True)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with log.open("w") as out:
         proc = subprocess.run([sys.executable, __file__, "--worker", target.key], cwd=ROOT,
@@ -276,7 +303,7 @@ def print_result(r: Result) -> None:
           f"  timeout {c['timeout']:2}  other {c['other']:2}  equivalent {len(r.equivalent):3}"
           f"  score {r.score:5.1f}%{'' if r.score >= TARGET_SCORE else '  BELOW TARGET'}")
     for s in r.survivors:
-        where = f"{t.path}:{s.line}" if s.line else t.path
+        where = f"{s.path}:{s.line}" if s.line else s.path
         print(f"    {s.status:9} {where} {s.function}  {s.key.rpartition('__mutmut_')[2]}")
         print(f"        - {s.original}")
         print(f"        + {s.mutant}")
