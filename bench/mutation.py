@@ -60,6 +60,10 @@ def src(path: str, *functions: str) -> Source:
     return Source(path, functions or ("*",))
 
 
+# Copied into mutants/ besides pyproject's also_copy: tests that load a bench script
+# (tests/unit/test_chat_coverage.py runs bench/chat_coverage.py).
+ALSO_COPY = ("bench",)
+
 # THE table: paths move when modules become packages; keys (used by the equivalent file) stay.
 TARGETS: tuple[Target, ...] = (
     Target("guard", (src("auditor/net/guard.py"),),
@@ -150,6 +154,7 @@ def work(target: Target) -> None:
 
     cfg = config()
     cfg.only_mutate = [source.path for source in target.sources]
+    cfg.also_copy.extend(Path(p) for p in ALSO_COPY)
     cfg.pytest_add_cli_args_test_selection = test_files(target)
     mm._run(name_globs(target), max_children=1)
 
@@ -265,7 +270,7 @@ def collect(target: Target, equivalent: list[dict[str, str]]) -> Result:
 def copied_paths() -> list[str]:
     """What mutmut copies into mutants/: its source paths, also_copy and the tests."""
     cfg = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["tool"]["mutmut"]
-    return [*cfg.get("source_paths", []), *cfg.get("also_copy", []), "tests"]
+    return [*cfg.get("source_paths", []), *cfg.get("also_copy", []), *ALSO_COPY, "tests"]
 
 
 def run_target(target: Target, log_dir: Path) -> Result:
