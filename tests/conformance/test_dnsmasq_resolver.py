@@ -1,7 +1,7 @@
 """The project's resolver against dnsmasq, the DNS server many networks run."""
 
 from auditor.net.resolver import NODATA, NXDOMAIN, OK, DnsResolver
-from tests.conformance.servers import dnsmasq
+from tests.support.servers import dnsmasq
 
 ZONE = [
     "--local=/conformance.test/",

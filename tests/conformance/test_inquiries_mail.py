@@ -57,9 +57,9 @@ from auditor.probes.inquiries import (
 )
 from auditor.probes.inquiries.classify import parse_message
 from auditor.store.sqlite import SqliteStore
-from tests.conformance.dovecot import Dovecot, Tls, dovecot, make_tls
-from tests.conformance.servers import free_port, postfix, wait_tcp
+from tests.support.dovecot import Dovecot, Tls, dovecot, make_tls
 from tests.support.requirements import need_binary, need_root
+from tests.support.servers import free_port, postfix, wait_tcp
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ import pytest
 
 from auditor.net.resolver import DnsResolver
 from auditor.validate.email import EmailCheckConfig, EmailValidator
-from tests.conformance.servers import dnsmasq, postfix
+from tests.support.servers import dnsmasq, postfix
 
 DOMAIN = "auditor-conformance.de"  # answered only by the dnsmasq on loopback
 

@@ -32,8 +32,8 @@ from auditor.net.guard import AddressPolicy
 from auditor.probes.sip.digest import parse_auth_params
 from auditor.probes.sip.message import SipMessage, parse_message
 from auditor.probes.sip.probe import SipTrunkConfig, probe_lines
-from tests.conformance.servers import free_port
 from tests.support.requirements import need_binary
+from tests.support.servers import free_port
 
 pytestmark = pytest.mark.integration
 

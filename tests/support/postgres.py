@@ -28,8 +28,8 @@ from typing import Any
 
 import pytest
 
-from tests.conformance.servers import free_port
 from tests.support.requirements import missing
+from tests.support.servers import free_port
 
 INSTALL = "apt-get install postgresql"
 USER = "auditor"

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conformance.servers import free_port
 from tests.support.requirements import missing
+from tests.support.servers import free_port
 
 INSTALL = "apt-get install redis-server"
 

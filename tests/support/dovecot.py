@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 from pathlib import Path
 
-from tests.conformance.servers import free_port, wait_tcp
 from tests.support.requirements import need_binary
+from tests.support.servers import free_port, wait_tcp
 
 
 @dataclass(frozen=True)
