@@ -177,6 +177,8 @@ def harvest(companies: Iterable[Company], out_dir: Path, settings: Settings) -> 
     if settings.contact_url == DEFAULT_CONTACT_URL and not settings.user_agent:
         log.warning("no --contact-url configured: the User-Agent points to the tool's page, not to you")
     total = len(companies) if isinstance(companies, Sized) else None
+    if total == 0:  # a list, or a stream whose registering pass found nobody
+        return {}
     bar = tqdm(total=total, unit="company", desc="harvest",
                disable=not settings.progress or not sys.stderr.isatty(), file=sys.stderr)
 

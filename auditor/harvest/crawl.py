@@ -6,7 +6,7 @@ The spider class and the Scrapy settings module are handed in by the caller
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sized
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +36,8 @@ def run_crawl(
     a database URL, and ``companies`` an iterator that claims companies from a
     distributed run's queue (``spider_args`` then hands the spider its guard).
     """
-    if isinstance(companies, Sized) and len(companies) == 0:
-        return {}  # a list or a stream whose first pass found nobody: no crawl to start
+    if isinstance(companies, Sequence) and not companies:
+        return {}  # an empty list: no crawl to start (a stream's emptiness is its caller's to know)
     scrapy_settings = ScrapySettings()
     scrapy_settings.setmodule(settings_module, priority="project")
     scrapy_settings.setdict(settings.scrapy_settings(), priority="cmdline")
