@@ -43,6 +43,10 @@ class Provider:
     config: str
     dead: bool
     dead_since: str | None
+    # (tag or "*", attribute, value shape): the account written in markup beside the loader
+    markup: tuple[tuple[str, str, re.Pattern[str]], ...] = ()
+    # regexes with named groups: the ids a status check needs besides the account
+    params: tuple[re.Pattern[str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -218,6 +222,18 @@ def _patterns(
 
 
 _MARKUP_NAME = re.compile(r"[A-Za-z_][\w.-]*")  # an attribute name a DOM marker may test
+_MARKUP_AT = re.compile(r"(?:([a-z][a-z0-9-]*))?\[([A-Za-z_][\w.-]*)\]")  # "tag[attr]" or "[attr]"
+
+
+def _markup_accounts(entry: dict[str, Any]) -> tuple[tuple[str, str, re.Pattern[str]], ...]:
+    """The provider's ``markup_account`` entries as (tag, attribute, value shape)."""
+    out: list[tuple[str, str, re.Pattern[str]]] = []
+    for spec in entry.get("markup_account", []):
+        m = _MARKUP_AT.fullmatch(spec["at"])
+        if m is None:
+            raise ValueError(f"markup_account for {entry['slug']} is not tag[attribute]: {spec['at']!r}")
+        out.append((m.group(1) or "*", m.group(2), re.compile(spec["value"])))
+    return tuple(out)
 
 
 def _compile(data: dict[str, Any]) -> Fingerprints:
@@ -260,6 +276,8 @@ def _compile(data: dict[str, Any]) -> Fingerprints:
                 config=entry.get("config", ""),
                 dead=bool(entry.get("dead", False)),
                 dead_since=entry.get("dead_since"),
+                markup=_markup_accounts(entry),
+                params=tuple(re.compile(p) for p in entry.get("params", [])),
             )
         )
     return Fingerprints(
@@ -404,16 +422,47 @@ def _present(page: ParsedPage, what: str, name: str) -> bool:
     return page.has_attribute(name) if what == "attribute" else page.has_element(name)
 
 
-def _account_id(provider: Provider, hit: _Hit, page: ParsedPage) -> str | None:
-    if not provider.account:
-        return None
+def _texts(hit: _Hit, page: ParsedPage) -> Iterator[str]:
+    """The evidence texts of a sighting, the page's markup for a DOM marker."""
     for text in hit.texts:
-        subject = page.html[:MAX_HTML_FOR_ACCOUNT] if text == "\x00html" else text
+        yield page.html[:MAX_HTML_FOR_ACCOUNT] if text == "\x00html" else text
+
+
+def _account_id(provider: Provider, hit: _Hit, page: ParsedPage) -> str | None:
+    """The account from the sighting's own evidence, else from the markup beside the loader.
+
+    Some loaders take the account from an element next to the script tag (Chatlio's
+    ``<chatlio-widget widgetid>``, Zalo's ``data-oaid``): it is read from that element's
+    attribute through the page model, only once the provider itself was seen, and only
+    when the value has the account's shape.
+    """
+    for subject in _texts(hit, page) if provider.account else ():
         for pattern in provider.account:
             m = pattern.search(subject)
             if m:
                 return m.group(1)
+    for tag, attr, shape in provider.markup:
+        for value, _same in page.attribute_pairs(attr, attr, tag):
+            if shape.fullmatch(value.strip()):
+                return value.strip()
     return None
+
+
+def _params(provider: Provider, hit: _Hit, page: ParsedPage) -> dict[str, str]:
+    """Named ids a status check needs (``params`` regexes over the sighting's evidence).
+
+    A name ending in ``_ids`` collects every distinct value, comma-joined (a page may
+    carry several chat buttons); any other name keeps the first value found.
+    """
+    found: dict[str, list[str]] = {}
+    for subject in _texts(hit, page) if provider.params else ():
+        for pattern in provider.params:
+            for m in pattern.finditer(subject):
+                for name, value in m.groupdict().items():
+                    values = found.setdefault(name, [])
+                    if value and value not in values and (name.endswith("_ids") or not values):
+                        values.append(value)
+    return {name: ",".join(values) for name, values in found.items() if values}
 
 
 def extract_chat(page: ParsedPage, context: ExtractContext = NO_CONTEXT) -> list[ContactPoint]:
@@ -432,6 +481,9 @@ def extract_chat(page: ParsedPage, context: ExtractContext = NO_CONTEXT) -> list
             details["account_id"] = account
             if provider.config:
                 details["config_url"] = provider.config.format(account_id=account)
+        params = _params(provider, hit, page)
+        if params:
+            details["widget_params"] = params
         if provider.dead:
             details["dead-provider"] = True
             if provider.dead_since:

@@ -92,7 +92,7 @@ def check_chat_providers(doc: dict[str, Any]) -> None:
         where = f"provider {slug}"
         _keys(entry, where, ["slug", "name"],
               ["src", "inline", "links", "dom", "account", "config", "weak", "dead", "dead_since",
-               "placeholder", "source", "group", "market"])
+               "placeholder", "source", "group", "market", "markup_account", "params"])
         assert slug not in seen, f"{where}: duplicate slug"
         seen.add(slug)
         if "group" in entry:
@@ -100,9 +100,15 @@ def check_chat_providers(doc: dict[str, Any]) -> None:
         for key in ("source", "market"):
             if key in entry:
                 assert isinstance(entry[key], str) and entry[key], f"{where}.{key}: a string"
-        for key in ("src", "inline", "links", "account", "weak", "placeholder"):
+        for key in ("src", "inline", "links", "account", "weak", "placeholder", "params"):
             if key in entry:
                 _regexes(entry[key], f"{where}.{key}")
+        for pattern in entry.get("params", []):
+            assert re.compile(pattern).groupindex, f"{where}.params: {pattern!r} names no group"
+        for spec in entry.get("markup_account", []):
+            _keys(spec, f"{where}.markup_account", ["at", "value"])
+            assert re.fullmatch(r"(?:[a-z][a-z0-9-]*)?\[[A-Za-z_][\w.-]*\]", spec["at"]), f"{where}: {spec['at']!r}"
+            _regexes([spec["value"]], f"{where}.markup_account.value")
         assert any(entry.get(k) for k in ("src", "inline", "links", "dom", "weak")), f"{where}: no fingerprint"
         if "dom" in entry:
             _strings(entry["dom"], f"{where}.dom")
