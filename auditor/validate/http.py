@@ -360,10 +360,13 @@ class HttpClient:
         host = (URL(url).host or "").lower()
         return host in self.head_safe_hosts
 
-    async def fetch(self, url: str, *, method: str | None = None) -> HttpResult:
+    async def fetch(self, url: str, *, method: str | None = None,
+                    headers: Mapping[str, str] | None = None) -> HttpResult:
         """GET (or HEAD where safe) ``url``, following redirects hop by hop.
 
-        Never raises for network trouble: the result's ``error`` carries the tag.
+        ``headers`` are added to every hop's request (an API that wants its version
+        named, such as a chat provider's public status endpoint). Never raises for
+        network trouble: the result's ``error`` carries the tag.
         """
         if self._session is None:
             await self.open()
@@ -382,11 +385,11 @@ class HttpClient:
                     raise _Fail(reasons.REDIRECT_LOOP, f"redirect loop: {current} was already visited")
                 seen.add(key)
                 result.final_url = current
-                answer = await self._hop(verb, target, cookies)
+                answer = await self._hop(verb, target, cookies, headers)
                 if verb == "HEAD" and answer.status in HEAD_FALLBACK_STATUSES:
                     result.chain.append({"url": current, "status": answer.status, "location": None, "method": "HEAD"})
                     verb = result.method = "GET"
-                    answer = await self._hop(verb, target, cookies)
+                    answer = await self._hop(verb, target, cookies, headers)
                 next_url = _take(result, current, target, answer)
                 if next_url is None:
                     break
@@ -427,7 +430,8 @@ class HttpClient:
             host_header = f"[{host_header}]"
         return target.with_port(port), {"Host": host_header}
 
-    async def _hop(self, verb: str, target: URL, cookies: dict[str, dict[str, str]]) -> _Answer:
+    async def _hop(self, verb: str, target: URL, cookies: dict[str, dict[str, str]],
+                   extra_headers: Mapping[str, str] | None = None) -> _Answer:
         """One request with retries on 408/429/5xx, under the host's concurrency limit."""
         host = (target.host or "").lower()
         waits: list[float] = []
@@ -436,7 +440,7 @@ class HttpClient:
             tries = 1 if host in self._storming else self.max_tries
             while True:
                 attempt += 1
-                answer = await self._request(verb, target, cookies)
+                answer = await self._request(verb, target, cookies, extra_headers)
                 answer.tries, answer.waits = attempt, waits
                 if answer.status in (429, 503) and attempt >= tries:
                     self._storming.add(host)
@@ -453,12 +457,13 @@ class HttpClient:
                 waits.append(wait)
                 await self._sleep(wait)
 
-    async def _request(self, verb: str, target: URL, cookies: dict[str, dict[str, str]]) -> _Answer:
+    async def _request(self, verb: str, target: URL, cookies: dict[str, dict[str, str]],
+                       extra_headers: Mapping[str, str] | None = None) -> _Answer:
         assert self._session is not None
         connect_to, extra = self._connect_target(target)
         host = (target.host or "").lower()
         headers = {"User-Agent": self.user_agent, "Accept": "text/html,application/xhtml+xml,*/*;q=0.8",
-                   "Accept-Language": "en;q=0.8, *;q=0.5", **extra}
+                   "Accept-Language": "en;q=0.8, *;q=0.5", **(extra_headers or {}), **extra}
         if cookies.get(host):
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies[host].items())
         got_headers = False

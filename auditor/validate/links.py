@@ -53,17 +53,31 @@ def chat_operator() -> dict[str, Any]:
     return table
 
 
-def _field_values(doc: Any, path: str) -> list[Any] | None:
-    """Values at ``path`` ("a.b", "a[].b"); None when a key is missing or a type is wrong."""
+_NO_DEFAULT = object()
+
+
+def _field_values(doc: Any, path: str, missing: Any = _NO_DEFAULT) -> list[Any] | None:
+    """Values at ``path`` ("a.b", "a[].b"); None when a key is missing or a type is wrong.
+
+    ``missing`` stands in for an absent last key (a provider that leaves a field out
+    to say "no"), never for a missing key higher up.
+    """
     values = [doc]
-    for part in path.split("."):
+    parts = path.split(".")
+    for depth, part in enumerate(parts):
         many = part.endswith("[]")
         key = part[:-2] if many else part
+        last = depth == len(parts) - 1
         nxt: list[Any] = []
         for value in values:
-            if not isinstance(value, dict) or key not in value:
+            if not isinstance(value, dict):
                 return None
-            item = value[key]
+            if key not in value:
+                if not (last and missing is not _NO_DEFAULT):
+                    return None
+                item = missing
+            else:
+                item = value[key]
             if many:
                 if not isinstance(item, list):
                     return None
@@ -75,25 +89,76 @@ def _field_values(doc: Any, path: str) -> list[Any] | None:
 
 
 def operator_state(rule: Mapping[str, Any], body: str) -> tuple[str, str]:
-    """(reason, message) from a provider's public status answer: online, offline or unknown."""
+    """(reason, message) from a provider's public status answer: online, offline or unknown.
+
+    ``require`` names a field every genuine answer has (an error object has not);
+    ``online_from`` reads the values that mean online from the answer itself (LiveChat
+    lists the groups that take chats and names the widget's own group); with
+    ``offline_otherwise`` every other value means offline.
+    """
     try:
         doc = json.loads(body)
     except ValueError:
         return OPERATOR_UNKNOWN, "the status endpoint did not answer JSON"
+    required = rule.get("require")
+    if required and _field_values(doc, str(required)) is None:
+        return OPERATOR_UNKNOWN, f"no {required} in the status answer: not a status answer"
     path = str(rule["field"])
-    values = _field_values(doc, path)
+    values = _field_values(doc, path, rule.get("missing", _NO_DEFAULT))
     if values is None:
         return OPERATOR_UNKNOWN, f"no {path} in the status answer"
+    online = list(rule.get("online", []))
+    if rule.get("online_from"):
+        online += _field_values(doc, str(rule["online_from"])) or []
     if not values:
         if rule.get("empty_is_offline"):
             return OPERATOR_OFFLINE, f"{path}: no operator listed"
         return OPERATOR_UNKNOWN, f"{path}: empty"
-    online, offline = list(rule["online"]), list(rule["offline"])
     if any(v in online for v in values):
         return OPERATOR_ONLINE, f"{path} = {_shown(values)}: an operator is online"
-    if all(v in offline for v in values):
+    if rule.get("offline_otherwise") or all(v in list(rule.get("offline", [])) for v in values):
         return OPERATOR_OFFLINE, f"{path} = {_shown(values)}: no operator is online"
     return OPERATOR_UNKNOWN, f"{path} = {_shown(values)}: not a known state"
+
+
+_PLACEHOLDER = re.compile(r"\{(\w+)(\??)\}")
+
+
+def operator_url(rule: Mapping[str, Any], values: Mapping[str, str]) -> str | None:
+    """The status URL of ``rule`` filled from the sighting; None when a required id is missing.
+
+    ``{origin}`` and names ending in ``_url`` are URLs and go in as they are; every
+    other value is percent-encoded. A ``query`` table adds parameters in its order;
+    a value written ``{name?}`` is left out when the page gave no such id.
+    """
+    def fill(template: str, encode: bool) -> str | None:
+        missing = False
+
+        def one(m: re.Match[str]) -> str:
+            nonlocal missing
+            value = values.get(m.group(1))
+            if not value:
+                missing = missing or not m.group(2)
+                return ""
+            raw = m.group(1) == "origin" or m.group(1).endswith("_url")
+            return value if raw or not encode else quote(value, safe=",")
+
+        out = _PLACEHOLDER.sub(one, template)
+        return None if missing else out
+
+    url = fill(str(rule["url"]), encode=True)
+    if url is None:
+        return None
+    pairs: list[str] = []
+    for name, template in dict(rule.get("query", {})).items():
+        value = fill(str(template), encode=True)
+        if value is None:
+            return None
+        if value:
+            pairs.append(f"{quote(name, safe='.')}={value}")
+    if pairs:
+        url += ("&" if "?" in url else "?") + "&".join(pairs)
+    return url
 
 
 def _shown(values: list[Any]) -> str:
@@ -551,12 +616,14 @@ class LinkValidator:
         rule = self.operator.get(cp.value)
         if rule is None:
             return None
-        template = str(rule["url"])
-        origin = _origin(script_url) if script_url else ""
-        if ("{origin}" in template and not origin) or ("{account_id}" in template and not account):
+        given = cp.details.get("widget_params")
+        params = {str(k): str(v) for k, v in given.items()} if isinstance(given, Mapping) else {}
+        values = {**params, "origin": _origin(script_url) if script_url else "", "account_id": account or ""}
+        url = operator_url(rule, values)
+        if url is None:
             return None
-        url = template.format(origin=origin, account_id=quote(account or "", safe=""))
-        res = await self.http.fetch(url, method="GET")
+        headers = {str(k): str(v) for k, v in dict(rule.get("headers", {})).items()}
+        res = await self.http.fetch(url, method="GET", headers=headers or None)
         if res.error or res.challenge or res.status != 200:
             reason, message = OPERATOR_UNKNOWN, f"status endpoint: {classify_http(res)[2]}"
         else:
@@ -567,8 +634,9 @@ class LinkValidator:
         elif reason == OPERATOR_OFFLINE:
             verdict = "inactive"  # of the operator, not the channel: the widget still takes messages
         state = reason.removeprefix("operator-")
-        return _http_check("operator-status", res, verdict, reason, message,
-                           **base_ev, operator=state, field=rule["field"], source=rule.get("source"))
+        extra = {"widget_params": params} if params else {}
+        return _http_check("operator-status", res, verdict, reason, message, **base_ev, **extra,
+                           operator=state, field=rule["field"], source=rule.get("source"))
 
     @staticmethod
     def _judge_widget(res: HttpResult) -> Judged:

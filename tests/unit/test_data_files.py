@@ -74,14 +74,31 @@ def check_chat_checks(doc: dict[str, Any]) -> None:
 
 
 def check_chat_operator(doc: dict[str, Any]) -> None:
-    _keys(doc, "chat_operator", ["provider"])
+    _keys(doc, "chat_operator", ["provider"], ["rendered", "unknown"])
     slugs = {p["slug"] for p in data.load("chat_providers.toml")["provider"]}
     for slug, spec in doc["provider"].items():
-        _keys(spec, f"provider.{slug}", ["url", "field", "online", "offline", "empty_is_offline", "source"])
+        _keys(spec, f"provider.{slug}", ["url", "field", "source"],
+              ["online", "offline", "empty_is_offline", "query", "headers", "require", "missing",
+               "online_from", "offline_otherwise"])
         assert slug in slugs, f"chat_operator provider.{slug}: no such provider in chat_providers.toml"
-        assert spec["url"].startswith(("https://", "{origin}/")), f"provider.{slug}.url"
-        assert spec["online"] and spec["source"].strip(), f"provider.{slug}: online values and a source"
-        assert not set(map(str, spec["online"])) & set(map(str, spec["offline"])), f"provider.{slug}: overlap"
+        assert re.match(r"(?:https://|\{origin\}/|\{\w+_url\}/)", spec["url"]), f"provider.{slug}.url"
+        assert (spec.get("online") or spec.get("online_from")) and spec["source"].strip(), (
+            f"provider.{slug}: online values and a source")
+        online, offline = set(map(str, spec.get("online", []))), set(map(str, spec.get("offline", [])))
+        assert not online & offline, f"provider.{slug}: overlap"
+        assert spec.get("offline") or spec.get("offline_otherwise") or spec.get("empty_is_offline"), (
+            f"provider.{slug}: nothing can ever mean offline")
+        for key in ("query", "headers"):
+            assert all(isinstance(v, str) for v in spec.get(key, {}).values()), f"provider.{slug}.{key}: strings"
+    for slug, spec in doc.get("rendered", {}).items():
+        _keys(spec, f"rendered.{slug}", ["offline", "source"], ["online"])
+        assert slug in slugs, f"chat_operator rendered.{slug}: no such provider"
+        _strings(spec["offline"], f"rendered.{slug}.offline", nonempty=True)
+        _strings(spec.get("online", []), f"rendered.{slug}.online")
+    for slug, spec in doc.get("unknown", {}).items():
+        _keys(spec, f"unknown.{slug}", ["reason"])
+        assert slug in slugs and slug not in doc["provider"], f"chat_operator unknown.{slug}"
+        assert spec["reason"].strip(), f"unknown.{slug}: a reason"
 
 
 def check_chat_providers(doc: dict[str, Any]) -> None:
