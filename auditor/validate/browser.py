@@ -13,8 +13,9 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
-from auditor import reasons
+from auditor import data, reasons
 from auditor.extract.chat import fingerprints
+from auditor.extract.page import parse_page
 from auditor.harvest.browser import (
     BrowserRenderer,
     RenderedPage,
@@ -25,6 +26,15 @@ from auditor.harvest.browser import (
 from auditor.models import Check, ContactPoint, Subject, Verdict, VerdictValue
 
 CHECK_NAME = "browser-launcher"
+OPERATOR_CHECK = "operator-status"
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+
+
+@cache
+def rendered_markers() -> dict[str, dict[str, Any]]:
+    """Per provider, the launcher elements that show its operator state (chat_operator.toml)."""
+    table: dict[str, dict[str, Any]] = data.load("chat_operator.toml").get("rendered", {})
+    return table
 
 
 @cache
@@ -98,6 +108,53 @@ def launcher_check(cp: ContactPoint, result: RenderResult) -> Check:
                  started_at=result.started_at, duration_ms=(time.perf_counter() - t0) * 1000)
 
 
+def _shown_ids(result: RenderResult) -> dict[str, bool]:
+    """Every element id of the rendered DOM, and whether its inline style leaves it shown."""
+    page = parse_page(result.html, result.final_url or result.url)
+    styles = dict(page.attribute_pairs("id", "style"))
+    return {i: not _HIDDEN_STYLE.search(styles.get(i, "")) for i in page.id_values}
+
+
+def rendered_operator_check(cp: ContactPoint, result: RenderResult) -> Check | None:
+    """The operator state the rendered launcher shows, where the provider's markers are sourced.
+
+    Salesforce's button code ships an online and an offline element per chat button and
+    its script shows the one that applies: an offline element shown with no online one
+    shown means nobody answers. Both shown, or neither (the script did not decide), says
+    nothing. Providers without sourced markers get no check.
+    """
+    spec = rendered_markers().get(cp.value)
+    if spec is None or not result.html:
+        return None
+    t0 = time.perf_counter()
+    shown = _shown_ids(result)
+
+    def matching(prefixes: list[str]) -> dict[str, bool]:
+        return {i: v for i, v in shown.items() if any(i.startswith(p) for p in prefixes)}
+
+    offline, online = matching(list(spec["offline"])), matching(list(spec.get("online", [])))
+    if not offline and not online:
+        return None
+    on_shown = sorted(i for i, v in online.items() if v)
+    off_shown = sorted(i for i, v in offline.items() if v)
+    verdict: VerdictValue
+    if on_shown and not off_shown:
+        verdict, reason = "active", reasons.OPERATOR_ONLINE
+        message = f"the rendered page shows the online launcher ({on_shown[0]})"
+    elif off_shown and not on_shown:
+        verdict, reason = "inactive", reasons.OPERATOR_OFFLINE
+        message = f"the rendered page shows the offline launcher ({off_shown[0]}), not the online one"
+    else:
+        verdict, reason = "unknown", reasons.OPERATOR_UNKNOWN
+        message = ("the rendered page shows both launchers" if on_shown else
+                   "the rendered page shows neither launcher: the provider's script did not decide")
+    evidence = {"provider": cp.value, "operator": reason.removeprefix("operator-"), "rendered": True,
+                "online_elements": {k: online[k] for k in sorted(online)},
+                "offline_elements": {k: offline[k] for k in sorted(offline)}, "source": spec["source"]}
+    return Check(name=OPERATOR_CHECK, verdict=verdict, reason=reason, message=message, evidence=evidence,
+                 started_at=result.started_at, duration_ms=(time.perf_counter() - t0) * 1000)
+
+
 def page_verdicts(page: RenderedPage) -> list[Verdict]:
     """A browser-launcher verdict for every chat point on a rendered page (harvested or new)."""
     verdicts: list[Verdict] = []
@@ -107,9 +164,15 @@ def page_verdicts(page: RenderedPage) -> list[Verdict]:
             continue
         seen.add(cp.value)
         check = launcher_check(cp, page.result)
-        flags = ("browser-only",) if cp in page.new else ()
+        flags: tuple[str, ...] = ("browser-only",) if cp in page.new else ()
+        checks: tuple[Check, ...] = (check,)
+        operator = rendered_operator_check(cp, page.result)
+        if operator is not None:
+            checks += (operator,)
+            if operator.reason != reasons.OPERATOR_UNKNOWN:
+                flags += (operator.reason,)
         verdicts.append(Verdict(kind="chat", value=cp.value, verdict=check.verdict, reason=check.reason,
-                                message=check.message, checks=(check,), flags=flags))
+                                message=check.message, checks=checks, flags=flags))
     return verdicts
 
 
@@ -138,13 +201,29 @@ def merge_browser(verdict: Verdict | None, browser: Verdict) -> Verdict:
     """A chat verdict with the browser's launcher check added.
 
     A script that no longer loads stays inactive; a launcher seen on screen
-    makes an otherwise undecided widget active; the rest keeps its verdict.
+    makes an otherwise undecided widget active; the rest keeps its verdict. The
+    render's operator state is added where the static checks found none.
     """
     if verdict is None:
         return browser
     checks = verdict.checks + browser.checks
     if verdict.verdict != "inactive" and browser.verdict == "active":
+        others = tuple(f for f in browser.flags if f not in _OPERATOR_FLAGS)
         return Verdict(verdict.kind, verdict.value, "active", browser.reason, browser.message, checks,
-                       tuple(dict.fromkeys(verdict.flags + browser.flags)))
+                       tuple(dict.fromkeys(verdict.flags + others + _operator_flags(verdict, browser))))
     return Verdict(verdict.kind, verdict.value, verdict.verdict, verdict.reason, verdict.message, checks,
-                   verdict.flags)
+                   verdict.flags + _operator_flags(verdict, browser))
+
+
+_OPERATOR_FLAGS = (reasons.OPERATOR_ONLINE, reasons.OPERATOR_OFFLINE)
+
+
+def _operator_flags(verdict: Verdict, browser: Verdict) -> tuple[str, ...]:
+    """The render's operator flag, unless the provider's status endpoint already gave one.
+
+    The status endpoint is asked directly and counts first; the rendered launcher
+    fills in when it had nothing to say (or was not asked).
+    """
+    if verdict.verdict == "inactive" or any(f in _OPERATOR_FLAGS for f in verdict.flags):
+        return ()
+    return tuple(f for f in browser.flags if f in _OPERATOR_FLAGS)

@@ -12,6 +12,8 @@ show that the markup alone, or another provider's markup, gives nothing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pytest
 
 from auditor.extract import extract_page
@@ -55,7 +57,7 @@ SHAPES = {
 }
 
 
-def _chats(body: str) -> dict[str, dict[str, object]]:
+def _chats(body: str) -> dict[str, Mapping[str, object]]:
     html = f"<html><head><title>Liên hệ</title></head><body><p>Hỗ trợ</p>{body}</body></html>"
     return {p.value: p.details for p in extract_page(html, URL) if p.kind == "chat"}
 

@@ -9,6 +9,7 @@ extractor; the contact point carries the ids in ``details["widget_params"]``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from auditor.extract import extract_page
@@ -57,7 +58,7 @@ n.type="text/javascript",n.src="https://cdn.livechatinc.com/tracking.js",t.head.
 """
 
 
-def _chat(body: str, slug: str) -> dict[str, Any]:
+def _chat(body: str, slug: str) -> Mapping[str, Any]:
     found = {p.value: p.details for p in extract_page(f"<html><body>{body}</body></html>", URL) if p.kind == "chat"}
     assert set(found) == {slug}
     return found[slug]
