@@ -131,7 +131,7 @@ def operator_url(rule: Mapping[str, Any], values: Mapping[str, str]) -> str | No
     other value is percent-encoded. A ``query`` table adds parameters in its order;
     a value written ``{name?}`` is left out when the page gave no such id.
     """
-    def fill(template: str, encode: bool) -> str | None:
+    def fill(template: str) -> str | None:
         missing = False
 
         def one(m: re.Match[str]) -> str:
@@ -141,17 +141,17 @@ def operator_url(rule: Mapping[str, Any], values: Mapping[str, str]) -> str | No
                 missing = missing or not m.group(2)
                 return ""
             raw = m.group(1) == "origin" or m.group(1).endswith("_url")
-            return value if raw or not encode else quote(value, safe=",")
+            return value if raw else quote(value, safe=",")
 
         out = _PLACEHOLDER.sub(one, template)
         return None if missing else out
 
-    url = fill(str(rule["url"]), encode=True)
+    url = fill(str(rule["url"]))
     if url is None:
         return None
     pairs: list[str] = []
     for name, template in dict(rule.get("query", {})).items():
-        value = fill(str(template), encode=True)
+        value = fill(str(template))
         if value is None:
             return None
         if value:
