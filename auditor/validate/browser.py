@@ -207,6 +207,9 @@ def merge_browser(verdict: Verdict | None, browser: Verdict) -> Verdict:
     if verdict is None:
         return browser
     checks = verdict.checks + browser.checks
+    if _operator_flags(verdict, browser):  # the render decided what the endpoint could not: it reads first
+        undecided = tuple(c for c in verdict.checks if c.name == OPERATOR_CHECK and c.reason == reasons.OPERATOR_UNKNOWN)
+        checks = tuple(c for c in checks if c not in undecided) + undecided
     if verdict.verdict != "inactive" and browser.verdict == "active":
         others = tuple(f for f in browser.flags if f not in _OPERATOR_FLAGS)
         return Verdict(verdict.kind, verdict.value, "active", browser.reason, browser.message, checks,

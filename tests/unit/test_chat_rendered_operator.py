@@ -78,3 +78,14 @@ def test_the_status_endpoint_s_answer_counts_first() -> None:
 def test_a_dead_widget_has_no_operator() -> None:
     merged = merge_browser(_static(verdict="inactive"), _browser("operator-offline"))
     assert merged.flags == ()
+
+
+def test_a_decided_render_reads_before_an_undecided_endpoint() -> None:
+    """The report shows a chat's first operator-status check: the render's decision, not the endpoint's shrug."""
+    shrug = Check("operator-status", "unknown", "operator-unknown", "status endpoint: HTTP 503", {}, 0.0, 1.0)
+    static = _static()
+    static = Verdict(static.kind, static.value, static.verdict, static.reason, static.message,
+                     (*static.checks, shrug), ())
+    merged = merge_browser(static, _browser("operator-offline"))
+    assert merged.flags == ("operator-offline",)
+    assert [c.reason for c in merged.checks if c.name == "operator-status"] == ["operator-offline", "operator-unknown"]
