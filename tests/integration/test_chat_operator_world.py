@@ -13,7 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,6 +35,7 @@ from auditor.validate.links import LinkValidator
 pytestmark = pytest.mark.integration
 
 WORLD = load_world(OPERATORS_WORLD)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class LoopbackOnly(AddressPolicy):
@@ -162,3 +168,23 @@ def test_every_request_stayed_in_the_lab(lab: Lab) -> None:
     audit_chat(lab, "rheinblick-versicherung.de")
     hosts = {r.host for r in lab.requests}
     assert hosts == {"rheinblick-versicherung.de", "cdn.livechatinc.com", "api.livechatinc.com"}
+
+
+def test_a_whole_audit_of_the_world_records_each_operator_state(lab: Lab, tmp_path: Path) -> None:
+    """``auditor audit`` as a user runs it: crawl, store, validate; results.json carries the flags."""
+    companies = lab.write_companies_csv(tmp_path / "companies.csv")
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "auditor.cli", "audit", str(companies), "--out", str(out),
+           "--nameserver", lab.nameserver, "--allow-private-targets", "--delay", "0", "--no-progress",
+           "--helo", "lab-auditor.test", "--mail-from", "probe@lab-auditor.test"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, cwd=ROOT,
+                          env={**os.environ, **lab.env()})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    by_website = {c["website"]: c for c in results["companies"]}
+    for company in WORLD.companies:
+        chats = {c["value"]: c for c in by_website[lab.website(company)]["contacts"] if c["kind"] == "chat"}
+        for truth in (t for t in company.truth.contacts if t.kind == "chat"):
+            found = chats[truth.value]["validation"]
+            assert (found["verdict"], found["reason"]) == (truth.verdict, truth.reason), company.domain
+            assert tuple(found["flags"]) == tuple(truth.flags), company.domain
