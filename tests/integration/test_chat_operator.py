@@ -9,7 +9,6 @@ the client admits loopback addresses only.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,23 +17,13 @@ import pytest
 from auditor.lab import Lab
 from auditor.lab.world import load_world
 from auditor.models import ContactPoint, Verdict
-from auditor.net.guard import AddressPolicy
-from auditor.net.resolver import DnsResolver
-from auditor.validate.http import HttpClient
 from auditor.validate.links import LinkValidator
+from tests.support.loopback import lab_client
 
 pytestmark = pytest.mark.integration
 
 WORLD = load_world()
 SDK = "https://app.chatwoot.com/packs/js/sdk.js"
-
-
-class LoopbackOnly(AddressPolicy):
-    def __init__(self) -> None:
-        super().__init__(allow_private=True)
-
-    def permits(self, address: str) -> bool:
-        return ipaddress.ip_address(address).is_loopback
 
 
 @pytest.fixture(scope="module")
@@ -48,11 +37,7 @@ def check(lab: Lab, token: str, **kw: Any) -> Verdict:
                       page_url="https://northgate-bs.co.uk/", details={"account_id": token})
 
     async def main() -> Verdict:
-        async with HttpClient(
-            DnsResolver(lab.nameserver, timeout=2.0), LoopbackOnly(), user_agent="lab-test/1.0",
-            port_overrides={"http": lab.http_port, "https": lab.https_port}, ca_file=lab.ca_file,
-            timeout=3.0, connect_timeout=2.0, head_safe_hosts=(),
-        ) as http:
+        async with lab_client(lab) as http:
             return await LinkValidator(http, **kw).validate(cp)
 
     return asyncio.run(main())

@@ -13,7 +13,6 @@ Skipped when Chromium or playwright are missing, unless CI is set: then it fails
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import shutil
 from collections.abc import Iterator
 from typing import Any
@@ -25,24 +24,14 @@ from auditor.harvest.browser import BrowserRenderer
 from auditor.lab import Lab
 from auditor.lab.world import OPERATORS_WORLD, load_world
 from auditor.models import Verdict
-from auditor.net.guard import AddressPolicy
-from auditor.net.resolver import DnsResolver
 from auditor.validate.browser import browser_chat_check, merge_browser
-from auditor.validate.http import HttpClient
 from auditor.validate.links import LinkValidator
+from tests.support.loopback import lab_client
 from tests.support.requirements import need_chromium
 
 pytestmark = pytest.mark.integration
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-class LoopbackOnly(AddressPolicy):
-    def __init__(self) -> None:
-        super().__init__(allow_private=True)
-
-    def permits(self, address: str) -> bool:
-        return ipaddress.ip_address(address).is_loopback
 
 
 @pytest.fixture(scope="module")
@@ -58,11 +47,7 @@ def rendered(lab: Lab) -> dict[str, tuple[Verdict, Verdict]]:
 
     async def main() -> dict[str, tuple[Verdict, Verdict]]:
         out: dict[str, tuple[Verdict, Verdict]] = {}
-        async with HttpClient(
-            DnsResolver(lab.nameserver, timeout=2.0), LoopbackOnly(), user_agent="lab-test/1.0",
-            port_overrides={"http": lab.http_port, "https": lab.https_port}, ca_file=lab.ca_file,
-            timeout=3.0, connect_timeout=2.0, head_safe_hosts=(),
-        ) as http:
+        async with lab_client(lab) as http:
             async with BrowserRenderer(http, executable=CHROMIUM, timeout=15.0, settle=3.0) as renderer:
                 for domain in ("northwind-freight.co.uk", "fjordlys-reiser.no"):
                     url = f"https://{domain}/"

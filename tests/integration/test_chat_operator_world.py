@@ -12,7 +12,6 @@ here can reach a real vendor.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import os
 import subprocess
@@ -27,23 +26,13 @@ from auditor.extract import extract_page
 from auditor.lab import Lab
 from auditor.lab.world import OPERATORS_WORLD, load_world
 from auditor.models import ContactPoint, Verdict
-from auditor.net.guard import AddressPolicy
-from auditor.net.resolver import DnsResolver
-from auditor.validate.http import HttpClient
 from auditor.validate.links import LinkValidator
+from tests.support.loopback import lab_client
 
 pytestmark = pytest.mark.integration
 
 WORLD = load_world(OPERATORS_WORLD)
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class LoopbackOnly(AddressPolicy):
-    def __init__(self) -> None:
-        super().__init__(allow_private=True)
-
-    def permits(self, address: str) -> bool:
-        return ipaddress.ip_address(address).is_loopback
 
 
 @pytest.fixture(scope="module")
@@ -57,19 +46,11 @@ def _fresh_log(lab: Lab) -> None:
     lab.reset_logs()
 
 
-def _client(lab: Lab) -> HttpClient:
-    return HttpClient(
-        DnsResolver(lab.nameserver, timeout=2.0), LoopbackOnly(), user_agent="lab-test/1.0",
-        port_overrides={"http": lab.http_port, "https": lab.https_port}, ca_file=lab.ca_file,
-        timeout=3.0, connect_timeout=2.0, head_safe_hosts=(),
-    )
-
-
 def audit_chat(lab: Lab, domain: str) -> tuple[ContactPoint, Verdict]:
     """The company's home page fetched, its one chat extracted and validated."""
 
     async def main() -> tuple[ContactPoint, Verdict]:
-        async with _client(lab) as http:
+        async with lab_client(lab) as http:
             page = await http.fetch(f"https://{domain}/", method="GET")
             assert page.status == 200, page.message
             (chat,) = [p for p in extract_page(page.body, page.final_url) if p.kind == "chat"]
@@ -80,7 +61,7 @@ def audit_chat(lab: Lab, domain: str) -> tuple[ContactPoint, Verdict]:
 
 def validate(lab: Lab, cp: ContactPoint) -> Verdict:
     async def main() -> Verdict:
-        async with _client(lab) as http:
+        async with lab_client(lab) as http:
             return await LinkValidator(http).validate(cp)
 
     return asyncio.run(main())
