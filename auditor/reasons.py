@@ -164,6 +164,19 @@ OUTSIDE_WINDOW: Final = "outside-window"
 UNKNOWN_TIMEZONE: Final = "unknown-timezone"
 ALREADY_PROBED: Final = "already-probed"
 
+# schedules (auditor.waves.scheduler)
+WAVE_STILL_RUNNING: Final = "wave-still-running"
+WAVE_START_MISSED: Final = "wave-start-missed"
+
+# alerts (auditor.alerts)
+WEBHOOK_HTTP_ERROR: Final = "webhook-http-error"
+WEBHOOK_UNREACHABLE: Final = "webhook-unreachable"
+WEBHOOK_REDIRECT: Final = "webhook-redirect"
+ALERT_SMTP_REFUSED: Final = "alert-smtp-refused"
+ALERT_SMTP_UNREACHABLE: Final = "alert-smtp-unreachable"
+DELIVERY_INTERRUPTED: Final = "delivery-interrupted"
+SECRET_UNAVAILABLE: Final = "secret-unavailable"
+
 
 def _messages() -> Mapping[str, str]:
     table: Mapping[str, str] = load("reasons.toml")["reasons"]
