@@ -237,3 +237,23 @@ class Schedule:
 
     def describe(self) -> str:
         return f"{self.spec!r} ({self.tz})"
+
+
+def schedule_section(table: object) -> tuple[str | None, str | None]:
+    """``[schedule]``: (``every``, ``tz``), each None when not set."""
+    if table is None:
+        return None, None
+    if not isinstance(table, dict):
+        raise ScheduleError("[schedule] must be a table")
+    unknown = set(table) - {"every", "tz"}
+    if unknown:
+        raise ScheduleError(f"unknown key(s) in [schedule]: {', '.join(sorted(unknown))}")
+    every, tz = table.get("every"), table.get("tz")
+    return (str(every) if every else None), (str(tz) if tz else None)
+
+
+def local_zone_name() -> str:
+    """This machine's IANA time zone (what cron and systemd timers use): the default of ``--tz``."""
+    import tzlocal
+
+    return str(tzlocal.get_localzone_name() or "UTC")

@@ -173,6 +173,8 @@ class WaveScheduler:
         ``until``: checked after every wave; True stops the schedule (tests, `--waves N`).
         """
         self.scheduler.add_job(self._fire_and_check(until), self.trigger, id="wave", name="wave")
+        # APScheduler logs each skip and start itself; the lines above say it with the reason tag, once.
+        logging.getLogger("apscheduler").setLevel(logging.ERROR)
         handlers: dict[int, Any] = {}
         if threading.current_thread() is threading.main_thread():
             def on_signal(_signum: int, _frame: FrameType | None) -> None:
@@ -197,3 +199,40 @@ class WaveScheduler:
             if until is not None and until():
                 self.stop()
         return fire
+
+
+def panel_zones(out_dir: Path | str) -> list[str]:
+    """The time zones of the audit's phone numbers (what ``--tz per-number`` reads the SPEC in)."""
+    # phonenumbers' time-zone data: only when asked
+    from auditor.probes.sip.probe import number_zone
+
+    store = open_store(out_dir)
+    try:
+        zones = {z.key for result in store.results() for cp in result.contacts
+                 if cp.kind == "phone" and (z := number_zone(cp.value)) is not None}
+    finally:
+        store.close()
+    return sorted(zones)
+
+
+def child_argv(parser: Any, args: Any, drop: frozenset[str]) -> list[str]:
+    """The options of ``args`` as the command line that gives them, leaving out the dests in ``drop``.
+
+    Each scheduled wave is the same `auditor wave` without its schedule: rebuilt
+    from the parser's own actions, so every option a person gave reaches it.
+    """
+    out: list[str] = []
+    for action in parser._actions:  # argparse's documented-by-use action list
+        if not action.option_strings or action.dest in drop or action.dest == "help":
+            continue
+        value = getattr(args, action.dest, None)
+        flag = action.option_strings[-1] if action.option_strings[-1].startswith("--") else action.option_strings[0]
+        if action.nargs == 0:
+            if value is not None and value == action.const and value != action.default:
+                out.append(flag)
+        elif isinstance(value, list):
+            for item in value:
+                out += [flag, str(item)]
+        elif value is not None and value != action.default:
+            out += [flag, str(value)]
+    return out
