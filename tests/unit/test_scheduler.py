@@ -97,3 +97,43 @@ def test_wave_process_passes_an_interrupt_to_its_child_once() -> None:
     t.join(10)
     assert result == [130]
     assert proc() == 130  # once stopping, no new wave starts
+
+
+def test_each_scheduled_wave_gets_the_options_given_without_the_schedule() -> None:
+    from auditor.cli import build_parser
+    from auditor.waves.scheduler import child_argv
+
+    parser = build_parser()
+    argv = ["wave", "DIR", "--every", "mon 09:00", "--tz", "Europe/Budapest", "--waves", "3", "--line-window",
+            "evening", "--no-smtp", "--delay", "0", "--allow-private-targets", "--notify", "webhook:https://h.example/a",
+            "--notify", "mailto:ops@example.com", "--config", "probes.toml", "--no-report", "--abandon-stale"]
+    args = parser.parse_args(argv)
+    rebuilt = child_argv(args.wave_parser, args, frozenset({"every", "tz", "waves", "once", "alerts_only"}))
+    again = parser.parse_args(["wave", "DIR", "--once", *rebuilt])
+    for name in ("line_window", "smtp", "delay", "allow_private_targets", "notify", "config", "no_report",
+                 "abandon_stale"):
+        assert getattr(again, name) == getattr(args, name), name
+    assert again.every is None and again.tz is None and again.waves is None and again.once
+    assert "--every" not in rebuilt and "--verbose" not in rebuilt
+
+
+def test_per_number_zones_come_from_the_audits_phone_numbers(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from auditor.models import Company, CompanyResult, ContactPoint
+    from auditor.store import open_store
+    from auditor.waves.scheduler import panel_zones
+
+    out = Path(str(tmp_path)) / "audit"
+    store = open_store(out)
+    store.start_run({}, "test")
+    companies = [Company(1, "Alfa", "https://alfa.example", "DE"), Company(2, "Acme", "https://acme.example", "US")]
+    store.register_companies(companies)
+    phones = {1: ["+493023125100", "+498912345678"], 2: ["+12125550123"]}
+    for c in companies:
+        store.save_company(CompanyResult(c, contacts=tuple(
+            ContactPoint("phone", v, v, None, "tel-link", c.website) for v in phones[c.row])))
+    store.save_company(CompanyResult(Company(3, "Mail only", "https://m.example", "HU"), contacts=(
+        ContactPoint("email", "info@m.example", "info@m.example", None, "mailto", "https://m.example"),)))
+    store.close()
+    assert panel_zones(out) == ["America/New_York", "Europe/Berlin"]
