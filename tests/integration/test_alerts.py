@@ -293,3 +293,43 @@ def test_destinations_are_checked() -> None:
     with pytest.raises(ConfigError, match="notify.email"):
         notify_config({}, ["mailto:ops@example.com"])
     assert notify_config({}, []) is None
+
+
+def _waves(out: Path, phones_per_wave: list[list[str]], first: bool = True) -> None:
+    """An audit whose one company publishes these numbers in successive finished waves."""
+    from auditor.models import Company, CompanyResult, ContactPoint
+    from auditor.store import waves as store_waves
+
+    store = open_store(out)
+    engine = store.engine  # type: ignore[attr-defined]
+    company = Company(1, "Alfa GmbH", "https://alfa.example", "DE")
+    if first:
+        store.start_run({}, "test")
+        store.register_companies([company])
+    for phones in phones_per_wave:
+        number = store_waves.begin_wave(engine, {})
+        store.save_company(CompanyResult(company, contacts=tuple(
+            ContactPoint("phone", p, p, None, "tel-link", "https://alfa.example/kontakt") for p in phones)))
+        store_waves.finish_wave(engine, number)
+    store.close()
+
+
+def test_notify_waves_sends_the_latest_wave_retries_failed_ones_and_backfills_nothing(
+        hook: Hook, secrets: None, tmp_path: Path) -> None:
+    from auditor.alerts import notify_waves
+
+    out = tmp_path / "audit"
+    # wave 1 is the audit's unfinished first run; waves 2 and 3 publish these, then wave 4
+    _waves(out, [["+4930100", "+4930101"], ["+4930100"]])  # wave 3: a number went
+    cfg = config(tmp_path, f"webhook:{hook.url}/w", attempts=1)
+    hook.statuses = [500]
+    assert [(d.event, d.status) for d in notify_waves(out, cfg, sleep=lambda _s: None)] == [("wave-3", "failed")]
+    _waves(out, [["+4930102"]], first=False)  # wave 4: one went, one appeared
+    got = notify_waves(out, cfg, sleep=lambda _s: None)
+    assert [(d.event, d.status) for d in got] == [("wave-3", "delivered"), ("wave-4", "delivered")]
+    assert [r["body"]["event"] for r in hook.requests] == ["wave-3", "wave-3", "wave-4"]
+    assert [a["value"] for a in hook.requests[-1]["body"]["alerts"]] == ["+4930100"]  # appeared: not an alert
+    assert [d.status for d in notify_waves(out, cfg)] == ["already-delivered"]
+    # a destination added later starts with the latest wave: the audit's history is not back-filled
+    late = config(tmp_path, f"webhook:{hook.url}/late")
+    assert [(d.event, d.status) for d in notify_waves(out, late)] == [("wave-4", "delivered")]
