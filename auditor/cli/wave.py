@@ -6,6 +6,7 @@ import argparse
 import sys
 from dataclasses import fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from auditor.cli.common import (
     EXIT_OK,
@@ -20,6 +21,9 @@ from auditor.cli.common import (
     setup_logging,
 )
 from auditor.config import Settings
+
+if TYPE_CHECKING:
+    from auditor.alerts import NotifyConfig
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -53,6 +57,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def run(args: argparse.Namespace) -> int:
     # imports every stage (Scrapy, the report): only when the command runs
     from auditor import pipeline
+    from auditor.alerts import load_notify
     from auditor.store.waves import WaveBusy
     from auditor.waves.run import abandon_stale, run_wave, stored_settings
 
@@ -69,10 +74,15 @@ def run(args: argparse.Namespace) -> int:
     setup_logging(out_dir, args.verbose)
     config_file = args.config or settings.config_file
     every, tz = (None, None) if args.once else _schedule(config_file)
-    if (args.every or every) and not args.alerts_only:
-        return _scheduled(args, out_dir, args.every or every or "", args.tz or tz)
+    # Read now: a wrong destination or a missing [notify.email] fails before the wave, not after it.
+    notify = load_notify(config_file, args.notify or (), allow_private=settings.allow_private_targets)
     if args.alerts_only:
-        return _alerts(out_dir, config_file, args.notify, settings)
+        if notify is None:
+            print("auditor wave: --alerts-only needs --notify DEST or [notify] destinations", file=sys.stderr)
+            return EXIT_USAGE
+        return _alerts(out_dir, notify, settings)
+    if args.every or every:
+        return _scheduled(args, out_dir, args.every or every or "", args.tz or tz)
     try:
         if args.abandon_stale and (stale := abandon_stale(out_dir)) is not None:
             print(f"auditor wave: wave {stale} had crashed; marked 'crashed'", file=sys.stderr)
@@ -88,8 +98,8 @@ def run(args: argparse.Namespace) -> int:
     rc = exit_code(run.outcome)
     if rc == EXIT_OK and not args.no_report:
         print_report(pipeline.write_report(out_dir, report_options(args)))
-    if rc == EXIT_OK:
-        _alerts(out_dir, config_file, args.notify, settings)
+    if rc == EXIT_OK and notify is not None:
+        _alerts(out_dir, notify, settings)
     return rc
 
 
@@ -100,15 +110,10 @@ def _schedule(config_file: str | None) -> tuple[str | None, str | None]:
     return schedule_section(load_config(config_file).data.get("schedule")) if config_file else (None, None)
 
 
-def _alerts(out_dir: Path, config_file: str | None, flags: list[str] | None, settings: Settings) -> int:
+def _alerts(out_dir: Path, config: NotifyConfig, settings: Settings) -> int:
     """Send the alerts of the latest wave (and retry failed ones); failures are recorded, not fatal."""
-    from auditor.alerts import load_notify, notify_waves, summary
+    from auditor.alerts import notify_waves, summary
 
-    config = load_notify(config_file, flags or (), allow_private=settings.allow_private_targets)
-    if config is None:
-        if flags is not None:
-            print("auditor wave: no alert destination configured", file=sys.stderr)
-        return EXIT_OK
     deliveries = notify_waves(out_dir, config, nameserver=settings.nameserver)
     if deliveries:
         print(summary(deliveries))

@@ -85,7 +85,7 @@ class WaveProcess:
                 self._proc = None
 
     def interrupt(self) -> None:
-        """Ask a running wave to stop as Ctrl-C does (it keeps what finished); no new one starts."""
+        """Pass a Ctrl-C to the running wave (the first stops it gracefully, a second at once); no new one starts."""
         with self._lock:
             self._stopping = True
             if self._proc is not None and self._proc.poll() is None:
@@ -190,7 +190,11 @@ class WaveScheduler:
         finally:
             for signum, handler in handlers.items():
                 signal.signal(signum, handler)
-        self._idle.wait()
+        try:
+            self._idle.wait()
+        except KeyboardInterrupt:  # a second Ctrl-C: the wave stops at once, as a wave's own second Ctrl-C does
+            self.interrupt()
+            self._idle.wait()
         return self.log
 
     def _fire_and_check(self, until: Callable[[], bool] | None) -> Callable[[], None]:
