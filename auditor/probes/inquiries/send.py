@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
+from auditor import reasons
 from auditor.extract.emails import classify_address
 from auditor.models import Company, ContactPoint, Verdict
 from auditor.probes.inquiries.compose import (
@@ -121,19 +122,19 @@ def pick_address(
     mailboxes and addresses already found inactive are left out unless configured.
     """
     best: tuple[tuple[Any, ...], ContactPoint] | None = None
-    reasons: list[str] = []
+    refusals: list[str] = []
     for cp in contacts:
         if cp.kind != "email":
             continue
         key = _rank(cp, verdicts.get(("email", cp.value)), config)
         if isinstance(key, str):
-            reasons.append(key)
+            refusals.append(key)
         elif best is None or key < best[0]:
             best = (key, cp)
     if best:
         return best[1], ""
     for reason in ("only-inactive", "only-personal", "non-ascii-address", "not-customer-facing"):
-        if reason in reasons:
+        if reason in refusals:
             return None, reason
     return None, "no-email"
 
@@ -154,8 +155,8 @@ def recently_asked(rows: Iterable[Mapping[str, Any]], now: datetime, interval_da
         at = parse_iso(r["sent_at"] or r["created_at"])
         waiting = r["status"] == "pending" and not r["final"]
         if waiting or at is None or at > horizon:
-            reason = "unanswered-inquiry" if r["status"] in UNANSWERED else "already-answered"
-            if reason == "unanswered-inquiry" or r["company_key"] not in out:
+            reason = reasons.UNANSWERED_INQUIRY if r["status"] in UNANSWERED else reasons.ALREADY_ANSWERED
+            if reason == reasons.UNANSWERED_INQUIRY or r["company_key"] not in out:
                 out[r["company_key"]] = reason
     return out
 
