@@ -37,7 +37,9 @@ EXIT_NOTIFY_FAILED = 4  # every gate passed, but an alert about new failures was
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("check", help="audit one site (your own) and print what to fix; CI-friendly",
                        description="Audit one website and print its contact points, verdicts, score "
-                       "and what to fix first. Exit code 1 when a --fail-* gate fails.")
+                       "and what to fix first. Exit codes: 0 passed; 1 a --fail-* gate failed or something got "
+                       "worse against --baseline; 2 usage error; 3 the site could not be audited; 4 passed, but "
+                       "an alert could not be delivered.")
     p.add_argument("url", metavar="URL")
     p.add_argument("--out", metavar="DIR", help="keep the full audit here (default: a temporary directory)")
     p.add_argument("--fail-under", type=float, metavar="SCORE", help="exit 1 when the total score is below SCORE")
