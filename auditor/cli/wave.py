@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import fields
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -148,7 +149,9 @@ def _scheduled(args: argparse.Namespace, out_dir: Path, spec: str, tz: str | Non
     wave = WaveProcess(argv)
     scheduler = WaveScheduler(trigger, wave, busy=lambda: running_wave(out_dir), interrupt=wave.interrupt)
     limit = args.waves
-    print(f"auditor wave: waves of {out_dir} on schedule {spec!r} ({name}); Ctrl-C or SIGTERM stops", flush=True)
+    first = trigger.get_next_fire_time(None, datetime.now(UTC))
+    print(f"auditor wave: waves of {out_dir} on schedule {spec!r} ({name}), the first at "
+          f"{first.isoformat(timespec='seconds') if first else 'never'}; Ctrl-C or SIGTERM stops", flush=True)
     log = scheduler.run(until=(lambda: len(scheduler.log.started) >= limit) if limit else None)
     print(f"auditor wave: schedule stopped after {len(log.started)} wave(s), {len(log.skipped)} start(s) skipped",
           flush=True)

@@ -43,7 +43,7 @@ def test_a_per_second_schedule_runs_two_waves_one_at_a_time(lab: Lab, tmp_path: 
     out = _audit(lab, tmp_path, ["kovacs-szerviz.hu", "robotfirma.de"])
     run = auditor("wave", str(out), "--every", "every 1s", "--tz", "Europe/Budapest", "--waves", "2", timeout=300)
     assert run.returncode == 0, run.stderr
-    assert "schedule stopped after 2 wave(s)" in run.stdout
+    assert "schedule stopped after 2 wave(s)" in run.stdout and "the first at 20" in run.stdout
     waves = _query(out / "audit.sqlite", "SELECT number, status, started, finished FROM waves ORDER BY number")
     assert [(n, s) for n, s, _a, _b in waves] == [(1, "finished"), (2, "finished"), (3, "finished")]
     assert waves[2][2] >= waves[1][3]  # wave 3 started after wave 2 finished
