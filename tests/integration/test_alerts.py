@@ -333,3 +333,17 @@ def test_notify_waves_sends_the_latest_wave_retries_failed_ones_and_backfills_no
     # a destination added later starts with the latest wave: the audit's history is not back-filled
     late = config(tmp_path, f"webhook:{hook.url}/late")
     assert [(d.event, d.status) for d in notify_waves(out, late)] == [("wave-4", "delivered")]
+
+
+def test_an_attempt_is_recorded_as_under_way_before_it_is_made(tables: AlertDeliveries, secrets: None,
+                                                                tmp_path: Path) -> None:
+    cfg = config(tmp_path, "webhook:https://hooks.example/x")
+    seen: list[str | None] = []
+
+    def send(dest: Any, _body: Any, _cfg: Any, key: str, _ns: Any) -> None:
+        row = tables.get("wave-2", dest.name)
+        seen.append(row["status"] if row else None)
+        assert key == "wave-2:webhook:https://hooks.example/x"
+
+    assert [d.status for d in deliver(tables, "wave-2", body(), cfg, send=send)] == ["delivered"]
+    assert seen == ["sending"]  # a crash inside send leaves "sending": never sent again
