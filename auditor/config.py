@@ -115,7 +115,7 @@ _TYPES: dict[str, Any] = get_type_hints(Settings)
 # Tables whose keys are settings (a file may also set them at the top level).
 _SECTIONS = ("crawl", "network", "net", "smtp", "pipeline", "auditor")
 # Tables other commands read from the same file (the opt-in live probes).
-_FOREIGN_SECTIONS = ("inquiries", "sip", "lines")
+_FOREIGN_SECTIONS = ("inquiries", "sip", "lines", "schedule", "notify")
 
 
 def default(name: str) -> Any:

@@ -124,6 +124,8 @@ HUMAN_REPLY: Final = "human-reply"
 AUTO_ACK_ONLY: Final = "auto-ack-only"
 BOUNCED: Final = "bounced"
 NO_REPLY: Final = "no-reply"
+UNANSWERED_INQUIRY: Final = "unanswered-inquiry"
+ALREADY_ANSWERED: Final = "already-answered"
 PENDING: Final = "pending"
 SEND_FAILED: Final = "send-failed"
 DSN_FAILED: Final = "dsn-failed"
@@ -163,6 +165,19 @@ SHORT_NUMBER: Final = "short-number"
 OUTSIDE_WINDOW: Final = "outside-window"
 UNKNOWN_TIMEZONE: Final = "unknown-timezone"
 ALREADY_PROBED: Final = "already-probed"
+
+# schedules (auditor.waves.scheduler)
+WAVE_STILL_RUNNING: Final = "wave-still-running"
+WAVE_START_MISSED: Final = "wave-start-missed"
+
+# alerts (auditor.alerts)
+WEBHOOK_HTTP_ERROR: Final = "webhook-http-error"
+WEBHOOK_UNREACHABLE: Final = "webhook-unreachable"
+WEBHOOK_REDIRECT: Final = "webhook-redirect"
+ALERT_SMTP_REFUSED: Final = "alert-smtp-refused"
+ALERT_SMTP_UNREACHABLE: Final = "alert-smtp-unreachable"
+DELIVERY_INTERRUPTED: Final = "delivery-interrupted"
+SECRET_UNAVAILABLE: Final = "secret-unavailable"
 
 
 def _messages() -> Mapping[str, str]:

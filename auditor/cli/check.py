@@ -1,11 +1,22 @@
-"""`auditor check URL`: audit one site (your own) and print what to fix; CI-friendly."""
+"""`auditor check URL`: audit one site (your own) and print what to fix; CI-friendly.
+
+Exit codes: 0 every gate passed (and, with ``--baseline``, nothing got worse);
+1 a gate failed: ``--fail-under``, ``--fail-on-inactive``, or a new failure
+against the baseline (a contact point died or went, the site went down, a new
+one is inactive); 2 usage or configuration error (a baseline without the
+site included); 3 the site could not be audited; 4 every gate passed but an
+alert about new failures could not be delivered (it is recorded in the
+check's store); 130 interrupted.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from auditor import selfcheck
 from auditor.cli.common import (
@@ -20,17 +31,27 @@ from auditor.cli.common import (
     setup_logging,
 )
 
+EXIT_NOTIFY_FAILED = 4  # every gate passed, but an alert about new failures was not delivered
+
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("check", help="audit one site (your own) and print what to fix; CI-friendly",
                        description="Audit one website and print its contact points, verdicts, score "
-                       "and what to fix first. Exit code 1 when a --fail-* gate fails.")
+                       "and what to fix first. Exit codes: 0 passed; 1 a --fail-* gate failed or something got "
+                       "worse against --baseline; 2 usage error; 3 the site could not be audited; 4 passed, but "
+                       "an alert could not be delivered.")
     p.add_argument("url", metavar="URL")
     p.add_argument("--out", metavar="DIR", help="keep the full audit here (default: a temporary directory)")
     p.add_argument("--fail-under", type=float, metavar="SCORE", help="exit 1 when the total score is below SCORE")
     p.add_argument("--fail-on-inactive", action="store_true", help="exit 1 when any contact point is inactive")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.add_argument("--junit", metavar="FILE", help="also write a JUnit XML file (for CI test reports)")
+    p.add_argument("--baseline", metavar="DIR[@WAVE]",
+                   help="compare with an earlier audit of the site (its folder, or wave N of it as DIR@N): "
+                   "a contact point that died or went, the site down or a new inactive one fails the check")
+    p.add_argument("--notify", metavar="DEST", action="append",
+                   help="send new failures against --baseline to DEST: webhook:https://..., webhook:env:NAME or "
+                   "mailto:ADDRESS (repeatable; or [notify] in --config)")
     p.add_argument("--no-validate", action="store_true", help=argparse.SUPPRESS)
     add_report_options(p)
     add_crawl_options(p)
@@ -45,8 +66,18 @@ def run(args: argparse.Namespace) -> int:
     if normalize_website(args.url) is None:
         print(f"auditor check: {args.url!r} is not an http(s) website URL", file=sys.stderr)
         return EXIT_USAGE
+    # alerts: HTTP and SMTP clients, only when the command runs
+    from auditor.alerts import baseline as base
+    from auditor.alerts import changes, load_notify
+
     out_dir = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="auditor-check-"))
     settings = settings_from(args, progress=False)
+    # Both read before the audit: a wrong baseline or destination fails in a second, not after the crawl.
+    reference = base.load_baseline(args.baseline, args.url) if args.baseline else None
+    notify = load_notify(args.config, args.notify or (), allow_private=settings.allow_private_targets)
+    if notify is not None and reference is None:
+        print("auditor check: --notify needs --baseline (alerts are what changed against it)", file=sys.stderr)
+        return EXIT_USAGE
     setup_logging(out_dir, args.verbose)
     rc = exit_code(pipeline.run_audit(args.url, out_dir, settings).outcome)
     if rc != EXIT_OK:
@@ -55,9 +86,72 @@ def run(args: argparse.Namespace) -> int:
         pipeline.write_report(out_dir, report_options(args))
     result, verdicts, card = pipeline.score_single(out_dir, args.weights)
     outcome = selfcheck.build_outcome(result, verdicts, card, args.fail_under, args.fail_on_inactive)
-    print(selfcheck.print_json(outcome) if args.json else selfcheck.render_text(outcome))
+    failures: list[tuple[str, Any]] = []
+    if reference is not None:
+        failures = _against(reference, out_dir)
+        if failures:
+            outcome.exit_reasons.append(f"{len(failures)} new failure(s) against the baseline {reference.label}")
+    if args.json:
+        doc = json.loads(selfcheck.print_json(outcome))
+        if reference is not None:
+            doc["baseline"] = {"from": reference.label,
+                               "new_failures": changes.payload("check", reference.label, failures, None)["alerts"]}
+        print(json.dumps(doc, ensure_ascii=False, indent=2, default=str))
+    else:
+        print(selfcheck.render_text(outcome))
+        if reference is not None:
+            print(_baseline_text(reference.label, failures))
     if args.junit:
         selfcheck.write_junit(outcome, Path(args.junit))
+    delivered = True
+    if notify is not None and failures and reference is not None:
+        delivered = _notify(out_dir, notify, reference.label, failures, settings.nameserver)
     if not args.json:
         print(f"\nFull results and report in {out_dir}")
-    return EXIT_CHECK_FAILED if outcome.exit_reasons else EXIT_OK
+    if outcome.exit_reasons:
+        return EXIT_CHECK_FAILED
+    return EXIT_OK if delivered else EXIT_NOTIFY_FAILED
+
+
+def _against(reference: Any, out_dir: Path) -> list[tuple[str, Any]]:
+    """The new failures of the site just audited in ``out_dir`` against ``reference``."""
+    from auditor.alerts import baseline as base
+    from auditor.store import open_store
+
+    store = open_store(out_dir)
+    try:
+        companies, points = base.current_rows(store)
+    finally:
+        store.close()
+    return base.new_failures(base.compare(reference, companies[0], points))
+
+
+def _baseline_text(label: str, failures: list[tuple[str, Any]]) -> str:
+    if not failures:
+        return f"\nAgainst the baseline {label}: nothing got worse."
+    lines = [f"\nAgainst the baseline {label}: {len(failures)} new failure(s)"]
+    for kind, t in failures:
+        what = f"{t.kind} {t.value}" if t.kind else "the site"
+        lines.append(f"  {kind}: {what} ({t.verdict_from or '-'} -> {t.verdict_to or '-'}"
+                     f"{', ' + (t.reason_to or t.reason_from) if (t.reason_to or t.reason_from) else ''})")
+    return "\n".join(lines)
+
+
+def _notify(out_dir: Path, config: Any, label: str, failures: list[tuple[str, Any]],
+            nameserver: str | None) -> bool:
+    """Send the new failures once (recorded in the check's store); False when a destination failed."""
+    from auditor.alerts import changes, deliver, summary
+    from auditor.store import open_store
+    from auditor.store.alerts import AlertDeliveries
+
+    store = open_store(out_dir)
+    try:
+        started = store.run_info().get("started")
+        event = f"check-{int(float(started or 0))}"
+        body = changes.payload(event, label, failures, (out_dir / "report" / "index.html").resolve().as_uri())
+        deliveries = deliver(AlertDeliveries(store.engine), event, body, config,  # type: ignore[attr-defined]
+                             nameserver=nameserver)
+    finally:
+        store.close()
+    print(summary(deliveries), file=sys.stderr)
+    return all(d.status in ("delivered", "already-delivered") for d in deliveries)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +26,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--config", metavar="FILE", help="TOML with [inquiries], [inquiries.submission], [inquiries.imap]")
     p.add_argument("--yes", action="store_true", help="send without asking (for scripts)")
     p.add_argument("--dry-run", action="store_true", help="show what would be sent, send nothing")
+    p.add_argument("--interval-days", type=float, metavar="DAYS",
+                   help="ask a company at most once per DAYS, across waves and runs (overrides [inquiries] "
+                   "interval_days; 0 lifts the limit)")
     p.add_argument("-v", "--verbose", action="store_true")
     p.set_defaults(func=run)
 
@@ -74,7 +78,10 @@ def _send(args: argparse.Namespace, config: ProbeConfig, store: Store) -> int:
     if config.submission is None:
         print("auditor inquiries: [inquiries.submission] is missing from the config", file=sys.stderr)
         return EXIT_USAGE
-    plan = inq.plan_inquiries(store, config.inquiry)
+    inquiry = config.inquiry
+    if args.interval_days is not None:
+        inquiry = replace(inquiry, interval_days=args.interval_days)  # validated again on construction
+    plan = inq.plan_inquiries(store, inquiry)
 
     def confirm(text: str) -> bool:
         print(text)
@@ -88,7 +95,7 @@ def _send(args: argparse.Namespace, config: ProbeConfig, store: Store) -> int:
     try:
         report = inq.send_inquiries(list(plan), config.submission, confirm=confirm,
                                     rate_per_minute=config.inquiry.rate_per_minute,
-                                    dry_run=args.dry_run, store=store)
+                                    dry_run=args.dry_run, store=store, interval_days=inquiry.interval_days)
     except inq.SubmissionError as exc:
         print(f"auditor inquiries: {exc}", file=sys.stderr)
         return EXIT_USAGE

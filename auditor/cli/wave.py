@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import fields
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from auditor.cli.common import (
     EXIT_OK,
@@ -21,6 +23,9 @@ from auditor.cli.common import (
 )
 from auditor.config import Settings
 
+if TYPE_CHECKING:
+    from auditor.alerts import NotifyConfig
+
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("wave", help="audit the companies of DIR again as a new wave (history kept)",
@@ -31,14 +36,29 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--no-validate", action="store_true", help="harvest only")
     p.add_argument("--abandon-stale", action="store_true",
                    help="a previous wave whose process is gone (crashed) is marked 'crashed' and a new one starts")
+    s = p.add_argument_group("schedule and alerts")
+    s.add_argument("--every", metavar="SPEC",
+                   help="keep running and start a wave on this schedule, e.g. \"mon-fri 09:00,13:00,19:00; sat 11:00; "
+                   "sun 03:00\", \"every 6h\" or a cron expression \"0 9 * * 1-5\" (or [schedule] every)")
+    s.add_argument("--tz", metavar="ZONE",
+                   help="time zone the schedule is read in (IANA name; default [schedule] tz, else this machine's), "
+                   "or 'per-number': in each time zone of the audit's phone numbers")
+    s.add_argument("--waves", type=int, metavar="N", help="with --every: stop after N scheduled waves")
+    s.add_argument("--notify", metavar="DEST", action="append",
+                   help="send the wave's transitions to DEST: webhook:https://..., webhook:env:NAME or "
+                   "mailto:ADDRESS (repeatable; replaces [notify] destinations)")
+    s.add_argument("--alerts-only", action="store_true",
+                   help="start no wave: send the latest wave's alerts not yet delivered, retry failed ones")
+    s.add_argument("--once", action="store_true", help=argparse.SUPPRESS)  # a scheduled wave: ignore [schedule]
     add_report_options(p)
     add_crawl_options(p)
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, wave_parser=p)
 
 
 def run(args: argparse.Namespace) -> int:
     # imports every stage (Scrapy, the report): only when the command runs
     from auditor import pipeline
+    from auditor.alerts import load_notify
     from auditor.store.waves import WaveBusy
     from auditor.waves.run import abandon_stale, run_wave, stored_settings
 
@@ -53,6 +73,17 @@ def run(args: argparse.Namespace) -> int:
         stored.pop("validate", None)
     settings = settings_from(args, **stored)
     setup_logging(out_dir, args.verbose)
+    config_file = args.config or settings.config_file
+    every, tz = (None, None) if args.once else _schedule(config_file)
+    # Read now: a wrong destination or a missing [notify.email] fails before the wave, not after it.
+    notify = load_notify(config_file, args.notify or (), allow_private=settings.allow_private_targets)
+    if args.alerts_only:
+        if notify is None:
+            print("auditor wave: --alerts-only needs --notify DEST or [notify] destinations", file=sys.stderr)
+            return EXIT_USAGE
+        return _alerts(out_dir, notify, settings)
+    if args.every or every:
+        return _scheduled(args, out_dir, args.every or every or "", args.tz or tz)
     try:
         if args.abandon_stale and (stale := abandon_stale(out_dir)) is not None:
             print(f"auditor wave: wave {stale} had crashed; marked 'crashed'", file=sys.stderr)
@@ -68,4 +99,60 @@ def run(args: argparse.Namespace) -> int:
     rc = exit_code(run.outcome)
     if rc == EXIT_OK and not args.no_report:
         print_report(pipeline.write_report(out_dir, report_options(args)))
+    if rc == EXIT_OK and notify is not None:
+        _alerts(out_dir, notify, settings)
     return rc
+
+
+def _schedule(config_file: str | None) -> tuple[str | None, str | None]:
+    from auditor.config import load_config
+    from auditor.waves.schedule import schedule_section
+
+    return schedule_section(load_config(config_file).data.get("schedule")) if config_file else (None, None)
+
+
+def _alerts(out_dir: Path, config: NotifyConfig, settings: Settings) -> int:
+    """Send the alerts of the latest wave (and retry failed ones); failures are recorded, not fatal."""
+    from auditor.alerts import notify_waves, summary
+
+    deliveries = notify_waves(out_dir, config, nameserver=settings.nameserver)
+    if deliveries:
+        print(summary(deliveries))
+    if any(d.status == "failed" for d in deliveries):
+        print("auditor wave: some alerts could not be delivered; recorded, and retried by the next wave or "
+              "`auditor wave --alerts-only DIR`", file=sys.stderr)
+    return EXIT_OK
+
+
+def _scheduled(args: argparse.Namespace, out_dir: Path, spec: str, tz: str | None) -> int:
+    """Keep running: start a wave (its own process) at every time of the schedule, one at a time."""
+    from auditor.waves.schedule import (
+        PER_NUMBER,
+        local_zone_name,
+        parse_spec,
+        per_number_trigger,
+        zone,
+    )
+    from auditor.waves.scheduler import (
+        WaveProcess,
+        WaveScheduler,
+        child_argv,
+        panel_zones,
+        running_wave,
+    )
+
+    name = tz or local_zone_name()
+    trigger = (per_number_trigger(spec, panel_zones(out_dir)) if name == PER_NUMBER
+               else parse_spec(spec, zone(name)))
+    argv = [sys.executable, "-m", "auditor.cli", "wave", str(out_dir), "--once",
+            *child_argv(args.wave_parser, args, frozenset({"every", "tz", "once", "alerts_only", "waves"}))]
+    wave = WaveProcess(argv)
+    scheduler = WaveScheduler(trigger, wave, busy=lambda: running_wave(out_dir), interrupt=wave.interrupt)
+    limit = args.waves
+    first = trigger.get_next_fire_time(None, datetime.now(UTC))
+    print(f"auditor wave: waves of {out_dir} on schedule {spec!r} ({name}), the first at "
+          f"{first.isoformat(timespec='seconds') if first else 'never'}; Ctrl-C or SIGTERM stops", flush=True)
+    log = scheduler.run(until=(lambda: len(scheduler.log.started) >= limit) if limit else None)
+    print(f"auditor wave: schedule stopped after {len(log.started)} wave(s), {len(log.skipped)} start(s) skipped",
+          flush=True)
+    return EXIT_OK

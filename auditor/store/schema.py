@@ -211,8 +211,25 @@ wave_points = Table(
     Column("validated_at", REAL),
 )
 
+# Alerts (issue 15): one row per event (a wave's transitions, a check against
+# its baseline) and destination, so a notifier run again after a crash sends
+# nothing twice. Only the destination's name is kept, never a secret.
+alert_deliveries = Table(
+    "alert_deliveries", metadata,
+    Column("event", STR, primary_key=True),  # wave-3, check-<run>
+    Column("destination", STR, primary_key=True),  # webhook:https://host/path, webhook:env:NAME, mailto:ADDRESS
+    Column("status", STR, nullable=False),  # sending, delivered, failed, unknown
+    Column("attempts", INT, nullable=False, server_default="0"),
+    Column("alerts", INT, nullable=False, server_default="0"),
+    Column("first_attempt", REAL),
+    Column("last_attempt", REAL),
+    Column("delivered", REAL),
+    Column("error_tag", STR),
+    Column("error", STR),
+)
+
 CORE = (runs, companies, pages, contact_points, sightings, failures, external_links, verdicts, input_errors,
-        waves, wave_companies, wave_points)
+        waves, wave_companies, wave_points, alert_deliveries)
 INQUIRIES = (inquiries, replies, imap_state)
 # Rows that belong to one company, children before parents (foreign keys).
 PER_COMPANY = (pages, sightings, contact_points, failures, external_links, verdicts)

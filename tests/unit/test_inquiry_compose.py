@@ -427,3 +427,79 @@ def test_user_templates_override_and_add_languages(tmp_path: Path) -> None:
     subject, body = render("hours", "fi", "Anna", "", str(tmp_path))
     assert subject == "Aukioloajat?" and "Anna" in body
     assert render("hours", "de", "Anna", "", str(tmp_path))[0]  # packaged template still there
+
+
+def test_at_most_one_inquiry_per_company_per_interval_across_waves(
+        store: SqliteStore, fake_smtp: type[FakeSession]) -> None:
+    from datetime import timedelta
+
+    from auditor.store import waves as store_waves
+
+    t0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+    def send(at: datetime, config: InquiryConfig = CONFIG) -> list[str]:
+        plan = plan_inquiries(store, config, now=at)
+        report = send_inquiries(list(plan), SUBMISSION, confirm=lambda _: True, rate_per_minute=600, store=store,
+                                sleep=lambda _: None, utcnow=lambda: at, interval_days=config.interval_days)
+        return [i.company_name for i in report.sent]
+
+    assert send(t0) == ["Alpha GmbH", "Beta Kft."]
+    istore = InquiryStore.of(store)
+    istore.db.execute("UPDATE inquiries SET status = 'no-reply', final = 1")  # the cutoff passed, nobody answered
+    # a new wave harvests the same companies again: the inquiries stay, nobody is asked again
+    engine = store.engine  # type: ignore[attr-defined]
+    number = store_waves.begin_wave(engine, {})
+    for result in [CompanyResult(Company(1, "Alpha GmbH", "https://alpha.example", "DE"),
+                                 contacts=(cp("info@alpha.example"),)),
+                   CompanyResult(Company(2, "Beta Kft.", "https://beta.example", "HU"),
+                                 contacts=(cp("ugyfelszolgalat@beta.example", "customer-service"),))]:
+        store.save_company(result)
+    store_waves.finish_wave(engine, number)
+    assert send(t0 + timedelta(days=30)) == []
+    skipped = plan_inquiries(store, CONFIG, now=t0 + timedelta(days=89, hours=23)).skipped
+    assert {(s.company_name, s.reason) for s in skipped} >= {("Alpha GmbH", "unanswered-inquiry"),
+                                                            ("Beta Kft.", "unanswered-inquiry")}
+    # the interval (90 days by default) has passed: each company may be asked once more
+    assert send(t0 + timedelta(days=90, minutes=1)) == ["Alpha GmbH", "Beta Kft."]
+    assert send(t0 + timedelta(days=91)) == []
+    assert len(istore.inquiries()) == 4
+
+
+def test_the_interval_is_configurable_and_an_open_inquiry_still_blocks(
+        store: SqliteStore, fake_smtp: type[FakeSession], tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    t0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    short = InquiryConfig(from_address=FROM, sender_name="Anna Weber", interval_days=3)
+    plan = plan_inquiries(store, short, now=t0)
+    send_inquiries(list(plan), SUBMISSION, confirm=lambda _: True, rate_per_minute=600, store=store,
+                   sleep=lambda _: None, utcnow=lambda: t0, interval_days=3)
+    InquiryStore.of(store).db.execute(
+        "UPDATE inquiries SET status = 'human-reply', final = 1 WHERE company_name = 'Alpha GmbH'")
+    later = plan_inquiries(store, short, now=t0 + timedelta(days=4))
+    # Alpha answered and 3 days passed; Beta's inquiry is still waiting for replies (before its cutoff)
+    assert [p.company.name for p in later] == ["Alpha GmbH"]
+    assert ("Beta Kft.", "unanswered-inquiry") in [(s.company_name, s.reason) for s in later.skipped]
+    config = tmp_path / "probes.toml"
+    config.write_text('[inquiries]\nfrom = "a@b.example"\nsender_name = "A"\ninterval_days = 30\n', encoding="utf-8")
+    assert load_config(config).inquiry.interval_days == 30
+    config.write_text('[inquiries]\nfrom = "a@b.example"\nsender_name = "A"\ninterval_days = -1\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="interval_days"):
+        load_config(config)
+
+
+def test_the_interval_flag_of_inquiries_send(store: SqliteStore, fake_smtp: type[FakeSession], tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    from auditor.cli import main
+
+    send_inquiries(list(plan_inquiries(store, CONFIG)), SUBMISSION, confirm=lambda _: True, rate_per_minute=600,
+                   store=store, sleep=lambda _: None)
+    config = tmp_path / "probes.toml"
+    config.write_text('[inquiries]\nfrom = "a@b.example"\nsender_name = "A"\n'
+                      '[inquiries.submission]\nhost = "127.0.0.1"\nport = 2525\nsecurity = "none"\n', encoding="utf-8")
+    args = ["inquiries", "send", str(tmp_path), "--config", str(config), "--dry-run"]
+    assert main(args) == 0
+    assert "would send 0" in capsys.readouterr().out
+    InquiryStore.of(store).db.execute("UPDATE inquiries SET status = 'no-reply', final = 1")
+    assert main([*args, "--interval-days", "0"]) == 0
+    assert "would send 2" in capsys.readouterr().out

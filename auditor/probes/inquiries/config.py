@@ -23,6 +23,7 @@ LANGUAGES = ("en", "de", "hu", "pl", "tr", "ru")
 # Written once here; the sending and collecting functions default to them too.
 RATE_PER_MINUTE = 6.0
 CUTOFF_DAYS = 7.0
+INTERVAL_DAYS = 90.0  # a company is sent at most one inquiry per this many days, across waves and runs
 
 
 def _read_secret(what: str, env: str | None, file: str | None) -> str | None:
@@ -121,6 +122,8 @@ class InquiryConfig:
 
     ``from_address`` must be the mailbox that ``ImapConfig`` reads: it is both
     the From/Reply-To and the envelope sender, so bounces come back there too.
+    ``interval_days``: a company asked less than this many days ago (any
+    wave, any run: the store keeps every inquiry) is not asked again.
     ``language`` forces one template language; otherwise the company's own
     language, then its country, then English. ``topics_by_industry`` picks the
     question per industry (e.g. retail asks about delivery).
@@ -136,6 +139,7 @@ class InquiryConfig:
     include_inactive: bool = False
     rate_per_minute: float = RATE_PER_MINUTE
     cutoff_days: float = CUTOFF_DAYS
+    interval_days: float = INTERVAL_DAYS
     templates_dir: str | None = None  # your own {topic}.{language}.j2 files, first line "Subject: ..."
 
     def __post_init__(self) -> None:
@@ -150,6 +154,8 @@ class InquiryConfig:
             raise ConfigError(f"no templates for language {self.language!r}")
         if self.rate_per_minute <= 0:
             raise ConfigError("inquiries.rate_per_minute must be > 0")
+        if self.interval_days < 0:
+            raise ConfigError("inquiries.interval_days must be >= 0")
 
 
 @dataclass(frozen=True)
@@ -177,7 +183,7 @@ def inquiries_section(table: Mapping[str, Any]) -> ProbeConfig:
     """The ``[inquiries]`` table with its ``submission`` and ``imap`` tables, as probe settings."""
     inq = _keys(table, "inquiries", {
         "from", "sender_name", "topic", "language", "force", "include_personal",
-        "include_inactive", "rate_per_minute", "cutoff_days", "templates_dir",
+        "include_inactive", "rate_per_minute", "cutoff_days", "interval_days", "templates_dir",
     })
     topics = table.get("topics_by_industry") or {}
     try:

@@ -15,10 +15,11 @@ import ssl
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
+from auditor import reasons
 from auditor.extract.emails import classify_address
 from auditor.models import Company, ContactPoint, Verdict
 from auditor.probes.inquiries.compose import (
@@ -31,8 +32,13 @@ from auditor.probes.inquiries.compose import (
     render,
     subject_with_token,
 )
-from auditor.probes.inquiries.config import RATE_PER_MINUTE, InquiryConfig, SubmissionConfig
-from auditor.probes.inquiries.store import InquiryStore, iso
+from auditor.probes.inquiries.config import (
+    INTERVAL_DAYS,
+    RATE_PER_MINUTE,
+    InquiryConfig,
+    SubmissionConfig,
+)
+from auditor.probes.inquiries.store import UNANSWERED, InquiryStore, iso, parse_iso
 from auditor.store.base import InquiryTables, Store
 
 log = logging.getLogger(__name__)
@@ -116,32 +122,54 @@ def pick_address(
     mailboxes and addresses already found inactive are left out unless configured.
     """
     best: tuple[tuple[Any, ...], ContactPoint] | None = None
-    reasons: list[str] = []
+    refusals: list[str] = []
     for cp in contacts:
         if cp.kind != "email":
             continue
         key = _rank(cp, verdicts.get(("email", cp.value)), config)
         if isinstance(key, str):
-            reasons.append(key)
+            refusals.append(key)
         elif best is None or key < best[0]:
             best = (key, cp)
     if best:
         return best[1], ""
     for reason in ("only-inactive", "only-personal", "non-ascii-address", "not-customer-facing"):
-        if reason in reasons:
+        if reason in refusals:
             return None, reason
     return None, "no-email"
 
 
-def plan_inquiries(store: Store, config: InquiryConfig) -> Plan:
-    """One inquiry per company with a usable address, not asked before (unless ``config.force``).
+def recently_asked(rows: Iterable[Mapping[str, Any]], now: datetime, interval_days: float) -> dict[str, str]:
+    """Companies that may not be asked now: key -> ``unanswered-inquiry`` or ``already-answered``.
 
-    A company that has an unanswered inquiry is never asked again without
-    ``force``; one that already answered is not either, so running ``send``
-    twice by mistake mails nobody twice.
+    ``rows`` are every inquiry the store holds (across waves and runs). A
+    company is left alone while an inquiry to it was sent (or may have been:
+    ``sending``) less than ``interval_days`` ago, and while one still waits for
+    replies (``pending``, before its cutoff). A failed send does not count.
+    """
+    horizon = now - timedelta(days=interval_days)
+    out: dict[str, str] = {}
+    for r in rows:
+        if r["status"] == "send-failed":
+            continue
+        at = parse_iso(r["sent_at"] or r["created_at"])
+        waiting = r["status"] == "pending" and not r["final"]
+        if waiting or at is None or at > horizon:
+            reason = reasons.UNANSWERED_INQUIRY if r["status"] in UNANSWERED else reasons.ALREADY_ANSWERED
+            if reason == reasons.UNANSWERED_INQUIRY or r["company_key"] not in out:
+                out[r["company_key"]] = reason
+    return out
+
+
+def plan_inquiries(store: Store, config: InquiryConfig, now: datetime | None = None) -> Plan:
+    """One inquiry per company with a usable address, not asked recently (unless ``config.force``).
+
+    A company asked less than ``config.interval_days`` ago (in any wave or
+    run), or whose inquiry still waits for replies, is not asked again without
+    ``force``, so running ``send`` twice, or once per wave, mails nobody twice.
     """
     istore = InquiryStore.of(store)
-    asked = istore.asked()
+    asked = recently_asked(istore.inquiries(), now or datetime.now(UTC), config.interval_days)
     planned: list[Planned] = []
     skipped: list[Skipped] = []
     seen: set[str] = set()
@@ -366,14 +394,15 @@ def send_inquiries(
     dry_run: bool = False,
     store: Store | InquiryTables | None = None,
     force: bool = False,
+    interval_days: float = INTERVAL_DAYS,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     utcnow: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> SendReport:
     """Send the planned inquiries after ``confirm(summary)`` says yes.
 
-    Never more than one per company per run, and none to a company that was
-    already asked (see :func:`plan_inquiries`) unless ``force``. Each inquiry is
+    Never more than one per company per run, and none to a company asked less
+    than ``interval_days`` ago (see :func:`plan_inquiries`) unless ``force``. Each inquiry is
     recorded before its SMTP transaction and updated with the sent time (UTC)
     and the server's reply after it. ``dry_run`` shows the plan and sends nothing.
     ``sleep``, ``clock`` and ``utcnow`` are the rate limiter's and the
@@ -384,7 +413,8 @@ def send_inquiries(
     istore = InquiryStore.of(store) if store is not None else None
     if istore is None and not dry_run:
         raise ValueError("send_inquiries needs the audit store to record what it sends")
-    todo, skipped = _one_per_company(planned, istore.asked() if istore and not force else {})
+    asked = recently_asked(istore.inquiries(), utcnow(), interval_days) if istore and not force else {}
+    todo, skipped = _one_per_company(planned, asked)
     report = SendReport(dry_run=dry_run, confirmed=False, skipped=skipped)
     if not todo:
         return report
