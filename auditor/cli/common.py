@@ -15,7 +15,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from auditor.config import Settings, build_settings
+from auditor.config import RENDER_MODES, Settings, build_settings
 from auditor.dist import DEFAULT_LEASE
 
 if TYPE_CHECKING:
@@ -85,6 +85,9 @@ def add_crawl_options(p: argparse.ArgumentParser) -> None:
                     "weekend, or one from [sip.windows]); at most one call per number per window")
     lp.add_argument("--answer-window", type=float, metavar="SECONDS",
                     help="wait up to SECONDS for a human answer (then hang up at once) instead of cancelling on ring")
+    g.add_argument("--render", choices=RENDER_MODES, metavar="auto|always|never",
+                   help="render pages built by scripts in headless Chromium and harvest what they show: "
+                   f"auto renders the pages that need it (default {DEFAULTS.render}; never without Chromium)")
     p.add_argument("--browser", action="store_const", const=True, default=None,
                    help="also render contact pages in headless Chromium to find chat widgets only "
                    "JavaScript injects and see whether the launcher appears (slower)")

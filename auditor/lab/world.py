@@ -153,6 +153,7 @@ from auditor.lab.worldmodel import (
     MAIL_BEHAVIOURS,
     NAME_BEHAVIOURS,
     PAGE_FAULTS,
+    SCRIPTS_WORLD,
     TLS_MODES,
     WEB_ADDRESS,
     WORLDS_DIR,
@@ -170,7 +171,7 @@ from auditor.lab.worldmodel import (
 
 __all__ = [
     "BEHAVIOURS", "CATCH_ALL", "DEFAULT_ADDRESS", "DEFAULT_WORLD", "FAULTS_WORLD", "FIRST_MAIL_ADDRESS",
-    "LINKS_WORLD", "MAIL_BEHAVIOURS", "NAME_BEHAVIOURS", "PAGE_FAULTS", "TLS_MODES", "WEB_ADDRESS",
+    "LINKS_WORLD", "MAIL_BEHAVIOURS", "SCRIPTS_WORLD", "NAME_BEHAVIOURS", "PAGE_FAULTS", "TLS_MODES", "WEB_ADDRESS",
     "WORLDS_DIR", "MailHost", "NameRecords", "Page", "Truth", "TruthContact", "World", "WorldCompany",
     "WorldError", "Zone", "lab_url", "load_world", "parse_world",
 ]

@@ -1,0 +1,143 @@
+"""Pages built by scripts: which ones to render, and what rendering found (pure).
+
+Why: an app shell (``<div id="root"></div>`` and a bundle) yields no contact point
+to static extraction, though a visitor sees a phone, an address and a WhatsApp
+button once the scripts ran. Rendering every page in a browser costs far more than
+fetching it, so with ``--render auto`` the spider renders only the pages that show
+they are built by scripts (:func:`render_reason`); ``always`` renders every page,
+``never`` none. The spider (spiders/render.py) does the rendering through the
+guarded browser; this module decides and merges, with no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import replace
+from functools import cache
+from urllib.parse import urldefrag, urlsplit
+
+from auditor import data
+from auditor.extract.page import ParsedPage
+from auditor.models import ContactPoint
+
+APP_SHELL_WORDS = 40  # fewer visible words than this, with scripts: an app shell
+APP_SHELL_INLINE_BYTES = 20_000  # inline script text that counts as a bundle
+NOSCRIPT_SCAN_BYTES = 512 * 1024  # where <noscript> notices are looked for
+HARVEST_KINDS = frozenset({"phone", "email", "messaging", "form", "chat"})
+_WORD = re.compile(r"\w+")
+_NOSCRIPT = re.compile(r"<noscript\b[^>]*>(.{0,2000}?)</noscript", re.I | re.S)
+# An inline script that loads or carries contact data: an API call, a contact link, an address.
+_CONTACT_HINT = re.compile(
+    r"""\bfetch\s*\(|XMLHttpRequest|\baxios\b|["'`][^"'`]{0,80}/api/|tel:|mailto:|wa\.me/|whatsapp|"""
+    r"""t\.me/|viber:|[\w.+-]+@[\w-]+\.[\w.-]+|\+\d[\d ()-]{6,}\d""",
+    re.I,
+)
+_JS_TYPES = ("", "module", "text/javascript", "application/javascript", "text/ecmascript")
+
+
+@cache
+def _notices() -> tuple[str, ...]:
+    return tuple(data.load("rendering.toml")["js_required"])
+
+
+@cache
+def _mount_ids() -> frozenset[str]:
+    return frozenset(data.load("rendering.toml")["mount_ids"])
+
+
+def is_hash_route(url: str) -> bool:
+    """A client-side route in the fragment (``#/contact``, ``#!/kontakt``): another page to a router."""
+    fragment = urldefrag(url)[1]
+    return fragment.startswith(("/", "!/"))
+
+
+def frontier_url(url: str, rendering: bool) -> str:
+    """The URL a frontier keeps: fragments dropped, except hash routes when pages are rendered."""
+    if rendering and is_hash_route(url):
+        return url
+    return urldefrag(url)[0]
+
+
+def _script_facts(page: ParsedPage) -> tuple[int, int, bool]:
+    """(external scripts, inline script bytes, an inline script hints at contact data)."""
+    external = inline = 0
+    hint = False
+    for script in page.scripts:
+        kind = (script.attrs.get("type") or "").strip().lower()
+        if kind not in _JS_TYPES:
+            continue  # JSON data blocks, templates: not code that builds the page
+        if script.src:
+            external += 1
+        else:
+            inline += len(script.text)
+            hint = hint or bool(_CONTACT_HINT.search(script.text))
+    return external, inline, hint
+
+
+def needs_javascript_notice(page: ParsedPage) -> bool:
+    """The page says it needs JavaScript (visible text or ``<noscript>``)."""
+    texts = [page.text.casefold()]
+    texts += [m.group(1).casefold() for m in _NOSCRIPT.finditer(page.html, 0, NOSCRIPT_SCAN_BYTES)]
+    return any(notice in text for text in texts for notice in _notices())
+
+
+def render_reason(
+    page: ParsedPage, found: Iterable[ContactPoint], *, contact_page: bool, mode: str
+) -> str | None:
+    """Why ``page`` should be rendered (a kebab-case tag), or None.
+
+    ``found`` is what static extraction found on it; ``contact_page`` says the crawl
+    scored it as a contact page. In ``auto`` mode: a hash route (the document is the
+    router's shell), an app shell (little visible text, scripts that build it), a
+    notice that JavaScript is needed, or a contact page without a contact point whose
+    scripts may carry one (a bundle, an API call, contact data in inline code).
+    """
+    if mode == "never":
+        return None
+    if mode == "always":
+        return "always"
+    if is_hash_route(page.url):
+        return "hash-route"
+    external, inline, hint = _script_facts(page)
+    scripted = external > 0 or inline >= APP_SHELL_INLINE_BYTES
+    words = len(_WORD.findall(page.text))
+    if scripted and words < APP_SHELL_WORDS:
+        return "app-shell"
+    if needs_javascript_notice(page):
+        return "needs-javascript"
+    if scripted and words < 2 * APP_SHELL_WORDS and page.id_values & _mount_ids():
+        return "app-shell"
+    if contact_page and (external > 0 or hint) and not any(cp.kind in HARVEST_KINDS for cp in found):
+        return "contact-page-empty"
+    return None
+
+
+def rendered_points(
+    rendered: Iterable[ContactPoint], known: Iterable[ContactPoint], page_url: str, reason: str
+) -> list[ContactPoint]:
+    """The points only rendering showed, with method ``rendered``.
+
+    ``known`` holds what static extraction already found (this page's and the
+    company's): those are not sightings of rendering. The extractor's own method is
+    kept in ``details.found_as``; the page is the one the crawl asked for (a hash
+    route keeps its fragment: that is where a visitor finds it).
+    """
+    seen = {cp.dedupe_key for cp in known}
+    out: list[ContactPoint] = []
+    for cp in rendered:
+        if cp.dedupe_key in seen:
+            continue
+        seen.add(cp.dedupe_key)
+        details = {**cp.details, "found_as": cp.method, "render_reason": reason}
+        out.append(replace(cp, method="rendered", page_url=page_url, details=details))
+    return out
+
+
+def same_site_links(page: ParsedPage) -> list[tuple[str, str, str]]:
+    """(href, text, region) of the rendered page's web links (hash routes kept whole)."""
+    out: list[tuple[str, str, str]] = []
+    for link in page.links:
+        if urlsplit(link.href).scheme in ("http", "https"):
+            out.append((link.href, f"{link.text} {link.title}", link.region))
+    return out

@@ -1,0 +1,79 @@
+"""Which crawled pages are rendered (--render auto), and how rendered points are told apart."""
+
+from __future__ import annotations
+
+import pytest
+
+from auditor.config import ConfigError, build_settings
+from auditor.extract import extract_page, parse_page
+from auditor.harvest.render import frontier_url, is_hash_route, render_reason, rendered_points
+from auditor.models import ContactPoint
+
+URL = "https://www.shell-firma.de/kontakt"
+TEXT = " ".join(["Wir beraten Sie gern zu allen Fragen rund um unsere Produkte und Leistungen."] * 8)
+
+
+def reason(html: str, *, contact_page: bool = False, mode: str = "auto", url: str = URL) -> str | None:
+    return render_reason(parse_page(html, url), extract_page(html, url, "DE"), contact_page=contact_page, mode=mode)
+
+
+def test_app_shell_with_a_bundle_is_rendered() -> None:
+    assert reason('<body><div id="root"></div><script src="/static/js/main.js"></script></body>') == "app-shell"
+
+
+def test_a_page_with_text_is_not_an_app_shell() -> None:
+    assert reason(f'<body><p>{TEXT}</p><script src="/static/js/main.js"></script></body>') is None
+
+
+def test_a_page_without_scripts_is_never_rendered() -> None:
+    assert reason("<body><div id='root'></div></body>") is None
+
+
+def test_json_data_blocks_are_not_bundles() -> None:
+    html = '<body><div id="root"></div><script type="application/json">{"a": 1}</script></body>'
+    assert reason(html) is None
+
+
+def test_enable_javascript_notice() -> None:
+    html = f"<body><noscript>Bitte JavaScript aktivieren, um diese Seite zu nutzen.</noscript><p>{TEXT}</p></body>"
+    assert reason(html) == "needs-javascript"
+
+
+def test_contact_page_without_contact_points_whose_scripts_may_write_them() -> None:
+    html = f'<body><h1>Kontakt</h1><p>{TEXT}</p><script src="/assets/contact.js"></script></body>'
+    assert reason(html, contact_page=True) == "contact-page-empty"
+    assert reason(html, contact_page=False) is None
+    inline = f"<body><h1>Kontakt</h1><p>{TEXT}</p><script>fetch('/api/contact.json').then(show)</script></body>"
+    assert reason(inline, contact_page=True) == "contact-page-empty"
+    with_phone = f'<body><p>{TEXT} Telefon: <a href="tel:+493023125100">030 23125 100</a></p><script src="/a.js"></script></body>'
+    assert reason(with_phone, contact_page=True) is None
+
+
+def test_modes() -> None:
+    plain = f"<body><p>{TEXT}</p></body>"
+    assert reason(plain, mode="always") == "always"
+    assert reason('<body><div id="root"></div><script src="/main.js"></script></body>', mode="never") is None
+
+
+def test_hash_routes() -> None:
+    assert is_hash_route("https://x.de/#/kontakt") and is_hash_route("https://x.de/#!/kontakt")
+    assert not is_hash_route("https://x.de/#top") and not is_hash_route("https://x.de/kontakt")
+    assert frontier_url("https://x.de/#/kontakt", rendering=True) == "https://x.de/#/kontakt"
+    assert frontier_url("https://x.de/#/kontakt", rendering=False) == "https://x.de/"
+    assert frontier_url("https://x.de/kontakt#top", rendering=True) == "https://x.de/kontakt"
+    assert reason("<body><p>x</p></body>", url="https://x.de/#/kontakt") == "hash-route"
+
+
+def test_rendered_points_are_the_new_ones_with_method_rendered() -> None:
+    static = ContactPoint("phone", "+493023125100", "030 23125 100", None, "tel-link", URL)
+    new = ContactPoint("email", "info@shell-firma.de", "info@shell-firma.de", None, "mailto", URL + "x")
+    out = rendered_points([static, new, new], [static], URL, "app-shell")
+    assert [(cp.kind, cp.method, cp.page_url) for cp in out] == [("email", "rendered", URL)]
+    assert out[0].details["found_as"] == "mailto" and out[0].details["render_reason"] == "app-shell"
+
+
+def test_render_setting() -> None:
+    assert build_settings().render == "auto"
+    assert build_settings(render="never").render == "never"
+    with pytest.raises(ConfigError):
+        build_settings(render="sometimes")
