@@ -43,6 +43,10 @@ log = logging.getLogger(__name__)
 DEFAULTS = Settings()
 RENDER_CONCURRENCY = 2  # pages rendered at once (each a browser page; the CPU is the limit)
 MAX_RENDER_REQUESTS = 60  # requests one rendered page may make (bundles, API calls, widgets)
+# Seconds a rendered page's requests may keep coming after "load": an API call the
+# bundle makes waits for the host's crawl slot like any request, so more than the
+# browser mode's few seconds for widgets.
+RENDER_SETTLE = 6.0
 KEPT_HEADERS = ("content-type", "x-frame-options", "last-modified")
 
 
@@ -165,7 +169,7 @@ class PageRenderer:
         async with self._starting:
             if self._browser is None and self.enabled:
                 browser = BrowserRenderer(fetcher, executable=self.executable, timeout=self.timeout,
-                                          max_requests=MAX_RENDER_REQUESTS)
+                                          max_requests=MAX_RENDER_REQUESTS, settle=RENDER_SETTLE)
                 try:
                     await browser.__aenter__()
                 except BrowserUnavailable as exc:

@@ -148,6 +148,11 @@ def print_summary(summary: Mapping[str, Any], out_dir: Path, database: str | Non
     print(f"Companies audited: {summary['companies']} ({summary['companies_failed']} unreachable)"
           f", input errors: {summary['input_errors']}")
     print(f"Pages fetched: {summary['pages']}")
+    rendering = summary.get("rendering")
+    if rendering and rendering.get("pages"):
+        memory = f", browser peak {rendering['peak_mb']:.0f} MB" if rendering.get("peak_mb") else ""
+        print(f"Pages rendered (built by scripts): {rendering['pages']} in {rendering['seconds']:g} s{memory}, "
+              f"{rendering['contact_points']} contact points only rendering showed")
     kinds = ", ".join(f"{k} {v}" for k, v in summary["contact_points"].items()) or "none"
     print(f"Contact points: {kinds}")
     if summary.get("verdicts"):

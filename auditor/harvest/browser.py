@@ -633,11 +633,11 @@ class BrowserRenderer:
             self.fence_port = None  # ours: a new one is started on the next entry
 
     def memory_mb(self) -> float | None:
-        """Resident memory of this renderer's Chromium processes (Linux /proc), or None.
+        """Memory of this renderer's Chromium processes (Linux /proc), or None.
 
         The browser process is the one started with this renderer's fence proxy;
-        its renderers, GPU and utility processes are its descendants. Shared pages
-        are counted once per process, so this is an upper bound.
+        its renderers, GPU and utility processes are its descendants. Pages the
+        processes share are divided among them (PSS), so nothing is counted twice.
         """
         if self._browser is None or self.fence_port is None:
             return None
@@ -712,11 +712,28 @@ class BrowserRenderer:
             # A hard limit on top of Playwright's: a busy-looping page never answers
             # evaluate() or content(), and those have no timeout of their own.
             limit = max(1.0, session.deadline - time.monotonic() + HARD_GRACE)
+            # A page whose renderer crashed (a memory bomb past JS_HEAP_MB) answers
+            # nothing any more: stop at once instead of waiting out the time budget.
+            crashed = asyncio.Event()
+            page.on("crash", lambda _page: crashed.set())
+            drive = asyncio.ensure_future(self._drive(page, final, result, session))
+            crash = asyncio.ensure_future(crashed.wait())
             try:
-                await asyncio.wait_for(self._drive(page, final, result, session), limit)
-            except TimeoutError:
-                result.error = "render-timeout"
-                result.message = f"the page did not finish rendering within {self.timeout:g} s"
+                done, _ = await asyncio.wait({drive, crash}, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                crash.cancel()
+            if drive in done:
+                drive.result()  # its own errors are handled below
+            else:
+                drive.cancel()
+                await asyncio.wait({drive}, timeout=CLOSE_TIMEOUT)
+                if crash in done:
+                    result.error = "browser-error"
+                    result.message = (f"the page crashed (its scripts' memory passes {JS_HEAP_MB} MB, "
+                                      "or the renderer failed)")
+                else:
+                    result.error = "render-timeout"
+                    result.message = f"the page did not finish rendering within {self.timeout:g} s"
         except self._pw_error as exc:
             if result.error is None:
                 result.error = "browser-error"
@@ -842,7 +859,8 @@ class BrowserRenderer:
 
 
 def process_tree_mb(marker: str, proc: str = "/proc") -> float | None:
-    """Summed RSS (MB) of the processes whose command line holds ``marker`` and their descendants."""
+    """Summed memory (MB, PSS where the kernel gives it) of the processes whose command
+    line holds ``marker`` and their descendants: the browser, its renderers and helpers."""
     parents: dict[int, int] = {}
     roots: list[int] = []
     try:
@@ -872,12 +890,21 @@ def process_tree_mb(marker: str, proc: str = "/proc") -> float | None:
                 grew = True
     kib = 0
     for pid in tree:
+        kib += _pss_kib(f"{proc}/{pid}")
+    return kib / 1024
+
+
+def _pss_kib(path: str) -> int:
+    """A process's proportional set size (shared pages divided among their users), else its RSS."""
+    for name, field_name in (("smaps_rollup", "Pss:"), ("status", "VmRSS:")):
         try:
-            with open(f"{proc}/{pid}/status", encoding="ascii", errors="replace") as fh:
-                kib += next((int(line.split()[1]) for line in fh if line.startswith("VmRSS:")), 0)
+            with open(f"{path}/{name}", encoding="ascii", errors="replace") as fh:
+                for line in fh:
+                    if line.startswith(field_name):
+                        return int(line.split()[1])
         except (OSError, ValueError):
             continue
-    return kib / 1024
+    return 0
 
 
 def _first_line(exc: BaseException) -> str:

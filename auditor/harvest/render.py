@@ -12,10 +12,11 @@ guarded browser; this module decides and merges, with no I/O.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from functools import cache
-from urllib.parse import urldefrag, urlsplit
+from typing import Any
+from urllib.parse import urldefrag
 
 from auditor import data
 from auditor.extract.page import ParsedPage
@@ -47,9 +48,12 @@ def _mount_ids() -> frozenset[str]:
 
 
 def is_hash_route(url: str) -> bool:
-    """A client-side route in the fragment (``#/contact``, ``#!/kontakt``): another page to a router."""
+    """A client-side route in the fragment (``#/contact``, ``#!/kontakt``): another page to a router.
+
+    ``#/`` and ``#!/`` are the router's start: the page itself.
+    """
     fragment = urldefrag(url)[1]
-    return fragment.startswith(("/", "!/"))
+    return fragment.startswith(("/", "!/")) and fragment not in ("/", "!/")
 
 
 def frontier_url(url: str, rendering: bool) -> str:
@@ -134,10 +138,23 @@ def rendered_points(
     return out
 
 
-def same_site_links(page: ParsedPage) -> list[tuple[str, str, str]]:
-    """(href, text, region) of the rendered page's web links (hash routes kept whole)."""
-    out: list[tuple[str, str, str]] = []
-    for link in page.links:
-        if urlsplit(link.href).scheme in ("http", "https"):
-            out.append((link.href, f"{link.text} {link.title}", link.region))
-    return out
+def render_summary(stats: Mapping[str, Any]) -> dict[str, Any]:
+    """What rendering cost in a crawl, from its stats: pages, seconds, peak browser memory.
+
+    ``mode`` is the effective one (``never`` when Chromium was missing); ``peak_mb`` is
+    the browser's resident memory (None where it could not be measured).
+    """
+    prefix = "auditor/render/"
+    reasons = {k[len(prefix) + 7 :]: v for k, v in stats.items() if k.startswith(prefix + "reason/")}
+    errors = {k[len(prefix) + 6 :]: v for k, v in stats.items() if k.startswith(prefix + "error/")}
+    return {
+        "mode": stats.get(prefix + "mode", "never"),
+        "pages": int(stats.get(prefix + "pages", 0)),
+        "seconds": round(stats.get(prefix + "milliseconds", 0) / 1000, 1),
+        "peak_mb": stats.get(prefix + "peak_mb"),
+        "requests": int(stats.get(prefix + "requests", 0)),
+        "contact_points": int(stats.get(prefix + "contact-points", 0)),
+        "reasons": dict(sorted(reasons.items())),
+        "errors": dict(sorted(errors.items())),
+        "skipped_page_budget": int(stats.get(prefix + "skipped-page-budget", 0)),
+    }

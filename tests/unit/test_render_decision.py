@@ -58,6 +58,7 @@ def test_modes() -> None:
 def test_hash_routes() -> None:
     assert is_hash_route("https://x.de/#/kontakt") and is_hash_route("https://x.de/#!/kontakt")
     assert not is_hash_route("https://x.de/#top") and not is_hash_route("https://x.de/kontakt")
+    assert not is_hash_route("https://x.de/#/") and not is_hash_route("https://x.de/#!/")  # the start: the page
     assert frontier_url("https://x.de/#/kontakt", rendering=True) == "https://x.de/#/kontakt"
     assert frontier_url("https://x.de/#/kontakt", rendering=False) == "https://x.de/"
     assert frontier_url("https://x.de/kontakt#top", rendering=True) == "https://x.de/kontakt"
