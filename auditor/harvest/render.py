@@ -14,13 +14,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
-from urllib.parse import urldefrag
+from urllib.parse import urldefrag, urlsplit
 
 from auditor import data
 from auditor.extract.page import ParsedPage
 from auditor.models import ContactPoint
+from auditor.net.domains import registrable_domain
 
 APP_SHELL_WORDS = 40  # fewer visible words than this, with scripts: an app shell
 APP_SHELL_INLINE_BYTES = 20_000  # inline script text that counts as a bundle
@@ -35,6 +36,8 @@ _CONTACT_HINT = re.compile(
     re.I,
 )
 _JS_TYPES = ("", "module", "text/javascript", "application/javascript", "text/ecmascript")
+_JAVASCRIPT = re.compile("javascript", re.I)
+WORD_SCAN_CHARS = 4000  # visible text read for the word count (the thresholds are far below)
 
 
 @cache
@@ -63,27 +66,41 @@ def frontier_url(url: str, rendering: bool) -> str:
     return urldefrag(url)[0]
 
 
-def _script_facts(page: ParsedPage) -> tuple[int, int, bool]:
-    """(external scripts, inline script bytes, an inline script hints at contact data)."""
-    external = inline = 0
-    hint = False
+@lru_cache(maxsize=4096)
+def _site(url: str) -> str:
+    host = (urlsplit(url).hostname or "").lower()
+    return registrable_domain(host) or host
+
+
+def _script_facts(page: ParsedPage) -> tuple[int, int, int]:
+    """(external scripts, the site's own external scripts, inline script bytes)."""
+    external = own = inline = 0
+    site = _site(page.url)
     for script in page.scripts:
         kind = (script.attrs.get("type") or "").strip().lower()
         if kind not in _JS_TYPES:
             continue  # JSON data blocks, templates: not code that builds the page
         if script.src:
             external += 1
+            own += _site(script.src) == site
         else:
             inline += len(script.text)
-            hint = hint or bool(_CONTACT_HINT.search(script.text))
-    return external, inline, hint
+    return external, own, inline
 
 
-def needs_javascript_notice(page: ParsedPage) -> bool:
+def _inline_hint(page: ParsedPage) -> bool:
+    """An inline script loads or carries contact data (an API call, a contact link, an address)."""
+    return any(not script.src and (script.attrs.get("type") or "").strip().lower() in _JS_TYPES
+               and _CONTACT_HINT.search(script.text) for script in page.scripts)
+
+
+def needs_javascript_notice(page: ParsedPage, text: str | None = None) -> bool:
     """The page says it needs JavaScript (visible text or ``<noscript>``)."""
-    texts = [page.text.casefold()]
+    if not _JAVASCRIPT.search(page.html, 0, NOSCRIPT_SCAN_BYTES):
+        return False  # every notice names JavaScript: one C-level scan rules most pages out
+    texts = [(page.text if text is None else text).casefold()]
     texts += [m.group(1).casefold() for m in _NOSCRIPT.finditer(page.html, 0, NOSCRIPT_SCAN_BYTES)]
-    return any(notice in text for text in texts for notice in _notices())
+    return any(notice in t for t in texts for notice in _notices())
 
 
 def render_reason(
@@ -93,9 +110,10 @@ def render_reason(
 
     ``found`` is what static extraction found on it; ``contact_page`` says the crawl
     scored it as a contact page. In ``auto`` mode: a hash route (the document is the
-    router's shell), an app shell (little visible text, scripts that build it), a
+    router's shell), an app shell (little visible text and the site's own bundle, or
+    a large inline one: a third party's widget loader on a short page is no app), a
     notice that JavaScript is needed, or a contact page without a contact point whose
-    scripts may carry one (a bundle, an API call, contact data in inline code).
+    scripts may carry one (any script, an API call, contact data in inline code).
     """
     if mode == "never":
         return None
@@ -103,16 +121,19 @@ def render_reason(
         return "always"
     if is_hash_route(page.url):
         return "hash-route"
-    external, inline, hint = _script_facts(page)
-    scripted = external > 0 or inline >= APP_SHELL_INLINE_BYTES
-    words = len(_WORD.findall(page.text))
+    external, own, inline = _script_facts(page)
+    if not external and not inline:
+        return None  # nothing runs on this page: rendering shows what the markup shows
+    scripted = own > 0 or inline >= APP_SHELL_INLINE_BYTES
+    text = page.text
+    words = len(_WORD.findall(text, 0, WORD_SCAN_CHARS))
     if scripted and words < APP_SHELL_WORDS:
         return "app-shell"
-    if needs_javascript_notice(page):
+    if needs_javascript_notice(page, text):
         return "needs-javascript"
     if scripted and words < 2 * APP_SHELL_WORDS and page.id_values & _mount_ids():
         return "app-shell"
-    if contact_page and (external > 0 or hint) and not any(cp.kind in HARVEST_KINDS for cp in found):
+    if contact_page and not any(cp.kind in HARVEST_KINDS for cp in found) and (external > 0 or _inline_hint(page)):
         return "contact-page-empty"
     return None
 

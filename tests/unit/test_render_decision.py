@@ -21,6 +21,12 @@ def test_app_shell_with_a_bundle_is_rendered() -> None:
     assert reason('<body><div id="root"></div><script src="/static/js/main.js"></script></body>') == "app-shell"
 
 
+def test_a_short_page_with_a_third_party_widget_is_not_an_app_shell() -> None:
+    html = '<body><h1>Angebote</h1><p>Unsere Tarife.</p><script src="https://code.jivo.ru/widget/x" async></script></body>'
+    assert reason(html) is None
+    assert reason('<body><div id="root"></div><script src="https://cdn.shell-firma.de/app.js"></script></body>') == "app-shell"
+
+
 def test_a_page_with_text_is_not_an_app_shell() -> None:
     assert reason(f'<body><p>{TEXT}</p><script src="/static/js/main.js"></script></body>') is None
 
@@ -35,7 +41,7 @@ def test_json_data_blocks_are_not_bundles() -> None:
 
 
 def test_enable_javascript_notice() -> None:
-    html = f"<body><noscript>Bitte JavaScript aktivieren, um diese Seite zu nutzen.</noscript><p>{TEXT}</p></body>"
+    html = f"<body><noscript>Bitte JavaScript aktivieren, um diese Seite zu nutzen.</noscript><p>{TEXT}</p><script src=\"https://cdn.example.net/x.js\"></script></body>"
     assert reason(html) == "needs-javascript"
 
 
