@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 import pytest
 
 from auditor.config import ConfigError, build_settings
@@ -84,3 +87,44 @@ def test_render_setting() -> None:
     assert build_settings(render="never").render == "never"
     with pytest.raises(ConfigError):
         build_settings(render="sometimes")
+
+
+@pytest.mark.parametrize("argv", [
+    ["audit", "companies.csv", "--render", "never"],
+    ["wave", "audit-dir", "--render", "never"],
+    ["worker", "--queue", "redis://127.0.0.1:1/0", "--store", "sqlite:///x", "--render", "never"],
+])
+def test_render_flag_on_audit_wave_and_worker(argv: list[str]) -> None:
+    from auditor.cli import build_parser
+    from auditor.cli.common import settings_from
+
+    args = build_parser().parse_args(argv)
+    assert settings_from(args).render == "never"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([*argv[:-1], "sometimes"])
+
+
+def test_render_in_the_config_file_and_as_a_scrapy_setting(tmp_path: Path) -> None:
+    config = tmp_path / "auditor.toml"
+    config.write_text('[crawl]\nrender = "always"\n')
+    settings = build_settings(config)
+    assert settings.render == "always"
+    assert settings.scrapy_settings()["AUDITOR_RENDER"] == "always"
+
+
+def test_without_chromium_one_warning_and_nothing_is_rendered(caplog: pytest.LogCaptureFixture) -> None:
+    from scrapy.crawler import Crawler
+
+    from spiders.contact import ContactSpider
+    from spiders.render import PageRenderer
+
+    crawler = Crawler(ContactSpider, {"AUDITOR_RENDER": "auto", "AUDITOR_CHROMIUM": "/nonexistent/chromium"})
+    with caplog.at_level(logging.WARNING, logger="spiders.render"):
+        renderer = PageRenderer.from_crawler(crawler)
+    assert renderer.mode == "never" and not renderer.enabled
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "/nonexistent/chromium" in warnings[0].getMessage()
+    crawler = Crawler(ContactSpider, {"AUDITOR_RENDER": "never", "AUDITOR_CHROMIUM": "/nonexistent/chromium"})
+    caplog.clear()
+    assert PageRenderer.from_crawler(crawler).mode == "never"
+    assert not caplog.records  # asked for never: nothing to warn about
