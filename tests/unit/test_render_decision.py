@@ -128,3 +128,25 @@ def test_without_chromium_one_warning_and_nothing_is_rendered(caplog: pytest.Log
     caplog.clear()
     assert PageRenderer.from_crawler(crawler).mode == "never"
     assert not caplog.records  # asked for never: nothing to warn about
+
+
+def test_a_rendered_pages_requests_meet_the_address_guard_and_method_rules() -> None:
+    """IP literals are refused before any fetch; names go to the crawl's guarded resolver."""
+    import time
+
+    from scrapy.crawler import Crawler
+
+    from auditor.harvest.browser import _Session
+    from auditor.net.guard import AddressPolicy
+    from spiders.contact import ContactSpider
+    from spiders.render import CrawlFetcher
+
+    fetcher = CrawlFetcher(Crawler(ContactSpider, {}), AddressPolicy(False), "company")
+    session = _Session(fetcher, 10, time.monotonic() + 5)
+    for url in ("http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/api", "http://[::1]:8080/"):
+        refusal = session.refusal(url, "GET", "fetch")
+        assert refusal is not None and refusal[0] == "private-address-refused", url
+    assert session.refusal("https://cdn.example.com/app.js", "GET", "script") is None
+    assert session.refusal("https://www.example.com/api/send", "POST", "fetch")[0] == "method-blocked"  # type: ignore[index]
+    assert session.refusal("file:///etc/passwd", "GET", "fetch")[0] == "scheme-blocked"  # type: ignore[index]
+    assert fetcher.fetched == 0  # nothing was fetched to refuse it
