@@ -47,6 +47,7 @@ MAX_RENDER_REQUESTS = 60  # requests one rendered page may make (bundles, API ca
 # bundle makes waits for the host's crawl slot like any request, so more than the
 # browser mode's few seconds for widgets.
 RENDER_SETTLE = 6.0
+MAX_RESTARTS = 3  # a browser that keeps dying is given up (the crawl goes on without rendering)
 KEPT_HEADERS = ("content-type", "x-frame-options", "last-modified")
 
 
@@ -135,6 +136,7 @@ class PageRenderer:
         self._starting = asyncio.Lock()
         self._slots = asyncio.Semaphore(RENDER_CONCURRENCY)
         self.peak_mb = 0.0
+        self.restarts = 0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PageRenderer:
@@ -200,7 +202,24 @@ class PageRenderer:
         if memory is not None and memory > self.peak_mb:
             self.peak_mb = memory
             self.stats.set_value("auditor/render/peak_mb", round(memory, 1))
+        if not browser.connected:
+            await self._restart(browser)
         return result
+
+    async def _restart(self, browser: BrowserRenderer) -> None:
+        """The whole browser died: the next page starts a new one, a few times at most."""
+        async with self._starting:
+            if self._browser is not browser:
+                return  # another page already replaced it
+            self._browser = None
+            self.restarts += 1
+            self.stats.inc_value("auditor/render/browser-died")
+            if self.restarts > MAX_RESTARTS:
+                log.warning("the browser died %d times: pages built by scripts are not rendered any more",
+                            self.restarts)
+                self.mode = "never"
+                self.stats.set_value("auditor/render/mode", "never")
+        await browser.__aexit__(None, None, None)
 
     async def close(self) -> None:
         if self._browser is not None:

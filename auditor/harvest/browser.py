@@ -632,6 +632,11 @@ class BrowserRenderer:
             self._fence = None
             self.fence_port = None  # ours: a new one is started on the next entry
 
+    @property
+    def connected(self) -> bool:
+        """The browser process is running (a crash of the whole browser ends it)."""
+        return self._browser is not None and self._browser.is_connected()
+
     def memory_mb(self) -> float | None:
         """Memory of this renderer's Chromium processes (Linux /proc), or None.
 

@@ -150,3 +150,54 @@ def test_a_rendered_pages_requests_meet_the_address_guard_and_method_rules() -> 
     assert session.refusal("https://www.example.com/api/send", "POST", "fetch")[0] == "method-blocked"  # type: ignore[index]
     assert session.refusal("file:///etc/passwd", "GET", "fetch")[0] == "scheme-blocked"  # type: ignore[index]
     assert fetcher.fetched == 0  # nothing was fetched to refuse it
+
+
+def test_a_browser_that_died_is_replaced_and_given_up_after_a_few_deaths() -> None:
+    import asyncio
+
+    from scrapy.crawler import Crawler
+    from scrapy.http import HtmlResponse
+    from scrapy.statscollectors import MemoryStatsCollector
+
+    from auditor.harvest.browser import RenderResult
+    from auditor.net.guard import AddressPolicy
+    from spiders.contact import ContactSpider
+    from spiders.render import MAX_RESTARTS, PageRenderer
+
+    started: list[DeadBrowser] = []
+
+    class DeadBrowser:
+        """A browser whose process is gone after each page (as when Chromium crashes)."""
+
+        connected = False
+        closed = False
+
+        async def render(self, url: str, document: object = None, via: object = None) -> RenderResult:
+            return RenderResult(url=url, final_url=url, error="browser-error", message="Target closed")
+
+        def memory_mb(self) -> None:
+            return None
+
+        async def __aexit__(self, *exc: object) -> None:
+            self.closed = True
+
+    crawler = Crawler(ContactSpider, {"AUDITOR_RENDER": "never"})
+    crawler.stats = MemoryStatsCollector(crawler)
+    renderer = PageRenderer(crawler, "auto", 5.0, "/usr/bin/chromium", AddressPolicy(False))
+
+    async def start(fetcher: object) -> DeadBrowser | None:
+        if renderer._browser is None and renderer.enabled:
+            started.append(DeadBrowser())
+            renderer._browser = started[-1]  # type: ignore[assignment]
+        return renderer._browser  # type: ignore[return-value]
+
+    renderer._browser_for = start  # type: ignore[method-assign]
+    response = HtmlResponse("http://x.test/", body=b"<html></html>")
+
+    async def crawl() -> list[RenderResult | None]:
+        return [await renderer.render("http://x.test/", response, "x", "app-shell") for _ in range(MAX_RESTARTS + 3)]
+
+    results = asyncio.run(crawl())
+    assert len(started) == MAX_RESTARTS + 1 and all(b.closed for b in started)
+    assert renderer.mode == "never" and results[-1] is None
+    assert crawler.stats.get_value("auditor/render/browser-died") == MAX_RESTARTS + 1
