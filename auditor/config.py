@@ -19,6 +19,7 @@ from typing import Any, TypeVar, get_type_hints
 from auditor import __version__
 
 DEFAULT_CONTACT_URL = "https://pypi.org/project/contact-auditor/"
+RENDER_MODES = ("auto", "always", "never")
 
 T = TypeVar("T")
 
@@ -48,6 +49,9 @@ class Settings:
     max_redirects: int = 10
     obey_robots: bool = True
     fingerprints: str | None = None  # Wappalyzer-format files whose live-chat technologies are added
+    render: str = "auto"  # pages built by scripts: auto (detected ones) | always | never
+    render_timeout: float = 15.0  # seconds per rendered page (its requests included)
+    chromium: str = "/usr/bin/chromium"  # the system's Chromium; the renderer never downloads one
     user_agent: str = ""
     contact_url: str = DEFAULT_CONTACT_URL
     # network
@@ -107,6 +111,9 @@ class Settings:
             "AUDITOR_DNS_TIMEOUT": self.dns_timeout,
             "AUDITOR_ALLOW_PRIVATE_TARGETS": self.allow_private_targets,
             "AUDITOR_FINGERPRINTS": self.fingerprints,
+            "AUDITOR_RENDER": self.render,
+            "AUDITOR_RENDER_TIMEOUT": self.render_timeout,
+            "AUDITOR_CHROMIUM": self.chromium,
         }
 
 
@@ -167,6 +174,8 @@ class ConfigFile:
         settings = Settings(**values)
         if settings.max_pages < 1 or settings.max_depth < 0:
             raise ConfigError("max_pages must be >= 1 and max_depth >= 0")
+        if settings.render not in RENDER_MODES:
+            raise ConfigError(f"render must be one of {', '.join(RENDER_MODES)}, got {settings.render!r}")
         return settings
 
     def section(self, name: str, parse: Callable[[Mapping[str, Any]], T], *, needed_for: str = "") -> T:

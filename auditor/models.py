@@ -25,6 +25,8 @@ Method = Literal[
     "deep-link",
     "form",
     "attribute",
+    "framework-state",  # a string value of a framework's embedded state (__NEXT_DATA__, __NUXT__, ...)
+    "rendered",  # found only in the page as a browser rendered it (its scripts built it)
 ]
 METHODS: tuple[Method, ...] = get_args(Method)
 

@@ -34,6 +34,7 @@ from auditor.extract.chat_external import FingerprintFileError, merged_fingerpri
 from auditor.harvest.browser import render_companies
 from auditor.harvest.crawl import run_crawl
 from auditor.harvest.inputs import stream_companies
+from auditor.harvest.render import render_summary
 from auditor.models import Company, CompanyResult, ContactPoint, Subject, Verdict
 from auditor.net.guard import AddressPolicy
 from auditor.net.options import NetworkOptions
@@ -114,6 +115,7 @@ def run_audit(source: str | None, out_dir: Path, settings: Settings, resume: boo
         verdicts = validate(store, out_dir, settings, network, notify) if settings.validate else None
         summary = export(store, out_dir)
         summary["pages_per_second"] = _pages_per_second(stats)
+        summary["rendering"] = render_summary(stats)
         if verdicts is not None:
             summary["verdicts"] = dict(verdicts)
         store.finish_run(summary)

@@ -5,7 +5,13 @@ pages per second. Both crawl the same generated lab world (N companies, each a
 home page linking product pages and a contact page) at the same concurrency,
 each in its own process (Scrapy's reactor runs once per process).
 
-    python bench/bench_crawl.py [--companies 40] [--pages 40] [--concurrency 16]
+    python bench/bench_crawl.py [--companies 40] [--pages 40] [--concurrency 16] [--no-scripts]
+
+Rendering is reported apart: the generated world has no script-built page (the
+harvest line shows how many pages ``--render auto`` rendered there: none should
+be), and the script-built lab world (auditor/lab/worlds/scripts.toml) is crawled
+with ``--render never`` and ``--render auto``: wall time, pages rendered, seconds
+spent rendering, the browser's peak memory and the contact points found.
 
 Exits 1 when the ratio of medians misses the target (TARGET_RATIO).
 """
@@ -14,12 +20,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 TARGET_RATIO = 0.8  # harvesting pages/s over bare pages/s, ratio of medians
 
@@ -134,22 +142,41 @@ def run_bare(lab: object, sites: list[str], concurrency: int, budget: int, tmp: 
     return json.loads(out.read_text())
 
 
-def run_harvest(lab: object, csv_path: Path, concurrency: int, budget: int, tmp: Path) -> dict[str, float]:
+def run_harvest(lab: object, csv_path: Path, concurrency: int, budget: int, tmp: Path,
+                render: str = "auto") -> dict[str, Any]:
     out = tmp / "harvest"
     tmp.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "auditor.cli", "audit", str(csv_path), "--out", str(out), "--no-validate",
            "--no-progress", "--nameserver", lab.nameserver, "--allow-private-targets",  # type: ignore[attr-defined]
            "--delay", "0", "--no-autothrottle", "--concurrency", str(concurrency), "--max-pages", str(budget),
-           "--no-report"]
+           "--no-report", "--render", render]
     t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, cwd=ROOT, capture_output=True)
+    env = {**os.environ, **lab.env()}  # type: ignore[attr-defined]
+    subprocess.run(cmd, check=True, cwd=ROOT, capture_output=True, env=env)
     wall = time.perf_counter() - t0
     db = sqlite3.connect(out / "audit.sqlite")
     summary = json.loads(db.execute("SELECT summary FROM runs ORDER BY id DESC LIMIT 1").fetchone()[0])
     responses = db.execute("SELECT count(*) FROM pages WHERE status IS NOT NULL").fetchone()[0]
     contacts = db.execute("SELECT count(*) FROM contact_points").fetchone()[0]
     pps = summary.get("pages_per_second") or 0.0
-    return {"responses": responses, "pages_per_second": pps, "wall": wall, "contacts": contacts}
+    return {"responses": responses, "pages_per_second": pps, "wall": wall, "contacts": contacts,
+            "rendering": summary.get("rendering") or {}}
+
+
+def run_scripts(tmp: Path, concurrency: int, budget: int) -> None:
+    """The script-built lab world without and with rendering: what rendering costs and finds."""
+    from auditor.lab import Lab
+    from auditor.lab.world import SCRIPTS_WORLD, load_world
+
+    with Lab(load_world(SCRIPTS_WORLD)) as lab:
+        csv_path = lab.write_companies_csv(tmp / "scripts.csv")
+        for mode in ("never", "auto"):
+            run = run_harvest(lab, csv_path, concurrency, budget, tmp / f"scripts-{mode}", render=mode)
+            r = run["rendering"]
+            peak = f"{r['peak_mb']:.0f} MB" if r.get("peak_mb") else "n/a"
+            print(f"script-built world, --render {mode:5}: {run['wall']:.1f} s wall, {run['contacts']} contact points, "
+                  f"{r.get('pages', 0)} pages rendered in {r.get('seconds', 0):g} s (browser peak {peak}; "
+                  f"reasons {r.get('reasons', {})}, errors {r.get('errors', {})})")
 
 
 def main() -> int:
@@ -159,6 +186,7 @@ def main() -> int:
     parser.add_argument("--budget", type=int, default=25, help="page budget per company (both spiders)")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=5, help="alternating runs of each spider")
+    parser.add_argument("--no-scripts", action="store_true", help="skip the script-built world (rendering cost)")
     args = parser.parse_args()
 
     from auditor.lab import Lab
@@ -182,6 +210,11 @@ def main() -> int:
     print("bare spider pages/s:       " + ", ".join(f"{v:.0f}" for v in bare_pps))
     print("harvesting spider pages/s: " + ", ".join(f"{v:.0f}" for v in harvest_pps)
           + f"  ({harvest_runs[-1]['contacts']} contact points stored per run)")
+    rendered = [h["rendering"].get("pages", 0) for h in harvest_runs]
+    print(f"pages rendered by the harvesting spider (--render auto): {rendered} "
+          f"(mode {harvest_runs[-1]['rendering'].get('mode', '?')})")
+    if not args.no_scripts:
+        run_scripts(tmp, args.concurrency, args.budget)
     ratio = statistics.median(harvest_pps) / statistics.median(bare_pps)
     print(f"ratio of medians harvest/bare: {ratio:.2f} (target >= {TARGET_RATIO:g})")
     if ratio < TARGET_RATIO:

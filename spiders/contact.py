@@ -16,6 +16,13 @@ floods are ``too-large``, redirect chains past the maximum ``too-many-redirects`
 (``redirect-loop`` when a URL repeats), 429 answers ``rate-limited``, binary bytes
 served as HTML ``not-html``, and a certificate a browser would refuse ``tls-error``
 (the site is read anyway; see spiders/tls.py).
+
+Pages built by scripts (an app shell, a "please enable JavaScript" page, a contact
+page whose bundle writes the phone) are rendered in the guarded browser when
+``AUDITOR_RENDER`` allows (spiders/render.py; auditor.harvest.render decides which).
+A rendered page costs one page of the company's budget; every extractor reads the
+rendered DOM, the points only rendering showed get method ``rendered``, and links
+that exist only after rendering (client-side routes, hash routes) join the frontier.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urldefrag, urlsplit
 
@@ -42,14 +49,17 @@ from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure as TwistedFailure
 
 from auditor.config import Settings
-from auditor.extract import extract_contacts, parse_page
+from auditor.extract import ParsedPage, extract_contacts, parse_page
 from auditor.extract.chat import Fingerprints
 from auditor.extract.chat_external import merged_fingerprints
+from auditor.harvest.browser import RenderResult, rendered_chat_points
 from auditor.harvest.links import link_score
+from auditor.harvest.render import frontier_url, is_hash_route, render_reason, rendered_points
 from auditor.models import Company, CompanyResult, ContactPoint, Failure, PageRecord
 from auditor.net.domains import registrable_domain
 from spiders.dns import GuardedResolver
 from spiders.errors import failure_tag
+from spiders.render import PageRenderer
 from spiders.signals import company_finished
 from spiders.tls import certificate_problem
 
@@ -83,6 +93,16 @@ class Candidate:
     depth: int = field(compare=False)
     score: float = field(compare=False)
     source: str = field(compare=False)
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    """A crawled page that is to be rendered, and what static extraction found on it."""
+
+    url: str
+    depth: int
+    reason: str
+    record: int  # index of the page's PageRecord in CompanyState.pages
 
 
 @dataclass
@@ -164,6 +184,7 @@ class ContactSpider(scrapy.Spider):
         self.max_url_length = int(default_settings.URLLENGTH_LIMIT)
         self.stall_after = 0.0  # seconds without an answer before in-flight requests count as lost
         self.chat_fingerprints: Fingerprints | None = None  # None: the packaged fingerprints
+        self.renderer: PageRenderer | None = None  # script-built pages (None: never rendered)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ContactSpider:
@@ -182,6 +203,8 @@ class ContactSpider(scrapy.Spider):
         )
         # The user's --fingerprints merged with the packaged ones (cached, immutable; None: packaged).
         spider.chat_fingerprints = merged_fingerprints(s.get("AUDITOR_FINGERPRINTS"))
+        spider.renderer = PageRenderer.from_crawler(crawler)
+        crawler.signals.connect(spider._on_closed, signal=signals.spider_closed)
         crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
         crawler.signals.connect(spider._on_bytes, signal=signals.bytes_received)
         crawler.signals.connect(spider._on_robots, signal=signals.robots_parsed)
@@ -244,8 +267,16 @@ class ContactSpider(scrapy.Spider):
             if stalled or (not requests and state.in_flight <= 0 and not state.frontier):
                 self._finish(state)
 
+    @property
+    def rendering(self) -> bool:
+        return self.renderer is not None and self.renderer.enabled
+
+    async def _on_closed(self, spider: Any = None) -> None:
+        if self.renderer is not None:
+            await self.renderer.close()
+
     def _push(self, state: CompanyState, url: str, depth: int, score: float, source: str) -> None:
-        url = _canonical(url)
+        url = frontier_url(url, self.rendering)
         if url in state.seen or len(url) > self.max_url_length:
             return  # Scrapy's UrlLengthMiddleware would drop it without a callback
         state.seen.add(url)
@@ -294,25 +325,63 @@ class ContactSpider(scrapy.Spider):
         )
 
     # -- responses ------------------------------------------------------------
-    def parse_page(self, response: Response) -> list[scrapy.Request | CompanyResult]:
+    async def parse_page(self, response: Response) -> list[scrapy.Request | CompanyResult]:
         state = self.states.get(response.meta["company"])
         if state is None:  # an answer for a company finished without it (stalled)
             return [*self._pop_finished()]
-        state.in_flight -= 1
-        state.last_activity = time.monotonic()
         try:
-            self._handle_response(state, response)
+            job = self._handle_response(state, response)
+            if job is not None:
+                # Still in flight while it renders: the company is not finished under it.
+                await self._render_page(state, job, response)
         except Exception as exc:  # noqa: BLE001 - one bad page never stops the audit
             log.exception("failed to process %s", response.url)
             state.failures.append(Failure("processing-error", f"{type(exc).__name__}: {exc}", response.url))
+        if state.finished:  # stalled and finished while this page rendered
+            return [*self._pop_finished()]
+        state.in_flight -= 1
+        state.last_activity = time.monotonic()
         return self._continue(state)
 
-    def _handle_response(self, state: CompanyState, response: Response) -> None:
+    async def _render_page(self, state: CompanyState, job: RenderJob, response: Response) -> None:
+        """Render one crawled page; harvest every kind from its DOM and follow its new links."""
+        assert self.renderer is not None
+        result = await self.renderer.render(job.url, response, state.company.key, job.reason)
+        if result is None or state.finished:
+            return
+        record = state.pages[job.record]
+        note = f"rendered ({job.reason})"
+        if result.error:
+            note += f": {result.error}: {result.message}"
+        state.pages[job.record] = replace(record, message=f"{record.message}; {note}" if record.message else note)
+        if not result.html:
+            return
+        page = parse_page(result.html, result.final_url or job.url)
+        found = self._rendered_contacts(state, page, result, job)
+        state.contacts.extend(found)
+        for cp in found:
+            self.crawler.stats.inc_value(f"auditor/harvest/{cp.kind}")
+            self.crawler.stats.inc_value("auditor/render/contact-points")
+        if job.depth < self.max_depth:
+            self._follow_links(state, page, job.depth)
+
+    def _rendered_contacts(self, state: CompanyState, page: ParsedPage, result: RenderResult,
+                           job: RenderJob) -> list[ContactPoint]:
+        found = extract_contacts(page, state.company.country, self.chat_fingerprints)
+        chats = {cp.value for cp in found if cp.kind == "chat"}
+        # Providers seen only as a JS global or a launcher (in a shadow root, say).
+        found += [cp for cp in rendered_chat_points(result, job.url) if cp.value not in chats]
+        return rendered_points(found, state.contacts, job.url, job.reason)
+
+    def _handle_response(self, state: CompanyState, response: Response) -> RenderJob | None:
         meta = response.meta
         depth = int(meta.get("depth", 0))
         elapsed = (time.monotonic() - meta.get("started", time.monotonic())) * 1000
         status = response.status
         url = response.url
+        asked = response.request.url if response.request is not None else url
+        if is_hash_route(asked) and urldefrag(asked)[0] == urldefrag(url)[0]:
+            url = asked  # the router's page: the fragment names it (the server never sees it)
         if _scope_of(url) != state.scope:
             if meta.get("source") == "start" and 200 <= status < 400:
                 # The home page moved to another domain (rebrand): that is the site now.
@@ -321,7 +390,7 @@ class ContactSpider(scrapy.Spider):
             else:
                 state.external[url] = None
                 state.pages.append(PageRecord(url, status, "redirected-offsite", "redirect left the site", depth, meta["score"], elapsed, len(response.body)))
-                return
+                return None
         self._check_certificate(state, response)
         if status >= 400:
             tag = "rate-limited" if status == 429 else f"http-{status // 100}xx"
@@ -333,13 +402,13 @@ class ContactSpider(scrapy.Spider):
             self.crawler.stats.inc_value(f"auditor/harvest/{tag}")
             if meta.get("source") == "start":
                 state.failures.append(Failure(tag, f"the home page answered {message}", url))
-            return
+            return None
         if meta.get("source") == "start":
             state.home_ok = True
         if meta.get("source") == "sitemap":
             self._parse_sitemap(state, response)
             state.pages.append(PageRecord(url, status, None, "sitemap", depth, meta["score"], elapsed, len(response.body)))
-            return
+            return None
         content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
         binary = _looks_binary(response.body)
         if binary or (content_type and not content_type.startswith(HTML_TYPES) and not _looks_like_html(response.body)):
@@ -347,15 +416,33 @@ class ContactSpider(scrapy.Spider):
             state.pages.append(PageRecord(url, status, "not-html", why, depth, meta["score"], elapsed, len(response.body)))
             if meta.get("source") == "start":
                 state.failures.append(Failure("not-html", f"the home page is not a web page: {why}", url))
-            return
+            return None
         page = parse_page(response.body, url, content_type or None)
         found = extract_contacts(page, state.company.country, self.chat_fingerprints)
         state.contacts.extend(found)
         for cp in found:
             self.crawler.stats.inc_value(f"auditor/harvest/{cp.kind}")
         state.pages.append(PageRecord(url, status, None, "", depth, meta["score"], elapsed, len(response.body)))
-        if depth >= self.max_depth:
-            return
+        job = self._render_job(state, page, found, depth, float(meta["score"]))
+        if depth < self.max_depth:
+            self._follow_links(state, page, depth)
+        return job
+
+    def _render_job(self, state: CompanyState, page: ParsedPage, found: list[ContactPoint], depth: int,
+                    score: float) -> RenderJob | None:
+        """Whether to render this page (it costs one page of the budget), and why."""
+        if not self.rendering or self.renderer is None:
+            return None
+        reason = render_reason(page, found, contact_page=score >= CONTACT_PAGE_SCORE, mode=self.renderer.mode)
+        if reason is None:
+            return None
+        if state.scheduled >= self.max_pages:
+            self.crawler.stats.inc_value("auditor/render/skipped-page-budget")
+            return None
+        state.scheduled += 1
+        return RenderJob(page.url, depth, reason, len(state.pages) - 1)
+
+    def _follow_links(self, state: CompanyState, page: ParsedPage, depth: int) -> None:
         for link in page.links:
             href = link.href
             if not href.startswith(("http://", "https://")):

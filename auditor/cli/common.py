@@ -15,7 +15,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from auditor.config import Settings, build_settings
+from auditor.config import RENDER_MODES, Settings, build_settings
 from auditor.dist import DEFAULT_LEASE
 
 if TYPE_CHECKING:
@@ -85,6 +85,9 @@ def add_crawl_options(p: argparse.ArgumentParser) -> None:
                     "weekend, or one from [sip.windows]); at most one call per number per window")
     lp.add_argument("--answer-window", type=float, metavar="SECONDS",
                     help="wait up to SECONDS for a human answer (then hang up at once) instead of cancelling on ring")
+    g.add_argument("--render", choices=RENDER_MODES, metavar="auto|always|never",
+                   help="render pages built by scripts in headless Chromium and harvest what they show: "
+                   f"auto renders the pages that need it (default {DEFAULTS.render}; never without Chromium)")
     p.add_argument("--browser", action="store_const", const=True, default=None,
                    help="also render contact pages in headless Chromium to find chat widgets only "
                    "JavaScript injects and see whether the launcher appears (slower)")
@@ -145,6 +148,11 @@ def print_summary(summary: Mapping[str, Any], out_dir: Path, database: str | Non
     print(f"Companies audited: {summary['companies']} ({summary['companies_failed']} unreachable)"
           f", input errors: {summary['input_errors']}")
     print(f"Pages fetched: {summary['pages']}")
+    rendering = summary.get("rendering")
+    if rendering and rendering.get("pages"):
+        memory = f", browser peak {rendering['peak_mb']:.0f} MB" if rendering.get("peak_mb") else ""
+        print(f"Pages rendered (built by scripts): {rendering['pages']} in {rendering['seconds']:g} s{memory}, "
+              f"{rendering['contact_points']} contact points only rendering showed")
     kinds = ", ".join(f"{k} {v}" for k, v in summary["contact_points"].items()) or "none"
     print(f"Contact points: {kinds}")
     if summary.get("verdicts"):

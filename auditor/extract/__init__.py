@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from auditor.extract import chat, emails, forms, hours, messaging, phones
+from auditor.extract import chat, emails, forms, framework_state, hours, messaging, phones
 from auditor.extract.chat import Fingerprints
 from auditor.extract.context import NO_CONTEXT, ExtractContext, Extractor
 from auditor.extract.page import ParsedPage, parse_page
@@ -25,6 +25,8 @@ EXTRACTORS: tuple[tuple[str, Extractor], ...] = (
     ("chat", chat.extract_chat),
     ("messaging", messaging.extract_messaging),
     ("form", forms.extract_forms),
+    # after the others: it adds only what the markup did not show (an app shell's state)
+    ("framework-state", framework_state.extract_framework_state),
     ("hours", hours.extract_hours),
 )
 

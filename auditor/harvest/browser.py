@@ -41,10 +41,10 @@ import time
 from collections.abc import Awaitable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urldefrag, urlsplit
 
-from auditor.config import Settings
+from auditor.config import Settings, default
 from auditor.extract.chat import CONFIDENCE, extract_chat, fingerprints
 from auditor.extract.page import parse_page
 from auditor.models import CompanyResult, ContactPoint
@@ -59,7 +59,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEFAULT_EXECUTABLE = "/usr/bin/chromium"
+DEFAULT_EXECUTABLE: str = default("chromium")
 FENCE_HOST = "127.0.0.1"
 MAX_FENCE_LOG = 200
 VIEWPORT = {"width": 1366, "height": 900}
@@ -73,6 +73,7 @@ SKIPPED_TYPES = frozenset({"image", "media", "font"})  # bodies are text in Http
 HARD_GRACE = 3.0  # seconds past the time budget before a render is abandoned
 CLOSE_TIMEOUT = 5.0
 INSPECT_TRIES = 5
+JS_HEAP_MB = 256
 
 # Flags on top of Playwright's own defaults (which already add a fresh temporary
 # --user-data-dir, --disable-extensions, --disable-default-apps and friends).
@@ -91,6 +92,9 @@ BASE_FLAGS: tuple[str, ...] = (
     "--dns-prefetch-disable",
     "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
     "--proxy-bypass-list=<-loopback>",  # Chromium bypasses proxies for loopback unless told
+    # A hostile page's memory: V8's heap per renderer is capped (a page past it
+    # crashes, which is a browser-error of that page, not of the run).
+    f"--js-flags=--max-old-space-size={JS_HEAP_MB}",
 )
 
 # Remove WebRTC before any page script runs: it can open UDP flows routing never sees.
@@ -148,6 +152,23 @@ _ABORT_CODES: Mapping[str, str] = {
 }
 _BLOCK_CODE = "blockedbyclient"
 _TEXTUAL = ("text/", "javascript", "ecmascript", "json", "xml", "svg")
+
+
+class Fetcher(Protocol):
+    """What the renderer fetches through: the guarded :class:`HttpClient`, or the
+    crawl's own downloader (spiders/render.py), so that a rendering page meets the
+    same address guard, robots.txt, per-host rate and size limit as the crawl."""
+
+    @property
+    def policy(self) -> AddressPolicy: ...
+
+    @property
+    def user_agent(self) -> str: ...
+
+    @property
+    def max_bytes(self) -> int: ...
+
+    async def fetch(self, url: str, *, method: str | None = None) -> HttpResult: ...
 
 
 class BrowserUnavailable(RuntimeError):
@@ -348,7 +369,7 @@ def _utf8_type(ctype: str) -> str:
     return f"{base}; charset=utf-8" if _textual(base) else ctype
 
 
-def _host_refused(http: HttpClient, url: str) -> str | None:
+def _host_refused(http: Fetcher, url: str) -> str | None:
     """The IP literal in ``url`` when the policy refuses it (no fetch, no budget spent)."""
     try:
         host = (urlsplit(url).hostname or "").strip("[]")
@@ -362,7 +383,7 @@ def _host_refused(http: HttpClient, url: str) -> str | None:
 class _Session:
     """Per-page state: the request log, a small cache, the budget and activity."""
 
-    def __init__(self, http: HttpClient, max_requests: int, deadline: float) -> None:
+    def __init__(self, http: Fetcher, max_requests: int, deadline: float) -> None:
         self.http = http
         self.max_requests = max_requests
         self.deadline = deadline
@@ -519,7 +540,7 @@ class BrowserRenderer:
 
     def __init__(
         self,
-        http: HttpClient,
+        http: Fetcher,
         *,
         executable: str = DEFAULT_EXECUTABLE,
         timeout: float = 15.0,
@@ -611,13 +632,38 @@ class BrowserRenderer:
             self._fence = None
             self.fence_port = None  # ours: a new one is started on the next entry
 
-    async def render(self, url: str) -> RenderResult:
-        """Render ``url`` and report the DOM, requests, globals and launchers; never raises."""
+    @property
+    def connected(self) -> bool:
+        """The browser process is running (a crash of the whole browser ends it)."""
+        return self._browser is not None and self._browser.is_connected()
+
+    def memory_mb(self) -> float | None:
+        """Memory of this renderer's Chromium processes (Linux /proc), or None.
+
+        The browser process is the one started with this renderer's fence proxy;
+        its renderers, GPU and utility processes are its descendants. Pages the
+        processes share are divided among them (PSS), so nothing is counted twice.
+        """
+        if self._browser is None or self.fence_port is None:
+            return None
+        return process_tree_mb(f"--proxy-server=http://{FENCE_HOST}:{self.fence_port}")
+
+    async def render(self, url: str, document: HttpResult | None = None, via: Fetcher | None = None) -> RenderResult:
+        """Render ``url`` and report the DOM, requests, globals and launchers; never raises.
+
+        ``document`` is the page as already downloaded (the crawl's response): it is
+        served to the browser instead of being fetched again. A fragment of ``url``
+        (a hash route, ``#/contact``) is kept for the browser's navigation. ``via``
+        fetches this page's requests instead of the renderer's fetcher (the crawl's
+        downloader, with the company the requests are made for).
+        """
         if self._browser is None:
             raise RuntimeError("use BrowserRenderer as an async context manager")
         result = RenderResult(url=url, final_url=url, started_at=time.time())
         t0 = time.perf_counter()
-        session = _Session(self.http, self.max_requests, time.monotonic() + self.timeout)
+        session = _Session(via or self.http, self.max_requests, time.monotonic() + self.timeout)
+        if document is not None and document.error is None and not document.truncated:
+            session.cache[urldefrag(url)[0]] = document
         try:
             await self._render(url, result, session)
         finally:
@@ -630,6 +676,7 @@ class BrowserRenderer:
         # The document is fetched first, so a refused or dead page costs no browser
         # page, and a redirect is followed to the final URL (relative links resolve
         # there; Chromium must never see a fulfilled 3xx, which it would follow itself).
+        url, fragment = urldefrag(url)
         refusal = session.refusal(url, "GET", "document")
         res, _cached, refusal = (None, False, refusal) if refusal else await session.fetch(url, "GET")
         if refusal is None and res is not None and res.error is None and res.truncated:
@@ -647,9 +694,12 @@ class BrowserRenderer:
         if urlsplit(final).scheme not in ("http", "https"):
             result.error, result.message = "bad-redirect", f"the page redirects to {final!r}"
             return
-        result.final_url = final
+        final = urldefrag(final)[0]
         session.cache[final] = res
         session.fresh.add(final)
+        if fragment:
+            final = f"{final}#{fragment}"
+        result.final_url = final
         assert self._browser is not None
         context = await self._browser.new_context(
             service_workers="block",
@@ -667,11 +717,28 @@ class BrowserRenderer:
             # A hard limit on top of Playwright's: a busy-looping page never answers
             # evaluate() or content(), and those have no timeout of their own.
             limit = max(1.0, session.deadline - time.monotonic() + HARD_GRACE)
+            # A page whose renderer crashed (a memory bomb past JS_HEAP_MB) answers
+            # nothing any more: stop at once instead of waiting out the time budget.
+            crashed = asyncio.Event()
+            page.on("crash", lambda _page: crashed.set())
+            drive = asyncio.ensure_future(self._drive(page, final, result, session))
+            crash = asyncio.ensure_future(crashed.wait())
             try:
-                await asyncio.wait_for(self._drive(page, final, result, session), limit)
-            except TimeoutError:
-                result.error = "render-timeout"
-                result.message = f"the page did not finish rendering within {self.timeout:g} s"
+                done, _ = await asyncio.wait({drive, crash}, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                crash.cancel()
+            if drive in done:
+                drive.result()  # its own errors are handled below
+            else:
+                drive.cancel()
+                await asyncio.wait({drive}, timeout=CLOSE_TIMEOUT)
+                if crash in done:
+                    result.error = "browser-error"
+                    result.message = (f"the page crashed (its scripts' memory passes {JS_HEAP_MB} MB, "
+                                      "or the renderer failed)")
+                else:
+                    result.error = "render-timeout"
+                    result.message = f"the page did not finish rendering within {self.timeout:g} s"
         except self._pw_error as exc:
             if result.error is None:
                 result.error = "browser-error"
@@ -794,6 +861,55 @@ class BrowserRenderer:
             return bool(await el.evaluate(JS_SEEN)), box
         except self._pw_error:
             return False, None
+
+
+def process_tree_mb(marker: str, proc: str = "/proc") -> float | None:
+    """Summed memory (MB, PSS where the kernel gives it) of the processes whose command
+    line holds ``marker`` and their descendants: the browser, its renderers and helpers."""
+    parents: dict[int, int] = {}
+    roots: list[int] = []
+    try:
+        entries = [e for e in os.listdir(proc) if e.isdigit()]
+    except OSError:
+        return None
+    needle = marker.encode()
+    for entry in entries:
+        try:
+            with open(f"{proc}/{entry}/stat", "rb") as fh:
+                stat = fh.read()
+            parents[int(entry)] = int(stat[stat.rindex(b")") + 2 :].split()[1])
+            with open(f"{proc}/{entry}/cmdline", "rb") as fh:
+                if needle in fh.read():
+                    roots.append(int(entry))
+        except (OSError, ValueError, IndexError):
+            continue
+    if not roots:
+        return None
+    tree = set(roots)
+    grew = True
+    while grew:
+        grew = False
+        for pid, ppid in parents.items():
+            if ppid in tree and pid not in tree:
+                tree.add(pid)
+                grew = True
+    kib = 0
+    for pid in tree:
+        kib += _pss_kib(f"{proc}/{pid}")
+    return kib / 1024
+
+
+def _pss_kib(path: str) -> int:
+    """A process's proportional set size (shared pages divided among their users), else its RSS."""
+    for name, field_name in (("smaps_rollup", "Pss:"), ("status", "VmRSS:")):
+        try:
+            with open(f"{path}/{name}", encoding="ascii", errors="replace") as fh:
+                for line in fh:
+                    if line.startswith(field_name):
+                        return int(line.split()[1])
+        except (OSError, ValueError):
+            continue
+    return 0
 
 
 def _first_line(exc: BaseException) -> str:

@@ -154,6 +154,7 @@ from auditor.lab.worldmodel import (
     NAME_BEHAVIOURS,
     OPERATORS_WORLD,
     PAGE_FAULTS,
+    SCRIPTS_WORLD,
     TLS_MODES,
     WEB_ADDRESS,
     WORLDS_DIR,
@@ -171,7 +172,8 @@ from auditor.lab.worldmodel import (
 
 __all__ = [
     "BEHAVIOURS", "CATCH_ALL", "DEFAULT_ADDRESS", "DEFAULT_WORLD", "FAULTS_WORLD", "FIRST_MAIL_ADDRESS",
-    "LINKS_WORLD", "MAIL_BEHAVIOURS", "NAME_BEHAVIOURS", "OPERATORS_WORLD", "PAGE_FAULTS", "TLS_MODES", "WEB_ADDRESS",
+    "LINKS_WORLD", "MAIL_BEHAVIOURS", "NAME_BEHAVIOURS", "OPERATORS_WORLD", "PAGE_FAULTS", "SCRIPTS_WORLD", "TLS_MODES",
+    "WEB_ADDRESS",
     "WORLDS_DIR", "MailHost", "NameRecords", "Page", "Truth", "TruthContact", "World", "WorldCompany",
     "WorldError", "Zone", "lab_url", "load_world", "parse_world",
 ]

@@ -25,6 +25,7 @@ DEFAULT_WORLD = WORLDS_DIR / "default.toml"
 FAULTS_WORLD = WORLDS_DIR / "faults.toml"
 LINKS_WORLD = WORLDS_DIR / "links.toml"  # hosts the link checks meet: 405 to HEAD, soft 404, ...
 OPERATORS_WORLD = WORLDS_DIR / "operators.toml"  # chat vendors' public online/offline endpoints
+SCRIPTS_WORLD = WORLDS_DIR / "scripts.toml"  # sites built by scripts (--render)
 BEHAVIOURS = ("nxdomain", "servfail", "timeout")
 NAME_BEHAVIOURS = (*BEHAVIOURS, "huge")  # huge: an answer of ~60 KB (hundreds of records)
 PAGE_FAULTS = (

@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from auditor import __version__, pipeline
 from auditor.config import Settings
 from auditor.export import export
+from auditor.harvest.render import render_summary
 from auditor.pipeline import AuditRun, Notify, Outcome, to_stderr
 from auditor.store import open_store
 from auditor.store import waves as store_waves
@@ -92,6 +93,7 @@ def run_wave(out_dir: Path, settings: Settings, notify: Notify = to_stderr) -> t
                 if counts is not None:
                     summary["verdicts"] = dict(counts)
                 summary["wave"] = number
+                summary["rendering"] = render_summary(stats)
                 store.finish_run(summary)
                 return AuditRun(Outcome.DONE, summary), number
         finally:

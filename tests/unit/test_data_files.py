@@ -274,6 +274,13 @@ def check_reasons(doc: dict[str, Any]) -> None:
         assert isinstance(message, str) and message.strip(), f"reason {tag}: no message"
 
 
+def check_rendering(doc: dict[str, Any]) -> None:
+    _keys(doc, "rendering", ["js_required", "mount_ids"])
+    notices = _strings(doc["js_required"], "js_required", nonempty=True)
+    assert all(n == n.casefold() for n in notices), "js_required: case-folded (matched case-folded)"
+    _strings(doc["mount_ids"], "mount_ids", nonempty=True)
+
+
 def check_scoring(doc: dict[str, Any]) -> None:
     _keys(doc, "scoring", ["total", "availability", "responsiveness", "benchmarks", "messages"])
     assert abs(sum(doc["total"].values()) - 1.0) < 1e-9, "total: weights add up to 1"
@@ -316,6 +323,7 @@ CHECKERS: dict[str, Callable[[dict[str, Any]], None]] = {
     "reasons.toml": check_reasons,
     "scoring.toml": check_scoring,
     "third_party.toml": check_third_party,
+    "rendering.toml": check_rendering,
 }
 
 

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_extractor_takes_the_page_and_a_context() -> None:
-    assert [kind for kind, _ in EXTRACTORS] == ["phone", "email", "chat", "messaging", "form", "hours"]
+    assert [kind for kind, _ in EXTRACTORS] == ["phone", "email", "chat", "messaging", "form", "framework-state", "hours"]
     for kind, func in EXTRACTORS:
         params = list(inspect.signature(func).parameters.values())
         assert [p.name for p in params] == ["page", "context"], kind
