@@ -32,6 +32,7 @@ from auditor.export import atomic_write, export
 from auditor.score import load_weights, rank, score_company
 from auditor.store import Store
 from auditor.store.waves import finished_waves
+from auditor.waves.availability_data import load_availability
 from auditor.waves.exports import audit_transitions
 from reports import views
 from reports.diff import diff_audits, load_audit
@@ -111,6 +112,7 @@ def render_report(
 
     engine = getattr(store, "engine", None)
     timeline = audit_transitions(engine) if engine is not None and len(finished_waves(engine)) > 1 else None
+    availability = load_availability(engine, store, out) if timeline is not None and engine is not None else None
 
     env = _env()
     meta = views.page_meta(audit)
@@ -119,6 +121,8 @@ def render_report(
         nav.append(("changes.html", "Changes"))
     if timeline is not None:
         nav.append(("timeline.html", "Timeline"))
+    if availability is not None:
+        nav.append(("availability.html", "Availability"))
 
     def page(template: str, path: str, title: str, current: str, **context: Any) -> tuple[str, str]:
         root = "../" if "/" in path else ""
@@ -143,7 +147,11 @@ def render_report(
                           view=views.build_diff(diff, Path(compare).name if compare else "", redactor)))
     if timeline is not None:
         pages.append(page("timeline.html", "timeline.html", "Timeline", "timeline.html",
-                          view=views.build_timeline(timeline, audit, redactor)))
+                          view=views.build_timeline(timeline, audit, redactor),
+                          panel=views.build_panel(availability.figures, redactor) if availability else None))
+    if availability is not None:
+        pages.append(page("availability.html", "availability.html", "Availability", "availability.html",
+                          view=views.build_availability(availability, audit, redactor)))
 
     target = _write_site(out, pages)
     write_exports(store, out, audit, csv_name)

@@ -223,6 +223,7 @@ class ChannelGrid:
     totals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
     outside: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
     waves: set[int] = field(default_factory=set)
+    operator: dict[str, int] = field(default_factory=lambda: {"up": 0, "no-answer": 0})  # what the provider told
 
     def add(self, obs: Observation) -> None:
         cell = self.cells.setdefault(obs.cell, dict.fromkeys(OUTCOMES, 0))
@@ -232,6 +233,8 @@ class ChannelGrid:
             self.outside[obs.outcome] += 1
         if obs.wave is not None:
             self.waves.add(obs.wave)
+        if obs.source == "operator-status" and obs.outcome in self.operator:
+            self.operator[obs.outcome] += 1
 
     @property
     def checks(self) -> int:
@@ -255,9 +258,10 @@ class ChannelGrid:
         return "held" if self.totals["up"] == self.conclusive else "failed"
 
     @property
-    def no_answer_share(self) -> float | None:
-        """Share of conclusive checks with nobody there (for a chat: the operator offline)."""
-        return self.totals["no-answer"] / self.conclusive if self.conclusive else None
+    def offline_share(self) -> float | None:
+        """A chat's share of operator checks that found nobody online (None: the provider never told)."""
+        told = sum(self.operator.values())
+        return self.operator["no-answer"] / told if told else None
 
     @property
     def reachable_outside_hours(self) -> bool | None:
