@@ -134,8 +134,9 @@ def render_report(
         return path, html
 
     csv_name = COMPANIES_CSV if _is_our_csv(out / COMPANIES_CSV) else ALT_COMPANIES_CSV
+    panel = views.build_panel(availability.figures, redactor) if availability is not None else None
     pages = [page("index.html", "index.html", "Overview", "index.html", view=views.build_index(audit),
-                  companies_csv=csv_name)]
+                  companies_csv=csv_name, panel=panel)]
     for result in audit.results:
         view = views.build_company(audit, result, redactor)
         pages.append(page("company.html", f"companies/{views.slug_for(result)}.html", result.company.name,
@@ -148,7 +149,7 @@ def render_report(
     if timeline is not None:
         pages.append(page("timeline.html", "timeline.html", "Timeline", "timeline.html",
                           view=views.build_timeline(timeline, audit, redactor),
-                          panel=views.build_panel(availability.figures, redactor) if availability else None))
+                          panel=panel))
     if availability is not None:
         pages.append(page("availability.html", "availability.html", "Availability", "availability.html",
                           view=views.build_availability(availability, audit, redactor)))

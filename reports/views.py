@@ -802,11 +802,16 @@ def build_availability(data: Availability, audit: Audit, redact: Redactor) -> di
                 ("unknown", "checked, could not tell"))]}
 
 
-def _figure_text(f: Figure) -> str:
+def _figure_parts(f: Figure) -> tuple[str, str]:
+    """(the figure, what it rests on): ``50 %``, ``1 of 2``; ``3.0 h``, ``14 replies``."""
     if f.metric == "email-reply-hours":
-        return f"{f.value:.1f} h ({f.numerator} repl{'y' if f.numerator == 1 else 'ies'})" \
-            if f.value is not None else "—"
-    return f"{pct(f.share)} ({f.numerator} of {f.denominator})"
+        return ("—" if f.value is None else f"{f.value:.1f} h"), f"{f.numerator} repl{'y' if f.numerator == 1 else 'ies'}"
+    return pct(f.share), f"{f.numerator} of {f.denominator}"
+
+
+def _figure_text(f: Figure) -> str:
+    value, basis = _figure_parts(f)
+    return f"{value} ({basis})"
 
 
 def build_panel(figures: Sequence[Figure], redact: Redactor) -> dict[str, Any]:
@@ -821,9 +826,10 @@ def build_panel(figures: Sequence[Figure], redact: Redactor) -> dict[str, Any]:
             continue
         row = waves.setdefault(f.wave, {}).setdefault(f.metric, {
             "metric": f.metric, "label": METRIC_LABELS.get(f.metric, f.metric), "what": METRICS.get(f.metric, ""),
-            "panel": "—", "industry": [], "country": []})
+            "panel": "—", "value": "—", "basis": "", "industry": [], "country": []})
         if f.scope == "panel":
             row["panel"] = _figure_text(f)
+            row["value"], row["basis"] = _figure_parts(f)
         elif f.scope in ("industry", "country"):
             row[f.scope].append({"group": redact(f.group), "text": _figure_text(f)})
     order = list(METRIC_LABELS)

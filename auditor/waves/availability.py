@@ -35,6 +35,7 @@ Outcome = Literal["up", "down", "no-answer", "unknown"]
 OUTCOMES: tuple[Outcome, ...] = ("up", "down", "no-answer", "unknown")
 CONCLUSIVE: frozenset[str] = frozenset({"up", "down", "no-answer"})
 CHANNEL_KINDS = ("phone", "chat", "messaging", "form")  # the kinds a check can find answering or not
+CLAIM_KINDS = ("phone", "chat")  # channels where somebody answers, so a 24/7 claim can hold or fail
 DAYS_SHORT = DAYS  # weekday names as the hours extractor writes them, Monday first
 Claim = Literal["held", "failed", "untested", ""]
 
@@ -246,7 +247,8 @@ class ChannelGrid:
 
     @property
     def claims_24_7(self) -> bool:
-        return self.hours is not None and self.hours.always
+        """A line or chat said to answer around the clock (a form or link does not answer anyone)."""
+        return self.kind in CLAIM_KINDS and self.hours is not None and self.hours.always
 
     @property
     def claim(self) -> Claim:

@@ -143,7 +143,7 @@ def panel_figures(
         for grid in build_grids(found, {}, hours):
             if grid.kind == "phone" and (reached := grid.reachable_outside_hours) is not None:
                 t.count(grid.company_key, "lines-reachable-outside-hours", reached)
-            if grid.kind in ("phone", "chat") and grid.claim in ("held", "failed"):
+            if grid.claim in ("held", "failed"):
                 t.count(grid.company_key, "claims-24-7-held", grid.claim == "held")
         for obs in found:
             if obs.source == "operator-status" and obs.outcome in ("up", "no-answer"):

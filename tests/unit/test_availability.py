@@ -244,3 +244,12 @@ def test_the_company_share_of_chat_checks_offline_counts_only_told_states() -> N
                                                         value="tidio")]
     (only,) = company_figures(found, COMPANIES)
     assert (only.group, only.numerator, only.denominator) == ("Alfa <GmbH>", 1, 2)
+
+
+def test_only_a_line_or_a_chat_can_hold_a_24_7_claim() -> None:
+    found = [obs(at(0, 3), "up", kind="form", value="https://acme.example/send", source="link"),
+             obs(at(0, 3), "up", kind="chat", value="tidio", source="link")]
+    hours = {("kovacs", "form", "https://acme.example/send"): always(), ("kovacs", "chat", "tidio"): always()}
+    form, chat = build_grids(found, {}, hours)
+    assert (form.claims_24_7, form.claim) == (False, "")
+    assert (chat.claims_24_7, chat.claim) == (True, "held")

@@ -164,3 +164,14 @@ def test_the_grid_shows_what_each_hour_found_and_the_published_hours(audit: Path
     assert ("cell c-no-answer", "Mo 20:00-21:00: 1 no operator online; published hours: closed") in cells
     assert grid.count('class="cell pub"') == 2 * (5 * 8 - 1)  # the other published hours, unchecked, per channel
     assert "no operator online in 50 %" in grid
+
+
+def test_the_overview_shows_the_latest_waves_panel_figures(audit: Path) -> None:
+    pages = _pages(audit / "report" / "index.html")
+    index = pages["index.html"]
+    assert "Panel figures, wave 2" in index
+    tags = _parse(index)
+    assert ("div", {"class": "figure pf-chat-checks-no-operator"}) in tags.tags
+    block = index[index.index("pf-chat-checks-no-operator"):]
+    assert block.index("100 %") < block.index("1 of 1") < block.index("</div>")
+    assert 'href="timeline.html"' in index
