@@ -40,7 +40,9 @@ DAYS_SHORT = DAYS  # weekday names as the hours extractor writes them, Monday fi
 Claim = Literal["held", "failed", "untested", ""]
 
 _LINE_UP = LIVE_REASONS | {reasons.BUSY}
-_LINE_NO_ANSWER = frozenset({reasons.NO_ANSWER, reasons.SIP_TIMEOUT})
+# 480/408: the line was reached and nobody answered. No reply at all from the trunk (sip-timeout) says
+# nothing about the line: unknown, like every other check that could not tell.
+_LINE_NO_ANSWER = frozenset({reasons.NO_ANSWER})
 
 
 def line_outcome(verdict: str | None, reason: str | None) -> Outcome:

@@ -49,7 +49,7 @@ def always() -> Hours:
 @pytest.mark.parametrize(("verdict", "reason", "outcome"), [
     ("active", "rings", "up"), ("active", "session-progress", "up"), ("active", "answered", "up"),
     ("active", "busy", "up"), ("inactive", "number-not-in-service", "down"), ("inactive", "number-changed", "down"),
-    ("unknown", "no-answer", "no-answer"), ("unknown", "sip-timeout", "no-answer"), ("unknown", "network", "unknown"),
+    ("unknown", "no-answer", "no-answer"), ("unknown", "sip-timeout", "unknown"), ("unknown", "network", "unknown"),
     ("unknown", "sip-auth-failed", "unknown"), (None, None, "unknown"),
 ])
 def test_a_line_probe_call_reads_as_rings_not_in_service_or_no_answer(verdict: str | None, reason: str | None,
