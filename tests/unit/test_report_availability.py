@@ -175,3 +175,19 @@ def test_the_overview_shows_the_latest_waves_panel_figures(audit: Path) -> None:
     block = index[index.index("pf-chat-checks-no-operator"):]
     assert block.index("100 %") < block.index("1 of 1") < block.index("</div>")
     assert 'href="timeline.html"' in index
+
+
+def test_without_the_check_ledger_a_wave_counts_with_its_stored_verdicts_at_its_start(audit: Path) -> None:
+    from auditor.waves.availability_data import load_availability
+
+    (audit / CHECK_LEDGER).unlink()
+    store = open_store(audit)
+    try:
+        data = load_availability(store.engine, store, audit)  # type: ignore[attr-defined]
+    finally:
+        store.close()
+    (chat,) = [g for g in data.grids if g.kind == "chat"]
+    # both waves' widget checks, at each wave's start (09:59 and 19:59 in Budapest); no operator state
+    assert sorted(chat.cells) == [(0, 9), (0, 19)] and chat.totals["up"] == 2
+    assert chat.offline_share is None
+    assert not [f for f in data.figures if f.metric == "chat-checks-no-operator"]
