@@ -762,7 +762,8 @@ def _grid_view(grid: ChannelGrid, redact: Redactor) -> dict[str, Any]:
                           "title": redact(_cell_title(grid, day, hour)) if state != "none" else ""})
         rows.append({"day": DAYS_SHORT[day], "cells": cells})
     conclusive = grid.conclusive
-    summary = f"{words['up']} in {grid.totals['up']} of {conclusive} conclusive checks" if conclusive \
+    noun = "calls (one per window)" if grid.kind == "phone" else "checks"
+    summary = f"{words['up']} in {grid.totals['up']} of {conclusive} conclusive {noun}" if conclusive \
         else "no conclusive check yet"
     outside = grid.reachable_outside_hours
     return {
@@ -794,6 +795,7 @@ def build_availability(data: Availability, audit: Audit, redact: Redactor) -> di
         name = result.company.name if result else (info.name if info else key)
         grids.sort(key=lambda g: (kind_order.get(g.kind, 99), g.value))
         companies.append({"name": redact(name), "href": f"companies/{slug_for(result)}.html" if result else "",
+                          "anchor": slug_for(result) if result else f"gone-{len(companies) + 1}",
                           "channels": [_grid_view(g, redact) for g in grids]})
     return {"companies": companies, "waves": data.waves, "hours": HOURS,
             "legend": [{"state": s, "symbol": CELL_SYMBOLS[s], "label": label} for s, label in (

@@ -151,7 +151,7 @@ def test_two_waves_give_each_channel_its_hours_of_week_and_the_panel_its_figures
     report = out / "report"
     page = (report / "availability.html").read_text(encoding="utf-8")
     assert "Alfa &lt;GmbH&gt; &amp; Söhne" in page and "<GmbH>" not in page
-    assert "24/7 claim failed" in page and "rang in 1 of 2 conclusive checks" in page
+    assert "24/7 claim failed" in page and "rang in 1 of 2 conclusive calls" in page
     assert "no operator online in 50 %" in page
     timeline = (report / "timeline.html").read_text(encoding="utf-8")
     assert "Panel figures per wave" in timeline and "100 % (1 of 1)" in timeline

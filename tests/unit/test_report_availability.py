@@ -162,7 +162,7 @@ def test_the_grid_shows_what_each_hour_found_and_the_published_hours(audit: Path
     assert ("cell c-up pub", "Mo 10:00-11:00: 1 rang; published hours: open") in cells
     assert ("cell c-no-answer", "Mo 20:00-21:00: 1 no answer; published hours: closed") in cells
     assert ("cell c-no-answer", "Mo 20:00-21:00: 1 no operator online; published hours: closed") in cells
-    assert grid.count('class="cell pub"') == 2 * (5 * 8 - 1)  # the other published hours, unchecked, per channel
+    assert grid.count('<td class="pub"></td>') == 2 * (5 * 8 - 1)  # the other published hours, unchecked, per channel
     assert "no operator online in 50 %" in grid
 
 
