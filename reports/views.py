@@ -787,7 +787,7 @@ def build_availability(data: Availability, audit: Audit, redact: Redactor) -> di
     for grid in data.grids:
         per.setdefault(grid.company_key, []).append(grid)
     kind_order: dict[str, int] = {k: i for i, k in enumerate(KINDS)}
-    companies = []
+    companies: list[dict[str, Any]] = []
     for key, grids in sorted(per.items(), key=lambda kv: (results[kv[0]].company.row if kv[0] in results
                                                           else 1 << 30, kv[0])):
         result = results.get(key)
