@@ -184,6 +184,8 @@ def load_availability(engine: Engine, store: Store, out_dir: Path, line_ledger: 
             ledgered.append(Observation(r["company_key"], r["kind"], r["value"], at, link_outcome(r["verdict"]),
                                         "link", str(r.get("reason") or ""), int(r["wave"])))
     observations = merge_chat(observations + ledgered)
+    if starts:  # a ledger line older than wave 1 belongs to an earlier audit made in the same folder
+        observations = [o for o in observations if o.at.timestamp() >= starts[0][1]]
 
     keys: set[Key] = {(o.company_key, o.kind, o.value) for o in observations}
     hours: dict[Key, Hours | None] = {k: channel_hours(hours_points.get(k[0], []), k[2]) for k in keys}

@@ -177,6 +177,22 @@ def test_the_overview_shows_the_latest_waves_panel_figures(audit: Path) -> None:
     assert 'href="timeline.html"' in index
 
 
+def test_checks_made_before_wave_1_belong_to_an_earlier_audit_in_the_folder(audit: Path) -> None:
+    from auditor.waves.availability_data import load_availability
+
+    earlier = {"company": _company().key, "kind": "chat", "value": CHAT, "at": 1796634000.0 - 86400,
+               "verdict": "active", "reason": "widget-loads", "operator": "offline"}
+    with (audit / CHECK_LEDGER).open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(earlier) + "\n")
+    store = open_store(audit)
+    try:
+        data = load_availability(store.engine, store, audit)  # type: ignore[attr-defined]
+    finally:
+        store.close()
+    (chat,) = [g for g in data.grids if g.kind == "chat"]
+    assert chat.checks == 2 and chat.operator == {"up": 1, "no-answer": 1}
+
+
 def test_without_the_check_ledger_a_wave_counts_with_its_stored_verdicts_at_its_start(audit: Path) -> None:
     from auditor.waves.availability_data import load_availability
 
