@@ -21,8 +21,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from phonenumbers import timezone as pn_timezone
@@ -35,6 +36,7 @@ Outcome = Literal["up", "down", "no-answer", "unknown"]
 OUTCOMES: tuple[Outcome, ...] = ("up", "down", "no-answer", "unknown")
 CONCLUSIVE: frozenset[str] = frozenset({"up", "down", "no-answer"})
 CHANNEL_KINDS = ("phone", "chat", "messaging", "form")  # the kinds a check can find answering or not
+UTC_ZONE = ZoneInfo("UTC")  # where a check is read when neither its number nor its country names a zone
 CLAIM_KINDS = ("phone", "chat")  # channels where somebody answers, so a 24/7 claim can hold or fail
 DAYS_SHORT = DAYS  # weekday names as the hours extractor writes them, Monday first
 Claim = Literal["held", "failed", "untested", ""]
@@ -182,13 +184,14 @@ def _region_zone(country: str | None) -> ZoneInfo | None:
     return number_zone(example) if example is not None else None
 
 
-def number_zones(number: str) -> list[str]:
+@lru_cache(maxsize=65536)  # one parse per number, not per call: a panel's calls repeat its numbers
+def number_zones(number: str) -> tuple[str, ...]:
     """Every zone the numbering plan names for ``number`` (a UK number: Guernsey, Isle of Man, Jersey, London)."""
     try:
         parsed = phonenumbers.parse(number)
     except phonenumbers.NumberParseException:
-        return []
-    return [z for z in pn_timezone.time_zones_for_number(parsed) if z and z != "Etc/Unknown"]
+        return ()
+    return tuple(z for z in pn_timezone.time_zones_for_number(parsed) if z and z != "Etc/Unknown")
 
 
 def company_zone(country: str | None, phones: Iterable[str] = ()) -> ZoneInfo:
@@ -199,15 +202,20 @@ def company_zone(country: str | None, phones: Iterable[str] = ()) -> ZoneInfo:
     for number in phones:
         names = number_zones(number)
         if names:
-            return region if region is not None and region.key in names else ZoneInfo(names[0])
-    return region or ZoneInfo("UTC")
+            return region if region is not None and region.key in names else line_zone(number, None) or UTC_ZONE
+    return region or UTC_ZONE
 
 
 def line_zone(number: str, company: ZoneInfo | None) -> ZoneInfo | None:
     """The zone a line's calls are shown in: the company's when the number may lie in it, else the number's."""
     if company is not None and company.key in number_zones(number):
         return company
-    return number_zone(number)
+    for name in number_zones(number):
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+    return None
 
 
 # ----------------------------------------------------------------------------- grids
