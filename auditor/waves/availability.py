@@ -34,8 +34,7 @@ from auditor.probes.sip.probe import LIVE_REASONS, number_zone
 
 Outcome = Literal["up", "down", "no-answer", "unknown"]
 OUTCOMES: tuple[Outcome, ...] = ("up", "down", "no-answer", "unknown")
-CONCLUSIVE: frozenset[str] = frozenset({"up", "down", "no-answer"})
-CHANNEL_KINDS = ("phone", "chat", "messaging", "form")  # the kinds a check can find answering or not
+CONCLUSIVE: tuple[Outcome, ...] = ("up", "down", "no-answer")  # what a check that could tell found
 UTC_ZONE = ZoneInfo("UTC")  # where a check is read when neither its number nor its country names a zone
 CLAIM_KINDS = ("phone", "chat")  # channels where somebody answers, so a 24/7 claim can hold or fail
 DAYS_SHORT = DAYS  # weekday names as the hours extractor writes them, Monday first
@@ -363,40 +362,6 @@ def line_observations(
                 shown = local.astimezone(zone) if zone is not None else local  # a named zone, not a bare offset
                 out.append(Observation(company, "phone", number, shown, outcome, "line-probe",
                                        str(entry.get("reason") or ""), wave))
-    return out
-
-
-def link_observations(points: Iterable[Mapping[str, Any]], zones: Mapping[str, ZoneInfo]) -> list[Observation]:
-    """The per-wave verdicts of chat widgets, messaging links and forms (``wave_points`` rows) as up/down.
-
-    ``zones`` maps company keys to the company's zone.
-    """
-    out: list[Observation] = []
-    for p in points:
-        if p["kind"] not in ("chat", "messaging", "form") or not p.get("validated_at") or not p.get("verdict"):
-            continue
-        zone = zones.get(p["company_key"]) or ZoneInfo("UTC")
-        at = datetime.fromtimestamp(float(p["validated_at"]), zone)
-        out.append(Observation(p["company_key"], p["kind"], p["value"], at, link_outcome(p["verdict"]), "link",
-                               str(p.get("reason") or ""), int(p["wave"]) if p.get("wave") is not None else None))
-    return out
-
-
-def operator_observations(entries: Iterable[Mapping[str, Any]], zones: Mapping[str, ZoneInfo],
-                          starts: Sequence[tuple[int, float]] = ()) -> list[Observation]:
-    """The chat operator ledger's checks (company, value, at, state) as observations."""
-    out: list[Observation] = []
-    for e in entries:
-        try:
-            epoch = float(e["at"])
-            key, value = str(e["company"]), str(e["value"])
-        except (KeyError, TypeError, ValueError):
-            continue
-        zone = zones.get(key) or ZoneInfo("UTC")
-        state = str(e.get("state") or "")
-        out.append(Observation(key, "chat", value, datetime.fromtimestamp(epoch, zone), operator_outcome(state),
-                               "operator-status", f"operator-{state}" if state else "",
-                               assign_wave(epoch, starts) if starts else None))
     return out
 
 

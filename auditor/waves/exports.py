@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import io
-import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,8 +24,6 @@ from auditor.store import waves as store_waves
 from auditor.waves.availability import DAYS_SHORT, ChannelGrid
 from auditor.waves.availability_data import Availability, load_availability, record_checks
 from auditor.waves.transitions import Transition, transitions
-
-log = logging.getLogger(__name__)
 
 HISTORY_COLUMNS = ("wave", "time", "company", "kind", "value", "verdict", "reason")
 TRANSITION_COLUMNS = ("wave_from", "wave_to", "company", "kind", "value", "change", "verdict_from", "verdict_to",
