@@ -118,5 +118,5 @@ def export(store: Store, out_dir: str | Path) -> dict[str, Any]:
     atomic_write(out / "contacts.csv", buf.getvalue())
     engine = getattr(store, "engine", None)
     if engine is not None:  # an audit with several waves: its history too (issue 15)
-        write_history(engine, out, atomic_write)
+        write_history(engine, out, atomic_write, store)
     return summary

@@ -32,6 +32,7 @@ from auditor.export import atomic_write, export
 from auditor.score import load_weights, rank, score_company
 from auditor.store import Store
 from auditor.store.waves import finished_waves
+from auditor.waves.availability_data import load_availability
 from auditor.waves.exports import audit_transitions
 from reports import views
 from reports.diff import diff_audits, load_audit
@@ -111,6 +112,7 @@ def render_report(
 
     engine = getattr(store, "engine", None)
     timeline = audit_transitions(engine) if engine is not None and len(finished_waves(engine)) > 1 else None
+    availability = load_availability(engine, store, out) if timeline is not None and engine is not None else None
 
     env = _env()
     meta = views.page_meta(audit)
@@ -119,6 +121,8 @@ def render_report(
         nav.append(("changes.html", "Changes"))
     if timeline is not None:
         nav.append(("timeline.html", "Timeline"))
+    if availability is not None:
+        nav.append(("availability.html", "Availability"))
 
     def page(template: str, path: str, title: str, current: str, **context: Any) -> tuple[str, str]:
         root = "../" if "/" in path else ""
@@ -130,8 +134,9 @@ def render_report(
         return path, html
 
     csv_name = COMPANIES_CSV if _is_our_csv(out / COMPANIES_CSV) else ALT_COMPANIES_CSV
+    panel = views.build_panel(availability.figures, redactor) if availability is not None else None
     pages = [page("index.html", "index.html", "Overview", "index.html", view=views.build_index(audit),
-                  companies_csv=csv_name)]
+                  companies_csv=csv_name, panel=panel)]
     for result in audit.results:
         view = views.build_company(audit, result, redactor)
         pages.append(page("company.html", f"companies/{views.slug_for(result)}.html", result.company.name,
@@ -143,7 +148,11 @@ def render_report(
                           view=views.build_diff(diff, Path(compare).name if compare else "", redactor)))
     if timeline is not None:
         pages.append(page("timeline.html", "timeline.html", "Timeline", "timeline.html",
-                          view=views.build_timeline(timeline, audit, redactor)))
+                          view=views.build_timeline(timeline, audit, redactor),
+                          panel=panel))
+    if availability is not None:
+        pages.append(page("availability.html", "availability.html", "Availability", "availability.html",
+                          view=views.build_availability(availability, audit, redactor)))
 
     target = _write_site(out, pages)
     write_exports(store, out, audit, csv_name)

@@ -22,6 +22,9 @@ from auditor import reasons
 from auditor.extract.emails import classify_address
 from auditor.models import KINDS, VERDICTS, Check, CompanyResult, ContactPoint, Verdict
 from auditor.score import CHANNEL_LABELS, Ranked, ScoreCard, ScoreLine, Weights, benchmark_for
+from auditor.waves.availability import DAYS_SHORT, OUTCOMES, ChannelGrid
+from auditor.waves.availability_data import Availability
+from auditor.waves.panel import METRICS, Figure
 from auditor.waves.transitions import Transition
 from reports import charts
 from reports.diff import AuditDiff
@@ -700,3 +703,141 @@ def build_timeline(changes: Sequence[Transition], audit: Audit, redact: Redactor
         companies.append({"name": name, "href": f"companies/{slug_for(result)}.html" if result else "",
                           "changes": rows})
     return {"companies": companies, "count": len(changes)}
+
+
+# ---------------------------------------------------------------------------
+# Availability by hour of week, and the panel figures
+# ---------------------------------------------------------------------------
+
+CELL_SYMBOLS: Mapping[str, str] = {"up": "✓", "down": "✗", "no-answer": "○", "unknown": "?", "mixed": "±",
+                                   "none": ""}
+OUTCOME_WORDS: Mapping[str, Mapping[str, str]] = {
+    "phone": {"up": "rang", "down": "not in service", "no-answer": "no answer", "unknown": "could not tell"},
+    "chat": {"up": "operator online", "down": "widget gone", "no-answer": "no operator online",
+             "unknown": "could not tell"},
+}
+LINK_WORDS: Mapping[str, str] = {"up": "up", "down": "down", "no-answer": "no answer", "unknown": "could not tell"}
+CLAIM_LABELS: Mapping[str, str] = {"held": "24/7 claim held", "failed": "24/7 claim failed",
+                                   "untested": "24/7 claim not tested yet"}
+METRIC_LABELS: Mapping[str, str] = {
+    "numbers-inactive": "Numbers inactive",
+    "lines-reachable-outside-hours": "Lines reachable outside their published hours",
+    "claims-24-7-held": "“24/7” claims that held",
+    "chat-checks-no-operator": "Chat checks with no operator online",
+    "email-replied": "Inquiries a person replied to",
+    "email-reply-hours": "Median time to a person's reply",
+}
+HOURS = tuple(range(24))
+
+
+def _words(grid: ChannelGrid) -> Mapping[str, str]:
+    """A chat whose provider never told an operator state is read by whether its widget loads."""
+    if grid.kind == "chat" and not sum(grid.operator.values()):
+        return LINK_WORDS
+    return OUTCOME_WORDS.get(grid.kind, LINK_WORDS)
+
+
+def _cell_title(grid: ChannelGrid, day: int, hour: int) -> str:
+    """What a cell says in words (its tooltip and its accessible name)."""
+    label = f"{DAYS_SHORT[day]} {hour:02d}:00-{hour + 1:02d}:00"
+    cell = grid.cells.get((day, hour))
+    words = _words(grid)
+    text = label + (": " + ", ".join(f"{n} {words[o]}" for o, n in cell.items() if n) if cell and any(
+        cell.values()) else ": not checked")
+    if grid.hours is not None:
+        text += "; published hours: " + ("open" if grid.hours.open_hour(day, hour) else "closed")
+    return text
+
+
+def _grid_view(grid: ChannelGrid, redact: Redactor) -> dict[str, Any]:
+    words = _words(grid)
+    rows = []
+    for day in range(7):
+        cells = []
+        for hour in HOURS:
+            state = grid.cell_state(day, hour)
+            published = grid.hours is not None and grid.hours.open_hour(day, hour)
+            # an unchecked cell says nothing the row and column headers do not: no text (pages stay small)
+            cells.append({"state": state, "symbol": CELL_SYMBOLS[state], "published": published,
+                          "title": redact(_cell_title(grid, day, hour)) if state != "none" else ""})
+        rows.append({"day": DAYS_SHORT[day], "cells": cells})
+    conclusive = grid.conclusive
+    noun = "calls (one per window)" if grid.kind == "phone" else "checks"
+    summary = f"{words['up']} in {grid.totals['up']} of {conclusive} conclusive {noun}" if conclusive \
+        else "no conclusive check yet"
+    outside = grid.reachable_outside_hours
+    return {
+        "kind": grid.kind, "kind_label": KIND_LABELS.get(grid.kind, grid.kind), "value": redact(grid.value),
+        "zone": grid.zone, "hours": redact(grid.hours.text) if grid.hours else "",
+        "claim": grid.claim, "claim_label": CLAIM_LABELS.get(grid.claim, ""),
+        "checks": grid.checks, "summary": summary,
+        "counts": [{"state": o, "label": words[o], "count": grid.totals[o]} for o in OUTCOMES if grid.totals[o]],
+        "offline": pct(grid.offline_share) if grid.offline_share is not None else "",
+        "outside": "" if outside is None else ("answered outside its published hours" if outside
+                                               else "never answered outside its published hours"),
+        "waves": ", ".join(str(w) for w in sorted(grid.waves)),
+        "rows": rows,
+    }
+
+
+def build_availability(data: Availability, audit: Audit, redact: Redactor) -> dict[str, Any]:
+    """Each company's channels with their 7x24 grids, in input order."""
+    results = {r.company.key: r for r in audit.results}
+    per: dict[str, list[ChannelGrid]] = {}
+    for grid in data.grids:
+        per.setdefault(grid.company_key, []).append(grid)
+    kind_order: dict[str, int] = {k: i for i, k in enumerate(KINDS)}
+    companies: list[dict[str, Any]] = []
+    for key, grids in sorted(per.items(), key=lambda kv: (results[kv[0]].company.row if kv[0] in results
+                                                          else 1 << 30, kv[0])):
+        result = results.get(key)
+        info = data.companies.get(key)
+        name = result.company.name if result else (info.name if info else key)
+        grids.sort(key=lambda g: (kind_order.get(g.kind, 99), g.value))
+        companies.append({"name": redact(name), "href": f"companies/{slug_for(result)}.html" if result else "",
+                          "anchor": slug_for(result) if result else f"gone-{len(companies) + 1}",
+                          "channels": [_grid_view(g, redact) for g in grids]})
+    return {"companies": companies, "waves": data.waves, "hours": HOURS,
+            "legend": [{"state": s, "symbol": CELL_SYMBOLS[s], "label": label} for s, label in (
+                ("up", "answered / up / operator online"), ("no-answer", "no answer / no operator online"),
+                ("down", "not in service / down"), ("mixed", "different outcomes in that hour"),
+                ("unknown", "checked, could not tell"))]}
+
+
+def _figure_parts(f: Figure) -> tuple[str, str]:
+    """(the figure, what it rests on): ``50 %``, ``1 of 2``; ``3.0 h``, ``14 replies``."""
+    if f.metric == "email-reply-hours":
+        return ("—" if f.value is None else f"{f.value:.1f} h"), f"{f.numerator} repl{'y' if f.numerator == 1 else 'ies'}"
+    return pct(f.share), f"{f.numerator} of {f.denominator}"
+
+
+def _figure_text(f: Figure) -> str:
+    value, basis = _figure_parts(f)
+    return f"{value} ({basis})"
+
+
+def build_panel(figures: Sequence[Figure], redact: Redactor) -> dict[str, Any]:
+    """The panel figures wave by wave (each metric for all companies, by industry, by country), and each
+    company's share of chat checks without an operator across waves."""
+    waves: dict[int, dict[str, dict[str, Any]]] = {}
+    companies = []
+    for f in figures:
+        if f.wave is None:
+            if f.scope == "company" and f.metric == "chat-checks-no-operator":
+                companies.append({"name": redact(f.group), "text": _figure_text(f), "share": f.share or 0.0})
+            continue
+        row = waves.setdefault(f.wave, {}).setdefault(f.metric, {
+            "metric": f.metric, "label": METRIC_LABELS.get(f.metric, f.metric), "what": METRICS.get(f.metric, ""),
+            "panel": "—", "value": "—", "basis": "", "industry": [], "country": []})
+        if f.scope == "panel":
+            row["panel"] = _figure_text(f)
+            row["value"], row["basis"] = _figure_parts(f)
+        elif f.scope in ("industry", "country"):
+            row[f.scope].append({"group": redact(f.group), "text": _figure_text(f)})
+    order = list(METRIC_LABELS)
+    return {
+        "waves": [{"wave": w, "rows": sorted(rows.values(), key=lambda r: order.index(r["metric"])
+                                             if r["metric"] in order else 99)}
+                  for w, rows in sorted(waves.items())],
+        "companies": sorted(companies, key=lambda c: (-c["share"], c["name"].casefold())),
+    }

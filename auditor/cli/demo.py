@@ -1,8 +1,16 @@
-"""`auditor demo`: start the offline lab world, audit it end to end, write the report."""
+"""`auditor demo`: start the offline lab world, audit it end to end in two waves, write the report.
+
+The second wave audits the same companies again, as `auditor wave DIR` does, after
+some of the lab's lines changed (the probe plan's ``[waves.2.lines]``): the
+report's Timeline and Availability pages then have something to show.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -77,8 +85,27 @@ def run(args: argparse.Namespace) -> int:
             return rc
         if not args.no_live_probes:
             _demo_inquiries(out_dir, probes_toml)
+        rc = _second_wave(args, out_dir, probes.next_wave(2), probes_toml, lab.env())
+        if rc != EXIT_OK:
+            return rc
     print_report(pipeline.write_report(out_dir, report_options(args)))
     return rc
+
+
+def _second_wave(args: argparse.Namespace, out_dir: Path, window: str, probes_toml: Path,
+                 lab_env: dict[str, str]) -> int:
+    """`auditor wave DIR` on the running lab, as a user runs it (in its own process: Scrapy's reactor
+    runs once per process). On the lab's compressed clock the wave is a line-probe window of its own."""
+    command = [sys.executable, "-m", "auditor.cli", "wave", str(out_dir), "--no-report"]
+    if args.config == str(probes_toml):  # a config of the user's does not know the lab's windows
+        command += ["--config", str(probes_toml), "--line-window", window]
+    elif args.config:
+        command += ["--config", args.config]
+    if args.verbose:
+        command.append("--verbose")
+    if args.progress is False:
+        command.append("--no-progress")
+    return subprocess.run(command, env={**os.environ, **lab_env}, check=False).returncode
 
 
 def _demo_inquiries(out_dir: Path, probes_toml: Path) -> None:

@@ -18,9 +18,12 @@ from typing import Any
 
 from auditor.lab.agents import LabReplyAgents
 from auditor.lab.imap import LabImapServer
-from auditor.lab.sip import LabSipServer
+from auditor.lab.sip import LabSipServer, LineBehaviour, normalize_number
 
 SHOPPER = "mystery.shopper@demo.auditor.test"
+# The demo's later waves call every number once more: on the lab's compressed clock each wave
+# is a window of its own (``wave-N``, all day, every day), so the once-per-window rule holds.
+WAVE_WINDOW = "wave-{number}"
 PASSWORD_ENV = "AUDITOR_LAB_MAIL_PASSWORD"
 
 
@@ -60,6 +63,11 @@ class LabProbeServers:
             except Exception:  # noqa: BLE001 - stopping must not hide the run's result
                 pass
 
+    @staticmethod
+    def _wave_windows(waves: int) -> str:
+        return "".join(f'\n[sip.windows.{WAVE_WINDOW.format(number=n)}]\ndays = "Mo-Su"\nstart = "00:00"\n'
+                       f'end = "23:59"\n' for n in range(2, waves + 1))
+
     def __enter__(self) -> LabProbeServers:
         return self.start()
 
@@ -67,7 +75,14 @@ class LabProbeServers:
                  tb: TracebackType | None) -> None:
         self.stop()
 
-    def config_toml(self) -> str:
+    def next_wave(self, number: int) -> str:
+        """Give the lines wave ``number``'s behaviours (the plan's ``[waves.N.lines]``); the window to call in."""
+        changes = dict(self.plan.get("waves", {}).get(str(number), {}).get("lines", {}))
+        for line, behaviour in changes.items():
+            self.sip.endpoints[normalize_number(line)] = LineBehaviour.parse(behaviour)
+        return WAVE_WINDOW.format(number=number)
+
+    def config_toml(self, waves: int = 2) -> str:
         """The probes' config, pointing at these servers (passwords only by env name)."""
         return f'''# Written by `auditor demo`: the lab's SIP trunk, submission server and mailbox.
 [sip]
@@ -79,7 +94,7 @@ t1 = 0.05
 ring_timeout = 10
 calls_per_minute = 600
 max_concurrent_calls = 8
-
+{self._wave_windows(waves)}
 [inquiries]
 from = "{SHOPPER}"
 sender_name = "Anna Weber"

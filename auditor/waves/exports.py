@@ -1,4 +1,12 @@
-"""``history.csv`` and ``transitions.csv``: the waves of an audit as data (written once it has two waves)."""
+"""The waves of an audit as data, written once it has two finished waves.
+
+``history.csv`` (one row per contact point per wave), ``transitions.csv`` (what
+changed between waves), ``availability.csv`` (every channel's checks by hour of
+week, beside its published hours) and ``panel.csv`` (the panel figures per wave,
+industry and country). Every export also records the current chat, messaging and
+form checks in the check ledger, so that the next wave does not erase when they
+ran and what the chat provider said (see :mod:`auditor.waves.availability_data`).
+"""
 
 from __future__ import annotations
 
@@ -11,12 +19,19 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from auditor.store import Store
 from auditor.store import waves as store_waves
+from auditor.waves.availability import DAYS_SHORT, ChannelGrid
+from auditor.waves.availability_data import Availability, load_availability, record_checks
 from auditor.waves.transitions import Transition, transitions
 
 HISTORY_COLUMNS = ("wave", "time", "company", "kind", "value", "verdict", "reason")
 TRANSITION_COLUMNS = ("wave_from", "wave_to", "company", "kind", "value", "change", "verdict_from", "verdict_to",
                       "reason_from", "reason_to")
+AVAILABILITY_COLUMNS = ("company", "country", "industry", "kind", "value", "zone", "published_hours",
+                        "claims_24_7", "claim", "day", "hour", "published", "checks", "up", "down", "no_answer",
+                        "unknown")
+PANEL_COLUMNS = ("wave", "scope", "group", "metric", "numerator", "denominator", "value")
 
 
 def audit_transitions(engine: Engine) -> list[Transition]:
@@ -32,8 +47,46 @@ def _csv(header: tuple[str, ...], rows: list[list[Any]]) -> str:
     return buf.getvalue()
 
 
-def write_history(engine: Engine, out_dir: Path, write: Callable[[Path, str], None]) -> bool:
-    """Write both files through ``write`` (atomic) when the audit has two finished waves or more."""
+def _num(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}".rstrip("0").rstrip(".")
+
+
+def availability_rows(data: Availability) -> list[list[Any]]:
+    """One row per channel and hour of week in which it was checked (cells never checked are left out)."""
+    rows: list[list[Any]] = []
+    for grid in data.grids:
+        info = data.companies.get(grid.company_key)
+        published = grid.hours.text if grid.hours else ""
+        for (day, hour), cell in sorted(grid.cells.items()):
+            rows.append([
+                info.name if info else grid.company_key, (info.country if info else "") or "",
+                (info.industry if info else "") or "", grid.kind, grid.value, grid.zone, published,
+                "yes" if grid.claims_24_7 else "no", grid.claim, DAYS_SHORT[day], hour,
+                _published(grid, day, hour), sum(cell.values()), cell["up"], cell["down"], cell["no-answer"],
+                cell["unknown"]])
+    return rows
+
+
+def _published(grid: ChannelGrid, day: int, hour: int) -> str:
+    if grid.hours is None:
+        return ""
+    return "open" if grid.hours.open_hour(day, hour) else "closed"
+
+
+def panel_rows(data: Availability) -> list[list[Any]]:
+    return [["" if f.wave is None else f.wave, f.scope, f.group, f.metric, f.numerator, f.denominator,
+             _num(f.value)] for f in data.figures]
+
+
+def write_history(engine: Engine, out_dir: Path, write: Callable[[Path, str], None],
+                  store: Store | None = None) -> bool:
+    """Write the waves' files through ``write`` (atomic) when the audit has two finished waves or more.
+
+    With ``store``, the current checks are recorded in the check ledger first
+    (on every export, whatever the number of waves).
+    """
+    if store is not None:
+        record_checks(store, out_dir)
     if len(store_waves.finished_waves(engine)) < 2:
         return False
     history = [[r["wave"], datetime.fromtimestamp(r["time"], UTC).isoformat(timespec="seconds"), r["company"],
@@ -42,4 +95,8 @@ def write_history(engine: Engine, out_dir: Path, write: Callable[[Path, str], No
     changes = [[t.wave_from, t.wave_to, t.company, t.kind, t.value, t.change, t.verdict_from or "",
                 t.verdict_to or "", t.reason_from or "", t.reason_to or ""] for t in audit_transitions(engine)]
     write(out_dir / "transitions.csv", _csv(TRANSITION_COLUMNS, changes))
+    if store is not None:
+        data = load_availability(engine, store, out_dir)
+        write(out_dir / "availability.csv", _csv(AVAILABILITY_COLUMNS, availability_rows(data)))
+        write(out_dir / "panel.csv", _csv(PANEL_COLUMNS, panel_rows(data)))
     return True

@@ -158,3 +158,32 @@ def test_readable_on_a_phone_and_in_print(browser: Any, index: Path) -> None:
     assert p.locator("header.site").is_hidden() and p.locator("#filters").is_hidden()
     watch.assert_clean()
     context.close()
+
+
+def test_availability_and_timeline_pages_run_nothing_and_read_as_text(page: tuple[Any, Watch], tmp_path: Path) -> None:
+    """Two waves with hostile names, values and hours: the grid, the panel figures and the overview in Chromium."""
+    from tests.unit.test_report_availability import two_waves
+
+    store = two_waves(tmp_path)
+    index = render_report(store, tmp_path)
+    store.close()
+    p, watch = page
+    ARTIFACTS.mkdir(exist_ok=True)
+    p.goto(index.as_uri())
+    assert p.locator("#panel-h").inner_text() == "Panel figures, wave 2"
+    p.locator("header.site nav a", has_text="Availability").click()
+    p.wait_for_load_state("load")
+    assert p.locator("h2 a").first.inner_text() == "Acme <script>alert(1)</script> Kft."
+    up = p.locator("table.avail-grid td.c-up").first
+    assert up.get_attribute("title") == "Mo 10:00-11:00: 1 rang; published hours: open"
+    assert up.bounding_box()["width"] < 40  # a grid of small cells, not a stretched table
+    # inside the published hours, the outcome's colour still shows (the hours keep a bar)
+    assert up.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(26, 127, 55)"
+    unchecked = p.locator("table.avail-grid td.pub").first
+    assert unchecked.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(227, 238, 249)"
+    p.screenshot(path=str(ARTIFACTS / "availability.png"), full_page=True)
+    p.locator("header.site nav a", has_text="Timeline").click()
+    p.wait_for_load_state("load")
+    assert p.locator("details.panel-wave[open] h3").inner_text() == "Wave 2"
+    assert "retail <svg onload=alert(1)>" in p.locator("details.panel-wave[open] table").inner_text()
+    watch.assert_clean()

@@ -42,3 +42,13 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert "sip-line" in checks
     assert "Line probe:" in proc.stderr and "Mystery-shopper inquiries:" in proc.stdout
     assert "human-reply" in proc.stdout and "bounced" in proc.stdout
+    # a second wave after some lab lines changed: the time views have content
+    assert "Wave 2 of" in proc.stdout
+    changes = (out / "transitions.csv").read_text(encoding="utf-8")
+    assert "Duna Telekom Zrt.,phone,+3680555123,verdict-changed,active,inactive" in changes
+    panel = (out / "panel.csv").read_text(encoding="utf-8")
+    assert "2,panel,,claims-24-7-held," in panel and "1,panel,,numbers-inactive," in panel
+    assert ",company,Cestovka Vltava s.r.o.,chat-checks-no-operator,2,2,1" in panel
+    grid = (out / "report" / "availability.html").read_text(encoding="utf-8")
+    assert "24/7 claim failed" in grid and "Northgate Building Society" in grid  # its 24/7 line went unanswered
+    assert "Panel figures per wave" in (out / "report" / "timeline.html").read_text(encoding="utf-8")
