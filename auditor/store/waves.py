@@ -15,6 +15,7 @@ import json
 import os
 import socket
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -163,6 +164,25 @@ def history(engine: Engine) -> list[dict[str, Any]]:
             .where(w.c.status == "finished")
             .order_by(wp.c.wave, wp.c.company_key, wp.c.kind, wp.c.value))]
     return points
+
+
+def wave_by_wave(engine: Engine) -> Iterator[tuple[WaveRow, list[dict[str, Any]], list[dict[str, Any]]]]:
+    """Each finished wave, oldest first, with its history rows (as ``history`` gives them) and its company rows.
+
+    Read one wave at a time (each a lookup on the tables' primary keys), so a
+    reader that goes wave by wave holds one wave, however many there are.
+    """
+    wp, wc = wave_points, wave_companies
+    for wave in finished_waves(engine):
+        with engine.connect() as conn:
+            points = [{"wave": wave.number, "time": wave.started, **r._mapping} for r in conn.execute(
+                select(wc.c.name.label("company"), wp.c.company_key, wp.c.kind, wp.c.value, wp.c.verdict,
+                       wp.c.reason, wp.c.page_url)
+                .join(wc, (wc.c.wave == wp.c.wave) & (wc.c.company_key == wp.c.company_key))
+                .where(wp.c.wave == wave.number).order_by(wp.c.company_key, wp.c.kind, wp.c.value))]
+            companies_rows = [dict(r._mapping) for r in conn.execute(
+                select(wc).where(wc.c.wave == wave.number).order_by(wc.c.company_key))]
+        yield wave, points, companies_rows
 
 
 def wave_companies_rows(engine: Engine) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from auditor.store import Store
 from auditor.store import waves as store_waves
 from auditor.waves.availability import DAYS_SHORT, ChannelGrid
 from auditor.waves.availability_data import Availability, load_availability, record_checks
-from auditor.waves.transitions import Transition, transitions
+from auditor.waves.transitions import Transition, wave_transitions
 
 HISTORY_COLUMNS = ("wave", "time", "company", "kind", "value", "verdict", "reason")
 TRANSITION_COLUMNS = ("wave_from", "wave_to", "company", "kind", "value", "change", "verdict_from", "verdict_to",
@@ -35,16 +35,9 @@ PANEL_COLUMNS = ("wave", "scope", "group", "metric", "numerator", "denominator",
 
 
 def audit_transitions(engine: Engine) -> list[Transition]:
-    """Every transition between the audit's consecutive finished waves."""
-    return transitions(store_waves.history(engine), store_waves.wave_companies_rows(engine))
-
-
-def _csv(header: tuple[str, ...], rows: list[list[Any]]) -> str:
-    buf = io.StringIO()
-    out = csv.writer(buf)
-    out.writerow(header)
-    out.writerows(rows)
-    return buf.getvalue()
+    """Every transition between the audit's consecutive finished waves, read a wave at a time."""
+    return list(wave_transitions((w.number, points, companies)
+                                 for w, points, companies in store_waves.wave_by_wave(engine)))
 
 
 def _num(value: float | None) -> str:
@@ -78,23 +71,44 @@ def panel_rows(data: Availability) -> list[list[Any]]:
              _num(f.value)] for f in data.figures]
 
 
+def _csv(header: tuple[str, ...], rows: list[list[Any]]) -> str:
+    buf = io.StringIO()
+    out = csv.writer(buf)
+    out.writerow(header)
+    out.writerows(rows)
+    return buf.getvalue()
+
+
 def write_history(engine: Engine, out_dir: Path, write: Callable[[Path, str], None],
                   store: Store | None = None) -> bool:
     """Write the waves' files through ``write`` (atomic) when the audit has two finished waves or more.
 
     With ``store``, the current checks are recorded in the check ledger first
-    (on every export, whatever the number of waves).
+    (on every export, whatever the number of waves). One pass over the waves,
+    one wave in memory at a time: each wave's rows go to ``history.csv`` as
+    the transitions are computed from them.
     """
     if store is not None:
         record_checks(store, out_dir)
     if len(store_waves.finished_waves(engine)) < 2:
         return False
-    history = [[r["wave"], datetime.fromtimestamp(r["time"], UTC).isoformat(timespec="seconds"), r["company"],
-                r["kind"], r["value"], r["verdict"] or "", r["reason"] or ""] for r in store_waves.history(engine)]
-    write(out_dir / "history.csv", _csv(HISTORY_COLUMNS, history))
-    changes = [[t.wave_from, t.wave_to, t.company, t.kind, t.value, t.change, t.verdict_from or "",
-                t.verdict_to or "", t.reason_from or "", t.reason_to or ""] for t in audit_transitions(engine)]
-    write(out_dir / "transitions.csv", _csv(TRANSITION_COLUMNS, changes))
+    history, changes = io.StringIO(), io.StringIO()
+    history_csv, changes_csv = csv.writer(history), csv.writer(changes)
+    history_csv.writerow(HISTORY_COLUMNS)
+    changes_csv.writerow(TRANSITION_COLUMNS)
+
+    def waves() -> Iterator[tuple[int, list[dict[str, Any]], list[dict[str, Any]]]]:
+        for wave, points, companies in store_waves.wave_by_wave(engine):
+            time = datetime.fromtimestamp(wave.started, UTC).isoformat(timespec="seconds")
+            history_csv.writerows([r["wave"], time, r["company"], r["kind"], r["value"], r["verdict"] or "",
+                                   r["reason"] or ""] for r in points)
+            yield wave.number, points, companies
+
+    changes_csv.writerows([t.wave_from, t.wave_to, t.company, t.kind, t.value, t.change, t.verdict_from or "",
+                           t.verdict_to or "", t.reason_from or "", t.reason_to or ""]
+                          for t in wave_transitions(waves()))
+    write(out_dir / "history.csv", history.getvalue())
+    write(out_dir / "transitions.csv", changes.getvalue())
     if store is not None:
         data = load_availability(engine, store, out_dir)
         write(out_dir / "availability.csv", _csv(AVAILABILITY_COLUMNS, availability_rows(data)))

@@ -8,7 +8,7 @@ wave without a migration. The cost is one pass over two waves' rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -36,13 +36,14 @@ class Transition:
 
 
 Points = dict[PointKey, Mapping[str, Any]]
+WaveRows = tuple[int, Iterable[Mapping[str, Any]], Iterable[Mapping[str, Any]]]  # wave, its points, its companies
 
 
-def _points(rows: Iterable[Mapping[str, Any]]) -> dict[tuple[int, str], Points]:
-    """History rows by (wave, company): each company's changes read only its own rows."""
-    out: dict[tuple[int, str], Points] = {}
+def _by_company(rows: Iterable[Mapping[str, Any]]) -> dict[str, Points]:
+    """One wave's history rows by company: each company's changes read only its own rows."""
+    out: dict[str, Points] = {}
     for r in rows:
-        out.setdefault((int(r["wave"]), r["company_key"]), {})[(r["company_key"], r["kind"], r["value"])] = r
+        out.setdefault(r["company_key"], {})[(r["company_key"], r["kind"], r["value"])] = r
     return out
 
 
@@ -56,34 +57,53 @@ def transitions(points: Iterable[Mapping[str, Any]], companies: Iterable[Mapping
     (they were not lost, the site was); it is ``site-back`` when it answers
     again, and its points are then compared with the last wave it answered in.
     """
-    by_wave = _points(points)
-    status: dict[int, dict[str, Mapping[str, Any]]] = {}
+    by_wave: dict[int, tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]] = {}
     for c in companies:
-        status.setdefault(int(c["wave"]), {})[c["company_key"]] = c
-    numbers = sorted(status)
-    out: list[Transition] = []
-    last_up: dict[str, int] = {}  # the last wave in which each company's site answered
-    for before, after in zip(numbers, numbers[1:], strict=False):
-        for key, company in sorted(status[before].items()):
-            if company["status"] != "failed":
-                last_up[key] = before
-        for key, company in sorted(status[after].items()):
-            was = status[before].get(key)
-            if was is None:
-                continue
-            name = str(company["name"])
-            down_then, down_now = was["status"] == "failed", company["status"] == "failed"
-            if down_now and not down_then:
-                out.append(Transition(before, after, key, name, "site-down"))
-            elif down_then and not down_now:
-                out.append(Transition(before, after, key, name, "site-back"))
-            if down_now or (down_then and key not in last_up):
-                continue
-            # Back after an outage: compared with what the site showed when it last answered.
-            base = last_up[key] if down_then else before
-            out.extend(_point_changes(before, after, key, name, by_wave.get((base, key), {}),
-                                      by_wave.get((after, key), {})))
-    return out
+        by_wave.setdefault(int(c["wave"]), ([], []))[1].append(c)
+    for r in points:
+        if int(r["wave"]) in by_wave:
+            by_wave[int(r["wave"])][0].append(r)
+    return list(wave_transitions((n, *by_wave[n]) for n in sorted(by_wave)))
+
+
+def wave_transitions(waves: Iterable[WaveRows]) -> Iterator[Transition]:
+    """``transitions`` over waves given one at a time, oldest first (``store.waves.wave_by_wave`` reads them so).
+
+    Holds two waves' rows and, for each company, the points of the last wave
+    its site answered in: memory stays that of one wave however many there are.
+    """
+    before: int | None = None
+    status: dict[str, Mapping[str, Any]] = {}
+    points: dict[str, Points] = {}
+    last_up: dict[str, Points] = {}  # the points of the last wave in which each company's site answered
+    for after, wave_points, wave_companies in waves:
+        now_status = {c["company_key"]: c for c in wave_companies}
+        now_points = _by_company(wave_points)
+        if before is not None:
+            for key, company in status.items():
+                if company["status"] != "failed":
+                    last_up[key] = points.get(key, {})
+            yield from _wave_changes(before, after, status, now_status, last_up, now_points)
+        before, status, points = after, now_status, now_points
+
+
+def _wave_changes(before: int, after: int, status: Mapping[str, Mapping[str, Any]],
+                  now_status: Mapping[str, Mapping[str, Any]], last_up: Mapping[str, Points],
+                  now_points: Mapping[str, Points]) -> Iterator[Transition]:
+    for key, company in sorted(now_status.items()):
+        was = status.get(key)
+        if was is None:
+            continue
+        name = str(company["name"])
+        down_then, down_now = was["status"] == "failed", company["status"] == "failed"
+        if down_now and not down_then:
+            yield Transition(before, after, key, name, "site-down")
+        elif down_then and not down_now:
+            yield Transition(before, after, key, name, "site-back")
+        if down_now or key not in last_up:
+            continue
+        # Back after an outage: compared with what the site showed when it last answered.
+        yield from _point_changes(before, after, key, name, last_up[key], now_points.get(key, {}))
 
 
 def _point_changes(before: int, after: int, key: str, name: str, mine_old: Points,
