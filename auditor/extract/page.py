@@ -160,7 +160,7 @@ class ParsedPage:
         if self._contact_attributes is not None:
             return self._contact_attributes  # phones and emails both ask: one walk
         out: list[ContactAttribute] = []
-        for el in _CONTACT_ELEMENTS(self.tree)[:MAX_CONTACT_ATTRIBUTES]:
+        for el in _contact_elements(self.tree, self.html)[:MAX_CONTACT_ATTRIBUTES]:
             tag = el.tag if isinstance(el.tag, str) else ""
             names = ("content",) if tag == "meta" else _PUBLISHED_ATTRIBUTES
             region = "main"
@@ -237,6 +237,51 @@ _CONTACT_ELEMENTS = etree.XPath(
     )
     + "]"
 )
+_DATA_ATTRIBUTES = re.compile("data-(?:phone|tel|email|mail)", re.I)
+_CONTACT_TAGS = ("a", "button", "i", "span", "img", "svg", "meta")
+_CONTACT_SCHEMES = ("tel:", "mailto:", "callto:")
+_SCHEME_LOWER = str.maketrans("TELMAITOC", "telmaitoc")  # what the XPath translate() folds
+_HINT_LOWER = str.maketrans("PHONEMAILTCL", "phonemailtcl")
+_HINT_WORDS = ("phone", "tel-", "-tel", "call", "mail", "telefon")
+_META_PROPS = ("telephone", "email", "faxNumber")
+
+
+def _contact_elements(tree: Any, html: str) -> list[Any]:
+    """``_CONTACT_ELEMENTS(tree)``, in one Python pass over the few tags it can select.
+
+    libxml2's ``translate()`` over every candidate's class, id and src costs ~50 us an
+    element (0.2 s on a catalogue page); the same tests in Python cost about 1 us. The
+    ``data-*`` branch may select any tag: a page whose source spells such an attribute
+    gets the XPath (rare, and it is the same answer).
+    """
+    if _DATA_ATTRIBUTES.search(html):
+        return list(_CONTACT_ELEMENTS(tree))
+    found: list[Any] = []
+    hints: dict[str, bool] = {}
+    for el in tree.iter(*_CONTACT_TAGS):
+        tag = el.tag
+        if tag == "meta":
+            if el.get("itemprop") in _META_PROPS and el.get("content") is not None:
+                found.append(el)
+            continue
+        if tag in ("a", "button"):
+            href = el.get("href")
+            if href is not None and href.translate(_SCHEME_LOWER).lstrip(" \t\r\n").startswith(_CONTACT_SCHEMES):
+                found.append(el)
+                continue
+        for name in ("class", "id", "src"):
+            value = el.get(name)
+            if value:
+                hit = hints.get(value)
+                if hit is None:
+                    folded = value.translate(_HINT_LOWER)
+                    hit = hints[value] = any(word in folded for word in _HINT_WORDS)
+                if hit:
+                    found.append(el)
+                    break
+    return found
+
+
 _HREFS = etree.XPath("//a/@href", smart_strings=False)  # plain strings: half the cost
 _ATTRIBUTE_EQUALS = etree.XPath("//*[@*[name() = $a] = $v]")
 
