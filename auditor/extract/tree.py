@@ -176,17 +176,27 @@ def _flatten_deep(html: str) -> str:
     return "".join(out)
 
 
-def parse_html(html: str) -> Any:
-    """The WHATWG tree of ``html`` as plain lxml.etree elements, rooted at ``<html>``."""
+def parse_document(html: str) -> tuple[LexborHTMLParser, str]:
+    """Lexbor's WHATWG document of ``html`` and the text it parsed (deep nesting flattened)."""
     # scripting=True: a visitor's browser runs scripts, so <noscript> holds raw text
     html = _flatten_deep(html)
-    document = LexborHTMLParser(html or "<html></html>", scripting=True)
+    return LexborHTMLParser(html or "<html></html>", scripting=True), html
+
+
+def drops_invisible(html: str) -> bool:
+    """Whether text parsed from ``html`` may hold characters :func:`visible_chars` drops."""
+    return _MAY_HOLD_INVISIBLE.search(html) is not None
+
+
+def parse_html(html: str) -> Any:
+    """The WHATWG tree of ``html`` as plain lxml.etree elements, rooted at ``<html>``."""
+    document, html = parse_document(html)
     src = document.root
     root = etree.Element("html")
     if src is None:
         return root
     _set_attrs(root, src.attributes)
-    drop = _MAY_HOLD_INVISIBLE.search(html) is not None
+    drop = drops_invisible(html)
     pairs: list[tuple[Any, Any]] | None = [] if "@" in html else None
     _copy(src, root, drop, pairs)
     if pairs:
@@ -194,6 +204,60 @@ def parse_html(html: str) -> Any:
     if "bidi-override" in html:
         _read_reversed(root)
     return root
+
+
+def copy_element(src: LexborNode, drop: bool) -> Any:
+    """``src`` and its subtree as lxml elements, as :func:`parse_html` copies them.
+
+    The copy's tail is the text the whole-tree copy would give it (the text nodes up to
+    the next copied sibling): lxml's serializer writes an element's tail with it.
+    """
+    tag = src.tag or "span"
+    try:
+        root = etree.Element(tag)
+    except ValueError:
+        root = etree.Element("span")
+    _set_attrs(root, src.attributes)
+    _copy(src, root, drop, None)
+    tail: list[str] = []
+    sibling = src.next
+    while sibling is not None:
+        kind = sibling.tag or ""
+        if kind == "-text":
+            tail.append(sibling.text_content or "")
+        elif kind == "-comment":
+            comment = sibling.comment_content
+            if comment is not None and "--" not in comment and not comment.endswith("-"):
+                break
+        elif kind and kind[0] not in "-_#!":
+            break
+        sibling = sibling.next
+    if tail:
+        text = "".join(tail)
+        _append_text(root, root, text.translate(_DROP) if drop else text)
+    return root
+
+
+_NAME_OK: dict[str, bool] = {}
+
+
+def lxml_accepts(name: str) -> bool:
+    """Whether lxml takes ``name`` as an attribute name (the copy drops the others)."""
+    ok = _NAME_OK.get(name)
+    if ok is None:
+        try:
+            etree.Element("x").set(name, "")
+            ok = True
+        except ValueError:
+            ok = _XML_NAME.match(name) is not None
+        if len(_NAME_OK) < 10_000:
+            _NAME_OK[name] = ok
+    return ok
+
+
+def clean(text: str) -> str:
+    """``text`` without the control characters lxml refuses (the copy drops them)."""
+    return _CONTROL.sub("", text)
 
 
 _STRING = etree.XPath("string()")
