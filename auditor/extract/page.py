@@ -861,8 +861,13 @@ class _LexborView:
         value = node.attrs.get(name) or ""
         return clean(value) if self.control else value
 
+    def values(self, nodes: list[LexborNode], name: str) -> list[str]:
+        """``name``'s value on each of ``nodes`` (all carry it)."""
+        values = [n.attrs.get(name) or "" for n in nodes]
+        return [clean(v) for v in values] if self.control else values
+
     def attribute_values(self, name: str) -> list[str]:
-        return [self.value(n, name) for n in self.document.css(f"[{name}]")]
+        return self.values(self.document.css(f"[{name}]"), name)
 
     def attribute_pairs(self, first: str, second: str, tag: str) -> list[tuple[str, str]]:
         return [
@@ -1129,8 +1134,8 @@ def _build_from_lexbor(html: str, url: str) -> ParsedPage | None:
     view = _LexborView(document, drops_invisible(flat), control, {})
     by_class = document.css("[class]")
     by_id = document.css("[id]")
-    class_values = frozenset(view.value(n, "class") for n in by_class)
-    id_values = frozenset(view.value(n, "id") for n in by_id)
+    class_values = frozenset(view.values(by_class, "class"))
+    id_values = frozenset(view.values(by_id, "id"))
     roots = _lexbor_roots(view, document, class_values, id_values, by_class, by_id)
     walk = _Walk(view, roots, "@" in flat)
     root_tag = view.tag(root)
@@ -1169,14 +1174,16 @@ def _build_from_lexbor(html: str, url: str) -> ParsedPage | None:
             attrs=_copied_attrs(node, control),
         ))
     links: list[Link] = []
-    web = sum(1 for node, _r, hidden in walk.anchors if not hidden and _WEB_HREF.match(view.value(node, "href").strip()) and view.value(node, "href").strip())
+    anchors = [
+        (node, region, raw_href, bool(_WEB_HREF.match(raw_href)))
+        for node, region, hidden in walk.anchors
+        if not hidden and (raw_href := view.value(node, "href").strip())
+    ]
+    web = sum(is_web for *_rest, is_web in anchors)  # web links kept as _capped_anchors keeps them
     half = MAX_LINKS // 2
     seen_web = other = 0
-    for node, region, hidden in walk.anchors:
-        raw_href = view.value(node, "href").strip()
-        if not raw_href or hidden:
-            continue
-        if _WEB_HREF.match(raw_href):
+    for node, region, raw_href, is_web in anchors:
+        if is_web:
             seen_web += 1
             if web > MAX_LINKS and half < seen_web <= web - half:
                 continue
