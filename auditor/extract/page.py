@@ -121,7 +121,9 @@ class ParsedPage:
 
     url: str
     html: str
-    tree: Any  # lxml.etree root element (plain etree: faster than lxml.html)
+    # lxml.etree root element (plain etree: faster than lxml.html). A page read from
+    # Lexbor's tree makes it on first use (see the property below the class).
+    tree: Any
     lang: str | None
     hreflangs: tuple[str, ...]
     title: str
@@ -140,9 +142,10 @@ class ParsedPage:
 
     def lxml_tree(self) -> Any:
         """The lxml copy of the page's tree, made on first use when the model came from Lexbor."""
-        if self.tree is None and self._lexbor is not None:
-            self.tree = _parse_html(self.html)
-        return self.tree
+        tree = self.__dict__.get("_tree")
+        if tree is None and self._lexbor is not None:
+            tree = self.__dict__["_tree"] = _parse_html(self.html)
+        return tree
 
     @property
     def text(self) -> str:
@@ -248,6 +251,15 @@ class ParsedPage:
             else:
                 self._structured = extract_structured(self.lxml_tree(), self.url, self.html)
         return self._structured
+
+
+def _set_tree(page: ParsedPage, tree: Any) -> None:
+    page.__dict__["_tree"] = tree
+
+
+# ``tree`` stays an attribute every reader can use; for a page read from Lexbor's tree it
+# is made on first use (a property in place of the dataclass field, set once, here).
+ParsedPage.tree = property(ParsedPage.lxml_tree, _set_tree)
 
 
 MAX_CONTACT_ATTRIBUTES = 300

@@ -143,3 +143,11 @@ def test_the_lexbor_reading_keeps_regions_and_hidden_links() -> None:
     assert hidden.links[0].href == "https://other.example/base/rel/x"
     assert "https://tawk.to/chat/abc" in hidden.anchor_hrefs()
     assert hidden.title == "The title" and hidden.lang == "hu" and hidden.hreflangs == ("en",)
+
+
+def test_a_lexbor_read_page_still_hands_out_its_lxml_tree() -> None:
+    page = P.parse_page(PITFALLS["regions"], "https://www.firma.hu/")
+    assert page._lexbor is not None
+    assert page.tree is not None and page.tree.tag == "html"  # copied on first use
+    assert page.tree is page.tree
+    assert [a.get("href") for a in page.tree.iter("a")][:2] == ["/a", "tel:+4312345678"]
