@@ -1,7 +1,10 @@
 """Parse a page once into everything the extractors need.
 
 Each extractor works on a :class:`ParsedPage`, never on raw HTML, so a page is
-decoded and parsed a single time however many extractors read it.
+decoded and parsed a single time however many extractors read it. The model is read
+from Lexbor's WHATWG tree in one walk (``_build_from_lexbor``); pages that walk cannot
+model exactly get the lxml copy of the same tree (``_build``), and both give the same
+model (``tests/unit/test_page_lexbor.py``).
 """
 
 from __future__ import annotations

@@ -4,8 +4,10 @@ libxml2's HTML parser is not a browser's: it nests everything after an ``<embed>
 inside it, keeps text that browsers foster-parent out of tables, and stops at bytes
 invalid in the declared charset. Lexbor (through selectolax) implements the WHATWG
 tree construction, so the tree here is the one Chromium builds from the same text.
-The page model keeps lxml elements (XPath and a libxslt text pass stay in C), so the
-Lexbor tree is copied node for node; nothing is re-parsed by libxml2.
+The page model reads most pages from Lexbor's nodes directly; :func:`parse_html` copies
+the Lexbor tree node for node into lxml elements (nothing is re-parsed by libxml2) for the
+pages and queries that need lxml (microdata, third parties' sections, the rare pages the
+direct reading cannot model exactly: see ``auditor.extract.page``).
 """
 
 from __future__ import annotations
