@@ -45,6 +45,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import lxml.html
@@ -188,7 +189,7 @@ def mixed_boilerplate(rng: random.Random, target: int) -> str:
     )
 
 
-def _truth(html_path: Path) -> dict:
+def _truth(html_path: Path) -> dict[str, Any]:
     truth_path = html_path.with_suffix(".json")
     return json.loads(truth_path.read_text(encoding="utf-8")) if truth_path.exists() else {}
 
@@ -316,13 +317,13 @@ def main() -> int:
     print(f"\nms per page, best of {args.repeat}, median / p95 (model: the project's page model alone, part of project)")
     print(f"{'profile':>8} {'pages':>5} " + " ".join(f"{name:>15}" for name in COLUMNS))
     for profile, times in results.items():
-        cells = " ".join(f"{statistics.median(times[n]):>7.2f} / {p95(times[n]):<5.2f}" for n in COLUMNS)
-        print(f"{profile:>8} {len(times['project']):>5} {cells}")
+        row = " ".join(f"{statistics.median(times[n]):>7.2f} / {p95(times[n]):<5.2f}" for n in COLUMNS)
+        print(f"{profile:>8} {len(times['project']):>5} {row}")
     print("\nratios of medians (per-page ratios: median / p95); target: project / plain")
     print(f"{'profile':>8} {'project/plain':>24} {'project/lxml':>24} {'project/lexbor':>24} {'plain/lxml':>11} {'target':>7}")
-    missed = []
+    missed: list[str] = []
     for profile, times in results.items():
-        cells = []
+        cells: list[str] = []
         for top, bottom in (("project", "plain"), ("project", "lxml"), ("project", "lexbor")):
             per_page = [a / b for a, b in zip(times[top], times[bottom], strict=True)]
             whole = statistics.median(times[top]) / statistics.median(times[bottom])
