@@ -97,7 +97,7 @@ class Needles:
             if automaton is not None and subject:
                 for _end, indexes in automaton.iter(subject):
                     found.update(indexes)
-        return tuple(p for i, p in enumerate(self.patterns) if i in found)
+        return tuple(self.patterns[i] for i in sorted(found))  # not a pass over every pattern
 
 
 @dataclass(frozen=True)

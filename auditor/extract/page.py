@@ -1,7 +1,10 @@
 """Parse a page once into everything the extractors need.
 
 Each extractor works on a :class:`ParsedPage`, never on raw HTML, so a page is
-decoded and parsed a single time however many extractors read it.
+decoded and parsed a single time however many extractors read it. The model is read
+from Lexbor's WHATWG tree in one walk (``_build_from_lexbor``); pages that walk cannot
+model exactly get the lxml copy of the same tree (``_build``), and both give the same
+model (``tests/unit/test_page_lexbor.py``).
 """
 
 from __future__ import annotations
@@ -16,10 +19,20 @@ from typing import Any, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 from w3lib.encoding import html_to_unicode
 
-from auditor.extract.sections import find_sections
-from auditor.extract.tree import parse_html
+from auditor.extract.sections import find_sections, marked_blocks
+from auditor.extract.tree import (
+    MAX_DEPTH,
+    clean,
+    copy_element,
+    drops_invisible,
+    lxml_accepts,
+    parse_document,
+    parse_html,
+    visible_chars,
+)
 from auditor.text import fold, folded_regex
 
 BLOCK_TAGS = frozenset(
@@ -111,7 +124,9 @@ class ParsedPage:
 
     url: str
     html: str
-    tree: Any  # lxml.etree root element (plain etree: faster than lxml.html)
+    # lxml.etree root element (plain etree: faster than lxml.html). A page read from
+    # Lexbor's tree makes it on first use (see the property below the class).
+    tree: Any
     lang: str | None
     hreflangs: tuple[str, ...]
     title: str
@@ -124,6 +139,16 @@ class ParsedPage:
     id_values: frozenset[str] = frozenset()
     _structured: dict[str, list[Any]] | None = None
     _contact_attributes: list[ContactAttribute] | None = None
+    # Set when the page model was read from Lexbor's tree directly (``tree`` is then None
+    # until something asks for the lxml copy: see :meth:`lxml_tree`).
+    _lexbor: _LexborView | None = None
+
+    def lxml_tree(self) -> Any:
+        """The lxml copy of the page's tree, made on first use when the model came from Lexbor."""
+        tree = self.__dict__.get("_tree")
+        if tree is None and self._lexbor is not None:
+            tree = self.__dict__["_tree"] = _parse_html(self.html)
+        return tree
 
     @property
     def text(self) -> str:
@@ -135,17 +160,24 @@ class ParsedPage:
 
     def attribute_values(self, name: str) -> list[str]:
         """Every value of attribute ``name`` on any element, in document order."""
-        return [str(v) for v in _attribute_xpath(name)(self.tree)]
+        if self._lexbor is not None and _CSS_NAME.match(name):
+            return self._lexbor.attribute_values(name)
+        return [str(v) for v in _attribute_xpath(name)(self.lxml_tree())]
 
     def has_attribute(self, name: str) -> bool:
         """Some element carries attribute ``name``."""
-        return bool(_has_xpath(f"//*[@{name}]")(self.tree))
+        if self._lexbor is not None and _CSS_NAME.match(name):
+            return self._lexbor.document.css_first(f"[{name}]") is not None
+        return bool(_has_xpath(f"//*[@{name}]")(self.lxml_tree()))
 
     def attribute_pairs(self, first: str, second: str, tag: str = "*") -> list[tuple[str, str]]:
         """(first, second) values of every ``<tag>`` carrying both attributes (a split address)."""
+        if self._lexbor is not None and _CSS_NAME.match(first) and _CSS_NAME.match(second):
+            if tag == "*" or _CSS_NAME.match(tag):
+                return self._lexbor.attribute_pairs(first, second, tag)
         return [
             (str(el.get(first)), str(el.get(second)))
-            for el in _has_xpath_nodes(f"//{tag}[@{first} and @{second}]")(self.tree)
+            for el in _has_xpath_nodes(f"//{tag}[@{first} and @{second}]")(self.lxml_tree())
         ]
 
     def contact_attributes(self) -> list[ContactAttribute]:
@@ -159,8 +191,11 @@ class ParsedPage:
         """
         if self._contact_attributes is not None:
             return self._contact_attributes  # phones and emails both ask: one walk
+        if self._lexbor is not None:
+            self._contact_attributes = self._lexbor.contact_attributes(self.html)
+            return self._contact_attributes
         out: list[ContactAttribute] = []
-        for el in _CONTACT_ELEMENTS(self.tree)[:MAX_CONTACT_ATTRIBUTES]:
+        for el in _contact_elements(self.tree, self.html)[:MAX_CONTACT_ATTRIBUTES]:
             tag = el.tag if isinstance(el.tag, str) else ""
             names = ("content",) if tag == "meta" else _PUBLISHED_ATTRIBUTES
             region = "main"
@@ -176,10 +211,14 @@ class ParsedPage:
 
     def has_element(self, tag: str) -> bool:
         """Some element is a ``<tag>``."""
-        return bool(_has_xpath(f"//{tag}")(self.tree))
+        if self._lexbor is not None and _CSS_TAG.match(tag):
+            return self._lexbor.document.css_first(tag) is not None
+        return bool(_has_xpath(f"//{tag}")(self.lxml_tree()))
 
     def frame_sources(self) -> list[str]:
         """``src`` (else ``data-src``) of every iframe, lazy-loaded ones included."""
+        if self._lexbor is not None:
+            return self._lexbor.frame_sources()
         return [el.get("src") or el.get("data-src") or "" for el in self.tree.iter("iframe")]
 
     def anchor_hrefs(self) -> list[str]:
@@ -188,6 +227,8 @@ class ParsedPage:
         A visitor's browser parses ``<noscript>`` as raw text (scripts run), so the
         fallback links loaders put there are read from that text.
         """
+        if self._lexbor is not None:
+            return self._lexbor.anchor_hrefs()
         hrefs = [str(h) for h in _HREFS(self.tree)]
         for el in self.tree.iter("noscript"):
             if el.text and "href" in el.text:
@@ -196,7 +237,9 @@ class ParsedPage:
 
     def text_around(self, attribute: str, value: str) -> str | None:
         """Whitespace-collapsed text of the parent of the first element whose ``attribute`` is ``value``."""
-        for el in _ATTRIBUTE_EQUALS(self.tree, v=value, a=attribute):
+        if self._lexbor is not None and _CSS_NAME.match(attribute):
+            return self._lexbor.text_around(attribute, value)
+        for el in _ATTRIBUTE_EQUALS(self.lxml_tree(), v=value, a=attribute):
             parent = el.getparent()
             return " ".join(text_of(parent if parent is not None else el).split())
         return None
@@ -205,8 +248,21 @@ class ParsedPage:
     def structured(self) -> dict[str, list[Any]]:
         """JSON-LD and microdata items (extruct), computed on first use."""
         if self._structured is None:
-            self._structured = extract_structured(self.tree, self.url, self.html)
+            if self._lexbor is not None and "itemscope" not in self.html:
+                # JSON-LD only: extruct reads the scripts' text, so a tree of those scripts will do
+                self._structured = extract_structured(self._lexbor.jsonld_tree(), self.url, self.html)
+            else:
+                self._structured = extract_structured(self.lxml_tree(), self.url, self.html)
         return self._structured
+
+
+def _set_tree(page: ParsedPage, tree: Any) -> None:
+    page.__dict__["_tree"] = tree
+
+
+# ``tree`` stays an attribute every reader can use; for a page read from Lexbor's tree it
+# is made on first use (a property in place of the dataclass field, set once, here).
+ParsedPage.tree = property(ParsedPage.lxml_tree, _set_tree)
 
 
 MAX_CONTACT_ATTRIBUTES = 300
@@ -237,6 +293,29 @@ _CONTACT_ELEMENTS = etree.XPath(
     )
     + "]"
 )
+_DATA_ATTRIBUTES = re.compile("data-(?:phone|tel|email|mail)", re.I)
+_CONTACT_TAGS = ("a", "button", "i", "span", "img", "svg", "meta")
+_CONTACT_SCHEMES = ("tel:", "mailto:", "callto:")
+_SCHEME_LOWER = str.maketrans("TELMAITOC", "telmaitoc")  # what the XPath translate() folds
+_HINT_LOWER = str.maketrans("PHONEMAILTCL", "phonemailtcl")
+_HINT_WORDS = ("phone", "tel-", "-tel", "call", "mail", "telefon")
+_META_PROPS = ("telephone", "email", "faxNumber")
+
+
+def _contact_elements(tree: Any, html: str) -> list[Any]:
+    """``_CONTACT_ELEMENTS(tree)``, in one Python pass over the few tags it can select.
+
+    libxml2's ``translate()`` over every candidate's class, id and src costs ~50 us an
+    element (0.2 s on a catalogue page); the same tests in Python cost about 1 us. The
+    ``data-*`` branch may select any tag: a page whose source spells such an attribute
+    gets the XPath (rare, and it is the same answer).
+    """
+    if _DATA_ATTRIBUTES.search(html):
+        return list(_CONTACT_ELEMENTS(tree))
+    hints: dict[str, bool] = {}
+    return [el for el in tree.iter(*_CONTACT_TAGS) if _contact_element(el, hints)]
+
+
 _HREFS = etree.XPath("//a/@href", smart_strings=False)  # plain strings: half the cost
 _ATTRIBUTE_EQUALS = etree.XPath("//*[@*[name() = $a] = $v]")
 
@@ -276,10 +355,15 @@ def parse_page(body: bytes | str, url: str, content_type: str | None = None) -> 
     """Decode and parse ``body`` fetched from ``url``.
 
     Never raises on malformed input: an unparsable body yields an empty page.
+    The model is read from Lexbor's tree directly; the few pages that reading cannot
+    model exactly (see :func:`_build_from_lexbor`) get the lxml copy of the same tree.
     """
     html = decode_body(body, content_type) if isinstance(body, bytes) else body
     if _has_control(html):  # rare: the test costs a third of the substitution
         html = _CONTROL.sub("", html)
+    page = _build_from_lexbor(html, url)
+    if page is not None:
+        return page
     tree = _parse_html(html)
     return _build(tree, url, html)
 
@@ -702,3 +786,465 @@ def _lenient_jsonld(tree: Any) -> list[Any]:
             continue
         items.extend(data if isinstance(data, list) else [data])
     return items
+
+
+# --- The page model read from Lexbor's tree -----------------------------------------------
+#
+# Copying Lexbor's tree into lxml elements costs several times Lexbor's parse (Python
+# creates an lxml element per node). The walk below reads Lexbor's nodes once and yields
+# what the copy and its libxslt text pass yield: the same text stream with block and
+# region marks, the same elements in document order. Queries go to Lexbor's CSS engine.
+# Pages this reading would not model exactly get the copy instead: a label element that
+# the copy separates from an address, CSS-reversed text, tags nested past MAX_DEPTH,
+# control characters, third parties' entries (whose sections are found in the copy).
+
+_CSS_NAME = re.compile(r"^[a-z_][a-z0-9_-]*$")  # an attribute or tag name CSS takes unescaped
+_CSS_TAG = _CSS_NAME
+_BLOCK_OR_SKIP = BLOCK_TAGS | SKIP_TAGS
+_ROLES = ("contentinfo", "banner", "navigation")
+_INLINE_TAGS = frozenset("a abbr b bdi bdo cite code em font i kbd label mark q s samp small span strong sub sup u var".split())
+_ALNUM_END = re.compile(r"\w$")
+_ADDRESS_START = re.compile(r"^\s*\w[\w.+-]*@")
+_TREE_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_LXML_TAG_OK: dict[str, str] = {}
+
+
+def _copied_tag(tag: str) -> str:
+    """The tag the lxml copy gives an element (a name lxml refuses becomes ``span``)."""
+    name = _LXML_TAG_OK.get(tag)
+    if name is None:
+        try:
+            etree.Element(tag)
+            name = tag
+        except ValueError:
+            name = "span"
+        if len(_LXML_TAG_OK) < 10_000:
+            _LXML_TAG_OK[tag] = name
+    return name
+
+
+class _Attributes:
+    """An element's attributes as the lxml copy has them: ``get`` and ``tag`` like an lxml element's."""
+
+    __slots__ = ("attrs", "tag", "control")
+
+    def __init__(self, node: LexborNode, tag: str, control: bool) -> None:
+        self.attrs = node.attrs
+        self.tag = tag
+        self.control = control
+
+    def get(self, name: str) -> str | None:
+        value = self.attrs.get(name)
+        if value is None:
+            return "" if name in self.attrs else None
+        return clean(value) if self.control else value
+
+
+def _copied_attrs(node: LexborNode, control: bool) -> dict[str, str]:
+    """``node``'s attributes as the lxml copy keeps them (names lxml refuses dropped)."""
+    out: dict[str, str] = {}
+    for name, value in node.attributes.items():
+        if lxml_accepts(name):
+            out[name] = clean(value or "") if control else (value or "")
+    return out
+
+
+class _LexborView:
+    """Queries over Lexbor's document, answering as the lxml copy would."""
+
+    def __init__(self, document: LexborHTMLParser, drop: bool, control: bool, tags: dict[int, str]) -> None:
+        self.document = document
+        self.drop = drop
+        self.control = control  # attribute values may hold control characters the copy drops
+        self.tags = tags  # Lexbor tag id -> the copy's tag name, for this document
+
+    def tag(self, node: LexborNode) -> str:
+        tid = node.tag_id
+        name = self.tags.get(tid)
+        if name is None:
+            name = self.tags[tid] = _copied_tag(node.tag or "span")
+        return name
+
+    def text(self, node: LexborNode) -> str:
+        """XPath ``string()`` of the copied element."""
+        text = node.text(deep=True) or ""
+        if self.drop:
+            text = visible_chars(text)
+        return clean(text) if self.control else text
+
+    def value(self, node: LexborNode, name: str) -> str:
+        value = node.attrs.get(name) or ""
+        return clean(value) if self.control else value
+
+    def values(self, nodes: list[LexborNode], name: str) -> list[str]:
+        """``name``'s value on each of ``nodes`` (all carry it)."""
+        values = [n.attrs.get(name) or "" for n in nodes]
+        return [clean(v) for v in values] if self.control else values
+
+    def attribute_values(self, name: str) -> list[str]:
+        return self.values(self.document.css(f"[{name}]"), name)
+
+    def attribute_pairs(self, first: str, second: str, tag: str) -> list[tuple[str, str]]:
+        return [
+            (self.value(n, first), self.value(n, second))
+            for n in self.document.css(f"{'' if tag == '*' else tag}[{first}][{second}]")
+        ]
+
+    def frame_sources(self) -> list[str]:
+        return [self.value(n, "src") or self.value(n, "data-src") for n in self.document.css("iframe")]
+
+    def anchor_hrefs(self) -> list[str]:
+        hrefs = [self.value(n, "href") for n in self.document.css("a[href]")]
+        for el in self.document.css("noscript"):
+            text = self.leading_text(el)
+            if text and "href" in text:
+                hrefs += [str(h) for h in _HREFS(parse_html(text))]
+        return hrefs
+
+    def leading_text(self, node: LexborNode) -> str:
+        """The copied element's ``.text``: its text nodes before its first other child."""
+        parts = []
+        child = node.first_child
+        while child is not None and child.is_text_node:
+            parts.append(child.text_content or "")
+            child = child.next
+        text = "".join(parts)
+        if self.drop:
+            text = visible_chars(text)
+        return clean(text) if self.control else text
+
+    def text_around(self, attribute: str, value: str) -> str | None:
+        for el in self.document.css(f"[{attribute}]"):
+            if self.value(el, attribute) == value:
+                parent = el.parent
+                target = parent if parent is not None and parent.is_element_node else el
+                return " ".join(self.text(target).split())
+        return None
+
+    def region(self, node: LexborNode) -> str:
+        """The region of ``node`` from its ancestors' tags, roles, ids and classes."""
+        chain = [node]
+        parent = node.parent
+        while parent is not None and parent.is_element_node:
+            chain.append(parent)
+            parent = parent.parent
+        region = "main"
+        for anc in reversed(chain):
+            region = _region_of(_Attributes(anc, self.tag(anc), self.control), region)
+            if region != "main":
+                break
+        return region
+
+    def contact_attributes(self, html: str) -> list[ContactAttribute]:
+        out: list[ContactAttribute] = []
+        for node, el in self.contact_elements(html)[:MAX_CONTACT_ATTRIBUTES]:
+            tag = el.tag
+            names = ("content",) if tag == "meta" else _PUBLISHED_ATTRIBUTES
+            region = self.region(node)
+            text = " ".join(self.text(node).split())[:200] if tag != "meta" else ""
+            for name in names:
+                value = el.get(name)
+                if isinstance(value, str) and value.strip():
+                    out.append(ContactAttribute(tag, name, value.strip()[:300], region, text))
+        return out
+
+    def contact_elements(self, html: str) -> list[tuple[LexborNode, _Attributes]]:
+        """What :func:`_contact_elements` selects in the copy, in document order."""
+        data = _DATA_ATTRIBUTES.search(html) is not None
+        selector = ", ".join(_CONTACT_TAGS)
+        if data:
+            selector += ", [data-phone], [data-tel], [data-telephone], [data-email], [data-mail]"
+        found: list[tuple[LexborNode, _Attributes]] = []
+        hints: dict[str, bool] = {}
+        seen: set[int] = set()
+        for node in self.document.css(selector):
+            if data:  # a node matching several selectors comes once per selector
+                if node.mem_id in seen:
+                    continue
+                seen.add(node.mem_id)
+            el = _Attributes(node, self.tag(node), self.control)
+            if data and any(name in el.attrs for name in _DATA_NAMES):
+                found.append((node, el))
+                continue
+            if _contact_element(el, hints):
+                found.append((node, el))
+        return found
+
+    def jsonld_tree(self) -> Any:
+        """A tree of the page's JSON-LD scripts alone (what extruct reads of the page)."""
+        root = etree.Element("html")
+        for node in self.document.css("script[type]"):
+            kind = self.value(node, "type")
+            if "ld+json" in kind:
+                script = etree.SubElement(root, "script", type=kind)
+                script.text = self.leading_text(node)
+        return root
+
+
+_DATA_NAMES = ("data-phone", "data-tel", "data-telephone", "data-email", "data-mail")
+
+
+def _contact_element(el: Any, hints: dict[str, bool]) -> bool:
+    """Whether ``el`` (an lxml element or :class:`_Attributes`) is a contact element by its tag,
+    href, itemprop, class, id or src (the ``data-*`` branch aside)."""
+    tag = el.tag
+    if tag == "meta":
+        return el.get("itemprop") in _META_PROPS and el.get("content") is not None
+    if tag in ("a", "button"):
+        href = el.get("href")
+        if href is not None and href.translate(_SCHEME_LOWER).lstrip(" \t\r\n").startswith(_CONTACT_SCHEMES):
+            return True
+    for name in ("class", "id", "src"):
+        value = el.get(name)
+        if value:
+            hit = hints.get(value)
+            if hit is None:
+                folded = value.translate(_HINT_LOWER)
+                hit = hints[value] = any(word in folded for word in _HINT_WORDS)
+            if hit:
+                return True
+    return False
+
+
+class _Walk:
+    """One pass over Lexbor's nodes: the copy's text stream and the elements the model reads."""
+
+    def __init__(self, view: _LexborView, roots: dict[int, str], want_pairs: bool) -> None:
+        self.view = view
+        self.roots = roots  # mem_id -> region letter of the outermost region elements
+        self.want_pairs = want_pairs
+        self.out: list[str] = []
+        self.found: dict[str, list[LexborNode]] = {tag: [] for tag in _WALKED}
+        self.anchors: list[tuple[LexborNode, str, bool]] = []  # node, region, hidden
+        self.forms: list[LexborNode] = []  # visible ones
+        self.pairs: list[tuple[LexborNode, LexborNode]] = []
+        self.exact = True  # False: the copy differs from this reading (too deep)
+
+    def run(self, root: LexborNode) -> None:
+        view, roots, out, found = self.view, self.roots, self.out, self.found
+        tags = view.tags
+        want_pairs = self.want_pairs
+        # frame: [next node, emit text, hidden, region, last copied child is inline element
+        #         (None: no element yet, False: other), tail seen, node, closing marks]
+        frames: list[list[Any]] = [[root.first_child, True, False, "main", None, True, None, ""]]
+        while frames:
+            frame = frames[-1]
+            node = frame[0]
+            if node is None:
+                frames.pop()
+                if frame[7] and frames and frames[-1][1]:
+                    out.append(frame[7])
+                continue
+            frame[0] = node.next
+            tid = node.tag_id
+            tag = tags.get(tid)
+            if tag is None:
+                raw = node.tag or ""
+                tag = tags[tid] = raw if raw.startswith("-") or not raw or raw[0] in "_#!" else _copied_tag(raw)
+            if tag == "-text":
+                if frame[1]:
+                    out.append(node.text_content or "")
+                frame[5] = True
+                continue
+            if tag == "-comment":
+                comment = node.comment_content
+                if comment is not None and "--" not in comment and not comment.endswith("-"):
+                    frame[4], frame[5] = False, False
+                continue
+            if not tag or tag[0] in "-_#!":
+                continue
+            if want_pairs:
+                if tag in _INLINE_TAGS and frame[4] is True and not frame[5]:
+                    self.pairs.append((frame[6], node))
+                frame[4] = tag in _INLINE_TAGS
+                frame[5] = False
+                frame[6] = node
+            emit, hidden, region = frame[1], frame[2], frame[3]
+            letter = roots.get(node.mem_id) if roots else None
+            if letter is not None:
+                region = _LETTER_REGION[letter]
+            if tag in _WALKED_SET:
+                found[tag].append(node)
+                if tag == "a":
+                    self.anchors.append((node, region, hidden))
+                elif tag == "form" and not hidden:
+                    self.forms.append(node)
+                if tag in _INVISIBLE_SET:
+                    hidden = True
+            closing = ""
+            if tag in _BLOCK_OR_SKIP:
+                if emit:
+                    out.append(_BLOCK_MARK)
+                if tag in SKIP_TAGS:
+                    if letter is not None and emit:
+                        out.append(_REGION_CLOSE)
+                    child_emit = False
+                else:
+                    if letter is not None and emit:
+                        out.append(_REGION_OPEN + letter)
+                    child_emit = emit
+                    closing = _BLOCK_MARK
+            else:
+                if letter is not None and emit:
+                    out.append(_REGION_OPEN + letter)
+                child_emit = emit
+            if letter is not None and tag not in SKIP_TAGS:
+                closing += _REGION_CLOSE
+            child = node.first_child
+            if child is None:
+                if closing and emit:
+                    out.append(closing)
+                continue
+            if len(frames) >= MAX_DEPTH:
+                self.exact = False  # the copy flattens here
+                return
+            frames.append([child, child_emit, hidden, region, None, True, None, closing])
+
+
+_WALKED_SET = frozenset(_WALKED)
+_INVISIBLE_SET = frozenset(_INVISIBLE_ROOTS)
+
+
+def _spaced_pair(view: _LexborView, pairs: list[tuple[LexborNode, LexborNode]]) -> bool:
+    """Whether the copy separates some label element from the address after it."""
+    for left, right in pairs:
+        if _ADDRESS_START.match(view.text(right)) and _ALNUM_END.search(view.text(left)):
+            return True
+    return False
+
+
+def _lexbor_roots(view: _LexborView, document: LexborHTMLParser, class_values: frozenset[str],
+                  id_values: frozenset[str], by_class: list[LexborNode], by_id: list[LexborNode]) -> dict[int, str]:
+    """Outermost elements that start a header, footer or nav region: mem_id -> region letter."""
+    classes = _hinting(class_values)
+    ids = _hinting(id_values)
+    candidates = list(document.css("header, footer, nav"))
+    candidates += [n for n in document.css("[role]") if view.value(n, "role") in _ROLES]
+    if classes:
+        candidates += [n for n in by_class if view.value(n, "class") in classes]
+    if ids:
+        candidates += [n for n in by_id if view.value(n, "id") in ids]
+    found: dict[int, tuple[LexborNode, str]] = {}
+    for node in candidates:
+        region = _region_of(_Attributes(node, view.tag(node), view.control), "main")
+        if region != "main":
+            found[node.mem_id] = (node, region)
+    roots: dict[int, str] = {}
+    for mem_id, (node, region) in found.items():
+        parent = node.parent
+        while parent is not None and parent.mem_id not in found:
+            parent = parent.parent
+        if parent is None:
+            roots[mem_id] = _REGION_LETTER[region]
+    return roots
+
+
+def _build_from_lexbor(html: str, url: str) -> ParsedPage | None:
+    """The page model read from Lexbor's tree, or None where only the lxml copy models it exactly."""
+    document, flat = parse_document(html)
+    root = document.root
+    if root is None or "bidi-override" in flat:
+        return None
+    control = "&#" in flat or "\ufffe" in flat or "\uffff" in flat
+    view = _LexborView(document, drops_invisible(flat), control, {})
+    by_class = document.css("[class]")
+    by_id = document.css("[id]")
+    class_values = frozenset(view.values(by_class, "class"))
+    id_values = frozenset(view.values(by_id, "id"))
+    roots = _lexbor_roots(view, document, class_values, id_values, by_class, by_id)
+    walk = _Walk(view, roots, "@" in flat)
+    root_tag = view.tag(root)
+    if root_tag != "html":
+        return None
+    walk.out.append(_BLOCK_MARK)
+    letter = roots.get(root.mem_id)
+    if letter is not None:
+        return None  # the copy's root is never a region mark's holder the same way
+    walk.run(root)
+    if not walk.exact or (walk.pairs and _spaced_pair(view, walk.pairs)):
+        return None
+    walk.out.append(_BLOCK_MARK)
+    text = "".join(walk.out)
+    if view.drop:
+        text = visible_chars(text)
+    if _TREE_CONTROL.search(text):
+        return None
+    blocks = _split_blocks(text)
+    if marked_blocks(b.text for b in blocks):
+        return None  # a third party's entry: its sections are found in the copy
+
+    found = walk.found
+    base_url = url
+    for base in found["base"][:1]:
+        href = view.value(base, "href").strip()
+        if href:
+            base_url = _safe_urljoin(url, href)
+    join = _Joiner(base_url)
+    scripts = []
+    for node in found["script"]:
+        src = view.value(node, "src").strip()
+        scripts.append(Script(
+            src=join(src) if src else None,
+            text=view.leading_text(node)[:MAX_SCRIPT_TEXT],
+            attrs=_copied_attrs(node, control),
+        ))
+    links: list[Link] = []
+    anchors = [
+        (node, region, raw_href, bool(_WEB_HREF.match(raw_href)))
+        for node, region, hidden in walk.anchors
+        if not hidden and (raw_href := view.value(node, "href").strip())
+    ]
+    web = sum(is_web for *_rest, is_web in anchors)  # web links kept as _capped_anchors keeps them
+    half = MAX_LINKS // 2
+    seen_web = other = 0
+    for node, region, raw_href, is_web in anchors:
+        if is_web:
+            seen_web += 1
+            if web > MAX_LINKS and half < seen_web <= web - half:
+                continue
+        else:
+            other += 1
+            if other > MAX_LINKS:
+                continue
+        links.append(Link(
+            href=join(raw_href),
+            raw_href=raw_href,
+            text=" ".join(view.text(node).split()),
+            region=region,
+            title=view.value(node, "title").strip() or view.value(node, "aria-label").strip(),
+        ))
+    forms = [_form(copy_element(node, view.drop), base_url) for node in walk.forms]
+    cfemails = (
+        [(view.value(n, "data-cfemail").strip(), "") for n in document.css("[data-cfemail]")]
+        if "data-cfemail" in html else []
+    )
+    lang: str | None = view.value(root, "lang").strip() or None
+    if lang is None:
+        for meta in found["meta"]:
+            if view.value(meta, "http-equiv").strip().lower() == "content-language":
+                lang = view.value(meta, "content").strip() or None
+                break
+    hreflangs = tuple(
+        view.value(link, "hreflang").strip()
+        for link in found["link"]
+        if view.value(link, "hreflang").strip() and "alternate" in view.value(link, "rel").strip().lower()
+    )
+    title = ""
+    for t in found["title"][:1]:
+        title = " ".join(view.text(t).split())
+    return ParsedPage(
+        url=url,
+        html=html,
+        tree=None,
+        lang=lang,
+        hreflangs=hreflangs,
+        title=title,
+        blocks=blocks,
+        links=links,
+        scripts=scripts,
+        forms=forms,
+        cfemails=cfemails,
+        class_values=class_values,
+        id_values=id_values,
+        _lexbor=view,
+    )

@@ -4,8 +4,10 @@ libxml2's HTML parser is not a browser's: it nests everything after an ``<embed>
 inside it, keeps text that browsers foster-parent out of tables, and stops at bytes
 invalid in the declared charset. Lexbor (through selectolax) implements the WHATWG
 tree construction, so the tree here is the one Chromium builds from the same text.
-The page model keeps lxml elements (XPath and a libxslt text pass stay in C), so the
-Lexbor tree is copied node for node; nothing is re-parsed by libxml2.
+The page model reads most pages from Lexbor's nodes directly; :func:`parse_html` copies
+the Lexbor tree node for node into lxml elements (nothing is re-parsed by libxml2) for the
+pages and queries that need lxml (microdata, third parties' sections, the rare pages the
+direct reading cannot model exactly: see ``auditor.extract.page``).
 """
 
 from __future__ import annotations
@@ -29,9 +31,9 @@ _INVISIBLE = "\u200b\u200c\u200d\u2060\u00ad\ufeff\u200e\u200f" + "".join(
 )
 _NBSPS = "\u00a0\u202f\u2007"
 _DROP = str.maketrans({**dict.fromkeys(_INVISIBLE), **dict.fromkeys(_NBSPS, " ")})
-_MAY_HOLD_INVISIBLE = re.compile(
-    f"[{_INVISIBLE}{_NBSPS}]|&(?:#|shy|zwn?j|lrm|rlm|nbsp|NonBreakingSpace|ZeroWidthSpace|NoBreak|Narrow)"
-)
+# A reference that may spell one (checked apart: a regex starting with a literal "&" skips
+# ahead in C, one with a leading character class tests every position).
+_REFERENCE_MAY_HOLD_INVISIBLE = re.compile("&(?:#|shy|zwn?j|lrm|rlm|nbsp|NonBreakingSpace|ZeroWidthSpace|NoBreak|Narrow)")
 # Inline elements whose boundary a label and an address may share with no space between.
 _INLINE = frozenset("a abbr b bdi bdo cite code em font i kbd label mark q s samp small span strong sub sup u var".split())
 _ALNUM_END = re.compile(r"\w$")
@@ -176,17 +178,27 @@ def _flatten_deep(html: str) -> str:
     return "".join(out)
 
 
-def parse_html(html: str) -> Any:
-    """The WHATWG tree of ``html`` as plain lxml.etree elements, rooted at ``<html>``."""
+def parse_document(html: str) -> tuple[LexborHTMLParser, str]:
+    """Lexbor's WHATWG document of ``html`` and the text it parsed (deep nesting flattened)."""
     # scripting=True: a visitor's browser runs scripts, so <noscript> holds raw text
     html = _flatten_deep(html)
-    document = LexborHTMLParser(html or "<html></html>", scripting=True)
+    return LexborHTMLParser(html or "<html></html>", scripting=True), html
+
+
+def drops_invisible(html: str) -> bool:
+    """Whether text parsed from ``html`` may hold characters :func:`visible_chars` drops."""
+    return any(ch in html for ch in _INVISIBLE + _NBSPS) or _REFERENCE_MAY_HOLD_INVISIBLE.search(html) is not None
+
+
+def parse_html(html: str) -> Any:
+    """The WHATWG tree of ``html`` as plain lxml.etree elements, rooted at ``<html>``."""
+    document, html = parse_document(html)
     src = document.root
     root = etree.Element("html")
     if src is None:
         return root
     _set_attrs(root, src.attributes)
-    drop = _MAY_HOLD_INVISIBLE.search(html) is not None
+    drop = drops_invisible(html)
     pairs: list[tuple[Any, Any]] | None = [] if "@" in html else None
     _copy(src, root, drop, pairs)
     if pairs:
@@ -194,6 +206,60 @@ def parse_html(html: str) -> Any:
     if "bidi-override" in html:
         _read_reversed(root)
     return root
+
+
+def copy_element(src: LexborNode, drop: bool) -> Any:
+    """``src`` and its subtree as lxml elements, as :func:`parse_html` copies them.
+
+    The copy's tail is the text the whole-tree copy would give it (the text nodes up to
+    the next copied sibling): lxml's serializer writes an element's tail with it.
+    """
+    tag = src.tag or "span"
+    try:
+        root = etree.Element(tag)
+    except ValueError:
+        root = etree.Element("span")
+    _set_attrs(root, src.attributes)
+    _copy(src, root, drop, None)
+    tail: list[str] = []
+    sibling = src.next
+    while sibling is not None:
+        kind = sibling.tag or ""
+        if kind == "-text":
+            tail.append(sibling.text_content or "")
+        elif kind == "-comment":
+            comment = sibling.comment_content
+            if comment is not None and "--" not in comment and not comment.endswith("-"):
+                break
+        elif kind and kind[0] not in "-_#!":
+            break
+        sibling = sibling.next
+    if tail:
+        text = "".join(tail)
+        _append_text(root, root, text.translate(_DROP) if drop else text)
+    return root
+
+
+_NAME_OK: dict[str, bool] = {}
+
+
+def lxml_accepts(name: str) -> bool:
+    """Whether lxml takes ``name`` as an attribute name (the copy drops the others)."""
+    ok = _NAME_OK.get(name)
+    if ok is None:
+        try:
+            etree.Element("x").set(name, "")
+            ok = True
+        except ValueError:
+            ok = _XML_NAME.match(name) is not None
+        if len(_NAME_OK) < 10_000:
+            _NAME_OK[name] = ok
+    return ok
+
+
+def clean(text: str) -> str:
+    """``text`` without the control characters lxml refuses (the copy drops them)."""
+    return _CONTROL.sub("", text)
 
 
 _STRING = etree.XPath("string()")

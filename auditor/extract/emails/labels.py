@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import cache
 
 from auditor.extract.emails.rules import TOKEN_SPLIT, email_rules
 from auditor.models import CONTEXT_MAX, clip_context
@@ -23,9 +24,38 @@ def is_role(local: str) -> bool:
     if any(t in rules.role_words for t in _tokens(local)):
         return True
     return any(
-        len(local) > len(p) and (local.startswith(p) or local.endswith(p))
-        for p in rules.role_prefixes
+        local.startswith(words) or local.endswith(words)
+        for length, words in _by_length(rules.role_prefixes)
+        if length < len(local)
     )
+
+
+@cache
+def _by_length(words: tuple[str, ...]) -> tuple[tuple[int, tuple[str, ...]], ...]:
+    """``words`` grouped by length: a C-level startswith/endswith per group, not per word."""
+    groups: dict[int, list[str]] = {}
+    for word in words:
+        groups.setdefault(len(word), []).append(word)
+    return tuple((length, tuple(group)) for length, group in sorted(groups.items()))
+
+
+@cache
+def _affix_index(
+    pairs: tuple[tuple[str, str], ...],
+) -> tuple[dict[str, list[tuple[int, str, str]]], dict[str, list[tuple[int, str, str]]], int | None]:
+    """(position, word, name) of ``pairs`` by first letter, those of 6+ letters by last letter,
+    and the position of the first empty word (it starts every local part)."""
+    by_first: dict[str, list[tuple[int, str, str]]] = {}
+    by_last: dict[str, list[tuple[int, str, str]]] = {}
+    empty = None
+    for i, (word, name) in enumerate(pairs):
+        if not word:
+            empty = i if empty is None else empty
+            continue
+        by_first.setdefault(word[0], []).append((i, word, name))
+        if len(word) >= 6:
+            by_last.setdefault(word[-1], []).append((i, word, name))
+    return by_first, by_last, empty
 
 
 def _surname(token: str) -> bool:
@@ -104,11 +134,23 @@ def label_from_local(local: str) -> str | None:
     for key in (local, re.sub(r"\d+", "", local), *_tokens(local)):
         if key in rules.label_locals:
             return rules.label_locals[key]
-    for word, name in rules.label_prefixes:
-        # "salesteam" is sales; "express" and "multimedia" are not press.
-        if local.startswith(word) or (len(word) >= 6 and local.endswith(word)):
-            return name
-    return None
+    # The first entry that starts the local part, or (6+ letters) ends it: "salesteam" is
+    # sales; "express" and "multimedia" are not press. Looked up by first and last letter.
+    by_first, by_last, empty = _affix_index(rules.label_prefixes)
+    best: tuple[int, str] | None = (empty, rules.label_prefixes[empty][1]) if empty is not None else None
+    for i, word, name in by_first.get(local[:1], ()):
+        if best is not None and i > best[0]:
+            break
+        if local.startswith(word):
+            best = (i, name)
+            break
+    for i, word, name in by_last.get(local[-1:], ()):
+        if best is not None and i > best[0]:
+            break
+        if local.endswith(word):
+            best = (i, name)
+            break
+    return best[1] if best else None
 
 
 _OTHER_ADDRESS = re.compile(r"\S+@\S+")

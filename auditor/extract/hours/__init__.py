@@ -15,7 +15,7 @@ blocks hold hours; parse_text), ``attach`` (which contact point hours describe) 
 from __future__ import annotations
 
 from auditor.extract.context import NO_CONTEXT, ExtractContext
-from auditor.extract.hours.attach import CONFIDENCE, applies_to, hours_point, targets_of
+from auditor.extract.hours.attach import CONFIDENCE, BlockViews, applies_to, hours_point, targets_of
 from auditor.extract.hours.blocks import context_of, mask_phones, parse_text, raw_of
 from auditor.extract.hours.schedules import Schedule, render
 from auditor.extract.hours.structured import structured_hours
@@ -46,12 +46,13 @@ def extract_hours(page: ParsedPage, context: ExtractContext = NO_CONTEXT) -> lis
                 out.append(point)
     # a third party's entry (the host's office hours) is not the company's: left blank
     blocks = [b.text if b.region != THIRD_PARTY else "" for b in page.blocks]
+    views = BlockViews()
     for sched in parse_text(mask_phones(blocks, contacts), page.lang):
         rendered = render(sched)
         if rendered is None:
             continue
         value, spans, always = rendered
-        applies = applies_to(blocks, sched, targets)
+        applies = applies_to(blocks, sched, targets, views)
         key = (value, applies)
         if key in seen:
             continue

@@ -45,34 +45,50 @@ def targets_of(contacts: Sequence[ContactPoint]) -> list[Target]:
     return out
 
 
-def _find_target(text: str, target: Target) -> int | None:
+class BlockViews(dict[str, tuple[str, list[int], str]]):
+    """Per block text, computed once for every target and schedule: (lowered text, digit
+    positions, digits)."""
+
+    def __missing__(self, text: str) -> tuple[str, list[int], str]:
+        positions = [i for i, ch in enumerate(text) if ch.isdigit()]
+        view = self[text] = (text.lower(), positions, "".join(text[i] for i in positions))
+        return view
+
+
+def _find_target(text: str, target: Target, views: BlockViews | None = None) -> int | None:
     """Where ``target`` appears in ``text`` (char offset), or None."""
     if target.raw and len(target.raw) >= 5:
         pos = text.find(target.raw)
         if pos >= 0:
             return pos
+    if not (target.email or target.digits):
+        return None
+    lowered, positions, digits = (BlockViews() if views is None else views)[text]
     if target.email:
-        pos = text.lower().find(target.email)
+        pos = lowered.find(target.email)
         return pos if pos >= 0 else None
-    if target.digits:
-        positions = [i for i, ch in enumerate(text) if ch.isdigit()]
-        digits = "".join(text[i] for i in positions)
-        pos = digits.find(target.digits)
-        if pos >= 0:
-            return positions[pos]
+    pos = digits.find(target.digits)
+    if pos >= 0:
+        return positions[pos]
     return None
 
 
-def applies_to(blocks: Sequence[str], sched: Schedule, targets: list[Target]) -> str | None:
-    """The contact point the schedule describes: same block(s) first, then neighbours."""
+def applies_to(
+    blocks: Sequence[str], sched: Schedule, targets: list[Target], views: BlockViews | None = None
+) -> str | None:
+    """The contact point the schedule describes: same block(s) first, then neighbours.
+
+    ``views``: shared by the calls for one page's schedules.
+    """
     if not targets or not sched.pieces:
         return None
+    views = BlockViews() if views is None else views
     first, last = min(sched.pieces), max(sched.pieces)
     anchor = sched.pieces[first][0]
     best: tuple[int, str] | None = None
     for b in range(first, last + 1):
         for t in targets:
-            pos = _find_target(blocks[b], t)
+            pos = _find_target(blocks[b], t, views)
             if pos is not None:
                 dist = abs(pos - anchor) if b == first else 10_000 + b
                 if best is None or dist < best[0]:
@@ -82,7 +98,7 @@ def applies_to(blocks: Sequence[str], sched: Schedule, targets: list[Target]) ->
     for b, pick_last in ((first - 1, True), (last + 1, False)):
         if not 0 <= b < len(blocks):
             continue
-        hits = [(pos, t.value) for t in targets if (pos := _find_target(blocks[b], t)) is not None]
+        hits = [(pos, t.value) for t in targets if (pos := _find_target(blocks[b], t, views)) is not None]
         if hits:
             hits.sort()
             return hits[-1][1] if pick_last else hits[0][1]
