@@ -93,7 +93,7 @@ username = "auditor"
 t1 = 0.05
 ring_timeout = 10
 calls_per_minute = 600
-max_concurrent_calls = 8
+max_concurrent_calls = 32
 {self._wave_windows(waves)}
 [inquiries]
 from = "{SHOPPER}"
