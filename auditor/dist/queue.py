@@ -189,6 +189,24 @@ class WorkQueue:
             flush()
         return added, duplicates
 
+    def reset(self) -> None:
+        """Forget the run's queue: waiting companies, claims, leases, outcomes and counters (a resume).
+
+        A worker still holding a claim of the old queue finds its lease gone: its
+        write is refused and its company, not stored, is among those enqueued again.
+        """
+        names = [self.key(n) for n in ("complete", "queue", "processing", "seen", "attempts", "outcome",
+                                       "reason", "stats")]
+        self.client.delete(*names)
+        leases: list[str] = []
+        for key in self.client.scan_iter(match=self.prefix + "lease:*", count=1000):
+            leases.append(str(key))
+            if len(leases) >= 1000:
+                self.client.delete(*leases)
+                leases.clear()
+        if leases:
+            self.client.delete(*leases)
+
     def mark_complete(self) -> None:
         """Every row is enqueued: workers may stop once the queue and the claims are empty."""
         self.client.set(self.key("complete"), "1")

@@ -176,3 +176,21 @@ def test_a_hostile_pages_nul_characters_never_fail_a_write(store_target: str | P
         assert store.input_errors()[0].message == "bad\ufffdrow"
     finally:
         store.close()
+
+
+def test_counts_and_pending_companies_come_from_sql_in_batches(store_target: str | Path) -> None:
+    store = open_store(store_target)
+    try:
+        store.start_run({}, "0")
+        listed = [Company(i, f"C{i}", f"https://c{i}.de/") for i in range(1, 8)]
+        store.register_companies(listed)
+        for c in (listed[1], listed[4]):
+            store.save_company(CompanyResult(c, status="done"))
+        store.save_company(CompanyResult(listed[6], status="failed"))
+        assert store.company_counts() == {"registered": 7, "stored": 3}
+        pending = list(store.pending_companies(batch=2))  # several batches, the last one short
+        assert sorted(c.row for c in pending) == [1, 3, 4, 6]
+        assert len({c.key for c in pending}) == 4
+        assert list(store.pending_companies(batch=4))  # a batch exactly full, then an empty one
+    finally:
+        store.close()
