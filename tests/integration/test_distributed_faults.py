@@ -25,7 +25,7 @@ from auditor.dist.claims import Claims
 from auditor.dist.queue import WorkQueue, connect
 from auditor.dist.run import register_and_enqueue, resume_and_enqueue
 from auditor.lab import Lab
-from auditor.models import CompanyResult, PageRecord
+from auditor.models import Company, CompanyResult, PageRecord
 from auditor.store import open_store
 from tests.integration.test_distributed import ROOT, auditor, crawl_args, lab_env, stored_once
 from tests.support.postgres import PostgresProcess
@@ -87,7 +87,8 @@ def no_store_errors(queue: WorkQueue) -> None:
 def test_workers_wait_for_a_restarted_redis_and_lose_nothing(
         lab: Lab, tmp_path: Path, postgres_url: str, persistent_redis: PersistentRedis) -> None:
     queue, expected = detach(lab, tmp_path, postgres_url, persistent_redis.url)
-    workers = [start_worker(lab, postgres_url, persistent_redis.url, lease=60) for _ in range(2)]
+    # Down for longer than a lease: the crawls end, their leases run out, the supervisors wait for Redis.
+    workers = [start_worker(lab, postgres_url, persistent_redis.url, lease=DOWN / 2) for _ in range(2)]
     try:
         wait_for(lambda: queue.status().done >= 1 and queue.in_progress() >= 1, 180, "a company done, one claimed")
         persistent_redis.kill()
@@ -96,13 +97,41 @@ def test_workers_wait_for_a_restarted_redis_and_lose_nothing(
         logs = finish(workers)
     finally:
         stop_all(workers)
-    assert "queue unreachable" in logs, "the workers never met the outage"
     queue = WorkQueue(connect(persistent_redis.url), queue.run)
     assert queue.drained(), queue.status()
     status = queue.status()
     assert status.done + status.failed == expected
     no_store_errors(queue)
     stored_once(postgres_url, expected)
+    assert "queue unreachable" in logs and "queue reachable again" in logs, "the workers never met the outage"
+
+
+def test_a_stored_companys_ack_waits_for_a_restarted_redis(
+        postgres_url: str, persistent_redis: PersistentRedis) -> None:
+    """Redis down when a stored company is acked: the ack is delivered later, the company not crawled again."""
+    store = open_store(postgres_url)
+    try:
+        run = store.start_run({}, "test")
+        companies = [Company(i, f"C{i}", f"https://c{i}.example.com/") for i in (1, 2)]
+        store.register_companies(companies)
+        queue = WorkQueue(connect(persistent_redis.url), run)
+        queue.enqueue(companies)
+        queue.mark_complete()
+        claims = Claims(queue, "worker", lease=30)
+        claims.start()
+        company = next(iter(claims))
+        result = CompanyResult(company, status="done")
+        assert claims.may_store(result)
+        store.save_company(result)
+        persistent_redis.kill()
+        claims.stored(result)  # Redis is down: the ack waits
+        persistent_redis.start()
+        claims.close()
+    finally:
+        store.close()
+    queue = WorkQueue(connect(persistent_redis.url), run)
+    status = queue.status()
+    assert (status.done, status.in_progress, status.queued) == (1, 0, 1), status
 
 
 def test_a_write_while_postgresql_is_down_is_retried_and_stored_once(
@@ -119,12 +148,12 @@ def test_a_write_while_postgresql_is_down_is_retried_and_stored_once(
         logs = finish(workers)
     finally:
         stop_all(workers)
-    assert "database unreachable during a write" in logs, "no company finished while the database was down"
     assert queue.drained(), queue.status()
     status = queue.status()
     assert status.done + status.failed == expected
     no_store_errors(queue)
     stored_once(store, expected)
+    assert "database unreachable during a write" in logs, "no company finished while the database was down"
 
 
 def test_a_worker_cut_off_past_its_lease_comes_back_and_its_late_write_is_refused(

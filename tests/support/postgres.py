@@ -109,8 +109,11 @@ def _ready(url: str, server: subprocess.Popen[bytes], log: Path, timeout: float 
 class PostgresProcess:
     """A cluster in ``folder`` and its server, which can be stopped and started again on the same port."""
 
-    def __init__(self, bindir: Path, folder: Path) -> None:
+    def __init__(self, bindir: Path, folder: Path, durable: bool = False) -> None:
         self.bindir = bindir
+        # durable: a commit is in the WAL on disk before it returns, so an immediate shutdown (a crash)
+        # keeps every committed transaction, as on a production server; otherwise commits are asynchronous
+        self.durable = durable
         self.folder = folder
         self.data, self.log = folder / "data", folder / "server.log"
         self.runner = _runner()
@@ -137,7 +140,7 @@ class PostgresProcess:
             with open(self.log, "ab") as out:
                 self.process = subprocess.Popen(
                     [str(self.bindir / "postgres"), "-D", str(self.data), "-p", str(port), "-k", str(self.folder),
-                     "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
+                     "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", f"synchronous_commit={'on' if self.durable else 'off'}",
                      "-c", "full_page_writes=off", "-c", "max_connections=200"],
                     stdout=out, stderr=subprocess.STDOUT, cwd=self.folder, start_new_session=True, **self.runner,
                 )
@@ -169,9 +172,9 @@ def running_postgres(bindir: Path) -> Iterator[PostgresServer]:
 
 
 @contextmanager
-def restartable_postgres(bindir: Path) -> Iterator[PostgresProcess]:
+def restartable_postgres(bindir: Path, durable: bool = False) -> Iterator[PostgresProcess]:
     """A new cluster, started; stopped and removed afterwards."""
-    pg = PostgresProcess(bindir, Path(tempfile.mkdtemp(prefix="auditor-pg-")))
+    pg = PostgresProcess(bindir, Path(tempfile.mkdtemp(prefix="auditor-pg-")), durable)
     try:
         pg.init()
         pg.start()
@@ -203,7 +206,7 @@ def postgres_server() -> Iterator[PostgresServer]:
 @pytest.fixture
 def restartable_postgres_server() -> Iterator[PostgresProcess]:
     """A server of this test's own, which the test may stop and start again (faults)."""
-    with restartable_postgres(_bindir()) as pg:
+    with restartable_postgres(_bindir(), durable=True) as pg:
         yield pg
 
 
