@@ -20,13 +20,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from sqlalchemy import select
+
 from auditor.config import Settings
 from auditor.dist.claims import Claims
 from auditor.dist.queue import WorkQueue, connect
 from auditor.dist.run import register_and_enqueue, resume_and_enqueue
 from auditor.lab import Lab
 from auditor.models import Company, CompanyResult, PageRecord
-from auditor.store import open_store
+from auditor.store import SqlStore, open_store
+from auditor.store.schema import companies
 from tests.integration.test_distributed import ROOT, auditor, crawl_args, lab_env, stored_once
 from tests.support.postgres import PostgresProcess
 from tests.support.redis import PersistentRedis
@@ -170,16 +173,28 @@ def test_a_worker_cut_off_past_its_lease_comes_back_and_its_late_write_is_refuse
         workers.append(other)
         finish([other])  # it reclaims the victim's companies once their leases end, and drains the queue
         assert queue.client.hlen(queue.key("attempts")) >= 1, "the victim's company was never reclaimed"
+        resumed = time.time()
         os.killpg(victim.pid, signal.SIGCONT)
         logs = finish([victim])
     finally:
         stop_all(workers)
-    assert taken
+    keys = {json.loads(item)["key"] for item in taken}
+    assert keys
     status = queue.status()
     assert status.refused_late_writes >= 1, logs[-3000:]
     assert "lease lost" in logs
     assert queue.drained() and status.done + status.failed == expected
     stored_once(postgres_url, expected)
+    # what the other worker stored stays: the victim's late result was not written over it
+    store = open_store(postgres_url)
+    assert isinstance(store, SqlStore)
+    try:
+        with store.engine.connect() as conn:
+            written = dict(conn.execute(select(companies.c.key, companies.c.harvested_at)
+                                        .where(companies.c.key.in_(keys))).all())
+    finally:
+        store.close()
+    assert written.keys() == keys and all(at < resumed for at in written.values()), (written, resumed)
 
 
 def test_resume_on_a_shared_store_enqueues_only_the_companies_not_stored(
