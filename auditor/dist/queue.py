@@ -87,12 +87,21 @@ for _, item in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
 end
 return back
 """
-# KEYS: seen, queue, stats; ARGV: website, item
+# KEYS: seen, queue, stats; ARGV: website, item, website, item, ... (a batch: one call, one round trip)
 _ENQUEUE = """
-if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
-redis.call('LPUSH', KEYS[2], ARGV[2])
-redis.call('HINCRBY', KEYS[3], 'enqueued', 1)
-return 1
+local new = {}
+local added = 0
+for i = 1, #ARGV, 2 do
+  if redis.call('SADD', KEYS[1], ARGV[i]) == 1 then
+    redis.call('LPUSH', KEYS[2], ARGV[i + 1])
+    added = added + 1
+    new[#new + 1] = 1
+  else
+    new[#new + 1] = 0
+  end
+end
+redis.call('HINCRBY', KEYS[3], 'enqueued', added)
+return new
 """
 
 
@@ -126,7 +135,10 @@ class Status:
 
 
 def company_item(company: Company) -> str:
-    return json.dumps({"key": company.key, **asdict(company)}, ensure_ascii=False, sort_keys=True)
+    """The queue entry of a company: its fields and key as JSON (written per row: no ``asdict`` deep copy)."""
+    c = company
+    return json.dumps({"country": c.country, "industry": c.industry, "key": c.key, "language": c.language,
+                       "name": c.name, "row": c.row, "website": c.website}, ensure_ascii=False)
 
 
 def item_company(item: str) -> Company:
@@ -163,18 +175,22 @@ class WorkQueue:
 
     # -- the coordinator --------------------------------------------------
     def enqueue(self, companies: Iterable[Company], batch: int = 1000) -> tuple[int, list[Company]]:
-        """Queue the companies in pipelined batches (nothing kept per row); count and duplicates."""
+        """Queue the companies a batch per call (nothing kept per row); count and duplicates.
+
+        A website already in the run's ``seen`` set is a duplicate row: the check
+        is Redis's, so the coordinator keeps no set that grows with the list.
+        """
         added = 0
         duplicates: list[Company] = []
         chunk: list[Company] = []
 
         def flush() -> None:
             nonlocal added
-            pipe = self.client.pipeline(transaction=False)
+            args: list[str] = []
             for c in chunk:
-                self._enqueue(keys=[self.key("seen"), self.key("queue"), self.key("stats")],
-                              args=[c.website, company_item(c)], client=pipe)
-            for c, new in zip(chunk, pipe.execute(), strict=True):
+                args += (c.website, company_item(c))
+            flags = self._enqueue(keys=[self.key("seen"), self.key("queue"), self.key("stats")], args=args)
+            for c, new in zip(chunk, cast(list[int], flags), strict=True):
                 if new:
                     added += 1
                 else:

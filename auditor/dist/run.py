@@ -30,6 +30,7 @@ from auditor.dist import DEFAULT_LEASE
 from auditor.dist.claims import Claims
 from auditor.dist.queue import WorkQueue, connect, new_token
 from auditor.harvest.inputs import stream_companies
+from auditor.masking import mask_credentials
 from auditor.models import Company, InputError
 from auditor.store import open_store
 
@@ -77,11 +78,12 @@ def register_and_enqueue(source: str, store_target: str, queue_url: str, setting
             dropped = {c.key for c in duplicates}
             store.register_companies(c for c in chunk if c.key not in dropped)
             total += added
-            errors.extend(InputError(c.row, "duplicate-row", f"{c.website} is already listed above")
+            errors.extend(InputError(c.row, "duplicate-row", f"{mask_credentials(c.website)} is already listed above")
                           for c in duplicates)
             chunk.clear()
 
-        stream = stream_companies(source)  # read row by row; an unreadable file raises OSError here
+        # read row by row (an unreadable file raises OSError here); the queue finds the duplicates
+        stream = stream_companies(source, dedupe=False)
         for company in stream:
             chunk.append(company)
             if len(chunk) >= batch:
