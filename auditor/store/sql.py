@@ -60,7 +60,6 @@ _METHOD_RANK: dict[Method, int] = {"json-ld": 0, "microdata": 0, "tel-link": 1, 
 _RETRY_FOR = 120.0  # seconds a write keeps trying while the database is unreachable (then it fails)
 _RETRY_FIRST, _RETRY_CAP = 0.5, 10.0  # the first wait between tries, doubling up to the cap (seconds)
 _READ_SLICE = 500  # companies read back per round trip: few queries, bounded memory
-_VALUES_SLICE = 1000  # rows per multi-row INSERT (7 parameters each: under SQLite's 32,766)
 
 
 def merge_sightings(sightings: list[ContactPoint]) -> ContactPoint:
@@ -161,10 +160,7 @@ class SqlStore:
         if not rows:
             return
         with self._writer.begin() as conn:
-            # multi-row VALUES, a slice per statement: one round trip each instead of one per row
-            for start in range(0, len(rows), _VALUES_SLICE):
-                conn.execute(upsert(conn, companies).values(rows[start:start + _VALUES_SLICE])
-                             .on_conflict_do_nothing(index_elements=[companies.c.key]))
+            conn.execute(upsert(conn, companies).on_conflict_do_nothing(index_elements=[companies.c.key]), rows)
 
     def done_keys(self) -> set[str]:
         with self.engine.connect() as conn:

@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+_BYTEWISE_PG, _TEXT = postgresql.TEXT(collation="C"), Text()
 NUL_STAND_IN = "\ufffd"  # what a NUL becomes: the replacement character, as a decoder shows bad input
 
 
@@ -37,9 +38,7 @@ class SafeText(TypeDecorator[str]):
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        if dialect.name == "postgresql":
-            return dialect.type_descriptor(postgresql.TEXT(collation="C"))
-        return dialect.type_descriptor(Text())
+        return dialect.type_descriptor(_BYTEWISE_PG if dialect.name == "postgresql" else _TEXT)
 
     def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
         return clean_text(value)
