@@ -31,11 +31,14 @@ from dataclasses import asdict, dataclass
 from typing import Any, cast
 
 import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 from auditor.models import Company
 
 MAX_ATTEMPTS = 3  # a company whose lease expired this often is recorded failed (it kills its workers)
 EXPIRED_REASON = "lease-expired"
+COMMAND_RETRIES = 3  # a command on a dropped connection is sent again this often (0.1, 0.2, 0.4 s apart)
 
 _CLAIM = """
 local item = redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT')
@@ -148,9 +151,15 @@ def item_company(item: str) -> Company:
 
 
 def connect(url: str) -> redis.Redis:
-    """A client on ``redis://host:port/db``; replies decoded as text, with retries on a dropped connection."""
+    """A client on ``redis://host:port/db``; replies decoded as text.
+
+    A command whose connection dropped (Redis restarted: every pooled connection
+    is dead) is sent again on a new one, a few times within a second; a longer
+    outage raises, and the worker's supervisor waits for Redis with backoff.
+    """
     return redis.Redis.from_url(url, decode_responses=True, health_check_interval=30,
-                                socket_connect_timeout=5, retry_on_timeout=True)
+                                socket_connect_timeout=5, retry_on_timeout=True,
+                                retry=Retry(ExponentialBackoff(cap=0.4, base=0.1), COMMAND_RETRIES))
 
 
 class WorkQueue:
