@@ -169,7 +169,7 @@ def run_worker(options: WorkerOptions, settings: Settings) -> int:
 
     old = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
     backoff = EqualJitterBackoff(cap=BACKOFF_CAP, base=POLL)
-    failures = 0  # failed looks at the queue (or failed crawls) in a row: the wait doubles with each
+    failures = 0  # failed looks at the queue in a row: the wait doubles with each (up to BACKOFF_CAP)
     rounds = 0
     try:
         while not stopping.is_set():
