@@ -7,8 +7,13 @@ import os
 import pytest
 
 from tests.integration.conftest import lab  # noqa: F401 - re-exported as a fixture
-from tests.support.postgres import postgres_server, postgres_url, store_target  # noqa: F401 - fixtures
-from tests.support.redis import redis_server, redis_url  # noqa: F401 - fixtures
+from tests.support.postgres import (  # noqa: F401 - fixtures
+    postgres_server,
+    postgres_url,
+    restartable_postgres_server,
+    store_target,
+)
+from tests.support.redis import persistent_redis, redis_server, redis_url  # noqa: F401 - fixtures
 from tests.support.requirements import SETUP, missing_test_extras
 
 UPDATE_GOLDENS_ENV = "AUDITOR_UPDATE_GOLDENS"

@@ -78,23 +78,37 @@ def distributed(args: argparse.Namespace, out_dir: Path, settings: Settings) -> 
     from auditor import pipeline
     from auditor.dist import DEFAULT_LEASE
     from auditor.dist.queue import WorkQueue, connect
-    from auditor.dist.run import WorkerOptions, describe, register_and_enqueue, start_workers
+    from auditor.dist.run import (
+        WorkerOptions,
+        describe,
+        register_and_enqueue,
+        resume_and_enqueue,
+        start_workers,
+    )
     from auditor.masking import mask_credentials
 
-    if not (args.store and args.queue) or args.resume or not args.companies:
-        print("auditor audit: a distributed run takes COMPANIES with both --store URL and --queue URL",
-              file=sys.stderr)
+    if not (args.store and args.queue):
+        print("auditor audit: a distributed run takes COMPANIES (or --resume DIR) with both --store URL and "
+              "--queue URL", file=sys.stderr)
         return EXIT_USAGE
     setup_logging(out_dir, args.verbose)
     try:
-        enq = register_and_enqueue(args.companies, args.store, args.queue, settings)
+        if args.resume:
+            resumed = resume_and_enqueue(args.store, args.queue, settings, args.companies)
+            if resumed is None:
+                print(f"auditor: nothing to resume in {mask_credentials(args.store)}", file=sys.stderr)
+                return EXIT_NOTHING
+            enq = resumed
+        else:
+            enq = register_and_enqueue(args.companies, args.store, args.queue, settings)
     except OSError as exc:
         print(f"auditor: cannot read {args.companies}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_NOTHING
     for err in enq.errors:
         print(f"row {err.row}: {err.tag}: {err.message}", file=sys.stderr)
     queue_shown = mask_credentials(args.queue)
-    print(f"Run {enq.run}: {enq.companies} companies enqueued in {queue_shown}")
+    verb = "left to audit, enqueued again" if args.resume else "enqueued"
+    print(f"Run {enq.run}: {enq.companies} companies {verb} in {queue_shown}")
     if args.detach:
         print(f"Start workers with `auditor worker --store STORE --queue {queue_shown}`; "
               "follow with `auditor status --store STORE --queue QUEUE`")

@@ -4,7 +4,11 @@
 company) and what the store pipeline asks before and tells after storing a
 company (:class:`StoreGuard`). A thread renews the leases of the companies
 held; when the process dies the renewals stop, the leases expire, and another
-worker's reaper puts the companies back in the queue.
+worker's reaper puts the companies back in the queue. When Redis cannot be
+reached (restarted, a network cut) the crawl stops taking companies and the
+worker's supervisor waits for the queue with backoff; a company stored
+meanwhile keeps its lease renewed and its ack is delivered once Redis answers
+again, so it is not crawled twice.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Protocol
 
 import redis
@@ -24,6 +30,7 @@ from auditor.models import Company, CompanyResult
 log = logging.getLogger(__name__)
 
 STORE_ERROR = "store-error"
+ACK_RETRY = 0.5  # seconds before an ack Redis missed is tried again at shutdown (doubling)
 
 
 class StoreGuard(Protocol):
@@ -42,6 +49,16 @@ class StoreGuard(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class _Ack:
+    """A stored company's ack that Redis did not take yet: delivered by the renewal thread."""
+
+    claim: Claim
+    outcome: str
+    pages: int
+    reason: str
+
+
 def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -55,6 +72,7 @@ class Claims:
         self.lease = lease
         self.worker = worker or worker_id()
         self.held: dict[str, Claim] = {}
+        self.unacked: dict[str, _Ack] = {}  # stored, ack not delivered (Redis unreachable): leases kept
         self.counters = {"done": 0, "failed": 0, "pages": 0, "refused": 0}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -100,19 +118,37 @@ class Claims:
         if claim is None:
             return
         reason = result.failures[0].tag if result.status == "failed" and result.failures else ""
+        self._deliver(_Ack(claim, result.status, len(result.pages), reason))
+
+    def _deliver(self, ack: _Ack) -> bool:
+        """Ack a stored company; False when Redis is unreachable (kept, with its lease, to try again)."""
+        key = ack.claim.company.key
         try:
-            acked = self.queue.ack(claim, self.token, result.status, len(result.pages), reason)
+            acked = self.queue.ack(ack.claim, self.token, ack.outcome, ack.pages, ack.reason)
         except redis.RedisError as exc:
-            # Stored but not acked: the lease runs out, the company is crawled again and replaced.
-            log.warning("queue unreachable (%s): %s stays claimed until its lease ends", exc, result.company.website)
-            return
+            with self._lock:
+                first = key not in self.unacked
+                self.unacked[key] = ack
+            if first:
+                log.warning("queue unreachable (%s): %s is stored, its ack waits for the queue", exc,
+                            ack.claim.company.website)
+            return False
+        with self._lock:
+            self.unacked.pop(key, None)
         if acked:
-            self.counters["done" if result.status == "done" else "failed"] += 1
-            self.counters["pages"] += len(result.pages)
+            self.counters["done" if ack.outcome == "done" else "failed"] += 1
+            self.counters["pages"] += ack.pages
         else:
             # Stored after the lease ran out: the store replaced the company as one whole (harmless),
             # and whoever holds it now finishes the claim.
             self.counters["refused"] += 1
+        return True
+
+    def _deliver_pending(self) -> bool:
+        """Try the acks Redis missed again; True when none is left."""
+        with self._lock:
+            waiting = list(self.unacked.values())
+        return all([self._deliver(ack) for ack in waiting])
 
     def store_failed(self, result: CompanyResult, reason: str) -> None:
         claim = self._forget(result.company.key)
@@ -134,10 +170,19 @@ class Claims:
         self._thread.start()
 
     def close(self) -> None:
-        """Stop renewing and hand back every company still held (shutdown, crash of the crawl)."""
+        """Stop renewing, deliver the acks Redis missed, hand back every company still held.
+
+        Acks are tried again for up to a lease: a stored company whose ack is lost
+        comes back when its lease ends and is crawled (and replaced) once more.
+        """
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=self.lease)
+        deadline = time.monotonic() + self.lease
+        wait = ACK_RETRY
+        while not self._deliver_pending() and time.monotonic() + wait < deadline:
+            time.sleep(wait)
+            wait = min(wait * 2, self.lease / 3)
         with self._lock:
             left = list(self.held.values())
             self.held.clear()
@@ -152,17 +197,18 @@ class Claims:
     def _renew_loop(self) -> None:
         while not self._stop.wait(self.lease / 3):
             with self._lock:
-                held = list(self.held.values())
+                held = list(self.held.values()) + [ack.claim for ack in self.unacked.values()]
             for claim in held:
                 try:
                     if not self.queue.renew(claim, self.token, self.lease):
                         log.warning("%s: lease lost", claim.company.website)
                 except redis.RedisError as exc:
                     log.warning("lease renewal failed (%s); retrying", exc)
+            self._deliver_pending()
             self._beat()
 
     def _beat(self) -> None:
         try:
-            self.queue.heartbeat(self.worker, {**self.counters, "holding": len(self.held)})
+            self.queue.heartbeat(self.worker, {**self.counters, "holding": len(self.held) + len(self.unacked)})
         except redis.RedisError as exc:
             log.warning("heartbeat failed (%s)", exc)

@@ -31,11 +31,14 @@ from dataclasses import asdict, dataclass
 from typing import Any, cast
 
 import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 from auditor.models import Company
 
 MAX_ATTEMPTS = 3  # a company whose lease expired this often is recorded failed (it kills its workers)
 EXPIRED_REASON = "lease-expired"
+COMMAND_RETRIES = 3  # a command on a dropped connection is sent again this often (0.1, 0.2, 0.4 s apart)
 
 _CLAIM = """
 local item = redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT')
@@ -87,12 +90,21 @@ for _, item in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
 end
 return back
 """
-# KEYS: seen, queue, stats; ARGV: website, item
+# KEYS: seen, queue, stats; ARGV: website, item, website, item, ... (a batch: one call, one round trip)
 _ENQUEUE = """
-if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
-redis.call('LPUSH', KEYS[2], ARGV[2])
-redis.call('HINCRBY', KEYS[3], 'enqueued', 1)
-return 1
+local new = {}
+local added = 0
+for i = 1, #ARGV, 2 do
+  if redis.call('SADD', KEYS[1], ARGV[i]) == 1 then
+    redis.call('LPUSH', KEYS[2], ARGV[i + 1])
+    added = added + 1
+    new[#new + 1] = 1
+  else
+    new[#new + 1] = 0
+  end
+end
+redis.call('HINCRBY', KEYS[3], 'enqueued', added)
+return new
 """
 
 
@@ -126,7 +138,10 @@ class Status:
 
 
 def company_item(company: Company) -> str:
-    return json.dumps({"key": company.key, **asdict(company)}, ensure_ascii=False, sort_keys=True)
+    """The queue entry of a company: its fields and key as JSON (written per row: no ``asdict`` deep copy)."""
+    c = company
+    return json.dumps({"country": c.country, "industry": c.industry, "key": c.key, "language": c.language,
+                       "name": c.name, "row": c.row, "website": c.website}, ensure_ascii=False)
 
 
 def item_company(item: str) -> Company:
@@ -136,9 +151,15 @@ def item_company(item: str) -> Company:
 
 
 def connect(url: str) -> redis.Redis:
-    """A client on ``redis://host:port/db``; replies decoded as text, with retries on a dropped connection."""
+    """A client on ``redis://host:port/db``; replies decoded as text.
+
+    A command whose connection dropped (Redis restarted: every pooled connection
+    is dead) is sent again on a new one, a few times within a second; a longer
+    outage raises, and the worker's supervisor waits for Redis with backoff.
+    """
     return redis.Redis.from_url(url, decode_responses=True, health_check_interval=30,
-                                socket_connect_timeout=5, retry_on_timeout=True)
+                                socket_connect_timeout=5, retry_on_timeout=True,
+                                retry=Retry(ExponentialBackoff(cap=0.4, base=0.1), COMMAND_RETRIES))
 
 
 class WorkQueue:
@@ -163,18 +184,22 @@ class WorkQueue:
 
     # -- the coordinator --------------------------------------------------
     def enqueue(self, companies: Iterable[Company], batch: int = 1000) -> tuple[int, list[Company]]:
-        """Queue the companies in pipelined batches (nothing kept per row); count and duplicates."""
+        """Queue the companies a batch per call (nothing kept per row); count and duplicates.
+
+        A website already in the run's ``seen`` set is a duplicate row: the check
+        is Redis's, so the coordinator keeps no set that grows with the list.
+        """
         added = 0
         duplicates: list[Company] = []
         chunk: list[Company] = []
 
         def flush() -> None:
             nonlocal added
-            pipe = self.client.pipeline(transaction=False)
+            args: list[str] = []
             for c in chunk:
-                self._enqueue(keys=[self.key("seen"), self.key("queue"), self.key("stats")],
-                              args=[c.website, company_item(c)], client=pipe)
-            for c, new in zip(chunk, pipe.execute(), strict=True):
+                args += (c.website, company_item(c))
+            flags = self._enqueue(keys=[self.key("seen"), self.key("queue"), self.key("stats")], args=args)
+            for c, new in zip(chunk, cast(list[int], flags), strict=True):
                 if new:
                     added += 1
                 else:
@@ -188,6 +213,24 @@ class WorkQueue:
         if chunk:
             flush()
         return added, duplicates
+
+    def reset(self) -> None:
+        """Forget the run's queue: waiting companies, claims, leases, outcomes and counters (a resume).
+
+        A worker still holding a claim of the old queue finds its lease gone: its
+        write is refused and its company, not stored, is among those enqueued again.
+        """
+        names = [self.key(n) for n in ("complete", "queue", "processing", "seen", "attempts", "outcome",
+                                       "reason", "stats")]
+        self.client.delete(*names)
+        leases: list[str] = []
+        for key in self.client.scan_iter(match=self.prefix + "lease:*", count=1000):
+            leases.append(str(key))
+            if len(leases) >= 1000:
+                self.client.delete(*leases)
+                leases.clear()
+        if leases:
+            self.client.delete(*leases)
 
     def mark_complete(self) -> None:
         """Every row is enqueued: workers may stop once the queue and the claims are empty."""

@@ -11,20 +11,18 @@ worker leaves nothing crawling: its leases expire and the companies go back.
 
 from __future__ import annotations
 
-import csv
 import ctypes
-import json
 import logging
 import multiprocessing
 import os
 import signal
+import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import redis
+from redis.backoff import EqualJitterBackoff
 
 from auditor import __version__
 from auditor.config import Settings
@@ -32,12 +30,14 @@ from auditor.dist import DEFAULT_LEASE
 from auditor.dist.claims import Claims
 from auditor.dist.queue import WorkQueue, connect, new_token
 from auditor.harvest.inputs import stream_companies
+from auditor.masking import mask_credentials
 from auditor.models import Company, InputError
 from auditor.store import open_store
 
 log = logging.getLogger(__name__)
 
 POLL = 1.0  # seconds between looks at the queue while other workers finish
+BACKOFF_CAP = 30.0  # the longest wait between tries while the queue is unreachable (seconds)
 _PR_SET_PDEATHSIG = 1
 
 
@@ -78,11 +78,12 @@ def register_and_enqueue(source: str, store_target: str, queue_url: str, setting
             dropped = {c.key for c in duplicates}
             store.register_companies(c for c in chunk if c.key not in dropped)
             total += added
-            errors.extend(InputError(c.row, "duplicate-row", f"{c.website} is already listed above")
+            errors.extend(InputError(c.row, "duplicate-row", f"{mask_credentials(c.website)} is already listed above")
                           for c in duplicates)
             chunk.clear()
 
-        stream = stream_companies(source)  # read row by row; an unreadable file raises OSError here
+        # read row by row (an unreadable file raises OSError here); the queue finds the duplicates
+        stream = stream_companies(source, dedupe=False)
         for company in stream:
             chunk.append(company)
             if len(chunk) >= batch:
@@ -96,11 +97,45 @@ def register_and_enqueue(source: str, store_target: str, queue_url: str, setting
         store.close()
 
 
+def resume_and_enqueue(store_target: str, queue_url: str, settings: Settings, source: str | None = None,
+                       batch: int = 1000) -> Enqueued | None:
+    """Continue the shared store's latest run: only the companies not stored yet are queued again.
+
+    The run's queue starts afresh (claims, leases and counts of before are
+    dropped), then the store's pending companies are streamed into it by key, a
+    batch at a time. ``source`` adds the rows of a companies file not registered
+    yet. None: the store holds no run to resume.
+    """
+    store = open_store(store_target)
+    try:
+        if not store.run_info():
+            return None
+        run = store.start_run(settings.to_dict(), __version__, resume=True)
+        errors: list[InputError] = []
+        if source:
+            stream = stream_companies(source)
+            chunk: list[Company] = []
+            for company in stream:
+                chunk.append(company)
+                if len(chunk) >= batch:
+                    store.register_companies(chunk)
+                    chunk.clear()
+            store.register_companies(chunk)
+            errors = stream.errors
+        queue = WorkQueue(connect(queue_url), run)
+        queue.reset()
+        added, _ = queue.enqueue(store.pending_companies(), batch)
+        queue.mark_complete()
+        return Enqueued(run, added, errors)
+    finally:
+        store.close()
+
+
 def store_counts(store_target: str) -> dict[str, int]:
     """Companies registered in the shared store, and how many of them are stored (without a queue)."""
     store = open_store(store_target)
     try:
-        return {"registered": len(store.companies()), "stored": len(store.done_keys())}
+        return store.company_counts()
     finally:
         store.close()
 
@@ -124,42 +159,63 @@ def run_worker(options: WorkerOptions, settings: Settings) -> int:
     if run is None:
         return 0
     queue = WorkQueue(connect(options.queue), run)
-    stopping = False
+    stopping = threading.Event()
     child: multiprocessing.process.BaseProcess | None = None
 
     def stop(signum: int, _frame: Any) -> None:
-        nonlocal stopping
-        stopping = True
+        stopping.set()
         if child is not None and child.is_alive() and child.pid is not None:
             os.kill(child.pid, signal.SIGTERM)
 
     old = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    backoff = EqualJitterBackoff(cap=BACKOFF_CAP, base=POLL)
+    failures = 0  # failed looks at the queue in a row: the wait doubles with each (up to BACKOFF_CAP)
     rounds = 0
     try:
-        while not stopping:
+        while not stopping.is_set():
             try:
                 queue.reap()
                 queued, drained = queue.queued(), queue.drained()
-            except redis.ConnectionError as exc:
-                log.warning("queue unreachable (%s); retrying", exc)
-                time.sleep(POLL)
+            except redis.RedisError as exc:
+                failures += 1
+                wait = backoff.compute(failures)
+                log.warning("queue unreachable (%s); trying again in %.1f s", exc, wait)
+                stopping.wait(wait)
                 continue
+            if failures:
+                log.warning("queue reachable again")
+            failures = 0
             if queued:
                 ctx = multiprocessing.get_context("spawn")
                 child = ctx.Process(target=_crawl_child, args=(options, run, settings, os.getpid()),
                                     name="auditor-crawl")
                 child.start()
-                child.join()
-                child = None
+                _supervise(child, queue, options.lease)
+                code, child = child.exitcode, None
                 rounds += 1
+                if code and not stopping.is_set():  # the crawl failed (the store unreachable, ...)
+                    wait = backoff.compute(1)
+                    log.warning("the crawl ended with exit code %s; starting again in %.1f s", code, wait)
+                    stopping.wait(wait)
             elif drained and not options.forever:
                 break
             else:
-                time.sleep(POLL)
+                stopping.wait(POLL)
     finally:
         for s, handler in old.items():
             signal.signal(s, handler)
     return rounds
+
+
+def _supervise(child: multiprocessing.process.BaseProcess, queue: WorkQueue, lease: float) -> None:
+    """Wait for the crawl, reaping expired leases meanwhile: a dead worker's companies come back mid-run."""
+    while child.is_alive():
+        child.join(timeout=lease / 3)
+        if child.is_alive():
+            try:
+                queue.reap()
+            except redis.RedisError as exc:
+                log.debug("no reaping while the queue is unreachable (%s)", exc)
 
 
 def _wait_for_run(options: WorkerOptions) -> int | None:
@@ -221,4 +277,4 @@ def start_workers(options: WorkerOptions, settings: Settings, count: int) -> lis
 
 
 __all__ = ["DEFAULT_LEASE", "Enqueued", "WorkerOptions", "current_run", "describe", "register_and_enqueue",
-           "run_worker", "start_workers", "store_counts"]
+           "resume_and_enqueue", "run_worker", "start_workers", "store_counts"]

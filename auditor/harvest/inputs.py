@@ -91,7 +91,7 @@ def _encoding(path: Path) -> str:
 
 
 def _row_to_company(row_no: int, row: Mapping[str, str | None], errors: list[InputError],
-                    seen: set[str]) -> Company | None:
+                    seen: set[str] | None) -> Company | None:
     clean = {k: (str(v).strip()[:MAX_FIELD] if v is not None else "") for k, v in row.items() if k}
     raw = mask_credentials(json.dumps(clean, ensure_ascii=False)[:500]) or ""
     website_raw = clean.get("website", "")
@@ -105,11 +105,12 @@ def _row_to_company(row_no: int, row: Mapping[str, str | None], errors: list[Inp
                        f"not a usable http(s) website: {mask_credentials(website_raw)!r}", raw)
         )
         return None
-    if website in seen:
-        errors.append(InputError(row_no, "duplicate-row",
-                                 f"{mask_credentials(website)} is already listed above", raw))
-        return None
-    seen.add(website)
+    if seen is not None:  # None: the caller finds duplicates itself (a distributed run's queue does)
+        if website in seen:
+            errors.append(InputError(row_no, "duplicate-row",
+                                     f"{mask_credentials(website)} is already listed above", raw))
+            return None
+        seen.add(website)
     country = _country(clean.get("country"))
     if country == "":
         errors.append(
@@ -126,7 +127,7 @@ def _row_to_company(row_no: int, row: Mapping[str, str | None], errors: list[Inp
     )
 
 
-def _csv_companies(fh: TextIO, errors: list[InputError]) -> Iterator[Company]:
+def _csv_companies(fh: TextIO, errors: list[InputError], dedupe: bool = True) -> Iterator[Company]:
     """Companies of a CSV text stream (opened with ``newline=""``), one row at a time."""
     sample = fh.read(8192)
     fh.seek(0)
@@ -146,7 +147,7 @@ def _csv_companies(fh: TextIO, errors: list[InputError]) -> Iterator[Company]:
             InputError(1, "missing-header", "the header must name at least the columns name,website", ",".join(header))
         )
         return
-    seen: set[str] = set()
+    seen: set[str] | None = set() if dedupe else None
     while True:
         row_no = reader.line_num + 1  # the line the record starts on
         try:
@@ -173,13 +174,13 @@ def _csv_companies(fh: TextIO, errors: list[InputError]) -> Iterator[Company]:
             yield company
 
 
-def _jsonl_companies(fh: TextIO, errors: list[InputError]) -> Iterator[Company]:
+def _jsonl_companies(fh: TextIO, errors: list[InputError], dedupe: bool = True) -> Iterator[Company]:
     """Companies of a JSON Lines text stream, one line at a time.
 
     Lines are what ``str.splitlines`` makes of the text (also U+2028 and the other
     separators it knows), read line by line.
     """
-    seen: set[str] = set()
+    seen: set[str] | None = set() if dedupe else None
     lines = (piece for physical in fh for piece in physical.splitlines())
     for row_no, line in enumerate(lines, start=1):
         line = line.strip().lstrip("\ufeff")
@@ -223,15 +224,16 @@ class CompanyStream:
     """The companies of a list, read and parsed as they are iterated.
 
     Only the row being parsed is in memory, plus the set of normalized websites
-    seen so far (duplicates are reported, as before) and the input errors, which
+    seen so far (duplicates are reported, as before; not kept with ``dedupe=False``) and the input errors, which
     ``errors`` holds once an iteration has ended. Iterating again reads the file
     again (the harvest is fed by a second pass, not by a list of every company).
     Opening checks that the file is readable and picks its encoding: an
     unreadable file raises :class:`OSError` here, not halfway through the audit.
     """
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, dedupe: bool = True) -> None:
         self.source = source
+        self.dedupe = dedupe
         self.errors: list[InputError] = []
         self.count = 0  # companies yielded by the last complete iteration
         self._url = "://" in source and not Path(source).exists()
@@ -260,12 +262,16 @@ class CompanyStream:
         with path.open(encoding=self._encoding, errors="replace", newline="") as fh:
             jsonl = self.source.endswith((".jsonl", ".ndjson", ".json")) or _starts_like_jsonl(fh)
             fh.seek(0)
-            yield from (_jsonl_companies if jsonl else _csv_companies)(fh, errors)
+            yield from (_jsonl_companies if jsonl else _csv_companies)(fh, errors, self.dedupe)
 
 
-def stream_companies(source: str) -> CompanyStream:
-    """Companies from a CSV/JSONL path, or a one-company list from a URL, as a stream."""
-    return CompanyStream(source)
+def stream_companies(source: str, dedupe: bool = True) -> CompanyStream:
+    """Companies from a CSV/JSONL path, or a one-company list from a URL, as a stream.
+
+    ``dedupe=False`` keeps no set of the websites seen (memory that grows with the
+    list): for a caller that finds duplicate rows elsewhere, as the queue of a distributed run.
+    """
+    return CompanyStream(source, dedupe)
 
 
 def read_companies(source: str) -> CompanyList:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, delete, func, select, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from auditor.masking import mask_credentials
 from auditor.models import (
@@ -57,7 +57,8 @@ T = TypeVar("T")
 # Which sighting speaks for a contact point: structured data, then links and scripts, then text.
 _METHOD_RANK: dict[Method, int] = {"json-ld": 0, "microdata": 0, "tel-link": 1, "mailto": 1, "widget-script": 1,
                 "deep-link": 1, "form": 1, "text": 2}
-_RETRIES = 3  # a write whose connection dropped is tried again this many times
+_RETRY_FOR = 120.0  # seconds a write keeps trying while the database is unreachable (then it fails)
+_RETRY_FIRST, _RETRY_CAP = 0.5, 10.0  # the first wait between tries, doubling up to the cap (seconds)
 _READ_SLICE = 500  # companies read back per round trip: few queries, bounded memory
 
 
@@ -164,6 +165,31 @@ class SqlStore:
     def done_keys(self) -> set[str]:
         with self.engine.connect() as conn:
             return set(conn.execute(select(companies.c.key).where(companies.c.status != "pending")).scalars())
+
+    def company_counts(self) -> dict[str, int]:
+        """Companies registered, and how many are stored (done or failed): counted in SQL, none loaded."""
+        with self.engine.connect() as conn:
+            by_status: dict[str, int] = {
+                status: int(n) for status, n in conn.execute(
+                    select(companies.c.status, func.count()).group_by(companies.c.status))}
+        registered = sum(by_status.values())
+        return {"registered": registered, "stored": registered - by_status.get("pending", 0)}
+
+    def pending_companies(self, batch: int = _READ_SLICE) -> Iterator[Company]:
+        """The companies not stored yet, read ``batch`` at a time by key (a long list is never loaded whole)."""
+        after = ""
+        while True:
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    select(companies.c.key, companies.c.row, companies.c.name, companies.c.website,
+                           companies.c.country, companies.c.industry, companies.c.language)
+                    .where(companies.c.status == "pending", companies.c.key > after)
+                    .order_by(companies.c.key).limit(batch)).all()
+            for r in rows:
+                yield Company(*r[1:])
+            if len(rows) < batch:
+                return
+            after = rows[-1].key
 
     # -- harvest -----------------------------------------------------------
     def save_company(self, result: CompanyResult) -> None:
@@ -336,12 +362,36 @@ class SqlStore:
 
     # -- helpers -----------------------------------------------------------
     def _retry(self, write: Callable[[], T]) -> T:
-        """Run an idempotent write again when the connection dropped under it."""
-        for attempt in range(_RETRIES):
+        """Run an idempotent write again, backing off, while the database is unreachable.
+
+        A dropped connection, a server restarting or refusing connections, a
+        deadlock: the write is tried again for up to ``_RETRY_FOR`` seconds (the
+        transaction rolled back, so nothing of the failed try remains), then fails.
+        """
+        deadline = time.monotonic() + _RETRY_FOR
+        wait = _RETRY_FIRST
+        while True:
             try:
                 return write()
             except DBAPIError as exc:
-                if not exc.connection_invalidated or attempt == _RETRIES - 1:
+                if not transient(exc) or time.monotonic() + wait > deadline:
                     raise
-                log.warning("store: connection lost during a write, retrying (%s)", exc.orig)
-        raise AssertionError("unreachable")
+                first = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
+                log.warning("store: database unreachable during a write (%s); trying again in %.1f s", first, wait)
+                time.sleep(wait)
+                wait = min(wait * 2, _RETRY_CAP)
+
+
+def transient(exc: DBAPIError) -> bool:
+    """The error says the database could not be reached or the transaction may succeed when tried again.
+
+    A connection dropped or refused (no SQLSTATE, or class 08), the server
+    shutting down or starting (57P), a deadlock or serialization failure (40),
+    SQLite's busy database; not a constraint or data error.
+    """
+    if exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    state = getattr(exc.orig, "sqlstate", None)
+    return state is None or str(state).startswith(("08", "57P", "40"))

@@ -106,53 +106,85 @@ def _ready(url: str, server: subprocess.Popen[bytes], log: Path, timeout: float 
         time.sleep(0.05)  # poll again: the server is still starting
 
 
+class PostgresProcess:
+    """A cluster in ``folder`` and its server, which can be stopped and started again on the same port."""
+
+    def __init__(self, bindir: Path, folder: Path, durable: bool = False) -> None:
+        self.bindir = bindir
+        # durable: a commit is in the WAL on disk before it returns, so an immediate shutdown (a crash)
+        # keeps every committed transaction, as on a production server; otherwise commits are asynchronous
+        self.durable = durable
+        self.folder = folder
+        self.data, self.log = folder / "data", folder / "server.log"
+        self.runner = _runner()
+        self.port = 0
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def server(self) -> PostgresServer:
+        return PostgresServer(self.port, self.folder, self.log)
+
+    def init(self) -> None:
+        if self.runner:
+            os.chown(self.folder, self.runner["user"], self.runner["group"])
+        subprocess.run(
+            [str(self.bindir / "initdb"), "-D", str(self.data), "-U", USER, "--auth=trust", "--encoding=UTF8",
+             "--locale=C.UTF-8", "--locale-provider=icu", "--icu-locale=en", "--no-sync"],
+            check=True, capture_output=True, cwd=self.folder, **self.runner,
+        )
+
+    def start(self) -> None:
+        """Start the server (on a free port the first time, on the same port after a stop)."""
+        for attempt in range(3):  # another process may take the free port first
+            port = self.port or free_port()
+            with open(self.log, "ab") as out:
+                self.process = subprocess.Popen(
+                    [str(self.bindir / "postgres"), "-D", str(self.data), "-p", str(port), "-k", str(self.folder),
+                     "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", f"synchronous_commit={'on' if self.durable else 'off'}",
+                     "-c", "full_page_writes=off", "-c", "max_connections=200"],
+                    stdout=out, stderr=subprocess.STDOUT, cwd=self.folder, start_new_session=True, **self.runner,
+                )
+            try:
+                _ready(PostgresServer(port, self.folder, self.log).url(), self.process, self.log)
+            except RuntimeError:
+                if "could not bind" in self.log.read_text(errors="replace") and attempt < 2 and not self.port:
+                    continue
+                raise
+            self.port = port
+            return
+
+    def stop(self, sig: int = signal.SIGINT) -> None:
+        """Stop the server: SIGINT is a fast shutdown, SIGQUIT an immediate one (a crash, recovered at start)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
 @contextmanager
 def running_postgres(bindir: Path) -> Iterator[PostgresServer]:
     """Start a server on a free port; stop it and remove its folder afterwards."""
-    runner = _runner()
-    folder = Path(tempfile.mkdtemp(prefix="auditor-pg-"))
-    if runner:
-        os.chown(folder, runner["user"], runner["group"])
-    data, log = folder / "data", folder / "server.log"
-    subprocess.run(
-        [str(bindir / "initdb"), "-D", str(data), "-U", USER, "--auth=trust", "--encoding=UTF8",
-         "--locale=C.UTF-8", "--locale-provider=icu", "--icu-locale=en", "--no-sync"],
-        check=True, capture_output=True, cwd=folder, **runner,
-    )
-    server: subprocess.Popen[bytes] | None = None
+    with restartable_postgres(bindir) as pg:
+        yield pg.server
+
+
+@contextmanager
+def restartable_postgres(bindir: Path, durable: bool = False) -> Iterator[PostgresProcess]:
+    """A new cluster, started; stopped and removed afterwards."""
+    pg = PostgresProcess(bindir, Path(tempfile.mkdtemp(prefix="auditor-pg-")), durable)
     try:
-        for _attempt in range(3):  # another process may take the free port first
-            port = free_port()
-            with open(log, "ab") as out:
-                server = subprocess.Popen(
-                    [str(bindir / "postgres"), "-D", str(data), "-p", str(port), "-k", str(folder),
-                     "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
-                     "-c", "full_page_writes=off", "-c", "max_connections=200"],
-                    stdout=out, stderr=subprocess.STDOUT, cwd=folder, start_new_session=True, **runner,
-                )
-            pg = PostgresServer(port, folder, log)
-            try:
-                _ready(pg.url(), server, log)
-            except RuntimeError:
-                if "could not bind" in log.read_text(errors="replace") and _attempt < 2:
-                    continue
-                raise
-            yield pg
-            return
+        pg.init()
+        pg.start()
+        yield pg
     finally:
-        if server is not None and server.poll() is None:
-            server.send_signal(signal.SIGINT)  # fast shutdown
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-        shutil.rmtree(folder, ignore_errors=True)
+        pg.stop()
+        shutil.rmtree(pg.folder, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """One PostgreSQL server for the test session."""
+def _bindir() -> Path:
     bindir = binaries()
     if bindir is None:
         missing("PostgreSQL is not installed", INSTALL)
@@ -161,8 +193,21 @@ def postgres_server() -> Iterator[PostgresServer]:
     except ImportError:
         missing("psycopg is not installed", "pip install 'psycopg[binary]'")
     assert bindir is not None
-    with running_postgres(bindir) as server:
+    return bindir
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the test session."""
+    with running_postgres(_bindir()) as server:
         yield server
+
+
+@pytest.fixture
+def restartable_postgres_server() -> Iterator[PostgresProcess]:
+    """A server of this test's own, which the test may stop and start again (faults)."""
+    with restartable_postgres(_bindir(), durable=True) as pg:
+        yield pg
 
 
 @pytest.fixture

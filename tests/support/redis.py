@@ -1,13 +1,17 @@
-"""A throwaway Redis server for the tests: no persistence, its own temporary folder.
+"""Throwaway Redis servers for the tests, each in its own temporary folder.
 
-``redis-server`` from Debian's package, on a free loopback port with
-``--save '' --appendonly no``; ready means it answered PING; it is shut down
-and its folder removed afterwards. Under CI a missing Redis fails the test.
+``redis-server`` from Debian's package, on a free loopback port; ready means it
+answered PING; it is shut down and its folder removed afterwards. The session's
+server keeps nothing on disk (``--save '' --appendonly no``); a fault test's
+:class:`PersistentRedis` writes every change to its append-only file before
+answering, so it can be killed and started again with its queue intact, as a
+production Redis configured for durability. Under CI a missing Redis fails the test.
 """
 
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -93,16 +97,84 @@ def running_redis(binary: str) -> Iterator[RedisServer]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[RedisServer]:
-    """One Redis server for the test session."""
+class PersistentRedis:
+    """A server that logs every write to its append-only file (fsync always): kill it, start it, nothing is lost."""
+
+    def __init__(self, binary: str, folder: Path) -> None:
+        self.binary = binary
+        self.folder = folder
+        self.log = folder / "server.log"
+        self.port = 0
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def server(self) -> RedisServer:
+        return RedisServer(self.port, self.folder)
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def start(self) -> None:
+        """Start (on a free port the first time, on the same port again), loading the append-only file."""
+        for attempt in range(3):
+            port = self.port or free_port()
+            with open(self.log, "ab") as out:
+                self.process = subprocess.Popen(
+                    [self.binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                     "--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.folder),
+                     "--daemonize", "no"],
+                    stdout=out, stderr=subprocess.STDOUT, cwd=self.folder, start_new_session=True,
+                )
+            try:
+                _ready(RedisServer(port, self.folder), self.process, self.log)
+            except RuntimeError:
+                if "Address already in use" in self.log.read_text(errors="replace") and attempt < 2 and not self.port:
+                    continue
+                raise
+            self.port = port
+            return
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, no shutdown save; what was answered is in the append-only file."""
+        self.stop(signal.SIGKILL)
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _binary() -> str:
     binary = shutil.which("redis-server") or next(
         (p for p in ("/usr/bin/redis-server", "/usr/sbin/redis-server") if Path(p).exists()), None)
     if binary is None:
         missing("Redis is not installed", INSTALL)
     assert binary is not None
-    with running_redis(binary) as server:
+    return binary
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """One Redis server for the test session."""
+    with running_redis(_binary()) as server:
         yield server
+
+
+@pytest.fixture
+def persistent_redis() -> Iterator[PersistentRedis]:
+    """A durable server of this test's own, which the test may kill and start again (faults)."""
+    redis = PersistentRedis(_binary(), Path(tempfile.mkdtemp(prefix="auditor-redis-aof-")))
+    try:
+        redis.start()
+        yield redis
+    finally:
+        redis.stop()
+        shutil.rmtree(redis.folder, ignore_errors=True)
 
 
 @pytest.fixture

@@ -142,3 +142,55 @@ def test_verdicts_replace_earlier_ones_and_clear(store_target: str | Path) -> No
     store.clear_verdicts()
     assert store.verdicts(company.key) == {}
     store.close()
+
+
+def test_a_hostile_pages_nul_characters_never_fail_a_write(store_target: str | Path) -> None:
+    """PostgreSQL refuses NUL in text; the store replaces it (U+FFFD) the same way on both databases."""
+    store = open_store(store_target)
+    store.start_run({}, "0")
+    company = Company(1, "Nul\x00 GmbH", "https://nul.de/", "DE")
+    store.register_companies([company])
+    page = "https://nul.de/kontakt?\x00"
+    result = CompanyResult(
+        company,
+        pages=(PageRecord(page, 200, None, "bad\x00page"),),
+        contacts=(ContactPoint("email", "info@nul.de", "info@\x00nul.de", "support\x00", "text", page,
+                               "Mail\x00 us", details={"note": "a\x00b"}),),
+        failures=(Failure("http-4xx", "gone\x00", page),),
+        external_links=("https://t.me/\x00nul",),
+    )
+    store.save_company(result)
+    store.save_input_errors([InputError(3, "malformed-row", "bad\x00row", "x\x00y")])
+    store.close()
+    store = open_store(store_target)
+    try:
+        [back] = list(store.results())
+        assert back.company.name == "Nul\ufffd GmbH"
+        assert back.pages[0].url == "https://nul.de/kontakt?\ufffd" and back.pages[0].message == "bad\ufffdpage"
+        [cp] = back.contacts
+        assert (cp.raw, cp.label, cp.context, cp.page_url) == ("info@\ufffdnul.de", "support\ufffd", "Mail\ufffd us",
+                                                              "https://nul.de/kontakt?\ufffd")
+        assert cp.details == {"note": "a\x00b"}  # JSON carries it escaped, as text without a NUL
+        assert back.failures[0].message == "gone\ufffd" and back.external_links == ("https://t.me/\ufffdnul",)
+        assert store.done_keys() == {company.key}
+        assert store.input_errors()[0].message == "bad\ufffdrow"
+    finally:
+        store.close()
+
+
+def test_counts_and_pending_companies_come_from_sql_in_batches(store_target: str | Path) -> None:
+    store = open_store(store_target)
+    try:
+        store.start_run({}, "0")
+        listed = [Company(i, f"C{i}", f"https://c{i}.de/") for i in range(1, 8)]
+        store.register_companies(listed)
+        for c in (listed[1], listed[4]):
+            store.save_company(CompanyResult(c, status="done"))
+        store.save_company(CompanyResult(listed[6], status="failed"))
+        assert store.company_counts() == {"registered": 7, "stored": 3}
+        pending = list(store.pending_companies(batch=2))  # several batches, the last one short
+        assert sorted(c.row for c in pending) == [1, 3, 4, 6]
+        assert len({c.key for c in pending}) == 4
+        assert list(store.pending_companies(batch=4))  # a batch exactly full, then an empty one
+    finally:
+        store.close()
