@@ -291,6 +291,7 @@ class HttpClient:
         ca_file: str | None = None,
         head_safe_hosts: Iterable[str] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        pace: Callable[[str], Awaitable[object]] | None = None,
     ) -> None:
         self.dns = dns
         self.policy = policy or AddressPolicy()
@@ -311,6 +312,9 @@ class HttpClient:
         self.retry_statuses = frozenset(rules["retry_statuses"])
         self.keep_headers = tuple(rules["keep_headers"])
         self._sleep = sleep
+        # Waits before every request for the host's turn across all workers (a distributed run's
+        # shared limiter); None: the per-host concurrency above is the only limit.
+        self._pace = pace
         self._session: aiohttp.ClientSession | None = None
         self._host_limits: dict[str, asyncio.Semaphore] = {}
         # Hosts that were still answering 429/503 after every retry: later fetches get
@@ -436,6 +440,8 @@ class HttpClient:
             tries = 1 if host in self._storming else self.max_tries
             while True:
                 attempt += 1
+                if self._pace is not None:
+                    await self._pace(host)
                 answer = await self._request(verb, target, cookies)
                 answer.tries, answer.waits = attempt, waits
                 if answer.status in (429, 503) and attempt >= tries:
