@@ -2,8 +2,9 @@
 
 Scrapy keeps the delay between requests to one host per process (its download
 slots); with several workers a host sees their sum. :class:`SharedPaceDownloadHandler`
-is Scrapy's HTTP/1.1 handler that first waits for the host's turn in the
-shared limiter (:class:`~auditor.net.ratelimit.SharedLimits`, in Redis). It is
+is Scrapy's HTTP/1.1 handler that sends each request in the host's turn in the
+shared limiter (:class:`~auditor.net.ratelimit.SharedLimits`, in Redis): one
+request in flight per host across workers, the next one the interval after it. It is
 a download handler, not a downloader middleware, on purpose: a middleware runs
 before the request enters its slot's queue, so the turn it reserved would pass
 while the request still waits for this worker's own slot; the handler runs when
@@ -42,10 +43,10 @@ class SharedPaceDownloadHandler(HTTP11DownloadHandler):
         self.stats = crawler.stats
 
     async def download_request(self, request: Request) -> Response:
-        waited = await self.limits.pace(urlparse_cached(request).hostname or "", self.interval)
-        if waited and self.stats is not None:
-            self.stats.inc_value("auditor/shared_pace/waits")
-        return await super().download_request(request)
+        async with self.limits.turn(urlparse_cached(request).hostname or "", self.interval) as waited:
+            if waited and self.stats is not None:
+                self.stats.inc_value("auditor/shared_turn/waits")
+            return await super().download_request(request)
 
     async def close(self) -> None:
         await self.limits.close()

@@ -4,11 +4,17 @@ Each worker process keeps its own per-host limits (Scrapy's download slots, the
 validators' :class:`~auditor.validate.limits.HostLimiter`); with many workers a
 host would see their sum. :class:`SharedLimits` adds what they all share:
 
-- **Pacing** (:meth:`SharedLimits.pace`): no two requests to one host closer than
-  an interval, across workers. A Lua script reserves the host's next free start
-  time on Redis' own clock (a GCRA-style "next free slot" key, as rate limiters
-  such as redis-cell keep it) and returns how long to wait for it, so the
-  reservation is one atomic round trip and machines' clocks never disagree.
+- **A host's turn** (:meth:`SharedLimits.turn`): one request in flight per host
+  across workers, and the next one sent no sooner than an interval after the
+  previous one *finished*, so the host never sees two requests closer than the
+  interval however long a request takes to reach it. The turn is a lock with a
+  lease (renewed while the request runs; a dead worker's runs out) and the time
+  the host is free again, both set by Lua scripts on Redis' own clock (machines'
+  clocks never disagree).
+- **Start pacing** (:meth:`SharedLimits.pace`): session starts to one host spaced
+  by an interval; a Lua script reserves the host's next free start (a GCRA-style
+  "next free slot" key, as rate limiters such as redis-cell keep it) in one
+  atomic round trip.
 - **One SMTP connection per mail host** (:meth:`SharedLimits.mx_session`): a
   redis-py :class:`~redis.asyncio.lock.Lock` per host with a lease that the
   holder extends while the session runs; a dead worker's lease runs out, so it
@@ -27,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import AsyncIterator
 
 import redis
@@ -38,6 +45,27 @@ log = logging.getLogger(__name__)
 
 PREFIX = "auditor:limits:"
 MX_LEASE = 60.0  # seconds an SMTP connection slot lives without renewal (renewed every third of it)
+TURN_LEASE = 30.0  # seconds a host's HTTP turn lives without renewal (renewed every third of it)
+TURN_POLL = 0.02  # seconds between tries while another worker has the host's turn
+
+_NOW = "local t = redis.call('TIME')\nlocal now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+# KEYS: the host's turn (lock), the time it is free again; ARGV: token, lease ms.
+# Returns -1 when another holder has the turn, else the ms to wait before sending.
+_TAKE = """
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return -1 end
+""" + _NOW + """
+return math.max(0, tonumber(redis.call('GET', KEYS[2]) or '0') - now)
+"""
+# KEYS: the host's turn, the time it is free again; ARGV: token, interval ms. The interval runs from now.
+_GIVE = _NOW + """
+redis.call('SET', KEYS[2], now + tonumber(ARGV[2]), 'PX', tonumber(ARGV[2]) + 1000)
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+"""
+_EXTEND = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
 
 # KEYS[1]: the host's next free start (ms on Redis' clock); ARGV[1]: interval in ms.
 # Returns how many ms the caller waits before its start (0: now).
@@ -90,6 +118,45 @@ class SharedLimits:
             with contextlib.suppress(redis.RedisError, RuntimeError):
                 await self._client.aclose()
             self._client = None
+
+    @contextlib.asynccontextmanager
+    async def turn(self, host: str, interval: float, lease: float = TURN_LEASE) -> AsyncIterator[float]:
+        """Hold ``host``'s one request slot across all workers; yields the seconds waited for it.
+
+        Entered when no other worker has a request to ``host`` in flight and
+        ``interval`` seconds have passed since the last one finished.
+        """
+        if interval <= 0 or not host:
+            yield 0.0
+            return
+        client = self._redis()
+        keys = [f"{PREFIX}turn:{host.lower()}", f"{PREFIX}free:{host.lower()}"]
+        token = uuid.uuid4().hex
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        while (wait_ms := int(await client.eval(_TAKE, 2, *keys, token, int(lease * 1000)))) < 0:
+            await asyncio.sleep(TURN_POLL)
+        if wait_ms:
+            await asyncio.sleep(wait_ms / 1000)
+        renewal = asyncio.create_task(self._extend(keys[0], token, lease))
+        try:
+            yield loop.time() - started
+        finally:
+            renewal.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewal
+            with contextlib.suppress(redis.RedisError):
+                await client.eval(_GIVE, 2, *keys, token, int(interval * 1000))
+
+    async def _extend(self, key: str, token: str, lease: float) -> None:
+        while True:
+            await asyncio.sleep(lease / 3)
+            try:
+                if not await self._redis().eval(_EXTEND, 1, key, token, int(lease * 1000)):
+                    log.warning("the turn %s ran out while its request was in flight", key)
+                    return
+            except redis.RedisError as exc:
+                log.warning("turn renewal failed (%s); retrying", exc)
 
     async def pace(self, host: str, interval: float) -> float:
         """Wait for this host's next free start (``interval`` seconds after the previous one); seconds waited."""

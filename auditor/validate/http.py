@@ -18,6 +18,7 @@ import socket
 import ssl
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -291,7 +292,7 @@ class HttpClient:
         ca_file: str | None = None,
         head_safe_hosts: Iterable[str] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        pace: Callable[[str], Awaitable[object]] | None = None,
+        turn: Callable[[str], AbstractAsyncContextManager[object]] | None = None,
     ) -> None:
         self.dns = dns
         self.policy = policy or AddressPolicy()
@@ -312,9 +313,9 @@ class HttpClient:
         self.retry_statuses = frozenset(rules["retry_statuses"])
         self.keep_headers = tuple(rules["keep_headers"])
         self._sleep = sleep
-        # Waits before every request for the host's turn across all workers (a distributed run's
-        # shared limiter); None: the per-host concurrency above is the only limit.
-        self._pace = pace
+        # Every request is sent in the host's turn across all workers (a distributed run's shared
+        # limiter); None: the per-host concurrency above is the only limit.
+        self._turn = turn
         self._session: aiohttp.ClientSession | None = None
         self._host_limits: dict[str, asyncio.Semaphore] = {}
         # Hosts that were still answering 429/503 after every retry: later fetches get
@@ -440,9 +441,11 @@ class HttpClient:
             tries = 1 if host in self._storming else self.max_tries
             while True:
                 attempt += 1
-                if self._pace is not None:
-                    await self._pace(host)
-                answer = await self._request(verb, target, cookies)
+                if self._turn is not None:
+                    async with self._turn(host):
+                        answer = await self._request(verb, target, cookies)
+                else:
+                    answer = await self._request(verb, target, cookies)
                 answer.tries, answer.waits = attempt, waits
                 if answer.status in (429, 503) and attempt >= tries:
                     self._storming.add(host)

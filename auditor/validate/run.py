@@ -14,6 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager
 
 from auditor import reasons
 from auditor.config import Settings
@@ -138,14 +139,14 @@ async def _check_links(
         return
     limit = asyncio.Semaphore(LINK_CONCURRENCY)
 
-    async def pace(host: str) -> None:
+    def turn(host: str) -> AbstractAsyncContextManager[float]:
         assert limits is not None
-        await limits.pace(host, settings.delay)  # the crawl's per-host delay, across all workers
+        return limits.turn(host, settings.delay)  # the crawl's per-host delay, across all workers
 
     async with HttpClient(
         resolver, AddressPolicy(settings.allow_private_targets), user_agent=settings.effective_user_agent(),
         timeout=settings.timeout, port_overrides=network.http_port_overrides, ca_file=network.ca_file,
-        pace=pace if limits is not None else None,
+        turn=turn if limits is not None else None,
     ) as http:
         validator = LinkValidator(http)
 
