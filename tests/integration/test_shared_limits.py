@@ -171,3 +171,25 @@ def test_a_greylisted_mail_host_is_not_asked_again_early_by_another_worker(
     start_at, clock_end, contact = first_contact(redis_url)
     assert start_at < clock_end - 2, "worker B started after A's clock ended: the test cannot tell"
     assert contact >= clock_end - TOLERANCE, f"worker B asked {ip} {clock_end - contact:.2f} s before A's delay ended"
+
+
+# -- the crawl: three workers on companies that share one host ------------------------------------
+def test_distributed_crawl_keeps_the_per_host_delay_across_workers(slow_lab: Lab, tmp_path: Path, postgres_url: str,
+                                                                   redis_url: str) -> None:
+    from tests.integration.test_distributed import auditor, crawl_args, stored_once
+
+    site, host, delay = slow_lab.website("robotfirma.de"), "robotfirma.de", 0.4
+    csv_path = tmp_path / "shared-host.csv"
+    rows = [f"Branch {i},{site}?branch={i},DE" for i in range(9)]
+    csv_path.write_text("name,website,country\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    since = time.time()
+    auditor(slow_lab, "audit", str(csv_path), "--out", str(tmp_path / "out"), "--store", postgres_url,
+            "--queue", redis_url, "--workers", "3", *crawl_args(slow_lab), "--delay", str(delay), "--no-autothrottle",
+            "--concurrency", "1", "--max-pages", "3", "--no-validate", "--no-report")
+    seen = [r.time for r in slow_lab.requests.for_host(host) if r.time >= since]
+    status = json.loads(auditor(slow_lab, "status", "--store", postgres_url, "--queue", redis_url, "--json").stdout)
+    crawled_by = [w for w, c in status["workers"].items() if c.get("done", 0) + c.get("failed", 0)]
+    assert len(crawled_by) >= 2, f"one worker crawled everything: the test cannot tell ({status['workers']})"
+    assert len(seen) >= 9
+    assert min(gaps(seen)) >= delay - TOLERANCE, f"requests closer than {delay} s: {sorted(gaps(seen))[:5]}"
+    stored_once(postgres_url, 9)
