@@ -24,7 +24,8 @@ host would see their sum. :class:`SharedLimits` adds what they all share:
   starts a clock that every worker waits for before it talks to that host again.
 
 Keys live under ``auditor:limits:`` (not per run: two runs on one Redis are
-polite together). A client is made per event loop (the validators run one
+polite together). While Redis cannot be reached (a restart) a worker goes on
+under its own per-host limits and says so, rather than failing its checks. A client is made per event loop (the validators run one
 ``asyncio.run`` per batch; Scrapy runs on the asyncio reactor's loop).
 """
 
@@ -33,6 +34,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
+import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -104,14 +107,24 @@ class SharedLimits:
         self.mx_lease = mx_lease
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: aioredis.Redis | None = None
+        self._hosts: dict[str, asyncio.Lock] = {}  # this process's callers wait here, one polls Redis
+        self._warned = -math.inf
 
     def _redis(self) -> aioredis.Redis:
         loop = asyncio.get_running_loop()
         if self._client is None or loop is not self._loop:
             self._loop = loop
+            self._hosts = {}
             self._client = aioredis.Redis.from_url(self.url, decode_responses=True, socket_connect_timeout=5,
                                                    retry_on_timeout=True)
         return self._client
+
+    def _unreachable(self, exc: redis.RedisError) -> None:
+        """Redis is gone (restarting?): go on under this worker's own limits, and say so once a minute."""
+        now = time.monotonic()
+        if now - self._warned >= 60:
+            self._warned = now
+            log.warning("shared limits unreachable (%s): this worker's own per-host limits hold meanwhile", exc)
 
     async def close(self) -> None:
         if self._client is not None:
@@ -130,23 +143,33 @@ class SharedLimits:
             yield 0.0
             return
         client = self._redis()
-        keys = [f"{PREFIX}turn:{host.lower()}", f"{PREFIX}free:{host.lower()}"]
+        host = host.lower()
+        keys = [f"{PREFIX}turn:{host}", f"{PREFIX}free:{host}"]
         token = uuid.uuid4().hex
         loop = asyncio.get_running_loop()
         started = loop.time()
-        while (wait_ms := int(await client.eval(_TAKE, 2, *keys, token, int(lease * 1000)))) < 0:
-            await asyncio.sleep(TURN_POLL)
-        if wait_ms:
-            await asyncio.sleep(wait_ms / 1000)
-        renewal = asyncio.create_task(self._extend(keys[0], token, lease))
-        try:
-            yield loop.time() - started
-        finally:
-            renewal.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewal
-            with contextlib.suppress(redis.RedisError):
-                await client.eval(_GIVE, 2, *keys, token, int(interval * 1000))
+        async with self._hosts.setdefault(host, asyncio.Lock()):
+            wait_ms: int | None = None
+            try:
+                while (wait_ms := int(await client.eval(_TAKE, 2, *keys, token, int(lease * 1000)))) < 0:
+                    await asyncio.sleep(TURN_POLL)
+            except redis.RedisError as exc:
+                self._unreachable(exc)
+                wait_ms = None
+            if wait_ms is None:  # no shared turn to hold
+                yield loop.time() - started
+                return
+            if wait_ms:
+                await asyncio.sleep(wait_ms / 1000)
+            renewal = asyncio.create_task(self._extend(keys[0], token, lease))
+            try:
+                yield loop.time() - started
+            finally:
+                renewal.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await renewal
+                with contextlib.suppress(redis.RedisError):
+                    await client.eval(_GIVE, 2, *keys, token, int(interval * 1000))
 
     async def _extend(self, key: str, token: str, lease: float) -> None:
         while True:
@@ -162,7 +185,11 @@ class SharedLimits:
         """Wait for this host's next free start (``interval`` seconds after the previous one); seconds waited."""
         if interval <= 0 or not host:
             return 0.0
-        wait_ms = await self._redis().eval(_PACE, 1, f"{PREFIX}pace:{host.lower()}", int(interval * 1000))
+        try:
+            wait_ms = await self._redis().eval(_PACE, 1, f"{PREFIX}pace:{host.lower()}", int(interval * 1000))
+        except redis.RedisError as exc:
+            self._unreachable(exc)
+            return 0.0
         wait = int(wait_ms) / 1000
         if wait > 0:
             await asyncio.sleep(wait)
@@ -173,7 +200,14 @@ class SharedLimits:
         """Hold the one SMTP connection slot of mail host ``host`` (its IP) across all workers."""
         lock = Lock(self._redis(), f"{PREFIX}smtp:{host}", timeout=self.mx_lease, sleep=0.05,
                     thread_local=False, raise_on_release_error=False)
-        await lock.acquire()
+        held = False
+        try:
+            held = await lock.acquire()
+        except redis.RedisError as exc:
+            self._unreachable(exc)  # this process's limiter still allows one session per host
+        if not held:
+            yield
+            return
         renewal = asyncio.create_task(self._keep(lock))
         try:
             yield
@@ -197,12 +231,20 @@ class SharedLimits:
 
     async def greylisted(self, host: str, delay: float) -> float:
         """Mail host ``host`` greylisted us: start its shared clock (if not running); seconds left on it."""
-        left = await self._redis().eval(_GREYLISTED, 1, f"{PREFIX}greylist:{host}", max(1, int(delay * 1000)))
+        try:
+            left = await self._redis().eval(_GREYLISTED, 1, f"{PREFIX}greylist:{host}", max(1, int(delay * 1000)))
+        except redis.RedisError as exc:
+            self._unreachable(exc)
+            return delay
         return int(left) / 1000
 
     async def greylist_wait(self, host: str) -> float:
         """Wait until no worker's greylisting of ``host`` asks us to stay away; seconds waited."""
-        left = int(await self._redis().eval(_GREYLIST_LEFT, 1, f"{PREFIX}greylist:{host}")) / 1000
+        try:
+            left = int(await self._redis().eval(_GREYLIST_LEFT, 1, f"{PREFIX}greylist:{host}")) / 1000
+        except redis.RedisError as exc:
+            self._unreachable(exc)
+            return 0.0
         if left > 0:
             log.info("%s greylisted a worker: waiting %.1f s before talking to it again", host, left)
             await asyncio.sleep(left)
