@@ -143,14 +143,15 @@ def test_a_greylisted_mail_host_is_not_asked_again_early_by_another_worker(
         job = {"settings": settings_for(slow_lab, greylist_delay=delay),
                "points": [email(f"nowy-{time.time_ns()}@sitemapco.pl")], "network": {}}
         a = probe(json.dumps({**job, "redis": redis_url}))
-        start_at = time.time() + 6.0  # B imports while A has its first try
+        # B imports while A has its first try, and takes over the moment A is greylisted
         b = probe(json.dumps({**job, "settings": settings_for(slow_lab, greylist_delay=0.5), "redis": redis,
-                              "start_at": start_at}))
+                              "start_on": [redis_url, clock_key, 0.5]}), stdout=subprocess.PIPE)
         deadline = time.monotonic() + 30
         while redis_server.command("GET", clock_key).startswith(b"$-1") and time.monotonic() < deadline:
             time.sleep(0.02)
         a.kill()  # a worker that dies in its greylisting wait: its batch goes to another
         a.wait()
+        start_at = time.time() + 0.5
         pttl = int(redis_server.command("PTTL", clock_key)[1:].split(b"\r")[0])
         assert pttl > 0, "worker A never recorded the greylisting"
         clock_end = time.time() + pttl / 1000 - 1.0  # the key outlives the clock by a second
@@ -160,9 +161,9 @@ def test_a_greylisted_mail_host_is_not_asked_again_early_by_another_worker(
             if servers.snapshot()["sessions"].get(ip, 0) > before:
                 contact = time.time()
             time.sleep(0.01)
-        _, err = b.communicate(timeout=60)
+        out, err = b.communicate(timeout=60)
         assert b.returncode == 0, err
-        assert contact is not None, "worker B never talked to the mail host"
+        assert contact is not None, f"worker B never talked to the mail host: {out} {err[-3000:]}"
         redis_server.command("DEL", clock_key)
         return start_at, clock_end, contact
 

@@ -4,7 +4,8 @@ Run as ``python -m tests.support.limit_probe JOB`` with a JSON job:
 ``settings`` (Settings fields), ``network`` (NetworkOptions fields), ``points``
 (``[contact point dict, country]`` pairs), ``redis`` (the shared limiter's URL,
 or null for a worker with its own limits only) and ``start_at`` (epoch seconds:
-several processes begin together). Prints the verdicts as JSON lines.
+several processes begin together) or ``start_on`` (``[redis URL, key, seconds]``:
+begin that long after another worker has set that key). Prints the verdicts as JSON lines.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import asyncio
 import json
 import sys
 import time
+
+import redis
 
 from auditor.config import Settings
 from auditor.models import ContactPoint, Verdict
@@ -36,6 +39,13 @@ def main() -> int:
                 await limits.close()
 
     time.sleep(max(0.0, float(job.get("start_at", 0)) - time.time()))
+    if job.get("start_on"):
+        url, key, after = job["start_on"]
+        client = redis.Redis.from_url(url)
+        deadline = time.monotonic() + 60
+        while not client.exists(key) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(after)
     verdicts = asyncio.run(run())
     for key, verdict in verdicts.items():
         print(json.dumps({"key": list(key), "verdict": verdict.to_dict()}, default=str))
