@@ -319,11 +319,12 @@ def validate_batches(queue_url: str, run: int, settings: Settings, lease: float,
                      stop: threading.Event | None = None) -> int:
     """Take batches until none is left: validate each, ack it with its verdicts; batches done."""
     from auditor import pipeline
-    from auditor.net.ratelimit import SharedLimits
+    from auditor.net.ratelimit import MX_LEASE, SharedLimits
 
     queue = BatchQueue(connect(queue_url), run)
     token = new_token()
-    limits = SharedLimits(queue_url)
+    # A mail host's connection slot outlives a dead worker no longer than its claims do.
+    limits = SharedLimits(queue_url, mx_lease=min(lease, MX_LEASE))
     done = 0
     stop = stop or threading.Event()
     while not stop.is_set():
