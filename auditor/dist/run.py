@@ -222,6 +222,11 @@ def describe(status: dict[str, Any]) -> str:
     for worker, w in sorted(status["workers"].items()):
         lines.append(f"  {worker}: done {w.get('done', 0)}, failed {w.get('failed', 0)}, pages {w.get('pages', 0)}, "
                      f"holding {w.get('holding', 0)}, seen {now - float(w.get('seen', now)):.0f} s ago")
+    batches = status.get("validation")
+    if batches:
+        lines.append(f"validation: {batches['done']} of {batches['batches']} batches done, "
+                     f"{batches['in_progress']} in progress, {batches['verdicts']} verdicts"
+                     + (", stored" if batches["stored"] else "" if batches["planned"] else " (not planned yet)"))
     if status["refused_late_writes"]:
         lines.append(f"late writes refused: {status['refused_late_writes']}")
     return "\n".join(lines)

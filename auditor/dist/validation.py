@@ -246,6 +246,13 @@ class BatchQueue:
     def stats(self) -> dict[str, int]:
         return {k: int(v) for k, v in cast(dict[str, str], self.client.hgetall(self.key("stats"))).items()}
 
+    def summary(self) -> dict[str, Any]:
+        """Where the validation stands, for ``auditor status``."""
+        stats = self.stats()
+        return {"planned": self.is_complete(), "batches": stats.get("enqueued", 0), "queued": self.queued(),
+                "in_progress": self.in_progress(), "done": stats.get("done", 0), "failed": stats.get("failed", 0),
+                "verdicts": stats.get("verdicts", 0), "stored": self.is_stored()}
+
     def verdicts(self) -> dict[tuple[str, ...], Verdict]:
         found: dict[tuple[str, ...], Verdict] = {}
         for field, value in self.client.hscan_iter(self.key("verdicts"), count=1000):

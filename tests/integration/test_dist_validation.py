@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from auditor.dist.queue import connect
+from auditor.dist.queue import WorkQueue, connect
+from auditor.dist.run import describe
 from auditor.dist.validation import BatchQueue
 from auditor.lab import Lab
 from auditor.models import ContactPoint, Verdict
@@ -39,6 +40,12 @@ def test_a_cut_off_workers_late_verdicts_are_refused(redis_url: str) -> None:
     assert queue.drained()
     stats = queue.stats()
     assert (stats["enqueued"], stats["done"], stats["refused"]) == (1, 1, 1)
+    assert WorkQueue(queue.client, 7).status().validation is None  # a run whose workers do not validate
+    queue.enable()
+    status = WorkQueue(queue.client, 7).status().to_dict()
+    assert status["validation"] == {"planned": True, "batches": 1, "queued": 0, "in_progress": 0, "done": 1,
+                                    "failed": 0, "verdicts": 1, "stored": False}
+    assert "validation: 1 of 1 batches done, 0 in progress, 1 verdicts" in describe(status)
 
 
 def test_a_batch_handed_back_is_taken_first_by_the_next_worker(redis_url: str) -> None:
