@@ -123,6 +123,8 @@ def test_link_checks_keep_the_per_host_delay_across_workers(slow_lab: Lab, redis
     alone = seen(lambda: run_workers(slow_lab, jobs(), None))
     assert len(alone) >= 9 and min(gaps(alone)) < delay / 3, "the control run never came close to the delay"
     shared = seen(lambda: run_workers(slow_lab, jobs(), redis_url))
+    print(f"{len(shared)} requests to {host}, closest {min(gaps(shared)):.3f} s apart "
+          f"(without the shared limiter {min(gaps(alone)):.3f} s)")
     assert len(shared) >= 9
     assert min(gaps(shared)) >= delay - TOLERANCE, f"requests closer than {delay} s: {sorted(gaps(shared))[:5]}"
 
@@ -191,6 +193,7 @@ def test_distributed_crawl_keeps_the_per_host_delay_across_workers(slow_lab: Lab
     status = json.loads(auditor(slow_lab, "status", "--store", postgres_url, "--queue", redis_url, "--json").stdout)
     crawled_by = [w for w, c in status["workers"].items() if c.get("done", 0) + c.get("failed", 0)]
     assert len(crawled_by) >= 2, f"one worker crawled everything: the test cannot tell ({status['workers']})"
+    print(f"{len(seen)} requests to {host} by {len(crawled_by)} workers, closest {min(gaps(seen)):.3f} s apart")
     assert len(seen) >= 9
     assert min(gaps(seen)) >= delay - TOLERANCE, f"requests closer than {delay} s: {sorted(gaps(seen))[:5]}"
     stored_once(postgres_url, 9)
