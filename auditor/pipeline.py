@@ -38,6 +38,7 @@ from auditor.harvest.render import render_summary
 from auditor.models import Company, CompanyResult, ContactPoint, Subject, Verdict
 from auditor.net.guard import AddressPolicy
 from auditor.net.options import NetworkOptions
+from auditor.net.ratelimit import SharedLimits
 from auditor.net.resolver import DnsResolver
 from auditor.probes.inquiries import scoring_probes
 from auditor.probes.sip.config import SipConfigError, load_sip_config
@@ -56,6 +57,7 @@ from auditor.validate.run import (
 )
 from reports.render import render_report
 from spiders.contact import ContactSpider
+from spiders.ratelimit import shared_pace_settings
 
 log = logging.getLogger("auditor")
 
@@ -197,21 +199,32 @@ def harvest(companies: Iterable[Company], out_dir: Path, settings: Settings) -> 
 
 
 def crawl_claims(claims: Iterable[Company], store: str | Path, settings: Settings,
-                 guard: object) -> dict[str, Any]:
+                 guard: object, limits_url: str | None = None) -> dict[str, Any]:
     """A distributed worker's crawl: companies claimed from the queue as the spider asks for them.
 
     ``guard`` (the claims) goes to the store pipeline: a company whose lease was
-    lost is not written, a stored one finishes its claim. Scrapy's stats.
+    lost is not written, a stored one finishes its claim. With ``limits_url``
+    (the run's Redis) the per-host delay holds across all workers. Scrapy's stats.
     """
-    return run_crawl(claims, store, settings, ContactSpider, SPIDER_SETTINGS, spider_args={"store_guard": guard})
+    extra = shared_pace_settings(limits_url, settings.delay) if limits_url and settings.delay > 0 else None
+    return run_crawl(claims, store, settings, ContactSpider, SPIDER_SETTINGS, spider_args={"store_guard": guard},
+                     extra_settings=extra)
 
 
 def finish_shared(store_target: str, out_dir: Path, settings: Settings, network: NetworkOptions | None = None,
-                  notify: Notify = to_stderr) -> AuditRun:
-    """After the workers of a distributed run: validate, export into ``out_dir`` and record the run."""
+                  notify: Notify = to_stderr, validated: Callable[[], Counter[str]] | None = None) -> AuditRun:
+    """After the workers of a distributed run: validate, export into ``out_dir`` and record the run.
+
+    ``validated`` gives the verdict counts when the workers validated in batches
+    (it writes their verdicts to the store first if no worker did); otherwise the
+    contact points are validated here.
+    """
     store = open_store(store_target)
     try:
-        verdicts = validate(store, out_dir, settings, network, notify) if settings.validate else None
+        if validated is not None:
+            verdicts: Counter[str] | None = validated()
+        else:
+            verdicts = validate(store, out_dir, settings, network, notify) if settings.validate else None
         summary = export(store, out_dir)
         if verdicts is not None:
             summary["verdicts"] = dict(verdicts)
@@ -303,7 +316,7 @@ def validate(store: Store, out_dir: Path, settings: Settings,
         rendered = asyncio.run(render_companies(done, store, settings, network))
         browsed = {key: company_browser_verdicts(pages) for key, pages in rendered.items()}
     results: list[CompanyResult] = [r for r in store.results() if r.status != "pending"]
-    points = [(cp, r.company.country) for r in results for cp in r.contacts]
+    points = _points(results)
     total = len({check_key(cp) for cp, _ in points if cp.kind in VALIDATED_KINDS})
     bar = tqdm(total=total, unit="check", desc="validate", disable=not progress)
 
@@ -321,11 +334,56 @@ def validate(store: Store, out_dir: Path, settings: Settings,
         for call in calls:
             log.info("line probe call: %s", call)
         notify(line_probe_summary(calls))
+    counts = _save_verdicts(store, results, verdicts, browsed)
+    log.info("verdicts: %s", dict(counts))
+    return counts
+
+
+def _points(results: Iterable[CompanyResult]) -> list[tuple[ContactPoint, str | None]]:
+    """Every harvested contact point with its company's country (what the validators take)."""
+    return [(cp, r.company.country) for r in results for cp in r.contacts]
+
+
+def _save_verdicts(store: Store, results: Iterable[CompanyResult], verdicts: Mapping[tuple[str, ...], Verdict],
+                   browsed: Mapping[str, Mapping[tuple[Subject, str], Verdict]] | None = None) -> Counter[str]:
+    """Each company's verdicts beside it in the store (replacing its earlier ones); counts by verdict."""
     counts: Counter[str] = Counter()
     for r in results:
-        mine = company_verdicts(r, verdicts, browsed.get(r.company.key))
+        mine = company_verdicts(r, verdicts, (browsed or {}).get(r.company.key))
         store.save_verdicts(r.company.key, mine)
         counts.update(v.verdict for v in mine)
+    return counts
+
+
+# -- validate, distributed (auditor.dist.validation plans and runs the batches) ---
+def shared_validation_points(store_target: str) -> list[tuple[ContactPoint, str | None]]:
+    """The contact points of every stored company of a shared store, to be grouped into batches."""
+    store = open_store(store_target)
+    try:
+        return _points(r for r in store.results() if r.status != "pending")
+    finally:
+        store.close()
+
+
+def validate_batch(points: list[tuple[ContactPoint, str | None]], settings: Settings,
+                   limits: SharedLimits) -> dict[tuple[str, ...], Verdict]:
+    """One batch of a distributed validation, its per-host limits shared with every worker."""
+    async def run() -> dict[tuple[str, ...], Verdict]:
+        try:
+            return await validate_points(points, settings, network_from_env(), limits=limits)
+        finally:
+            await limits.close()
+
+    return asyncio.run(run())
+
+
+def store_shared_verdicts(store_target: str, verdicts: Mapping[tuple[str, ...], Verdict]) -> Counter[str]:
+    """The verdicts of every batch, written beside each company of the shared store; counts by verdict."""
+    store = open_store(store_target)
+    try:
+        counts = _save_verdicts(store, (r for r in store.results() if r.status != "pending"), verdicts)
+    finally:
+        store.close()
     log.info("verdicts: %s", dict(counts))
     return counts
 

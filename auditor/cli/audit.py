@@ -85,6 +85,7 @@ def distributed(args: argparse.Namespace, out_dir: Path, settings: Settings) -> 
         resume_and_enqueue,
         start_workers,
     )
+    from auditor.dist.validation import BatchQueue, collect_verdicts
     from auditor.masking import mask_credentials
 
     if not (args.store and args.queue):
@@ -117,12 +118,14 @@ def distributed(args: argparse.Namespace, out_dir: Path, settings: Settings) -> 
     for w in start_workers(options, settings, max(1, args.workers)):
         w.join()
     queue = WorkQueue(connect(args.queue), enq.run)
-    if not queue.drained():
+    batches = BatchQueue(queue.client, enq.run)
+    if not queue.drained() or (batches.enabled() and not batches.drained()):
         print(describe(queue.status().to_dict()), file=sys.stderr)
-        print("auditor audit: companies are left; run `auditor worker` to finish them, then "
+        print("auditor audit: work is left (companies or validation batches); run `auditor worker` to finish it, then "
               "`auditor validate --store ...` and `auditor report --store ...`", file=sys.stderr)
         return EXIT_INTERRUPTED
-    run = pipeline.finish_shared(args.store, out_dir, settings)
+    run = pipeline.finish_shared(args.store, out_dir, settings,
+                                 validated=(lambda: collect_verdicts(batches, args.store)) if batches.enabled() else None)
     if run.summary is not None:
         print_summary(run.summary, out_dir, database=args.store)
     if not args.no_report:

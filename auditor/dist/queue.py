@@ -132,6 +132,7 @@ class Status:
     seconds_left: float | None
     workers: dict[str, dict[str, Any]]
     refused_late_writes: int
+    validation: dict[str, Any] | None = None  # the workers' validation batches, when the run has them
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -306,8 +307,12 @@ class WorkQueue:
         rate = round(pages / elapsed, 2) if elapsed > 0 and pages else None
         finished = done + failed
         left = round((queued + in_progress) * elapsed / finished, 1) if finished and elapsed > 0 else None
+        from auditor.dist.validation import BatchQueue  # it builds on this module
+
+        batches = BatchQueue(self.client, self.run)
         return Status(self.run, int(stats.get("enqueued", 0)), queued, in_progress, done, failed,
-                      self.is_complete(), pages, rate, left, workers, int(stats.get("refused", 0)))
+                      self.is_complete(), pages, rate, left, workers, int(stats.get("refused", 0)),
+                      batches.summary() if batches.enabled() else None)
 
 
 def new_token() -> str:

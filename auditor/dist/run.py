@@ -5,6 +5,8 @@ file into the store and the queue in batches, so a 1,000,000-row list is
 enqueued in bounded memory. A worker is a supervisor that reaps expired leases
 and, while there is work, runs one crawl in a child process (Scrapy's reactor
 runs once per process); the child claims companies as its spider asks for them.
+When the crawl is drained the workers validate the run in batches
+(:mod:`auditor.dist.validation`), each batch in a child process too.
 The child dies with its supervisor (``PR_SET_PDEATHSIG``), so ``kill -9`` of a
 worker leaves nothing crawling: its leases expire and the companies go back.
 """
@@ -27,6 +29,7 @@ from redis.backoff import EqualJitterBackoff
 from auditor import __version__
 from auditor.config import Settings
 from auditor.dist import DEFAULT_LEASE
+from auditor.dist import validation
 from auditor.dist.claims import Claims
 from auditor.dist.queue import WorkQueue, connect, new_token
 from auditor.harvest.inputs import stream_companies
@@ -91,6 +94,8 @@ def register_and_enqueue(source: str, store_target: str, queue_url: str, setting
         flush()
         errors.extend(stream.errors)
         store.save_input_errors(sorted(errors, key=lambda e: e.row))
+        if validation.wanted(settings):
+            validation.BatchQueue(queue.client, run).enable()  # before complete: no worker leaves without it
         queue.mark_complete()
         return Enqueued(run, total, errors)
     finally:
@@ -167,15 +172,30 @@ def run_worker(options: WorkerOptions, settings: Settings) -> int:
         if child is not None and child.is_alive() and child.pid is not None:
             os.kill(child.pid, signal.SIGTERM)
 
+    def in_child(target: Any, args: tuple[Any, ...], name: str) -> None:
+        nonlocal child
+        child = multiprocessing.get_context("spawn").Process(target=target, args=args, name=name)
+        child.start()
+        child.join()
+        child = None
+
+    def validate_in_child() -> None:
+        in_child(validation.validate_child, (options.queue, run, settings, options.lease, os.getpid()),
+                 "auditor-validate")
+
     old = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
     backoff = EqualJitterBackoff(cap=BACKOFF_CAP, base=POLL)
     failures = 0  # failed looks at the queue in a row: the wait doubles with each (up to BACKOFF_CAP)
     rounds = 0
+    batches = validation.BatchQueue(queue.client, run)
     try:
         while not stopping.is_set():
             try:
                 queue.reap()
                 queued, drained = queue.queued(), queue.drained()
+                # after the crawl, the run's validation batches (when the run validates in workers)
+                state = (validation.step(batches, options.store, settings, validate_in_child)
+                         if drained and not queued and batches.enabled() else None)
             except redis.RedisError as exc:
                 failures += 1
                 wait = backoff.compute(failures)
@@ -197,7 +217,9 @@ def run_worker(options: WorkerOptions, settings: Settings) -> int:
                     wait = backoff.compute(1)
                     log.warning("the crawl ended with exit code %s; starting again in %.1f s", code, wait)
                     stopping.wait(wait)
-            elif drained and not options.forever:
+            elif state == "work":
+                rounds += 1
+            elif drained and state in (None, "done") and not options.forever:
                 break
             else:
                 stopping.wait(POLL)
@@ -243,7 +265,7 @@ def _crawl_child(options: WorkerOptions, run: int, settings: Settings, parent: i
     claims = Claims(WorkQueue(connect(options.queue), run), new_token(), options.lease)
     claims.start()
     try:
-        pipeline.crawl_claims(claims, options.store, settings, claims)
+        pipeline.crawl_claims(claims, options.store, settings, claims, limits_url=options.queue)
     finally:
         claims.close()
 
@@ -261,6 +283,11 @@ def describe(status: dict[str, Any]) -> str:
     for worker, w in sorted(status["workers"].items()):
         lines.append(f"  {worker}: done {w.get('done', 0)}, failed {w.get('failed', 0)}, pages {w.get('pages', 0)}, "
                      f"holding {w.get('holding', 0)}, seen {now - float(w.get('seen', now)):.0f} s ago")
+    batches = status.get("validation")
+    if batches:
+        lines.append(f"validation: {batches['done']} of {batches['batches']} batches done, "
+                     f"{batches['in_progress']} in progress, {batches['verdicts']} verdicts"
+                     + (", stored" if batches["stored"] else "" if batches["planned"] else " (not planned yet)"))
     if status["refused_late_writes"]:
         lines.append(f"late writes refused: {status['refused_late_writes']}")
     return "\n".join(lines)

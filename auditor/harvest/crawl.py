@@ -26,6 +26,7 @@ def run_crawl(
     settings_module: str,
     on_done: Callable[[CompanyResult], None] | None = None,
     spider_args: Mapping[str, Any] | None = None,
+    extra_settings: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Crawl ``companies`` (blocking; Scrapy's reactor runs once per process).
 
@@ -34,7 +35,8 @@ def run_crawl(
     saves each company in the store of ``store_dir`` the moment it finishes;
     ``on_done`` then hears of it (progress bar, log line). ``store_dir`` may be
     a database URL, and ``companies`` an iterator that claims companies from a
-    distributed run's queue (``spider_args`` then hands the spider its guard).
+    distributed run's queue (``spider_args`` then hands the spider its guard, and
+    ``extra_settings`` its shared per-host pacing).
     """
     if isinstance(companies, Sequence) and not companies:
         return {}  # an empty list: no crawl to start (a stream's emptiness is its caller's to know)
@@ -42,6 +44,7 @@ def run_crawl(
     scrapy_settings.setmodule(settings_module, priority="project")
     scrapy_settings.setdict(settings.scrapy_settings(), priority="cmdline")
     scrapy_settings.set("AUDITOR_STORE_DIR", str(store_dir), priority="cmdline")
+    scrapy_settings.setdict(dict(extra_settings or {}), priority="cmdline")
     process = CrawlerProcess(scrapy_settings)
     crawler = process.create_crawler(spider)
     if on_done is not None:

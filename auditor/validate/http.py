@@ -18,6 +18,7 @@ import socket
 import ssl
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -291,6 +292,7 @@ class HttpClient:
         ca_file: str | None = None,
         head_safe_hosts: Iterable[str] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        turn: Callable[[str], AbstractAsyncContextManager[object]] | None = None,
     ) -> None:
         self.dns = dns
         self.policy = policy or AddressPolicy()
@@ -311,6 +313,9 @@ class HttpClient:
         self.retry_statuses = frozenset(rules["retry_statuses"])
         self.keep_headers = tuple(rules["keep_headers"])
         self._sleep = sleep
+        # Every request is sent in the host's turn across all workers (a distributed run's shared
+        # limiter); None: the per-host concurrency above is the only limit.
+        self._turn = turn
         self._session: aiohttp.ClientSession | None = None
         self._host_limits: dict[str, asyncio.Semaphore] = {}
         # Hosts that were still answering 429/503 after every retry: later fetches get
@@ -440,7 +445,11 @@ class HttpClient:
             tries = 1 if host in self._storming else self.max_tries
             while True:
                 attempt += 1
-                answer = await self._request(verb, target, cookies, extra_headers)
+                if self._turn is not None:
+                    async with self._turn(host):
+                        answer = await self._request(verb, target, cookies, extra_headers)
+                else:
+                    answer = await self._request(verb, target, cookies, extra_headers)
                 answer.tries, answer.waits = attempt, waits
                 if answer.status in (429, 503) and attempt >= tries:
                     self._storming.add(host)

@@ -1,5 +1,9 @@
 """Per-mail-host politeness: a cap on parallel sessions and on session starts per minute.
 
+:class:`SharedHostLimiter` adds the same limits across every worker of a
+distributed run (one connection per host, start pacing, the greylisting clock),
+kept in Redis by :class:`~auditor.net.ratelimit.SharedLimits`.
+
 Keyed by the MX host's IP address, because that is what a receiving server (and
 its rate limiter or tarpit) sees; different hosts never wait for each other. The
 start times are plain floats, so a limiter survives being used from a new event
@@ -15,6 +19,8 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+
+from auditor.net.ratelimit import SharedLimits
 
 WINDOW = 60.0
 
@@ -99,3 +105,30 @@ class HostLimiter:
                     yield
                 finally:
                     state.active -= 1
+
+    async def note_greylisted(self, key: str, delay: float) -> None:
+        """``key`` greylisted a recipient; this process's re-probe waits ``delay`` on its own (nothing to share)."""
+
+
+class SharedHostLimiter(HostLimiter):
+    """A :class:`HostLimiter` whose limits also hold across the workers sharing ``shared``'s Redis.
+
+    Inside this process's slot: wait out any worker's greylisting clock of the
+    host, take the host's one shared connection slot, then the shared start pace.
+    """
+
+    def __init__(self, shared: SharedLimits, concurrency: int = 1, per_minute: float = 60.0,
+                 total: int = 256) -> None:
+        super().__init__(concurrency, per_minute, total)
+        self.shared = shared
+
+    @asynccontextmanager
+    async def slot(self, key: str) -> AsyncIterator[None]:
+        async with super().slot(key):
+            await self.shared.greylist_wait(key)
+            async with self.shared.mx_session(key):
+                await self.shared.pace(f"smtp:{key}", self.window / self.capacity)
+                yield
+
+    async def note_greylisted(self, key: str, delay: float) -> None:
+        await self.shared.greylisted(key, delay)

@@ -3,7 +3,9 @@
 Each distinct value is checked once per run (an address listed by three
 companies costs one SMTP probe); emails go through one batch so sessions are
 shared per MX host. Nothing here reads or writes the store: the pipeline hands
-the points in and stores the verdicts.
+the points in and stores the verdicts. In a distributed run ``limits`` (Redis)
+makes the per-host limits hold across workers: one SMTP connection per mail host,
+its greylisting delay, and the crawl's per-host delay between HTTP requests.
 """
 
 from __future__ import annotations
@@ -12,16 +14,20 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager
 
 from auditor import reasons
 from auditor.config import Settings
 from auditor.models import Check, CompanyResult, ContactPoint, Subject, Verdict
 from auditor.net.guard import AddressPolicy
 from auditor.net.options import NetworkOptions
+from auditor.net.ratelimit import SharedLimits
 from auditor.net.resolver import DnsResolver
 from auditor.validate.browser import merge_browser
 from auditor.validate.email import EmailCheckConfig, EmailValidator
+from auditor.validate.email.validator import MAX_OPEN_SESSIONS
 from auditor.validate.http import HttpClient
+from auditor.validate.limits import SharedHostLimiter
 from auditor.validate.links import LinkValidator
 from auditor.validate.phone import validate_phone
 
@@ -69,6 +75,7 @@ async def validate_points(
     network: NetworkOptions | None = None,
     resolver: DnsResolver | None = None,
     on_verdict: Callable[[Verdict], None] | None = None,
+    limits: SharedLimits | None = None,
 ) -> dict[tuple[str, ...], Verdict]:
     """Verdicts for (contact point, company country) pairs, keyed by :func:`check_key`."""
     network = network or NetworkOptions()
@@ -90,8 +97,8 @@ async def validate_points(
     emails = [cp for cp, _ in unique.values() if cp.kind == "email"]
     links = [cp for cp, _ in unique.values() if cp.kind in ("chat", "messaging", "form")]
     await asyncio.gather(
-        _check_emails(emails, resolver, settings, found),
-        _check_links(links, resolver, settings, network, found),
+        _check_emails(emails, resolver, settings, found, limits),
+        _check_links(links, resolver, settings, network, found, limits),
     )
     return verdicts
 
@@ -105,12 +112,15 @@ def _phone_verdict(cp: ContactPoint, country: str | None) -> Verdict:
 
 async def _check_emails(
     emails: list[ContactPoint], resolver: DnsResolver, settings: Settings,
-    found: Callable[[ContactPoint, Verdict], None],
+    found: Callable[[ContactPoint, Verdict], None], limits: SharedLimits | None = None,
 ) -> None:
     """Every address in one validator run, so that each mail host gets few, polite sessions."""
     if not emails:
         return
-    validator = EmailValidator(resolver, _email_config(settings))
+    config = _email_config(settings)
+    shared = SharedHostLimiter(limits, config.per_mx_concurrency, config.per_mx_sessions_per_minute,
+                               MAX_OPEN_SESSIONS) if limits is not None else None
+    validator = EmailValidator(resolver, config, limiter=shared)
     try:
         by_value = await validator.validate_many(cp.value for cp in emails)
     except Exception as exc:  # noqa: BLE001
@@ -122,15 +132,21 @@ async def _check_emails(
 
 async def _check_links(
     links: list[ContactPoint], resolver: DnsResolver, settings: Settings, network: NetworkOptions,
-    found: Callable[[ContactPoint, Verdict], None],
+    found: Callable[[ContactPoint, Verdict], None], limits: SharedLimits | None = None,
 ) -> None:
     """Chat, messaging and form checks over one guarded HTTP client, LINK_CONCURRENCY at a time."""
     if not links:
         return
     limit = asyncio.Semaphore(LINK_CONCURRENCY)
+
+    def turn(host: str) -> AbstractAsyncContextManager[float]:
+        assert limits is not None
+        return limits.turn(host, settings.delay)  # the crawl's per-host delay, across all workers
+
     async with HttpClient(
         resolver, AddressPolicy(settings.allow_private_targets), user_agent=settings.effective_user_agent(),
         timeout=settings.timeout, port_overrides=network.http_port_overrides, ca_file=network.ca_file,
+        turn=turn if limits is not None else None,
     ) as http:
         validator = LinkValidator(http)
 

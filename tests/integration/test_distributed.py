@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 
 from auditor.dist.claims import Claims
 from auditor.dist.queue import WorkQueue, connect
+from auditor.dist.validation import BatchQueue
 from auditor.lab import Lab
 from auditor.models import CompanyResult, PageRecord
 from auditor.store import SqlStore, open_store
@@ -113,6 +114,11 @@ def test_embedded_and_distributed_runs_find_the_same(lab: Lab, tmp_path: Path, p
     assert status["queued"] == 0 and status["in_progress"] == 0
     assert status["done"] + status["failed"] == expected
     assert len(status["workers"]) >= 3, status["workers"]
+    # validated by the workers, in batches per mail host and platform host, each verdict stored once
+    batches = BatchQueue(connect(redis_url), status["run"])
+    assert batches.drained() and batches.is_stored()
+    stats = batches.stats()
+    assert stats["done"] == stats["enqueued"] >= 10 and stats.get("refused", 0) == 0, stats
     # the report and the exports of the shared store, written anywhere
     again = tmp_path / "again"
     auditor(lab, "report", "--store", postgres_url, "--out", str(again))

@@ -11,7 +11,8 @@
 * **Catch-all.** After a domain's real recipients, a random local part of the same
   domain is tried on a separate session; the result is kept per domain.
 * **Greylisting** (4xx) is retried once, after ``greylist_retry_delay``, for the
-  whole batch together (one sleep, no loops).
+  whole batch together (one sleep, no loops). The limiter hears which hosts
+  greylisted: a shared one makes every worker wait out the same delay.
 """
 
 from __future__ import annotations
@@ -90,6 +91,9 @@ class SmtpBatcher:
         retry = [p for p in real + catch if p.outcome is not None and p.outcome.reason == reasons.GREYLISTED]
         if retry and not self.port_blocked:
             delay = max(0.0, self.config.greylist_retry_delay)
+            # Shared with other workers (distributed runs): none of them asks these hosts before the delay.
+            for ip in dict.fromkeys(p.outcome.ip for p in retry if p.outcome is not None and p.outcome.ip):
+                await self.limiter.note_greylisted(ip, delay)
             log.info("%d recipient(s) greylisted; re-probing once in %g s", len(retry), delay)
             await asyncio.sleep(delay)
             for probe in retry:

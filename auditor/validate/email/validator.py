@@ -48,11 +48,12 @@ class EmailValidator:
     """Validates email addresses; reuse one instance per run so its caches and limits hold.
 
     The resolver is injected (``--nameserver`` and the lab reach it that way), and so
-    may be the SMTP client class (``smtp_client``, aiosmtplib's by default).
+    may be the SMTP client class (``smtp_client``, aiosmtplib's by default) and the
+    per-host limiter (a distributed run's :class:`~auditor.validate.limits.SharedHostLimiter`).
     """
 
     def __init__(self, resolver: Resolves, config: EmailCheckConfig,
-                 smtp_client: SmtpClientFactory = aiosmtplib.SMTP) -> None:
+                 smtp_client: SmtpClientFactory = aiosmtplib.SMTP, limiter: HostLimiter | None = None) -> None:
         self.resolver = resolver
         self.config = config
         self.policy = AddressPolicy(config.allow_private)
@@ -73,7 +74,7 @@ class EmailValidator:
                 "no SMTP MAIL FROM configured; using %r. Set an address on your own domain.",
                 self.mail_from,
             )
-        self.limiter = HostLimiter(
+        self.limiter = limiter or HostLimiter(
             config.per_mx_concurrency, config.per_mx_sessions_per_minute, MAX_OPEN_SESSIONS
         )
         dialer = Dialer(self.helo, config.smtp_port, config.timeout, opportunistic_tls(), smtp_client)
