@@ -28,8 +28,7 @@ from redis.backoff import EqualJitterBackoff
 
 from auditor import __version__
 from auditor.config import Settings
-from auditor.dist import DEFAULT_LEASE
-from auditor.dist import validation
+from auditor.dist import DEFAULT_LEASE, validation
 from auditor.dist.claims import Claims
 from auditor.dist.queue import WorkQueue, connect, new_token
 from auditor.harvest.inputs import stream_companies

@@ -38,7 +38,16 @@ from urllib.parse import urlsplit
 import redis
 
 from auditor.config import Settings
-from auditor.dist.queue import _CLAIM, _ENQUEUE, _RELEASE, _REAP, _RENEW, MAX_ATTEMPTS, connect, new_token
+from auditor.dist.queue import (
+    _CLAIM,
+    _ENQUEUE,
+    _REAP,
+    _RELEASE,
+    _RENEW,
+    MAX_ATTEMPTS,
+    connect,
+    new_token,
+)
 from auditor.models import ContactPoint, Verdict
 from auditor.net.guard import AddressPolicy
 from auditor.net.resolver import DnsResolver
@@ -191,11 +200,13 @@ class BatchQueue:
     # planning
     def enqueue(self, batches: Mapping[str, list[Point]]) -> int:
         """Queue each batch once (a planner that died and is redone enqueues nothing twice)."""
-        added = 0
+        args: list[str] = []
         for key, points in batches.items():
-            added += int(self._enqueue(keys=[self.key("seen"), self.key("queue"), self.key("stats")],
-                                       args=[key, batch_item(key, points)]))
-        return added
+            args += [key, batch_item(key, points)]
+        if not args:
+            return 0
+        flags = self._enqueue(keys=[self.key("seen"), self.key("queue"), self.key("stats")], args=args)
+        return sum(int(f) for f in flags)  # the shared script answers one flag per item: 1 added, 0 seen
 
     def mark_complete(self) -> None:
         self.client.set(self.key("complete"), "1")

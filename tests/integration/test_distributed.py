@@ -171,7 +171,7 @@ def test_kill_9_of_a_worker_in_mid_company_loses_and_duplicates_nothing(
                 break
         assert killed, f"the kill never hit a worker in mid-company (seed {seed})"
         print(f"killed {killed} holding companies")
-        assert other.wait(timeout=180) == 0, other.stderr.read() if other.stderr else ""
+        assert other.wait(timeout=600) == 0, other.stderr.read() if other.stderr else ""
     finally:
         for p in (victim, other):
             if p.poll() is None:
