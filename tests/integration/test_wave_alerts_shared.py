@@ -138,3 +138,43 @@ def test_the_schedules_busy_check_reads_the_shared_stores_wave_lock(postgres_url
         assert running_wave(postgres_url) is None
     finally:
         store.close()
+
+
+def test_a_detached_wave_sends_its_alerts_when_the_command_that_finishes_it_runs(
+        tmp_path: Path, postgres_url: str, redis_url: str) -> None:
+    hook = Hook()
+    out = tmp_path / "audit"
+    shared = ["--store", postgres_url, "--queue", redis_url]
+    notify = ["--notify", f"webhook:{hook.url}/{HOOK_SECRET}"]
+    try:
+        first = Lab(_world(False)).start()
+        try:
+            ports = first.http_port, first.https_port, first.dns_port
+            csv_path = first.write_companies_csv(tmp_path / "c.csv")
+            crawl = ["--nameserver", first.nameserver, *CRAWL]
+            run = auditor("audit", str(csv_path), "--out", str(out), *shared, *crawl,
+                          env={**os.environ, **first.env()})
+            assert run.returncode == 0, run.stderr
+        finally:
+            first.stop()
+        with Lab(_world(True), http_port=ports[0], https_port=ports[1], dns_port=ports[2]) as second:
+            env = {**os.environ, **second.env()}
+            detached = auditor("wave", str(out), *shared, "--detach", *notify, env=env)
+            assert detached.returncode == 0 and "Wave 2 enqueued" in detached.stdout, detached.stderr
+            assert hook.requests == []  # enqueued, not finished: nothing to tell yet
+            worker = auditor("worker", *shared, *[o for o in crawl if o != "--no-report"], env=env)
+            assert worker.returncode == 0, worker.stderr
+            finished = auditor("wave", str(out), *shared, *notify, env=env)
+            assert finished.returncode == 0, finished.stderr
+            assert "Wave 2" in finished.stdout and ": delivered" in finished.stdout
+        (request,) = hook.requests
+        assert request["body"]["event"] == "wave-2" and request["body"]["alerts"]
+    finally:
+        hook.close()
+    store = open_store(postgres_url)
+    try:
+        engine = store.engine  # type: ignore[attr-defined]
+        assert [(w.number, w.status) for w in store_waves.list_waves(engine)] == [(1, "finished"), (2, "finished")]
+        assert [r["status"] for r in AlertDeliveries(engine).rows()] == ["delivered"]
+    finally:
+        store.close()
