@@ -50,7 +50,7 @@ def _store_text(url: str) -> bytes:
 
 
 def _queue_text(url: str) -> bytes:
-    client: redis.Redis = connect(url)  # type: ignore[type-arg]
+    client: redis.Redis = connect(url)
     out: list[bytes] = []
     for key in client.scan_iter(count=1000):
         out.append(key if isinstance(key, bytes) else str(key).encode())
