@@ -115,13 +115,15 @@ def wave_payload(engine: Any, number: int, out_dir: Path, config: NotifyConfig,
 
 
 def notify_waves(out_dir: Path, config: NotifyConfig, *, nameserver: str | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> list[Delivery]:
+                 sleep: Callable[[float], None] = time.sleep, store_target: str | None = None) -> list[Delivery]:
     """Send the latest finished wave's alerts, and retry earlier waves whose delivery failed.
 
-    Waves never attempted for a destination are not back-filled: adding a
-    destination does not send it the audit's whole history.
+    ``store_target``: a distributed run's shared store (its URL), which then
+    holds the waves and records the deliveries; ``out_dir`` only names the
+    audit and its report. Waves never attempted for a destination are not
+    back-filled: adding a destination does not send it the audit's whole history.
     """
-    store = open_store(out_dir)
+    store = open_store(store_target or out_dir)
     engine = store.engine  # type: ignore[attr-defined]
     try:
         tables = AlertDeliveries(engine)

@@ -117,11 +117,14 @@ def _schedule(config_file: str | None) -> tuple[str | None, str | None]:
     return schedule_section(load_config(config_file).data.get("schedule")) if config_file else (None, None)
 
 
-def _alerts(out_dir: Path, config: NotifyConfig, settings: Settings) -> int:
-    """Send the alerts of the latest wave (and retry failed ones); failures are recorded, not fatal."""
+def _alerts(out_dir: Path, config: NotifyConfig, settings: Settings, store: str | None = None) -> int:
+    """Send the alerts of the latest wave (and retry failed ones); failures are recorded, not fatal.
+
+    ``store``: a distributed run's shared store, which holds the waves and records the deliveries.
+    """
     from auditor.alerts import notify_waves, summary
 
-    deliveries = notify_waves(out_dir, config, nameserver=settings.nameserver)
+    deliveries = notify_waves(out_dir, config, nameserver=settings.nameserver, store_target=store)
     if deliveries:
         print(summary(deliveries))
     if any(d.status == "failed" for d in deliveries):
@@ -130,8 +133,12 @@ def _alerts(out_dir: Path, config: NotifyConfig, settings: Settings) -> int:
     return EXIT_OK
 
 
-def _scheduled(args: argparse.Namespace, out_dir: Path, spec: str, tz: str | None) -> int:
-    """Keep running: start a wave (its own process) at every time of the schedule, one at a time."""
+def _scheduled(args: argparse.Namespace, out_dir: Path, spec: str, tz: str | None, store: str | None = None) -> int:
+    """Keep running: start a wave (its own process) at every time of the schedule, one at a time.
+
+    ``store``: a distributed run's shared store, whose running-wave lock is read before each start; the
+    child command carries --store, --queue and --workers as given here.
+    """
     from auditor.waves.schedule import (
         PER_NUMBER,
         local_zone_name,
@@ -148,12 +155,12 @@ def _scheduled(args: argparse.Namespace, out_dir: Path, spec: str, tz: str | Non
     )
 
     name = tz or local_zone_name()
-    trigger = (per_number_trigger(spec, panel_zones(out_dir)) if name == PER_NUMBER
+    trigger = (per_number_trigger(spec, panel_zones(store or out_dir)) if name == PER_NUMBER
                else parse_spec(spec, zone(name)))
     argv = [sys.executable, "-m", "auditor.cli", "wave", str(out_dir), "--once",
             *child_argv(args.wave_parser, args, frozenset({"every", "tz", "once", "alerts_only", "waves"}))]
     wave = WaveProcess(argv)
-    scheduler = WaveScheduler(trigger, wave, busy=lambda: running_wave(out_dir), interrupt=wave.interrupt)
+    scheduler = WaveScheduler(trigger, wave, busy=lambda: running_wave(store or out_dir), interrupt=wave.interrupt)
     limit = args.waves
     first = trigger.get_next_fire_time(None, datetime.now(UTC))
     print(f"auditor wave: waves of {out_dir} on schedule {spec!r} ({name}), the first at "
@@ -178,6 +185,7 @@ def add_shared_wave_options(p: argparse.ArgumentParser) -> None:
 def run_shared(args: argparse.Namespace, out_dir: Path) -> int:
     """A wave through the run's queue (DIR receives the exports and the report), finished as `audit --store` is."""
     from auditor import pipeline
+    from auditor.alerts import load_notify
     from auditor.dist import DEFAULT_LEASE
     from auditor.masking import mask_credentials
     from auditor.store.waves import WaveBusy
@@ -189,16 +197,33 @@ def run_shared(args: argparse.Namespace, out_dir: Path) -> int:
         stored_settings,
     )
 
-    if not (args.store and args.queue):
+    if not (args.store and (args.queue or args.alerts_only)):
         print("auditor wave: a distributed wave takes both --store URL and --queue URL", file=sys.stderr)
         return EXIT_USAGE
     try:
         names = {f.name for f in fields(Settings)} - {"config_file"}
         stored = {k: v for k, v in stored_settings(args.store).items() if k in names and getattr(args, k, None) is None}
-        if args.no_validate:
-            stored.pop("validate", None)
-        settings = settings_from(args, **stored)
-        setup_logging(out_dir, args.verbose)
+    except server_errors() as exc:
+        return unreachable("wave", exc)
+    if args.no_validate:
+        stored.pop("validate", None)
+    settings = settings_from(args, **stored)
+    setup_logging(out_dir, args.verbose)
+    config_file = args.config or settings.config_file
+    every, tz = (None, None) if args.once else _schedule(config_file)
+    # Read now: a wrong destination or a missing [notify.email] fails before the wave, not after it.
+    notify = load_notify(config_file, args.notify or (), allow_private=settings.allow_private_targets)
+    if args.alerts_only:
+        if notify is None:
+            print("auditor wave: --alerts-only needs --notify DEST or [notify] destinations", file=sys.stderr)
+            return EXIT_USAGE
+        try:
+            return _alerts(out_dir, notify, settings, args.store)
+        except server_errors() as exc:
+            return unreachable("wave", exc)
+    if args.every or every:
+        return _scheduled(args, out_dir, args.every or every or "", args.tz or tz, store=args.store)
+    try:
         if args.abandon_stale and (stale := abandon_stale(args.store)) is not None:
             print(f"auditor wave: wave {stale} had crashed; marked 'crashed'", file=sys.stderr)
         shared = SharedWave(args.store, args.queue, max(1, args.workers), args.lease or DEFAULT_LEASE, args.detach)
@@ -225,4 +250,9 @@ def run_shared(args: argparse.Namespace, out_dir: Path) -> int:
     rc = exit_code(run.outcome)
     if rc == EXIT_OK and not args.no_report:
         print_report(pipeline.write_report(out_dir, report_options(args), store_target=args.store))
+    if rc == EXIT_OK and notify is not None:  # a finished wave, also a detached one this command finished
+        try:
+            _alerts(out_dir, notify, settings, args.store)
+        except server_errors() as exc:
+            return unreachable("wave", exc)
     return rc

@@ -50,14 +50,19 @@ log = logging.getLogger(__name__)
 MISFIRE_GRACE = 60.0  # seconds late a start may still run (the scheduler woke late); later ones are skipped
 
 
-def running_wave(out_dir: Path | str) -> str | None:
-    """Why a wave may not start now (a wave of the audit runs or looks crashed), or None."""
-    store = open_store(out_dir)
+def running_wave(target: Path | str) -> str | None:
+    """Why a wave may not start now (a wave of the audit runs or looks crashed), or None.
+
+    ``target``: the audit's folder or a shared store's URL. A detached wave of a
+    shared store (running, no process) does not block: the wave command started
+    next finishes it once its queue is drained, or says its workers are at it.
+    """
+    store = open_store(target)
     try:
         running = [w for w in store_waves.list_waves(store.engine) if w.status == "running"]  # type: ignore[attr-defined]
     finally:
         store.close()
-    if not running:
+    if not running or running[-1].pid is None:
         return None
     busy = store_waves.WaveBusy(running[-1], store_waves.is_stale(running[-1]))
     return str(busy) + ("; run `auditor wave --abandon-stale DIR` once checked" if busy.stale else "")

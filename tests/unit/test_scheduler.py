@@ -117,6 +117,21 @@ def test_each_scheduled_wave_gets_the_options_given_without_the_schedule() -> No
     assert "--every" not in rebuilt and "--verbose" not in rebuilt
 
 
+def test_each_scheduled_distributed_wave_gets_the_shared_store_queue_and_workers() -> None:
+    from auditor.cli import build_parser
+    from auditor.waves.scheduler import child_argv
+
+    parser = build_parser()
+    argv = ["wave", "DIR", "--store", "postgresql://auditor@db.example/audit", "--queue", "redis://q.example:6379/0",
+            "--workers", "3", "--lease", "30", "--every", "every 6h", "--notify", "webhook:https://h.example/a"]
+    args = parser.parse_args(argv)
+    rebuilt = child_argv(args.wave_parser, args, frozenset({"every", "tz", "waves", "once", "alerts_only"}))
+    again = parser.parse_args(["wave", "DIR", "--once", *rebuilt])
+    for name in ("store", "queue", "workers", "lease", "notify"):
+        assert getattr(again, name) == getattr(args, name), name
+    assert again.every is None and not again.detach
+
+
 def test_per_number_zones_come_from_the_audits_phone_numbers(tmp_path: object) -> None:
     from pathlib import Path
 
