@@ -48,10 +48,22 @@ def span(text: str, part: str) -> tuple[int, int]:
         ("0612345678.pdf", "0612345678", True),  # a file name
         ("0612345678abc", "0612345678", True),  # letters after
         ("0612345678Telefon", "0612345678", False),  # a label word after is not glue
+        # the longest label of the data (31 characters) is looked up whole, not cut at 30
+        ("0612345678servicio de atención al cliente", "0612345678", False),
+        ("0612345678servicio de atención al clientela", "0612345678", True),
     ],
 )
 def test_glued(text: str, part: str, glued: bool) -> None:
     assert guards._glued(text, *span(text, part)) is glued
+
+
+def test_the_look_ahead_for_a_label_after_the_digits_follows_the_longest_label() -> None:
+    longest = guards._longest_word()
+    vocab_words = ["servicio de atención al cliente", "Telefon", "Hotline", "☎"]
+    assert longest >= max(len(w) for w in vocab_words)
+    for word in vocab_words:
+        text = "0612345678" + word
+        assert not guards._glued(text, 0, 10), word
 
 
 def test_a_label_word_ending_at_the_digits_is_not_glue_even_far_into_a_block() -> None:
@@ -140,6 +152,10 @@ def test_a_decoy_touching_part_of_a_match_rejects_it() -> None:
         ("1234567 Ft", "1234567", True),
         ("1234567 €ab", "1234567", True),  # a sign is a unit whatever follows it
         ("1234567 руб.abc", "1234567", True),  # so is an abbreviation with its dot
+        ("1234567 m²", "1234567", True),
+        ("1234567 Ftn", "1234567", False),  # a unit that a word goes on from is no unit
+        ("1234567 kmh", "1234567", False),
+        ("1234567 Ft.", "1234567", True),
         ("Tel 1234567", "1234567", False),
         ("1234567, 89", "1234567", False),  # a list, not decimals
     ],
