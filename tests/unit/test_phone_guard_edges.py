@@ -42,6 +42,7 @@ def span(text: str, part: str) -> tuple[int, int]:
         ("12340612345678", "0612345678", True),  # digits before
         ("id_0612345678", "0612345678", True),
         ("abc/0612345678", "0612345678", True),  # a path segment
+        ("x a/0612345678", "0612345678", True),  # a one-letter path segment after a space
         ("0612345678_x", "0612345678", True),
         ("0612345678 9", "0612345678", False),
         ("061234567891", "0612345678", True),  # digits after
@@ -104,6 +105,11 @@ def test_a_match_is_dropped_as_soon_as_a_decoy_touches_it() -> None:
 )
 def test_opening_plus_and_parenthesis_belong_to_the_number(text: str, part: str, rejected: bool) -> None:
     assert guards.rejected(text, *span(text, part), [], whole=False) is rejected
+
+
+def test_the_opening_signs_are_looked_for_only_before_the_number() -> None:
+    # at the start of the text there is nothing before it: the "(" at the end is no opening sign
+    assert not guards.rejected("0612345678 IBAN (", 0, 10, [], whole=False)
 
 
 def test_a_price_tail_drops_a_match_but_not_the_run_holding_it() -> None:
@@ -171,6 +177,8 @@ def test_is_amount(text: str, part: str, amount: bool) -> None:
         ("IBAN: 0612345678", "0612345678", True),
         ("IBAN " + "a" * 20 + " 0612345678", "0612345678", True),  # 20 characters between
         ("IBAN " + "a" * 21 + " 0612345678", "0612345678", False),
+        ("IBAN" + " " * 44 + "0612345678", "0612345678", True),  # the keyword within 48 characters
+        ("IBAN" + " " * 45 + "0612345678", "0612345678", False),
         ("IBAN: see the account below please 06 1 234 5678", "06 1", False),
         ("IBAN Tel 0612345678", "0612345678", False),  # a phone word in between wins
         ("Tel 0612345678", "0612345678", False),
