@@ -147,10 +147,12 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any], where: str = "") -> d
                 out[key] = dict(value)
                 continue
             raise ValueError(f"unknown scoring setting {path!r}")
-        if isinstance(base[key], dict) and isinstance(value, Mapping):
-            out[key] = _merge(base[key], value, path)
-        else:
-            out[key] = value
+        table = isinstance(base[key], dict)
+        if table != isinstance(value, Mapping):
+            # a table for a list was read as its keys, a number for a table failed on .items()
+            shape = "a table" if table else "a value, not a table"
+            raise ValueError(f"scoring setting {path!r} must be {shape}")
+        out[key] = _merge(base[key], value, path) if table else value
     return out
 
 

@@ -131,9 +131,9 @@ def _telegram(parts: SplitResult, host: str, rule: dict[str, Any]) -> Deeplink |
     first = segs[0]
     if first.startswith("+") and len(first) > 1:
         return Deeplink("telegram", f"https://t.me/{first}", first)
-    if first == rule["invite_segment"] and len(segs) > 1:
-        path = f"{first}/{segs[1]}"
-        return Deeplink("telegram", f"https://t.me/{path}", path)
+    if first == rule["invite_segment"]:  # t.me/joinchat alone invites nowhere: no account
+        path = f"{first}/{segs[1]}" if len(segs) > 1 else ""
+        return Deeplink("telegram", f"https://t.me/{path}", path) if path else None
     if first == rule["preview_segment"] and len(segs) > 1:
         return _telegram_name(segs[1], rule)
     return _telegram_name(first, rule)

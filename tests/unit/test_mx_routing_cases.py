@@ -147,3 +147,18 @@ def test_route_carries_its_start_and_duration(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(routing, "time", clock)
     route = mail_hosts(Recorded({(D, "MX"): (OK, ("0 .",))}), D, PUBLIC)
     assert (route.reason, route.started_at, route.duration_ms) == ("null-mx", 1_700_000_000.0, 250.0)
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        (MailHost("acme.example", 0, ("192.0.2.1",)), ("active", "implicit-mx", True)),
+        (MailHost("acme.example", 0, (), ("10.0.0.1",)), ("unknown", "mx-private", True)),
+        (MailHost("acme.example", 0, status=NXDOMAIN), ("inactive", "nxdomain", False)),
+        (MailHost("acme.example", 0, status=NODATA), ("inactive", "no-mail-host", False)),
+        (MailHost("acme.example", 0, status=SERVFAIL), ("unknown", routing.temporary_reason(SERVFAIL), False)),
+    ],
+)
+def test_an_implicit_host_is_kept_as_evidence_only_when_it_has_addresses(
+        host: MailHost, expected: tuple[str, str, bool]) -> None:
+    assert routing.implicit_verdict(host) == expected

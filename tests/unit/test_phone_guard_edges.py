@@ -42,16 +42,29 @@ def span(text: str, part: str) -> tuple[int, int]:
         ("12340612345678", "0612345678", True),  # digits before
         ("id_0612345678", "0612345678", True),
         ("abc/0612345678", "0612345678", True),  # a path segment
+        ("x a/0612345678", "0612345678", True),  # a one-letter path segment after a space
         ("0612345678_x", "0612345678", True),
         ("0612345678 9", "0612345678", False),
         ("061234567891", "0612345678", True),  # digits after
         ("0612345678.pdf", "0612345678", True),  # a file name
         ("0612345678abc", "0612345678", True),  # letters after
         ("0612345678Telefon", "0612345678", False),  # a label word after is not glue
+        # the longest label of the data (31 characters) is looked up whole, not cut at 30
+        ("0612345678servicio de atención al cliente", "0612345678", False),
+        ("0612345678servicio de atención al clientela", "0612345678", True),
     ],
 )
 def test_glued(text: str, part: str, glued: bool) -> None:
     assert guards._glued(text, *span(text, part)) is glued
+
+
+def test_the_look_ahead_for_a_label_after_the_digits_follows_the_longest_label() -> None:
+    longest = guards._longest_word()
+    vocab_words = ["servicio de atención al cliente", "Telefon", "Hotline", "☎"]
+    assert longest >= max(len(w) for w in vocab_words)
+    for word in vocab_words:
+        text = "0612345678" + word
+        assert not guards._glued(text, 0, 10), word
 
 
 def test_a_label_word_ending_at_the_digits_is_not_glue_even_far_into_a_block() -> None:
@@ -92,6 +105,11 @@ def test_a_match_is_dropped_as_soon_as_a_decoy_touches_it() -> None:
 )
 def test_opening_plus_and_parenthesis_belong_to_the_number(text: str, part: str, rejected: bool) -> None:
     assert guards.rejected(text, *span(text, part), [], whole=False) is rejected
+
+
+def test_the_opening_signs_are_looked_for_only_before_the_number() -> None:
+    # at the start of the text there is nothing before it: the "(" at the end is no opening sign
+    assert not guards.rejected("0612345678 IBAN (", 0, 10, [], whole=False)
 
 
 def test_a_price_tail_drops_a_match_but_not_the_run_holding_it() -> None:
@@ -140,6 +158,10 @@ def test_a_decoy_touching_part_of_a_match_rejects_it() -> None:
         ("1234567 Ft", "1234567", True),
         ("1234567 €ab", "1234567", True),  # a sign is a unit whatever follows it
         ("1234567 руб.abc", "1234567", True),  # so is an abbreviation with its dot
+        ("1234567 m²", "1234567", True),
+        ("1234567 Ftn", "1234567", False),  # a unit that a word goes on from is no unit
+        ("1234567 kmh", "1234567", False),
+        ("1234567 Ft.", "1234567", True),
         ("Tel 1234567", "1234567", False),
         ("1234567, 89", "1234567", False),  # a list, not decimals
     ],
@@ -155,6 +177,8 @@ def test_is_amount(text: str, part: str, amount: bool) -> None:
         ("IBAN: 0612345678", "0612345678", True),
         ("IBAN " + "a" * 20 + " 0612345678", "0612345678", True),  # 20 characters between
         ("IBAN " + "a" * 21 + " 0612345678", "0612345678", False),
+        ("IBAN" + " " * 44 + "0612345678", "0612345678", True),  # the keyword within 48 characters
+        ("IBAN" + " " * 45 + "0612345678", "0612345678", False),
         ("IBAN: see the account below please 06 1 234 5678", "06 1", False),
         ("IBAN Tel 0612345678", "0612345678", False),  # a phone word in between wins
         ("Tel 0612345678", "0612345678", False),

@@ -17,6 +17,12 @@ def test_known_personal_addresses_are_masked_anywhere_role_addresses_stay() -> N
     assert r.known == frozenset({"jane.doe@acme.example"})
 
 
+def test_every_known_address_is_masked_where_it_is_glued() -> None:
+    r = Redactor(personal=["jane.doe@acme.example", "info@acme.example"])
+    assert r("x-info@acme.examplez and x-jane.doe@acme.example") == "x-i***@acme.examplez and x-j***@acme.example"
+    assert r._personal("INFO@acme.example")  # known whatever its case, though its name is a role's
+
+
 def test_unknown_personal_addresses_in_free_text_are_classified_on_the_spot() -> None:
     r = Redactor()
     assert r("from john.smith@acme.example to sales@acme.example") == (
@@ -45,6 +51,7 @@ def test_deep_redacts_keys_values_lists_and_tuples() -> None:
     [
         ("https://acme.example/kapcsolat", "https://acme.example/kapcsolat"),
         ("HTTP://acme.example/", "HTTP://acme.example/"),
+        ("https://acme.example/!X", "https://acme.example/!X"),  # "!" is the first printable character
         (" https://acme.example/", None),
         ("https://acme.example/\n", None),
         ("https://acme.example/a b", None),

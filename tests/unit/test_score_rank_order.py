@@ -57,3 +57,15 @@ def test_places_within_industry_and_country() -> None:
 
 def test_rank_by_availability() -> None:
     assert names([card("A", 90.0, 10.0), card("B", 10.0, 90.0)], "availability") == ["B", "A"]
+
+
+def test_unscored_companies_have_no_place_and_no_group() -> None:
+    ranked = rank([card("z", None, None, industry="retail", country="HU"), card("Y", 10.0, 10.0)])
+    assert [(r.rank, r.industry_rank, r.industry_size, r.country_rank, r.country_size) for r in ranked] == [
+        (1, 1, 1, 1, 1), (None, None, 0, None, 0),
+    ]
+
+
+def test_rank_by_a_function_of_the_card() -> None:
+    cards = [card("A", 90.0, 10.0, inactive=3), card("B", 10.0, 90.0, inactive=1)]
+    assert [r.card.company.name for r in rank(cards, lambda c: -float(c.inactive_count))] == ["B", "A"]

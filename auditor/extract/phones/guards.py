@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from auditor.extract.phones.candidates import (
     DECIMAL_TAIL,
@@ -35,24 +36,34 @@ _PRICE_BREAK = re.compile(r"\d\s*(?:\(|\s[–—-]\s|,\s)\s*\d")
 def _is_amount(text: str, start: int, end: int) -> bool:
     """A currency sign or unit touching the digits, or a decimal part after them."""
     vocab = phone_vocab()
-    if vocab.units_after.match(text, end) and not _word_continues(text, end):
+    # A unit ending in a letter or digit must end a word ("Ftn" is no "Ft"): its keyword
+    # pattern says so, so a match here is never the start of a longer word.
+    if vocab.units_after.match(text, end):
         return True
     if DECIMAL_TAIL.match(text, end):
         return True
     return bool(vocab.units_before.search(text[max(0, start - 8) : start]))
 
 
-def _word_continues(text: str, end: int) -> bool:
-    """Whether a unit match after ``end`` is only the start of a longer word ("Ftn")."""
-    m = phone_vocab().units_after.match(text, end)
-    return bool(
-        m and m.end() < len(text) and text[m.end()].isalnum() and text[m.end() - 1].isalnum()
-    )
-
-
 def _ends_with_word(text: str, pos: int) -> bool:
     """Whether a phone or label word ends exactly at ``pos`` ("Hotline0800 ...")."""
     return any(h.end == min(pos, 40) for h in phone_vocab().hits(text[max(0, pos - 40) : pos]))
+
+
+@lru_cache(maxsize=1)
+def _longest_word() -> int:
+    """Characters in the longest phone or label keyword of the data file (as written).
+
+    A label glued after the digits ("…5678servicio de atención al cliente") is looked up in
+    a window one character longer: a shorter one cuts the label, so it no longer matches,
+    and one exactly as long makes a word end where the window does ("…al clientela").
+    """
+    words = phone_vocab().words
+    sizes = [e.size for entries in words.exact.values() for e in entries]
+    sizes += [e.size for entries in words.stems.values() for _, e in entries]
+    sizes += [e.size for _, e in words.inside]
+    sizes += [len(symbol) for symbol in words.symbol_words]
+    return max(sizes, default=0)
 
 
 def _glued(text: str, start: int, end: int) -> bool:
@@ -74,7 +85,7 @@ def _glued(text: str, start: int, end: int) -> bool:
     after = text[end] if end < len(text) else " "
     if after in GLUE_BEFORE or after.isdigit() or FILE_TAIL.match(text, end):
         return True
-    return after.isalpha() and not any(h.start == 0 for h in phone_vocab().hits(text[end : end + 30]))
+    return after.isalpha() and not any(h.start == 0 for h in phone_vocab().hits(text[end : end + _longest_word() + 1]))
 
 
 def rejected(text: str, start: int, end: int, decoys: list[tuple[int, int]], whole: bool) -> bool:
