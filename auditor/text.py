@@ -28,7 +28,7 @@ try:  # the engine's own table of extra case equivalences (CPython >= 3.11)
 except ImportError:  # pragma: no cover - other interpreters: the common ones by hand
     _EXTRA = {0x69: (0x131,), 0x131: (0x69,), 0x73: (0x17F,), 0x17F: (0x73,), 0x3C2: (0x3C3,), 0x3C3: (0x3C2,)}
 
-__all__ = ["fold", "folded_regex"]
+__all__ = ["fold", "fold_width", "folded_regex"]
 
 # Letters that NFKD does not split into base + accent, as ASCII spells them.
 _LETTERS = str.maketrans({"ł": "l", "ı": "i", "ß": "ss", "đ": "d", "ø": "o", "æ": "ae", "œ": "oe"})
@@ -47,6 +47,49 @@ def _canon_table() -> dict[int, int]:
 _CANON = _canon_table()
 _HAS_CANON = re.compile("[" + "".join(map(chr, sorted(_CANON))) + "]")
 _ESCAPE = re.compile(r"\\.", re.S)
+
+
+def _width_table() -> dict[int, int]:
+    """Full-width ASCII forms (U+FF01-FF5E) and the ideographic space as ASCII, every decimal
+    digit of any script in the BMP (Arabic-Indic, Eastern Arabic-Indic, Devanagari, ...) as 0-9."""
+    table = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
+    table[0x3000] = 0x20
+    for c in range(0x80, 0x10000):  # the Basic Multilingual Plane: a fast class
+        value = unicodedata.decimal(chr(c), None)
+        if value is not None:
+            table[c] = 0x30 + value
+    return table
+
+
+_WIDTH = _width_table()
+
+
+def _char_class(codes: list[int]) -> str:
+    """A regex class of ``codes`` as ranges: a few dozen ranges search fast, hundreds of
+    single characters do not."""
+    ranges: list[tuple[int, int]] = []
+    for c in codes:
+        if ranges and ranges[-1][1] == c - 1:
+            ranges[-1] = (ranges[-1][0], c)
+        else:
+            ranges.append((c, c))
+    return "[" + "".join(f"\\u{a:04x}-\\u{b:04x}" for a, b in ranges) + "]"
+
+
+_HAS_WIDTH = re.compile(_char_class(sorted(_WIDTH)))
+
+
+def fold_width(text: str) -> str:
+    """``text`` with full-width forms and non-ASCII digits as ASCII, same length.
+
+    Browsers show "０３－６８２３－４４１０", "sales＠firma.co.jp" and "٠١١ ٤٨٢ ٧٣٠٥" as a
+    number and an address: matchers written for ASCII read them after this fold (NFKC for
+    those characters only, one character for one, so offsets into ``text`` carry over and
+    the raw text can be cut from the original).
+    """
+    if text.isascii() or not _HAS_WIDTH.search(text):
+        return text
+    return text.translate(_WIDTH)
 
 
 def fold(text: str, *, keep_accents: bool = False) -> str:

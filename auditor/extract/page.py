@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 import re
 from bisect import bisect_right
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import accumulate
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
@@ -311,9 +312,37 @@ def _contact_elements(tree: Any, html: str) -> list[Any]:
     gets the XPath (rare, and it is the same answer).
     """
     if _DATA_ATTRIBUTES.search(html):
-        return list(_CONTACT_ELEMENTS(tree))
-    hints: dict[str, bool] = {}
-    return [el for el in tree.iter(*_CONTACT_TAGS) if _contact_element(el, hints)]
+        found = list(_CONTACT_ELEMENTS(tree))
+    else:
+        hints: dict[str, bool] = {}
+        found = [el for el in tree.iter(*_CONTACT_TAGS) if _contact_element(el, hints)]
+    return _with_icon_hosts(found, lambda el: el.getparent(), lambda el: el.tag, lambda el: el)
+
+
+_ICON_TAGS = frozenset({"i", "span", "img", "svg"})
+_HOST_TAGS = frozenset({"a", "button"})
+_T = TypeVar("_T")
+
+
+def _with_icon_hosts(
+    found: list[_T], parent: Callable[[_T], _T | None], tag: Callable[[_T], str], key: Callable[[_T], Hashable]
+) -> list[_T]:
+    """``found`` with the link or button that holds a contact icon, right before the icon.
+
+    A phone or mail icon says what its link is for ("Call the depot on 0161 ..." in the
+    title of a link to the depot's page, a hotline's ``aria-label`` on a call-back
+    button); the link's own class, id and href need not say it.
+    """
+    out: list[_T] = []
+    seen = {key(item) for item in found}
+    for item in found:
+        if tag(item) in _ICON_TAGS:
+            host = parent(item)
+            if host is not None and tag(host) in _HOST_TAGS and key(host) not in seen:
+                seen.add(key(host))
+                out.append(host)
+        out.append(item)
+    return out
 
 
 _HREFS = etree.XPath("//a/@href", smart_strings=False)  # plain strings: half the cost
@@ -968,7 +997,11 @@ class _LexborView:
                 continue
             if _contact_element(el, hints):
                 found.append((node, el))
-        return found
+        return _with_icon_hosts(found, self._parent_pair, lambda pair: pair[1].tag, lambda pair: pair[0].mem_id)
+
+    def _parent_pair(self, pair: tuple[LexborNode, _Attributes]) -> tuple[LexborNode, _Attributes] | None:
+        node = pair[0].parent
+        return None if node is None or node.tag in (None, "-document") else (node, _Attributes(node, self.tag(node), self.control))
 
     def jsonld_tree(self) -> Any:
         """A tree of the page's JSON-LD scripts alone (what extruct reads of the page)."""

@@ -57,3 +57,38 @@ def test_decoys_yield_nothing() -> None:
         '<img src="/img/logo.png" alt="Cikkszám 0613456789">'
     )
     assert _points(body) == set()
+
+
+def test_link_holding_a_phone_icon_is_a_contact_element() -> None:
+    # the link goes to a branch page, not tel:, but its phone icon says what its title is for
+    body = (
+        '<a href="/telephely/gyor" title="Hívja győri telephelyünket: 06 96 555 012">'
+        '<img src="/img/icon-phone.svg" alt=""> Győri telephely</a>'
+        '<button type="button" aria-label="Ügyelet 06 30 555 0456"><i class="fa fa-phone"></i></button>'
+    )
+    assert _points(body) == {("+3696555012", "attribute"), ("+36305550456", "attribute")}
+
+
+def test_link_without_a_contact_icon_is_still_not_read() -> None:
+    # the same valid-looking numbers on links whose icons are not contact icons
+    body = (
+        '<a href="/rendelesek/0696555012" title="Rendelés 06 96 555 012"><img src="/img/box.svg" alt=""></a>'
+        '<button aria-label="Cikkszám 06 30 555 0456"><i class="fa fa-cart"></i></button>'
+        '<div title="06 96 555 012"><i class="icon-phone"></i></div>'  # not a link or button
+    )
+    assert _points(body) == set()
+
+
+def test_both_page_readings_find_the_icon_hosts() -> None:
+    from auditor.extract import page as model
+
+    html = (
+        '<html><body><a href="/telephely/gyor" title="Hívja: 06 96 555 012">'
+        '<img src="/img/icon-phone.svg" alt=""> Győr</a>'
+        '<button aria-label="Ügyelet 06 30 555 0456"><i class="fa fa-phone"></i></button></body></html>'
+    )
+    fast = model._build_from_lexbor(html, URL)
+    copy = model._build(model._parse_html(html), URL, html)
+    assert fast is not None
+    assert fast.contact_attributes() == copy.contact_attributes()
+    assert [(a.tag, a.name) for a in copy.contact_attributes()] == [("a", "title"), ("button", "aria-label")]

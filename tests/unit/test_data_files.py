@@ -165,7 +165,10 @@ def check_emails(doc: dict[str, Any]) -> None:
             _keys(entry, where, ["lang", "words"], ["bare", "upper"])
             _strings(entry["words"], f"{where}.words", nonempty=True)
     _keys(doc["obfuscation"]["bare"], "obfuscation.bare", ["stop_locals", "labels"])
-    _keys(doc["reject"], "reject", ["placeholder_domains", "placeholder_locals", "tracking_domains", "file_extensions"])
+    _keys(
+        doc["reject"], "reject",
+        ["placeholder_domains", "placeholder_locals", "no_reply_locals", "tracking_domains", "file_extensions"],
+    )
     for key, value in doc["reject"].items():
         _strings(value, f"reject.{key}")
 

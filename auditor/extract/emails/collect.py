@@ -14,6 +14,7 @@ import ahocorasick
 from auditor.extract.emails.rules import METHOD_RANK, email_rules
 from auditor.extract.page import ParsedPage
 from auditor.models import Method
+from auditor.text import fold_width
 
 
 @dataclass
@@ -59,7 +60,7 @@ class PageText:
 
     def __init__(self, page: ParsedPage) -> None:
         self.blocks = page.blocks
-        texts = [b.text for b in self.blocks]
+        texts = [fold_width(b.text) for b in self.blocks]  # "sales＠firma.jp" has an "@"
         joined = "\n".join(texts)
         self.lowered = joined.lower()
         if len(self.lowered) != len(joined):  # "İ" lower-cases to two characters

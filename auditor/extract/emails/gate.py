@@ -6,15 +6,17 @@ import re
 
 from email_validator import validate_email
 
-from auditor.extract.emails.rules import HEX_LOCAL, RETINA, email_rules
+from auditor.extract.emails.rules import HEX_LOCAL, RETINA, TOKEN_SPLIT, email_rules
 from auditor.net.domains import has_public_suffix, registrable_domain
+from auditor.text import fold
 
 
 def validate(address: str) -> str | None:
     """Normalized lower-case address, or None when it is not a real contact.
 
     Syntax alone lets through ``logo@2x.png`` and ``name@domain.com``; the
-    public suffix, file-name, placeholder and tracker checks remove those.
+    public suffix, file-name, placeholder and tracker checks remove those, and a no-reply
+    sender (``noreply@``) is no contact point wherever it is shown.
     """
     if not address or len(address) > 320 or address.count("@") != 1:
         return None
@@ -37,6 +39,7 @@ def validate(address: str) -> str | None:
         or domain in rules.placeholder_domains
         or ascii_domain in rules.placeholder_domains
         or local in rules.placeholder_locals
+        or TOKEN_SPLIT.sub("", fold(local)).startswith(rules.no_reply_locals)
     ):
         return None
     if any(ascii_domain == t or ascii_domain.endswith("." + t) for t in rules.tracking_domains):

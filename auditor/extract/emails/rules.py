@@ -68,6 +68,7 @@ class _Rules:
     last_names: frozenset[str]
     placeholder_domains: frozenset[str]
     placeholder_locals: frozenset[str]
+    no_reply_locals: tuple[str, ...]
     tracking_domains: tuple[str, ...]
     file_extensions: frozenset[str]
     third_party: re.Pattern[str]
@@ -153,6 +154,7 @@ def email_rules() -> _Rules:
         last_names=frozenset(fold(w) for w in names["last"]),
         placeholder_domains=frozenset(d.lower() for d in reject["placeholder_domains"]),
         placeholder_locals=frozenset(w.lower() for w in reject["placeholder_locals"]),
+        no_reply_locals=tuple(fold(w) for w in reject["no_reply_locals"]),
         tracking_domains=tuple(d.lower() for d in reject["tracking_domains"]),
         file_extensions=frozenset(e.lower() for e in reject["file_extensions"]),
         third_party=_keyword_pattern(third_party_words()),

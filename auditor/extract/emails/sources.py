@@ -22,7 +22,7 @@ from auditor.extract.emails.scan import clean_text, normalize_address, scan_text
 from auditor.extract.page import THIRD_PARTY, ParsedPage
 from auditor.models import Method, clip_context
 from auditor.net.domains import same_site
-from auditor.text import fold
+from auditor.text import fold, fold_width
 
 
 def _cf_decode(hexstr: str) -> str | None:
@@ -164,7 +164,10 @@ def from_links(page: ParsedPage, out: Collector) -> None:
 def from_blocks(page: ParsedPage, out: Collector) -> None:
     for index in out.text.hinted():
         block = page.blocks[index]
-        text = clean_text(block.text)
+        shown = clean_text(block.text)
+        # read full-width forms ("sales＠firma.co.jp") as ASCII; same length, so the raw
+        # text is cut from the block as shown
+        text = fold_width(shown)
         hits = scan_text(text)
         for i, hit in enumerate(hits):
             before = text[max(0, hit.start - 120) : hit.start]
@@ -180,9 +183,10 @@ def from_blocks(page: ParsedPage, out: Collector) -> None:
             label = label_from_local(hit.value.rpartition("@")[0]) or label_from_text(
                 text[lo : hit.start], text[hit.end : hi]
             )
-            context = text_window(text, hit.start, hit.end)
+            context = text_window(shown, hit.start, hit.end)
             conf = CONFIDENCE[hit.form]
-            out.add(Found(hit.value, hit.raw, "text", context, conf, label, details))
+            raw = shown[hit.start : hit.end] if text is not shown else hit.raw
+            out.add(Found(hit.value, raw, "text", context, conf, label, details))
 
 
 def _cf_context(page: ParsedPage, hexstr: str, decoded: str) -> str:

@@ -26,6 +26,7 @@ from auditor.extract.phones.candidates import (
 )
 from auditor.extract.phones.words import Hit, phone_vocab
 from auditor.extract.region import region_from_lang
+from auditor.text import fold_width
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,9 @@ class Blocks:
     """
 
     def __init__(self, blocks: list[TextBlock]) -> None:
-        self.texts = [b.text for b in blocks]
+        # matchers read full-width and non-ASCII digits as ASCII; the same length, so a
+        # match's offsets cut its raw text from the block's own (``TextBlock.text``)
+        self.texts = [fold_width(b.text) for b in blocks]
         self.shapes = digit_shapes(self.texts)
         self._runs = _PerShape(lambda shape: tuple(m.span() for m in RUN.finditer(shape)))
         self._heading = _PerShape(self._heading_kind)

@@ -106,7 +106,8 @@ def _run_points(
         if not _acceptable(text, a, b, found.number, hint, decoys.spans):
             continue
         seg_start = covered = b
-        yield _text_point(page, text, a, b, found.number, hint, guessed)
+        # raw and context as written on the page: ``text`` is the width-folded block
+        yield _text_point(page, (text, page.blocks[index].text), a, b, found.number, hint, guessed)
 
 
 def _masked(window: str, offset: int, decoys: list[tuple[int, int]]) -> str:
@@ -242,17 +243,19 @@ def _window_matches(window: str, region: str | None, hint: Hint) -> list[tuple[F
 
 def _text_point(
     page: ParsedPage,
-    text: str,
+    texts: tuple[str, str],
     start: int,
     end: int,
     number: PhoneNumber,
     hint: Hint,
     guessed: bool,
 ) -> ContactPoint:
+    """``texts``: the block as the matcher read it (width-folded) and as the page shows it."""
+    text, shown = texts
     raw = text[start:end]
     confidence = conf.TEXT_BASE
     confidence += conf.TEXT_NAMED if hint.named else 0.0
     confidence += conf.TEXT_INTERNATIONAL if raw.lstrip("(").startswith(("+", "00")) else 0.0
     confidence += conf.TEXT_GROUPED if GROUPED.search(raw) else 0.0
     confidence -= conf.GUESSED_REGION_PENALTY if guessed else 0.0
-    return phone_point(page, number, raw, "text", hint.label, around(text, start, end), confidence)
+    return phone_point(page, number, shown[start:end], "text", hint.label, around(shown, start, end), confidence)
