@@ -52,6 +52,10 @@ def span(text: str, part: str) -> tuple[int, int]:
         # the longest label of the data (31 characters) is looked up whole, not cut at 30
         ("0612345678servicio de atención al cliente", "0612345678", False),
         ("0612345678servicio de atención al clientela", "0612345678", True),
+        # a label whose words are set apart by runs of whitespace is read as shown, not cut
+        ("0612345678servicio  de  atención  al  cliente", "0612345678", False),
+        ("0612345678servicio\n de \t atención al cliente", "0612345678", False),
+        ("0612345678servicio  de  atención  al  clientela", "0612345678", True),
     ],
 )
 def test_glued(text: str, part: str, glued: bool) -> None:

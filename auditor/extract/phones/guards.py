@@ -85,7 +85,14 @@ def _glued(text: str, start: int, end: int) -> bool:
     after = text[end] if end < len(text) else " "
     if after in GLUE_BEFORE or after.isdigit() or FILE_TAIL.match(text, end):
         return True
-    return after.isalpha() and not any(h.start == 0 for h in phone_vocab().hits(text[end : end + _longest_word() + 1]))
+    return after.isalpha() and not _label_follows(text, end)
+
+
+def _label_follows(text: str, end: int) -> bool:
+    """Whether a phone or label word starts at ``end``; whitespace runs count as one space, as shown."""
+    size = _longest_word() + 1
+    window = " ".join(text[end : end + 4 * size].split())[:size]
+    return any(h.start == 0 for h in phone_vocab().hits(window))
 
 
 def rejected(text: str, start: int, end: int, decoys: list[tuple[int, int]], whole: bool) -> bool:
