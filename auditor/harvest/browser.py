@@ -44,6 +44,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urldefrag, urlsplit
 
+from auditor import data
 from auditor.config import Settings, default
 from auditor.extract.chat import CONFIDENCE, extract_chat, fingerprints
 from auditor.extract.page import parse_page
@@ -73,6 +74,8 @@ SKIPPED_TYPES = frozenset({"image", "media", "font"})  # bodies are text in Http
 HARD_GRACE = 3.0  # seconds past the time budget before a render is abandoned
 CLOSE_TIMEOUT = 5.0
 INSPECT_TRIES = 5
+SCRIPT_STATE_WAIT = 2.0  # seconds a loaded widget's documented API gets to become ready
+SCRIPT_STATE_POLL_MS = 100
 JS_HEAP_MB = 256
 
 # Flags on top of Playwright's own defaults (which already add a fresh temporary
@@ -241,6 +244,9 @@ class RenderResult:
     records_dropped: int = 0
     globals: dict[str, list[str]] = field(default_factory=dict)  # provider slug -> present globals
     launchers: list[LauncherSighting] = field(default_factory=list)
+    # provider slug -> {"ready": bool, "value": ..., "error": str}: what the widget's documented
+    # JS API said (chat_operator.toml [script_state]); only for widgets whose globals are present
+    script_state: dict[str, dict[str, Any]] = field(default_factory=dict)
     started_at: float = 0.0
     elapsed_ms: float = 0.0
 
@@ -273,6 +279,7 @@ class RenderResult:
             "console_errors": list(self.console_errors),
             "js_globals": {k: list(v) for k, v in self.globals.items()},
             "launchers": [s.to_dict() for s in self.launchers],
+            "script_state": {k: dict(v) for k, v in self.script_state.items()},
         }
         if self.records_dropped or len(self.requests) > max_requests:
             out["requests_not_listed"] = self.records_dropped + max(0, len(self.requests) - max_requests)
@@ -351,6 +358,38 @@ def provider_markers() -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
         if pairs:
             out.append((provider.slug, pairs))
     return tuple(out)
+
+
+@cache
+def script_state_specs() -> dict[str, dict[str, Any]]:
+    """Per provider, the documented JS API that tells its operator state (chat_operator.toml)."""
+    table: dict[str, dict[str, Any]] = data.load("chat_operator.toml").get("script_state", {})
+    return table
+
+
+def script_state_js(ready: str, expression: str, wait_ms: int) -> str:
+    """A page function that waits (bounded) for ``ready`` and then reads ``expression``.
+
+    The expressions are the project's own data (vendor-documented calls), evaluated
+    through CDP, so the page's CSP does not apply; the page function issues no
+    request of its own. Only JSON scalars come back: anything else is "unreadable".
+    """
+    return f"""async () => {{
+  const deadline = Date.now() + {wait_ms};
+  let error = "";
+  for (;;) {{
+    try {{
+      if ({ready}) {{
+        const value = await ({expression});
+        const kind = value === null ? "null" : typeof value;
+        if (["string", "boolean", "number"].includes(kind)) return {{ready: true, value: value}};
+        return {{ready: true, value: null, error: "unreadable " + kind}};
+      }}
+    }} catch (e) {{ error = String(e).slice(0, 200); }}
+    if (Date.now() >= deadline) return {{ready: false, value: null, error: error}};
+    await new Promise((resolve) => setTimeout(resolve, {SCRIPT_STATE_POLL_MS}));
+  }}
+}}"""
 
 
 # --------------------------------------------------------------------------- rendering
@@ -810,7 +849,10 @@ class BrowserRenderer:
         async def launchers() -> None:
             result.launchers = await self._launchers(page)
 
-        for part in (html, globals_, launchers):
+        async def script_state() -> None:
+            result.script_state = await self._script_state(page, result)
+
+        for part in (html, globals_, launchers, script_state):
             for attempt in range(INSPECT_TRIES):
                 try:
                     await part()
@@ -824,6 +866,24 @@ class BrowserRenderer:
             raise self._pw_error("; ".join(failures))
         if failures:
             result.message = "the page kept changing while it was read (" + "; ".join(failures) + ")"
+
+    async def _script_state(self, page: Page, result: RenderResult) -> dict[str, dict[str, Any]]:
+        """Ask each loaded widget's documented API for its operator state, each bounded in time.
+
+        A provider whose globals are absent (its script never ran) is not asked.
+        """
+        out: dict[str, dict[str, Any]] = {}
+        for slug, spec in script_state_specs().items():
+            if not result.globals.get(slug):
+                continue
+            wait = SCRIPT_STATE_WAIT
+            js = script_state_js(spec["ready"], spec["expression"], int(wait * 1000))
+            try:
+                answer = await asyncio.wait_for(page.evaluate(js), wait + 1.0)
+            except TimeoutError:
+                answer = {"ready": False, "value": None, "error": "the page did not answer in time"}
+            out[slug] = dict(answer) if isinstance(answer, dict) else {"ready": False, "value": None}
+        return out
 
     async def _launchers(self, page: Page) -> list[LauncherSighting]:
         """Markers present in the page (open shadow roots included) and their visibility."""
