@@ -245,7 +245,7 @@ class RenderResult:
     globals: dict[str, list[str]] = field(default_factory=dict)  # provider slug -> present globals
     launchers: list[LauncherSighting] = field(default_factory=list)
     # provider slug -> {"ready": bool, "value": ..., "error": str}: what the widget's documented
-    # JS API said (chat_operator.toml [script_state]); only for widgets whose globals are present
+    # JS API said (chat_operator.toml [script_state]); only for widgets whose script ran
     script_state: dict[str, dict[str, Any]] = field(default_factory=dict)
     started_at: float = 0.0
     elapsed_ms: float = 0.0
@@ -365,6 +365,26 @@ def script_state_specs() -> dict[str, dict[str, Any]]:
     """Per provider, the documented JS API that tells its operator state (chat_operator.toml)."""
     table: dict[str, dict[str, Any]] = data.load("chat_operator.toml").get("script_state", {})
     return table
+
+
+@cache
+def provider_script_hosts() -> dict[str, tuple[re.Pattern[str], ...]]:
+    """Per provider, the URL patterns of its own scripts (the fingerprints' ``src``)."""
+    fp = fingerprints()
+    out: dict[str, list[re.Pattern[str]]] = {}
+    for pat in fp.scan:
+        if pat.kind == "u":
+            out.setdefault(fp.providers[pat.index].slug, []).append(pat.regex)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def widget_loaded(result: RenderResult, slug: str) -> bool:
+    """The provider's script ran here: its globals are present or one of its scripts answered 2xx."""
+    if result.globals.get(slug):
+        return True
+    patterns = provider_script_hosts().get(slug, ())
+    return any(r.outcome == "fulfilled" and r.status is not None and 200 <= r.status < 300
+               and any(p.search(r.url) for p in patterns) for r in result.requests)
 
 
 def script_state_js(ready: str, expression: str, wait_ms: int) -> str:
@@ -788,6 +808,7 @@ class BrowserRenderer:
 
     async def _drive(self, page: Page, url: str, result: RenderResult, session: _Session) -> None:
         await self._load(page, url, result, session)
+        result.requests = list(session.records)  # so far: the script-state read asks widgets that loaded
         await self._inspect(page, result)
 
     @staticmethod
@@ -870,11 +891,11 @@ class BrowserRenderer:
     async def _script_state(self, page: Page, result: RenderResult) -> dict[str, dict[str, Any]]:
         """Ask each loaded widget's documented API for its operator state, each bounded in time.
 
-        A provider whose globals are absent (its script never ran) is not asked.
+        A provider whose script never ran (no global, no script of its answered) is not asked.
         """
         out: dict[str, dict[str, Any]] = {}
         for slug, spec in script_state_specs().items():
-            if not result.globals.get(slug):
+            if not widget_loaded(result, slug):
                 continue
             wait = SCRIPT_STATE_WAIT
             js = script_state_js(spec["ready"], spec["expression"], int(wait * 1000))

@@ -14,13 +14,13 @@ from functools import cache
 from typing import Any
 
 from auditor import data, reasons
-from auditor.extract.chat import fingerprints
 from auditor.extract.page import parse_page
 from auditor.harvest.browser import (
     BrowserRenderer,
     RenderedPage,
     RenderResult,
     RequestRecord,
+    provider_script_hosts,
     render_chat_page,
     script_state_specs,
 )
@@ -38,19 +38,9 @@ def rendered_markers() -> dict[str, dict[str, Any]]:
     return table
 
 
-@cache
-def _script_patterns() -> dict[str, tuple[re.Pattern[str], ...]]:
-    fp = fingerprints()
-    out: dict[str, list[re.Pattern[str]]] = {}
-    for pat in fp.scan:
-        if pat.kind == "u":
-            out.setdefault(fp.providers[pat.index].slug, []).append(pat.regex)
-    return {k: tuple(v) for k, v in out.items()}
-
-
 def script_requests(result: RenderResult, slug: str) -> list[RequestRecord]:
     """Requests for the provider's own hosts (its loader, widget and API)."""
-    patterns = _script_patterns().get(slug, ())
+    patterns = provider_script_hosts().get(slug, ())
     return [r for r in result.requests if any(p.search(r.url) for p in patterns)]
 
 
