@@ -392,7 +392,9 @@ def script_state_js(ready: str, expression: str, wait_ms: int) -> str:
 
     The expressions are the project's own data (vendor-documented calls), evaluated
     through CDP, so the page's CSP does not apply; the page function issues no
-    request of its own. Only JSON scalars come back: anything else is "unreadable".
+    request of its own. An expression may be a promise (a callback-style API); it
+    too gets only what is left of the wait. Only JSON scalars come back: anything
+    else is "unreadable".
     """
     return f"""async () => {{
   const deadline = Date.now() + {wait_ms};
@@ -400,7 +402,11 @@ def script_state_js(ready: str, expression: str, wait_ms: int) -> str:
   for (;;) {{
     try {{
       if ({ready}) {{
-        const value = await ({expression});
+        const late = {{}};  // a callback-style API that never calls back answers nothing
+        const left = Math.max(0, deadline - Date.now());
+        const value = await Promise.race([Promise.resolve({expression}),
+                                          new Promise((resolve) => setTimeout(() => resolve(late), left))]);
+        if (value === late) return {{ready: true, value: null, error: "no answer within the wait"}};
         const kind = value === null ? "null" : typeof value;
         if (["string", "boolean", "number"].includes(kind)) return {{ready: true, value: value}};
         return {{ready: true, value: null, error: "unreadable " + kind}};

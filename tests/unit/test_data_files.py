@@ -97,7 +97,7 @@ def check_chat_operator(doc: dict[str, Any]) -> None:
         _strings(spec.get("online", []), f"rendered.{slug}.online")
     for slug, spec in doc.get("script_state", {}).items():
         _keys(spec, f"script_state.{slug}", ["ready", "expression", "online", "offline", "source"])
-        assert slug in slugs and slug not in doc["provider"], f"chat_operator script_state.{slug}"
+        assert slug in slugs, f"chat_operator script_state.{slug}: no such provider"
         for key in ("ready", "expression", "source"):
             assert isinstance(spec[key], str) and spec[key].strip(), f"script_state.{slug}.{key}"
         assert spec["online"] and spec["offline"], f"script_state.{slug}: online and offline values"
