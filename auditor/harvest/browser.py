@@ -74,7 +74,7 @@ SKIPPED_TYPES = frozenset({"image", "media", "font"})  # bodies are text in Http
 HARD_GRACE = 3.0  # seconds past the time budget before a render is abandoned
 CLOSE_TIMEOUT = 5.0
 INSPECT_TRIES = 5
-SCRIPT_STATE_WAIT = 2.0  # seconds a loaded widget's documented API gets to become ready
+SCRIPT_STATE_WAIT = 2.0  # seconds a page's loaded widgets' documented APIs get to become ready, in all
 SCRIPT_STATE_POLL_MS = 100
 JS_HEAP_MB = 256
 
@@ -900,10 +900,11 @@ class BrowserRenderer:
         A provider whose script never ran (no global, no script of its answered) is not asked.
         """
         out: dict[str, dict[str, Any]] = {}
+        deadline = time.monotonic() + SCRIPT_STATE_WAIT  # one wait per page, however many widgets
         for slug, spec in script_state_specs().items():
             if not widget_loaded(result, slug):
                 continue
-            wait = SCRIPT_STATE_WAIT
+            wait = max(0.0, deadline - time.monotonic())
             js = script_state_js(spec["ready"], spec["expression"], int(wait * 1000))
             try:
                 answer = await asyncio.wait_for(page.evaluate(js), wait + 1.0)
