@@ -44,6 +44,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urldefrag, urlsplit
 
+from auditor import data
 from auditor.config import Settings, default
 from auditor.extract.chat import CONFIDENCE, extract_chat, fingerprints
 from auditor.extract.page import parse_page
@@ -73,6 +74,8 @@ SKIPPED_TYPES = frozenset({"image", "media", "font"})  # bodies are text in Http
 HARD_GRACE = 3.0  # seconds past the time budget before a render is abandoned
 CLOSE_TIMEOUT = 5.0
 INSPECT_TRIES = 5
+SCRIPT_STATE_WAIT = 2.0  # seconds a page's loaded widgets' documented APIs get to become ready, in all
+SCRIPT_STATE_POLL_MS = 100
 JS_HEAP_MB = 256
 
 # Flags on top of Playwright's own defaults (which already add a fresh temporary
@@ -241,6 +244,9 @@ class RenderResult:
     records_dropped: int = 0
     globals: dict[str, list[str]] = field(default_factory=dict)  # provider slug -> present globals
     launchers: list[LauncherSighting] = field(default_factory=list)
+    # provider slug -> {"ready": bool, "value": ..., "error": str}: what the widget's documented
+    # JS API said (chat_operator.toml [script_state]); only for widgets whose script ran
+    script_state: dict[str, dict[str, Any]] = field(default_factory=dict)
     started_at: float = 0.0
     elapsed_ms: float = 0.0
 
@@ -273,6 +279,7 @@ class RenderResult:
             "console_errors": list(self.console_errors),
             "js_globals": {k: list(v) for k, v in self.globals.items()},
             "launchers": [s.to_dict() for s in self.launchers],
+            "script_state": {k: dict(v) for k, v in self.script_state.items()},
         }
         if self.records_dropped or len(self.requests) > max_requests:
             out["requests_not_listed"] = self.records_dropped + max(0, len(self.requests) - max_requests)
@@ -351,6 +358,64 @@ def provider_markers() -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
         if pairs:
             out.append((provider.slug, pairs))
     return tuple(out)
+
+
+@cache
+def script_state_specs() -> dict[str, dict[str, Any]]:
+    """Per provider, the documented JS API that tells its operator state (chat_operator.toml)."""
+    table: dict[str, dict[str, Any]] = data.load("chat_operator.toml").get("script_state", {})
+    return table
+
+
+@cache
+def provider_script_hosts() -> dict[str, tuple[re.Pattern[str], ...]]:
+    """Per provider, the URL patterns of its own scripts (the fingerprints' ``src``)."""
+    fp = fingerprints()
+    out: dict[str, list[re.Pattern[str]]] = {}
+    for pat in fp.scan:
+        if pat.kind == "u":
+            out.setdefault(fp.providers[pat.index].slug, []).append(pat.regex)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def widget_loaded(result: RenderResult, slug: str) -> bool:
+    """The provider's script ran here: its globals are present or one of its scripts answered 2xx."""
+    if result.globals.get(slug):
+        return True
+    patterns = provider_script_hosts().get(slug, ())
+    return any(r.outcome == "fulfilled" and r.status is not None and 200 <= r.status < 300
+               and any(p.search(r.url) for p in patterns) for r in result.requests)
+
+
+def script_state_js(ready: str, expression: str, wait_ms: int) -> str:
+    """A page function that waits (bounded) for ``ready`` and then reads ``expression``.
+
+    The expressions are the project's own data (vendor-documented calls), evaluated
+    through CDP, so the page's CSP does not apply; the page function issues no
+    request of its own. An expression may be a promise (a callback-style API); it
+    too gets only what is left of the wait. Only JSON scalars come back: anything
+    else is "unreadable".
+    """
+    return f"""async () => {{
+  const deadline = Date.now() + {wait_ms};
+  let error = "";
+  for (;;) {{
+    try {{
+      if ({ready}) {{
+        const late = {{}};  // a callback-style API that never calls back answers nothing
+        const left = Math.max(0, deadline - Date.now());
+        const value = await Promise.race([Promise.resolve({expression}),
+                                          new Promise((resolve) => setTimeout(() => resolve(late), left))]);
+        if (value === late) return {{ready: true, value: null, error: "no answer within the wait"}};
+        const kind = value === null ? "null" : typeof value;
+        if (["string", "boolean", "number"].includes(kind)) return {{ready: true, value: value}};
+        return {{ready: true, value: null, error: "unreadable " + kind}};
+      }}
+    }} catch (e) {{ error = String(e).slice(0, 200); }}
+    if (Date.now() >= deadline) return {{ready: false, value: null, error: error}};
+    await new Promise((resolve) => setTimeout(resolve, {SCRIPT_STATE_POLL_MS}));
+  }}
+}}"""
 
 
 # --------------------------------------------------------------------------- rendering
@@ -749,6 +814,7 @@ class BrowserRenderer:
 
     async def _drive(self, page: Page, url: str, result: RenderResult, session: _Session) -> None:
         await self._load(page, url, result, session)
+        result.requests = list(session.records)  # so far: the script-state read asks widgets that loaded
         await self._inspect(page, result)
 
     @staticmethod
@@ -810,7 +876,10 @@ class BrowserRenderer:
         async def launchers() -> None:
             result.launchers = await self._launchers(page)
 
-        for part in (html, globals_, launchers):
+        async def script_state() -> None:
+            result.script_state = await self._script_state(page, result)
+
+        for part in (html, globals_, launchers, script_state):
             for attempt in range(INSPECT_TRIES):
                 try:
                     await part()
@@ -824,6 +893,25 @@ class BrowserRenderer:
             raise self._pw_error("; ".join(failures))
         if failures:
             result.message = "the page kept changing while it was read (" + "; ".join(failures) + ")"
+
+    async def _script_state(self, page: Page, result: RenderResult) -> dict[str, dict[str, Any]]:
+        """Ask each loaded widget's documented API for its operator state, each bounded in time.
+
+        A provider whose script never ran (no global, no script of its answered) is not asked.
+        """
+        out: dict[str, dict[str, Any]] = {}
+        deadline = time.monotonic() + SCRIPT_STATE_WAIT  # one wait per page, however many widgets
+        for slug, spec in script_state_specs().items():
+            if not widget_loaded(result, slug):
+                continue
+            wait = max(0.0, deadline - time.monotonic())
+            js = script_state_js(spec["ready"], spec["expression"], int(wait * 1000))
+            try:
+                answer = await asyncio.wait_for(page.evaluate(js), wait + 1.0)
+            except TimeoutError:
+                answer = {"ready": False, "value": None, "error": "the page did not answer in time"}
+            out[slug] = dict(answer) if isinstance(answer, dict) else {"ready": False, "value": None}
+        return out
 
     async def _launchers(self, page: Page) -> list[LauncherSighting]:
         """Markers present in the page (open shadow roots included) and their visibility."""

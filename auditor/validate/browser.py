@@ -14,14 +14,15 @@ from functools import cache
 from typing import Any
 
 from auditor import data, reasons
-from auditor.extract.chat import fingerprints
 from auditor.extract.page import parse_page
 from auditor.harvest.browser import (
     BrowserRenderer,
     RenderedPage,
     RenderResult,
     RequestRecord,
+    provider_script_hosts,
     render_chat_page,
+    script_state_specs,
 )
 from auditor.models import Check, ContactPoint, Subject, Verdict, VerdictValue
 
@@ -37,19 +38,9 @@ def rendered_markers() -> dict[str, dict[str, Any]]:
     return table
 
 
-@cache
-def _script_patterns() -> dict[str, tuple[re.Pattern[str], ...]]:
-    fp = fingerprints()
-    out: dict[str, list[re.Pattern[str]]] = {}
-    for pat in fp.scan:
-        if pat.kind == "u":
-            out.setdefault(fp.providers[pat.index].slug, []).append(pat.regex)
-    return {k: tuple(v) for k, v in out.items()}
-
-
 def script_requests(result: RenderResult, slug: str) -> list[RequestRecord]:
     """Requests for the provider's own hosts (its loader, widget and API)."""
-    patterns = _script_patterns().get(slug, ())
+    patterns = provider_script_hosts().get(slug, ())
     return [r for r in result.requests if any(p.search(r.url) for p in patterns)]
 
 
@@ -155,6 +146,43 @@ def rendered_operator_check(cp: ContactPoint, result: RenderResult) -> Check | N
                  started_at=result.started_at, duration_ms=(time.perf_counter() - t0) * 1000)
 
 
+def _documented(value: Any, values: list[Any]) -> bool:
+    """``value`` is one of ``values`` with the same type (1 is not true, "false" not false)."""
+    return any(type(v) is type(value) and v == value for v in values)
+
+
+def script_operator_check(cp: ContactPoint, result: RenderResult) -> Check | None:
+    """The operator state the widget's documented JS API gave in the rendered page.
+
+    Asked only where the widget loaded (its globals present); an API that never became
+    ready, or a value the provider does not document as online or offline, is unknown.
+    """
+    spec = script_state_specs().get(cp.value)
+    state = result.script_state.get(cp.value)
+    if spec is None or state is None:
+        return None
+    t0 = time.perf_counter()
+    value = state.get("value")
+    verdict: VerdictValue
+    if not state.get("ready"):
+        verdict, reason = "unknown", reasons.OPERATOR_UNKNOWN
+        message = f"the {cp.value} widget's API ({spec['expression']}) did not become ready"
+    elif _documented(value, spec["online"]):
+        verdict, reason = "active", reasons.OPERATOR_ONLINE
+        message = f"the {cp.value} widget's API says online ({spec['expression']} = {value!r})"
+    elif _documented(value, spec["offline"]):
+        verdict, reason = "inactive", reasons.OPERATOR_OFFLINE
+        message = f"the {cp.value} widget's API says nobody answers ({spec['expression']} = {value!r})"
+    else:
+        verdict, reason = "unknown", reasons.OPERATOR_UNKNOWN
+        message = f"the {cp.value} widget's API gave {value!r}, neither online nor offline"
+    evidence = {"provider": cp.value, "operator": reason.removeprefix("operator-"), "script": True,
+                "expression": spec["expression"], "value": value, "ready": bool(state.get("ready")),
+                "error": state.get("error", ""), "source": spec["source"]}
+    return Check(name=OPERATOR_CHECK, verdict=verdict, reason=reason, message=message, evidence=evidence,
+                 started_at=result.started_at, duration_ms=(time.perf_counter() - t0) * 1000)
+
+
 def page_verdicts(page: RenderedPage) -> list[Verdict]:
     """A browser-launcher verdict for every chat point on a rendered page (harvested or new)."""
     verdicts: list[Verdict] = []
@@ -166,7 +194,7 @@ def page_verdicts(page: RenderedPage) -> list[Verdict]:
         check = launcher_check(cp, page.result)
         flags: tuple[str, ...] = ("browser-only",) if cp in page.new else ()
         checks: tuple[Check, ...] = (check,)
-        operator = rendered_operator_check(cp, page.result)
+        operator = rendered_operator_check(cp, page.result) or script_operator_check(cp, page.result)
         if operator is not None:
             checks += (operator,)
             if operator.reason != reasons.OPERATOR_UNKNOWN:

@@ -74,7 +74,7 @@ def check_chat_checks(doc: dict[str, Any]) -> None:
 
 
 def check_chat_operator(doc: dict[str, Any]) -> None:
-    _keys(doc, "chat_operator", ["provider"], ["rendered", "unknown"])
+    _keys(doc, "chat_operator", ["provider"], ["rendered", "script_state", "unknown"])
     slugs = {p["slug"] for p in data.load("chat_providers.toml")["provider"]}
     for slug, spec in doc["provider"].items():
         _keys(spec, f"provider.{slug}", ["url", "field", "source"],
@@ -95,6 +95,13 @@ def check_chat_operator(doc: dict[str, Any]) -> None:
         assert slug in slugs, f"chat_operator rendered.{slug}: no such provider"
         _strings(spec["offline"], f"rendered.{slug}.offline", nonempty=True)
         _strings(spec.get("online", []), f"rendered.{slug}.online")
+    for slug, spec in doc.get("script_state", {}).items():
+        _keys(spec, f"script_state.{slug}", ["ready", "expression", "online", "offline", "source"])
+        assert slug in slugs, f"chat_operator script_state.{slug}: no such provider"
+        for key in ("ready", "expression", "source"):
+            assert isinstance(spec[key], str) and spec[key].strip(), f"script_state.{slug}.{key}"
+        assert spec["online"] and spec["offline"], f"script_state.{slug}: online and offline values"
+        assert not set(map(repr, spec["online"])) & set(map(repr, spec["offline"])), f"script_state.{slug}"
     for slug, spec in doc.get("unknown", {}).items():
         _keys(spec, f"unknown.{slug}", ["reason"])
         assert slug in slugs and slug not in doc["provider"], f"chat_operator unknown.{slug}"
