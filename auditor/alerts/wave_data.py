@@ -89,11 +89,11 @@ def wave_claim_grids(engine: Engine, store: Store, out_dir: Path, number: int) -
     covered = {(o.company_key, o.kind, o.value) for o in ledgered if o.wave == number}
     started = dict(starts).get(number)
     for r in store_waves.history(engine):
-        key = (r["company_key"], r["kind"], r["value"])
-        if int(r["wave"]) == number and key in claimed and r["kind"] in LINK_KINDS and r.get("verdict") \
-                and key not in covered:
-            at = datetime.fromtimestamp(started or float(r["time"]), zones.get(key[0]) or ZoneInfo("UTC"))
-            ledgered.append(Observation(*key, at, link_outcome(r["verdict"]), "link", str(r.get("reason") or ""),
+        point = (r["company_key"], r["kind"], r["value"])
+        if int(r["wave"]) == number and point in claimed and r["kind"] in LINK_KINDS and r.get("verdict") \
+                and point not in covered:
+            at = datetime.fromtimestamp(started or float(r["time"]), zones.get(point[0]) or ZoneInfo("UTC"))
+            ledgered.append(Observation(*point, at, link_outcome(r["verdict"]), "link", str(r.get("reason") or ""),
                                         number))
     mine = [o for o in merge_chat(observations + ledgered)
             if o.wave == number and (o.company_key, o.kind, o.value) in claimed]
