@@ -178,6 +178,8 @@ ALERT_SMTP_REFUSED: Final = "alert-smtp-refused"
 ALERT_SMTP_UNREACHABLE: Final = "alert-smtp-unreachable"
 DELIVERY_INTERRUPTED: Final = "delivery-interrupted"
 SECRET_UNAVAILABLE: Final = "secret-unavailable"
+SCORE_DROP: Final = "score-drop"
+CLAIM_24_7_FAILED: Final = "claim-24-7-failed"
 
 
 def _messages() -> Mapping[str, str]:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from auditor import reasons
+from auditor.alerts.rules import WaveAlert
 from auditor.waves.transitions import Transition
 
 
@@ -27,8 +28,23 @@ def select(transitions: Iterable[Transition], kinds: Iterable[str]) -> list[tupl
     return [(k, t) for t in transitions if (k := alert_kind(t)) in wanted]
 
 
+def select_rules(alerts: Iterable[WaveAlert], kinds: Iterable[str]) -> list[WaveAlert]:
+    """The score and claim alerts of ``kinds``, in their order."""
+    wanted = set(kinds)
+    return [a for a in alerts if a.alert in wanted]
+
+
+def _rule_item(a: WaveAlert) -> dict[str, Any]:
+    return {
+        "alert": a.alert, "company": a.company, "company_key": a.company_key, "kind": a.kind or None,
+        "value": a.value or None, "change": a.alert, "wave_from": a.wave_from, "wave_to": a.wave_to,
+        "verdict_from": None, "verdict_to": None, "reason_from": None, "reason_to": None,
+        "reason_message": reasons.message(a.alert), "summary": a.summary, "evidence": dict(a.evidence),
+    }
+
+
 def payload(event: str, source: str, alerts: list[tuple[str, Transition]], report: str | None,
-            **extra: Any) -> dict[str, Any]:
+            rules: Iterable[WaveAlert] = (), **extra: Any) -> dict[str, Any]:
     """The JSON a webhook receives (and an email shows): the event, counts and every alert with its evidence."""
     items = []
     for kind, t in alerts:
@@ -40,7 +56,8 @@ def payload(event: str, source: str, alerts: list[tuple[str, Transition]], repor
             "reason_message": reasons.message(t.reason_to or t.reason_from or ""),
             "evidence": {"page_from": t.page_from, "page_to": t.page_to},
         })
-    return {"event": event, "source": source, "counts": dict(Counter(k for k, _t in alerts)), "alerts": items,
+    items += [_rule_item(a) for a in rules]
+    return {"event": event, "source": source, "counts": dict(Counter(i["alert"] for i in items)), "alerts": items,
             "report": report, **extra}
 
 
@@ -54,6 +71,9 @@ def text(body: dict[str, Any]) -> str:
     lines = [subject(body), ""]
     for a in body["alerts"]:
         what = f"{a['kind']} {a['value']}" if a["value"] else "site"
+        if a.get("summary"):
+            lines.append(f"- {a['alert']}: {a['company']}: {what + ': ' if a['value'] else ''}{a['summary']}")
+            continue
         change = f"{a['verdict_from'] or '-'} -> {a['verdict_to'] or '-'}" if a["kind"] else a["change"]
         lines.append(f"- {a['alert']}: {a['company']}: {what}: {change}"
                      + (f" ({a['reason_to'] or a['reason_from']}: {a['reason_message']})" if a["reason_message"] else ""))

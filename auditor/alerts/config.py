@@ -22,10 +22,11 @@ from auditor.probes.inquiries.config import SubmissionConfig
 
 # Which transitions are alerts unless [notify] changes = [...] says otherwise (appeared: not by default).
 ALERT_KINDS = ("contact-died", "contact-back", "contact-gone", "contact-new", "verdict-changed", "site-down",
-               "site-back")
+               "site-back", "score-drop", "claim-24-7-failed")
 DEFAULT_KINDS = frozenset(ALERT_KINDS) - {"contact-new"}
 ATTEMPTS = 3  # per destination per run; failures are recorded and retried by the next run
 BACKOFF = 2.0  # seconds before the second attempt, doubled for each further one
+SCORE_DROP = 10.0  # points a company's total must fall between two waves for a score-drop alert
 
 
 class SecretError(ConfigError):
@@ -100,6 +101,7 @@ class NotifyConfig:
     email_from: str | None = None
     submission: SubmissionConfig | None = None
     report_url: str | None = None  # where the report is published, for links in alerts
+    score_drop: float = SCORE_DROP
 
     def __post_init__(self) -> None:
         unknown = set(self.kinds) - set(ALERT_KINDS)
@@ -107,11 +109,13 @@ class NotifyConfig:
             raise ConfigError(f"[notify] changes: unknown {sorted(unknown)} (known: {', '.join(ALERT_KINDS)})")
         if self.attempts < 1:
             raise ConfigError("[notify] attempts must be >= 1")
+        if self.score_drop <= 0:
+            raise ConfigError("[notify] score_drop must be > 0")
         if any(d.kind == "email" for d in self.destinations) and (self.submission is None or not self.email_from):
             raise ConfigError("a mailto: destination needs [notify.email] with from and host")
 
 
-_KEYS = {"destinations", "changes", "attempts", "backoff", "timeout", "allow_private", "report_url"}
+_KEYS = {"destinations", "changes", "attempts", "backoff", "timeout", "allow_private", "report_url", "score_drop"}
 _WEBHOOK_KEYS = {"token_env", "token_file"}
 
 
@@ -157,6 +161,7 @@ def notify_config(table: Mapping[str, Any] | None, flags: Iterable[str] = (), al
         email_from=str(email_from) if email_from else None,
         submission=submission,
         report_url=plain.get("report_url"),
+        score_drop=float(plain.get("score_drop", SCORE_DROP)),
     )
 
 

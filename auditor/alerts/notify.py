@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from auditor import reasons
-from auditor.alerts import changes
+from auditor.alerts import changes, rules, wave_data
 from auditor.alerts.config import Destination, NotifyConfig
 from auditor.alerts.deliver import DeliveryError, post_webhook, send_email
+from auditor.alerts.rules import WaveAlert
 from auditor.store import open_store
 from auditor.store.alerts import AlertDeliveries
-from auditor.store.waves import finished_waves
+from auditor.store.waves import finished_waves, wave_companies_rows
 from auditor.waves.exports import audit_transitions
 
 log = logging.getLogger(__name__)
@@ -105,13 +106,33 @@ def report_link(out_dir: Path, config: NotifyConfig, page: str = "timeline.html"
     return (out_dir / "report" / page).resolve().as_uri()
 
 
+def wave_rules(engine: Any, store: Any, number: int, previous: int | None, out_dir: Path,
+               config: NotifyConfig) -> list[WaveAlert]:
+    """Wave ``number``'s score drops (against wave ``previous``) and failed 24/7 claims, as configured."""
+    out: list[WaveAlert] = []
+    if previous is not None and reasons.SCORE_DROP in config.kinds:
+        companies = {c.key: c for c in store.companies()}
+        out += rules.score_drops(wave_data.wave_scores(engine, previous, companies),
+                                 wave_data.wave_scores(engine, number, companies), config.score_drop, previous, number)
+    if reasons.CLAIM_24_7_FAILED in config.kinds:
+        names = {r["company_key"]: r["name"] for r in wave_companies_rows(engine) if r["wave"] == number}
+        out += rules.claim_failures(wave_data.wave_claim_grids(engine, store, out_dir, number), names, previous,
+                                    number)
+    return out
+
+
 def wave_payload(engine: Any, number: int, out_dir: Path, config: NotifyConfig,
-                 transitions: list[Any] | None = None) -> dict[str, Any]:
-    """The alerts of wave ``number`` (its transitions from the wave before) as a payload."""
+                 transitions: list[Any] | None = None, store: Any = None) -> dict[str, Any]:
+    """The alerts of wave ``number`` (its transitions from the wave before, and, given the store, its
+    score drops and failed 24/7 claims) as a payload."""
     mine = [t for t in (transitions if transitions is not None else audit_transitions(engine)) if t.wave_to == number]
     alerts = changes.select(mine, config.kinds)
+    before = [w.number for w in finished_waves(engine) if w.number < number]
+    previous = before[-1] if before else None
+    extra = (changes.select_rules(wave_rules(engine, store, number, previous, out_dir, config), config.kinds)
+             if store is not None else [])
     return changes.payload(f"wave-{number}", out_dir.resolve().name, alerts, report_link(out_dir, config),
-                           wave=number, wave_from=mine[0].wave_from if mine else None)
+                           rules=extra, wave=number, wave_from=mine[0].wave_from if mine else previous)
 
 
 def notify_waves(out_dir: Path, config: NotifyConfig, *, nameserver: str | None = None,
@@ -135,7 +156,7 @@ def notify_waves(out_dir: Path, config: NotifyConfig, *, nameserver: str | None 
         every = audit_transitions(engine)
         out: list[Delivery] = []
         for number in todo:
-            body = wave_payload(engine, number, out_dir, config, every)
+            body = wave_payload(engine, number, out_dir, config, every, store)
             if not body["alerts"]:
                 out += [Delivery(body["event"], d.name, "nothing-to-send") for d in config.destinations]
                 continue

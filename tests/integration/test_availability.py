@@ -5,7 +5,8 @@ says the hotline answers 24/7. Between the waves the lab's SIP line starts
 answering "not in service" and the inbox's agents go offline (a second world is
 served on the same ports). `auditor audit --probe-lines` and `auditor wave`
 run as a user runs them; the grid, the panel figures, the 24/7 claim and the
-report pages are read back.
+report pages are read back, and wave 2's alerts (the hotline died, Alfa's score
+dropped, its 24/7 claim failed) reach a webhook on loopback.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pytest
 from auditor.lab import Lab
 from auditor.lab.sip import LabSipServer, LineBehaviour
 from auditor.lab.world import World, parse_world
+from tests.integration.test_alerts import Hook
 from tests.integration.test_cli import auditor
 
 pytestmark = pytest.mark.integration
@@ -114,10 +116,23 @@ def test_two_waves_give_each_channel_its_hours_of_week_and_the_panel_its_figures
     finally:
         first.stop()
     sip.endpoints[NUMBER] = LineBehaviour.parse("not-in-service")
-    with Lab(_world("offline"), **ports) as second:
-        run = auditor("wave", str(out), "--config", str(probes), "--line-window", "all-day",
-                      env={**os.environ, **second.env()})
-        assert run.returncode == 0, run.stderr
+    hook = Hook()
+    try:
+        with Lab(_world("offline"), **ports) as second:
+            run = auditor("wave", str(out), "--config", str(probes), "--line-window", "all-day",
+                          "--notify", f"webhook:{hook.url}/alerts", env={**os.environ, **second.env()})
+            assert run.returncode == 0, run.stderr
+            assert f"-> webhook:{hook.url}/alerts: delivered" in run.stdout
+    finally:
+        hook.close()
+    (request,) = hook.requests
+    alerts = {a["alert"]: a for a in request["body"]["alerts"]}
+    assert alerts["contact-died"]["value"] == NUMBER
+    drop = alerts["score-drop"]["evidence"]
+    assert drop["score_from"] - drop["score_to"] >= 10 and alerts["score-drop"]["company"] == NAME
+    claim = alerts["claim-24-7-failed"]
+    assert (claim["kind"], claim["value"], claim["wave_to"]) == ("phone", NUMBER, 2)
+    assert claim["evidence"]["answered"] == 0 and claim["evidence"]["conclusive"] == 1  # wave 2's call alone
 
     calls = json.loads((out / "line-probe-ledger.json").read_text(encoding="utf-8"))["calls"][NUMBER]
     assert [c["reason"] for c in calls.values()] == ["rings", "number-not-in-service"]
