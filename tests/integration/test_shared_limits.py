@@ -183,7 +183,10 @@ def test_distributed_crawl_keeps_the_per_host_delay_across_workers(slow_lab: Lab
 
     site, host, delay = slow_lab.website("robotfirma.de"), "robotfirma.de", 0.4
     csv_path = tmp_path / "shared-host.csv"
-    rows = [f"Branch {i},{site}?branch={i},DE" for i in range(9)]
+    # enough companies that the shared 0.4 s turn (60 requests: 24 s at least) outlasts the
+    # workers' start-up even on a loaded machine, so that more than one worker crawls
+    companies = 20
+    rows = [f"Branch {i},{site}?branch={i},DE" for i in range(companies)]
     csv_path.write_text("name,website,country\n" + "\n".join(rows) + "\n", encoding="utf-8")
     since = time.time()
     auditor(slow_lab, "audit", str(csv_path), "--out", str(tmp_path / "out"), "--store", postgres_url,
@@ -196,4 +199,4 @@ def test_distributed_crawl_keeps_the_per_host_delay_across_workers(slow_lab: Lab
     print(f"{len(seen)} requests to {host} by {len(crawled_by)} workers, closest {min(gaps(seen)):.3f} s apart")
     assert len(seen) >= 9
     assert min(gaps(seen)) >= delay - TOLERANCE, f"requests closer than {delay} s: {sorted(gaps(seen))[:5]}"
-    stored_once(postgres_url, 9)
+    stored_once(postgres_url, companies)
