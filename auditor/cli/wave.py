@@ -7,7 +7,7 @@ import sys
 from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from auditor.cli.common import (
     EXIT_OK,
@@ -72,13 +72,7 @@ def run(args: argparse.Namespace) -> int:
     if not (out_dir / "audit.sqlite").exists():
         print(f"auditor wave: no audit in {out_dir} (expected {out_dir / 'audit.sqlite'})", file=sys.stderr)
         return EXIT_USAGE
-    names = {f.name for f in fields(Settings)} - {"config_file"}
-    # The stored configuration, except where a flag was given: defaults < config < stored < flags.
-    stored = {k: v for k, v in stored_settings(out_dir).items() if k in names and getattr(args, k, None) is None}
-    if args.no_validate:
-        stored.pop("validate", None)
-    settings = settings_from(args, **stored)
-    setup_logging(out_dir, args.verbose)
+    settings = _settings(args, stored_settings(out_dir), out_dir)
     config_file = args.config or settings.config_file
     every, tz = (None, None) if args.once else _schedule(config_file)
     # Read now: a wrong destination or a missing [notify.email] fails before the wave, not after it.
@@ -108,6 +102,17 @@ def run(args: argparse.Namespace) -> int:
     if rc == EXIT_OK and notify is not None:
         _alerts(out_dir, notify, settings)
     return rc
+
+
+def _settings(args: argparse.Namespace, stored: dict[str, Any], out_dir: Path) -> Settings:
+    """The stored configuration, except where a flag was given: defaults < config < stored < flags."""
+    names = {f.name for f in fields(Settings)} - {"config_file"}
+    kept = {k: v for k, v in stored.items() if k in names and getattr(args, k, None) is None}
+    if args.no_validate:
+        kept.pop("validate", None)
+    settings = settings_from(args, **kept)
+    setup_logging(out_dir, args.verbose)
+    return settings
 
 
 def _schedule(config_file: str | None) -> tuple[str | None, str | None]:
@@ -201,14 +206,10 @@ def run_shared(args: argparse.Namespace, out_dir: Path) -> int:
         print("auditor wave: a distributed wave takes both --store URL and --queue URL", file=sys.stderr)
         return EXIT_USAGE
     try:
-        names = {f.name for f in fields(Settings)} - {"config_file"}
-        stored = {k: v for k, v in stored_settings(args.store).items() if k in names and getattr(args, k, None) is None}
+        stored = stored_settings(args.store)
     except server_errors() as exc:
         return unreachable("wave", exc)
-    if args.no_validate:
-        stored.pop("validate", None)
-    settings = settings_from(args, **stored)
-    setup_logging(out_dir, args.verbose)
+    settings = _settings(args, stored, out_dir)
     config_file = args.config or settings.config_file
     every, tz = (None, None) if args.once else _schedule(config_file)
     # Read now: a wrong destination or a missing [notify.email] fails before the wave, not after it.
