@@ -37,7 +37,7 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import redis
 import redis.asyncio as aioredis
@@ -97,6 +97,40 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 return math.max(0, tonumber(until_ms) - now)
 """
+
+
+@contextlib.asynccontextmanager
+async def renewing(renew: Callable[[], Awaitable[bool]], period: float) -> AsyncIterator[None]:
+    """Call ``renew`` every ``period`` seconds while the body runs, until it answers False (lease lost).
+
+    The loop is stopped by an event, not by cancelling it alone: a cancellation
+    can be lost inside a Redis call (turned into a connection error, or dropped
+    by a timeout racing it), and a renewal loop that retried on that error would
+    keep a finished holder's lease alive for ever (a mail host's SMTP slot held
+    by a session that had ended, every other batch waiting on it).
+    """
+    done = asyncio.Event()
+
+    async def loop() -> None:
+        while not done.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), period)
+            if done.is_set():
+                return
+            try:
+                if not await renew():
+                    return
+            except redis.RedisError as exc:
+                log.warning("lease renewal failed (%s); retrying", exc)
+
+    task = asyncio.create_task(loop())
+    try:
+        yield
+    finally:
+        done.set()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 class SharedLimits:
@@ -161,25 +195,18 @@ class SharedLimits:
                 return
             if wait_ms:
                 await asyncio.sleep(wait_ms / 1000)
-            renewal = asyncio.create_task(self._extend(keys[0], token, lease))
             try:
-                yield loop.time() - started
+                async with renewing(lambda: self._extend(keys[0], token, lease), lease / 3):
+                    yield loop.time() - started
             finally:
-                renewal.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await renewal
                 with contextlib.suppress(redis.RedisError):
                     await client.eval(_GIVE, 2, *keys, token, int(interval * 1000))
 
-    async def _extend(self, key: str, token: str, lease: float) -> None:
-        while True:
-            await asyncio.sleep(lease / 3)
-            try:
-                if not await self._redis().eval(_EXTEND, 1, key, token, int(lease * 1000)):
-                    log.warning("the turn %s ran out while its request was in flight", key)
-                    return
-            except redis.RedisError as exc:
-                log.warning("turn renewal failed (%s); retrying", exc)
+    async def _extend(self, key: str, token: str, lease: float) -> bool:
+        if await self._redis().eval(_EXTEND, 1, key, token, int(lease * 1000)):
+            return True
+        log.warning("the turn %s ran out while its request was in flight", key)
+        return False
 
     async def pace(self, host: str, interval: float) -> float:
         """Wait for this host's next free start (``interval`` seconds after the previous one); seconds waited."""
@@ -208,26 +235,20 @@ class SharedLimits:
         if not held:
             yield
             return
-        renewal = asyncio.create_task(self._keep(lock))
         try:
-            yield
+            async with renewing(lambda: self._keep(lock), self.mx_lease / 3):
+                yield
         finally:
-            renewal.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewal
             with contextlib.suppress(redis.RedisError):
                 await lock.release()
 
-    async def _keep(self, lock: Lock) -> None:
-        while True:
-            await asyncio.sleep(self.mx_lease / 3)
-            try:
-                await lock.reacquire()
-            except LockError:
-                log.warning("SMTP slot %s lost (its lease ran out)", lock.name)
-                return
-            except redis.RedisError as exc:
-                log.warning("SMTP slot renewal failed (%s); retrying", exc)
+    @staticmethod
+    async def _keep(lock: Lock) -> bool:
+        try:
+            return bool(await lock.reacquire())
+        except LockError:
+            log.warning("SMTP slot %s lost (its lease ran out)", lock.name)
+            return False
 
     async def greylisted(self, host: str, delay: float) -> float:
         """Mail host ``host`` greylisted us: start its shared clock (if not running); seconds left on it."""
