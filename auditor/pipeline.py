@@ -235,14 +235,15 @@ def finish_shared(store_target: str, out_dir: Path, settings: Settings, network:
 
 
 def revalidate(out_dir: Path, settings: Settings, notify: Notify = to_stderr,
-               store_target: str | None = None) -> dict[str, Any]:
+               store_target: str | None = None, validated: Callable[[], Counter[str]] | None = None) -> dict[str, Any]:
     """Check every stored contact point again, rewrite the exports; return their summary.
 
     ``store_target`` (a database URL) reads a shared store; the exports go to ``out_dir``.
+    ``validated`` gives the counts when a distributed run's workers validated in batches.
     """
     store = open_store(store_target or out_dir)
     try:
-        counts = validate(store, out_dir, settings, notify=notify)
+        counts = validated() if validated is not None else validate(store, out_dir, settings, notify=notify)
         summary = export(store, out_dir)
         summary["verdicts"] = dict(counts)
         return summary

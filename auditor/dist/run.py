@@ -144,6 +144,34 @@ def store_counts(store_target: str) -> dict[str, int]:
         store.close()
 
 
+def revalidate_and_enqueue(store_target: str, queue_url: str) -> int | None:
+    """Plan a re-validation of the latest run by its workers; the run, or None when there is none.
+
+    The crawl must be over (every company stored): the run's queue is marked
+    complete (a Redis that no longer holds it counts as drained) and its old
+    validation is forgotten, so the first worker to look plans the batches anew.
+    """
+    run = current_run(store_target)
+    if run is None:
+        return None
+    counts = store_counts(store_target)
+    if counts["stored"] < counts["registered"]:
+        raise RunNotFinished(f"{counts['registered'] - counts['stored']} of {counts['registered']} companies "
+                             "are not stored yet: let the workers finish the crawl first")
+    queue = WorkQueue(connect(queue_url), run)
+    if queue.queued() or queue.in_progress():
+        raise RunNotFinished("the run's queue still holds companies: let the workers finish the crawl first")
+    batches = validation.BatchQueue(queue.client, run)
+    batches.reset()
+    batches.enable()
+    queue.mark_complete()
+    return run
+
+
+class RunNotFinished(RuntimeError):
+    """A re-validation asked for while the run's crawl is still going on."""
+
+
 # -- the worker ---------------------------------------------------------------
 @dataclass(frozen=True)
 class WorkerOptions:
@@ -302,5 +330,6 @@ def start_workers(options: WorkerOptions, settings: Settings, count: int) -> lis
     return workers
 
 
-__all__ = ["DEFAULT_LEASE", "Enqueued", "WorkerOptions", "current_run", "describe", "register_and_enqueue",
-           "resume_and_enqueue", "run_worker", "start_workers", "store_counts"]
+__all__ = ["DEFAULT_LEASE", "Enqueued", "RunNotFinished", "WorkerOptions", "current_run", "describe",
+           "register_and_enqueue", "resume_and_enqueue", "revalidate_and_enqueue", "run_worker", "start_workers",
+           "store_counts"]

@@ -183,6 +183,20 @@ class BatchQueue:
     def enable(self) -> None:
         self.client.set(f"auditor:{self.run}:{FLAG}", "1")
 
+    def reset(self) -> None:
+        """Forget the run's validation (batches, leases, verdicts, locks, marks): a re-validation plans anew.
+
+        A worker still holding a batch of the old plan finds its lease gone: its ack is refused.
+        """
+        names: list[str] = []
+        for key in self.client.scan_iter(match=self.prefix + "*", count=1000):
+            names.append(str(key))
+            if len(names) >= 1000:
+                self.client.delete(*names)
+                names.clear()
+        if names:
+            self.client.delete(*names)
+
     def is_complete(self) -> bool:
         """Every batch is planned and enqueued."""
         return bool(self.client.exists(self.key("complete")))

@@ -62,7 +62,8 @@ def findings(out: Path) -> dict[str, Any]:
     for c in results["companies"]:
         by_site[c["website"]] = {
             "status": c["status"],
-            "contacts": sorted((p["kind"], p["value"], p.get("verdict"), p.get("reason")) for p in c["contacts"]),
+            "contacts": sorted((p["kind"], p["value"], (p.get("validation") or {}).get("verdict"),
+                                (p.get("validation") or {}).get("reason")) for p in c["contacts"]),
             "failures": sorted(f["tag"] for f in c["failures"]),
         }
     scored = {
@@ -126,6 +127,17 @@ def test_embedded_and_distributed_runs_find_the_same(lab: Lab, tmp_path: Path, p
     assert findings(again)["companies"] == findings(embedded)["companies"]
     out = auditor(lab, "validate", "--store", postgres_url, "--out", str(again), *crawl_args(lab), "--no-smtp")
     assert "Verdicts:" in out.stdout and (again / "results.json").exists()
+    assert findings(again)["companies"] != findings(embedded)["companies"]  # no SMTP: emails judged otherwise
+    # re-validated by two workers in batches again (SMTP on): the embedded run's verdicts come back
+    redone = tmp_path / "redone"
+    out = auditor(lab, "validate", "--store", postgres_url, "--queue", redis_url, "--workers", "2",
+                  "--out", str(redone), *crawl_args(lab))
+    assert "validation planned by the workers" in out.stdout and "Verdicts:" in out.stdout
+    auditor(lab, "report", "--store", postgres_url, "--out", str(redone))
+    assert findings(redone) == findings(embedded)
+    replanned = batches.stats()
+    assert replanned["done"] == replanned["enqueued"] == stats["enqueued"], replanned
+    assert batches.drained() and batches.is_stored()
 
 
 def _crawl_children(pid: int) -> list[int]:
