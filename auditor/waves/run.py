@@ -29,7 +29,7 @@ from sqlalchemy import Engine, update
 
 from auditor import __version__, pipeline
 from auditor.config import Settings
-from auditor.dist import DEFAULT_LEASE
+from auditor.dist import DEFAULT_LEASE, validation
 from auditor.dist.queue import WorkQueue, connect
 from auditor.dist.run import WorkerOptions, start_workers
 from auditor.export import export
@@ -214,7 +214,7 @@ def run_shared_wave(shared: SharedWave, out_dir: Path, settings: Settings,
             if not queue.is_complete():  # the queue was lost (Redis emptied): nothing will finish it
                 store_waves.abandon_wave(engine, last.number, "crashed")
                 notify(f"Wave {last.number} ran detached and its queue is gone; marked 'crashed'")
-            elif not queue.drained():
+            elif not queue.drained() or not _validated(queue):
                 raise QueueBusy(last.number, queue.queued(), queue.in_progress())
             elif _adopt(engine, last.number):
                 return _finish_adopted(store, engine, shared, out_dir, settings, last.number, notify), last.number
@@ -225,7 +225,9 @@ def run_shared_wave(shared: SharedWave, out_dir: Path, settings: Settings,
         try:
             with _Heartbeat(engine, number):
                 store.start_run(settings.to_dict(), __version__, resume=True)
-                empty_queue(queue)
+                empty_queue(queue)  # the last wave's validation batches and verdicts too
+                if validation.wanted(settings):  # the workers validate the wave in batches, as an audit's
+                    validation.BatchQueue(queue.client, run).enable()
                 added, _ = queue.enqueue(store.companies())
                 queue.mark_complete()
                 notify(f"Wave {number}: {added} companies enqueued")
@@ -234,7 +236,7 @@ def run_shared_wave(shared: SharedWave, out_dir: Path, settings: Settings,
                     finished = True  # not abandoned: the next wave command finishes it
                     return AuditRun(Outcome.DONE), number
                 _crawl(shared, run, settings)
-                if not queue.drained():
+                if not queue.drained() or not _validated(queue):
                     notify(f"Interrupted: wave {number} is recorded as interrupted; earlier waves are kept")
                     return AuditRun(Outcome.INTERRUPTED), number
                 done = _finish(store, engine, shared, out_dir, settings, number, notify)
@@ -245,6 +247,12 @@ def run_shared_wave(shared: SharedWave, out_dir: Path, settings: Settings,
                 store_waves.abandon_wave(engine, number)
     finally:
         store.close()
+
+
+def _validated(queue: WorkQueue) -> bool:
+    """The wave's validation batches are all done (or the workers do not validate this wave)."""
+    batches = validation.BatchQueue(queue.client, queue.run)
+    return not batches.enabled() or batches.drained()
 
 
 def _crawl(shared: SharedWave, run: int, settings: Settings) -> None:
@@ -270,7 +278,9 @@ def _finish_adopted(store: Store, engine: Engine, shared: SharedWave, out_dir: P
 def _finish(store: Store, engine: Engine, shared: SharedWave, out_dir: Path, settings: Settings, number: int,
             notify: Notify) -> AuditRun:
     """Validate and export as a distributed audit finishes, then record the wave and export its history."""
-    done = pipeline.finish_shared(shared.store, out_dir, settings, notify=notify)
+    batches = validation.BatchQueue(connect(shared.queue), _run_id(store))
+    validated = (lambda: validation.collect_verdicts(batches, shared.store)) if batches.enabled() else None
+    done = pipeline.finish_shared(shared.store, out_dir, settings, notify=notify, validated=validated)
     store_waves.finish_wave(engine, number)
     summary = export(store, out_dir)  # again: history.csv and transitions.csv now hold this wave
     summary.update({k: v for k, v in (done.summary or {}).items() if k not in summary})

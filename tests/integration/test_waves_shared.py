@@ -20,6 +20,8 @@ from sqlalchemy import select
 
 from auditor.config import Settings
 from auditor.dist.queue import WorkQueue, company_item, connect
+from auditor.dist.run import current_run
+from auditor.dist.validation import BatchQueue
 from auditor.lab import Lab
 from auditor.models import Company
 from auditor.store import open_store
@@ -83,6 +85,10 @@ def test_waves_on_the_shared_store_record_what_the_embedded_waves_record(
         assert _history(shared) == _history(embedded)
         assert findings(shared) == findings(embedded)
         assert (shared / "report" / "timeline.html").exists()
+        # the wave's contact points were validated by the workers in batches, as the audit's were
+        batches = BatchQueue(connect(redis_url), current_run(postgres_url) or 0)
+        stats = batches.stats()
+        assert batches.drained() and batches.is_stored() and stats["done"] == stats["enqueued"] > 0, stats
 
         # a detached wave: enqueued, refused while its queue holds work, crawled by a worker, finished by the next call
         detached = _ok(second, "wave", str(shared), *shared_args, "--detach")
