@@ -163,16 +163,19 @@ def connect(url: str) -> redis.Redis:
                                 retry=Retry(ExponentialBackoff(cap=0.4, base=0.1), COMMAND_RETRIES))
 
 
-class WorkQueue:
-    """The companies of run ``run`` in Redis: enqueue, claim with a lease, renew, ack, hand back, reap."""
+class LeasedQueue:
+    """Items of one kind under ``prefix`` in Redis: claimed with a lease its holder renews, reaped when it runs out.
 
-    def __init__(self, client: redis.Redis, run: int) -> None:
+    The companies of a run and its validation batches are both kept this way;
+    each subclass adds how its items are made, read and finished (its ack).
+    """
+
+    def __init__(self, client: redis.Redis, run: int, prefix: str) -> None:
         self.client = client
         self.run = run
-        self.prefix = f"auditor:{run}:"
+        self.prefix = prefix
         self._claim = client.register_script(_CLAIM)
         self._renew = client.register_script(_RENEW)
-        self._ack = client.register_script(_ACK)
         self._release = client.register_script(_RELEASE)
         self._reap = client.register_script(_REAP)
         self._enqueue = client.register_script(_ENQUEUE)
@@ -180,8 +183,79 @@ class WorkQueue:
     def key(self, name: str) -> str:
         return self.prefix + name
 
-    def lease_key(self, company_key: str) -> str:
-        return self.prefix + "lease:" + company_key
+    def lease_key(self, item_key: str) -> str:
+        return self.prefix + "lease:" + item_key
+
+    def _enqueue_items(self, pairs: list[tuple[str, str]]) -> list[int]:
+        """Queue each (unique id, item) whose id is new, in one call; a flag per pair (1 added, 0 seen)."""
+        args = [part for pair in pairs for part in pair]
+        if not args:
+            return []
+        return [int(f) for f in cast(list[int], self._enqueue(
+            keys=[self.key("seen"), self.key("queue"), self.key("stats")], args=args))]
+
+    def forget(self) -> int:
+        """Delete every key under the prefix (items, claims, leases, outcomes, counters); how many.
+
+        A worker still holding a claim finds its lease gone: its ack is refused.
+        """
+        deleted = 0
+        names: list[str] = []
+        for key in self.client.scan_iter(match=self.prefix + "*", count=1000):
+            names.append(str(key))
+            if len(names) >= 1000:
+                deleted += int(self.client.delete(*names))
+                names.clear()
+        if names:
+            deleted += int(self.client.delete(*names))
+        return deleted
+
+    def mark_complete(self) -> None:
+        """Every item is enqueued: workers may stop once the queue and the claims are empty."""
+        self.client.set(self.key("complete"), "1")
+
+    def is_complete(self) -> bool:
+        return bool(self.client.exists(self.key("complete")))
+
+    def _claim_item(self, token: str, lease: float) -> str | None:
+        """The next item, now held by ``token`` for ``lease`` seconds (None: the queue is empty)."""
+        item = self._claim(keys=[self.key("queue"), self.key("processing")],
+                           args=[token, int(lease * 1000), self.prefix + "lease:"])
+        return None if item is None else str(item)
+
+    def _renew_lease(self, item_key: str, token: str, lease: float) -> bool:
+        """Extend the lease; False when it is no longer ours (expired and reclaimed)."""
+        return bool(self._renew(keys=[self.lease_key(item_key)], args=[token, int(lease * 1000)]))
+
+    def _release_item(self, item_key: str, item: str, token: str) -> bool:
+        """Hand the item back (shutdown): the next claim takes it first."""
+        return bool(self._release(keys=[self.key("processing"), self.lease_key(item_key), self.key("queue")],
+                                  args=[item, token]))
+
+    def reap(self, max_attempts: int = MAX_ATTEMPTS) -> int:
+        """Put items whose lease expired back in the queue (failed after ``max_attempts``); the number put back."""
+        return int(self._reap(
+            keys=[self.key("processing"), self.key("queue"), self.key("attempts"), self.key("outcome"),
+                  self.key("stats"), self.key("reason")],
+            args=[self.prefix + "lease:", max_attempts, EXPIRED_REASON]))
+
+    def queued(self) -> int:
+        return int(self.client.llen(self.key("queue")))
+
+    def in_progress(self) -> int:
+        return int(self.client.llen(self.key("processing")))
+
+    def drained(self) -> bool:
+        """Everything enqueued is finished (done or failed)."""
+        return self.is_complete() and self.queued() == 0 and self.in_progress() == 0
+
+
+class WorkQueue(LeasedQueue):
+    """The companies of run ``run`` in Redis: enqueue, claim with a lease, renew, ack, hand back, reap."""
+
+    def __init__(self, client: redis.Redis, run: int) -> None:
+        super().__init__(client, run, f"auditor:{run}:")
+        self._ack = client.register_script(_ACK)
 
     # -- the coordinator --------------------------------------------------
     def enqueue(self, companies: Iterable[Company], batch: int = 1000) -> tuple[int, list[Company]]:
@@ -196,11 +270,8 @@ class WorkQueue:
 
         def flush() -> None:
             nonlocal added
-            args: list[str] = []
-            for c in chunk:
-                args += (c.website, company_item(c))
-            flags = self._enqueue(keys=[self.key("seen"), self.key("queue"), self.key("stats")], args=args)
-            for c, new in zip(chunk, cast(list[int], flags), strict=True):
+            flags = self._enqueue_items([(c.website, company_item(c)) for c in chunk])
+            for c, new in zip(chunk, flags, strict=True):
                 if new:
                     added += 1
                 else:
@@ -233,26 +304,18 @@ class WorkQueue:
         if leases:
             self.client.delete(*leases)
 
-    def mark_complete(self) -> None:
-        """Every row is enqueued: workers may stop once the queue and the claims are empty."""
-        self.client.set(self.key("complete"), "1")
-
-    def is_complete(self) -> bool:
-        return bool(self.client.exists(self.key("complete")))
-
     # -- a worker ---------------------------------------------------------
     def claim(self, token: str, lease: float) -> Claim | None:
         """The next company, now held by ``token`` for ``lease`` seconds (None: the queue is empty)."""
-        item = self._claim(keys=[self.key("queue"), self.key("processing")],
-                           args=[token, int(lease * 1000), self.prefix + "lease:"])
+        item = self._claim_item(token, lease)
         if item is None:
             return None
         self.client.hsetnx(self.key("stats"), "started", repr(time.time()))
-        return Claim(item_company(str(item)), str(item))
+        return Claim(item_company(item), item)
 
     def renew(self, claim: Claim, token: str, lease: float) -> bool:
         """Extend the lease; False when it is no longer ours (expired and reclaimed)."""
-        return bool(self._renew(keys=[self.lease_key(claim.company.key)], args=[token, int(lease * 1000)]))
+        return self._renew_lease(claim.company.key, token, lease)
 
     def owns(self, claim: Claim, token: str) -> bool:
         return self.client.get(self.lease_key(claim.company.key)) == token
@@ -269,15 +332,7 @@ class WorkQueue:
 
     def release(self, claim: Claim, token: str) -> bool:
         """Hand the company back (shutdown): the next claim takes it first."""
-        return bool(self._release(keys=[self.key("processing"), self.lease_key(claim.company.key),
-                                        self.key("queue")], args=[claim.item, token]))
-
-    def reap(self, max_attempts: int = MAX_ATTEMPTS) -> int:
-        """Put companies whose lease expired back in the queue; the number put back."""
-        return int(self._reap(
-            keys=[self.key("processing"), self.key("queue"), self.key("attempts"), self.key("outcome"),
-                  self.key("stats"), self.key("reason")],
-            args=[self.prefix + "lease:", max_attempts, EXPIRED_REASON]))
+        return self._release_item(claim.company.key, claim.item, token)
 
     def note_refused(self) -> None:
         self.client.hincrby(self.key("stats"), "refused", 1)
@@ -286,16 +341,6 @@ class WorkQueue:
         self.client.hset(self.key("workers"), worker, json.dumps({**counters, "seen": time.time()}))
 
     # -- reading ----------------------------------------------------------
-    def queued(self) -> int:
-        return int(self.client.llen(self.key("queue")))
-
-    def in_progress(self) -> int:
-        return int(self.client.llen(self.key("processing")))
-
-    def drained(self) -> bool:
-        """Everything enqueued is finished (done or failed)."""
-        return self.is_complete() and self.queued() == 0 and self.in_progress() == 0
-
     def status(self) -> Status:
         stats = cast(dict[str, str], self.client.hgetall(self.key("stats")))
         workers = {w: json.loads(v) for w, v in cast(dict[str, str], self.client.hgetall(self.key("workers"))).items()}

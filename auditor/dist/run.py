@@ -105,8 +105,8 @@ def resume_and_enqueue(store_target: str, queue_url: str, settings: Settings, so
                        batch: int = 1000) -> Enqueued | None:
     """Continue the shared store's latest run: only the companies not stored yet are queued again.
 
-    The run's queue starts afresh (claims, leases and counts of before are
-    dropped), then the store's pending companies are streamed into it by key, a
+    The run's queue starts afresh (claims, leases, counts and the validation of
+    before are dropped), then the store's pending companies are streamed into it by key, a
     batch at a time. ``source`` adds the rows of a companies file not registered
     yet. None: the store holds no run to resume.
     """
@@ -127,7 +127,9 @@ def resume_and_enqueue(store_target: str, queue_url: str, settings: Settings, so
             store.register_companies(chunk)
             errors = stream.errors
         queue = WorkQueue(connect(queue_url), run)
-        queue.reset()
+        queue.forget()  # its validation too: planned again over every stored company, those added now included
+        if validation.wanted(settings):
+            validation.BatchQueue(queue.client, run).enable()  # before complete, as at registration
         added, _ = queue.enqueue(store.pending_companies(), batch)
         queue.mark_complete()
         return Enqueued(run, added, errors)
@@ -162,7 +164,7 @@ def revalidate_and_enqueue(store_target: str, queue_url: str) -> int | None:
     if queue.queued() or queue.in_progress():
         raise RunNotFinished("the run's queue still holds companies: let the workers finish the crawl first")
     batches = validation.BatchQueue(queue.client, run)
-    batches.reset()
+    batches.forget()
     batches.enable()
     queue.mark_complete()
     return run

@@ -38,16 +38,7 @@ from urllib.parse import urlsplit
 import redis
 
 from auditor.config import Settings
-from auditor.dist.queue import (
-    _CLAIM,
-    _ENQUEUE,
-    _REAP,
-    _RELEASE,
-    _RENEW,
-    MAX_ATTEMPTS,
-    connect,
-    new_token,
-)
+from auditor.dist.queue import LeasedQueue, connect, new_token
 from auditor.models import ContactPoint, Verdict
 from auditor.net.guard import AddressPolicy
 from auditor.net.resolver import DnsResolver
@@ -156,25 +147,12 @@ class BatchClaim:
     item: str
 
 
-class BatchQueue:
+class BatchQueue(LeasedQueue):
     """The validation batches of run ``run`` in Redis: enqueue, claim with a lease, ack with the verdicts."""
 
     def __init__(self, client: redis.Redis, run: int) -> None:
-        self.client = client
-        self.run = run
-        self.prefix = f"auditor:{run}:validate:"
-        self._claim = client.register_script(_CLAIM)
-        self._renew = client.register_script(_RENEW)
-        self._release = client.register_script(_RELEASE)
-        self._reap = client.register_script(_REAP)
-        self._enqueue = client.register_script(_ENQUEUE)
+        super().__init__(client, run, f"auditor:{run}:validate:")
         self._ack = client.register_script(_ACK)
-
-    def key(self, name: str) -> str:
-        return self.prefix + name
-
-    def lease_key(self, batch: str) -> str:
-        return self.prefix + "lease:" + batch
 
     # run-level flags
     def enabled(self) -> bool:
@@ -182,24 +160,6 @@ class BatchQueue:
 
     def enable(self) -> None:
         self.client.set(f"auditor:{self.run}:{FLAG}", "1")
-
-    def reset(self) -> None:
-        """Forget the run's validation (batches, leases, verdicts, locks, marks): a re-validation plans anew.
-
-        A worker still holding a batch of the old plan finds its lease gone: its ack is refused.
-        """
-        names: list[str] = []
-        for key in self.client.scan_iter(match=self.prefix + "*", count=1000):
-            names.append(str(key))
-            if len(names) >= 1000:
-                self.client.delete(*names)
-                names.clear()
-        if names:
-            self.client.delete(*names)
-
-    def is_complete(self) -> bool:
-        """Every batch is planned and enqueued."""
-        return bool(self.client.exists(self.key("complete")))
 
     def is_stored(self) -> bool:
         return bool(self.client.exists(self.key("stored")))
@@ -214,31 +174,18 @@ class BatchQueue:
     # planning
     def enqueue(self, batches: Mapping[str, list[Point]]) -> int:
         """Queue each batch once (a planner that died and is redone enqueues nothing twice)."""
-        args: list[str] = []
-        for key, points in batches.items():
-            args += [key, batch_item(key, points)]
-        if not args:
-            return 0
-        flags = self._enqueue(keys=[self.key("seen"), self.key("queue"), self.key("stats")], args=args)
-        return sum(int(f) for f in flags)  # the shared script answers one flag per item: 1 added, 0 seen
-
-    def mark_complete(self) -> None:
-        self.client.set(self.key("complete"), "1")
+        return sum(self._enqueue_items([(key, batch_item(key, points)) for key, points in batches.items()]))
 
     # a worker
     def claim(self, token: str, lease: float) -> BatchClaim | None:
-        item = self._claim(keys=[self.key("queue"), self.key("processing")],
-                           args=[token, int(lease * 1000), self.prefix + "lease:"])
-        if item is None:
-            return None
-        return BatchClaim(str(json.loads(str(item))["key"]), str(item))
+        item = self._claim_item(token, lease)
+        return None if item is None else BatchClaim(str(json.loads(item)["key"]), item)
 
     def renew(self, claim: BatchClaim, token: str, lease: float) -> bool:
-        return bool(self._renew(keys=[self.lease_key(claim.key)], args=[token, int(lease * 1000)]))
+        return self._renew_lease(claim.key, token, lease)
 
     def release(self, claim: BatchClaim, token: str) -> bool:
-        return bool(self._release(keys=[self.key("processing"), self.lease_key(claim.key), self.key("queue")],
-                                  args=[claim.item, token]))
+        return self._release_item(claim.key, claim.item, token)
 
     def ack(self, claim: BatchClaim, token: str, verdicts: Mapping[tuple[str, ...], Verdict]) -> bool:
         """Finish the batch and record its verdicts in one step; False (nothing written) without the lease."""
@@ -252,22 +199,7 @@ class BatchQueue:
             self.client.hincrby(self.key("stats"), "refused", 1)
         return ok
 
-    def reap(self, max_attempts: int = MAX_ATTEMPTS) -> int:
-        return int(self._reap(
-            keys=[self.key("processing"), self.key("queue"), self.key("attempts"), self.key("outcome"),
-                  self.key("stats"), self.key("reason")],
-            args=[self.prefix + "lease:", max_attempts, "lease-expired"]))
-
     # reading
-    def queued(self) -> int:
-        return int(self.client.llen(self.key("queue")))
-
-    def in_progress(self) -> int:
-        return int(self.client.llen(self.key("processing")))
-
-    def drained(self) -> bool:
-        return self.is_complete() and self.queued() == 0 and self.in_progress() == 0
-
     def stats(self) -> dict[str, int]:
         return {k: int(v) for k, v in cast(dict[str, str], self.client.hgetall(self.key("stats"))).items()}
 

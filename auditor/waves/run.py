@@ -40,8 +40,6 @@ from auditor.store import waves as store_waves
 from auditor.store.engine import writer
 from auditor.store.schema import waves as waves_table
 
-_DELETE_BATCH = 1000  # Redis keys deleted per command when a run's queue is emptied
-
 
 class _Heartbeat:
     """Refresh the running wave's heartbeat every ``HEARTBEAT_SECONDS`` until stopped."""
@@ -167,24 +165,6 @@ def _adopt(engine: Engine, number: int) -> bool:
     return bool(taken.rowcount)
 
 
-def empty_queue(queue: WorkQueue) -> int:
-    """Delete every key of the run's queue (waiting and claimed companies, leases, outcomes, counters); how many.
-
-    A worker still holding a claim of the old queue finds its lease gone: its
-    write is refused, and its company is among those the wave enqueues again.
-    """
-    deleted = 0
-    batch: list[str] = []
-    for key in queue.client.scan_iter(match=queue.prefix + "*", count=_DELETE_BATCH):
-        batch.append(str(key))
-        if len(batch) >= _DELETE_BATCH:
-            deleted += int(queue.client.delete(*batch))
-            batch.clear()
-    if batch:
-        deleted += int(queue.client.delete(*batch))
-    return deleted
-
-
 def _run_id(store: Store) -> int:
     info = store.run_info()
     if not info:
@@ -225,7 +205,7 @@ def run_shared_wave(shared: SharedWave, out_dir: Path, settings: Settings,
         try:
             with _Heartbeat(engine, number):
                 store.start_run(settings.to_dict(), __version__, resume=True)
-                empty_queue(queue)  # the last wave's validation batches and verdicts too
+                queue.forget()  # the last wave's companies, claims, counters, validation batches and verdicts
                 if validation.wanted(settings):  # the workers validate the wave in batches, as an audit's
                     validation.BatchQueue(queue.client, run).enable()
                 added, _ = queue.enqueue(store.companies())
