@@ -16,7 +16,7 @@ import logging
 import os
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sized
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
 from dataclasses import dataclass
 from enum import Enum
 from itertools import islice
@@ -141,8 +141,7 @@ def _companies(store: Store, source: str | None, out_dir: Path, settings: Settin
         store.start_run(settings.to_dict(), __version__, resume=True)
         if source:
             _register(store, stream_companies(source))
-        done = store.done_keys()
-        companies = [c for c in store.companies() if c.key not in done]
+        companies = PendingCompanies(store)
         notify(f"Resuming: {len(companies)} companies left in {out_dir}")
         return companies
     assert source is not None
@@ -161,6 +160,21 @@ def _companies(store: Store, source: str | None, out_dir: Path, settings: Settin
         notify("auditor: no company to audit (every row had an error)")
         return Outcome.NOTHING
     return listing
+
+
+class PendingCompanies:
+    """The companies a resume harvests, streamed from the store by key (none loaded whole), with their count."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        counts = store.company_counts()
+        self.count = counts["registered"] - counts["stored"]
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[Company]:
+        return iter(self.store.pending_companies())
 
 
 def _register(store: Store, companies: Iterable[Company]) -> int:
