@@ -1,0 +1,112 @@
+"""Patterns real sites use that the blind holdout's twelfth batch showed missed.
+
+These fixes were tuned on the holdout (the ``*-12-*`` pages); the pitfalls below are
+written for these tests and are not copies of those pages: a click-to-chat number kept
+in framework state, Nuxt 2's state function with its values as arguments, Japanese
+service hours, and a quote-request form that answers by email.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from auditor.extract.framework_state import extract_framework_state, state_strings
+from auditor.extract.page import parse_page
+from tests.support.extraction import extract_strictly
+
+URL = "https://www.kliens-bolt.hu/kapcsolat"
+SHELL = '<!DOCTYPE html><html><head><title>Kapcsolat</title></head><body><div id="__next"></div>{}</body></html>'
+
+
+def _found(scripts: str, country: str | None = "HU") -> dict[tuple[str, str], tuple[str | None, str]]:
+    points = extract_strictly(SHELL.format(scripts), URL, country)
+    return {(cp.kind, cp.value): (cp.label, cp.method) for cp in points}
+
+
+def _next_data(value: object) -> str:
+    return f'<script id="__NEXT_DATA__" type="application/json">{json.dumps(value)}</script>'
+
+
+# --- a click-to-chat number in framework state -------------------------------------------------
+
+
+def test_whatsapp_number_object_gives_the_phone_and_the_chat_link() -> None:
+    got = _found(_next_data({"props": {"pageProps": {"shop": {
+        "whatsapp": {"enabled": True, "number": "36301234567", "text": "Szia! Rendelnék."}}}}}))
+    assert got[("phone", "+36301234567")] == ("whatsapp", "framework-state")
+    assert got[("messaging", "https://wa.me/36301234567")] == ("whatsapp", "framework-state")
+
+
+def test_viber_number_key_gives_the_canonical_viber_link() -> None:
+    got = _found(_next_data({"footer": {"viberPhone": "+48 600 123 456"}}), "PL")
+    assert got[("messaging", "viber://chat?number=%2B48600123456")] == ("viber", "framework-state")
+    assert ("phone", "+48600123456") in got
+
+
+def test_a_national_number_under_a_chat_key_is_read_in_the_page_region() -> None:
+    got = _found(_next_data({"contact": {"whatsApp": "06 30 123 4567"}}))
+    assert ("phone", "+36301234567") in got
+    assert ("messaging", "https://wa.me/36301234567") in got
+
+
+def test_generic_number_keys_need_a_phone_like_parent() -> None:
+    got = _found(_next_data({"order": {"number": "36301234567"}, "invoice": {"no": "+36 30 123 4567"},
+                             "whatsapp": {"message": "Rendelés 36301234567", "enabled": True}}))
+    assert not got
+
+
+def test_a_chat_link_is_not_made_from_a_plain_phone_key() -> None:
+    got = _found(_next_data({"contact": {"phone": "36301234567", "mobile": "+36 30 123 4567"}}))
+    assert not any(kind == "messaging" for kind, _ in got)
+
+
+# --- Nuxt 2: the state function's arguments ---------------------------------------------------
+
+
+def _nuxt(body: str, args: str, closing: str = "}}(") -> str:
+    return f"<script>window.__NUXT__=(function(a,b,c,d){{return {body}{closing}{args}));</script>"
+
+
+def test_nuxt2_keys_bound_to_parameters_read_their_arguments() -> None:
+    body = '{layout:"default",state:{shop:{title:a,hotline:c,support:{mobile:d},mail:b}}'
+    got = _found(_nuxt(body, '"Bolt","info@kliens-bolt.hu","+36 1 555 0100","+36 30 765 4321"'))
+    assert got[("phone", "+3615550100")][0] == "hotline"
+    assert got[("phone", "+36307654321")][0] == "mobile"
+    assert ("email", "info@kliens-bolt.hu") in got
+
+
+def test_nuxt2_call_written_after_the_function_parenthesis() -> None:
+    body = "{data:[{phone:c}]}}"
+    got = _found(_nuxt(body, '"",null,"+36 1 555 0101",void 0', closing="})("))
+    assert ("phone", "+3615550101") in got
+
+
+def test_nuxt2_non_string_arguments_bind_nothing() -> None:
+    body = '{data:[{phone:c,fax:a}]}'
+    got = _found(_nuxt(body, 'true,null,36155501,-1'))
+    assert not any(kind == "phone" for kind, _ in got)
+
+
+def test_a_call_that_does_not_end_the_blob_is_not_the_state_function() -> None:
+    # the argument list is followed by more code: parameters are not bound from it
+    script = ('<script>window.__NUXT__=(function(a){return {phone:a}}("+36 1 555 0102"), track("x"));'
+              "</script>")
+    assert ("phone", "+3615550102") not in _found(script)
+
+
+def test_nuxt2_parameters_are_only_read_where_a_key_names_them() -> None:
+    source = '(function(a,b){return {list:[a,b],phone:b}}("+36 1 555 0103","+36 1 555 0104"))'
+    keyed = [(path, value) for path, value in state_strings("__NUXT__", source) if path]
+    assert keyed == [(("phone",), "+36 1 555 0104")]
+
+
+def test_hostile_nuxt2_blobs_stay_bounded() -> None:
+    many_calls = "(function(a){return {phone:a}" + "}(" * 200_000 + ")"
+    many_keys = "(function(a){return {" + "k:a," * 200_000 + '}}("+36 1 555 0105"))'
+    unclosed = '(function(a){return {phone:a}}("' + "x" * 500_000
+    for source in (many_calls, many_keys, unclosed):
+        page = parse_page(SHELL.format(f"<script>window.__NUXT__={source}</script>"), URL)
+        started = time.perf_counter()
+        extract_framework_state(page)
+        assert time.perf_counter() - started < 2.0
