@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import time
 
+from auditor.extract.forms import classify, extract_forms
 from auditor.extract.framework_state import extract_framework_state, state_strings
 from auditor.extract.page import parse_page
+from auditor.models import ContactPoint
 from tests.support.extraction import extract_strictly
 
 URL = "https://www.kliens-bolt.hu/kapcsolat"
@@ -110,3 +112,44 @@ def test_hostile_nuxt2_blobs_stay_bounded() -> None:
         started = time.perf_counter()
         extract_framework_state(page)
         assert time.perf_counter() - started < 2.0
+
+
+# --- a quote request answered by email -----------------------------------------------------------
+
+FORM_URL = "https://www.kurierdienst-nord.de/kontakt"
+
+
+def _forms(form: str) -> list[ContactPoint]:
+    return extract_forms(parse_page(f"<html><body>{form}</body></html>", FORM_URL))
+
+
+def test_webflow_quote_form_with_email_and_no_message_is_a_contact_form() -> None:
+    form = (
+        '<form id="wf-form-Angebot" name="wf-form-Angebot" data-name="Angebot" method="post"'
+        ' action="https://www.kurierdienst-nord.de/api/angebot" class="w-form">'
+        '<label for="n">Name</label><input name="Name" id="n" type="text">'
+        '<label for="m">E-Mail</label><input name="Mail" id="m" type="email">'
+        '<label for="p">Abholort (PLZ)</label><input name="PLZ" id="p" type="text">'
+        '<input type="submit" value="Angebot anfordern"></form>'
+    )
+    points = _forms(form)
+    assert [p.value for p in points] == ["https://www.kurierdienst-nord.de/api/angebot"]
+    assert points[0].details["kind"] == "request"
+    assert points[0].details["reply_channels"] == ["email"]
+
+
+def test_quote_named_only_in_data_name_counts() -> None:
+    form = ('<form data-name="Request a quote" method="post" action="/send">'
+            '<input type="email" name="email"><input name="pallets" type="number"></form>')
+    assert classify(parse_page(f"<html><body>{form}</body></html>", FORM_URL).forms[0]).reason == "request"
+
+
+def test_email_only_forms_without_a_request_marker_stay_out() -> None:
+    for form in (
+        '<form action="/nl" method="post"><input name="name"><input type="email" name="mail"></form>',
+        '<form action="/order" method="post"><input type="email" name="email"><input name="qty"></form>',
+        # a quote-named newsletter or login is still what it is
+        '<form class="quote-of-the-day newsletter" action="/subscribe"><input type="email" name="e"></form>',
+        '<form id="quote-login" action="/login"><input type="email" name="e"><input type="password" name="p"></form>',
+    ):
+        assert _forms(form) == [], form
