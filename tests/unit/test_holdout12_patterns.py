@@ -11,8 +11,12 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
+from auditor.extract import extract_page
 from auditor.extract.forms import classify, extract_forms
 from auditor.extract.framework_state import extract_framework_state, state_strings
+from auditor.extract.hours import parse_text, render
 from auditor.extract.page import parse_page
 from auditor.models import ContactPoint
 from tests.support.extraction import extract_strictly
@@ -153,3 +157,51 @@ def test_email_only_forms_without_a_request_marker_stay_out() -> None:
         '<form id="quote-login" action="/login"><input type="email" name="e"><input type="password" name="p"></form>',
     ):
         assert _forms(form) == [], form
+
+
+# --- Japanese service hours ---------------------------------------------------------------------
+
+
+def _hours(*blocks: str) -> list[str]:
+    return [r[0] for s in parse_text(list(blocks), "ja") if (r := render(s)) is not None]
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("電話受付：平日 10:00～17:00", ["Mo-Fr 10:00-17:00"]),  # full-width tilde
+        ("平日 １０：００〜１７：００", ["Mo-Fr 10:00-17:00"]),  # full-width digits, wave dash
+        ("月曜日～金曜日 8:30-17:30 土曜日 9:00-12:00", ["Mo-Fr 08:30-17:30; Sa 09:00-12:00"]),
+        ("月～金 9:00〜19:00", ["Mo-Fr 09:00-19:00"]),
+        ("土日祝 11:00～16:00", ["Sa,Su 11:00-16:00"]),
+        ("年中無休 10:00～21:00", ["Mo-Su 10:00-21:00"]),
+        ("24時間365日 故障受付", ["24/7"]),
+        ("年中無休・24時間対応", ["24/7"]),
+    ],
+)
+def test_japanese_hours(text: str, want: list[str]) -> None:
+    assert _hours(text) == want
+
+
+def test_japanese_exclusions_after_the_hours_do_not_add_days() -> None:
+    assert _hours("営業時間：平日 9:30～18:30（土日祝・年末年始を除く）") == ["Mo-Fr 09:30-18:30"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024年12月1日～12月31日",  # a date range: 月 and 日 follow digits, no day word
+        "お問い合わせフォームは24時間受付しております",  # a form accepting messages, not a staffed line
+        "価格 9,800円～19,800円",
+        "第2024時間目",
+    ],
+)
+def test_japanese_non_hours(text: str) -> None:
+    assert _hours(text) == []
+
+
+def test_japanese_hours_on_a_page_keep_the_raw_text_as_shown() -> None:
+    body = ('<html lang="ja"><body><p>サポートダイヤル <a href="tel:0120123456">0120-123-456</a></p>'
+            "<p>受付時間：平日 ９：００～１７：００</p></body></html>")
+    hours = [cp for cp in extract_page(body, "https://www.example.co.jp/support/") if cp.kind == "hours"]
+    assert [(cp.value, cp.raw) for cp in hours] == [("Mo-Fr 09:00-17:00", "平日 ９：００～１７：００")]

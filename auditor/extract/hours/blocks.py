@@ -24,7 +24,7 @@ from auditor.extract.hours.vocabulary import (
     vocab,
 )
 from auditor.models import ContactPoint
-from auditor.text import fold
+from auditor.text import fold, fold_width
 
 
 def _always(text: str, v: Vocab, folded: str | None = None) -> bool:
@@ -153,6 +153,7 @@ def parse_text(
     """Schedules found in consecutive text blocks (pure; used for text and JSON-LD)."""
     v = vocab()
     lang_code = (page_lang or "").split("-")[0].lower() or None
+    blocks = [fold_width(b) for b in blocks]  # "９：００～１８：００" as 9:00~18:00, same offsets
     shapes = digit_shapes(blocks)
     candidates = _candidates(blocks, v, shapes)
     tokens: list[Token] = []
