@@ -183,7 +183,8 @@ def _call_args(source: str, start: int) -> list[str | None] | None:
                 break
         else:
             return None
-    return args if _IIFE_TAIL.match(source, pos).end() == len(source.rstrip()) else None  # type: ignore[union-attr]
+    tail = _IIFE_TAIL.match(source, pos)
+    return args if tail is not None and tail.end() == len(source.rstrip()) else None
 
 
 def _iife_bindings(source: str) -> dict[str, str]:
