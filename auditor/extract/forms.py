@@ -2,7 +2,8 @@
 
 A form counts when a visitor can leave a message (a textarea, or a field named
 like one) together with a way to be answered (an email or phone field), or asks
-to be called back (a phone field without a message: callback, quote, demo). Search,
+to be called back (a phone field without a message: callback, quote, demo), or is
+itself a quote or demo request answered by email (its id, class or action says so). Search,
 login, newsletter, blog-comment, review and cart forms are look-alikes that are
 excluded. Keywords in many languages live in ``auditor/data/forms.toml``.
 """
@@ -52,6 +53,7 @@ class FormRules:
     comment: Keywords
     cart: Keywords
     lookup: Keywords
+    request: Keywords
     search_names: frozenset[str]
     search_actions: tuple[str, ...]
     captcha_fields: Keywords
@@ -73,6 +75,7 @@ def rules() -> FormRules:
         comment=Keywords(data["comment"]["markers"]),
         cart=Keywords(data["cart"]["markers"]),
         lookup=Keywords(data["lookup"]["markers"]),
+        request=Keywords(data["request"]["markers"]),
         search_names=frozenset(n.lower() for n in data["search"]["field_names"]),
         search_actions=tuple(a.lower() for a in data["search"]["action_markers"]),
         captcha_fields=Keywords(data["captcha"]["field_markers"]),
@@ -161,6 +164,8 @@ def classify(form: Form) -> Verdict:
             return Verdict(False, "search", message, email, phone)
         if phone:  # "call me back", quote, appointment and demo requests
             return Verdict(True, "callback", message, email, phone)
+        if email and r.request.search(attrs + " " + form.attrs.get("data-name", "")):
+            return Verdict(True, "request", message, email, phone)  # a quote sent by email
         return Verdict(False, "no-message-field", message, email, phone)
     if not (email or phone):
         return Verdict(False, "no-reply-channel", message, email, phone)
@@ -225,7 +230,7 @@ def extract_forms(page: ParsedPage, context: ExtractContext = NO_CONTEXT) -> lis
                     "fields": [f for f in fields if f],
                     "has_captcha": _has_captcha(form, markups[i], page_captcha),
                     "reply_channels": channels,
-                    "kind": verdict.reason,  # "contact" or "callback"
+                    "kind": verdict.reason,  # "contact", "callback" or "request"
                 },
             )
         )

@@ -184,7 +184,7 @@ def check_forms(doc: dict[str, Any]) -> None:
     shape = {
         "message": ["keywords"], "not_message": ["keywords"], "email": ["keywords"], "phone": ["keywords"],
         "search": ["field_names", "action_markers"], "newsletter": ["markers"], "comment": ["markers"],
-        "cart": ["markers"], "lookup": ["markers"],
+        "cart": ["markers"], "lookup": ["markers"], "request": ["markers"],
         "captcha": ["field_markers", "markup_markers", "script_markers"], "ignored_types": ["types"],
     }
     _keys(doc, "forms", shape)

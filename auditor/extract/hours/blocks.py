@@ -8,6 +8,7 @@ out by their digit shapes first, so most are never lexed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from auditor.extract.hours.lexing import Token, lex, pick_lang
@@ -24,7 +25,7 @@ from auditor.extract.hours.vocabulary import (
     vocab,
 )
 from auditor.models import ContactPoint
-from auditor.text import fold
+from auditor.text import fold, fold_width
 
 
 def _always(text: str, v: Vocab, folded: str | None = None) -> bool:
@@ -147,12 +148,27 @@ def _candidates(blocks: Sequence[str], v: Vocab, shapes: Sequence[str]) -> set[i
     return found
 
 
+_LABEL_COLON = re.compile(r"(?<!\d)：")  # a full-width colon after a word ends a label: "平日：9:00"
+
+
+def _as_ascii(text: str) -> str:
+    """Full-width forms as ASCII, one character for one so offsets carry over:
+    "９：００～１８：００" is 9:00~18:00, and a label's full-width colon, which CJK text
+    writes with no space after it ("受付時間：9:00"), reads as a space."""
+    if text.isascii():
+        return text
+    if "：" in text:
+        text = _LABEL_COLON.sub(" ", text)
+    return fold_width(text)
+
+
 def parse_text(
     blocks: Sequence[str], page_lang: str | None = None, force_lang: str | None = None
 ) -> list[Schedule]:
     """Schedules found in consecutive text blocks (pure; used for text and JSON-LD)."""
     v = vocab()
     lang_code = (page_lang or "").split("-")[0].lower() or None
+    blocks = [_as_ascii(b) for b in blocks]
     shapes = digit_shapes(blocks)
     candidates = _candidates(blocks, v, shapes)
     tokens: list[Token] = []

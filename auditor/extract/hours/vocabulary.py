@@ -37,7 +37,7 @@ RANGEISH = re.compile(r"\d[^\s\d]{0,5}\s*[-–—]\s*\d|\d[^\s\d]{0,5}\s+(?:[^\W
 NEIGHBOUR_MAX_CHARS = 80
 MAX_BLOCK_CHARS = 20_000  # hours sit near the top of a block; a text dump is not read whole
 
-_DASH = r"\-–—‑~"  # dashes, escaped for use inside a character class
+_DASH = r"\-–—‑~〜"  # dashes (〜 the wave dash of Japanese ranges), escaped for a character class
 _SHAPE_BYTES = bytes.maketrans(b"123456789", b"000000000")
 _SHAPE_STR = str.maketrans("123456789", "000000000")
 _ASCII_DIGIT = re.compile(r"[1-9]")
