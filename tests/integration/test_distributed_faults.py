@@ -82,6 +82,12 @@ def stop_all(workers: list[subprocess.Popen[str]]) -> None:
             w.wait()
 
 
+def _crawling(pid: int) -> bool:
+    """Whether the worker ``pid`` runs a crawl (or validation) child now (its resource tracker does not count)."""
+    out = subprocess.run(["ps", "-o", "args=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return any("multiprocessing.spawn" in line for line in out.splitlines())
+
+
 def no_store_errors(queue: WorkQueue) -> None:
     reasons = queue.client.hvals(queue.key("reason"))
     assert not [r for r in reasons if "store-error" in str(r)], reasons
@@ -96,6 +102,10 @@ def test_workers_wait_for_a_restarted_redis_and_lose_nothing(
         wait_for(lambda: queue.status().done >= 1 and queue.in_progress() >= 1, 180, "a company done, one claimed")
         persistent_redis.kill()
         time.sleep(DOWN)
+        # and until both crawls have ended (a company in hand may outlast DOWN on a loaded machine), so that
+        # each supervisor looks at the queue while Redis is down: what this test is about
+        wait_for(lambda: not any(_crawling(w.pid) for w in workers), 180, "the crawls ended while Redis was down")
+        time.sleep(2.0)  # a look at the queue, and its backoff
         persistent_redis.start()
         logs = finish(workers)
     finally:
