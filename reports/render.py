@@ -46,6 +46,7 @@ SCORES_JSON = "scores.json"
 COMPANY_COLUMNS = ("rank", "name", "website", "country", "industry", "availability",
                    "responsiveness", "total", "unknown_share")
 STATIC_FILES = ("report.css", "report.js")
+AVAILABILITY_PER_PAGE = 50  # companies per Availability page: a panel of thousands stays pages a browser opens quickly
 
 
 def _env() -> Environment:
@@ -151,12 +152,25 @@ def render_report(
                           view=views.build_timeline(timeline, audit, redactor),
                           panel=panel))
     if availability is not None:
-        pages.append(page("availability.html", "availability.html", "Availability", "availability.html",
-                          view=views.build_availability(availability, audit, redactor)))
+        view = views.build_availability(availability, audit, redactor)
+        for path, part in availability_pages(view, AVAILABILITY_PER_PAGE):
+            pages.append(page("availability.html", path, "Availability", "availability.html", view=part))
 
     target = _write_site(out, pages)
     write_exports(store, out, audit, csv_name)
     return target / "index.html"
+
+
+def availability_pages(view: dict[str, Any], per_page: int) -> list[tuple[str, dict[str, Any]]]:
+    """The Availability view split into pages of ``per_page`` companies (in input order), each with a pager."""
+    companies = view["companies"]
+    chunks = [companies[i:i + per_page] for i in range(0, len(companies), per_page)] or [[]]
+    paths = ["availability.html"] + [f"availability-{n}.html" for n in range(2, len(chunks) + 1)]
+    pager = [{"href": path, "label": f"{i * per_page + 1}–{i * per_page + len(chunk)}"}
+             for i, (path, chunk) in enumerate(zip(paths, chunks, strict=True))] if len(chunks) > 1 else []
+    return [(path, {**view, "companies": chunk, "total": len(companies),
+                    "pager": [{**item, "current": item["href"] == path} for item in pager]})
+            for path, chunk in zip(paths, chunks, strict=True)]
 
 
 STALE_SECONDS = 3600  # a temp dir this old belongs to a run that was killed, not to one still writing

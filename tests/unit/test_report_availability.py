@@ -207,3 +207,52 @@ def test_without_the_check_ledger_a_wave_counts_with_its_stored_verdicts_at_its_
     assert sorted(chat.cells) == [(0, 9), (0, 19)] and chat.totals["up"] == 2
     assert chat.offline_share is None
     assert not [f for f in data.figures if f.metric == "chat-checks-no-operator"]
+
+
+def test_a_large_panel_is_split_into_availability_pages_in_input_order(tmp_path: Path) -> None:
+    """120 companies with a checked chat: pages of 50, 50 and 20, each company once, each page linking the others."""
+    from reports.render import AVAILABILITY_PER_PAGE
+
+    store = open_store(tmp_path)
+    engine = store.engine  # type: ignore[attr-defined]
+    store.start_run({}, "0")
+    names = [f"Firma {i:03d} {XSS}" for i in range(120)]
+    firms = [Company(i + 1, name, f"https://firma{i}.example/", "HU", "retail", "hu") for i, name in enumerate(names)]
+    store.register_companies(firms)
+    mon_10 = 1796634000.0
+    for wave_start in (mon_10, mon_10 + 3600):
+        number = store_waves.begin_wave(engine, {}) if wave_start > mon_10 else None
+        for firm in firms:
+            store.save_company(_result(firm))
+            store.save_verdicts(firm.key, _verdicts(wave_start, "online"))
+        if number is None:
+            export(store, tmp_path)
+            store.finish_run({})
+        else:
+            store_waves.finish_wave(engine, number)
+    with engine.begin() as conn:  # the waves' start times as if they had run then
+        from auditor.store.schema import waves
+
+        conn.execute(waves.update().where(waves.c.number == 1).values(started=mon_10 - 60))
+        conn.execute(waves.update().where(waves.c.number == 2).values(started=mon_10 + 3600 - 60))
+    export(store, tmp_path)
+    render_report(store, tmp_path)
+    store.close()
+    report = tmp_path / "report"
+    assert AVAILABILITY_PER_PAGE == 50
+    files = ["availability.html", "availability-2.html", "availability-3.html"]
+    assert sorted(p.name for p in report.glob("availability*.html")) == sorted(files)
+    shown: list[int] = []
+    for path in files:
+        page = (report / path).read_text(encoding="utf-8")
+        assert XSS not in page
+        shown += [i for i in range(120) if f"Firma {i:03d} &lt;script&gt;" in page]
+        start = page.index('<nav class="pager"')
+        pager = page[start:page.index("</nav>", start)]
+        for other in files:  # every page links the others, and marks itself
+            assert (f'href="{other}"' in pager) == (other != path), (path, other)
+        assert pager.count('aria-current="page"') == 1
+        assert page.count('<nav class="pager"') == 2  # above and below the grids
+    assert shown == list(range(120)), "each company once, in input order across the pages"
+    first = (report / files[0]).read_text(encoding="utf-8")
+    assert ">1–50<" in first and ">51–100<" in first and ">101–120<" in first
