@@ -92,6 +92,9 @@ FRAGMENTS = [
     "window.__INITIAL_STATE__ = ", "JSON.parse(\"", "\")", "{", "}", "[", "]", '"phone":', "phone:", "'",
     '"', "\\", "\\u00", ",", ":", "+49 30 23125 333", "tel:+4930231253", "info@firma.de", "https://wa.me/",
     "viber://chat?number=%2B", "(function(a){return ", "}(1))", "__NUXT_DATA__", "\x00", "\ufeff", "1e999",
+    # Nuxt 2's state function, its parameters bound to the arguments (keys naming a chat app give a link too)
+    "(function(a,b,c){return {", "mobile:c", "whatsapp:{number:b}", "viber:a", "}})(", "}}(", '"40723418596"',
+    '"+370 612 48730"', "null", "void 0", "))", "function(",
 ]
 
 
