@@ -9,9 +9,10 @@ claim's checks are availability's observations of the latest wave only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
@@ -44,23 +45,36 @@ def wave_scores(engine: Engine, number: int, companies: Mapping[str, Company],
                 weights: Weights | None = None) -> dict[str, tuple[str, float | None]]:
     """Company key -> (name, total score) for wave ``number``, scored from its stored rows."""
     with engine.connect() as conn:
-        rows = list(conn.execute(select(wave_companies).where(wave_companies.c.wave == number)))
-        points = list(conn.execute(select(wave_points).where(wave_points.c.wave == number)))
+        rows = [dict(r._mapping) for r in conn.execute(select(wave_companies).where(wave_companies.c.wave == number))]
+        points = [dict(r._mapping) for r in conn.execute(select(wave_points).where(wave_points.c.wave == number))]
+    return rows_scores(rows, points, companies, weights)
+
+
+def rows_scores(rows: Iterable[Mapping[str, Any]], points: Iterable[Mapping[str, Any]],
+                companies: Mapping[str, Company], weights: Weights | None = None) -> (
+        dict[str, tuple[str, float | None]]):
+    """Company key -> (name, total score) from rows shaped as a wave keeps them (pure).
+
+    ``rows``: company_key, name, status; ``points``: company_key, kind, value,
+    page_url, verdict, reason. A wave's scores and ``auditor check``'s against
+    its baseline both come from here, so both sides of a comparison are scored alike.
+    """
     by_company: dict[str, list[ContactPoint]] = {}
     verdicts: dict[str, dict[tuple[str, str], Verdict]] = {}
     for p in points:
-        by_company.setdefault(p.company_key, []).append(
-            ContactPoint(p.kind, p.value, p.value, None, "text", p.page_url))
-        if p.verdict:
-            verdicts.setdefault(p.company_key, {})[(p.kind, p.value)] = Verdict(
-                p.kind, p.value, p.verdict, p.reason or "")
+        by_company.setdefault(p["company_key"], []).append(
+            ContactPoint(p["kind"], p["value"], p["value"], None, "text", p.get("page_url")))
+        if p.get("verdict"):
+            verdicts.setdefault(p["company_key"], {})[(p["kind"], p["value"])] = Verdict(
+                p["kind"], p["value"], p["verdict"], p.get("reason") or "")
     out: dict[str, tuple[str, float | None]] = {}
     for r in rows:
-        known = companies.get(r.company_key)
-        row, _, website = r.company_key.partition(":")
-        company = known or Company(int(row) if row.isdigit() else 0, r.name, website)
-        result = CompanyResult(company, contacts=tuple(by_company.get(r.company_key, ())), status=r.status)
-        out[r.company_key] = (r.name, score_company(result, verdicts.get(r.company_key, {}), weights).total)
+        key = str(r["company_key"])
+        known = companies.get(key)
+        row, _, website = key.partition(":")
+        company = known or Company(int(row) if row.isdigit() else 0, r["name"], website)
+        result = CompanyResult(company, contacts=tuple(by_company.get(key, ())), status=r["status"])
+        out[key] = (r["name"], score_company(result, verdicts.get(key, {}), weights).total)
     return out
 
 
