@@ -133,7 +133,7 @@ def test_the_schedules_busy_check_reads_the_shared_stores_wave_lock(postgres_url
         assert running_wave(postgres_url) is None
         number = store_waves.begin_wave(engine, {})  # this process: a live running wave
         busy = running_wave(postgres_url)
-        assert busy is not None and f"wave {number}" in busy and "running" in busy
+        assert busy is not None and f"wave {number}" in busy.reason and "running" in busy.reason and not busy.stale
         _detach(engine, number)  # enqueued and left to workers: the next wave command finishes it
         assert running_wave(postgres_url) is None
     finally:
