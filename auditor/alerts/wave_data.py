@@ -32,11 +32,10 @@ from auditor.waves.availability import (
     merge_chat,
 )
 from auditor.waves.availability_data import (
-    CHECK_LEDGER,
     LINK_KINDS,
     _ledger_observations,
     load_availability,
-    read_check_ledger,
+    read_checks,
     read_line_ledger,
 )
 
@@ -82,8 +81,8 @@ def wave_claim_grids(engine: Engine, store: Store, out_dir: Path, number: int) -
     """The grids of the channels claiming 24/7, built from wave ``number``'s checks alone.
 
     Availability's grids hold every wave's checks; their hours and zones are
-    kept, and the observations (line ledger, check ledger, the stored verdicts
-    of a wave the check ledger does not cover) are read again for this wave.
+    kept, and the observations (line ledger, the store's channel checks, the stored
+    verdicts of a wave without recorded checks) are read again for this wave.
     """
     from auditor.pipeline import LEDGER_FILE  # the probe's file name is the pipeline's to say
 
@@ -99,7 +98,7 @@ def wave_claim_grids(engine: Engine, store: Store, out_dir: Path, number: int) -
         if kind == "phone":
             owners.setdefault(value, []).append(key)
     observations = line_observations(read_line_ledger(out_dir / LEDGER_FILE), owners, starts, zones)
-    ledgered = _ledger_observations(read_check_ledger(out_dir / CHECK_LEDGER), zones, starts)
+    ledgered = _ledger_observations(read_checks(store, out_dir), zones, starts)
     covered = {(o.company_key, o.kind, o.value) for o in ledgered if o.wave == number}
     started = dict(starts).get(number)
     for r in store_waves.history(engine):
