@@ -6,7 +6,8 @@ from a file); Postfix delivers it into the recipient's Maildir and the test
 reads it back over Dovecot's IMAP, as the recipient would. The message carries
 the wave's transitions (a number gone, a site down) with the JSON payload, and
 neither the submission password nor anything else secret; ``--alerts-only``
-afterwards sends nothing twice.
+afterwards sends nothing twice. Then `auditor check URL --baseline DIR@1`
+mails a business the same kind of alert for its own site, through the same server.
 """
 
 from __future__ import annotations
@@ -131,9 +132,16 @@ def test_a_waves_email_alert_lands_in_a_postfix_mailbox_without_secrets(mail: Ma
         _wait_delivered(mail, 1)
         again = auditor("wave", str(out), "--config", str(config), "--alerts-only", env=env)
         assert again.returncode == 0 and "already-delivered" in again.stdout, again.stdout + again.stderr
-    consoles = run.stdout + run.stderr + again.stdout + again.stderr
+        check = auditor("check", second.website("alfa-gmbh.de"), "--out", str(tmp_path / "check"), "--nameserver",
+                        second.nameserver, "--allow-private-targets", "--delay", "0", "--timeout", "5", "--no-smtp",
+                        "--no-report", "--baseline", f"{out}@1", "--config", str(config), env=env)
+        assert check.returncode == 1 and f"mailto:{OPS}: delivered" in check.stderr, check.stdout + check.stderr
+        _wait_delivered(mail, 2)
+    consoles = run.stdout + run.stderr + again.stdout + again.stderr + check.stdout + check.stderr
 
-    (msg,) = _inbox(mail)  # once: the re-run sent nothing
+    msg, checked = _inbox(mail)  # the wave's once (the re-run sent nothing), then the check's
+    assert "check-" in checked["Subject"] and "1 contact-gone" in checked["Subject"]
+    assert "- contact-gone: alfa-gmbh.de: phone +493023125101: " in checked.get_body(("plain",)).get_content()
     assert msg["From"] == SENDER and msg["To"] == OPS and msg["Auto-Submitted"] == "auto-generated"
     assert "wave-2" in msg["Subject"] and "1 contact-gone" in msg["Subject"] and "1 site-down" in msg["Subject"]
     assert msg["Message-ID"].endswith("@auditor.test>")
@@ -148,9 +156,10 @@ def test_a_waves_email_alert_lands_in_a_postfix_mailbox_without_secrets(mail: Ma
     # Postfix's account: the alert came in over the authenticated submission port and was delivered
     log = mail.relay.maillog.read_text(errors="replace")
     assert f"sasl_username={SENDER}" in log and "status=sent" in log
-    raw = (next(p for sub in ("new", "cur") for p in (mail.dv.maildir(OPS) / sub).glob("*"))).read_bytes()
+    raw = [p.read_bytes() for sub in ("new", "cur") for p in (mail.dv.maildir(OPS) / sub).glob("*")]
+    assert len(raw) == 2
     for secret in (PASSWORD, OPS_PASSWORD):
-        assert secret.encode() not in raw
+        assert not [m for m in raw if secret.encode() in m]
         assert secret not in consoles
-        for path in (p for p in out.rglob("*") if p.is_file()):
+        for path in (p for p in tmp_path.rglob("*") if p.is_file() and p.name != "smtp-password"):
             assert secret.encode() not in path.read_bytes(), path
