@@ -5,10 +5,11 @@ Exit codes: 0 every gate passed (and, with ``--baseline``, nothing got worse);
 against the baseline (a contact point died or went, the site went down, a new
 one is inactive, the score dropped by ``[notify] score_drop`` points or more,
 a channel claiming 24/7 did not answer every conclusive check; the last two
-by the same rules as a wave's alerts, and only of the ``[notify] changes`` kinds); 2 usage or configuration error (a baseline without the
-site included); 3 the site could not be audited; 4 every gate passed but an
-alert about new failures could not be delivered (it is recorded in the
-check's store); 130 interrupted.
+by the same rules as a wave's alerts, and only of the ``[notify] changes``
+kinds); 2 usage or configuration error (a baseline without the site
+included); 3 the site could not be audited; 4 every gate passed but an alert
+about new failures could not be delivered (it is recorded in the check's
+store); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--junit", metavar="FILE", help="also write a JUnit XML file (for CI test reports)")
     p.add_argument("--baseline", metavar="DIR[@WAVE]",
                    help="compare with an earlier audit of the site (its folder, or wave N of it as DIR@N): "
-                   "a contact point that died or went, the site down or a new inactive one fails the check")
+                   "a contact point that died or went, the site down, a new inactive one, a score drop of "
+                   "[notify] score_drop points (default 10) or a failed 24/7 claim fails the check")
     p.add_argument("--notify", metavar="DEST", action="append",
                    help="send new failures against --baseline to DEST: webhook:https://..., webhook:env:NAME or "
                    "mailto:ADDRESS (repeatable; or [notify] in --config)")
