@@ -114,7 +114,7 @@ token_env = "AUDITOR_TEST_HOOK_TOKEN"
         store.close()
     assert not (out / "audit.sqlite").exists()  # nothing of the waves went to a folder store
     log = (out / "audit.log").read_text(encoding="utf-8")
-    assert log.count("schedule: starting a wave") == 2
+    assert log.count("schedule: starting") == 2  # "a wave", or "the wave delayed since" a start it held
     written = [p for p in out.rglob("*") if p.is_file()]
     stored, queued = _store_text(postgres_url), _queue_text(redis_url)
     assert b"wave-2" in stored
