@@ -168,6 +168,7 @@ ALREADY_PROBED: Final = "already-probed"
 
 # schedules (auditor.waves.scheduler)
 WAVE_STILL_RUNNING: Final = "wave-still-running"
+WAVE_DELAYED: Final = "wave-delayed"
 WAVE_START_MISSED: Final = "wave-start-missed"
 
 # alerts (auditor.alerts)

@@ -13,12 +13,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from auditor import reasons
+from auditor.alerts import rules
 from auditor.alerts.changes import alert_kind
+from auditor.alerts.rules import ClaimChannel, WaveAlert
+from auditor.alerts.wave_data import rows_scores
 from auditor.config import ConfigError
 from auditor.harvest.inputs import normalize_website
+from auditor.models import Company
 from auditor.net.domains import registrable_domain
+from auditor.score import Weights
 from auditor.store import Store, open_store
 from auditor.store import waves as store_waves
+from auditor.waves.availability_data import load_availability
 from auditor.waves.transitions import Transition, transitions
 
 FAILURES = ("contact-died", "contact-gone", "site-down")
@@ -114,3 +121,33 @@ def new_failures(changes: Iterable[tuple[str, Transition]]) -> list[tuple[str, T
     """What got worse: a contact point died or went, the site went down, a new contact point is inactive."""
     return [(k, t) for k, t in changes
             if k in FAILURES or (k == "contact-new" and t.verdict_to == "inactive")]
+
+
+def rule_alerts(baseline: Baseline, now_company: Mapping[str, Any], now_points: Iterable[Mapping[str, Any]],
+                claims: Iterable[ClaimChannel], kinds: Iterable[str], score_drop: float,
+                company: Company | None = None, weights: Weights | None = None) -> list[WaveAlert]:
+    """The check's score drop against the baseline and its failed 24/7 claims, by the waves' rules (pure).
+
+    Both sides are scored from the same kind of rows (see
+    :func:`auditor.alerts.wave_data.rows_scores`) with the check's company and
+    weights, so a drop is a change on the site. ``claims``: the check's own
+    channel grids (its calls and chat checks); the baseline is wave 1, the check wave 2.
+    """
+    wanted = set(kinds)
+    out: list[WaveAlert] = []
+    if reasons.SCORE_DROP in wanted:
+        a, pa = _as_wave(1, baseline.company, baseline.points)
+        b, pb = _as_wave(2, now_company, now_points)
+        known = {_SITE: company} if company is not None else {}
+        out += rules.score_drops(rows_scores([a], pa, known, weights), rows_scores([b], pb, known, weights),
+                                 score_drop, 1, 2)
+    if reasons.CLAIM_24_7_FAILED in wanted:
+        name = str(now_company["name"])
+        out += rules.claim_failures(claims, {str(now_company["company_key"]): name}, 1, 2)
+    return out
+
+
+def claim_channels(store: Store, out_dir: Path) -> list[Any]:
+    """The channels of the audit in ``out_dir`` whose page claims 24/7, with this audit's checks (the I/O)."""
+    return [g for g in load_availability(store.engine, store, out_dir).grids  # type: ignore[attr-defined]
+            if g.claims_24_7]

@@ -9,9 +9,10 @@ claim's checks are availability's observations of the latest wave only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
@@ -31,11 +32,10 @@ from auditor.waves.availability import (
     merge_chat,
 )
 from auditor.waves.availability_data import (
-    CHECK_LEDGER,
     LINK_KINDS,
     _ledger_observations,
     load_availability,
-    read_check_ledger,
+    read_checks,
     read_line_ledger,
 )
 
@@ -44,23 +44,36 @@ def wave_scores(engine: Engine, number: int, companies: Mapping[str, Company],
                 weights: Weights | None = None) -> dict[str, tuple[str, float | None]]:
     """Company key -> (name, total score) for wave ``number``, scored from its stored rows."""
     with engine.connect() as conn:
-        rows = list(conn.execute(select(wave_companies).where(wave_companies.c.wave == number)))
-        points = list(conn.execute(select(wave_points).where(wave_points.c.wave == number)))
+        rows = [dict(r._mapping) for r in conn.execute(select(wave_companies).where(wave_companies.c.wave == number))]
+        points = [dict(r._mapping) for r in conn.execute(select(wave_points).where(wave_points.c.wave == number))]
+    return rows_scores(rows, points, companies, weights)
+
+
+def rows_scores(rows: Iterable[Mapping[str, Any]], points: Iterable[Mapping[str, Any]],
+                companies: Mapping[str, Company], weights: Weights | None = None) -> (
+        dict[str, tuple[str, float | None]]):
+    """Company key -> (name, total score) from rows shaped as a wave keeps them (pure).
+
+    ``rows``: company_key, name, status; ``points``: company_key, kind, value,
+    page_url, verdict, reason. A wave's scores and ``auditor check``'s against
+    its baseline both come from here, so both sides of a comparison are scored alike.
+    """
     by_company: dict[str, list[ContactPoint]] = {}
     verdicts: dict[str, dict[tuple[str, str], Verdict]] = {}
     for p in points:
-        by_company.setdefault(p.company_key, []).append(
-            ContactPoint(p.kind, p.value, p.value, None, "text", p.page_url))
-        if p.verdict:
-            verdicts.setdefault(p.company_key, {})[(p.kind, p.value)] = Verdict(
-                p.kind, p.value, p.verdict, p.reason or "")
+        by_company.setdefault(p["company_key"], []).append(
+            ContactPoint(p["kind"], p["value"], p["value"], None, "text", p.get("page_url")))
+        if p.get("verdict"):
+            verdicts.setdefault(p["company_key"], {})[(p["kind"], p["value"])] = Verdict(
+                p["kind"], p["value"], p["verdict"], p.get("reason") or "")
     out: dict[str, tuple[str, float | None]] = {}
     for r in rows:
-        known = companies.get(r.company_key)
-        row, _, website = r.company_key.partition(":")
-        company = known or Company(int(row) if row.isdigit() else 0, r.name, website)
-        result = CompanyResult(company, contacts=tuple(by_company.get(r.company_key, ())), status=r.status)
-        out[r.company_key] = (r.name, score_company(result, verdicts.get(r.company_key, {}), weights).total)
+        key = str(r["company_key"])
+        known = companies.get(key)
+        row, _, website = key.partition(":")
+        company = known or Company(int(row) if row.isdigit() else 0, r["name"], website)
+        result = CompanyResult(company, contacts=tuple(by_company.get(key, ())), status=r["status"])
+        out[key] = (r["name"], score_company(result, verdicts.get(key, {}), weights).total)
     return out
 
 
@@ -68,8 +81,8 @@ def wave_claim_grids(engine: Engine, store: Store, out_dir: Path, number: int) -
     """The grids of the channels claiming 24/7, built from wave ``number``'s checks alone.
 
     Availability's grids hold every wave's checks; their hours and zones are
-    kept, and the observations (line ledger, check ledger, the stored verdicts
-    of a wave the check ledger does not cover) are read again for this wave.
+    kept, and the observations (line ledger, the store's channel checks, the stored
+    verdicts of a wave without recorded checks) are read again for this wave.
     """
     from auditor.pipeline import LEDGER_FILE  # the probe's file name is the pipeline's to say
 
@@ -85,7 +98,7 @@ def wave_claim_grids(engine: Engine, store: Store, out_dir: Path, number: int) -
         if kind == "phone":
             owners.setdefault(value, []).append(key)
     observations = line_observations(read_line_ledger(out_dir / LEDGER_FILE), owners, starts, zones)
-    ledgered = _ledger_observations(read_check_ledger(out_dir / CHECK_LEDGER), zones, starts)
+    ledgered = _ledger_observations(read_checks(store, out_dir), zones, starts)
     covered = {(o.company_key, o.kind, o.value) for o in ledgered if o.wave == number}
     started = dict(starts).get(number)
     for r in store_waves.history(engine):

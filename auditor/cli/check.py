@@ -3,10 +3,13 @@
 Exit codes: 0 every gate passed (and, with ``--baseline``, nothing got worse);
 1 a gate failed: ``--fail-under``, ``--fail-on-inactive``, or a new failure
 against the baseline (a contact point died or went, the site went down, a new
-one is inactive); 2 usage or configuration error (a baseline without the
-site included); 3 the site could not be audited; 4 every gate passed but an
-alert about new failures could not be delivered (it is recorded in the
-check's store); 130 interrupted.
+one is inactive, the score dropped by ``[notify] score_drop`` points or more,
+a channel claiming 24/7 did not answer every conclusive check; the last two
+by the same rules as a wave's alerts, and only of the ``[notify] changes``
+kinds); 2 usage or configuration error (a baseline without the site
+included); 3 the site could not be audited; 4 every gate passed but an alert
+about new failures could not be delivered (it is recorded in the check's
+store); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -48,7 +51,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--junit", metavar="FILE", help="also write a JUnit XML file (for CI test reports)")
     p.add_argument("--baseline", metavar="DIR[@WAVE]",
                    help="compare with an earlier audit of the site (its folder, or wave N of it as DIR@N): "
-                   "a contact point that died or went, the site down or a new inactive one fails the check")
+                   "a contact point that died or went, the site down, a new inactive one, a score drop of "
+                   "[notify] score_drop points (default 10) or a failed 24/7 claim fails the check")
     p.add_argument("--notify", metavar="DEST", action="append",
                    help="send new failures against --baseline to DEST: webhook:https://..., webhook:env:NAME or "
                    "mailto:ADDRESS (repeatable; or [notify] in --config)")
@@ -87,25 +91,27 @@ def run(args: argparse.Namespace) -> int:
     result, verdicts, card = pipeline.score_single(out_dir, args.weights)
     outcome = selfcheck.build_outcome(result, verdicts, card, args.fail_under, args.fail_on_inactive)
     failures: list[tuple[str, Any]] = []
+    alerts: list[Any] = []
     if reference is not None:
-        failures = _against(reference, out_dir)
-        if failures:
-            outcome.exit_reasons.append(f"{len(failures)} new failure(s) against the baseline {reference.label}")
+        failures, alerts = _against(reference, out_dir, notify, args.weights)
+        if failures or alerts:
+            outcome.exit_reasons.append(f"{len(failures) + len(alerts)} new failure(s) against the baseline "
+                                        f"{reference.label}")
     if args.json:
         doc = json.loads(selfcheck.print_json(outcome))
         if reference is not None:
-            doc["baseline"] = {"from": reference.label,
-                               "new_failures": changes.payload("check", reference.label, failures, None)["alerts"]}
+            doc["baseline"] = {"from": reference.label, "new_failures": changes.payload(
+                "check", reference.label, failures, None, rules=alerts)["alerts"]}
         print(json.dumps(doc, ensure_ascii=False, indent=2, default=str))
     else:
         print(selfcheck.render_text(outcome))
         if reference is not None:
-            print(_baseline_text(reference.label, failures))
+            print(_baseline_text(reference.label, failures, alerts))
     if args.junit:
         selfcheck.write_junit(outcome, Path(args.junit))
     delivered = True
-    if notify is not None and failures and reference is not None:
-        delivered = _notify(out_dir, notify, reference.label, failures, settings.nameserver)
+    if notify is not None and (failures or alerts) and reference is not None:
+        delivered = _notify(out_dir, notify, reference.label, failures, alerts, settings.nameserver)
     if not args.json:
         print(f"\nFull results and report in {out_dir}")
     if outcome.exit_reasons:
@@ -113,31 +119,43 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK if delivered else EXIT_NOTIFY_FAILED
 
 
-def _against(reference: Any, out_dir: Path) -> list[tuple[str, Any]]:
-    """The new failures of the site just audited in ``out_dir`` against ``reference``."""
+def _against(reference: Any, out_dir: Path, notify: Any, weights: str | None) -> tuple[
+        list[tuple[str, Any]], list[Any]]:
+    """The new failures of the site just audited in ``out_dir`` against ``reference``: its transitions,
+    and its score drop and failed 24/7 claims (of the configured kinds and threshold, else the defaults)."""
     from auditor.alerts import baseline as base
+    from auditor.alerts.config import DEFAULT_KINDS, SCORE_DROP
+    from auditor.score import load_weights
     from auditor.store import open_store
 
     store = open_store(out_dir)
     try:
         companies, points = base.current_rows(store)
+        company = next(iter(store.companies()), None)
+        claims = base.claim_channels(store, out_dir)
     finally:
         store.close()
-    return base.new_failures(base.compare(reference, companies[0], points))
+    alerts = base.rule_alerts(reference, companies[0], points, claims,
+                              notify.kinds if notify is not None else DEFAULT_KINDS,
+                              notify.score_drop if notify is not None else SCORE_DROP, company,
+                              load_weights(weights) if weights else None)
+    return base.new_failures(base.compare(reference, companies[0], points)), alerts
 
 
-def _baseline_text(label: str, failures: list[tuple[str, Any]]) -> str:
-    if not failures:
+def _baseline_text(label: str, failures: list[tuple[str, Any]], alerts: list[Any]) -> str:
+    if not failures and not alerts:
         return f"\nAgainst the baseline {label}: nothing got worse."
-    lines = [f"\nAgainst the baseline {label}: {len(failures)} new failure(s)"]
+    lines = [f"\nAgainst the baseline {label}: {len(failures) + len(alerts)} new failure(s)"]
     for kind, t in failures:
         what = f"{t.kind} {t.value}" if t.kind else "the site"
         lines.append(f"  {kind}: {what} ({t.verdict_from or '-'} -> {t.verdict_to or '-'}"
                      f"{', ' + (t.reason_to or t.reason_from) if (t.reason_to or t.reason_from) else ''})")
+    for a in alerts:
+        lines.append(f"  {a.alert}: {f'{a.kind} {a.value}' if a.kind else 'the site'} ({a.summary})")
     return "\n".join(lines)
 
 
-def _notify(out_dir: Path, config: Any, label: str, failures: list[tuple[str, Any]],
+def _notify(out_dir: Path, config: Any, label: str, failures: list[tuple[str, Any]], alerts: list[Any],
             nameserver: str | None) -> bool:
     """Send the new failures once (recorded in the check's store); False when a destination failed."""
     from auditor.alerts import changes, deliver, summary
@@ -148,7 +166,8 @@ def _notify(out_dir: Path, config: Any, label: str, failures: list[tuple[str, An
     try:
         started = store.run_info().get("started")
         event = f"check-{int(float(started or 0))}"
-        body = changes.payload(event, label, failures, (out_dir / "report" / "index.html").resolve().as_uri())
+        body = changes.payload(event, label, failures, (out_dir / "report" / "index.html").resolve().as_uri(),
+                               rules=alerts)
         deliveries = deliver(AlertDeliveries(store.engine), event, body, config,  # type: ignore[attr-defined]
                              nameserver=nameserver)
     finally:

@@ -171,8 +171,8 @@ def _scheduled(args: argparse.Namespace, out_dir: Path, spec: str, tz: str | Non
     print(f"auditor wave: waves of {out_dir} on schedule {spec!r} ({name}), the first at "
           f"{first.isoformat(timespec='seconds') if first else 'never'}; Ctrl-C or SIGTERM stops", flush=True)
     log = scheduler.run(until=(lambda: len(scheduler.log.started) >= limit) if limit else None)
-    print(f"auditor wave: schedule stopped after {len(log.started)} wave(s), {len(log.skipped)} start(s) skipped",
-          flush=True)
+    print(f"auditor wave: schedule stopped after {len(log.started)} wave(s), {len(log.delayed)} start(s) delayed, "
+          f"{len(log.skipped)} skipped", flush=True)
     return EXIT_OK
 
 

@@ -228,8 +228,22 @@ alert_deliveries = Table(
     Column("error", STR),
 )
 
+# Channel checks (issue 15): each chat, messaging and form check with the time it
+# ran and what the chat provider said about its operators, across waves (the
+# availability grids' observations; lines come from the line probe's ledger).
+channel_checks = Table(
+    "channel_checks", metadata,
+    Column("company_key", STR, primary_key=True),
+    Column("kind", STR, primary_key=True),
+    Column("value", STR, primary_key=True),
+    Column("at", REAL, primary_key=True),  # the check's start, epoch seconds
+    Column("verdict", STR),
+    Column("reason", STR),
+    Column("operator", STR),  # online | offline | None (the provider did not say)
+)
+
 CORE = (runs, companies, pages, contact_points, sightings, failures, external_links, verdicts, input_errors,
-        waves, wave_companies, wave_points, alert_deliveries)
+        waves, wave_companies, wave_points, alert_deliveries, channel_checks)
 INQUIRIES = (inquiries, replies, imap_state)
 # Rows that belong to one company, children before parents (foreign keys).
 PER_COMPANY = (pages, sightings, contact_points, failures, external_links, verdicts)

@@ -37,6 +37,7 @@ from auditor.store.engine import upsert, writer
 from auditor.store.inquiries import InquiryStore
 from auditor.store.schema import (
     PER_COMPANY,
+    channel_checks,
     companies,
     contact_points,
     external_links,
@@ -110,7 +111,8 @@ class SqlStore:
                 conn.execute(update(runs).where(runs.c.id == last).values(finished=None))
                 return self.run_id
             # A fresh audit in the folder: the previous audit's waves go with its companies.
-            for table in (*PER_COMPANY, companies, input_errors, wave_points, wave_companies, waves):
+            for table in (*PER_COMPANY, companies, input_errors, wave_points, wave_companies, waves,
+                          channel_checks):
                 conn.execute(delete(table))
             new = conn.execute(runs.insert().values(
                 started=time.time(), version=version,

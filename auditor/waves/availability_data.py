@@ -1,17 +1,18 @@
-"""Where availability's observations come from: the store, the line probe's ledger and the check ledger.
+"""Where availability's observations come from: the store (verdicts, waves, channel checks) and the line probe's ledger.
 
 The I/O beside the pure :mod:`auditor.waves.availability` and :mod:`auditor.waves.panel`.
 
 The store keeps each wave's verdict and reason per contact point, not the
 checks behind them, so two things would be lost when the next wave replaces
 the verdicts: the moment a chat, messaging or form check ran, and what a chat
-provider said about its operators. ``DIR/check-ledger.jsonl`` keeps them: each
-export appends one line per such check it has not recorded yet (company,
-kind, value, the check's start time, verdict, reason, operator state). Lines
-come from the line probe's own ledger, which holds every call with its local
-time. A wave that has no ledger lines (made before the ledger existed, or read
-from another folder) still counts with its stored verdicts, timed at the
-wave's start.
+provider said about its operators. The store's ``channel_checks`` table keeps
+them (:mod:`auditor.store.checks`): each export records every such check not
+recorded yet (company, kind, value, the check's start time, verdict, reason,
+operator state), in the audit's store wherever it is, a shared PostgreSQL
+store included; an older audit's ``DIR/check-ledger.jsonl`` is imported on
+first read. Lines come from the line probe's own ledger, which holds every
+call with its local time. A wave without recorded checks (made before they
+were recorded) still counts with its stored verdicts, timed at the wave's start.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from sqlalchemy import Engine
 from auditor import reasons
 from auditor.store import Store
 from auditor.store import waves as store_waves
+from auditor.store.checks import ChannelChecks
 from auditor.waves.availability import (
     ChannelGrid,
     Hours,
@@ -48,7 +50,6 @@ from auditor.waves.panel import CompanyInfo, Figure, Inquiry, panel_figures
 
 log = logging.getLogger(__name__)
 
-CHECK_LEDGER = "check-ledger.jsonl"
 LINK_KINDS = ("chat", "messaging", "form")
 Key = tuple[str, str, str]
 
@@ -60,11 +61,16 @@ def _operator_state(verdict: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _checks(store: Store, out_dir: Path) -> ChannelChecks:
+    """The store's channel checks, an older audit's check ledger in ``out_dir`` imported first."""
+    checks = ChannelChecks(store.engine)  # type: ignore[attr-defined]
+    checks.adopt_ledger(out_dir)
+    return checks
+
+
 def record_checks(store: Store, out_dir: Path, now: Callable[[], float] = time.time) -> int:
-    """Append the current verdicts' chat, messaging and form checks to the check ledger; how many were new."""
-    path = out_dir / CHECK_LEDGER
-    seen = {(e["company"], e["kind"], e["value"], e["at"]) for e in read_check_ledger(path)}
-    lines: list[str] = []
+    """Record the current verdicts' chat, messaging and form checks in the store; how many were new."""
+    entries: list[dict[str, Any]] = []
     for result in store.results():
         if not any(cp.kind in LINK_KINDS for cp in result.contacts):
             continue
@@ -74,34 +80,15 @@ def record_checks(store: Store, out_dir: Path, now: Callable[[], float] = time.t
             data = verdict.to_dict()
             starts = [float(c["started_at"]) for c in data["checks"] if c.get("started_at")]
             at = round(min(starts), 3) if starts else round(now(), 3)
-            key = (result.company.key, kind, value, at)
-            if key in seen:
-                continue
-            seen.add(key)
-            lines.append(json.dumps({"company": key[0], "kind": kind, "value": value, "at": at,
-                                     "verdict": verdict.verdict, "reason": verdict.reason,
-                                     "operator": _operator_state(data)}, ensure_ascii=False))
-    if lines:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as fh:  # appended whole lines; a torn last line is skipped on read
-            fh.write("".join(line + "\n" for line in lines))
-    return len(lines)
+            entries.append({"company": result.company.key, "kind": kind, "value": value, "at": at,
+                            "verdict": verdict.verdict, "reason": verdict.reason,
+                            "operator": _operator_state(data)})
+    return _checks(store, out_dir).add(entries)
 
 
-def read_check_ledger(path: Path) -> list[dict[str, Any]]:
-    """The check ledger's entries (a torn or foreign line is skipped)."""
-    if not path.exists():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            entry = json.loads(line)
-            if isinstance(entry, dict) and {"company", "kind", "value", "at"} <= entry.keys():
-                entry["at"] = float(entry["at"])
-                out.append(entry)
-        except (ValueError, TypeError):
-            continue
-    return out
+def read_checks(store: Store, out_dir: Path) -> list[dict[str, Any]]:
+    """Every recorded chat, messaging and form check (company, kind, value, at, verdict, reason, operator)."""
+    return _checks(store, out_dir).entries()
 
 
 def read_line_ledger(path: Path) -> dict[str, Any]:
@@ -173,10 +160,10 @@ def load_availability(engine: Engine, store: Store, out_dir: Path, line_ledger: 
                 if cp.kind == "phone" and result.company.key not in owners.get(cp.value, []):
                     owners.setdefault(cp.value, []).append(result.company.key)
     observations = line_observations(read_line_ledger(line_ledger), owners, starts, zones)
-    ledgered = _ledger_observations(read_check_ledger(out_dir / CHECK_LEDGER), zones, starts)
+    ledgered = _ledger_observations(read_checks(store, out_dir), zones, starts)
     covered = {(o.wave, o.company_key, o.kind, o.value) for o in ledgered}
     started = dict(starts)
-    for r in history:  # waves the check ledger does not cover: the stored verdict at the wave's start
+    for r in history:  # waves without recorded checks: the stored verdict at the wave's start
         if r["kind"] in LINK_KINDS and r.get("verdict") and \
                 (int(r["wave"]), r["company_key"], r["kind"], r["value"]) not in covered:
             zone = zones.get(r["company_key"]) or ZoneInfo("UTC")

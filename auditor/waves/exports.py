@@ -4,7 +4,7 @@
 changed between waves), ``availability.csv`` (every channel's checks by hour of
 week, beside its published hours) and ``panel.csv`` (the panel figures per wave,
 industry and country). Every export also records the current chat, messaging and
-form checks in the check ledger, so that the next wave does not erase when they
+form checks in the store's channel checks, so that the next wave does not erase when they
 ran and what the chat provider said (see :mod:`auditor.waves.availability_data`).
 """
 
@@ -83,7 +83,7 @@ def write_history(engine: Engine, out_dir: Path, write: Callable[[Path, str], No
                   store: Store | None = None) -> bool:
     """Write the waves' files through ``write`` (atomic) when the audit has two finished waves or more.
 
-    With ``store``, the current checks are recorded in the check ledger first
+    With ``store``, the current checks are recorded in the store's channel checks first
     (on every export, whatever the number of waves). One pass over the waves,
     one wave in memory at a time: each wave's rows go to ``history.csv`` as
     the transitions are computed from them.

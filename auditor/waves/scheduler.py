@@ -5,12 +5,17 @@ wave that crashes must not take the schedule with it), started in its own
 session so that a Ctrl-C reaches it exactly once, from here. Politeness:
 
 * one job, ``max_instances=1`` and ``coalesce``: a start that falls while the
-  previous wave still runs is logged and skipped, never queued up to run late;
+  previous wave still runs is held (logged ``wave-delayed``) and the wave
+  starts as soon as the running one ends; several held starts make one wave,
+  never a queue of late ones;
 * before starting, the store's running-wave lock is read: a wave started by
-  someone else (cron, a person) or one that crashed makes this start a logged
-  skip too, and the wave process itself takes the same lock atomically;
-* a start missed by more than ``misfire_grace`` seconds (the machine slept) is
-  logged and skipped.
+  someone else (cron, a person) holds this start the same way, until its lock
+  is released (read again every ``poll`` seconds); the wave process itself
+  takes the same lock atomically. A lock whose process is gone (a crashed
+  wave) never releases itself: that start is logged ``wave-still-running`` and
+  skipped, with the command that releases it;
+* a start missed by more than ``misfire_grace`` seconds (the machine slept, so
+  nothing was running) is logged ``wave-start-missed`` and skipped.
 
 SIGTERM and Ctrl-C stop the schedule: a running wave is interrupted once (it
 records itself ``interrupted`` and keeps every earlier wave), then this process
@@ -48,9 +53,18 @@ from auditor.store import waves as store_waves
 log = logging.getLogger(__name__)
 
 MISFIRE_GRACE = 60.0  # seconds late a start may still run (the scheduler woke late); later ones are skipped
+POLL = 30.0  # seconds between two reads of another process's running-wave lock while a start is held
 
 
-def running_wave(target: Path | str) -> str | None:
+@dataclass(frozen=True)
+class Blocker:
+    """Why a wave may not start now: a running wave, and whether its process is gone (it never ends by itself)."""
+
+    reason: str
+    stale: bool = False
+
+
+def running_wave(target: Path | str) -> Blocker | None:
     """Why a wave may not start now (a wave of the audit runs or looks crashed), or None.
 
     ``target``: the audit's folder or a shared store's URL. A detached wave of a
@@ -65,7 +79,8 @@ def running_wave(target: Path | str) -> str | None:
     if not running or running[-1].pid is None:
         return None
     busy = store_waves.WaveBusy(running[-1], store_waves.is_stale(running[-1]))
-    return str(busy) + ("; run `auditor wave --abandon-stale DIR` once checked" if busy.stale else "")
+    return Blocker(str(busy) + ("; run `auditor wave --abandon-stale DIR` once checked" if busy.stale else ""),
+                   busy.stale)
 
 
 class WaveProcess:
@@ -99,25 +114,33 @@ class WaveProcess:
 
 @dataclass
 class ScheduleLog:
-    """What the schedule did: waves started (with their exit codes) and scheduled starts skipped, with why."""
+    """What the schedule did: waves started (with their exit codes), starts held for a running wave, and
+    scheduled starts skipped, with why."""
 
     started: list[tuple[datetime, int]] = field(default_factory=list)  # (start time, exit code)
     skipped: list[tuple[datetime, str]] = field(default_factory=list)  # (scheduled time, reason tag)
+    delayed: list[datetime] = field(default_factory=list)  # scheduled times held (``wave-delayed``)
 
 
 class WaveScheduler:
-    """Start ``launch()`` at each fire time of ``trigger`` unless ``busy()`` names a running wave.
+    """Start ``launch()`` at each fire time of ``trigger``, one wave at a time; a start during a wave waits for it.
 
     ``launch`` runs one wave to its end and returns its exit code; ``busy``
-    returns why a wave may not start (None: it may). ``interrupt`` stops a
-    running launch (SIGTERM, Ctrl-C).
+    returns what keeps a wave from starting (None: it may), read again every
+    ``poll`` seconds while it does. ``interrupt`` stops a running launch
+    (SIGTERM, Ctrl-C). ``now`` is the clock the log's times are read from.
     """
 
-    def __init__(self, trigger: BaseTrigger, launch: Callable[[], int], busy: Callable[[], str | None],
-                 interrupt: Callable[[], None] = lambda: None, misfire_grace: float = MISFIRE_GRACE) -> None:
+    def __init__(self, trigger: BaseTrigger, launch: Callable[[], int], busy: Callable[[], Blocker | str | None],
+                 interrupt: Callable[[], None] = lambda: None, misfire_grace: float = MISFIRE_GRACE,
+                 poll: float = POLL, now: Callable[[], datetime] = lambda: datetime.now().astimezone()) -> None:
         self.trigger = trigger
         self.launch, self.busy, self.interrupt = launch, busy, interrupt
+        self.poll, self.now, self.misfire_grace = poll, now, misfire_grace
         self.log = ScheduleLog()
+        self._until: Callable[[], bool] | None = None
+        self._held: list[datetime] = []  # starts that fell during the running wave, not yet served
+        self._held_lock = threading.Lock()
         self._idle = threading.Event()
         self._idle.set()
         self._stopped = threading.Event()
@@ -129,10 +152,10 @@ class WaveScheduler:
     def _event(self, event: Any) -> None:
         if isinstance(event, JobSubmissionEvent) and event.code == EVENT_JOB_MAX_INSTANCES:
             for when in event.scheduled_run_times:
-                self._skip(when, reasons.WAVE_STILL_RUNNING, "the previous wave is still running")
+                self._hold(when, "the previous wave is still running")
         elif isinstance(event, JobExecutionEvent) and event.code == EVENT_JOB_MISSED:
             self._skip(event.scheduled_run_time, reasons.WAVE_START_MISSED,
-                       f"this process was not awake to start it within {MISFIRE_GRACE:g} s")
+                       f"this process was not awake to start it within {self.misfire_grace:g} s")
         elif isinstance(event, JobExecutionEvent) and event.code == EVENT_JOB_ERROR:
             log.error("schedule: the wave scheduled at %s failed to start: %s", event.scheduled_run_time,
                       event.exception)
@@ -142,21 +165,57 @@ class WaveScheduler:
         log.warning("schedule: the wave scheduled at %s was skipped (%s): %s; a missed start is not made up",
                     when.isoformat(timespec="seconds"), tag, why)
 
+    def _hold(self, when: datetime, why: str) -> None:
+        with self._held_lock:
+            self._held.append(when)
+            self.log.delayed.append(when)
+            collapsed = len(self._held)
+        log.warning("schedule: the wave scheduled at %s is delayed (%s): %s; it starts once that wave ends%s",
+                    when.isoformat(timespec="seconds"), reasons.WAVE_DELAYED, why,
+                    f" (one wave for {collapsed} held starts)" if collapsed > 1 else "")
+
+    def _blocked(self, scheduled: datetime) -> bool:
+        """Wait while another process's wave runs (this start held); True: do not start (stale lock, or stopped)."""
+        held = False
+        while (blocker := self.busy()) is not None:
+            if isinstance(blocker, str):
+                blocker = Blocker(blocker)
+            if blocker.stale:
+                self._skip(scheduled, reasons.WAVE_STILL_RUNNING, blocker.reason)
+                return True
+            if not held:
+                held = True
+                self._hold(scheduled, blocker.reason)
+            if self._stopped.wait(self.poll):
+                return True
+        return self._stopped.is_set()
+
     def _fire(self) -> None:
-        if self._stopped.is_set():
-            return
-        now = datetime.now().astimezone()
-        reason = self.busy()
-        if reason is not None:
-            self._skip(now, reasons.WAVE_STILL_RUNNING, reason)
-            return
+        scheduled = self.now()
         self._idle.clear()
         try:
-            log.info("schedule: starting a wave")
-            code = self.launch()
-            self.log.started.append((now, code))
-            log.info("schedule: the wave started at %s ended with exit code %d", now.isoformat(timespec="seconds"),
-                     code)
+            while not self._stopped.is_set():
+                if self._blocked(scheduled):
+                    return
+                with self._held_lock:  # the starts held so far are served by this wave
+                    held, self._held = self._held, []
+                now = self.now()
+                if held:
+                    log.info("schedule: starting the wave delayed since %s (%s)",
+                             held[0].isoformat(timespec="seconds"), reasons.WAVE_DELAYED)
+                else:
+                    log.info("schedule: starting a wave")
+                code = self.launch()
+                self.log.started.append((now, code))
+                log.info("schedule: the wave started at %s ended with exit code %d",
+                         now.isoformat(timespec="seconds"), code)
+                if self._until is not None and self._until():
+                    self.stop()
+                    break
+                with self._held_lock:
+                    if not self._held:
+                        break
+                    scheduled = self._held[0]
         finally:
             self._idle.set()
         job = self.scheduler.get_job("wave")
@@ -177,7 +236,8 @@ class WaveScheduler:
 
         ``until``: checked after every wave; True stops the schedule (tests, `--waves N`).
         """
-        self.scheduler.add_job(self._fire_and_check(until), self.trigger, id="wave", name="wave")
+        self._until = until
+        self.scheduler.add_job(self._fire, self.trigger, id="wave", name="wave")
         # APScheduler logs each skip and start itself; the lines above say it with the reason tag, once.
         logging.getLogger("apscheduler").setLevel(logging.ERROR)
         handlers: dict[int, Any] = {}
@@ -201,13 +261,6 @@ class WaveScheduler:
             self.interrupt()
             self._idle.wait()
         return self.log
-
-    def _fire_and_check(self, until: Callable[[], bool] | None) -> Callable[[], None]:
-        def fire() -> None:
-            self._fire()
-            if until is not None and until():
-                self.stop()
-        return fire
 
 
 def panel_zones(out_dir: Path | str) -> list[str]:

@@ -2,8 +2,8 @@
 
 Hostile strings sit in every field these pages show: the company's name and
 industry, the chat provider value, the published hours, and a personal address
-in the hours text (redacted like every other page). The line-probe ledger and
-the check ledger are the files the probes and the exports write.
+in the hours text (redacted like every other page). The line-probe ledger is
+the file the probe writes; the chat checks are recorded in the store by the exports.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from auditor.export import export
 from auditor.models import Check, Company, CompanyResult, ContactPoint, PageRecord, Verdict
 from auditor.store import Store, open_store
 from auditor.store import waves as store_waves
-from auditor.waves.availability_data import CHECK_LEDGER
+from auditor.store.checks import CHECK_LEDGER, ChannelChecks
+from auditor.store.schema import channel_checks
 from reports import render_report
 from tests.unit.test_report import _pages, _parse
 
@@ -99,8 +100,16 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def test_the_check_ledger_keeps_each_waves_chat_check_and_operator_state(audit: Path) -> None:
-    entries = [json.loads(line) for line in (audit / CHECK_LEDGER).read_text(encoding="utf-8").splitlines()]
+def _entries(audit: Path) -> list[dict[str, object]]:
+    store = open_store(audit)
+    try:
+        return ChannelChecks(store.engine).entries()  # type: ignore[attr-defined]
+    finally:
+        store.close()
+
+
+def test_the_store_keeps_each_waves_chat_check_and_operator_state(audit: Path) -> None:
+    entries = _entries(audit)
     assert [(e["kind"], e["value"], e["operator"]) for e in entries] == [("chat", CHAT, "online"),
                                                                           ("chat", CHAT, "offline")]
     store = open_store(audit)
@@ -108,7 +117,28 @@ def test_the_check_ledger_keeps_each_waves_chat_check_and_operator_state(audit: 
         export(store, audit)  # exporting again records nothing twice
     finally:
         store.close()
-    assert len((audit / CHECK_LEDGER).read_text(encoding="utf-8").splitlines()) == 2
+    assert len(_entries(audit)) == 2
+    assert not (audit / CHECK_LEDGER).exists()  # nothing beside the store
+
+
+def test_an_older_audits_check_ledger_is_imported_once_and_counts_as_before(audit: Path) -> None:
+    from auditor.waves.availability_data import load_availability
+
+    entries = _entries(audit)
+    (audit / CHECK_LEDGER).write_text("".join(json.dumps(e) + "\n" for e in entries) + '{"torn', encoding="utf-8")
+    store = open_store(audit)
+    try:
+        with store.engine.begin() as conn:  # type: ignore[attr-defined]
+            conn.execute(channel_checks.delete())  # the store as an audit made before the table left it
+        data = load_availability(store.engine, store, audit)  # type: ignore[attr-defined]
+        again = load_availability(store.engine, store, audit)  # type: ignore[attr-defined]
+    finally:
+        store.close()
+    assert _entries(audit) == entries
+    assert not (audit / CHECK_LEDGER).exists() and (audit / (CHECK_LEDGER + ".imported")).exists()
+    for loaded in (data, again):
+        (chat,) = [g for g in loaded.grids if g.kind == "chat"]
+        assert chat.checks == 2 and chat.operator == {"up": 1, "no-answer": 1}  # the operator states came back
 
 
 def test_availability_csv_places_each_check_in_its_local_hour_beside_the_published_hours(audit: Path) -> None:
@@ -182,10 +212,9 @@ def test_checks_made_before_wave_1_belong_to_an_earlier_audit_in_the_folder(audi
 
     earlier = {"company": _company().key, "kind": "chat", "value": CHAT, "at": 1796634000.0 - 86400,
                "verdict": "active", "reason": "widget-loads", "operator": "offline"}
-    with (audit / CHECK_LEDGER).open("a", encoding="utf-8") as fh:
-        fh.write(json.dumps(earlier) + "\n")
     store = open_store(audit)
     try:
+        ChannelChecks(store.engine).add([earlier])  # type: ignore[attr-defined]
         data = load_availability(store.engine, store, audit)  # type: ignore[attr-defined]
     finally:
         store.close()
@@ -193,12 +222,13 @@ def test_checks_made_before_wave_1_belong_to_an_earlier_audit_in_the_folder(audi
     assert chat.checks == 2 and chat.operator == {"up": 1, "no-answer": 1}
 
 
-def test_without_the_check_ledger_a_wave_counts_with_its_stored_verdicts_at_its_start(audit: Path) -> None:
+def test_without_recorded_checks_a_wave_counts_with_its_stored_verdicts_at_its_start(audit: Path) -> None:
     from auditor.waves.availability_data import load_availability
 
-    (audit / CHECK_LEDGER).unlink()
     store = open_store(audit)
     try:
+        with store.engine.begin() as conn:  # type: ignore[attr-defined]
+            conn.execute(channel_checks.delete())
         data = load_availability(store.engine, store, audit)  # type: ignore[attr-defined]
     finally:
         store.close()

@@ -1,4 +1,4 @@
-"""The wave scheduler on a per-second schedule: one wave at a time, skipped starts logged, clean stops.
+"""The wave scheduler: one wave at a time, a start during a wave held until it ends, clean stops.
 
 The waves here are stand-ins that take a known time (the real wave process is
 run by tests/integration/test_wave_schedule.py); what is under test is
@@ -13,50 +13,94 @@ import signal
 import sys
 import threading
 import time
-from datetime import UTC
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from apscheduler.triggers.base import BaseTrigger
 
 from auditor import reasons
 from auditor.waves.schedule import parse_spec
-from auditor.waves.scheduler import WaveProcess, WaveScheduler
+from auditor.waves.scheduler import Blocker, ScheduleLog, WaveProcess, WaveScheduler
 
 
-def test_a_long_wave_delays_the_next_and_the_starts_it_covered_are_skipped_not_queued(
+class FireAt(BaseTrigger):
+    """The schedule's clock, injected: fire exactly at these times (seconds from now), then never."""
+
+    def __init__(self, *offsets: float) -> None:
+        t0 = datetime.now(UTC)
+        self.times = [t0 + timedelta(seconds=o) for o in offsets]
+
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None:
+        return next((t for t in self.times if previous_fire_time is None or t > previous_fire_time), None)
+
+
+def _run(sched: WaveScheduler, until: Callable[[], bool], limit: float = 10.0) -> ScheduleLog:
+    """Run the schedule until ``until``, or stop it after ``limit`` seconds (a start that never came)."""
+    timer = threading.Timer(limit, sched.stop)
+    timer.start()
+    try:
+        return sched.run(until=until)
+    finally:
+        timer.cancel()
+
+
+def test_a_long_wave_delays_the_next_and_the_starts_it_covered_make_one_wave(
         caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="auditor.waves.scheduler")
     running = threading.Lock()
     overlaps: list[bool] = []
     starts: list[float] = []
+    ends: list[float] = []
 
     def launch() -> int:
         overlaps.append(not running.acquire(blocking=False))
         starts.append(time.monotonic())
-        time.sleep(2.3)  # a wave longer than two scheduled intervals
+        time.sleep(2.0 if len(starts) == 1 else 0.1)  # the first wave covers two more scheduled starts
+        ends.append(time.monotonic())
         running.release()
         return 0
 
-    sched = WaveScheduler(parse_spec("every 1s", UTC), launch, busy=lambda: None)
-    log = sched.run(until=lambda: len(starts) >= 2)
+    trigger = FireAt(0.5, 1.0, 1.5)  # then nothing: a start that is skipped never comes back
+    sched = WaveScheduler(trigger, launch, busy=lambda: None)
+    log = _run(sched, until=lambda: len(starts) >= 2)
     assert len(log.started) == 2 and overlaps == [False, False]
-    assert starts[1] - starts[0] >= 2.3  # the second waited for the first
-    skipped = [tag for _when, tag in log.skipped]
-    assert skipped and set(skipped) == {reasons.WAVE_STILL_RUNNING}
-    assert starts[1] - starts[0] < 4.5  # the next start after the wave, not a queue of late ones
-    assert "a missed start is not made up" in caplog.text
+    assert 0 <= starts[1] - ends[0] < 1.0  # held, and started as soon as the first ended
+    assert log.delayed == trigger.times[1:] and log.skipped == []  # two held starts, one wave
+    assert f"({reasons.WAVE_DELAYED})" in caplog.text and "one wave for 2 held starts" in caplog.text
+    assert "starting the wave delayed since" in caplog.text
 
 
-def test_a_wave_running_elsewhere_makes_the_start_a_logged_skip() -> None:
-    calls: list[int] = []
-    busy = iter(["wave 3 (host h, pid 1) is still running", None, None])
+def test_a_start_during_a_wave_of_another_process_waits_for_its_lock() -> None:
+    calls: list[float] = []
+    free_at = time.monotonic() + 1.5
+
+    def busy() -> Blocker | None:
+        return Blocker("wave 3 (host h, pid 1) is still running") if time.monotonic() < free_at else None
 
     def launch() -> int:
-        calls.append(1)
+        calls.append(time.monotonic())
         return 0
 
-    log = WaveScheduler(parse_spec("every 1s", UTC), launch, busy=lambda: next(busy)).run(
-        until=lambda: len(calls) >= 1)
-    assert [tag for _w, tag in log.skipped] == [reasons.WAVE_STILL_RUNNING] and len(log.started) == 1
+    trigger = FireAt(0.3, 0.8)
+    log = _run(WaveScheduler(trigger, launch, busy=busy, poll=0.1), until=lambda: len(calls) >= 1)
+    assert len(log.started) == 1 and 0 <= calls[0] - free_at < 1.0  # once the lock was released
+    # held: the start that found the lock (at its time, as the clock read it) and the one during the wait
+    assert len(log.delayed) == 2 and abs((log.delayed[0] - trigger.times[0]).total_seconds()) < 0.5
+    assert log.delayed[1] == trigger.times[1] and log.skipped == []
+
+
+def test_a_crashed_waves_lock_skips_the_start_and_a_start_slept_through_is_missed() -> None:
+    calls: list[int] = []
+    stale = WaveScheduler(FireAt(0.3), lambda: calls.append(1) or 0,
+                          busy=lambda: Blocker("wave 3 looks crashed", stale=True), poll=0.1)
+    log = _run(stale, until=lambda: True, limit=1.5)
+    assert calls == [] and [tag for _w, tag in log.skipped] == [reasons.WAVE_STILL_RUNNING]
+    # a start more than the misfire grace in the past (the machine slept): missed, the next one runs
+    trigger = FireAt(-30, 0.3)
+    log = _run(WaveScheduler(trigger, lambda: calls.append(1) or 0, busy=lambda: None, misfire_grace=1),
+               until=lambda: len(calls) >= 1)
+    assert log.skipped == [(trigger.times[0], reasons.WAVE_START_MISSED)] and len(log.started) == 1
 
 
 def test_sigterm_interrupts_the_running_wave_once_and_returns() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from pathlib import Path
@@ -82,3 +83,37 @@ def test_a_running_wave_of_a_dead_process_is_reported_stale(store_target: str | 
     w.abandon_wave(engine, number)
     assert w.begin_wave(engine, {}) == 3
     assert [r["wave"] for r in w.history(engine)] == [1]  # an unfinished wave is not history
+
+
+def test_chat_checks_are_kept_in_the_store_and_an_older_ledger_is_imported_once(
+        store_target: str | Path, tmp_path: Path) -> None:
+    """The availability grids' chat checks live in the store (PostgreSQL for a shared one), not beside it."""
+    from auditor.models import Check
+    from auditor.store.checks import CHECK_LEDGER, ChannelChecks
+    from auditor.waves.availability_data import read_checks, record_checks
+
+    store, acme = _audit(store_target)
+    out = tmp_path / "report-dir"  # a shared store's exports folder; for SQLite, any folder
+    out.mkdir()
+    older = {"company": acme.key, "kind": "chat", "value": "crisp", "at": 1796600000.0, "verdict": "active",
+             "reason": "widget-loads", "operator": "online"}
+    (out / CHECK_LEDGER).write_text(json.dumps(older) + "\n", encoding="utf-8")
+    try:
+        store.save_company(CompanyResult(acme, contacts=(
+            ContactPoint("chat", "crisp", "crisp", None, "widget-script", "https://acme.test/k", "chat"),)))
+        told = Check("operator-status", "inactive", "operator-offline", "", {}, 1796634000.0, 1.0)
+        store.save_verdicts(acme.key, [Verdict("chat", "crisp", "active", "widget-loads", "", (told,))])
+        assert record_checks(store, out) == 1  # the current check; the ledger's was imported, not recorded
+        assert record_checks(store, out) == 0
+        assert [(e["at"], e["operator"]) for e in read_checks(store, out)] == [(1796600000.0, "online"),
+                                                                               (1796634000.0, "offline")]
+        assert not (out / CHECK_LEDGER).exists()
+    finally:
+        store.close()
+    again = open_store(store_target)  # kept in the store itself: another process reads them without the folder
+    try:
+        assert len(ChannelChecks(again.engine).entries()) == 2  # type: ignore[attr-defined]
+        again.start_run({}, "0")  # a fresh audit in the same store: the earlier audit's checks go
+        assert ChannelChecks(again.engine).entries() == []  # type: ignore[attr-defined]
+    finally:
+        again.close()
