@@ -62,7 +62,7 @@ def rows_scores(rows: Iterable[Mapping[str, Any]], points: Iterable[Mapping[str,
     verdicts: dict[str, dict[tuple[str, str], Verdict]] = {}
     for p in points:
         by_company.setdefault(p["company_key"], []).append(
-            ContactPoint(p["kind"], p["value"], p["value"], None, "text", p.get("page_url")))
+            ContactPoint(p["kind"], p["value"], p["value"], None, "text", str(p.get("page_url") or "")))
         if p.get("verdict"):
             verdicts.setdefault(p["company_key"], {})[(p["kind"], p["value"])] = Verdict(
                 p["kind"], p["value"], p["verdict"], p.get("reason") or "")
