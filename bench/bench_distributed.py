@@ -224,7 +224,10 @@ def one_run(workers: int, companies: list[Any], lab: Any, pg: Any, redis: Any, r
             "cpu": ours, "cpu_ours": round(total_ours, 2),
             "machine_busy_cores": round(machine * ncores, 2),
             "others_cores": round(max(machine * ncores - total_ours, 0.0), 2),
-            "load_before": round(load0, 1), "load_after": round(os.getloadavg()[0], 1)}
+            "load_before": round(load0, 1), "load_after": round(os.getloadavg()[0], 1),
+            # companies each crawl process finished: a worker that claimed more than its share shows here
+            "per_worker_done": sorted((int(w.get("done", 0)) + int(w.get("failed", 0))
+                                       for w in status.workers.values()), reverse=True)}
 
 
 def main() -> int:
@@ -259,7 +262,8 @@ def main() -> int:
                   f"({run['per_minute_from_first_claim']} from the first claim); CPU in cores: workers "
                   f"{run['cpu']['workers']}, lab {run['cpu']['lab']}, redis {run['cpu']['redis']}, postgresql "
                   f"{run['cpu']['postgresql']}; machine busy {run['machine_busy_cores']} of {cores} "
-                  f"(others {run['others_cores']}); load average {run['load_before']} -> {run['load_after']}",
+                  f"(others {run['others_cores']}); load average {run['load_before']} -> {run['load_after']}; "
+                  f"companies per crawl process {run['per_worker_done']}",
                   flush=True)
     base_run = runs[0]
     base = base_run["per_minute"] / base_run["workers"]
