@@ -88,11 +88,11 @@ class WorkerHost:
         self.run("link", "set", "dev", self.outer, "up")
 
 
-def _in_use() -> list[ipaddress.IPv4Network]:
+def _in_use(ip: str) -> list[ipaddress.IPv4Network]:
     """Every IPv4 network this machine routes or holds an address in."""
     used = []
     for args in (["-j", "-4", "route", "show", "table", "all"], ["-j", "-4", "addr", "show"]):
-        out = subprocess.run(["ip", *args], capture_output=True, text=True, check=True, timeout=30).stdout
+        out = subprocess.run([ip, *args], capture_output=True, text=True, check=True, timeout=30).stdout
         for entry in json.loads(out or "[]"):
             for dst in [entry.get("dst")] + [a.get("local") for a in entry.get("addr_info", [])]:
                 if dst and dst != "default":
@@ -100,11 +100,13 @@ def _in_use() -> list[ipaddress.IPv4Network]:
     return used
 
 
-def _free_network() -> ipaddress.IPv4Network:
-    used = _in_use()
+def _free_network(ip: str) -> ipaddress.IPv4Network:
+    """A /30 of POOL that no route or address of this machine overlaps (another test may hold one)."""
+    used = _in_use(ip)
     rng = random.Random()
     for _ in range(100):
-        candidate = list(POOL.subnets(new_prefix=30))[rng.randrange(2 ** (30 - POOL.prefixlen))]
+        first = POOL.network_address + 4 * rng.randrange(POOL.num_addresses // 4)
+        candidate = ipaddress.ip_network(f"{first}/30")
         if not any(candidate.overlaps(u) for u in used):
             return candidate
     raise RuntimeError(f"no free /30 in {POOL}")
@@ -130,7 +132,10 @@ def worker_host() -> Iterator[WorkerHost]:
         missing("creating a network namespace needs root", FIX)
     ip = need_binary("ip", "iproute2")
     tag = f"{os.getpid() % 65536:04x}{random.randrange(256):02x}"
-    network = _free_network()
+    try:
+        network = _free_network(ip)
+    except (subprocess.CalledProcessError, OSError, subprocess.TimeoutExpired, RuntimeError) as exc:
+        missing(f"cannot pick a free private network for a worker host ({exc})", FIX)
     outer_address, inner_address = (str(a) for a in network.hosts())
     host = WorkerHost(ip, f"auditor-test-{tag}", f"aud{tag}o", f"aud{tag}i", network, outer_address, inner_address)
     prefix = f"/{network.prefixlen}"
@@ -241,7 +246,7 @@ def test_a_worker_host_cut_off_past_its_lease_loses_its_company_and_its_late_wri
         # it reached the queue, the store and the sites through the link: a claimed company's pages are asked for
         wait_for(mid_company, 180, "the worker in the namespace to crawl a claimed company")
         worker_host.cut()
-        cut_at = time.monotonic()
+        cut_at, cut_wall = time.monotonic(), time.time()
         taken = {json.loads(i)["key"] for i in queue.client.lrange(queue.key("processing"), 0, -1)}
         assert taken, "the worker held no company when its link was cut"
         other = start([sys.executable, *worker_args(lab, servers.store, servers.queue)], lab, other_log)
@@ -260,7 +265,8 @@ def test_a_worker_host_cut_off_past_its_lease_loses_its_company_and_its_late_wri
         logs = finish(victim, victim_log, 300)
     finally:
         stop_all(workers)
-    assert all(at < restored for at, *_ in before.values()), (before, restored)
+    # stored while the cut-off worker could write nothing: by the other one
+    assert all(cut_wall < at < restored for at, *_ in before.values()), (before, cut_wall, restored)
     after = snapshot(servers.store, taken)
     changed = {k: (before[k], after.get(k)) for k in taken if after.get(k) != before[k]}
     # refused: the stored company is the other worker's, written before the link came back; harmless at
