@@ -184,14 +184,16 @@ def one_run(workers: int, companies: list[Any], lab: Any, pg: Any, redis: Any, r
     begin: dict[str, Any] | None = None
     end: dict[str, Any] | None = None
     drained_at = None
+    pages0 = 0
     while drained_at is None and any(p.poll() is None for p in procs):
         status = queue.status()
         now = time.time()
         finished = status.done + status.failed
         if first is None and status.in_progress + finished:
             first = (now, finished)
-        if steady is None and len(status.workers) >= workers:
-            steady, begin = (now, finished), sample(procs, servers)
+        claimed = [w for w in status.workers.values() if w.get("holding") or w.get("done") or w.get("failed")]
+        if steady is None and len(claimed) >= workers:
+            steady, begin, pages0 = (now, finished), sample(procs, servers), status.pages
         if queue.drained():
             drained_at, end = now, sample(procs, servers)
         time.sleep(0.1)
@@ -199,8 +201,11 @@ def one_run(workers: int, companies: list[Any], lab: Any, pg: Any, redis: Any, r
         _, err = p.communicate()
         if p.returncode != 0:
             raise SystemExit(f"a worker failed ({p.returncode}): {err[-3000:]}")
-    if drained_at is None or first is None or steady is None or begin is None or end is None:
+    if drained_at is None or first is None or end is None:
         raise SystemExit("the workers exited before the queue was seen drained")
+    if steady is None or begin is None:
+        raise SystemExit(f"not every worker got a company ({len(companies)} companies for {workers} workers, "
+                         "each opening up to 4 x --concurrency at once): raise --per-worker")
     status = queue.status()
     pg.drop_database(database)
     window = max(float(end["time"] - begin["time"]), 1e-6)
@@ -221,6 +226,10 @@ def one_run(workers: int, companies: list[Any], lab: Any, pg: Any, redis: Any, r
             "steady_seconds": round(drained_at - steady[0], 1),
             "steady_companies": len(companies) - steady[1],
             "per_minute": round((len(companies) - steady[1]) / max(drained_at - steady[0], 1e-6) * 60, 1),
+            # pages per second against what the workers' request slots allow at the lab's mean latency:
+            # a share that stays put as workers are added means neither the lab nor politeness holds them back
+            "pages_per_second": round((status.pages - pages0) / max(drained_at - steady[0], 1e-6), 1),
+            "slot_bound": round(workers * concurrency / (sum(LATENCY) / 2), 1),
             "cpu": ours, "cpu_ours": round(total_ours, 2),
             "machine_busy_cores": round(machine * ncores, 2),
             "others_cores": round(max(machine * ncores - total_ours, 0.0), 2),
@@ -275,6 +284,9 @@ def main() -> int:
     print("companies/min          " + "  ".join(f"{r['per_minute']:>8.1f}" for r in runs))
     print("  from the first claim " + "  ".join(f"{r['per_minute_from_first_claim']:>8.1f}" for r in runs))
     print("scaling                " + "  ".join(f"{r['per_minute'] / (base * r['workers']):>8.2f}" for r in runs))
+    print("pages/s                " + "  ".join(f"{r['pages_per_second']:>8.1f}" for r in runs))
+    print("  of the slot bound    " + "  ".join(f"{r['pages_per_second'] / r['slot_bound']:>8.2f}" for r in runs)
+          + "  (workers x concurrency / mean latency)")
     print("CPU per worker (cores) " + "  ".join(f"{max(r['cpu']['workers']):>8.2f}" for r in runs) + "  (the busiest)")
     print("CPU of the lab         " + "  ".join(f"{r['cpu']['lab']:>8.2f}" for r in runs))
     print("CPU redis+postgresql   " + "  ".join(
