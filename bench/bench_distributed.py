@@ -18,7 +18,10 @@ otherwise count against the 4-worker figure). The rate from the first claim is
 printed too. CPU over the same window, in cores: each worker (its supervisor and
 crawl child), the lab (this process: its HTTP and DNS servers are threads here),
 Redis and PostgreSQL, and the whole machine from /proc/stat (other processes
-included). A point is judged only when the machine stayed below SATURATED of its
+included); and how long each worker and the lab were ready to run but found every
+core taken (/proc/PID/task/*/schedstat), which says whether the CPU, rather than
+the lab or politeness, held them back. Pages per second are set against what the
+workers' request slots allow at the lab's mean latency. A point is judged only when the machine stayed below SATURATED of its
 cores during both its run and the 1-worker run it is compared with; the load
 average is printed beside it.
 
@@ -131,19 +134,39 @@ def _stat(pid: int) -> list[str] | None:
     return text[text.rindex(")") + 2:].split()  # fields from the state on (the name may hold spaces)
 
 
-def tree_cpu(pid: int) -> float:
-    """CPU seconds of a process and its descendants so far: the live ones, and those it has waited for."""
-    own = _stat(pid)
-    if own is None:
-        return 0.0
-    seconds = sum(int(v) for v in own[11:15]) / TICKS  # utime stime cutime cstime
+def _children(pid: int) -> list[int]:
     children: list[int] = []
     for task in Path(f"/proc/{pid}/task").glob("*/children"):
         try:
             children += [int(c) for c in task.read_text().split()]
         except OSError:
             continue
-    return seconds + sum(tree_cpu(c) for c in children)
+    return children
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and its descendants so far: the live ones, and those it has waited for."""
+    own = _stat(pid)
+    if own is None:
+        return 0.0
+    seconds = sum(int(v) for v in own[11:15]) / TICKS  # utime stime cutime cstime
+    return seconds + sum(tree_cpu(c) for c in _children(pid))
+
+
+def process_wait(pid: int) -> float:
+    """Seconds the live threads of a process spent runnable but waiting for a CPU."""
+    waited = 0
+    for task in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+        try:
+            waited += int(task.read_text().split()[1])  # on-CPU ns, run-queue wait ns, timeslices
+        except (OSError, IndexError, ValueError):
+            continue
+    return waited / 1e9
+
+
+def tree_wait(pid: int) -> float:
+    """:func:`process_wait` of a process and its live descendants."""
+    return process_wait(pid) + sum(tree_wait(c) for c in _children(pid))
 
 
 def self_cpu() -> float:
@@ -154,8 +177,8 @@ def self_cpu() -> float:
 
 def sample(workers: list[subprocess.Popen[str]], servers: dict[str, int]) -> dict[str, Any]:
     busy, total = machine_cpu()
-    return {"time": time.monotonic(), "busy": busy, "total": total, "lab": self_cpu(),
-            "workers": [tree_cpu(p.pid) for p in workers],
+    return {"time": time.monotonic(), "busy": busy, "total": total, "lab": self_cpu(), "lab_wait": process_wait(os.getpid()),
+            "workers": [tree_cpu(p.pid) for p in workers], "waits": [tree_wait(p.pid) for p in workers],
             "servers": {name: tree_cpu(pid) for name, pid in servers.items()}}
 
 
@@ -218,6 +241,8 @@ def one_run(workers: int, companies: list[Any], lab: Any, pg: Any, redis: Any, r
     others = {"lab": cores(begin["lab"], end["lab"]),
               **{name: cores(begin["servers"][name], end["servers"][name]) for name in servers}}
     ours: dict[str, Any] = {"workers": per_worker, **others}
+    # how long a worker was ready to run but every core was taken (seconds per second of the window)
+    waits = [cores(a, b) for a, b in zip(begin["waits"], end["waits"], strict=True)]
     total_ours = sum(per_worker) + sum(others.values())
     ncores = os.cpu_count() or 1
     return {"workers": workers, "companies": len(companies), "done": status.done, "failed": status.failed,
@@ -230,7 +255,8 @@ def one_run(workers: int, companies: list[Any], lab: Any, pg: Any, redis: Any, r
             # a share that stays put as workers are added means neither the lab nor politeness holds them back
             "pages_per_second": round((status.pages - pages0) / max(drained_at - steady[0], 1e-6), 1),
             "slot_bound": round(workers * concurrency / (sum(LATENCY) / 2), 1),
-            "cpu": ours, "cpu_ours": round(total_ours, 2),
+            "cpu": ours, "cpu_ours": round(total_ours, 2), "cpu_wait": waits,
+            "lab_wait": cores(begin["lab_wait"], end["lab_wait"]),
             "machine_busy_cores": round(machine * ncores, 2),
             "others_cores": round(max(machine * ncores - total_ours, 0.0), 2),
             "load_before": round(load0, 1), "load_after": round(os.getloadavg()[0], 1),
@@ -269,7 +295,7 @@ def main() -> int:
             print(f"{n} worker(s): {run['steady_companies']} of {run['companies']} companies in "
                   f"{run['steady_seconds']} s once all had claimed, {run['per_minute']} per minute "
                   f"({run['per_minute_from_first_claim']} from the first claim); CPU in cores: workers "
-                  f"{run['cpu']['workers']}, lab {run['cpu']['lab']}, redis {run['cpu']['redis']}, postgresql "
+                  f"{run['cpu']['workers']} (waiting for a CPU {run['cpu_wait']}), lab {run['cpu']['lab']}, redis {run['cpu']['redis']}, postgresql "
                   f"{run['cpu']['postgresql']}; machine busy {run['machine_busy_cores']} of {cores} "
                   f"(others {run['others_cores']}); load average {run['load_before']} -> {run['load_after']}; "
                   f"companies per crawl process {run['per_worker_done']}",
@@ -288,7 +314,11 @@ def main() -> int:
     print("  of the slot bound    " + "  ".join(f"{r['pages_per_second'] / r['slot_bound']:>8.2f}" for r in runs)
           + "  (workers x concurrency / mean latency)")
     print("CPU per worker (cores) " + "  ".join(f"{max(r['cpu']['workers']):>8.2f}" for r in runs) + "  (the busiest)")
+    print("waiting for a CPU      " + "  ".join(f"{max(r['cpu_wait']):>8.2f}" for r in runs)
+          + "  (the longest-waiting worker, s per s)")
     print("CPU of the lab         " + "  ".join(f"{r['cpu']['lab']:>8.2f}" for r in runs))
+    print("  its waiting for one  " + "  ".join(f"{r['lab_wait']:>8.2f}" for r in runs)
+          + "  (all its threads, s per s)")
     print("CPU redis+postgresql   " + "  ".join(
         f"{r['cpu']['redis'] + r['cpu']['postgresql']:>8.2f}" for r in runs))
     print("CPU of this bench      " + "  ".join(f"{r['cpu_ours']:>8.2f}" for r in runs))
