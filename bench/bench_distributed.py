@@ -153,20 +153,28 @@ def tree_cpu(pid: int) -> float:
     return seconds + sum(tree_cpu(c) for c in _children(pid))
 
 
-def process_wait(pid: int) -> float:
-    """Seconds the live threads of a process spent runnable but waiting for a CPU."""
-    waited = 0
+def process_waits(pid: int) -> dict[int, float]:
+    """Per live thread of a process: seconds it spent runnable but waiting for a CPU."""
+    waits: dict[int, float] = {}
     for task in Path(f"/proc/{pid}/task").glob("*/schedstat"):
         try:
-            waited += int(task.read_text().split()[1])  # on-CPU ns, run-queue wait ns, timeslices
+            waits[int(task.parent.name)] = int(task.read_text().split()[1]) / 1e9  # on-CPU ns, wait ns, slices
         except (OSError, IndexError, ValueError):
             continue
-    return waited / 1e9
+    return waits
 
 
-def tree_wait(pid: int) -> float:
-    """:func:`process_wait` of a process and its live descendants."""
-    return process_wait(pid) + sum(tree_wait(c) for c in _children(pid))
+def tree_waits(pid: int) -> dict[int, float]:
+    """:func:`process_waits` of a process and its live descendants."""
+    waits = process_waits(pid)
+    for child in _children(pid):
+        waits.update(tree_waits(child))
+    return waits
+
+
+def waited(before: dict[int, float], after: dict[int, float]) -> float:
+    """Seconds waited between two samples, by the threads alive at both (a thread gone takes its count along)."""
+    return sum(after[t] - before[t] for t in before.keys() & after.keys())
 
 
 def self_cpu() -> float:
@@ -177,8 +185,8 @@ def self_cpu() -> float:
 
 def sample(workers: list[subprocess.Popen[str]], servers: dict[str, int]) -> dict[str, Any]:
     busy, total = machine_cpu()
-    return {"time": time.monotonic(), "busy": busy, "total": total, "lab": self_cpu(), "lab_wait": process_wait(os.getpid()),
-            "workers": [tree_cpu(p.pid) for p in workers], "waits": [tree_wait(p.pid) for p in workers],
+    return {"time": time.monotonic(), "busy": busy, "total": total, "lab": self_cpu(), "lab_wait": process_waits(os.getpid()),
+            "workers": [tree_cpu(p.pid) for p in workers], "waits": [tree_waits(p.pid) for p in workers],
             "servers": {name: tree_cpu(pid) for name, pid in servers.items()}}
 
 
@@ -242,7 +250,7 @@ def one_run(workers: int, companies: list[Any], lab: Any, pg: Any, redis: Any, r
               **{name: cores(begin["servers"][name], end["servers"][name]) for name in servers}}
     ours: dict[str, Any] = {"workers": per_worker, **others}
     # how long a worker was ready to run but every core was taken (seconds per second of the window)
-    waits = [cores(a, b) for a, b in zip(begin["waits"], end["waits"], strict=True)]
+    waits = [round(waited(a, b) / window, 2) for a, b in zip(begin["waits"], end["waits"], strict=True)]
     total_ours = sum(per_worker) + sum(others.values())
     ncores = os.cpu_count() or 1
     return {"workers": workers, "companies": len(companies), "done": status.done, "failed": status.failed,
@@ -256,7 +264,7 @@ def one_run(workers: int, companies: list[Any], lab: Any, pg: Any, redis: Any, r
             "pages_per_second": round((status.pages - pages0) / max(drained_at - steady[0], 1e-6), 1),
             "slot_bound": round(workers * concurrency / (sum(LATENCY) / 2), 1),
             "cpu": ours, "cpu_ours": round(total_ours, 2), "cpu_wait": waits,
-            "lab_wait": cores(begin["lab_wait"], end["lab_wait"]),
+            "lab_wait": round(waited(begin["lab_wait"], end["lab_wait"]) / window, 2),
             "machine_busy_cores": round(machine * ncores, 2),
             "others_cores": round(max(machine * ncores - total_ours, 0.0), 2),
             "load_before": round(load0, 1), "load_after": round(os.getloadavg()[0], 1),
@@ -312,7 +320,7 @@ def main() -> int:
     print("scaling                " + "  ".join(f"{r['per_minute'] / (base * r['workers']):>8.2f}" for r in runs))
     print("pages/s                " + "  ".join(f"{r['pages_per_second']:>8.1f}" for r in runs))
     print("  of the slot bound    " + "  ".join(f"{r['pages_per_second'] / r['slot_bound']:>8.2f}" for r in runs)
-          + "  (workers x concurrency / mean latency)")
+          + "  (workers x concurrency / mean page latency; robots.txt answers at once, so it can pass 1)")
     print("CPU per worker (cores) " + "  ".join(f"{max(r['cpu']['workers']):>8.2f}" for r in runs) + "  (the busiest)")
     print("waiting for a CPU      " + "  ".join(f"{max(r['cpu_wait']):>8.2f}" for r in runs)
           + "  (the longest-waiting worker, s per s)")
