@@ -5,7 +5,8 @@ workers wait for it with backoff and finish the run. PostgreSQL shut down in
 mid-run: a company finishing meanwhile is written once the server is back.
 A worker paused (SIGSTOP, as a host cut off from the network) past its lease:
 another worker reclaims its company, and its late write is refused when it
-comes back. ``auditor audit --resume`` on a shared store queues again only the
+comes back (test_distributed_netns.py cuts a real link: a worker in a network
+namespace of its own). ``auditor audit --resume`` on a shared store queues again only the
 companies not stored yet.
 """
 

@@ -109,8 +109,12 @@ def _ready(url: str, server: subprocess.Popen[bytes], log: Path, timeout: float 
 class PostgresProcess:
     """A cluster in ``folder`` and its server, which can be stopped and started again on the same port."""
 
-    def __init__(self, bindir: Path, folder: Path, durable: bool = False) -> None:
+    def __init__(self, bindir: Path, folder: Path, durable: bool = False,
+                 also_listen: tuple[str, ...] = (), trust: tuple[str, ...] = ()) -> None:
         self.bindir = bindir
+        # also_listen: addresses besides 127.0.0.1 (a test's private veth); trust: client networks
+        # (CIDR) admitted there without a password, as 127.0.0.1 is
+        self.also_listen, self.trust = also_listen, trust
         # durable: a commit is in the WAL on disk before it returns, so an immediate shutdown (a crash)
         # keeps every committed transaction, as on a production server; otherwise commits are asynchronous
         self.durable = durable
@@ -132,6 +136,9 @@ class PostgresProcess:
              "--locale=C.UTF-8", "--locale-provider=icu", "--icu-locale=en", "--no-sync"],
             check=True, capture_output=True, cwd=self.folder, **self.runner,
         )
+        if self.trust:
+            with open(self.data / "pg_hba.conf", "a", encoding="utf-8") as hba:
+                hba.writelines(f"host all {USER} {network} trust\n" for network in self.trust)
 
     def start(self) -> None:
         """Start the server (on a free port the first time, on the same port after a stop)."""
@@ -140,7 +147,8 @@ class PostgresProcess:
             with open(self.log, "ab") as out:
                 self.process = subprocess.Popen(
                     [str(self.bindir / "postgres"), "-D", str(self.data), "-p", str(port), "-k", str(self.folder),
-                     "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", f"synchronous_commit={'on' if self.durable else 'off'}",
+                     "-c", f"listen_addresses={','.join(('127.0.0.1', *self.also_listen))}",
+                     "-c", "fsync=off", "-c", f"synchronous_commit={'on' if self.durable else 'off'}",
                      "-c", "full_page_writes=off", "-c", "max_connections=200"],
                     stdout=out, stderr=subprocess.STDOUT, cwd=self.folder, start_new_session=True, **self.runner,
                 )
@@ -172,9 +180,10 @@ def running_postgres(bindir: Path) -> Iterator[PostgresServer]:
 
 
 @contextmanager
-def restartable_postgres(bindir: Path, durable: bool = False) -> Iterator[PostgresProcess]:
-    """A new cluster, started; stopped and removed afterwards."""
-    pg = PostgresProcess(bindir, Path(tempfile.mkdtemp(prefix="auditor-pg-")), durable)
+def restartable_postgres(bindir: Path, durable: bool = False, also_listen: tuple[str, ...] = (),
+                         trust: tuple[str, ...] = ()) -> Iterator[PostgresProcess]:
+    """A new cluster, started; stopped and removed afterwards (see :class:`PostgresProcess` for the options)."""
+    pg = PostgresProcess(bindir, Path(tempfile.mkdtemp(prefix="auditor-pg-")), durable, also_listen, trust)
     try:
         pg.init()
         pg.start()

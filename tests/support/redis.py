@@ -64,8 +64,14 @@ def _ready(server: RedisServer, process: subprocess.Popen[bytes], log: Path, tim
 
 
 @contextmanager
-def running_redis(binary: str) -> Iterator[RedisServer]:
-    """Start redis-server on a free port; stop it and remove its folder afterwards."""
+def running_redis(binary: str, also_bind: tuple[str, ...] = ()) -> Iterator[RedisServer]:
+    """Start redis-server on a free port; stop it and remove its folder afterwards.
+
+    ``also_bind``: addresses it listens on besides 127.0.0.1 (a test's private
+    veth, for a worker in a network namespace); clients from there have no
+    password, so protected mode, which refuses non-loopback clients, is off.
+    """
+    extra = ["--protected-mode", "no"] if also_bind else []
     folder = Path(tempfile.mkdtemp(prefix="auditor-redis-"))
     log = folder / "server.log"
     process: subprocess.Popen[bytes] | None = None
@@ -74,7 +80,7 @@ def running_redis(binary: str) -> Iterator[RedisServer]:
             server = RedisServer(free_port(), folder)
             with open(log, "ab") as out:
                 process = subprocess.Popen(
-                    [binary, "--port", str(server.port), "--bind", "127.0.0.1", "--save", "",
+                    [binary, "--port", str(server.port), "--bind", "127.0.0.1", *also_bind, *extra, "--save", "",
                      "--appendonly", "no", "--dir", str(folder), "--daemonize", "no"],
                     stdout=out, stderr=subprocess.STDOUT, cwd=folder, start_new_session=True,
                 )
