@@ -10,7 +10,7 @@ from scrapy.exceptions import NotConfigured
 
 from auditor.dist.claims import StoreGuard
 from auditor.models import CompanyResult
-from auditor.store import Store, open_store
+from auditor.store import StaleWrite, Store, open_store
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,10 @@ class StorePipeline:
             if self.guard is not None and not self.guard.may_store(item):
                 return item
             try:
-                self.store.save_company(item)
+                self.store.save_company(item, self.guard.fence(item) if self.guard is not None else None)
+            except StaleWrite:
+                if self.guard is not None:
+                    self.guard.refused(item)  # a later claim of the company is stored: this write is late
             except Exception as exc:  # noqa: BLE001 - log and keep crawling the others
                 log.exception("could not store %s", item.company.website)
                 if self.guard is not None:

@@ -40,6 +40,14 @@ class StoreGuard(Protocol):
         """False when the company is no longer ours (its lease expired): the write is refused."""
         ...
 
+    def fence(self, result: CompanyResult) -> int | None:
+        """The claim number the write goes under (the store refuses it once a later claim's result is stored)."""
+        ...
+
+    def refused(self, result: CompanyResult) -> None:
+        """The store refused the write: a later claim of the company is stored (this one's lease ran out)."""
+        ...
+
     def stored(self, result: CompanyResult) -> None:
         """The company is in the store: finish its claim."""
         ...
@@ -101,17 +109,31 @@ class Claims:
             if claim is not None and self.queue.owns(claim, self.token):
                 return True
         except redis.RedisError as exc:
-            # The write is idempotent (it replaces the company as a whole): storing is harmless.
-            log.warning("queue unreachable (%s): %s stored without checking its lease", exc, result.company.website)
+            # The write replaces the company as a whole, under this claim's fence: the store itself refuses it
+            # when another worker reclaimed the company meanwhile and stored a later claim's result.
+            log.warning("queue unreachable (%s): %s stored under its claim's fence, without checking its lease",
+                        exc, result.company.website)
             return claim is not None
         log.warning("%s: lease lost (reclaimed by another worker); result not stored", result.company.website)
+        self._refuse(result)
+        return False
+
+    def fence(self, result: CompanyResult) -> int | None:
+        claim = self.held.get(result.company.key)
+        return claim.fence if claim is not None else None
+
+    def refused(self, result: CompanyResult) -> None:
+        log.warning("%s: a later claim's result is stored (reclaimed by another worker); this one is not",
+                    result.company.website)
+        self._refuse(result)
+
+    def _refuse(self, result: CompanyResult) -> None:
         self._forget(result.company.key)
         self.counters["refused"] += 1
         try:
             self.queue.note_refused()
         except redis.RedisError:
             log.debug("could not count the refused write")
-        return False
 
     def stored(self, result: CompanyResult) -> None:
         claim = self._forget(result.company.key)

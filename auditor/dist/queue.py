@@ -40,12 +40,19 @@ MAX_ATTEMPTS = 3  # a company whose lease expired this often is recorded failed 
 EXPIRED_REASON = "lease-expired"
 COMMAND_RETRIES = 3  # a command on a dropped connection is sent again this often (0.1, 0.2, 0.4 s apart)
 
+# KEYS: queue, processing, fence counter; ARGV: token, lease ms, lease prefix. Returns {item, fence} or false:
+# the fence (claim number) only grows, so a store can refuse a write of an older claim of the same item.
 _CLAIM = """
 local item = redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT')
 if not item then return false end
 local key = cjson.decode(item)['key']
 redis.call('SET', ARGV[3] .. key, ARGV[1], 'PX', ARGV[2])
-return item
+return {item, redis.call('INCR', KEYS[3])}
+"""
+# KEYS: fence counter; ARGV: the highest fence stored. Never lowers it (a Redis that lost the counter catches up).
+_RAISE_FENCE = """
+if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+return tonumber(redis.call('GET', KEYS[1]) or '0')
 """
 _RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
@@ -114,6 +121,7 @@ class Claim:
 
     company: Company
     item: str
+    fence: int | None = None  # the claim's number: its write is refused once a later claim's is stored
 
 
 @dataclass(frozen=True)
@@ -174,7 +182,10 @@ class LeasedQueue:
         self.client = client
         self.run = run
         self.prefix = prefix
+        # outside the prefix: forget() (a wave, a resume) never lowers it, so fences keep growing across them
+        self.fence_key = f"auditor:fence:{prefix.removeprefix('auditor:')}"
         self._claim = client.register_script(_CLAIM)
+        self._raise_fence = client.register_script(_RAISE_FENCE)
         self._renew = client.register_script(_RENEW)
         self._release = client.register_script(_RELEASE)
         self._reap = client.register_script(_REAP)
@@ -217,11 +228,18 @@ class LeasedQueue:
     def is_complete(self) -> bool:
         return bool(self.client.exists(self.key("complete")))
 
-    def _claim_item(self, token: str, lease: float) -> str | None:
-        """The next item, now held by ``token`` for ``lease`` seconds (None: the queue is empty)."""
-        item = self._claim(keys=[self.key("queue"), self.key("processing")],
-                           args=[token, int(lease * 1000), self.prefix + "lease:"])
-        return None if item is None else str(item)
+    def _claim_item(self, token: str, lease: float) -> tuple[str, int] | None:
+        """The next item and its fence, now held by ``token`` for ``lease`` seconds (None: the queue is empty)."""
+        found = self._claim(keys=[self.key("queue"), self.key("processing"), self.fence_key],
+                            args=[token, int(lease * 1000), self.prefix + "lease:"])
+        if not found:
+            return None
+        item, fence = cast(list[Any], found)
+        return str(item), int(fence)
+
+    def raise_fence(self, stored: int | None) -> int:
+        """Make the next fences higher than ``stored`` (the highest in the store); the counter's value."""
+        return int(self._raise_fence(keys=[self.fence_key], args=[int(stored or 0)]))
 
     def _renew_lease(self, item_key: str, token: str, lease: float) -> bool:
         """Extend the lease; False when it is no longer ours (expired and reclaimed)."""
@@ -307,11 +325,12 @@ class WorkQueue(LeasedQueue):
     # -- a worker ---------------------------------------------------------
     def claim(self, token: str, lease: float) -> Claim | None:
         """The next company, now held by ``token`` for ``lease`` seconds (None: the queue is empty)."""
-        item = self._claim_item(token, lease)
-        if item is None:
+        found = self._claim_item(token, lease)
+        if found is None:
             return None
+        item, fence = found
         self.client.hsetnx(self.key("stats"), "started", repr(time.time()))
-        return Claim(item_company(item), item)
+        return Claim(item_company(item), item, fence)
 
     def renew(self, claim: Claim, token: str, lease: float) -> bool:
         """Extend the lease; False when it is no longer ours (expired and reclaimed)."""

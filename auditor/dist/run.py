@@ -128,6 +128,7 @@ def resume_and_enqueue(store_target: str, queue_url: str, settings: Settings, so
             errors = stream.errors
         queue = WorkQueue(connect(queue_url), run)
         queue.forget()  # its validation too: planned again over every stored company, those added now included
+        queue.raise_fence(store.max_fence())  # a Redis that lost the counter: new claims still outrank stored ones
         if validation.wanted(settings):
             validation.BatchQueue(queue.client, run).enable()  # before complete, as at registration
         added, _ = queue.enqueue(store.pending_companies(), batch)

@@ -178,8 +178,8 @@ class BatchQueue(LeasedQueue):
 
     # a worker
     def claim(self, token: str, lease: float) -> BatchClaim | None:
-        item = self._claim_item(token, lease)
-        return None if item is None else BatchClaim(str(json.loads(item)["key"]), item)
+        found = self._claim_item(token, lease)  # its fence unused: a batch's ack checks the lease in Redis itself
+        return None if found is None else BatchClaim(str(json.loads(found[0])["key"]), found[0])
 
     def renew(self, claim: BatchClaim, token: str, lease: float) -> bool:
         return self._renew_lease(claim.key, token, lease)

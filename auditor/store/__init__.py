@@ -6,10 +6,10 @@ from pathlib import Path
 
 from auditor.store.base import Store
 from auditor.store.engine import is_url, make_engine
-from auditor.store.sql import SqlStore
+from auditor.store.sql import SqlStore, StaleWrite
 from auditor.store.sqlite import SqliteStore
 
-__all__ = ["Store", "SqlStore", "SqliteStore", "open_store"]
+__all__ = ["SqlStore", "SqliteStore", "StaleWrite", "Store", "open_store"]
 
 
 def open_store(target: str | Path) -> Store:

@@ -40,6 +40,7 @@ companies = Table(
     Column("language", STR),
     Column("status", STR, nullable=False, server_default="pending"),
     Column("harvested_at", REAL),
+    Column("fence", BIGINT),  # the claim number of a distributed run's stored result (core_0006)
 )
 pages = Table(
     "pages", metadata,

@@ -93,6 +93,15 @@ def _details(cp: ContactPoint) -> str:
     return json.dumps(dict(cp.details), default=str)
 
 
+class StaleWrite(Exception):
+    """A company's write under claim ``fence`` refused: the store holds the result of a later claim."""
+
+    def __init__(self, key: str, fence: int) -> None:
+        super().__init__(f"{key}: the store holds a later claim's result than claim {fence}")
+        self.key = key
+        self.fence = fence
+
+
 class SqlStore:
     """An audit's store in the database behind ``engine`` (see ``Store``)."""
 
@@ -168,6 +177,12 @@ class SqlStore:
         with self.engine.connect() as conn:
             return set(conn.execute(select(companies.c.key).where(companies.c.status != "pending")).scalars())
 
+    def max_fence(self) -> int | None:
+        """The highest claim number a stored company was written under (None: no distributed write yet)."""
+        with self.engine.connect() as conn:
+            value = conn.execute(select(func.max(companies.c.fence))).scalar_one_or_none()
+        return int(value) if value is not None else None
+
     def company_counts(self) -> dict[str, int]:
         """Companies registered, and how many are stored (done or failed): counted in SQL, none loaded."""
         with self.engine.connect() as conn:
@@ -194,11 +209,16 @@ class SqlStore:
             after = rows[-1].key
 
     # -- harvest -----------------------------------------------------------
-    def save_company(self, result: CompanyResult) -> None:
-        """Replace everything stored for the company in one transaction (idempotent)."""
-        self._retry(lambda: self._save_company(result))
+    def save_company(self, result: CompanyResult, fence: int | None = None) -> None:
+        """Replace everything stored for the company in one transaction (idempotent).
 
-    def _save_company(self, result: CompanyResult) -> None:
+        ``fence`` (a distributed run's claim number) makes the write conditional:
+        when the row holds the result of a later claim, nothing is written and
+        :class:`StaleWrite` is raised (a cut-off worker's late write).
+        """
+        self._retry(lambda: self._save_company(result, fence))
+
+    def _save_company(self, result: CompanyResult, fence: int | None = None) -> None:
         c = result.company
         groups: dict[tuple[str, str], list[ContactPoint]] = defaultdict(list)
         for cp in result.contacts:
@@ -206,11 +226,18 @@ class SqlStore:
         with self._writer.begin() as conn:
             stmt = upsert(conn, companies).values(
                 key=c.key, row=c.row, name=c.name, website=c.website, country=c.country, industry=c.industry,
-                language=c.language, status=result.status, harvested_at=time.time())
+                language=c.language, status=result.status, harvested_at=time.time(), fence=fence)
             # First: the company's row, locked until commit; a racing writer of the same company waits here.
-            conn.execute(stmt.on_conflict_do_update(
+            # With a fence, only while the row holds no later claim's result (both dialects take the WHERE).
+            later = None if fence is None else (companies.c.fence.is_(None) | (companies.c.fence <= fence))
+            # RETURNING, not rowcount: a row comes back only when it was inserted or updated (portable)
+            done = conn.execute(stmt.on_conflict_do_update(
                 index_elements=[companies.c.key],
-                set_={"status": stmt.excluded.status, "harvested_at": stmt.excluded.harvested_at}))
+                set_={"status": stmt.excluded.status, "harvested_at": stmt.excluded.harvested_at,
+                      "fence": stmt.excluded.fence},
+                where=later).returning(companies.c.key)).first()
+            if done is None:
+                raise StaleWrite(c.key, fence or 0)  # rolls the transaction back: nothing of this write remains
             for table in PER_COMPANY:
                 conn.execute(delete(table).where(table.c.company_key == c.key))
             if result.pages:

@@ -206,6 +206,7 @@ def run_shared_wave(shared: SharedWave, out_dir: Path, settings: Settings,
             with _Heartbeat(engine, number):
                 store.start_run(settings.to_dict(), __version__, resume=True)
                 queue.forget()  # the last wave's companies, claims, counters, validation batches and verdicts
+                queue.raise_fence(store.max_fence())  # new claims outrank every stored result, Redis lost or not
                 if validation.wanted(settings):  # the workers validate the wave in batches, as an audit's
                     validation.BatchQueue(queue.client, run).enable()
                 added, _ = queue.enqueue(store.companies())

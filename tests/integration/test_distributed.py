@@ -29,6 +29,7 @@ from auditor.lab import Lab
 from auditor.models import CompanyResult, PageRecord
 from auditor.store import SqlStore, open_store
 from auditor.store.schema import companies, contact_points, pages
+from spiders.pipelines import StorePipeline
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -267,6 +268,79 @@ def test_a_late_write_of_a_reclaimed_company_is_refused(lab: Lab, postgres_url: 
         assert stored.status == "done" and len(stored.pages) == 1
     finally:
         store.close()
+
+
+def test_the_store_refuses_a_write_of_an_older_claim_whatever_redis_said(lab: Lab, postgres_url: str,
+                                                                          redis_url: str) -> None:
+    """The lease check and the write are two servers: a cut-off worker that could not ask Redis (or asked
+    before the cut) and writes late must not replace the result of the claim that reclaimed its company."""
+    from auditor.models import Company
+    from auditor.store import StaleWrite
+
+    store = open_store(postgres_url)
+    try:
+        run = store.start_run({}, "test")
+        site = lab.website("teashop.co.uk")
+        company = Company(1, "Tea shop", site)
+        store.register_companies([company])
+        queue = WorkQueue(connect(redis_url), run)
+        queue.enqueue([company])
+        queue.mark_complete()
+        late = queue.claim("late-worker", 0.3)
+        time.sleep(0.5)
+        assert queue.reap() == 1
+        fresh = queue.claim("fresh-worker", 30)
+        assert late is not None and fresh is not None and late.fence is not None and fresh.fence is not None
+        assert fresh.fence > late.fence, "a later claim must carry a higher fence"
+        good = CompanyResult(company, (PageRecord(site, 200, None, "", 0, 10.0, 1.0, 10),), status="done")
+        stale = CompanyResult(company, (), status="failed")
+        store.save_company(good, fresh.fence)
+        with pytest.raises(StaleWrite):
+            store.save_company(stale, late.fence)  # as if may_store had said yes: Redis unreachable
+        store.save_company(good, fresh.fence)  # the same claim's write again (a retried commit): fine
+        [stored] = list(store.results())
+        assert stored.status == "done" and len(stored.pages) == 1
+        assert store.max_fence() == fresh.fence
+        # the pipeline's way: the refusal reaches the claims as a refused write, not a store error
+        pipeline = StorePipeline(postgres_url)
+        pipeline.store, pipeline.guard = store, _Guard(late.fence)
+        pipeline.process_item(stale)
+        assert pipeline.guard.refused_keys == [company.key] and pipeline.guard.failed == []
+        # a Redis that lost its counter (emptied): the fence is raised past the stored one before new claims
+        queue.client.delete(queue.fence_key)
+        assert queue.raise_fence(store.max_fence()) == fresh.fence
+        queue.forget()
+        queue.enqueue([company])
+        again = queue.claim("next-wave", 30)
+        assert again is not None and again.fence is not None and again.fence > fresh.fence
+        store.save_company(stale, again.fence)  # a newer claim's result replaces the older one
+        assert [r.status for r in store.results()] == ["failed"]
+    finally:
+        store.close()
+
+
+class _Guard:
+    """A store guard that says yes (as Claims does when Redis cannot be asked) and records what it hears."""
+
+    def __init__(self, fence: int) -> None:
+        self._fence = fence
+        self.refused_keys: list[str] = []
+        self.failed: list[str] = []
+
+    def may_store(self, result: CompanyResult) -> bool:
+        return True
+
+    def fence(self, result: CompanyResult) -> int | None:
+        return self._fence
+
+    def refused(self, result: CompanyResult) -> None:
+        self.refused_keys.append(result.company.key)
+
+    def stored(self, result: CompanyResult) -> None:
+        raise AssertionError("a refused write is not stored")
+
+    def store_failed(self, result: CompanyResult, reason: str) -> None:
+        self.failed.append(reason)
 
 
 @pytest.mark.parametrize("rows", [3000])

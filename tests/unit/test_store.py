@@ -194,3 +194,31 @@ def test_counts_and_pending_companies_come_from_sql_in_batches(store_target: str
         assert list(store.pending_companies(batch=4))  # a batch exactly full, then an empty one
     finally:
         store.close()
+
+
+def test_a_fenced_write_of_an_older_claim_is_refused_whole(store_target: str | Path) -> None:
+    """A distributed run's claim number: a later claim's stored result is never replaced by an older one's."""
+    import pytest
+
+    from auditor.store import StaleWrite
+
+    store = open_store(store_target)
+    store.start_run({}, "0")
+    company = Company(1, "Acme", "https://acme.hu/", "HU")
+    store.register_companies([company])
+    newer = CompanyResult(company, pages=(PageRecord("https://acme.hu/", 200),),
+                          contacts=(_cp("+3612345678", "https://acme.hu/"),))
+    older = CompanyResult(company, status="failed", failures=(Failure("connect-timeout", "cut off"),))
+    assert store.max_fence() is None
+    store.save_company(newer, fence=7)
+    with pytest.raises(StaleWrite):
+        store.save_company(older, fence=3)
+    [kept] = list(store.results())
+    assert kept.status == "done" and [c.value for c in kept.contacts] == ["+3612345678"] and not kept.failures
+    store.save_company(newer, fence=7)  # the same claim again (a retried commit) is no older
+    store.save_company(older, fence=9)  # a later claim replaces it
+    [kept] = list(store.results())
+    assert kept.status == "failed" and not kept.contacts and store.max_fence() == 9
+    store.save_company(newer)  # an embedded write has no fence
+    assert store.max_fence() is None
+    store.close()
