@@ -378,7 +378,7 @@ def _scan_scripts(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> 
 def _scan_dom(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> None:
     """Widget frames and links first, then the elements a widget leaves (ids, classes, XPaths)."""
     _scan_frames_and_links(page, fp, hits)
-    for index, marker in _dom_markers(page, fp, hits):
+    for index, marker in _dom_markers(page, fp):
         _record(hits, index, _Hit("dom", marker, marker, False, False, ["\x00html"]))
 
 
@@ -397,7 +397,7 @@ def _scan_frames_and_links(page: ParsedPage, fp: Fingerprints, hits: dict[int, _
             _record(hits, pat.index, _Hit("dom", href, href, False, True, [href]))
 
 
-def _dom_markers(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> list[tuple[int, str]]:
+def _dom_markers(page: ParsedPage, fp: Fingerprints) -> list[tuple[int, str]]:
     """(provider index, marker) for each widget element id, class or XPath on the page."""
     found: list[tuple[int, str]] = []
     for value in page.id_values:
@@ -412,8 +412,10 @@ def _dom_markers(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> l
                 found.append((index, f'class="{token}"'))
     html = page.html.lower()
     for (what, name), index, marker, literal in fp.dom_xpaths:
-        # each query scans the whole tree: only run it when its name is in the source
-        if index not in hits and literal in html and _present(page, what, name):
+        # each query scans the whole tree: only run it when its name is in the source. Not
+        # skipped for a provider already seen: like an id or class, an element confirms a
+        # weak sighting (it was skipped, so a weak loader beside the element stayed weak).
+        if literal in html and _present(page, what, name):
             found.append((index, marker))
     return found
 

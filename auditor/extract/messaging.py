@@ -21,6 +21,7 @@ from auditor.extract.page import ParsedPage
 from auditor.models import ContactPoint
 
 _NON_DIGIT = re.compile(r"\D+")
+_HOST_END = re.compile(r"[/?#]")  # where the host of a scheme-less link ends
 
 
 @dataclass(frozen=True)
@@ -199,8 +200,12 @@ def classify(href: str) -> Deeplink | None:
     data = rules()
     if href.lower().startswith("skype:"):
         return _skype(href, data["skype"])
-    if ":" not in href.split("/", 1)[0] and href.split("/", 1)[0].lower() in data["web_hosts"]:
-        href = "https://" + href  # href="wa.me/3620..." written without a scheme
+    # href="wa.me/3620..." or "api.whatsapp.com?phone=..." written without a scheme: a
+    # browser resolves both against the page (a dead link on the company's own site), but
+    # the author named the messaging host and published the account, so the host is read;
+    # "someone@wa.me/..." or "wa.me.example.hu/..." does not start with one and stays a path.
+    if _HOST_END.split(href, 1)[0].lower() in data["web_hosts"]:
+        href = "https://" + href
     try:
         parts = urlsplit(href)
     except ValueError:

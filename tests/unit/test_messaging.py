@@ -201,6 +201,27 @@ def test_scheme_less_href() -> None:
     assert points[0].raw == "wa.me/36201234567"
 
 
+def test_scheme_less_host_followed_by_its_query() -> None:
+    """The host ends at "?" as at "/": a browser opens both spellings on the company's own
+    site, but each names the WhatsApp host and publishes the number, so both are read."""
+    href = "api.whatsapp.com?phone=%2B36201234567"
+    points = extract_messaging(_page(f'<a href="{href}">WhatsApp</a>'))
+    assert [(p.value, p.raw) for p in points] == [("https://wa.me/36201234567", href)]
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        "support@wa.me/36201234567",  # a relative path whose first segment only ends in the host
+        "wa.me.example.hu/36201234567",  # another host that starts like one
+        "kapcsolat/wa.me/36201234567",  # the host further down a relative path
+    ],
+)
+def test_scheme_less_href_not_starting_with_a_messaging_host_is_a_path(href: str) -> None:
+    assert classify(href) is None
+    assert extract_messaging(_page(f'<a href="{href}">WhatsApp</a>')) == []
+
+
 def test_page_without_messaging_links() -> None:
     body = "".join(f'<a href="{h}">x</a>' for h in NOT_MESSAGING if not h.startswith("skype:"))
     assert extract_messaging(_page(body + "<p>Call us on WhatsApp: +36 20 123 4567</p>")) == []

@@ -23,6 +23,14 @@ def test_every_known_address_is_masked_where_it_is_glued() -> None:
     assert r._personal("INFO@acme.example")  # known whatever its case, though its name is a role's
 
 
+def test_a_known_address_the_glued_search_misses_is_still_known_as_a_whole() -> None:
+    """Its capital dotted İ lower-cases to "i" plus a combining dot, which the regex's case
+    folding does not match, so only the whole-address lookup knows it: its local part
+    alone ("İK", initials) reads as a role and the same mailbox elsewhere stays shown."""
+    r = Redactor(personal=["İK@firma.com.tr"])
+    assert r("Yazın: İK@firma.com.tr veya İK@masik.com.tr") == "Yazın: İ***@firma.com.tr veya İK@masik.com.tr"
+
+
 def test_unknown_personal_addresses_in_free_text_are_classified_on_the_spot() -> None:
     r = Redactor()
     assert r("from john.smith@acme.example to sales@acme.example") == (
