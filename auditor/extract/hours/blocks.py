@@ -166,9 +166,7 @@ def parse_text(
         # the same block
         ok = lexable.get(shape)
         if ok is None:
-            ok = lexable[shape] = bool(
-                v.shape.always.search(shape) or v.shape.lexable.search(shape)
-            )
+            ok = lexable[shape] = bool(v.shape.always.search(shape)) or v.shape.is_lexable(shape)
         if not ok:
             continue
         lang = v.langs[force_lang] if force_lang else pick_lang(text, lang_code, v)

@@ -241,14 +241,15 @@ class _WordsInShapes:
 
 
 # A day-word entry's key: the folded letter run its matches start with, and whether that run
-# only starts with it (a stem); None for an entry without letters, which never matches.
+# only starts with it (a stem); None for an entry whose matches start no letter run ("7 days
+# a week"): the day regexes' letter lookahead never lets it match.
 DayKey = tuple[str, bool] | None
 
 
 def _day_key(entry: str) -> DayKey:
     bare = entry.lstrip("!=")
     tokens = _LETTERS.findall(fold(bare.rstrip("*"), keep_accents=True))
-    if not tokens:
+    if not tokens or not bare[:1].isalpha():
         return None
     return tokens[0], bare.endswith("*") and len(tokens) == 1
 
@@ -363,11 +364,25 @@ class ShapeTests:
     day: re.Pattern[str]  # Vocab.any_day
     lexable: re.Pattern[str]  # any lexer token but a separator ("-", "to", ",", "and")
     day_words: _DayWords  # where day can match, on folded text
+    # lexable in parts: its tokens but day words, and its day words that start no letter run
+    # ("0 days a week"); the others are day's (see ``is_lexable``)
+    lexable_words: re.Pattern[str] | None = None
+    lexable_days: re.Pattern[str] | None = None
     # the same tests for folded text (fold(keep_accents=True)), where they can be written without re.I
     folded_timeish: re.Pattern[str] | None = None
     folded_always: re.Pattern[str] | None = None
     # without digits only always_quick's plain words can match: substring tests, in C
     always_words: tuple[str, ...] | None = None
+
+    def is_lexable(self, shape: str) -> bool:
+        """``lexable.search(shape)``; its day words searched where they can start (``day_words``)."""
+        if self.lexable_words is None or self.lexable_days is None:
+            return self.lexable.search(shape) is not None
+        return bool(
+            self.lexable_words.search(shape)
+            or self.lexable_days.search(shape)
+            or self.day_words.search(self.day, shape, fold(shape, keep_accents=True))
+        )
 
 
 def _entry_regex(entry: str) -> tuple[str, str, bool]:
@@ -471,11 +486,16 @@ def vocab() -> Vocab:
     shape_days = "|".join(a for a, _key in shape_day_alts)
     shape_day = re.compile(_day_regex(shape_days), re.I)
     time_range = {w for spec in data["lang"].values() for w in spec.get("time_range", [])}
+    lexable_words = (
+        _trange_regex(sorted(time_range), data["units"], None)
+        + rf"|{_words_regex(data['closed'])}|{_words_regex(data['pause'])}"
+    )
     lexable = (
         _trange_regex(sorted(time_range), data["units"], None)
         + rf"|(?<!{_WORD})(?:{shape_days})\.?(?!{_WORD})"
         + rf"|{_words_regex(data['closed'])}|{_words_regex(data['pause'])}"
     )
+    lexable_days = "|".join(a for a, key in shape_day_alts if key is None) or "(?!)"
     shape_timeish = re.compile(_shape_literal(timeish), re.I)
     shape_always = re.compile(_shape_literal(data["always_open_quick"]), re.I)
     closed = re.compile(_words_regex(data["closed"]), re.I)
@@ -485,6 +505,8 @@ def vocab() -> Vocab:
         always=shape_always,
         day=shape_day,
         lexable=re.compile(lexable, re.I),
+        lexable_words=re.compile(lexable_words, re.I),
+        lexable_days=re.compile(rf"(?<!{_WORD})(?:{lexable_days})\.?(?!{_WORD})", re.I),
         folded_timeish=folded_regex(shape_timeish),
         folded_always=folded_regex(shape_always),
         day_words=day_words,
