@@ -3,39 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 
 from email_validator import validate_email
 
+from auditor.extract.context import PageMemo
 from auditor.extract.emails.rules import HEX_LOCAL, RETINA, TOKEN_SPLIT, email_rules
 from auditor.net.domains import has_public_suffix, registrable_domain
 from auditor.text import fold
-
-# validate()'s answers for the page being extracted: a page shows one address in its
-# link, its text and its attributes, and email-validator's IDNA checks are the costly part
-_PAGE_MEMO: ContextVar[dict[str, str | None] | None] = ContextVar("page_memo", default=None)
-
-
-@contextmanager
-def page_memo() -> Iterator[None]:
-    """Within the block, each distinct address is validated once (one page's extraction)."""
-    token = _PAGE_MEMO.set({})
-    try:
-        yield
-    finally:
-        _PAGE_MEMO.reset(token)
-
-
-def validate(address: str) -> str | None:
-    """``_validate(address)``, remembered for the page (see ``page_memo``)."""
-    memo = _PAGE_MEMO.get()
-    if memo is None:
-        return _validate(address)
-    if address not in memo:
-        memo[address] = _validate(address)
-    return memo[address]
 
 
 def _validate(address: str) -> str | None:
@@ -74,3 +48,7 @@ def _validate(address: str) -> str | None:
     if HEX_LOCAL.match(local) and re.search(r"\d", local) and re.search(r"[a-f]", local):
         return None  # 32-hex keys of error trackers and analytics
     return value
+
+
+# one page's addresses are validated once each (email-validator's IDNA checks are the costly part)
+validate = PageMemo(_validate)
