@@ -980,7 +980,7 @@ class _LexborView:
     def contact_elements(self, html: str) -> list[tuple[LexborNode, _Attributes]]:
         """What :func:`_contact_elements` selects in the copy, in document order."""
         data = _DATA_ATTRIBUTES.search(html) is not None
-        selector = ", ".join(_CONTACT_TAGS)
+        selector = _CONTACT_SELECTOR
         if data:
             selector += ", [data-phone], [data-tel], [data-telephone], [data-email], [data-mail]"
         found: list[tuple[LexborNode, _Attributes]] = []
@@ -1015,6 +1015,9 @@ class _LexborView:
 
 
 _DATA_NAMES = ("data-phone", "data-tel", "data-telephone", "data-email", "data-mail")
+# The contact tags carrying what ``_contact_element`` reads (an element with none of it is
+# never one): Lexbor drops the bare spans, links and icons, not Python.
+_CONTACT_SELECTOR = ":is(a, button):is([href], [class], [id], [src]), :is(i, span, img, svg):is([class], [id], [src]), meta"
 
 
 def _contact_element(el: Any, hints: dict[str, bool]) -> bool:
