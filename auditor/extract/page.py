@@ -980,17 +980,18 @@ class _LexborView:
     def contact_elements(self, html: str) -> list[tuple[LexborNode, _Attributes]]:
         """What :func:`_contact_elements` selects in the copy, in document order."""
         data = _DATA_ATTRIBUTES.search(html) is not None
-        selector = _CONTACT_SELECTOR
+        # the copy drops control characters from values: a hint may span one ("pho&#1;ne")
+        selector = _CONTACT_SELECTOR if self.control else _CONTACT_CANDIDATES
         if data:
             selector += ", [data-phone], [data-tel], [data-telephone], [data-email], [data-mail]"
         found: list[tuple[LexborNode, _Attributes]] = []
         hints: dict[str, bool] = {}
         seen: set[int] = set()
         for node in self.document.css(selector):
-            if data:  # a node matching several selectors comes once per selector
-                if node.mem_id in seen:
-                    continue
-                seen.add(node.mem_id)
+            # a node matching several selectors comes once per selector
+            if node.mem_id in seen:
+                continue
+            seen.add(node.mem_id)
             el = _Attributes(node, self.tag(node), self.control)
             if data and any(name in el.attrs for name in _DATA_NAMES):
                 found.append((node, el))
@@ -1018,6 +1019,11 @@ _DATA_NAMES = ("data-phone", "data-tel", "data-telephone", "data-email", "data-m
 # The contact tags carrying what ``_contact_element`` reads (an element with none of it is
 # never one): Lexbor drops the bare spans, links and icons, not Python.
 _CONTACT_SELECTOR = ":is(a, button):is([href], [class], [id], [src]), :is(i, span, img, svg):is([class], [id], [src]), meta"
+# Where attribute values hold no control character, more: a contact scheme in the href, a hint
+# word in the class, id or src (case aside), as ``_contact_element`` then checks exactly.
+_HINTED = ", ".join(f'[{name}*="{word}" i]' for name in ("class", "id", "src") for word in _HINT_WORDS)
+_SCHEMED = ", ".join(f'[href*="{scheme}" i]' for scheme in _CONTACT_SCHEMES)
+_CONTACT_CANDIDATES = f":is(a, button):is({_SCHEMED}), :is(a, button, i, span, img, svg):is({_HINTED}), meta"
 
 
 def _contact_element(el: Any, hints: dict[str, bool]) -> bool:
