@@ -886,6 +886,7 @@ class _LexborView:
         self.drop = drop
         self.control = control  # attribute values may hold control characters the copy drops
         self.tags = tags  # Lexbor tag id -> the copy's tag name, for this document
+        self.regions: dict[int, str] = {}  # mem_id -> region, of the nodes ``region`` climbed
 
     def tag(self, node: LexborNode) -> str:
         tid = node.tag_id
@@ -951,17 +952,18 @@ class _LexborView:
         return None
 
     def region(self, node: LexborNode) -> str:
-        """The region of ``node`` from its ancestors' tags, roles, ids and classes."""
+        """The region of ``node`` from its ancestors' tags, roles, ids and classes: the first
+        that is not "main", from the root down. Contact elements share their ancestors, so
+        each node's region is kept."""
+        regions = self.regions
         chain = [node]
         parent = node.parent
-        while parent is not None and parent.is_element_node:
+        while parent is not None and parent.is_element_node and parent.mem_id not in regions:
             chain.append(parent)
             parent = parent.parent
-        region = "main"
+        region = regions.get(parent.mem_id, "main") if parent is not None and parent.is_element_node else "main"
         for anc in reversed(chain):
-            region = _region_of(_Attributes(anc, self.tag(anc), self.control), region)
-            if region != "main":
-                break
+            region = regions[anc.mem_id] = _region_of(_Attributes(anc, self.tag(anc), self.control), region)
         return region
 
     def contact_attributes(self, html: str) -> list[ContactAttribute]:
