@@ -886,6 +886,7 @@ class _LexborView:
         self.drop = drop
         self.control = control  # attribute values may hold control characters the copy drops
         self.tags = tags  # Lexbor tag id -> the copy's tag name, for this document
+        self.regions: dict[int, str] = {}  # mem_id -> region, of the nodes ``region`` climbed
 
     def tag(self, node: LexborNode) -> str:
         tid = node.tag_id
@@ -951,17 +952,18 @@ class _LexborView:
         return None
 
     def region(self, node: LexborNode) -> str:
-        """The region of ``node`` from its ancestors' tags, roles, ids and classes."""
+        """The region of ``node`` from its ancestors' tags, roles, ids and classes: the first
+        that is not "main", from the root down. Contact elements share their ancestors, so
+        each node's region is kept."""
+        regions = self.regions
         chain = [node]
         parent = node.parent
-        while parent is not None and parent.is_element_node:
+        while parent is not None and parent.is_element_node and parent.mem_id not in regions:
             chain.append(parent)
             parent = parent.parent
-        region = "main"
+        region = regions.get(parent.mem_id, "main") if parent is not None and parent.is_element_node else "main"
         for anc in reversed(chain):
-            region = _region_of(_Attributes(anc, self.tag(anc), self.control), region)
-            if region != "main":
-                break
+            region = regions[anc.mem_id] = _region_of(_Attributes(anc, self.tag(anc), self.control), region)
         return region
 
     def contact_attributes(self, html: str) -> list[ContactAttribute]:
@@ -980,17 +982,18 @@ class _LexborView:
     def contact_elements(self, html: str) -> list[tuple[LexborNode, _Attributes]]:
         """What :func:`_contact_elements` selects in the copy, in document order."""
         data = _DATA_ATTRIBUTES.search(html) is not None
-        selector = ", ".join(_CONTACT_TAGS)
+        # the copy drops control characters from values: a hint may span one ("pho&#1;ne")
+        selector = _CONTACT_SELECTOR if self.control else _CONTACT_CANDIDATES
         if data:
             selector += ", [data-phone], [data-tel], [data-telephone], [data-email], [data-mail]"
         found: list[tuple[LexborNode, _Attributes]] = []
         hints: dict[str, bool] = {}
         seen: set[int] = set()
         for node in self.document.css(selector):
-            if data:  # a node matching several selectors comes once per selector
-                if node.mem_id in seen:
-                    continue
-                seen.add(node.mem_id)
+            # a node matching several selectors comes once per selector
+            if node.mem_id in seen:
+                continue
+            seen.add(node.mem_id)
             el = _Attributes(node, self.tag(node), self.control)
             if data and any(name in el.attrs for name in _DATA_NAMES):
                 found.append((node, el))
@@ -1015,6 +1018,14 @@ class _LexborView:
 
 
 _DATA_NAMES = ("data-phone", "data-tel", "data-telephone", "data-email", "data-mail")
+# The contact tags carrying what ``_contact_element`` reads (an element with none of it is
+# never one): Lexbor drops the bare spans, links and icons, not Python.
+_CONTACT_SELECTOR = ":is(a, button):is([href], [class], [id], [src]), :is(i, span, img, svg):is([class], [id], [src]), meta"
+# Where attribute values hold no control character, more: a contact scheme in the href, a hint
+# word in the class, id or src (case aside), as ``_contact_element`` then checks exactly.
+_HINTED = ", ".join(f'[{name}*="{word}" i]' for name in ("class", "id", "src") for word in _HINT_WORDS)
+_SCHEMED = ", ".join(f'[href*="{scheme}" i]' for scheme in _CONTACT_SCHEMES)
+_CONTACT_CANDIDATES = f":is(a, button):is({_SCHEMED}), :is(a, button, i, span, img, svg):is({_HINTED}), meta"
 
 
 def _contact_element(el: Any, hints: dict[str, bool]) -> bool:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auditor.extract.emails import classify_address, extract_emails, normalize_address
+from auditor.extract.emails import classify_address, extract_emails, labels, normalize_address
+from auditor.extract.emails.rules import email_rules
 from auditor.extract.page import ParsedPage, parse_page
 from auditor.models import CONTEXT_MAX, ContactPoint
+from auditor.text import fold
 
 URL = "https://www.firma.hu/kapcsolat"
 
@@ -730,3 +733,32 @@ def test_hinted_blocks_are_where_the_hint_pattern_matches(texts: list[str]) -> N
         if (not expected or expected[-1] != i) and i < len(texts):
             expected.append(i)
     assert list(text.hinted()) == expected
+
+
+def _first_affix_label(local: str) -> str | None:
+    """The label the local part's first matching entry gives, written plainly: an entry
+    that starts the part, or (6+ letters) ends it; an empty entry starts every part."""
+    for word, name in email_rules().label_prefixes:
+        if local.startswith(word) or (len(word) >= 6 and local.endswith(word)):
+            return name
+    return None
+
+
+_LABEL_WORDS = sorted({word for word, _name in email_rules().label_prefixes if word})
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    parts=st.lists(
+        st.one_of(st.sampled_from(_LABEL_WORDS), st.text(alphabet="abcdeimnorstx.-_0123456789", max_size=6)),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_label_from_local_affixes_look_up_as_the_plain_scan(parts: list[str]) -> None:
+    local = "".join(parts)
+    rules = email_rules()
+    folded = fold(local.split("+", 1)[0])
+    if any(key in rules.label_locals for key in (folded, re.sub(r"\d+", "", folded), *labels._tokens(folded))):
+        return  # a whole-word entry decides first
+    assert labels.label_from_local(local) == _first_affix_label(folded)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import re
 
-from auditor.extract.forms import classify, extract_forms
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from auditor.extract.forms import classify, extract_forms, rules
 from auditor.extract.page import ParsedPage, parse_page
 
 URL = "https://www.example.hu/kapcsolat/"
@@ -229,3 +233,29 @@ def test_form_inside_template_is_ignored_without_misaligning_captcha() -> None:
     points = extract_forms(_page(body))
     assert [p.value for p in points] == ["https://www.example.hu/contact/send"]
     assert points[0].details["has_captcha"] is True
+
+
+_KEYWORD_SAMPLES = sorted({
+    word for name in ("message", "not_message", "email", "phone", "newsletter", "comment", "cart", "lookup")
+    for word in re.findall(r"[^|()\\?<!\[\]^]+", getattr(rules(), name).regex.pattern) if len(word) > 1
+})
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    parts=st.lists(
+        st.one_of(
+            st.sampled_from(_KEYWORD_SAMPLES),
+            st.sampled_from(_KEYWORD_SAMPLES).map(str.upper),
+            st.sampled_from(_KEYWORD_SAMPLES).map(str.title),
+            st.sampled_from([" ", "_", "-", "[", "]", "x", "1", "İ", "ẞ", "Σ", "ſ", "K"]),
+        ),
+        max_size=6,
+    )
+)
+def test_keyword_search_on_folded_text_answers_as_ignorecase(parts: list[str]) -> None:
+    """The keywords are searched in folded text without re.I: same answers as re.I."""
+    text = "".join(parts)
+    for name in ("message", "not_message", "email", "phone", "newsletter", "comment", "cart", "lookup", "captcha_fields"):
+        keywords = getattr(rules(), name)
+        assert keywords.search(text) == bool(text and keywords.regex.search(text)), (name, text)

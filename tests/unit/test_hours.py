@@ -13,6 +13,7 @@ from auditor.extract.hours import blocks as hour_blocks
 from auditor.extract.hours import digit_shapes, extract_hours, lexing, vocab, vocabulary
 from auditor.extract.page import ParsedPage, parse_page
 from auditor.models import ContactPoint
+from auditor.text import fold
 
 URL = "https://www.example.eu/contact"
 
@@ -539,6 +540,43 @@ def test_blocks_skipped_as_unlexable_hold_only_separators(text: str) -> None:
     for lang in v.langs.values():
         kinds = {t.kind for t in lexing.lex(text, 0, lang, v)}
         assert kinds <= {"sep", "list"}, (lang.code, text, kinds)
+
+
+_DAY_SAMPLES = sorted({word for lang in vocab().langs.values() for word in lang.words} | {
+    stem + tail for lang in vocab().langs.values() for stem, _days in lang.stems for tail in ("", "a", "ag.")
+})
+day_texts = st.one_of(
+    st.sampled_from(FRAGMENTS),
+    st.lists(
+        st.one_of(
+            st.sampled_from(_DAY_SAMPLES),
+            st.sampled_from(_DAY_SAMPLES).map(str.upper),
+            st.sampled_from(_DAY_SAMPLES).map(str.capitalize),
+            st.sampled_from(["-", "–", " ", ". ", ", ", "/", ": 9-17 ", " | ", "la", "so", "mo", "7", "x"]),
+        ),
+        max_size=12,
+    ).map("".join),
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=day_texts)
+def test_day_word_search_finds_what_the_full_day_regex_finds(text: str) -> None:
+    """Only the alternatives a letter run can start are tried there: same answers, same matches."""
+    v = vocab()
+    folded = fold(text, keep_accents=True)
+    assert v.day_words.search(v.any_day, text, folded) == bool(v.any_day.search(text))
+    assert v.day_words.findall(v.any_day, text, folded) == v.any_day.findall(text)
+    shape = digit_shapes([text])[0]
+    assert v.day_words.search(v.shape.day, shape, fold(shape, keep_accents=True)) == bool(v.shape.day.search(shape))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=st.one_of(day_texts, block_lists.map(" ".join)))
+def test_lexable_in_parts_answers_as_the_whole_regex(text: str) -> None:
+    v = vocab()
+    shape = digit_shapes([text])[0]
+    assert v.shape.is_lexable(shape) == bool(v.shape.lexable.search(shape))
 
 
 def test_a_day_word_with_a_digit_still_joins_the_hours_below() -> None:

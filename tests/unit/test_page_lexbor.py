@@ -43,6 +43,13 @@ PITFALLS = {
         <span data-user="info" data-domain="firma.hu">z</span>
         <joomla-hidden-mail first="aW5mbw==" last="ZmlybWEuaHU=">j</joomla-hidden-mail>
         <span data-cfemail="abcdef">[email protected]</span><iframe data-src="https://c.example/w"></iframe></body></html>""",
+    "bare-contacts": """<html><body><a title="+36 1 234 5678"><i class="fa-phone"></i></a><span title="+36 1 999 9999">s</span>
+        <svg><a href="tel:+3612345678" title="Hívás">x</a></svg><button title="Tel +36 30 123 4567"><svg></svg><img alt="mail"></button>
+        <a href="callto:+3612345678" title="c">c</a><img src="/i/phone.svg" alt="+36 1 222 3333"><i id="" class="">e</i>
+        <a href=" TEL:+3612345678" class="Btn-Phone" title="both">b</a><span class="TELEFON" title="+36 1 444 5555">u</span>
+        <span class="Icon-MAIL" title="info@firma.hu">m</span><a href="/tel:x" title="+36 1 777 8888">p</a></body></html>""",
+    "control-contacts": """<html><body><span class="pho&#1;ne" title="+36 1 234 5678">c</span>
+        <a href="te&#2;l:+3612345678" title="t">t</a><span class="x" title="+36 1 999 9999">x</span></body></html>""",
     "pairs": """<html><body><p><span>E-posta</span><span>name@firma.com.tr</span></p>
         <p><b>info</b><b>@firma.hu</b></p></body></html>""",
     "invisible": """<html><body><p>+49 69 630&#8203;2-309&nbsp;x&shy;y</p><p style="direction: rtl">z</p>

@@ -6,12 +6,13 @@ import re
 
 from email_validator import validate_email
 
+from auditor.extract.context import PageMemo
 from auditor.extract.emails.rules import HEX_LOCAL, RETINA, TOKEN_SPLIT, email_rules
 from auditor.net.domains import has_public_suffix, registrable_domain
 from auditor.text import fold
 
 
-def validate(address: str) -> str | None:
+def _validate(address: str) -> str | None:
     """Normalized lower-case address, or None when it is not a real contact.
 
     Syntax alone lets through ``logo@2x.png`` and ``name@domain.com``; the
@@ -47,3 +48,7 @@ def validate(address: str) -> str | None:
     if HEX_LOCAL.match(local) and re.search(r"\d", local) and re.search(r"[a-f]", local):
         return None  # 32-hex keys of error trackers and analytics
     return value
+
+
+# one page's addresses are validated once each (email-validator's IDNA checks are the costly part)
+validate = PageMemo(_validate)

@@ -40,22 +40,20 @@ def _by_length(words: tuple[str, ...]) -> tuple[tuple[int, tuple[str, ...]], ...
 
 
 @cache
-def _affix_index(
-    pairs: tuple[tuple[str, str], ...],
-) -> tuple[dict[str, list[tuple[int, str, str]]], dict[str, list[tuple[int, str, str]]], int | None]:
-    """(position, word, name) of ``pairs`` by first letter, those of 6+ letters by last letter,
-    and the position of the first empty word (it starts every local part)."""
-    by_first: dict[str, list[tuple[int, str, str]]] = {}
-    by_last: dict[str, list[tuple[int, str, str]]] = {}
+def _affix_index(pairs: tuple[tuple[str, str], ...]) -> tuple[dict[str, int], dict[str, int], int | None]:
+    """The first position of each word of ``pairs`` (as a start), of each word of 6+ letters
+    (as an end), and the position of the first empty word (it starts every local part)."""
+    starts: dict[str, int] = {}
+    ends: dict[str, int] = {}
     empty = None
-    for i, (word, name) in enumerate(pairs):
+    for i, (word, _name) in enumerate(pairs):
         if not word:
             empty = i if empty is None else empty
             continue
-        by_first.setdefault(word[0], []).append((i, word, name))
+        starts.setdefault(word, i)
         if len(word) >= 6:
-            by_last.setdefault(word[-1], []).append((i, word, name))
-    return by_first, by_last, empty
+            ends.setdefault(word, i)
+    return starts, ends, empty
 
 
 def _surname(token: str) -> bool:
@@ -135,22 +133,12 @@ def label_from_local(local: str) -> str | None:
         if key in rules.label_locals:
             return rules.label_locals[key]
     # The first entry that starts the local part, or (6+ letters) ends it: "salesteam" is
-    # sales; "express" and "multimedia" are not press. Looked up by first and last letter.
-    by_first, by_last, empty = _affix_index(rules.label_prefixes)
-    best: tuple[int, str] | None = (empty, rules.label_prefixes[empty][1]) if empty is not None else None
-    for i, word, name in by_first.get(local[:1], ()):
-        if best is not None and i > best[0]:
-            break
-        if local.startswith(word):
-            best = (i, name)
-            break
-    for i, word, name in by_last.get(local[-1:], ()):
-        if best is not None and i > best[0]:
-            break
-        if local.endswith(word):
-            best = (i, name)
-            break
-    return best[1] if best else None
+    # sales; "express" and "multimedia" are not press. Looked up by the part's own starts and ends.
+    starts, ends, empty = _affix_index(rules.label_prefixes)
+    found = [starts.get(local[:n]) for n in range(1, len(local) + 1)]
+    found += [ends.get(local[-n:]) for n in range(6, len(local) + 1)]
+    first = min((i for i in [empty, *found] if i is not None), default=None)
+    return rules.label_prefixes[first][1] if first is not None else None
 
 
 _OTHER_ADDRESS = re.compile(r"\S+@\S+")

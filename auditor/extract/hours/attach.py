@@ -30,15 +30,22 @@ class Target:
     email: str
 
 
+def _national_digits(value: str) -> str:
+    """A phone value's national significant number (its last digits if it does not parse)."""
+    try:
+        return phonenumbers.national_significant_number(phonenumbers.parse(value, None))
+    except phonenumbers.NumberParseException:
+        return re.sub(r"\D", "", value)[-9:]
+
+
 def targets_of(contacts: Sequence[ContactPoint]) -> list[Target]:
     out: list[Target] = []
+    national: dict[str, str] = {}  # a number found as a link and in the text is parsed once
     for c in contacts:
         if c.kind == "phone":
-            digits = ""
-            try:
-                digits = phonenumbers.national_significant_number(phonenumbers.parse(c.value, None))
-            except phonenumbers.NumberParseException:
-                digits = re.sub(r"\D", "", c.value)[-9:]
+            digits = national.get(c.value)
+            if digits is None:
+                digits = national[c.value] = _national_digits(c.value)
             out.append(Target(c.value, c.raw.strip(), digits if len(digits) >= 6 else "", ""))
         elif c.kind == "email":
             out.append(Target(c.value, c.raw.strip(), "", c.value.lower()))

@@ -50,7 +50,7 @@ def _is_seed(text: str, v: Vocab) -> bool:
 # what a block's shape says about the block (bits)
 _MAY_SEED = 1  # run _is_seed on the text
 _JOINS = 2  # a short block with a digit or a "closed" word: joins a neighbouring seed
-_JOINS_IF_DAY = 4  # a short block that joins if it really holds a day word
+_JOINS_IF_DAY = 4  # a short block that joins if its shape and its text hold a day word
 
 
 def _day(shape: str, folded: str, tests: ShapeTests) -> bool:
@@ -87,11 +87,13 @@ def _shape_code(shape: str, v: Vocab, words: tuple[str, bool, bool] | None = Non
             closed = v.closed_tokens.search(folded, v.folded_closed)
         else:
             closed = v.closed.search(shape) is not None
-    if not (closed or short) or not _day(shape, folded, tests):
-        return code | (_JOINS if short and closed else 0)
-    if closed:
-        code |= _MAY_SEED
-    return code | ((_JOINS if closed else _JOINS_IF_DAY) if short else 0)
+    if not (closed or short):
+        return code
+    if not closed:  # short: joins if a day word is there, a test left for blocks beside a stretch
+        return code | _JOINS_IF_DAY
+    if not _day(shape, folded, tests):
+        return code | (_JOINS if short else 0)
+    return code | _MAY_SEED | (_JOINS if short else 0)
 
 
 def _shape_codes(shapes: Sequence[str], v: Vocab) -> dict[str, int]:
@@ -118,33 +120,37 @@ def _candidates(blocks: Sequence[str], v: Vocab, shapes: Sequence[str]) -> set[i
     day word with "closed" is a seed; short neighbouring blocks with day words,
     digits or "closed" join it (hours tables put days and times in separate cells), and
     their short neighbours in turn. So a seed's neighbourhood is the whole stretch of
-    seeds and joining blocks around it with at most one other block between two of them.
+    seeds and joining blocks around it with at most one other block between two of them:
+    it grows from the seeds, so only the blocks beside it are tested for joining.
 
     The tests run once per digit shape (``digit_shapes``); only blocks whose shape passes get
     the real test on their text.
     """
     codes = list(map(_shape_codes(shapes, v).__getitem__, shapes))
-    found: set[int] = set()
-    stretch: list[int] = []
-    seeded = False
-    last = -3
-    for i in [i for i, code in enumerate(codes) if code]:
+    found = {i for i, code in enumerate(codes) if code & _MAY_SEED and _is_seed(blocks[i], v)}
+    day_shapes: dict[str, bool] = {}
+
+    def joins(i: int) -> bool:
         code = codes[i]
-        seed = bool(code & _MAY_SEED) and _is_seed(blocks[i], v)
-        joins = bool(code & _JOINS) or (
-            bool(code & _JOINS_IF_DAY) and v.day_words.search(v.any_day, blocks[i], fold(blocks[i], keep_accents=True))
-        )
-        if not (seed or joins):
-            continue
-        if i - last > 2:
-            if seeded:
-                found.update(stretch)
-            stretch, seeded = [], False
-        stretch.append(i)
-        seeded = seeded or seed
-        last = i
-    if seeded:
-        found.update(stretch)
+        if code & _JOINS:
+            return True
+        if not code & _JOINS_IF_DAY:
+            return False
+        shape = shapes[i]
+        if shape not in day_shapes:  # the shape's test first: it serves every block of the shape
+            day_shapes[shape] = _day(shape, fold(shape, keep_accents=True), v.shape)
+        return day_shapes[shape] and v.day_words.search(v.any_day, blocks[i], fold(blocks[i], keep_accents=True))
+
+    stack = sorted(found)
+    tested = set(found)
+    while stack:
+        i = stack.pop()
+        for j in (i - 2, i - 1, i + 1, i + 2):
+            if 0 <= j < len(blocks) and j not in tested:
+                tested.add(j)
+                if joins(j):
+                    found.add(j)
+                    stack.append(j)
     return found
 
 
@@ -182,9 +188,7 @@ def parse_text(
         # the same block
         ok = lexable.get(shape)
         if ok is None:
-            ok = lexable[shape] = bool(
-                v.shape.always.search(shape) or v.shape.lexable.search(shape)
-            )
+            ok = lexable[shape] = bool(v.shape.always.search(shape)) or v.shape.is_lexable(shape)
         if not ok:
             continue
         lang = v.langs[force_lang] if force_lang else pick_lang(text, lang_code, v)

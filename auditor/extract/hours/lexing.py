@@ -7,14 +7,15 @@ the text holds most of.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from auditor.extract.hours.vocabulary import KINDS, Lang, Vocab
 from auditor.text import fold
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
+    """One lexed token. A NamedTuple, not a dataclass: a block yields dozens and creation is hot."""
+
     kind: str  # "always" or one of _KINDS
     start: int
     end: int
@@ -97,8 +98,8 @@ def pick_lang(text: str, page_lang: str | None, v: Vocab) -> Lang:
             scores[code] = scores.get(code, 0.0) + weight
     if page_lang in scores:
         scores[page_lang] += 0.5
-    if scores:
-        best = max(v.order, key=lambda code: (scores.get(code, 0.0), -v.order.index(code)))
+    if scores:  # every score is positive: the best is among the languages scored
+        best = max(scores, key=lambda code: (scores[code], -v.order.index(code)))
         return v.langs[best]
     return v.langs.get(page_lang or "", v.langs[v.order[0]])
 

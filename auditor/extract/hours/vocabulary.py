@@ -115,8 +115,8 @@ class Lang:
 
     code: str
     lexer: re.Pattern[str]
-    day_body: str  # the bare day-word alternation, for the all-languages regex
-    shape_day_body: str  # the same for digit shapes (``digit_shapes``): digits written as 0
+    day_alts: tuple[tuple[str, DayKey], ...]  # the day-word alternatives in order, each with its key
+    shape_day_alts: tuple[tuple[str, DayKey], ...]  # the same for digit shapes (digits written as 0)
     words: dict[str, tuple[int, ...]]  # lower-cased day / group word -> days
     stems: tuple[tuple[str, tuple[int, ...]], ...]
     range_suffixes: tuple[str, ...]
@@ -240,40 +240,80 @@ class _WordsInShapes:
         return found
 
 
-def _day_entries(spec: dict[str, Any]) -> Iterator[str]:
-    for entries in spec["days"]:
-        yield from entries
-    for group in spec.get("groups", []):
-        yield from group["words"]
+# A day-word entry's key: the folded letter run its matches start with, and whether that run
+# only starts with it (a stem); None for an entry whose matches start no letter run ("7 days
+# a week"): the day regexes' letter lookahead never lets it match.
+DayKey = tuple[str, bool] | None
+
+
+def _day_key(entry: str) -> DayKey:
+    bare = entry.lstrip("!=")
+    tokens = _LETTERS.findall(fold(bare.rstrip("*"), keep_accents=True))
+    if not tokens or not bare[:1].isalpha():
+        return None
+    return tokens[0], bare.endswith("*") and len(tokens) == 1
+
+
+def _day_regex(body: str) -> str:
+    """A day-word alternation as a whole word; the shared boundary and the letter lookahead
+    keep a big alternation fast."""
+    return rf"(?<!{_WORD})(?=[^\W\d_])(?:{body})\.?(?!{_WORD})"
+
+
+class _Narrowing:
+    """One day regex's alternatives by key, and the regex narrowed to those a letter run can start."""
+
+    def __init__(self, regex: re.Pattern[str], alternatives: tuple[tuple[str, DayKey], ...], stem_lengths: tuple[int, ...]) -> None:
+        self.regex = regex
+        self.alternatives = tuple(alt for alt, _key in alternatives)
+        self.stem_lengths = stem_lengths
+        self.by_key: dict[tuple[str, bool], list[int]] = {}
+        for i, (_alt, key) in enumerate(alternatives):
+            if key is not None:
+                self.by_key.setdefault(key, []).append(i)
+        self.compiled: dict[tuple[int, ...], re.Pattern[str]] = {}
+        self.at = lru_cache(maxsize=1 << 16)(self._at)
+
+    def _at(self, token: str) -> re.Pattern[str]:
+        """The regex with only the alternatives that can match where ``token`` starts, in order."""
+        found = list(self.by_key.get((token, False), ()))
+        for n in self.stem_lengths:
+            if n <= len(token):
+                found += self.by_key.get((token[:n], True), ())
+        picked = tuple(sorted(found))
+        narrowed = self.compiled.get(picked)
+        if narrowed is None:
+            body = "|".join(self.alternatives[i] for i in picked) or "(?!)"
+            narrowed = self.compiled[picked] = re.compile(_day_regex(body), self.regex.flags)
+        return narrowed
 
 
 class _DayWords:
     """A cheap test every text the day regex matches in passes: a letter run of the text is
     a day word's first word, or starts with a day stem. Ten times faster than the regex
     (whose hundreds of alternatives the engine tries at every position) on prose; each
-    distinct letter run is looked up once (prose repeats its words)."""
+    distinct letter run is looked up once (prose repeats its words).
 
-    def __init__(self, words: frozenset[str], stems: frozenset[str]) -> None:
+    Where a run passes, only the alternatives whose key the run has are tried (``_Narrowing``),
+    in their order: the others cannot match there, so the match is the full regex's, found
+    without trying hundreds of alternatives ("la", "so", "mo" start many words).
+    """
+
+    def __init__(self, words: frozenset[str], stems: frozenset[str], regexes: dict[re.Pattern[str], tuple[tuple[str, DayKey], ...]]) -> None:
         self.words = words
         self.stems = stems
         self.stem_lengths = tuple(sorted({len(stem) for stem in stems}))
         self.is_day_token = lru_cache(maxsize=1 << 16)(self._is_day_token)
+        # by id: hashing a compiled regex hashes its whole program
+        self.narrowings = {id(regex): _Narrowing(regex, alts, self.stem_lengths) for regex, alts in regexes.items()}
 
     @classmethod
-    def of(cls, entries: Iterable[str]) -> _DayWords:
-        words: set[str] = set()
-        stems: set[str] = set()
-        for entry in entries:
-            bare = entry.lstrip("!=")
-            stem = bare.endswith("*")
-            tokens = _LETTERS.findall(fold(bare.rstrip("*"), keep_accents=True))
-            if not tokens:
-                continue
-            if stem and len(tokens) == 1:
-                stems.add(tokens[0])
-            else:
-                words.add(tokens[0])
-        return cls(frozenset(words), frozenset(stems))
+    def of(cls, regexes: dict[re.Pattern[str], tuple[tuple[str, DayKey], ...]]) -> _DayWords:
+        """From the day regexes and their alternatives with keys (``Lang.day_alts``)."""
+        keys = {key for alts in regexes.values() for _alt, key in alts if key is not None}
+        words = frozenset(token for token, stem in keys if not stem)
+        stems = frozenset(token for token, stem in keys if stem)
+        return cls(words, stems, regexes)
 
     def _is_day_token(self, token: str) -> bool:
         if token in self.words:
@@ -281,10 +321,15 @@ class _DayWords:
         stems = self.stems
         return any(token[:n] in stems for n in self.stem_lengths if n <= len(token))
 
-    def _starts(self, folded: str) -> Iterator[int]:
-        """Where a day regex can match: its matches start a letter run that is a day token."""
+    def _starts(self, regex: re.Pattern[str], folded: str) -> Iterator[tuple[int, re.Pattern[str]]]:
+        """Where a day regex can match (its matches start a letter run that is a day token),
+        each with the part of the regex that can match there."""
         is_day = self.is_day_token
-        return (m.start() for m in _LETTERS.finditer(folded) if is_day(m.group()))
+        narrowing = self.narrowings.get(id(regex))
+        if narrowing is None or narrowing.regex is not regex:
+            return ((m.start(), regex) for m in _LETTERS.finditer(folded) if is_day(m.group()))
+        at = narrowing.at
+        return ((m.start(), at(m.group())) for m in _LETTERS.finditer(folded) if is_day(m.group()))
 
     def search(self, regex: re.Pattern[str], text: str, folded: str) -> bool:
         """``regex.search(text)`` for a day regex, tried only where a day word can start.
@@ -293,14 +338,14 @@ class _DayWords:
         an anchored match there finds what a search finds, without trying its hundreds of
         alternatives at every position of a long block.
         """
-        return any(regex.match(text, pos) for pos in self._starts(folded))
+        return any(part.match(text, pos) for pos, part in self._starts(regex, folded))
 
     def findall(self, regex: re.Pattern[str], text: str, folded: str) -> list[str]:
         """``regex.findall(text)`` for a day regex (no groups), the same way."""
         found: list[str] = []
         end = 0
-        for pos in self._starts(folded):
-            if pos >= end and (m := regex.match(text, pos)):
+        for pos, part in self._starts(regex, folded):
+            if pos >= end and (m := part.match(text, pos)):
                 found.append(m.group())
                 end = m.end()
         return found
@@ -319,11 +364,25 @@ class ShapeTests:
     day: re.Pattern[str]  # Vocab.any_day
     lexable: re.Pattern[str]  # any lexer token but a separator ("-", "to", ",", "and")
     day_words: _DayWords  # where day can match, on folded text
+    # lexable in parts: its tokens but day words, and its day words that start no letter run
+    # ("0 days a week"); the others are day's (see ``is_lexable``)
+    lexable_words: re.Pattern[str] | None = None
+    lexable_days: re.Pattern[str] | None = None
     # the same tests for folded text (fold(keep_accents=True)), where they can be written without re.I
     folded_timeish: re.Pattern[str] | None = None
     folded_always: re.Pattern[str] | None = None
     # without digits only always_quick's plain words can match: substring tests, in C
     always_words: tuple[str, ...] | None = None
+
+    def is_lexable(self, shape: str) -> bool:
+        """``lexable.search(shape)``; its day words searched where they can start (``day_words``)."""
+        if self.lexable_words is None or self.lexable_days is None:
+            return self.lexable.search(shape) is not None
+        return bool(
+            self.lexable_words.search(shape)
+            or self.lexable_days.search(shape)
+            or self.day_words.search(self.day, shape, fold(shape, keep_accents=True))
+        )
 
 
 def _entry_regex(entry: str) -> tuple[str, str, bool]:
@@ -361,8 +420,8 @@ def _words_regex(words: Iterable[str]) -> str:
 def _compile_lang(code: str, spec: dict[str, Any], common: dict[str, Any]) -> Lang:
     words: dict[str, tuple[int, ...]] = {}
     stems: list[tuple[str, tuple[int, ...]]] = []
-    alts: list[tuple[int, str]] = []  # (sort length, regex)
-    shape_alts: list[str] = []
+    alts: list[tuple[int, str, DayKey]] = []  # (sort length, regex, key)
+    shape_alts: list[tuple[str, DayKey]] = []
 
     def add(entry: str, days: tuple[int, ...]) -> None:
         regex, key, is_stem = _entry_regex(entry)
@@ -370,8 +429,8 @@ def _compile_lang(code: str, spec: dict[str, Any], common: dict[str, Any]) -> La
             stems.append((key, days))
         else:
             words[key] = days
-        alts.append((len(key) + (100 if is_stem else 0), regex))
-        shape_alts.append(_entry_regex(_shape_literal(entry))[0])
+        alts.append((len(key) + (100 if is_stem else 0), regex, _day_key(entry)))
+        shape_alts.append((_entry_regex(_shape_literal(entry))[0], _day_key(entry)))
 
     for index, entries in enumerate(spec["days"]):
         for entry in entries:
@@ -381,7 +440,7 @@ def _compile_lang(code: str, spec: dict[str, Any], common: dict[str, Any]) -> La
         for entry in group["words"]:
             add(entry, tuple(range(first, last + 1)))
     alts.sort(key=lambda a: a[0], reverse=True)
-    day_alt = rf"(?<!{_WORD})(?:{'|'.join(a for _, a in alts)})\.?(?!{_WORD})"
+    day_alt = rf"(?<!{_WORD})(?:{'|'.join(a for _, a, _key in alts)})\.?(?!{_WORD})"
 
     trange = rf"(?:(?P<fw>{_words_regex(spec.get('from', []))})\s*)?" + _trange_regex(
         spec.get("time_range", []), common["units"]
@@ -397,8 +456,8 @@ def _compile_lang(code: str, spec: dict[str, Any], common: dict[str, Any]) -> La
     return Lang(
         code=code,
         lexer=re.compile(lexer, re.I),
-        day_body="|".join(a for _, a in alts),
-        shape_day_body="|".join(shape_alts),
+        day_alts=tuple((a, key) for _, a, key in alts),
+        shape_day_alts=tuple(shape_alts),
         words=words,
         stems=tuple(sorted(stems, key=lambda s: len(s[0]), reverse=True)),
         range_suffixes=tuple(spec.get("range_suffixes", [])),
@@ -411,9 +470,8 @@ def vocab() -> Vocab:
     data = load("hours.toml")
     langs = {code: _compile_lang(code, spec, data) for code, spec in data["lang"].items()}
     always = re.compile("|".join(f"(?:{p})" for p in data["always_open"]), re.I)
-    bodies = "|".join(lang.day_body for lang in langs.values())
-    # one shared boundary and a letter lookahead keep this big alternation fast
-    any_day = re.compile(rf"(?<!{_WORD})(?=[^\W\d_])(?:{bodies})\.?(?!{_WORD})", re.I)
+    day_alts = tuple(alt for lang in langs.values() for alt in lang.day_alts)
+    any_day = re.compile(_day_regex("|".join(a for a, _key in day_alts)), re.I)
     word_langs: dict[str, set[str]] = {}
     for code, lang in langs.items():
         for word in lang.words:
@@ -424,22 +482,31 @@ def vocab() -> Vocab:
         # (the lookbehind after the first digit keeps the engine's skip to digits)
         r"|\d(?<![\d.]\d)\d?\.[0-5]\d\s?[\-–—]\s?\d\d?\.[0-5]\d"
     )
-    shape_days = "|".join(lang.shape_day_body for lang in langs.values())
+    shape_day_alts = tuple(alt for lang in langs.values() for alt in lang.shape_day_alts)
+    shape_days = "|".join(a for a, _key in shape_day_alts)
+    shape_day = re.compile(_day_regex(shape_days), re.I)
     time_range = {w for spec in data["lang"].values() for w in spec.get("time_range", [])}
+    lexable_words = (
+        _trange_regex(sorted(time_range), data["units"], None)
+        + rf"|{_words_regex(data['closed'])}|{_words_regex(data['pause'])}"
+    )
     lexable = (
         _trange_regex(sorted(time_range), data["units"], None)
         + rf"|(?<!{_WORD})(?:{shape_days})\.?(?!{_WORD})"
         + rf"|{_words_regex(data['closed'])}|{_words_regex(data['pause'])}"
     )
+    lexable_days = "|".join(a for a, key in shape_day_alts if key is None) or "(?!)"
     shape_timeish = re.compile(_shape_literal(timeish), re.I)
     shape_always = re.compile(_shape_literal(data["always_open_quick"]), re.I)
     closed = re.compile(_words_regex(data["closed"]), re.I)
-    day_words = _DayWords.of(e for spec in data["lang"].values() for e in _day_entries(spec))
+    day_words = _DayWords.of({any_day: day_alts, shape_day: shape_day_alts})
     shape = ShapeTests(
         timeish=shape_timeish,
         always=shape_always,
-        day=re.compile(rf"(?<!{_WORD})(?=[^\W\d_])(?:{shape_days})\.?(?!{_WORD})", re.I),
+        day=shape_day,
         lexable=re.compile(lexable, re.I),
+        lexable_words=re.compile(lexable_words, re.I),
+        lexable_days=re.compile(rf"(?<!{_WORD})(?:{lexable_days})\.?(?!{_WORD})", re.I),
         folded_timeish=folded_regex(shape_timeish),
         folded_always=folded_regex(shape_always),
         day_words=day_words,

@@ -39,6 +39,7 @@ from auditor.extract.context import NO_CONTEXT, ExtractContext
 from auditor.extract.page import ParsedPage
 from auditor.extract.phones.attributes import from_attributes
 from auditor.extract.phones.links import from_links
+from auditor.extract.phones.matching import number_types
 from auditor.extract.phones.structured import from_structured
 from auditor.extract.phones.text import from_text
 from auditor.models import ContactPoint
@@ -84,10 +85,11 @@ def extract_phones(page: ParsedPage, context: ExtractContext = NO_CONTEXT) -> li
         if region not in phonenumbers.SUPPORTED_REGIONS:
             region = None
     found: list[ContactPoint] = []
-    found.extend(from_links(page, region))
-    found.extend(from_structured(page, region))
-    found.extend(from_text(page, region))
-    # An attribute counts only where it adds a number: a tel: link's own title says nothing new.
-    known = {point.value for point in found}
-    found.extend(p for p in from_attributes(page, region) if p.value not in known)
+    with number_types.scope():
+        found.extend(from_links(page, region))
+        found.extend(from_structured(page, region))
+        found.extend(from_text(page, region))
+        # An attribute counts only where it adds a number: a tel: link's own title says nothing new.
+        known = {point.value for point in found}
+        found.extend(from_attributes(page, region, known))
     return _dedupe(found)

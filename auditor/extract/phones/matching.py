@@ -10,6 +10,7 @@ import phonenumbers
 from phonenumbers import Leniency, PhoneNumber, PhoneNumberFormat, PhoneNumberMatcher
 
 from auditor.extract import confidence as conf
+from auditor.extract.context import PageMemo
 from auditor.extract.page import ParsedPage
 from auditor.extract.phones.candidates import (
     CONTEXT_SIDE,
@@ -76,6 +77,22 @@ def _number_type(number: PhoneNumber) -> str:
         return "UNKNOWN"
 
 
+NumberKey = tuple[int | None, int | None, bool | None, int | None]
+
+
+def _type_of(key: NumberKey) -> str:
+    """The type name of the number (country code, national number, leading zero, zeros): all
+    that libphonenumber's type test reads."""
+    cc, national, leading_zero, zeros = key
+    return _number_type(
+        PhoneNumber(country_code=cc, national_number=national, italian_leading_zero=leading_zero, number_of_leading_zeros=zeros)
+    )
+
+
+# one page's numbers are typed once each: a number's link, text and attributes are one number
+number_types = PageMemo(_type_of)
+
+
 def parse_valid(raw: str, regions: list[str]) -> tuple[PhoneNumber, str] | None:
     """Parse one number, trying ``regions`` in turn; only valid numbers count."""
     candidate = _normalized(raw[:MAX_VALUE_CHARS], True).replace("(0)", "   ")
@@ -103,7 +120,9 @@ def phone_point(
     context: str,
     confidence: float,
 ) -> ContactPoint:
-    kind_name = _number_type(number)
+    kind_name = number_types(
+        (number.country_code, number.national_number, number.italian_leading_zero, number.number_of_leading_zeros)
+    )
     details: dict[str, Any] = {"number_type": kind_name}
     if label:
         details["label_source"] = "page"
