@@ -28,10 +28,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("companies") as batch:
-        batch.add_column(sa.Column("fence", BIGINT, nullable=True))
+    # a plain ADD COLUMN (both databases take a nullable one in place): no copy of the table, whose
+    # rows the per-company tables reference
+    op.add_column("companies", sa.Column("fence", BIGINT, nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("companies") as batch:
-        batch.drop_column("fence")
+    op.drop_column("companies", "fence")  # SQLite 3.35+ drops a column in place too (no table copy)
