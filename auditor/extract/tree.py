@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from cssselect import GenericTranslator, SelectorError
 from lxml import etree
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -279,14 +280,47 @@ def _separate_labels(pairs: list[tuple[Any, Any]]) -> None:
 
 
 _REVERSED = etree.XPath("//*[contains(@style, 'bidi-override')]")
+_CSS = GenericTranslator()
 _RTL = re.compile(r"direction\s*:\s*rtl", re.I)
 
 
+_CSS_RULE = re.compile(r"([^{}@;]+)\{([^{}]*)\}")  # a selector list and its declarations (not @-rules' own)
+
+
+def _reversing_rules(root: Any) -> list[Any]:
+    """XPath tests of the page's own ``<style>`` rules that show text reversed (both declarations in one rule).
+
+    A cloaked address often gets its reversal from a class (``.rev{unicode-bidi:
+    bidi-override;direction:rtl}``), not from an inline style. Selectors are read
+    by cssselect (as Scrapy's own selectors are); one it cannot read is skipped.
+    """
+    tests: list[Any] = []
+    for style in root.iter("style"):
+        for selectors, body in _CSS_RULE.findall(style.text or ""):
+            if "bidi-override" not in body or not _RTL.search(body):
+                continue
+            for selector in selectors.split(","):
+                try:
+                    tests.append(etree.XPath(_CSS.css_to_xpath(selector.strip())))
+                except (SelectorError, etree.XPathError):
+                    continue
+    return tests
+
+
 def _read_reversed(root: Any) -> None:
-    """Text shown reversed by CSS (``direction: rtl; unicode-bidi: bidi-override``) is read as shown."""
-    for el in _REVERSED(root):
-        if _RTL.search(el.get("style") or ""):
-            shown = str(_STRING(el))[::-1]
-            for child in list(el):
-                el.remove(child)
-            el.text = shown
+    """Text shown reversed by CSS (``direction: rtl; unicode-bidi: bidi-override``) is read as shown.
+
+    Inline styles and the page's own style rules both count; an element inside
+    another reversed one is read once, with its ancestor.
+    """
+    found = [el for el in _REVERSED(root) if _RTL.search(el.get("style") or "")]
+    for test in _reversing_rules(root):
+        found += [el for el in test(root) if isinstance(el.tag, str)]
+    chosen = set(found)
+    for el in dict.fromkeys(found):
+        if any(a in chosen for a in el.iterancestors()):
+            continue
+        shown = str(_STRING(el))[::-1]
+        for child in list(el):
+            el.remove(child)
+        el.text = shown

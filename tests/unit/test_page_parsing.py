@@ -142,6 +142,24 @@ def test_css_reversed_text_is_read_as_shown() -> None:
     assert found(html) == {EMAIL}
 
 
+def test_text_reversed_by_the_pages_own_style_rule_is_read_as_shown() -> None:
+    """The reversal given by a class or an id in a <style> rule, not inline (both declarations in one rule)."""
+    html = ("<head><style>.rev{unicode-bidi:bidi-override;direction:rtl;display:inline-block}"
+            "p#m, .x { direction : RTL ; unicode-bidi : bidi-override }</style></head>"
+            '<body><p>E-Mail <span class="note rev">ed.amrif@ofni</span></p>'
+            '<p id="m">ed.amrif@ofni</p><p class="other">ed.amrif@ofni</p></body>')
+    assert blocks(html) == [f"E-Mail {EMAIL}", EMAIL, "ed.amrif@ofni"]
+    assert found(html) == {EMAIL}
+
+
+def test_a_reversing_rule_the_page_never_applies_reverses_nothing() -> None:
+    """Decoys: a rule with only one of the two declarations, a :hover rule, a rule for another class."""
+    html = ("<head><style>.a{direction:rtl}.b{unicode-bidi:bidi-override}.c:hover{direction:rtl;"
+            "unicode-bidi:bidi-override}.d{direction:rtl;unicode-bidi:bidi-override}</style></head>"
+            f'<body><p class="a">{EMAIL}</p><p class="b">{EMAIL}</p><p class="c">{EMAIL}</p></body>')
+    assert blocks(html) == [EMAIL, EMAIL, EMAIL]
+
+
 def test_rtl_without_override_is_not_reversed() -> None:
     html = f'<body><p>E-Mail <span style="direction: rtl">{EMAIL}</span></p></body>'
     assert blocks(html) == [f"E-Mail {EMAIL}"]
