@@ -56,6 +56,9 @@ def span(text: str, part: str) -> tuple[int, int]:
         ("0612345678servicio  de  atención  al  cliente", "0612345678", False),
         ("0612345678servicio\n de \t atención al cliente", "0612345678", False),
         ("0612345678servicio  de  atención  al  clientela", "0612345678", True),
+        # however long the runs: a browser shows each as one space (no raw look-ahead bound)
+        ("0612345678toll" + " " * 200 + "free", "0612345678", False),
+        ("0612345678toll" + "\n " * 150 + "fre", "0612345678", True),
     ],
 )
 def test_glued(text: str, part: str, glued: bool) -> None:

@@ -91,10 +91,20 @@ def _glued(text: str, start: int, end: int) -> bool:
     return after.isalpha() and not _label_follows(text, end)
 
 
+_NON_SPACE = re.compile(r"\S+")
+
+
 def _label_follows(text: str, end: int) -> bool:
     """Whether a phone or label word starts at ``end``; whitespace runs count as one space, as shown."""
     size = _longest_word() + 1
-    window = " ".join(text[end : end + 4 * size].split())[:size]
+    words: list[str] = []
+    shown = -1  # characters of the window so far, as shown (words joined by one space)
+    for word in _NON_SPACE.finditer(text, end):
+        if shown >= size:
+            break
+        words.append(word.group())
+        shown += len(word.group()) + 1
+    window = " ".join(words)[:size]
     return any(h.start == 0 for h in phone_vocab().hits(window))
 
 
