@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(postfix dnsmasq-base chromium sip-tester dovecot-imapd postgresql redis-server)
+APT_PACKAGES=(postfix dnsmasq-base chromium sip-tester dovecot-imapd postgresql redis-server iproute2 procps)
 if [ "${#APT_PACKAGES[@]}" -gt 0 ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   missing=()
   for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
