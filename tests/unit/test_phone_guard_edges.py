@@ -59,6 +59,7 @@ def span(text: str, part: str) -> tuple[int, int]:
         # however long the runs: a browser shows each as one space (no raw look-ahead bound)
         ("0612345678toll" + " " * 200 + "free", "0612345678", False),
         ("0612345678toll" + "\n " * 150 + "fre", "0612345678", True),
+        ("0612345678servicio de atención al cliente y más palabras después", "0612345678", False),
     ],
 )
 def test_glued(text: str, part: str, glued: bool) -> None:

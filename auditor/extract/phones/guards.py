@@ -98,12 +98,10 @@ def _label_follows(text: str, end: int) -> bool:
     """Whether a phone or label word starts at ``end``; whitespace runs count as one space, as shown."""
     size = _longest_word() + 1
     words: list[str] = []
-    shown = -1  # characters of the window so far, as shown (words joined by one space)
-    for word in _NON_SPACE.finditer(text, end):
-        if shown >= size:
-            break
+    for word in _NON_SPACE.finditer(text, end):  # the words as shown, until the window is full
         words.append(word.group())
-        shown += len(word.group()) + 1
+        if len(" ".join(words)) > size:
+            break
     window = " ".join(words)[:size]
     return any(h.start == 0 for h in phone_vocab().hits(window))
 
