@@ -67,8 +67,17 @@ EXCEPTIONS: dict[str, str] = {
 }
 FLOORS: dict[str, float] = {"holdout/pl-11-lesny-dwor-kontakt": 0.75}
 EXCEPTION_FLOOR = 0.90
+# innerText keeps text in its logical order; text that CSS shows reversed (an element whose computed
+# style is `unicode-bidi: bidi-override` with `direction: rtl`, by an inline style or a style rule) is
+# what a visitor reads backwards, so it is read here as shown: Chromium's own cascade decides which.
 _READ_SHOWN = """() => {
   document.querySelectorAll('noscript').forEach(n => n.remove());
+  const reversed = [...document.querySelectorAll('body *')].filter(e => {
+    const s = getComputedStyle(e);
+    return s.unicodeBidi === 'bidi-override' && s.direction === 'rtl';
+  });
+  reversed.filter(e => !reversed.some(o => o !== e && o.contains(e)))
+          .forEach(e => { e.textContent = [...e.textContent].reverse().join(''); });
   return document.body ? document.body.innerText : '';
 }"""
 
