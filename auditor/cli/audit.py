@@ -119,7 +119,7 @@ def distributed(args: argparse.Namespace, out_dir: Path, settings: Settings) -> 
         w.join()
     queue = WorkQueue(connect(args.queue), enq.run)
     batches = BatchQueue(queue.client, enq.run)
-    if not queue.drained() or (batches.enabled() and not batches.drained()):
+    if not queue.drained() or not batches.settled():
         print(describe(queue.status().to_dict()), file=sys.stderr)
         print("auditor audit: work is left (companies or validation batches); run `auditor worker` to finish it, then "
               "`auditor validate --store ...` and `auditor report --store ...`", file=sys.stderr)

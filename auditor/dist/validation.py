@@ -200,6 +200,10 @@ class BatchQueue(LeasedQueue):
         return ok
 
     # reading
+    def settled(self) -> bool:
+        """Nothing left to validate: the run's workers do not validate in batches, or every batch is done."""
+        return not self.enabled() or self.drained()
+
     def stats(self) -> dict[str, int]:
         return {k: int(v) for k, v in cast(dict[str, str], self.client.hgetall(self.key("stats"))).items()}
 

@@ -232,8 +232,7 @@ def run_shared_wave(shared: SharedWave, out_dir: Path, settings: Settings,
 
 def _validated(queue: WorkQueue) -> bool:
     """The wave's validation batches are all done (or the workers do not validate this wave)."""
-    batches = validation.BatchQueue(queue.client, queue.run)
-    return not batches.enabled() or batches.drained()
+    return validation.BatchQueue(queue.client, queue.run).settled()
 
 
 def _crawl(shared: SharedWave, run: int, settings: Settings) -> None:
