@@ -33,7 +33,7 @@ from auditor.waves.availability import (
 )
 from auditor.waves.availability_data import (
     LINK_KINDS,
-    _ledger_observations,
+    ledger_observations,
     load_availability,
     read_checks,
     read_line_ledger,
@@ -98,7 +98,7 @@ def wave_claim_grids(engine: Engine, store: Store, out_dir: Path, number: int) -
         if kind == "phone":
             owners.setdefault(value, []).append(key)
     observations = line_observations(read_line_ledger(out_dir / LEDGER_FILE), owners, starts, zones)
-    ledgered = _ledger_observations(read_checks(store, out_dir), zones, starts)
+    ledgered = ledger_observations(read_checks(store, out_dir), zones, starts)
     covered = {(o.company_key, o.kind, o.value) for o in ledgered if o.wave == number}
     started = dict(starts).get(number)
     for r in store_waves.history(engine):

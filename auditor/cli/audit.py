@@ -77,15 +77,13 @@ def distributed(args: argparse.Namespace, out_dir: Path, settings: Settings) -> 
     """Register the run, enqueue, run local workers, then finish as the embedded audit does."""
     from auditor import pipeline
     from auditor.dist import DEFAULT_LEASE
-    from auditor.dist.queue import WorkQueue, connect
     from auditor.dist.run import (
         WorkerOptions,
         describe,
         register_and_enqueue,
         resume_and_enqueue,
-        start_workers,
+        run_local_workers,
     )
-    from auditor.dist.validation import BatchQueue, collect_verdicts
     from auditor.masking import mask_credentials
 
     if not (args.store and args.queue):
@@ -115,17 +113,13 @@ def distributed(args: argparse.Namespace, out_dir: Path, settings: Settings) -> 
               "follow with `auditor status --store STORE --queue QUEUE`")
         return EXIT_OK
     options = WorkerOptions(args.store, args.queue, args.lease or DEFAULT_LEASE, run=enq.run)
-    for w in start_workers(options, settings, max(1, args.workers)):
-        w.join()
-    queue = WorkQueue(connect(args.queue), enq.run)
-    batches = BatchQueue(queue.client, enq.run)
-    if not queue.drained() or not batches.settled():
-        print(describe(queue.status().to_dict()), file=sys.stderr)
+    work = run_local_workers(options, settings, args.workers)
+    if work.left():
+        print(describe(work.queue.status().to_dict()), file=sys.stderr)
         print("auditor audit: work is left (companies or validation batches); run `auditor worker` to finish it, then "
               "`auditor validate --store ...` and `auditor report --store ...`", file=sys.stderr)
         return EXIT_INTERRUPTED
-    run = pipeline.finish_shared(args.store, out_dir, settings,
-                                 validated=(lambda: collect_verdicts(batches, args.store)) if batches.enabled() else None)
+    run = pipeline.finish_shared(args.store, out_dir, settings, validated=work.verdicts(args.store))
     if run.summary is not None:
         print_summary(run.summary, out_dir, database=args.store)
     if not args.no_report:

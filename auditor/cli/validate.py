@@ -74,15 +74,15 @@ def distributed(args: argparse.Namespace, out_dir: Path, settings: Settings) -> 
     """Re-validate a shared run through its workers' batches, then rewrite the exports as the embedded one does."""
     from auditor import pipeline
     from auditor.dist import DEFAULT_LEASE
-    from auditor.dist.queue import WorkQueue, connect
     from auditor.dist.run import (
         RunNotFinished,
+        RunWork,
         WorkerOptions,
         describe,
         revalidate_and_enqueue,
-        start_workers,
+        run_local_workers,
     )
-    from auditor.dist.validation import BatchQueue, collect_verdicts, wanted
+    from auditor.dist.validation import wanted
     from auditor.masking import mask_credentials
 
     if not wanted(settings):
@@ -98,25 +98,22 @@ def distributed(args: argparse.Namespace, out_dir: Path, settings: Settings) -> 
         print(f"auditor validate: no run in {mask_credentials(args.store)}", file=sys.stderr)
         return EXIT_NOTHING
     print(f"Run {run}: validation planned by the workers of {mask_credentials(args.queue)}")
-    options = WorkerOptions(args.store, args.queue, args.lease or DEFAULT_LEASE, run=run)
-    queue = WorkQueue(connect(args.queue), run)
-    batches = BatchQueue(queue.client, run)
     if args.workers <= 0:
         print("Waiting for workers started elsewhere (`auditor worker --store STORE --queue QUEUE`)")
+        work = RunWork.of(args.queue, run)
         try:
-            while not (batches.drained() and batches.is_stored()):
+            while work.left() or not work.batches.is_stored():  # the workers store the verdicts themselves
                 time.sleep(1.0)
         except KeyboardInterrupt:
             return EXIT_INTERRUPTED
     else:
-        for w in start_workers(options, settings, args.workers):
-            w.join()
-    if not batches.drained():
-        print(describe(queue.status().to_dict()), file=sys.stderr)
+        options = WorkerOptions(args.store, args.queue, args.lease or DEFAULT_LEASE, run=run)
+        work = run_local_workers(options, settings, args.workers)
+    if work.left():
+        print(describe(work.queue.status().to_dict()), file=sys.stderr)
         print("auditor validate: batches are left; run `auditor worker` to finish them, then this command "
               "again", file=sys.stderr)
         return EXIT_INTERRUPTED
-    summary = pipeline.revalidate(out_dir, settings, store_target=args.store,
-                                  validated=lambda: collect_verdicts(batches, args.store))
+    summary = pipeline.revalidate(out_dir, settings, store_target=args.store, validated=work.verdicts(args.store))
     print_summary(summary, out_dir, database=args.store)
     return EXIT_OK

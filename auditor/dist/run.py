@@ -20,6 +20,8 @@ import os
 import signal
 import threading
 import time
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -154,10 +156,15 @@ def revalidate_and_enqueue(store_target: str, queue_url: str) -> int | None:
     complete (a Redis that no longer holds it counts as drained) and its old
     validation is forgotten, so the first worker to look plans the batches anew.
     """
-    run = current_run(store_target)
-    if run is None:
+    store = open_store(store_target)
+    try:
+        info = store.run_info()
+        counts = store.company_counts()
+    finally:
+        store.close()
+    if not info:
         return None
-    counts = store_counts(store_target)
+    run = int(info["id"])
     if counts["stored"] < counts["registered"]:
         raise RunNotFinished(f"{counts['registered'] - counts['stored']} of {counts['registered']} companies "
                              "are not stored yet: let the workers finish the crawl first")
@@ -323,6 +330,38 @@ def describe(status: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class RunWork:
+    """A run's two queues as its coordinator reads them once local workers have stopped."""
+
+    queue: WorkQueue
+    batches: validation.BatchQueue
+
+    @classmethod
+    def of(cls, queue_url: str, run: int) -> RunWork:
+        queue = WorkQueue(connect(queue_url), run)
+        return cls(queue, validation.BatchQueue(queue.client, run))
+
+    def left(self) -> bool:
+        """Companies or validation batches are still to do (workers were stopped, or died)."""
+        return not self.queue.drained() or not self.batches.settled()
+
+    def verdicts(self, store_target: str) -> Callable[[], Counter[str]] | None:
+        """What finishes the run's validation: the workers' batches' verdicts (None: the run validates centrally)."""
+        if not self.batches.enabled():
+            return None
+        return lambda: validation.collect_verdicts(self.batches, store_target)
+
+
+def run_local_workers(options: WorkerOptions, settings: Settings, count: int) -> RunWork:
+    """Run ``count`` local workers on the run's queue until they stop; what is left of the run's work."""
+    if options.run is None:
+        raise ValueError("local workers are started for a known run")
+    for worker in start_workers(options, settings, max(1, count)):
+        worker.join()
+    return RunWork.of(options.queue, options.run)
+
+
 def start_workers(options: WorkerOptions, settings: Settings, count: int) -> list[Any]:
     """``count`` local workers, each a process of its own (as on another machine)."""
     ctx = multiprocessing.get_context("spawn")
@@ -333,6 +372,6 @@ def start_workers(options: WorkerOptions, settings: Settings, count: int) -> lis
     return workers
 
 
-__all__ = ["DEFAULT_LEASE", "Enqueued", "RunNotFinished", "WorkerOptions", "current_run", "describe",
-           "register_and_enqueue", "resume_and_enqueue", "revalidate_and_enqueue", "run_worker", "start_workers",
-           "store_counts"]
+__all__ = ["DEFAULT_LEASE", "Enqueued", "RunNotFinished", "RunWork", "WorkerOptions", "current_run", "describe",
+           "register_and_enqueue", "resume_and_enqueue", "revalidate_and_enqueue", "run_local_workers", "run_worker",
+           "start_workers", "store_counts"]

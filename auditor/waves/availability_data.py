@@ -112,8 +112,9 @@ class Availability:
     waves: list[int]  # finished waves
 
 
-def _ledger_observations(entries: list[dict[str, Any]], zones: Mapping[str, ZoneInfo],
-                         starts: list[tuple[int, float]]) -> list[Observation]:
+def ledger_observations(entries: list[dict[str, Any]], zones: Mapping[str, ZoneInfo],
+                        starts: list[tuple[int, float]]) -> list[Observation]:
+    """The channel checks' ledger as observations, each in its wave (for the grids and the alerts)."""
     out: list[Observation] = []
     for e in entries:
         key, kind, value = str(e["company"]), str(e["kind"]), str(e["value"])
@@ -160,7 +161,7 @@ def load_availability(engine: Engine, store: Store, out_dir: Path, line_ledger: 
                 if cp.kind == "phone" and result.company.key not in owners.get(cp.value, []):
                     owners.setdefault(cp.value, []).append(result.company.key)
     observations = line_observations(read_line_ledger(line_ledger), owners, starts, zones)
-    ledgered = _ledger_observations(read_checks(store, out_dir), zones, starts)
+    ledgered = ledger_observations(read_checks(store, out_dir), zones, starts)
     covered = {(o.wave, o.company_key, o.kind, o.value) for o in ledgered}
     started = dict(starts)
     for r in history:  # waves without recorded checks: the stored verdict at the wave's start

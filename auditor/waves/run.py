@@ -30,8 +30,7 @@ from sqlalchemy import Engine, update
 from auditor import __version__, pipeline
 from auditor.config import Settings
 from auditor.dist import DEFAULT_LEASE, validation
-from auditor.dist.queue import WorkQueue, connect
-from auditor.dist.run import WorkerOptions, start_workers
+from auditor.dist.run import RunWork, WorkerOptions, run_local_workers
 from auditor.export import export
 from auditor.harvest.render import render_summary
 from auditor.pipeline import AuditRun, Notify, Outcome, to_stderr
@@ -187,17 +186,18 @@ def run_shared_wave(shared: SharedWave, out_dir: Path, settings: Settings,
     engine: Engine = store.engine  # type: ignore[attr-defined]
     try:
         run = _run_id(store)
-        queue = WorkQueue(connect(shared.queue), run)
+        work = RunWork.of(shared.queue, run)
+        queue = work.queue
         rows = store_waves.list_waves(engine)
         last = rows[-1] if rows else None
         if last is not None and _detached(last):
             if not queue.is_complete():  # the queue was lost (Redis emptied): nothing will finish it
                 store_waves.abandon_wave(engine, last.number, "crashed")
                 notify(f"Wave {last.number} ran detached and its queue is gone; marked 'crashed'")
-            elif not queue.drained() or not _validated(queue):
+            elif work.left():
                 raise QueueBusy(last.number, queue.queued(), queue.in_progress())
             elif _adopt(engine, last.number):
-                return _finish_adopted(store, engine, shared, out_dir, settings, last.number, notify), last.number
+                return _finish_adopted(store, engine, shared, out_dir, settings, last.number, notify, work), last.number
         elif (queue.queued() or queue.in_progress()) and (last is None or last.status == "finished"):
             raise QueueBusy(None, queue.queued(), queue.in_progress())  # the audit's own workers (--detach)
         number = store_waves.begin_wave(engine, settings.to_dict())  # WaveBusy while another one runs
@@ -208,7 +208,7 @@ def run_shared_wave(shared: SharedWave, out_dir: Path, settings: Settings,
                 queue.forget()  # the last wave's companies, claims, counters, validation batches and verdicts
                 queue.raise_fence(store.max_fence())  # new claims outrank every stored result, Redis lost or not
                 if validation.wanted(settings):  # the workers validate the wave in batches, as an audit's
-                    validation.BatchQueue(queue.client, run).enable()
+                    work.batches.enable()
                 added, _ = queue.enqueue(store.companies())
                 queue.mark_complete()
                 notify(f"Wave {number}: {added} companies enqueued")
@@ -216,11 +216,11 @@ def run_shared_wave(shared: SharedWave, out_dir: Path, settings: Settings,
                     _detach(engine, number)
                     finished = True  # not abandoned: the next wave command finishes it
                     return AuditRun(Outcome.DONE), number
-                _crawl(shared, run, settings)
-                if not queue.drained() or not _validated(queue):
+                work = _crawl(shared, run, settings)
+                if work.left():
                     notify(f"Interrupted: wave {number} is recorded as interrupted; earlier waves are kept")
                     return AuditRun(Outcome.INTERRUPTED), number
-                done = _finish(store, engine, shared, out_dir, settings, number, notify)
+                done = _finish(store, engine, shared, out_dir, settings, number, notify, work)
                 finished = True
                 return done, number
         finally:
@@ -230,24 +230,17 @@ def run_shared_wave(shared: SharedWave, out_dir: Path, settings: Settings,
         store.close()
 
 
-def _validated(queue: WorkQueue) -> bool:
-    """The wave's validation batches are all done (or the workers do not validate this wave)."""
-    return validation.BatchQueue(queue.client, queue.run).settled()
-
-
-def _crawl(shared: SharedWave, run: int, settings: Settings) -> None:
+def _crawl(shared: SharedWave, run: int, settings: Settings) -> RunWork:
     """Local workers on the run's queue until it is drained, as ``auditor audit --store --queue`` starts them."""
-    options = WorkerOptions(shared.store, shared.queue, shared.lease, run=run)
-    for worker in start_workers(options, settings, max(1, shared.workers)):
-        worker.join()
+    return run_local_workers(WorkerOptions(shared.store, shared.queue, shared.lease, run=run), settings, shared.workers)
 
 
 def _finish_adopted(store: Store, engine: Engine, shared: SharedWave, out_dir: Path, settings: Settings,
-                    number: int, notify: Notify) -> AuditRun:
+                    number: int, notify: Notify, work: RunWork) -> AuditRun:
     finished = False
     try:
         with _Heartbeat(engine, number):
-            done = _finish(store, engine, shared, out_dir, settings, number, notify)
+            done = _finish(store, engine, shared, out_dir, settings, number, notify, work)
             finished = True
             return done
     finally:
@@ -256,11 +249,9 @@ def _finish_adopted(store: Store, engine: Engine, shared: SharedWave, out_dir: P
 
 
 def _finish(store: Store, engine: Engine, shared: SharedWave, out_dir: Path, settings: Settings, number: int,
-            notify: Notify) -> AuditRun:
+            notify: Notify, work: RunWork) -> AuditRun:
     """Validate and export as a distributed audit finishes, then record the wave and export its history."""
-    batches = validation.BatchQueue(connect(shared.queue), _run_id(store))
-    validated = (lambda: validation.collect_verdicts(batches, shared.store)) if batches.enabled() else None
-    done = pipeline.finish_shared(shared.store, out_dir, settings, notify=notify, validated=validated)
+    done = pipeline.finish_shared(shared.store, out_dir, settings, notify=notify, validated=work.verdicts(shared.store))
     store_waves.finish_wave(engine, number)
     summary = export(store, out_dir)  # again: history.csv and transitions.csv now hold this wave
     summary.update({k: v for k, v in (done.summary or {}).items() if k not in summary})
