@@ -139,6 +139,26 @@ def test_embedded_and_distributed_runs_find_the_same(lab: Lab, tmp_path: Path, p
     replanned = batches.stats()
     assert replanned["done"] == replanned["enqueued"] == stats["enqueued"], replanned
     assert batches.drained() and batches.is_stored()
+    # --workers 0: the command plans, then waits for a worker started elsewhere to check and store every batch
+    elsewhere = tmp_path / "elsewhere"
+    waiting = subprocess.Popen([sys.executable, "-m", "auditor.cli", "validate", "--store", postgres_url, "--queue",
+                                redis_url, "--workers", "0", "--out", str(elsewhere), *crawl_args(lab)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=lab_env(lab))
+    try:
+        deadline = time.monotonic() + 60
+        while batches.is_stored() and time.monotonic() < deadline:  # planned anew: the old verdicts forgotten
+            time.sleep(0.2)
+        time.sleep(2.0)
+        assert waiting.poll() is None, "the coordinator did not wait for a worker"
+        auditor(lab, "worker", "--store", postgres_url, "--queue", redis_url, *crawl_args(lab))
+        stdout, stderr = waiting.communicate(timeout=120)
+    finally:
+        waiting.kill()
+    assert waiting.returncode == 0, stdout + stderr
+    assert "Waiting for workers started elsewhere" in stdout and "Verdicts:" in stdout
+    auditor(lab, "report", "--store", postgres_url, "--out", str(elsewhere))
+    assert findings(elsewhere) == findings(embedded)
+    assert batches.stats()["done"] == stats["enqueued"] and batches.is_stored()
 
 
 def _crawl_children(pid: int) -> list[int]:
