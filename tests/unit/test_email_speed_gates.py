@@ -12,7 +12,13 @@ from email_validator import EmailNotValidError, validate_email
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from auditor.data import load
+from auditor.extract.emails import cloaking, extract_emails
 from auditor.extract.emails.gate import _plain
+from auditor.extract.emails.labels import label_from_text
+from auditor.extract.emails.sources import _may_cloak_in_markup
+from auditor.extract.page import parse_page
+from auditor.extract.tree import DEEP_SCAN_TAGS
 
 
 def _full(address: str) -> tuple[str, str] | None:
@@ -113,3 +119,74 @@ def test_plain_path_agrees_on_generated_addresses(local: str, host: str, tld: st
     fast = _fast(address)
     if fast is not None:
         assert fast == _full(address)
+
+
+# --- markup gate of the cloaking decoders: every name they query, in any case ----------
+
+URL = "https://kovacsbt.hu/kapcsolat"
+
+
+def _found(body: str) -> dict[str, str]:
+    page = parse_page(f"<html><body>{body}</body></html>", URL)
+    return {p.value: p.details.get("obfuscation", "") for p in extract_emails(page)}
+
+
+_TOKEN = cloaking._typo3_shift("mailto:office@kovacsbt.hu", -2)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ('<a DATA-ROT13="vasb@xbinpfog.uh" href="#">x</a>', {"info@kovacsbt.hu": "rot13"}),
+        ('<a Data-Rot13="vasb@xbinpfog.uh" href="#">x</a>', {"info@kovacsbt.hu": "rot13"}),
+        (
+            f'<a href="#" DATA-MAILTO-TOKEN="{_TOKEN}" data-mailto-vector="-2">Mail</a>',
+            {"office@kovacsbt.hu": "typo3"},
+        ),
+        (
+            '<a DATA-USER="kapcsolat" Data-Domain="kovacsbt.hu" href="#">x</a>',
+            {"kapcsolat@kovacsbt.hu": "data-attributes"},
+        ),
+        (
+            '<a data-NAME="iroda" DATA-DOMAIN="kovacsbt.hu" href="#">x</a>',
+            {"iroda@kovacsbt.hu": "data-attributes"},
+        ),
+        (
+            '<JOOMLA-HIDDEN-MAIL FIRST="aW5mbw==" LAST="a292YWNzYnQuaHU=">x</JOOMLA-HIDDEN-MAIL>',
+            {"info@kovacsbt.hu": "joomla"},
+        ),
+    ],
+)
+def test_markup_gate_lets_every_queried_name_through(body: str, expected: dict[str, str]) -> None:
+    page = parse_page(f"<html><body>{body}</body></html>", URL)
+    assert _may_cloak_in_markup(page)
+    assert _found(body) == expected
+
+
+def test_markup_gate_closes_on_pages_without_those_names() -> None:
+    page = parse_page('<html><body><a data-id="1" href="/x">x</a></body></html>', URL)
+    assert not _may_cloak_in_markup(page)
+
+
+def test_markup_gate_opens_on_sources_deep_enough_to_be_flattened() -> None:
+    page = parse_page("<html><body>" + "<b>" * DEEP_SCAN_TAGS + "</body></html>", URL)
+    assert _may_cloak_in_markup(page)
+
+
+# --- keyword gate of label_from_text: one union scan before seven ----------------------
+
+
+def _keywords() -> list[str]:
+    return [w for entry in load("emails.toml")["labels"].values() for w in entry.get("keywords", [])]
+
+
+def test_label_gate_lets_every_keyword_through() -> None:
+    words = _keywords()
+    assert words
+    for word in words:
+        assert label_from_text(f"{word}: ") is not None, word
+        assert label_from_text("E-mail: ", f" ({word})") is not None, word
+
+
+def test_label_gate_answers_none_without_keywords() -> None:
+    assert label_from_text("Írjon nekünk: ", " (hétköznap)") is None

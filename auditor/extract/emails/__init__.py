@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from auditor.extract.context import NO_CONTEXT, ExtractContext
 from auditor.extract.emails.collect import Collector
 from auditor.extract.emails.gate import validate
-from auditor.extract.emails.labels import classify_address
+from auditor.extract.emails.labels import classify_address, label_from_local
 from auditor.extract.emails.scan import normalize_address
 from auditor.extract.emails.sources import (
     from_attributes,
@@ -91,7 +91,7 @@ def extract_emails(page: ParsedPage, context: ExtractContext = NO_CONTEXT) -> li
     Each source runs guarded so that hostile markup in one (a broken JSON-LD
     block, a huge attribute) cannot lose the others' results; never raises.
     """
-    with validate.scope():
+    with validate.scope(), label_from_local.scope():
         return _extract(page)
 
 

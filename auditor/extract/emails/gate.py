@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, validate_email
 from email_validator.rfc_constants import DOT_ATOM_TEXT
@@ -47,6 +48,17 @@ def _plain(address: str) -> tuple[str, str] | None:
     return f"{local}@{domain}", domain
 
 
+@cache
+def _tracking(domains: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(domains)
+
+
+def _suffixes(domain: str) -> list[str]:
+    """``domain`` and each domain it is under: ``a.b.c`` -> a.b.c, b.c, c."""
+    labels = domain.split(".")
+    return [".".join(labels[i:]) for i in range(len(labels))]
+
+
 def _validate(address: str) -> str | None:
     """Normalized lower-case address, or None when it is not a real contact.
 
@@ -81,8 +93,8 @@ def _validate(address: str) -> str | None:
         or TOKEN_SPLIT.sub("", fold(local)).startswith(rules.no_reply_locals)
     ):
         return None
-    if any(ascii_domain == t or ascii_domain.endswith("." + t) for t in rules.tracking_domains):
-        return None
+    if not _tracking(rules.tracking_domains).isdisjoint(_suffixes(ascii_domain)):
+        return None  # the domain or one of its parent domains tracks
     if HEX_LOCAL.match(local) and re.search(r"\d", local) and re.search(r"[a-f]", local):
         return None  # 32-hex keys of error trackers and analytics
     return value

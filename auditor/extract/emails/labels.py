@@ -6,6 +6,7 @@ import logging
 import re
 from functools import cache
 
+from auditor.extract.context import PageMemo
 from auditor.extract.emails.rules import TOKEN_SPLIT, email_rules
 from auditor.models import CONTEXT_MAX, clip_context
 from auditor.text import fold
@@ -126,7 +127,7 @@ def classify_address(address: str) -> str:
     return "role"
 
 
-def label_from_local(local: str) -> str | None:
+def _label_from_local(local: str) -> str | None:
     rules = email_rules()
     local = fold(local.split("+", 1)[0])
     for key in (local, re.sub(r"\d+", "", local), *_tokens(local)):
@@ -141,7 +142,16 @@ def label_from_local(local: str) -> str | None:
     return rules.label_prefixes[first][1] if first is not None else None
 
 
+# one page shows an address in its link, its text and its markup: its label is read once
+label_from_local = PageMemo(_label_from_local)
+
 _OTHER_ADDRESS = re.compile(r"\S+@\S+")
+
+
+@cache
+def _any_keyword(keywords: tuple[tuple[str, re.Pattern[str]], ...]) -> re.Pattern[str]:
+    """Every label's keyword pattern in one: one scan finds whether any label is named."""
+    return re.compile("|".join(f"(?:{pattern.pattern})" for _name, pattern in keywords))
 
 
 def label_from_text(before: str, after: str = "") -> str | None:
@@ -150,6 +160,10 @@ def label_from_text(before: str, after: str = "") -> str | None:
     before = _OTHER_ADDRESS.sub(" ", fold(before))
     after = _OTHER_ADDRESS.sub(" ", fold(after))
     tail_ok = after.lstrip()[:1] in ("(", "-", "–", "—", ":")
+    # Safe: the union matches where any label's pattern does, so a miss means none would.
+    anywhere = _any_keyword(email_rules().label_keywords)
+    if anywhere.search(before) is None and not (tail_ok and anywhere.search(after)):
+        return None
     best: tuple[int, str] | None = None
     for name, pattern in email_rules().label_keywords:
         for m in pattern.finditer(before):

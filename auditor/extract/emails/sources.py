@@ -20,6 +20,7 @@ from auditor.extract.emails.rules import (
 )
 from auditor.extract.emails.scan import clean_text, normalize_address, scan_text
 from auditor.extract.page import THIRD_PARTY, ParsedPage
+from auditor.extract.tree import DEEP_SCAN_TAGS
 from auditor.models import Method, clip_context
 from auditor.net.domains import same_site
 from auditor.text import fold, fold_width
@@ -338,16 +339,38 @@ def from_entities(page: ParsedPage, out: Collector) -> None:
             out.add(Found(hit.value, chunk, "text", context, conf, label, details))
 
 
+# The attribute and element names the cloaking decoders query, by a part each must contain
+# (``data-user`` and ``data-name`` come in pairs with ``data-domain``).
+_CLOAK_NAMES = re.compile(r"-(?i:rot13|mailto-token|domain|hidden-mail)")
+
+
+def _may_cloak_in_markup(page: ParsedPage) -> bool:
+    """False only when no element carries a name the cloaking queries ask for.
+
+    Safe: the parser reads element and attribute names from the source as written, only
+    lower-casing ASCII letters, so each name it finds is in ``page.html`` in some case
+    (``re.I`` matches every case). A source deep enough to be flattened before parsing
+    (``DEEP_SCAN_TAGS`` tags or more) can join a name from pieces: it is queried.
+    """
+    html = page.html if isinstance(page.html, str) else ""
+    return html.count("<") >= DEEP_SCAN_TAGS or _CLOAK_NAMES.search(html) is not None
+
+
 def _decoded(page: ParsedPage) -> Iterator[cloaking.Decoded]:
     yield from cloaking.from_scripts([s.text for s in page.scripts if s.src is None and s.text])
     # href="javascript:void(location.href='mail'+'to:info'+'@'+'x.hu')" (Mobile Joomla's cloak)
     yield from cloaking.from_scripts(
         [h for link in page.links if (h := link.raw_href.strip()).lower().startswith("javascript:")]
     )
-    yield from cloaking.from_rot13_attributes(page.attribute_values("data-rot13"))
+    markup = _may_cloak_in_markup(page)
+    if markup:
+        yield from cloaking.from_rot13_attributes(page.attribute_values("data-rot13"))
     yield from cloaking.from_hrefs(
-        [link.raw_href for link in page.links], page.attribute_values("data-mailto-token")
+        [link.raw_href for link in page.links],
+        page.attribute_values("data-mailto-token") if markup else [],
     )
+    if not markup:
+        return
     for user, domain in (("data-user", "data-domain"), ("data-name", "data-domain")):
         yield from cloaking.from_pairs(page.attribute_pairs(user, domain), "data-attributes")
     pairs = page.attribute_pairs("first", "last", "joomla-hidden-mail")
