@@ -7,17 +7,23 @@ looser than it may be and a test here fails.
 
 from __future__ import annotations
 
+import re
+from types import SimpleNamespace
+from typing import cast
+
 import pytest
 from email_validator import EmailNotValidError, validate_email
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from auditor.data import load
-from auditor.extract.emails import cloaking, extract_emails
+from auditor.extract.emails import cloaking, extract_emails, scan
+from auditor.extract.emails.collect import PageText
 from auditor.extract.emails.gate import _plain
 from auditor.extract.emails.labels import label_from_text
+from auditor.extract.emails.rules import email_rules
 from auditor.extract.emails.sources import _may_cloak_in_markup
-from auditor.extract.page import parse_page
+from auditor.extract.page import ParsedPage, parse_page
 from auditor.extract.tree import DEEP_SCAN_TAGS
 
 
@@ -190,3 +196,104 @@ def test_label_gate_lets_every_keyword_through() -> None:
 
 def test_label_gate_answers_none_without_keywords() -> None:
     assert label_from_text("Írjon nekünk: ", " (hétköznap)") is None
+
+
+# --- the blocks worth scanning: exactly where page_hint.finditer starts its matches ------
+
+
+def _page_text(texts: list[str]) -> PageText:
+    return PageText(cast(ParsedPage, SimpleNamespace(blocks=[SimpleNamespace(text=t) for t in texts])))
+
+
+def _reference_hinted(text: PageText) -> list[int]:
+    out: list[int] = []
+    for m in email_rules().page_hint.finditer(text.lowered):
+        i = text.block_at(m.start())
+        if (not out or out[-1] != i) and i < len(text.blocks):
+            out.append(i)
+    return out
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ["info@firma.hu"],
+        ["Írjon: info (at) firma.hu", "nincs itt semmi", "iroda [kukac] firma.hu"],
+        ["that data is great", "meet at noon", "x\tAT\u3000y"],
+        ["info", "at", "at firma", "at\u00a0"],
+        ["eta eta", "et(et)", " małpa ", "zavináč ", "{arroba}", "<SOBAKA>", "собака "],
+        ["ends with at", "at the start", "a@", "@", ""],
+    ],
+)
+def test_hinted_blocks_are_page_hints_blocks(texts: list[str]) -> None:
+    text = _page_text(texts)
+    assert list(text.hinted()) == _reference_hinted(text)
+
+
+_PIECES = ["at", "AT", "et", "eta", "ät", "kukac", "małpa", "@", " ", "\u00a0", "\t", "(", ")",
+           "[", "]", "{", "}", "<", ">", "x", "a", "t", ".", "İ"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_PIECES), max_size=12).map("".join), max_size=5))
+def test_hinted_blocks_agree_on_generated_text(texts: list[str]) -> None:
+    text = _page_text(texts)
+    assert list(text.hinted()) == _reference_hinted(text)
+
+
+# --- the candidate pattern's possessive atoms match what backtracking ones match ---------
+
+_SCAN_PIECES = ["info", "a", "x1", "_", "-", "+", "'", ".", "@", " ", "(", ")", "[", "]", "at",
+                "dot", "pont", "kukac", "hu", "com", "É", "\n"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_SCAN_PIECES), max_size=16).map("".join))
+@example("Írjon: info@firma.hu, a.b'c-d+e@x-y.co.uk vagy info @ x.hu!")
+@example("john(dot)smith(at)firma.hu; info [at] firma [dot] hu; info at firma dot hu")
+@example("sales_team@sub.firma-net.com.tr-ra")
+def test_possessive_atoms_change_no_match(text: str) -> None:
+    rules = email_rules()
+    for fast in (rules.candidate, rules.strict):
+        assert "*+" in fast.pattern
+        slow = re.compile(fast.pattern.replace("*+", "*"), fast.flags)
+        for pos in range(len(text) + 1):
+            a, b = fast.search(text, pos), slow.search(text, pos)
+            assert (a and (a.span(), a.groupdict())) == (b and (b.span(), b.groupdict()))
+
+
+# --- normalize_address's plain path gives the full path's answer --------------------------
+
+_ADDRESS_PIECES = ["info", "Sales", "a", "_", "-", "+", "'", ".", "@", "firma", "hu", "com", "x1",
+                   "noreply", "2x", "png", "example", "sentry", "io", "-ra", "Tel"]
+
+
+def _both(text: str) -> tuple[str | None, str | None]:
+    fast = scan.normalize_address(text)
+    saved = scan._PLAIN
+    scan._PLAIN = re.compile(r"(?!)")
+    try:
+        slow = scan.normalize_address(text)
+    finally:
+        scan._PLAIN = saved
+    return fast, slow
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["info@firma.hu", "Sales.Team+web@Sub.Firma.co.uk", "o'brien@x-y.com", "logo@2x.png",
+     "noreply@firma.hu", "name@example.com", "key@o1.ingest.sentry.io", "info@firma.huTel",
+     "info@firma.hu-ra", "_a-@x.hu", "a@b.c", "info@firma.hu.", "x@firma.museum",
+     "info@firma.hu Tel", "info@firma.hu, b@x.hu", "mailto:info@firma.hu", "a!b@x.hu",
+     "a#b@x.hu", "a=b@x.hu"],
+)
+def test_plain_normalize_agrees_with_the_scan(text: str) -> None:
+    fast, slow = _both(text)
+    assert fast == slow
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_ADDRESS_PIECES), max_size=10).map("".join))
+def test_plain_normalize_agrees_on_generated_text(text: str) -> None:
+    fast, slow = _both(text)
+    assert fast == slow

@@ -57,6 +57,13 @@ def _affix_index(pairs: tuple[tuple[str, str], ...]) -> tuple[dict[str, int], di
     return starts, ends, empty
 
 
+@cache
+def _affix_sizes(pairs: tuple[tuple[str, str], ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The lengths of ``_affix_index``'s start words and of its end words."""
+    starts, ends, _empty = _affix_index(pairs)
+    return tuple(sorted({len(w) for w in starts})), tuple(sorted({len(w) for w in ends}))
+
+
 def _surname(token: str) -> bool:
     """Common surname, also in its feminine form (kowalska, novakova, ivanova)."""
     last = email_rules().last_names
@@ -136,8 +143,10 @@ def _label_from_local(local: str) -> str | None:
     # The first entry that starts the local part, or (6+ letters) ends it: "salesteam" is
     # sales; "express" and "multimedia" are not press. Looked up by the part's own starts and ends.
     starts, ends, empty = _affix_index(rules.label_prefixes)
-    found = [starts.get(local[:n]) for n in range(1, len(local) + 1)]
-    found += [ends.get(local[-n:]) for n in range(6, len(local) + 1)]
+    start_sizes, end_sizes = _affix_sizes(rules.label_prefixes)
+    # only the lengths some word has can match: the rest of 1..len(local) finds nothing
+    found = [starts.get(local[:n]) for n in start_sizes if n <= len(local)]
+    found += [ends.get(local[-n:]) for n in end_sizes if n <= len(local)]
     first = min((i for i in [empty, *found] if i is not None), default=None)
     return rules.label_prefixes[first][1] if first is not None else None
 

@@ -105,7 +105,9 @@ def email_rules() -> _Rules:
     at_bare = rf"\s+(?:{_alternation(bareable(at_policy))})\s+"
     dot_bracket = rf"\s*{_OPEN}\s*(?:{_alternation(dot_policy)}|\.)\s*{_CLOSE}\s*"
     dot_bare = rf"\s+(?:{_alternation(bareable(dot_policy))})\s+"
-    atom = r"\w[\w+'-]*"
+    # possessive: what may follow an atom (".", a space, a bracket, "@") is never one of its
+    # characters, so giving some back cannot help a match; trying to costs a scan per word
+    atom = r"\w[\w+'-]*+"
     label = r"[^\W_](?:[\w-]*[^\W_])?"
     local = rf"{atom}(?:(?:\.|{dot_bracket}){atom})*"
     at = rf"(?:{at_bracket}|{at_bare}|\s*@\s*)"

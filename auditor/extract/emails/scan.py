@@ -192,6 +192,11 @@ def clean_text(text: str) -> str:
 
 
 _WRAPPERS = "<>\"'()[]{},;:"
+# An ASCII address as the candidate pattern reads it: atoms of the local part, plain labels.
+_PLAIN = re.compile(
+    r"[A-Za-z0-9_][A-Za-z0-9_+'-]*(?:\.[A-Za-z0-9_][A-Za-z0-9_+'-]*)*"
+    r"@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+\Z"
+)
 
 
 def normalize_address(text: str) -> str | None:
@@ -204,6 +209,13 @@ def normalize_address(text: str) -> str | None:
     try:
         if not isinstance(text, str) or not text.strip() or len(text) > 2000:
             return None
+        if _PLAIN.match(text):
+            # Safe: on a bare ASCII address with nothing around it the steps below change
+            # nothing and the scan finds one plain hit spanning it whose value is
+            # ``validate(text)``; when that fails they decide.
+            value = validate(text)
+            if value is not None:
+                return value
         s = clean_text(text.strip())
         if s[:7].lower() == "mailto:":
             s = s[7:].lstrip("/").split("?", 1)[0]

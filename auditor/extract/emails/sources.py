@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from auditor.extract.context import PageMemo
 from auditor.extract.emails import cloaking
 from auditor.extract.emails.collect import Collector, Found, PageText
 from auditor.extract.emails.labels import label_from_local, label_from_text, text_window
@@ -78,6 +79,16 @@ def _block_context(
     return text_window(block.text, i, j), block.text[max(0, i - 80) : i], block.region, index
 
 
+def _host(url: str) -> str:
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+
+
+# the page's host name, split from its URL once per page
+page_host = PageMemo(_host)
+
 _TITLE_MAX_WORDS = 6
 _TITLE_LOOKBACK = 8
 
@@ -103,10 +114,7 @@ def _third_party(
     The page model marks such entries (region ``third-party``); failing that, the
     section title is the nearest short, digit-free block above.
     """
-    try:
-        host = urlsplit(page.url).hostname or ""
-    except ValueError:
-        host = ""
+    host = page_host(page.url)
     if not host or same_site(value.rpartition("@")[2], host):
         return False
     if region == THIRD_PARTY:
@@ -125,11 +133,11 @@ def _third_party(
 def from_links(page: ParsedPage, out: Collector) -> None:
     for link in page.links:
         raw_href = link.raw_href or ""
-        lowered = raw_href.lstrip().lower()
+        stripped = raw_href.lstrip()
         method: Method
-        if lowered.startswith("mailto:"):
+        if stripped[:7].lower() == "mailto:":
             targets, method, obfuscation = _mailto_targets(raw_href), "mailto", None
-        elif "/cdn-cgi/l/email-protection#" in lowered:
+        elif "#" in stripped and "/cdn-cgi/l/email-protection#" in stripped.lower():
             decoded = _cf_decode(raw_href.rpartition("#")[2])
             if decoded is None:
                 continue
