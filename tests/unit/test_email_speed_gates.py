@@ -297,3 +297,26 @@ def test_plain_normalize_agrees_with_the_scan(text: str) -> None:
 def test_plain_normalize_agrees_on_generated_text(text: str) -> None:
     fast, slow = _both(text)
     assert fast == slow
+
+
+# --- scripts that assign nothing are not tokenized ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        "var a = 'info' + '@' + 'kovacsbt.hu';",
+        "a += 'x' + '@y.hu'",
+        "document.write('<a href=\"mailto:' + 'iroda' + '&#64;' + 'kovacsbt.hu\">x</a>')",
+        "document.writeln('info' + '@' + 'kovacsbt.hu')",
+    ],
+)
+def test_script_gate_lets_assignments_and_writes_through(script: str) -> None:
+    assert cloaking._may_assign(script)
+    assert [d.text for d in cloaking.from_scripts([script])]
+
+
+def test_script_gate_skips_json_ld() -> None:
+    script = '{"@context": "https://schema.org", "@type": "Organization", "email": "a@b.hu"}'
+    assert not cloaking._may_assign(script)
+    assert list(cloaking._script_strings(script)) == []

@@ -58,8 +58,11 @@ class PageText:
 
     def __init__(self, page: ParsedPage) -> None:
         self.blocks = page.blocks
-        texts = [fold_width(b.text) for b in self.blocks]  # "sales＠firma.jp" has an "@"
+        texts = [b.text for b in self.blocks]
         joined = "\n".join(texts)
+        if not joined.isascii():  # fold_width leaves ASCII as it is: one test for all blocks
+            texts = [fold_width(t) for t in texts]  # "sales＠firma.jp" has an "@"
+            joined = "\n".join(texts)
         self.lowered = joined.lower()
         if len(self.lowered) != len(joined):  # "İ" lower-cases to two characters
             texts = [t.lower() for t in texts]
