@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from auditor.data import load
 from auditor.extract.emails import cloaking, extract_emails, scan
 from auditor.extract.emails.collect import PageText
-from auditor.extract.emails.gate import _plain
+from auditor.extract.emails.gate import _plain, _validate
 from auditor.extract.emails.labels import label_from_text
 from auditor.extract.emails.rules import email_rules
 from auditor.extract.emails.sources import _may_cloak_in_markup
@@ -320,3 +320,20 @@ def test_script_gate_skips_json_ld() -> None:
     script = '{"@context": "https://schema.org", "@type": "Organization", "email": "a@b.hu"}'
     assert not cloaking._may_assign(script)
     assert list(cloaking._script_strings(script)) == []
+
+
+@pytest.mark.parametrize(
+    ("address", "kept"),
+    [
+        ("abc@sentry.io", False),
+        ("abc@o12.ingest.sentry.io", False),
+        ("abc@x.bugsnag.com", False),
+        ("info@notsentry.io", True),
+        ("info@sentry.io.hu", True),
+        ("info@firma.local", False),
+        ("info@localfirma.hu", True),
+    ],
+)
+def test_tracking_and_special_use_domains_by_label(address: str, kept: bool) -> None:
+    """A tracker's domain or its subdomains go; a name merely ending in its letters stays."""
+    assert (_validate(address) is not None) is kept

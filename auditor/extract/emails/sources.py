@@ -39,6 +39,10 @@ def _cf_decode(hexstr: str) -> str | None:
         return None
 
 
+_MAILTO = re.compile(r"^mailto:(?://)?", re.IGNORECASE)
+_RECIPIENTS = re.compile(r"[,;]")
+
+
 def _mailto_targets(href: str) -> list[tuple[str, str]]:
     """(recipient, field) pairs of a mailto URL, cleaned of junk around them.
 
@@ -46,19 +50,19 @@ def _mailto_targets(href: str) -> list[tuple[str, str]]:
     ``?cc=`` / ``&bcc=``, a query wrongly started with ``&``, percent-encoding.
     """
     s = INVISIBLE.sub("", href or "").strip()
-    s = re.sub(r"^mailto:(?://)?", "", s, flags=re.IGNORECASE)
+    s = _MAILTO.sub("", s)
     if "?" in s:
         addr, _, query = s.partition("?")
     elif "&" in s and "=" in s.partition("&")[2]:
         addr, _, query = s.partition("&")
     else:
         addr, query = s, ""
-    out = [(p, "to") for p in re.split(r"[,;]", unquote(addr))]
+    out = [(p, "to") for p in _RECIPIENTS.split(unquote(addr))]
     for part in query.split("&"):
         key, _, val = part.partition("=")
         key = unquote(key).strip().lower()
         if key in ("to", "cc", "bcc"):
-            out += [(p, key) for p in re.split(r"[,;]", unquote(val))]
+            out += [(p, key) for p in _RECIPIENTS.split(unquote(val))]
     return [(p.strip(), f) for p, f in out if p.strip()]
 
 
