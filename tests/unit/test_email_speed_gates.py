@@ -21,10 +21,11 @@ from auditor.extract.emails import cloaking, extract_emails, scan
 from auditor.extract.emails.collect import PageText
 from auditor.extract.emails.gate import _plain, _validate
 from auditor.extract.emails.labels import label_from_text
-from auditor.extract.emails.rules import email_rules
+from auditor.extract.emails.rules import email_rules, keyword_trie
 from auditor.extract.emails.sources import _may_cloak_in_markup
 from auditor.extract.page import ParsedPage, parse_page
 from auditor.extract.tree import DEEP_SCAN_TAGS
+from auditor.text import fold
 
 
 def _full(address: str) -> tuple[str, str] | None:
@@ -337,3 +338,26 @@ def test_script_gate_skips_json_ld() -> None:
 def test_tracking_and_special_use_domains_by_label(address: str, kept: bool) -> None:
     """A tracker's domain or its subdomains go; a name merely ending in its letters stays."""
     assert (_validate(address) is not None) is kept
+
+
+def _any_label_pattern(text: str) -> bool:
+    return any(pattern.search(text) for _name, pattern in email_rules().label_keywords)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_keywords() + [" ", "x", "-", "a", "1", "é"]), max_size=6).map("".join))
+def test_label_trie_matches_where_a_label_pattern_does(text: str) -> None:
+    folded = fold(text)
+    assert (email_rules().any_label_keyword.search(folded) is not None) == _any_label_pattern(folded)
+
+
+@pytest.mark.parametrize("text", ["hr", "hr dept", "hrx", "xhr", "dpo:", "sales", "salesteam", "presse"])
+def test_label_trie_keeps_short_words_whole(text: str) -> None:
+    assert (email_rules().any_label_keyword.search(text) is not None) == _any_label_pattern(text)
+
+
+def test_label_trie_a_stem_wins_over_a_whole_word_spelled_alike() -> None:
+    """"ab" must end a word, "áb́" (four characters, folded to "ab") is a stem: "abc" matches."""
+    for words in (["ab", "a\u0301b\u0301"], ["a\u0301b\u0301", "ab"]):
+        assert keyword_trie(words).search("abc")
+        assert not keyword_trie(words[:1] if words[0] == "ab" else words[1:]).search("abc")

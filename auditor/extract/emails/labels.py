@@ -14,13 +14,16 @@ from auditor.text import fold
 log = logging.getLogger(__package__)
 
 
+_DIGITS = re.compile(r"\d+")
+
+
 def _tokens(local: str) -> list[str]:
-    return [t for t in (re.sub(r"\d+", "", p) for p in TOKEN_SPLIT.split(local)) if t]
+    return [t for t in (_DIGITS.sub("", p) for p in TOKEN_SPLIT.split(local)) if t]
 
 
 def is_role(local: str) -> bool:
     rules = email_rules()
-    if local in rules.role_words or re.sub(r"\d+", "", local) in rules.role_words:
+    if local in rules.role_words or _DIGITS.sub("", local) in rules.role_words:
         return True
     if any(t in rules.role_words for t in _tokens(local)):
         return True
@@ -86,7 +89,7 @@ def _name_like(token: str) -> bool:
         head, tail = token[:i], token[i:]
         if (len(head) == 1 or head in rules.first_names) and _surname(tail):
             return True  # jkowalski, peterhorvath
-        if _surname(head) and (len(tail) == 1 or tail in rules.first_names):
+        if (len(tail) == 1 or tail in rules.first_names) and _surname(head):
             return True  # kovacsp, kovacspeter
     return False
 
@@ -137,7 +140,7 @@ def classify_address(address: str) -> str:
 def _label_from_local(local: str) -> str | None:
     rules = email_rules()
     local = fold(local.split("+", 1)[0])
-    for key in (local, re.sub(r"\d+", "", local), *_tokens(local)):
+    for key in (local, _DIGITS.sub("", local), *_tokens(local)):
         if key in rules.label_locals:
             return rules.label_locals[key]
     # The first entry that starts the local part, or (6+ letters) ends it: "salesteam" is
@@ -157,20 +160,14 @@ label_from_local = PageMemo(_label_from_local)
 _OTHER_ADDRESS = re.compile(r"\S+@\S+")
 
 
-@cache
-def _any_keyword(keywords: tuple[tuple[str, re.Pattern[str]], ...]) -> re.Pattern[str]:
-    """Every label's keyword pattern in one: one scan finds whether any label is named."""
-    return re.compile("|".join(f"(?:{pattern.pattern})" for _name, pattern in keywords))
-
-
 def label_from_text(before: str, after: str = "") -> str | None:
     """The label whose keyword is nearest before the address (or right after it,
     in brackets or after a dash: ``info@x.hu (customer service)``)."""
     before = _OTHER_ADDRESS.sub(" ", fold(before))
     after = _OTHER_ADDRESS.sub(" ", fold(after))
     tail_ok = after.lstrip()[:1] in ("(", "-", "–", "—", ":")
-    # Safe: the union matches where any label's pattern does, so a miss means none would.
-    anywhere = _any_keyword(email_rules().label_keywords)
+    # Safe: the trie matches where any label's pattern does, so a miss means none would.
+    anywhere = email_rules().any_label_keyword
     if anywhere.search(before) is None and not (tail_ok and anywhere.search(after)):
         return None
     best: tuple[int, str] | None = None

@@ -64,6 +64,7 @@ class _Rules:
     label_locals: dict[str, str]
     label_prefixes: tuple[tuple[str, str], ...]
     label_keywords: tuple[tuple[str, re.Pattern[str]], ...]
+    any_label_keyword: re.Pattern[str]  # a trie of every label's keywords: a yes/no gate
     first_names: frozenset[str]
     last_names: frozenset[str]
     placeholder_domains: frozenset[str]
@@ -80,6 +81,31 @@ def _word_policies(entries: list[dict[str, Any]]) -> dict[str, tuple[str, str | 
         for word in entry.get("words", []):
             policies[word.lower()] = (entry.get("bare", "never"), entry.get("upper"))
     return policies
+
+
+def keyword_trie(words: Iterable[str]) -> re.Pattern[str]:
+    """Where any of ``words`` matches as :func:`_keyword_pattern` reads it, as a trie.
+
+    For a yes/no search only: it matches at the same places as the plain alternation, but
+    not always the same word. The engine tries an alternation's branches one by one at
+    every position; branching on one character at a time, it skips all words but the few
+    starting with the character there.
+    """
+    trie: dict[str, Any] = {}
+    for w in set(words):
+        node = trie
+        for ch in fold(w):
+            node = node.setdefault(ch, {})
+        # "" marks a word's end: True when it must end a word, False when a stem
+        node[""] = node.get("", True) and len(w) <= 3
+
+    def emit(node: dict[str, Any]) -> str:
+        alts = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
+        if "" in node:
+            alts.append(r"\b" if node[""] else "")
+        return alts[0] if len(alts) == 1 else f"(?:{'|'.join(alts)})"
+
+    return re.compile(rf"(?<!\w){emit(trie)}")
 
 
 def _keyword_pattern(words: Iterable[str]) -> re.Pattern[str]:
@@ -152,6 +178,9 @@ def email_rules() -> _Rules:
         label_locals=label_locals,
         label_prefixes=label_prefixes,
         label_keywords=tuple(keywords),
+        any_label_keyword=keyword_trie(
+            w for entry in data["labels"].values() for w in entry.get("keywords", [])
+        ),
         first_names=frozenset(fold(w) for w in names["first"]),
         last_names=frozenset(fold(w) for w in names["last"]),
         placeholder_domains=frozenset(d.lower() for d in reject["placeholder_domains"]),

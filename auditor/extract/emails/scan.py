@@ -184,10 +184,14 @@ def scan_text(text: str) -> list[_Hit]:
     return hits
 
 
+_ENCODED_SPACE = re.compile(r"%(?:20|09|0[aAdD])")
+_ANGLE = re.compile(r"<([^<>]*@[^<>]*)>")
+
+
 def clean_text(text: str) -> str:
     text = INVISIBLE.sub("", text)
     if "%" in text:
-        text = re.sub(r"%(?:20|09|0[aAdD])", " ", text)
+        text = _ENCODED_SPACE.sub(" ", text)
     return text
 
 
@@ -221,7 +225,7 @@ def normalize_address(text: str) -> str | None:
             s = s[7:].lstrip("/").split("?", 1)[0]
         if "%" in s:
             s = unquote(s)
-        angle = re.search(r"<([^<>]*@[^<>]*)>", s)
+        angle = _ANGLE.search(s)
         if angle:
             s = angle.group(1)
         s = s.strip().strip(_WRAPPERS).strip().rstrip(".")
