@@ -21,9 +21,10 @@ from auditor.extract.emails import cloaking, extract_emails, scan
 from auditor.extract.emails.collect import PageText
 from auditor.extract.emails.gate import _plain, _validate
 from auditor.extract.emails.labels import label_from_text
-from auditor.extract.emails.rules import email_rules, keyword_trie
+from auditor.extract.emails.rules import _keyword_pattern, email_rules, keyword_trie
 from auditor.extract.emails.sources import _may_cloak_in_markup
 from auditor.extract.page import ParsedPage, parse_page
+from auditor.extract.sections import third_party_words
 from auditor.extract.tree import DEEP_SCAN_TAGS
 from auditor.text import fold
 
@@ -361,3 +362,20 @@ def test_label_trie_a_stem_wins_over_a_whole_word_spelled_alike() -> None:
     for words in (["ab", "a\u0301b\u0301"], ["a\u0301b\u0301", "ab"]):
         assert keyword_trie(words).search("abc")
         assert not keyword_trie(words[:1] if words[0] == "ab" else words[1:]).search("abc")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_keywords() + [" ", "x", "-", "1"]), max_size=5).map("".join))
+def test_each_label_gate_matches_where_its_pattern_does(text: str) -> None:
+    folded = fold(text)
+    rules = email_rules()
+    for (_name, pattern), gate in zip(rules.label_keywords, rules.label_gates, strict=True):
+        assert (gate.search(folded) is not None) == (pattern.search(folded) is not None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(sorted(third_party_words()) + [" ", "x", "-"]), max_size=4).map("".join))
+def test_third_party_trie_matches_where_the_words_do(text: str) -> None:
+    folded = fold(text)
+    plain = _keyword_pattern(third_party_words())
+    assert (email_rules().third_party.search(folded) is not None) == (plain.search(folded) is not None)

@@ -171,12 +171,14 @@ def label_from_text(before: str, after: str = "") -> str | None:
     if anywhere.search(before) is None and not (tail_ok and anywhere.search(after)):
         return None
     best: tuple[int, str] | None = None
-    for name, pattern in email_rules().label_keywords:
-        for m in pattern.finditer(before):
+    rules = email_rules()
+    for (name, pattern), gate in zip(rules.label_keywords, rules.label_gates, strict=True):
+        # the gate matches where the pattern does (not always the same word): a miss skips it
+        for m in pattern.finditer(before) if gate.search(before) else ():
             dist = len(before) - m.end()
             if best is None or dist < best[0]:
                 best = (dist, name)
-        if tail_ok:
+        if tail_ok and gate.search(after):
             hit = pattern.search(after)
             if hit and (best is None or hit.start() + 40 < best[0]):
                 best = (hit.start() + 40, name)

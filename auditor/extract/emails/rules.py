@@ -65,6 +65,7 @@ class _Rules:
     label_prefixes: tuple[tuple[str, str], ...]
     label_keywords: tuple[tuple[str, re.Pattern[str]], ...]
     any_label_keyword: re.Pattern[str]  # a trie of every label's keywords: a yes/no gate
+    label_gates: tuple[re.Pattern[str], ...]  # each label's keywords as a trie, in that order
     first_names: frozenset[str]
     last_names: frozenset[str]
     placeholder_domains: frozenset[str]
@@ -72,7 +73,7 @@ class _Rules:
     no_reply_locals: tuple[str, ...]
     tracking_domains: tuple[str, ...]
     file_extensions: frozenset[str]
-    third_party: re.Pattern[str]
+    third_party: re.Pattern[str]  # a trie: whether a third party is named, not which word
 
 
 def _word_policies(entries: list[dict[str, Any]]) -> dict[str, tuple[str, str | None]]:
@@ -148,11 +149,13 @@ def email_rules() -> _Rules:
 
     label_locals: dict[str, str] = {}
     keywords: list[tuple[str, re.Pattern[str]]] = []
+    gates: list[re.Pattern[str]] = []
     for name, entry in data["labels"].items():
         for word in entry.get("locals", []):
             label_locals.setdefault(fold(word), name)
         if entry.get("keywords"):
             keywords.append((name, _keyword_pattern(entry["keywords"])))
+            gates.append(keyword_trie(entry["keywords"]))
     label_prefixes = tuple(
         sorted(((w, n) for w, n in label_locals.items() if len(w) >= 5), key=lambda p: -len(p[0]))
     )
@@ -178,6 +181,7 @@ def email_rules() -> _Rules:
         label_locals=label_locals,
         label_prefixes=label_prefixes,
         label_keywords=tuple(keywords),
+        label_gates=tuple(gates),
         any_label_keyword=keyword_trie(
             w for entry in data["labels"].values() for w in entry.get("keywords", [])
         ),
@@ -188,5 +192,5 @@ def email_rules() -> _Rules:
         no_reply_locals=tuple(fold(w) for w in reject["no_reply_locals"]),
         tracking_domains=tuple(d.lower() for d in reject["tracking_domains"]),
         file_extensions=frozenset(e.lower() for e in reject["file_extensions"]),
-        third_party=_keyword_pattern(third_party_words()),
+        third_party=keyword_trie(third_party_words()),
     )
