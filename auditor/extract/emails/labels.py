@@ -29,7 +29,7 @@ def is_role(local: str) -> bool:
         return True
     return any(
         local.startswith(words) or local.endswith(words)
-        for length, words in _by_length(rules.role_prefixes)
+        for length, words in _role_prefixes_by_length()
         if length < len(local)
     )
 
@@ -65,6 +65,21 @@ def _affix_sizes(pairs: tuple[tuple[str, str], ...]) -> tuple[tuple[int, ...], t
     """The lengths of ``_affix_index``'s start words and of its end words."""
     starts, ends, _empty = _affix_index(pairs)
     return tuple(sorted({len(w) for w in starts})), tuple(sorted({len(w) for w in ends}))
+
+
+# Built once, looked up without an argument: a cache keyed on the rules' long tuples would
+# hash them again on every call.
+@cache
+def _role_prefixes_by_length() -> tuple[tuple[int, tuple[str, ...]], ...]:
+    return _by_length(email_rules().role_prefixes)
+
+
+@cache
+def _label_affixes() -> tuple[
+    tuple[dict[str, int], dict[str, int], int | None], tuple[tuple[int, ...], tuple[int, ...]]
+]:
+    pairs = email_rules().label_prefixes
+    return _affix_index(pairs), _affix_sizes(pairs)
 
 
 def _surname(token: str) -> bool:
@@ -145,8 +160,7 @@ def _label_from_local(local: str) -> str | None:
             return rules.label_locals[key]
     # The first entry that starts the local part, or (6+ letters) ends it: "salesteam" is
     # sales; "express" and "multimedia" are not press. Looked up by the part's own starts and ends.
-    starts, ends, empty = _affix_index(rules.label_prefixes)
-    start_sizes, end_sizes = _affix_sizes(rules.label_prefixes)
+    (starts, ends, empty), (start_sizes, end_sizes) = _label_affixes()
     # only the lengths some word has can match: the rest of 1..len(local) finds nothing
     found = [starts.get(local[:n]) for n in start_sizes if n <= len(local)]
     found += [ends.get(local[-n:]) for n in end_sizes if n <= len(local)]
