@@ -379,3 +379,27 @@ def test_third_party_trie_matches_where_the_words_do(text: str) -> None:
     folded = fold(text)
     plain = _keyword_pattern(third_party_words())
     assert (email_rules().third_party.search(folded) is not None) == (plain.search(folded) is not None)
+
+
+# --- _judge's literal path: a match without spaces or opening brackets is plain -----------
+
+
+def _scan_both(text: str) -> tuple[list[object], list[object]]:
+    fast = scan.scan_text(text)
+    saved = scan._SPACE_OR_OPEN
+    scan._SPACE_OR_OPEN = re.compile(r"[\s\S]")  # every match takes the full path
+    try:
+        slow = scan.scan_text(text)
+    finally:
+        scan._SPACE_OR_OPEN = saved
+    return fast, slow
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_SCAN_PIECES + ["[at]", " pont ", "{dot}", "<", "\u3000"]),
+                max_size=16).map("".join))
+@example("info@firma.hu, iroda(at)firma.hu, a [dot] b@x.hu, c@x(dot)hu, d @ x.hu, e at x dot hu")
+@example("john.smith@firma.co.uk és info@firma.hu pont ma")
+def test_literal_judge_path_changes_no_hit(text: str) -> None:
+    fast, slow = _scan_both(text)
+    assert fast == slow

@@ -68,10 +68,17 @@ def _policy(word: str, policies: dict[str, tuple[str, str | None]], local: str) 
     return bare
 
 
+_SPACE_OR_OPEN = re.compile(r"[\s\[\(\{<]")
+
+
 def _judge(text: str, m: re.Match[str]) -> tuple[str, str, bool] | None:
     """(address, form, obfuscated) for a regex match, or None if the form is unsafe."""
     rules = email_rules()
     local_raw, at_raw, domain_raw = m.group("local"), m.group("at"), m.group("domain")
+    if at_raw == "@" and not _SPACE_OR_OPEN.search(m.group(0)):
+        # Safe: every at or dot word form holds a space or an opening bracket; without one
+        # the steps below find a literal "@", no dot words and nothing to replace.
+        return f"{local_raw}@{domain_raw}", "plain", False
     at_form, at_word = _separator_word(at_raw)
     dot_seps = [_separator_word(s.group(0)) for s in rules.dot_obfuscated.finditer(domain_raw)]
     policies: list[str] = []
@@ -163,7 +170,7 @@ def scan_text(text: str) -> list[_Hit]:
         return []
     text = text[:MAX_TEXT]
     rules = email_rules()
-    if not rules.at_hint.search(text):
+    if "@" not in text and not rules.at_hint.search(text):  # the hint's first branch, in C
         return []
     hits: list[_Hit] = []
     pos = 0
