@@ -384,7 +384,7 @@ def test_third_party_trie_matches_where_the_words_do(text: str) -> None:
 # --- _judge's literal path: a match without spaces or opening brackets is plain -----------
 
 
-def _scan_both(text: str) -> tuple[list[object], list[object]]:
+def _scan_both(text: str) -> tuple[list[scan._Hit], list[scan._Hit]]:
     fast = scan.scan_text(text)
     saved = scan._SPACE_OR_OPEN
     scan._SPACE_OR_OPEN = re.compile(r"[\s\S]")  # every match takes the full path
