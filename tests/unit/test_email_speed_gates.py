@@ -26,7 +26,7 @@ from auditor.extract.emails.sources import _may_cloak_in_markup
 from auditor.extract.page import ParsedPage, parse_page
 from auditor.extract.sections import third_party_words
 from auditor.extract.tree import DEEP_SCAN_TAGS
-from auditor.text import fold
+from auditor.text import fold, fold_width
 
 
 def _full(address: str) -> tuple[str, str] | None:
@@ -403,3 +403,28 @@ def _scan_both(text: str) -> tuple[list[scan._Hit], list[scan._Hit]]:
 def test_literal_judge_path_changes_no_hit(text: str) -> None:
     fast, slow = _scan_both(text)
     assert fast == slow
+
+
+# --- the page text folds its blocks in one pass: same text, same block ends ----------------
+
+
+def _reference_page_text(texts: list[str]) -> tuple[str, list[int]]:
+    folded = [fold_width(t) for t in texts]
+    joined = "\n".join(folded)
+    lowered = joined.lower()
+    if len(lowered) != len(joined):
+        folded = [t.lower() for t in folded]
+        lowered = "\n".join(folded)
+    ends, total = [], 0
+    for t in folded:
+        total += len(t) + 1
+        ends.append(total)
+    return lowered, ends
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(["a", "B", "@", "\uff20", "\uff41", "\u0663", "\u0130", " ", "é", "\n"]),
+                         max_size=8).map("".join), max_size=6))
+def test_page_text_folds_as_its_blocks_do(texts: list[str]) -> None:
+    text = _page_text(texts)
+    assert (text.lowered, text.ends) == _reference_page_text(texts)

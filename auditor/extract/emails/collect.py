@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import accumulate
+from operator import add
 from typing import Any
 
 from auditor.extract.emails.rules import METHOD_RANK, email_rules
@@ -59,15 +60,15 @@ class PageText:
     def __init__(self, page: ParsedPage) -> None:
         self.blocks = page.blocks
         texts = [b.text for b in self.blocks]
-        joined = "\n".join(texts)
-        if not joined.isascii():  # fold_width leaves ASCII as it is: one test for all blocks
-            texts = [fold_width(t) for t in texts]  # "sales＠firma.jp" has an "@"
-            joined = "\n".join(texts)
+        # "sales＠firma.jp" has an "@". fold_width maps character for character and leaves
+        # "\n" alone, so the joined text folds as its blocks do, in one C-level pass.
+        joined = fold_width("\n".join(texts))
         self.lowered = joined.lower()
         if len(self.lowered) != len(joined):  # "İ" lower-cases to two characters
-            texts = [t.lower() for t in texts]
+            texts = [fold_width(t).lower() for t in texts]
             self.lowered = "\n".join(texts)
-        self.ends = list(accumulate(len(t) + 1 for t in texts))
+        # each block's end offset, its newline included: running sums of len(t) + 1
+        self.ends = list(map(add, accumulate(map(len, texts)), range(1, len(texts) + 1)))
 
     def block_at(self, offset: int) -> int:
         return bisect_right(self.ends, offset)
