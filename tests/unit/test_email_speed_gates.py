@@ -17,7 +17,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from auditor.data import load
-from auditor.extract.emails import cloaking, extract_emails, scan
+from auditor.extract.emails import cloaking, extract_emails, scan, sources
 from auditor.extract.emails.collect import PageText
 from auditor.extract.emails.gate import _plain, _validate
 from auditor.extract.emails.labels import label_from_text
@@ -428,3 +428,29 @@ def _reference_page_text(texts: list[str]) -> tuple[str, list[int]]:
 def test_page_text_folds_as_its_blocks_do(texts: list[str]) -> None:
     text = _page_text(texts)
     assert (text.lowered, text.ends) == _reference_page_text(texts)
+
+
+# --- entity runs grown by a pattern match give the character loop's runs -------------------
+
+
+def _reference_entity_runs(source: str) -> list[tuple[int, str]]:
+    out, done = [], 0
+    for mark in sources._ENTITY_MARK.finditer(source):
+        if mark.start() < done:
+            continue
+        lo = mark.start()
+        while lo > 0 and mark.start() - lo < sources._RUN_REACH and source[lo - 1] in sources._RUN_CHARS:
+            lo -= 1
+        hi = mark.end()
+        while hi < len(source) and hi - mark.end() < sources._RUN_REACH and source[hi] in sources._RUN_CHARS:
+            hi += 1
+        done = hi
+        out.append((lo, source[lo:hi]))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["&#64;", "&#x40;", "&amp;#105;", "info", "a" * 150, " ", "<", "@",
+                                 "-", ".", ";", "é", "&commat;", "x" * 299]), max_size=12).map("".join))
+def test_entity_runs_match_the_character_loop(source: str) -> None:
+    assert list(sources._entity_runs(source)) == _reference_entity_runs(source)

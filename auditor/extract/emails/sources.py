@@ -296,7 +296,14 @@ _HIDDEN_SOURCE = re.compile(
 _ENTITY_MARK = re.compile(r"&(?:amp;)?#[xX]?[0-9a-fA-F]{1,7};?|&(?:commat|period);", re.IGNORECASE)
 _RUN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.+@%-&#;")
 _RUN_REACH = 300
+_RUN = re.compile("[" + "".join(re.escape(c) for c in sorted(_RUN_CHARS)) + "]*")
 _PLACEHOLDER_ATTR = re.compile(r"placeholder\s*=\s*[\"']?\s*$", re.IGNORECASE)
+
+
+def _run_length(text: str, pos: int, endpos: int) -> int:
+    """How many address characters ``text`` has from ``pos`` on, before ``endpos``."""
+    m = _RUN.match(text, pos, endpos)
+    return m.end() - pos if m else 0
 
 
 def _entity_runs(source: str) -> Iterator[tuple[int, str]]:
@@ -309,12 +316,11 @@ def _entity_runs(source: str) -> Iterator[tuple[int, str]]:
     for mark in _ENTITY_MARK.finditer(source):
         if mark.start() < done:
             continue
-        lo = mark.start()
-        while lo > 0 and mark.start() - lo < _RUN_REACH and source[lo - 1] in _RUN_CHARS:
-            lo -= 1
-        hi = mark.end()
-        while hi < len(source) and hi - mark.end() < _RUN_REACH and source[hi] in _RUN_CHARS:
-            hi += 1
+        # up to _RUN_REACH address characters either side, matched in C (backwards on the
+        # reversed stretch before the mark)
+        start, end = mark.start(), mark.end()
+        lo = start - _run_length(source[max(0, start - _RUN_REACH) : start][::-1], 0, _RUN_REACH)
+        hi = end + _run_length(source, end, end + _RUN_REACH)
         done = hi
         yield lo, source[lo:hi]
 
