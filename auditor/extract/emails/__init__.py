@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import urlsplit
 
 from auditor.extract.context import NO_CONTEXT, ExtractContext
 from auditor.extract.emails.collect import Collector
 from auditor.extract.emails.gate import validate
-from auditor.extract.emails.labels import classify_address
+from auditor.extract.emails.labels import classify_address, label_from_local
 from auditor.extract.emails.scan import normalize_address
 from auditor.extract.emails.sources import (
     from_attributes,
@@ -35,6 +34,7 @@ from auditor.extract.emails.sources import (
     from_links,
     from_structured,
     glued,
+    page_host,
     placeholders_of,
 )
 from auditor.extract.page import ParsedPage
@@ -47,10 +47,7 @@ __all__ = ["classify_address", "extract_emails", "normalize_address"]
 
 
 def _build(page: ParsedPage, collector: Collector) -> list[ContactPoint]:
-    try:
-        host = urlsplit(page.url).hostname or ""
-    except ValueError:
-        host = ""
+    host = page_host(page.url)
     placeholders = placeholders_of(page)
     items = list(collector.found.values())
     reliable: dict[str, list[str]] = {}
@@ -91,7 +88,7 @@ def extract_emails(page: ParsedPage, context: ExtractContext = NO_CONTEXT) -> li
     Each source runs guarded so that hostile markup in one (a broken JSON-LD
     block, a huge attribute) cannot lose the others' results; never raises.
     """
-    with validate.scope():
+    with validate.scope(), label_from_local.scope(), page_host.scope():
         return _extract(page)
 
 

@@ -128,6 +128,16 @@ def _script_strings(script: str) -> Iterator[tuple[str, str]]:
         yield value, "reversed" if result[1] else "concat"
 
 
+def _may_assign(script: str) -> bool:
+    """False only when :func:`_script_strings` can yield nothing: JSON-LD and other data.
+
+    Safe: it yields an assignment (an ``=`` or ``+=`` token, which only an "=" in the
+    source makes) or a ``document.write`` call (an identifier token spelled so in the
+    source); the reversal marker put in before tokenizing holds neither.
+    """
+    return "=" in script or "document.write" in script
+
+
 def from_scripts(scripts: list[str]) -> Iterator[Decoded]:
     """Addresses built by inline scripts: Joomla's cloak, concatenation, document.write, reversal, ROT13."""
     budget = MAX_SCRIPTS_TEXT
@@ -140,7 +150,7 @@ def from_scripts(scripts: list[str]) -> Iterator[Decoded]:
         if not any(mark in lowered for mark in _MARKS):
             continue
         joomla = "cloak" in lowered and "addy" in lowered
-        for value, how in _script_strings(script):
+        for value, how in _script_strings(script) if _may_assign(script) else ():
             text = htmllib.unescape(value)
             if "@" in text:
                 yield Decoded(text, "joomla" if joomla else how)

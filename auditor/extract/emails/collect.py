@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import accumulate
+from operator import add
 from typing import Any
-
-import ahocorasick
 
 from auditor.extract.emails.rules import METHOD_RANK, email_rules
 from auditor.extract.page import ParsedPage
@@ -35,20 +35,19 @@ WHITESPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680" + "".join(map(chr, 
 )
 
 
+_HINT_BEFORE = frozenset(WHITESPACE + "[({<")
+
+
 @cache
-def _hint_automaton() -> Any:
-    """``page_hint`` spelled out as literals: "@", or a space or opening bracket, an at-word
-    and a space or closing bracket. Each value is the literal's length."""
-    automaton = ahocorasick.Automaton()
-    automaton.add_word("@", 1)
-    before = WHITESPACE + "[({<"
-    after = WHITESPACE + "])}>"
-    for word in email_rules().at_policy:
-        for b in before:
-            for a in after:
-                automaton.add_word(b + word + a, len(word) + 2)
-    automaton.make_automaton()
-    return automaton
+def _hint_words() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """Each at-word with a pattern for it followed by a space or closing bracket.
+
+    ``page_hint`` spelled out: "@", or a space or opening bracket, an at-word and a space
+    or closing bracket. Each pattern starts with its word, so the engine skips to the
+    word's occurrences; the character before is checked at the few that remain.
+    """
+    after = "[" + "".join(re.escape(c) for c in WHITESPACE + "])}>") + "]"
+    return tuple((w, re.compile(re.escape(w) + after)) for w in email_rules().at_policy)
 
 
 class PageText:
@@ -60,13 +59,16 @@ class PageText:
 
     def __init__(self, page: ParsedPage) -> None:
         self.blocks = page.blocks
-        texts = [fold_width(b.text) for b in self.blocks]  # "sales＠firma.jp" has an "@"
-        joined = "\n".join(texts)
+        texts = [b.text for b in self.blocks]
+        # "sales＠firma.jp" has an "@". fold_width maps character for character and leaves
+        # "\n" alone, so the joined text folds as its blocks do, in one C-level pass.
+        joined = fold_width("\n".join(texts))
         self.lowered = joined.lower()
         if len(self.lowered) != len(joined):  # "İ" lower-cases to two characters
-            texts = [t.lower() for t in texts]
+            texts = [fold_width(t).lower() for t in texts]
             self.lowered = "\n".join(texts)
-        self.ends = list(accumulate(len(t) + 1 for t in texts))
+        # each block's end offset, its newline included: running sums of len(t) + 1
+        self.ends = list(map(add, accumulate(map(len, texts)), range(1, len(texts) + 1)))
 
     def block_at(self, offset: int) -> int:
         return bisect_right(self.ends, offset)
@@ -74,13 +76,26 @@ class PageText:
     def hinted(self) -> Iterator[int]:
         """Indexes of blocks with "@" or a spaced or bracketed at-word.
 
-        Where ``_rules().page_hint.finditer`` starts its matches, found by one Aho-Corasick
-        pass: the regex begins with a class of whitespace and brackets, which the engine
-        tries at every space of the page's prose.
+        Where ``_rules().page_hint.finditer`` starts its matches, found from the "@" and
+        the at-words themselves: the regex begins with a class of whitespace and brackets,
+        which the engine tries at every space of the page's prose.
         """
         last = -1
         end = 0
-        hits = sorted((at - size + 1, size) for at, size in _hint_automaton().iter(self.lowered))
+        low = self.lowered
+        hits: list[tuple[int, int]] = []
+        at = low.find("@")
+        while at >= 0:
+            hits.append((at, 1))
+            at = low.find("@", at + 1)
+        for word, pattern in _hint_words():
+            if word in low:
+                # a word cannot overlap itself across the space after it: finditer sees all
+                for m in pattern.finditer(low):
+                    start = m.start() - 1
+                    if start >= 0 and low[start] in _HINT_BEFORE:
+                        hits.append((start, m.end() - start))
+        hits.sort()
         for start, size in hits:
             if start < end:
                 continue  # finditer's matches do not overlap

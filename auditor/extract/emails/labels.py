@@ -6,6 +6,7 @@ import logging
 import re
 from functools import cache
 
+from auditor.extract.context import PageMemo
 from auditor.extract.emails.rules import TOKEN_SPLIT, email_rules
 from auditor.models import CONTEXT_MAX, clip_context
 from auditor.text import fold
@@ -13,19 +14,22 @@ from auditor.text import fold
 log = logging.getLogger(__package__)
 
 
+_DIGITS = re.compile(r"\d+")
+
+
 def _tokens(local: str) -> list[str]:
-    return [t for t in (re.sub(r"\d+", "", p) for p in TOKEN_SPLIT.split(local)) if t]
+    return [t for t in (_DIGITS.sub("", p) for p in TOKEN_SPLIT.split(local)) if t]
 
 
 def is_role(local: str) -> bool:
     rules = email_rules()
-    if local in rules.role_words or re.sub(r"\d+", "", local) in rules.role_words:
+    if local in rules.role_words or _DIGITS.sub("", local) in rules.role_words:
         return True
     if any(t in rules.role_words for t in _tokens(local)):
         return True
     return any(
         local.startswith(words) or local.endswith(words)
-        for length, words in _by_length(rules.role_prefixes)
+        for length, words in _role_prefixes_by_length()
         if length < len(local)
     )
 
@@ -56,6 +60,28 @@ def _affix_index(pairs: tuple[tuple[str, str], ...]) -> tuple[dict[str, int], di
     return starts, ends, empty
 
 
+@cache
+def _affix_sizes(pairs: tuple[tuple[str, str], ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The lengths of ``_affix_index``'s start words and of its end words."""
+    starts, ends, _empty = _affix_index(pairs)
+    return tuple(sorted({len(w) for w in starts})), tuple(sorted({len(w) for w in ends}))
+
+
+# Built once, looked up without an argument: a cache keyed on the rules' long tuples would
+# hash them again on every call.
+@cache
+def _role_prefixes_by_length() -> tuple[tuple[int, tuple[str, ...]], ...]:
+    return _by_length(email_rules().role_prefixes)
+
+
+@cache
+def _label_affixes() -> tuple[
+    tuple[dict[str, int], dict[str, int], int | None], tuple[tuple[int, ...], tuple[int, ...]]
+]:
+    pairs = email_rules().label_prefixes
+    return _affix_index(pairs), _affix_sizes(pairs)
+
+
 def _surname(token: str) -> bool:
     """Common surname, also in its feminine form (kowalska, novakova, ivanova)."""
     last = email_rules().last_names
@@ -78,7 +104,7 @@ def _name_like(token: str) -> bool:
         head, tail = token[:i], token[i:]
         if (len(head) == 1 or head in rules.first_names) and _surname(tail):
             return True  # jkowalski, peterhorvath
-        if _surname(head) and (len(tail) == 1 or tail in rules.first_names):
+        if (len(tail) == 1 or tail in rules.first_names) and _surname(head):
             return True  # kovacsp, kovacspeter
     return False
 
@@ -126,20 +152,24 @@ def classify_address(address: str) -> str:
     return "role"
 
 
-def label_from_local(local: str) -> str | None:
+def _label_from_local(local: str) -> str | None:
     rules = email_rules()
     local = fold(local.split("+", 1)[0])
-    for key in (local, re.sub(r"\d+", "", local), *_tokens(local)):
+    for key in (local, _DIGITS.sub("", local), *_tokens(local)):
         if key in rules.label_locals:
             return rules.label_locals[key]
     # The first entry that starts the local part, or (6+ letters) ends it: "salesteam" is
     # sales; "express" and "multimedia" are not press. Looked up by the part's own starts and ends.
-    starts, ends, empty = _affix_index(rules.label_prefixes)
-    found = [starts.get(local[:n]) for n in range(1, len(local) + 1)]
-    found += [ends.get(local[-n:]) for n in range(6, len(local) + 1)]
+    (starts, ends, empty), (start_sizes, end_sizes) = _label_affixes()
+    # only the lengths some word has can match: the rest of 1..len(local) finds nothing
+    found = [starts.get(local[:n]) for n in start_sizes if n <= len(local)]
+    found += [ends.get(local[-n:]) for n in end_sizes if n <= len(local)]
     first = min((i for i in [empty, *found] if i is not None), default=None)
     return rules.label_prefixes[first][1] if first is not None else None
 
+
+# one page shows an address in its link, its text and its markup: its label is read once
+label_from_local = PageMemo(_label_from_local)
 
 _OTHER_ADDRESS = re.compile(r"\S+@\S+")
 
@@ -150,13 +180,19 @@ def label_from_text(before: str, after: str = "") -> str | None:
     before = _OTHER_ADDRESS.sub(" ", fold(before))
     after = _OTHER_ADDRESS.sub(" ", fold(after))
     tail_ok = after.lstrip()[:1] in ("(", "-", "–", "—", ":")
+    # Safe: the trie matches where any label's pattern does, so a miss means none would.
+    anywhere = email_rules().any_label_keyword
+    if anywhere.search(before) is None and not (tail_ok and anywhere.search(after)):
+        return None
     best: tuple[int, str] | None = None
-    for name, pattern in email_rules().label_keywords:
-        for m in pattern.finditer(before):
+    rules = email_rules()
+    for (name, pattern), gate in zip(rules.label_keywords, rules.label_gates, strict=True):
+        # the gate matches where the pattern does (not always the same word): a miss skips it
+        for m in pattern.finditer(before) if gate.search(before) else ():
             dist = len(before) - m.end()
             if best is None or dist < best[0]:
                 best = (dist, name)
-        if tail_ok:
+        if tail_ok and gate.search(after):
             hit = pattern.search(after)
             if hit and (best is None or hit.start() + 40 < best[0]):
                 best = (hit.start() + 40, name)

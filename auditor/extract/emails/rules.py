@@ -64,6 +64,8 @@ class _Rules:
     label_locals: dict[str, str]
     label_prefixes: tuple[tuple[str, str], ...]
     label_keywords: tuple[tuple[str, re.Pattern[str]], ...]
+    any_label_keyword: re.Pattern[str]  # a trie of every label's keywords: a yes/no gate
+    label_gates: tuple[re.Pattern[str], ...]  # each label's keywords as a trie, in that order
     first_names: frozenset[str]
     last_names: frozenset[str]
     placeholder_domains: frozenset[str]
@@ -71,7 +73,7 @@ class _Rules:
     no_reply_locals: tuple[str, ...]
     tracking_domains: tuple[str, ...]
     file_extensions: frozenset[str]
-    third_party: re.Pattern[str]
+    third_party: re.Pattern[str]  # a trie: whether a third party is named, not which word
 
 
 def _word_policies(entries: list[dict[str, Any]]) -> dict[str, tuple[str, str | None]]:
@@ -80,6 +82,31 @@ def _word_policies(entries: list[dict[str, Any]]) -> dict[str, tuple[str, str | 
         for word in entry.get("words", []):
             policies[word.lower()] = (entry.get("bare", "never"), entry.get("upper"))
     return policies
+
+
+def keyword_trie(words: Iterable[str]) -> re.Pattern[str]:
+    """Where any of ``words`` matches as :func:`_keyword_pattern` reads it, as a trie.
+
+    For a yes/no search only: it matches at the same places as the plain alternation, but
+    not always the same word. The engine tries an alternation's branches one by one at
+    every position; branching on one character at a time, it skips all words but the few
+    starting with the character there.
+    """
+    trie: dict[str, Any] = {}
+    for w in set(words):
+        node = trie
+        for ch in fold(w):
+            node = node.setdefault(ch, {})
+        # "" marks a word's end: True when it must end a word, False when a stem
+        node[""] = node.get("", True) and len(w) <= 3
+
+    def emit(node: dict[str, Any]) -> str:
+        alts = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
+        if "" in node:
+            alts.append(r"\b" if node[""] else "")
+        return alts[0] if len(alts) == 1 else f"(?:{'|'.join(alts)})"
+
+    return re.compile(rf"(?<!\w){emit(trie)}")
 
 
 def _keyword_pattern(words: Iterable[str]) -> re.Pattern[str]:
@@ -105,7 +132,9 @@ def email_rules() -> _Rules:
     at_bare = rf"\s+(?:{_alternation(bareable(at_policy))})\s+"
     dot_bracket = rf"\s*{_OPEN}\s*(?:{_alternation(dot_policy)}|\.)\s*{_CLOSE}\s*"
     dot_bare = rf"\s+(?:{_alternation(bareable(dot_policy))})\s+"
-    atom = r"\w[\w+'-]*"
+    # possessive: what may follow an atom (".", a space, a bracket, "@") is never one of its
+    # characters, so giving some back cannot help a match; trying to costs a scan per word
+    atom = r"\w[\w+'-]*+"
     label = r"[^\W_](?:[\w-]*[^\W_])?"
     local = rf"{atom}(?:(?:\.|{dot_bracket}){atom})*"
     at = rf"(?:{at_bracket}|{at_bare}|\s*@\s*)"
@@ -120,11 +149,13 @@ def email_rules() -> _Rules:
 
     label_locals: dict[str, str] = {}
     keywords: list[tuple[str, re.Pattern[str]]] = []
+    gates: list[re.Pattern[str]] = []
     for name, entry in data["labels"].items():
         for word in entry.get("locals", []):
             label_locals.setdefault(fold(word), name)
         if entry.get("keywords"):
             keywords.append((name, _keyword_pattern(entry["keywords"])))
+            gates.append(keyword_trie(entry["keywords"]))
     label_prefixes = tuple(
         sorted(((w, n) for w, n in label_locals.items() if len(w) >= 5), key=lambda p: -len(p[0]))
     )
@@ -150,6 +181,10 @@ def email_rules() -> _Rules:
         label_locals=label_locals,
         label_prefixes=label_prefixes,
         label_keywords=tuple(keywords),
+        label_gates=tuple(gates),
+        any_label_keyword=keyword_trie(
+            w for entry in data["labels"].values() for w in entry.get("keywords", [])
+        ),
         first_names=frozenset(fold(w) for w in names["first"]),
         last_names=frozenset(fold(w) for w in names["last"]),
         placeholder_domains=frozenset(d.lower() for d in reject["placeholder_domains"]),
@@ -157,5 +192,5 @@ def email_rules() -> _Rules:
         no_reply_locals=tuple(fold(w) for w in reject["no_reply_locals"]),
         tracking_domains=tuple(d.lower() for d in reject["tracking_domains"]),
         file_extensions=frozenset(e.lower() for e in reject["file_extensions"]),
-        third_party=_keyword_pattern(third_party_words()),
+        third_party=keyword_trie(third_party_words()),
     )

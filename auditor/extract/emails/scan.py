@@ -68,10 +68,17 @@ def _policy(word: str, policies: dict[str, tuple[str, str | None]], local: str) 
     return bare
 
 
+_SPACE_OR_OPEN = re.compile(r"[\s\[\(\{<]")
+
+
 def _judge(text: str, m: re.Match[str]) -> tuple[str, str, bool] | None:
     """(address, form, obfuscated) for a regex match, or None if the form is unsafe."""
     rules = email_rules()
     local_raw, at_raw, domain_raw = m.group("local"), m.group("at"), m.group("domain")
+    if at_raw == "@" and not _SPACE_OR_OPEN.search(m.group(0)):
+        # Safe: every at or dot word form holds a space or an opening bracket; without one
+        # the steps below find a literal "@", no dot words and nothing to replace.
+        return f"{local_raw}@{domain_raw}", "plain", False
     at_form, at_word = _separator_word(at_raw)
     dot_seps = [_separator_word(s.group(0)) for s in rules.dot_obfuscated.finditer(domain_raw)]
     policies: list[str] = []
@@ -163,7 +170,7 @@ def scan_text(text: str) -> list[_Hit]:
         return []
     text = text[:MAX_TEXT]
     rules = email_rules()
-    if not rules.at_hint.search(text):
+    if "@" not in text and not rules.at_hint.search(text):  # the hint's first branch, in C
         return []
     hits: list[_Hit] = []
     pos = 0
@@ -184,14 +191,23 @@ def scan_text(text: str) -> list[_Hit]:
     return hits
 
 
+_ENCODED_SPACE = re.compile(r"%(?:20|09|0[aAdD])")
+_ANGLE = re.compile(r"<([^<>]*@[^<>]*)>")
+
+
 def clean_text(text: str) -> str:
     text = INVISIBLE.sub("", text)
     if "%" in text:
-        text = re.sub(r"%(?:20|09|0[aAdD])", " ", text)
+        text = _ENCODED_SPACE.sub(" ", text)
     return text
 
 
 _WRAPPERS = "<>\"'()[]{},;:"
+# An ASCII address as the candidate pattern reads it: atoms of the local part, plain labels.
+_PLAIN = re.compile(
+    r"[A-Za-z0-9_][A-Za-z0-9_+'-]*(?:\.[A-Za-z0-9_][A-Za-z0-9_+'-]*)*"
+    r"@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+\Z"
+)
 
 
 def normalize_address(text: str) -> str | None:
@@ -204,12 +220,19 @@ def normalize_address(text: str) -> str | None:
     try:
         if not isinstance(text, str) or not text.strip() or len(text) > 2000:
             return None
+        if _PLAIN.match(text):
+            # Safe: on a bare ASCII address with nothing around it the steps below change
+            # nothing and the scan finds one plain hit spanning it whose value is
+            # ``validate(text)``; when that fails they decide.
+            value = validate(text)
+            if value is not None:
+                return value
         s = clean_text(text.strip())
         if s[:7].lower() == "mailto:":
             s = s[7:].lstrip("/").split("?", 1)[0]
         if "%" in s:
             s = unquote(s)
-        angle = re.search(r"<([^<>]*@[^<>]*)>", s)
+        angle = _ANGLE.search(s)
         if angle:
             s = angle.group(1)
         s = s.strip().strip(_WRAPPERS).strip().rstrip(".")

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from auditor.extract.context import PageMemo
 from auditor.extract.emails import cloaking
 from auditor.extract.emails.collect import Collector, Found, PageText
 from auditor.extract.emails.labels import label_from_local, label_from_text, text_window
@@ -20,6 +21,7 @@ from auditor.extract.emails.rules import (
 )
 from auditor.extract.emails.scan import clean_text, normalize_address, scan_text
 from auditor.extract.page import THIRD_PARTY, ParsedPage
+from auditor.extract.tree import DEEP_SCAN_TAGS
 from auditor.models import Method, clip_context
 from auditor.net.domains import same_site
 from auditor.text import fold, fold_width
@@ -37,6 +39,10 @@ def _cf_decode(hexstr: str) -> str | None:
         return None
 
 
+_MAILTO = re.compile(r"^mailto:(?://)?", re.IGNORECASE)
+_RECIPIENTS = re.compile(r"[,;]")
+
+
 def _mailto_targets(href: str) -> list[tuple[str, str]]:
     """(recipient, field) pairs of a mailto URL, cleaned of junk around them.
 
@@ -44,19 +50,19 @@ def _mailto_targets(href: str) -> list[tuple[str, str]]:
     ``?cc=`` / ``&bcc=``, a query wrongly started with ``&``, percent-encoding.
     """
     s = INVISIBLE.sub("", href or "").strip()
-    s = re.sub(r"^mailto:(?://)?", "", s, flags=re.IGNORECASE)
+    s = _MAILTO.sub("", s)
     if "?" in s:
         addr, _, query = s.partition("?")
     elif "&" in s and "=" in s.partition("&")[2]:
         addr, _, query = s.partition("&")
     else:
         addr, query = s, ""
-    out = [(p, "to") for p in re.split(r"[,;]", unquote(addr))]
+    out = [(p, "to") for p in _RECIPIENTS.split(unquote(addr))]
     for part in query.split("&"):
         key, _, val = part.partition("=")
         key = unquote(key).strip().lower()
         if key in ("to", "cc", "bcc"):
-            out += [(p, key) for p in re.split(r"[,;]", unquote(val))]
+            out += [(p, key) for p in _RECIPIENTS.split(unquote(val))]
     return [(p.strip(), f) for p, f in out if p.strip()]
 
 
@@ -76,6 +82,16 @@ def _block_context(
     j = i + len(needle)
     return text_window(block.text, i, j), block.text[max(0, i - 80) : i], block.region, index
 
+
+def _host(url: str) -> str:
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+
+
+# the page's host name, split from its URL once per page
+page_host = PageMemo(_host)
 
 _TITLE_MAX_WORDS = 6
 _TITLE_LOOKBACK = 8
@@ -102,10 +118,7 @@ def _third_party(
     The page model marks such entries (region ``third-party``); failing that, the
     section title is the nearest short, digit-free block above.
     """
-    try:
-        host = urlsplit(page.url).hostname or ""
-    except ValueError:
-        host = ""
+    host = page_host(page.url)
     if not host or same_site(value.rpartition("@")[2], host):
         return False
     if region == THIRD_PARTY:
@@ -124,11 +137,11 @@ def _third_party(
 def from_links(page: ParsedPage, out: Collector) -> None:
     for link in page.links:
         raw_href = link.raw_href or ""
-        lowered = raw_href.lstrip().lower()
+        stripped = raw_href.lstrip()
         method: Method
-        if lowered.startswith("mailto:"):
+        if stripped[:7].lower() == "mailto:":
             targets, method, obfuscation = _mailto_targets(raw_href), "mailto", None
-        elif "/cdn-cgi/l/email-protection#" in lowered:
+        elif "#" in stripped and "/cdn-cgi/l/email-protection#" in stripped.lower():
             decoded = _cf_decode(raw_href.rpartition("#")[2])
             if decoded is None:
                 continue
@@ -283,7 +296,14 @@ _HIDDEN_SOURCE = re.compile(
 _ENTITY_MARK = re.compile(r"&(?:amp;)?#[xX]?[0-9a-fA-F]{1,7};?|&(?:commat|period);", re.IGNORECASE)
 _RUN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.+@%-&#;")
 _RUN_REACH = 300
+_RUN = re.compile("[" + "".join(re.escape(c) for c in sorted(_RUN_CHARS)) + "]*")
 _PLACEHOLDER_ATTR = re.compile(r"placeholder\s*=\s*[\"']?\s*$", re.IGNORECASE)
+
+
+def _run_length(text: str, pos: int, endpos: int) -> int:
+    """How many address characters ``text`` has from ``pos`` on, before ``endpos``."""
+    m = _RUN.match(text, pos, endpos)
+    return m.end() - pos if m else 0
 
 
 def _entity_runs(source: str) -> Iterator[tuple[int, str]]:
@@ -296,12 +316,11 @@ def _entity_runs(source: str) -> Iterator[tuple[int, str]]:
     for mark in _ENTITY_MARK.finditer(source):
         if mark.start() < done:
             continue
-        lo = mark.start()
-        while lo > 0 and mark.start() - lo < _RUN_REACH and source[lo - 1] in _RUN_CHARS:
-            lo -= 1
-        hi = mark.end()
-        while hi < len(source) and hi - mark.end() < _RUN_REACH and source[hi] in _RUN_CHARS:
-            hi += 1
+        # up to _RUN_REACH address characters either side, matched in C (backwards on the
+        # reversed stretch before the mark)
+        start, end = mark.start(), mark.end()
+        lo = start - _run_length(source[max(0, start - _RUN_REACH) : start][::-1], 0, _RUN_REACH)
+        hi = end + _run_length(source, end, end + _RUN_REACH)
         done = hi
         yield lo, source[lo:hi]
 
@@ -338,16 +357,38 @@ def from_entities(page: ParsedPage, out: Collector) -> None:
             out.add(Found(hit.value, chunk, "text", context, conf, label, details))
 
 
+# The attribute and element names the cloaking decoders query, by a part each must contain
+# (``data-user`` and ``data-name`` come in pairs with ``data-domain``).
+_CLOAK_NAMES = re.compile(r"-(?i:rot13|mailto-token|domain|hidden-mail)")
+
+
+def _may_cloak_in_markup(page: ParsedPage) -> bool:
+    """False only when no element carries a name the cloaking queries ask for.
+
+    Safe: the parser reads element and attribute names from the source as written, only
+    lower-casing ASCII letters, so each name it finds is in ``page.html`` in some case
+    (``re.I`` matches every case). A source deep enough to be flattened before parsing
+    (``DEEP_SCAN_TAGS`` tags or more) can join a name from pieces: it is queried.
+    """
+    html = page.html if isinstance(page.html, str) else ""
+    return html.count("<") >= DEEP_SCAN_TAGS or _CLOAK_NAMES.search(html) is not None
+
+
 def _decoded(page: ParsedPage) -> Iterator[cloaking.Decoded]:
     yield from cloaking.from_scripts([s.text for s in page.scripts if s.src is None and s.text])
     # href="javascript:void(location.href='mail'+'to:info'+'@'+'x.hu')" (Mobile Joomla's cloak)
     yield from cloaking.from_scripts(
         [h for link in page.links if (h := link.raw_href.strip()).lower().startswith("javascript:")]
     )
-    yield from cloaking.from_rot13_attributes(page.attribute_values("data-rot13"))
+    markup = _may_cloak_in_markup(page)
+    if markup:
+        yield from cloaking.from_rot13_attributes(page.attribute_values("data-rot13"))
     yield from cloaking.from_hrefs(
-        [link.raw_href for link in page.links], page.attribute_values("data-mailto-token")
+        [link.raw_href for link in page.links],
+        page.attribute_values("data-mailto-token") if markup else [],
     )
+    if not markup:
+        return
     for user, domain in (("data-user", "data-domain"), ("data-name", "data-domain")):
         yield from cloaking.from_pairs(page.attribute_pairs(user, domain), "data-attributes")
     pairs = page.attribute_pairs("first", "last", "joomla-hidden-mail")
