@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from auditor.extract.hours.lexing import Token, lex, pick_lang
+from auditor.extract.hours.lexing import Token, lang_of_words, lex
 from auditor.extract.hours.schedules import Parser, Schedule
 from auditor.extract.hours.vocabulary import (
     DIGIT,
@@ -191,9 +191,16 @@ def parse_text(
             ok = lexable[shape] = bool(v.shape.always.search(shape)) or v.shape.is_lexable(shape)
         if not ok:
             continue
-        lang = v.langs[force_lang] if force_lang else pick_lang(text, lang_code, v)
+        folded = fold(text, keep_accents=True)
+        has_day: bool | None = None
+        if force_lang:
+            lang = v.langs[force_lang]
+        else:  # pick_lang, with the day words kept for lex's gate
+            day_words = v.day_words.findall(v.any_day, text, folded)
+            lang = lang_of_words(day_words, lang_code, v)
+            has_day = bool(day_words)
         langs[i] = lang
-        tokens.extend(lex(text, i, lang, v))
+        tokens.extend(lex(text, i, lang, v, folded, has_day))
     return Parser(blocks, tokens, langs).run()
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Any
 
@@ -32,12 +32,17 @@ MAX_BLOCK_HOP = 2  # blocks without hours between two parts of one schedule
 _WORD = r"[^\W_]"  # a letter or digit, Unicode-aware
 DIGIT = re.compile(r"\d")
 KINDS = ("trange", "day", "closed", "pause", "sep", "list")  # lexer groups, in order
+# one bit per lexer group (KINDS order): the groups a block's text can match (see Lang.lexer_for)
+GROUP_BITS = {kind: 1 << i for i, kind in enumerate(KINDS)}
+ALL_GROUPS = (1 << len(KINDS)) - 1
 # two numbers joined by a dash, a short word or a Hungarian case ending ("8-tól 16-ig")
 RANGEISH = re.compile(r"\d[^\s\d]{0,5}\s*[-–—]\s*\d|\d[^\s\d]{0,5}\s+(?:[^\W\d_]{1,7}\.?\s+)?\d")
 NEIGHBOUR_MAX_CHARS = 80
 MAX_BLOCK_CHARS = 20_000  # hours sit near the top of a block; a text dump is not read whole
 
 _DASH = r"\-–—‑~〜"  # dashes (〜 the wave dash of Japanese ranges), escaped for a character class
+SEP_CHAR = re.compile(f"[{_DASH}]")  # the lexer's sep group's characters
+LIST_CHAR = re.compile(r"[,/&+]")  # the lexer's list group's characters
 _SHAPE_BYTES = bytes.maketrans(b"123456789", b"000000000")
 _SHAPE_STR = str.maketrans("123456789", "000000000")
 _ASCII_DIGIT = re.compile(r"[1-9]")
@@ -120,6 +125,32 @@ class Lang:
     words: dict[str, tuple[int, ...]]  # lower-cased day / group word -> days
     stems: tuple[tuple[str, tuple[int, ...]], ...]
     range_suffixes: tuple[str, ...]
+    # the lexer's groups' sources in KINDS order, and gates for the language's own word lists
+    # (see ``first_runs``): the "range" words of sep and the "list" words of list
+    parts: tuple[str, ...] = ()
+    range_gate: frozenset[str] | None = None
+    list_gate: frozenset[str] | None = None
+    keyless_days: bool = True  # a day alternative that starts with no letter ("7 days a week")
+    # the lexer without the groups a text cannot match, by group bits; compiled from the data
+    # when a combination is first needed (at most 2**6 per language, none tied to a page)
+    variants: dict[int, re.Pattern[str]] = field(default_factory=dict, compare=False, repr=False)
+
+    def lexer_for(self, groups: int) -> re.Pattern[str] | None:
+        """The lexer with only the groups in ``groups`` (bits of GROUP_BITS), None for none.
+
+        finditer gives the same matches as the full lexer's when every group left out
+        matches nowhere in the text: an alternative that fails at every position never
+        decides a match, and the others are tried in the same order.
+        """
+        if groups == ALL_GROUPS or not self.parts:
+            return self.lexer
+        if not groups:
+            return None
+        lexer = self.variants.get(groups)
+        if lexer is None:
+            body = "|".join(part for i, part in enumerate(self.parts) if groups >> i & 1)
+            lexer = self.variants[groups] = re.compile(body, self.lexer.flags)
+        return lexer
 
 
 @dataclass(frozen=True)
@@ -144,6 +175,9 @@ class Vocab:
     folded_timeish: re.Pattern[str] | None = None
     closed_tokens: _ClosedTokens | None = None  # folded_closed by letter runs and a set
     words_in_shapes: _WordsInShapes | None = None  # both tests for many digitless shapes
+    # gates for the lexer's closed and pause groups (see ``first_runs``)
+    closed_gate: frozenset[str] | None = None
+    pause_gate: frozenset[str] | None = None
 
     def search_folded(self, name: str, text: str, folded: str) -> bool:
         """``getattr(self, name).search(text)``, on the folded text where it can be."""
@@ -153,6 +187,7 @@ class Vocab:
 
 _LETTERS = re.compile(r"[^\W\d_]+")
 _ALNUM = re.compile(r"[^\W_]+")
+ALNUM_RUN = _ALNUM  # the letter-and-digit runs ``first_runs`` gates are made of
 _REGEX_CHARS = re.compile(r"[\\\[\](){}*+?|^$.]")
 
 
@@ -164,6 +199,23 @@ def _plain_words(quick: str) -> tuple[str, ...] | None:
     if any("00" not in a for a in alternatives if a not in words) or any(w != fold(w, keep_accents=True) for w in words):
         return None
     return words
+
+
+def first_runs(entries: Iterable[str]) -> frozenset[str] | None:
+    """The folded first letter-and-digit run of every entry of a ``_words_regex`` list.
+
+    A gate: where the list's regex matches, the matched entry's first run stands in the
+    folded text as a whole run (the entry has no letter or digit beside it, and the regex
+    none outside it), so a text whose runs miss this set holds no entry. None when an
+    entry has no run (the gate could not rule it out).
+    """
+    firsts: set[str] = set()
+    for entry in entries:
+        runs = _ALNUM.findall(fold(entry, keep_accents=True))
+        if not runs:
+            return None
+        firsts.add(runs[0])
+    return frozenset(firsts)
 
 
 @dataclass(frozen=True)
@@ -445,22 +497,26 @@ def _compile_lang(code: str, spec: dict[str, Any], common: dict[str, Any]) -> La
     trange = rf"(?:(?P<fw>{_words_regex(spec.get('from', []))})\s*)?" + _trange_regex(
         spec.get("time_range", []), common["units"]
     )
-    lexer = (
-        rf"(?P<trange>{trange})"
-        rf"|(?P<day>{day_alt})"
-        rf"|(?P<closed>{_words_regex(common['closed'])})"
-        rf"|(?P<pause>{_words_regex(common['pause'])})"
-        rf"|(?P<sep>[{_DASH}]|{_words_regex(spec.get('range', []))})"
-        rf"|(?P<list>[,/&+]|{_words_regex(spec.get('list', []))})"
+    parts = (
+        rf"(?P<trange>{trange})",
+        rf"(?P<day>{day_alt})",
+        rf"(?P<closed>{_words_regex(common['closed'])})",
+        rf"(?P<pause>{_words_regex(common['pause'])})",
+        rf"(?P<sep>{SEP_CHAR.pattern}|{_words_regex(spec.get('range', []))})",
+        rf"(?P<list>{LIST_CHAR.pattern}|{_words_regex(spec.get('list', []))})",
     )
     return Lang(
         code=code,
-        lexer=re.compile(lexer, re.I),
+        lexer=re.compile("|".join(parts), re.I),
         day_alts=tuple((a, key) for _, a, key in alts),
         shape_day_alts=tuple(shape_alts),
         words=words,
         stems=tuple(sorted(stems, key=lambda s: len(s[0]), reverse=True)),
         range_suffixes=tuple(spec.get("range_suffixes", [])),
+        parts=parts,
+        range_gate=first_runs(spec.get("range", [])),
+        list_gate=first_runs(spec.get("list", [])),
+        keyless_days=any(key is None for _, _a, key in alts),
     )
 
 
@@ -536,4 +592,6 @@ def vocab() -> Vocab:
         words_in_shapes=_WordsInShapes(shape.always_words, closed_tokens, folded_closed)
         if shape.always_words is not None and folded_closed is not None
         else None,
+        closed_gate=first_runs(data["closed"]),
+        pause_gate=first_runs(data["pause"]),
     )

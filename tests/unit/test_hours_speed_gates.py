@@ -1,0 +1,104 @@
+"""The hours extractor's gates: each cheap test must let through every text its full
+counterpart finds something in (a gate made too strict loses hours)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from auditor.extract.hours import lexing, vocab
+from auditor.extract.hours.vocabulary import ALL_GROUPS, GROUP_BITS, KINDS, Lang
+from auditor.text import fold
+
+
+def _full_lexer_matches(text: str, lang: Lang) -> list[tuple[int, int, str]]:
+    """What the full lexer (every group) finds: the reference for the gated one."""
+    return [
+        (m.start(), m.end(), next(k for k in KINDS if m.start(k) >= 0)) for m in lang.lexer.finditer(text)
+    ]
+
+
+def _gated_matches(text: str, lang: Lang) -> list[tuple[int, int, str]]:
+    v = vocab()
+    lexer = lang.lexer_for(lexing.groups_in(text, fold(text, keep_accents=True), lang, v))
+    return [] if lexer is None else [(m.start(), m.end(), m.lastgroup or "") for m in lexer.finditer(text)]
+
+
+# (language, text, the group its token needs): one case per gate of ``groups_in``
+GROUP_CASES = [
+    ("en", "9-5", "trange"),
+    ("en", "Mon", "day"),
+    ("en", "7 days a week", "day"),  # a day alternative that starts with a digit
+    ("fr", "7j/7", "day"),
+    ("de", "So geschlossen", "closed"),
+    ("et", "P: EI TÖÖTA", "closed"),  # an entry of two words, in capitals
+    ("ja", "日曜 定休日", "closed"),
+    ("en", "Lunch Break", "pause"),
+    ("hu", "ebédszünet", "pause"),
+    ("en", "Mon – Fri", "sep"),
+    ("en", "Monday through Friday", "sep"),  # a range word, no dash
+    ("nl", "ma t/m vr", "sep"),
+    ("ro", "Luni PÂNĂ LA Vineri", "sep"),
+    ("en", "Mon & Wed", "list"),
+    ("en", "Monday and Wednesday", "list"),  # a list word
+    ("pl", "pon. ORAZ śr.", "list"),
+]
+
+
+@pytest.mark.parametrize(("code", "text", "kind"), GROUP_CASES)
+def test_groups_in_lets_through_every_group_present(code: str, text: str, kind: str) -> None:
+    v = vocab()
+    lang = v.langs[code]
+    assert GROUP_BITS[kind] & lexing.groups_in(text, fold(text, keep_accents=True), lang, v)
+    assert kind in {k for _s, _e, k in _full_lexer_matches(text, lang)}
+    assert _gated_matches(text, lang) == _full_lexer_matches(text, lang)
+    assert kind in {t.kind for t in lexing.lex(text, 0, lang, v)}
+
+
+def test_groups_in_rules_out_prose() -> None:
+    """The gate is worth having: prose without hours words leaves the lexer unrun."""
+    v = vocab()
+    lang = v.langs["en"]
+    text = "Our team answers quickly"
+    assert lexing.groups_in(text, fold(text, keep_accents=True), lang, v) == 0
+    assert lang.lexer_for(0) is None
+    assert lang.lexer_for(ALL_GROUPS) is lang.lexer
+
+
+def test_day_word_known_to_caller_is_trusted_only_as_given() -> None:
+    """parse_text passes pick_lang's day words (has_day); without them lex looks itself."""
+    v = vocab()
+    lang = v.langs["en"]
+    text = "Mon 9-17"
+    assert [t.kind for t in lexing.lex(text, 0, lang, v)] == ["day", "trange"]
+    assert [t.kind for t in lexing.lex(text, 0, lang, v, fold(text, keep_accents=True), True)] == ["day", "trange"]
+
+
+def test_always_open_blanks_keep_the_full_lexer() -> None:
+    """Blanked always-open phrases make new word boundaries ("24/7Mo"): the gates, read on
+    the text before, do not apply, so the full lexer runs."""
+    v = vocab()
+    lang = v.langs["en"]
+    kinds = [t.kind for t in lexing.lex("24/7Mo-Fr", 0, lang, v)]
+    assert kinds[0] == "always"
+    assert "day" in kinds
+
+
+def _gate_words() -> list[str]:
+    v = vocab()
+    words = {w for lang in v.langs.values() for w in lang.words}
+    for gate in (v.closed_gate, v.pause_gate, *(g for lang in v.langs.values() for g in (lang.range_gate, lang.list_gate))):
+        words |= gate or set()
+    return sorted(words)
+
+
+_PIECES = st.sampled_from([*_gate_words(), "Closed", "MON", "9", "17:00", "8.30", "-", "–", " ", ", ", "/", "&", "24/7", "Uhr", "h"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_PIECES, min_size=1, max_size=8), st.sampled_from(sorted(vocab().langs)))
+def test_gated_lexer_finds_what_the_full_one_does(pieces: list[str], code: str) -> None:
+    text = "".join(pieces)
+    lang = vocab().langs[code]
+    assert _gated_matches(text, lang) == _full_lexer_matches(text, lang)
