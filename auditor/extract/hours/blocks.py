@@ -33,6 +33,13 @@ def _always(text: str, v: Vocab, folded: str | None = None) -> bool:
     return v.search_folded("always_quick", text, folded) and bool(v.always.search(text))
 
 
+def _always_shape(shape: str, tests: ShapeTests) -> bool:
+    """``tests.always.search(shape)``, on the folded shape where it can be (no re.I: faster)."""
+    if tests.folded_always is None:
+        return tests.always.search(shape) is not None
+    return tests.folded_always.search(fold(shape, keep_accents=True)) is not None
+
+
 def _is_seed(text: str, v: Vocab) -> bool:
     """A block that starts a neighbourhood worth lexing (see ``_candidates``)."""
     folded = fold(text, keep_accents=True)
@@ -188,7 +195,7 @@ def parse_text(
         # the same block
         ok = lexable.get(shape)
         if ok is None:
-            ok = lexable[shape] = bool(v.shape.always.search(shape)) or v.shape.is_lexable(shape)
+            ok = lexable[shape] = _always_shape(shape, v.shape) or v.shape.is_lexable(shape)
         if not ok:
             continue
         folded = fold(text, keep_accents=True)
@@ -212,7 +219,7 @@ def mask_phones(blocks: list[str], contacts: Sequence[ContactPoint]) -> list[str
     raws = {
         c.raw.strip()
         for c in contacts
-        if c.kind == "phone" and sum(ch.isdigit() for ch in c.raw) >= 6
+        if c.kind == "phone" and sum(map(str.isdigit, c.raw)) >= 6
     }
     raws = {r for r in raws if not r.lower().startswith("tel:")}
     if not raws:

@@ -104,8 +104,8 @@ def lang_of_words(day_words: list[str], page_lang: str | None, v: Vocab) -> Lang
     for word in day_words:
         key = " ".join(word.lower().rstrip(".").split())
         codes = v.word_langs.get(key)
-        if codes is None:
-            codes = frozenset(code for stem, code in v.stem_langs if key.startswith(stem))
+        if codes is None:  # the languages of the stems it starts with (v.stem_langs), by length
+            codes = frozenset().union(*(v.stem_codes.get(key[:n], ()) for n in v.stem_lengths if n <= len(key)))
         weight = 2.0 if len(key) > 3 else 1.0  # "radnim danima" says more than a stray "do"
         for code in codes:
             scores[code] = scores.get(code, 0.0) + weight

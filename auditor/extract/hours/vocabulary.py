@@ -178,6 +178,9 @@ class Vocab:
     # gates for the lexer's closed and pause groups (see ``first_runs``)
     closed_gate: frozenset[str] | None = None
     pause_gate: frozenset[str] | None = None
+    # stem_langs as a table: stem -> languages, and the stems' lengths
+    stem_codes: dict[str, frozenset[str]] = field(default_factory=dict)
+    stem_lengths: tuple[int, ...] = ()
 
     def search_folded(self, name: str, text: str, folded: str) -> bool:
         """``getattr(self, name).search(text)``, on the folded text where it can be."""
@@ -569,6 +572,7 @@ def vocab() -> Vocab:
         always_words=_plain_words(_shape_literal(data["always_open_quick"])),
     )
     always_quick = re.compile(data["always_open_quick"], re.I)
+    stem_langs = tuple((stem, code) for code, lang in langs.items() for stem, _ in lang.stems)
     timeish_re = re.compile(timeish, re.I)
     closed_tokens = _ClosedTokens.of(data["closed"])
     folded_closed = folded_regex(closed)
@@ -579,7 +583,7 @@ def vocab() -> Vocab:
         always_quick=always_quick,
         any_day=any_day,
         word_langs={w: frozenset(c) for w, c in word_langs.items()},
-        stem_langs=tuple((stem, code) for code, lang in langs.items() for stem, _ in lang.stems),
+        stem_langs=stem_langs,
         hints=re.compile(_words_regex(data["hints"]), re.I),
         closed=closed,
         timeish=timeish_re,
@@ -594,4 +598,6 @@ def vocab() -> Vocab:
         else None,
         closed_gate=first_runs(data["closed"]),
         pause_gate=first_runs(data["pause"]),
+        stem_codes={stem: frozenset(c for s, c in stem_langs if s == stem) for stem, _code in stem_langs},
+        stem_lengths=tuple(sorted({len(stem) for stem, _code in stem_langs})),
     )
