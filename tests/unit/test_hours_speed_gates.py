@@ -102,3 +102,23 @@ def test_gated_lexer_finds_what_the_full_one_does(pieces: list[str], code: str) 
     text = "".join(pieces)
     lang = vocab().langs[code]
     assert _gated_matches(text, lang) == _full_lexer_matches(text, lang)
+
+
+@pytest.mark.parametrize(
+    ("code", "text"),
+    [
+        ("de", "RUND UM DIE UHR erreichbar"),
+        ("en", "Support NON-STOP"),
+        ("en", "Open 24/7"),
+        ("pl", "CAŁODOBOWO"),
+        ("ru", "КРУГЛОСУТОЧНО"),
+        ("el", "ΌΛΟ ΤΟ 24ΩΡΟ"),
+    ],
+)
+def test_always_open_found_through_the_folded_gate(code: str, text: str) -> None:
+    """The full always-open phrases run where their folded form (no re.I) finds one: capitals
+    and accents must pass that gate as they pass the re.I search."""
+    v = vocab()
+    assert v.always.search(text)
+    assert v.search_folded("always", text, fold(text, keep_accents=True))
+    assert "always" in {t.kind for t in lexing.lex(text, 0, v.langs[code], v)}

@@ -30,7 +30,7 @@ from auditor.text import fold, fold_width
 
 def _always(text: str, v: Vocab, folded: str | None = None) -> bool:
     folded = fold(text, keep_accents=True) if folded is None else folded
-    return v.search_folded("always_quick", text, folded) and bool(v.always.search(text))
+    return v.search_folded("always_quick", text, folded) and v.search_folded("always", text, folded)
 
 
 def _always_shape(shape: str, tests: ShapeTests) -> bool:

@@ -160,7 +160,9 @@ def lex(
     tokens: list[Token] = []
     folded = fold(text, keep_accents=True) if folded is None else folded
     lexer: re.Pattern[str] | None = lang.lexer
-    if v.search_folded("always_quick", text, folded):
+    # the full phrases (slow with re.I) are searched for where the quick test and the folded
+    # phrases (the same search, without re.I) find one
+    if v.search_folded("always_quick", text, folded) and v.search_folded("always", text, folded):
         chars = list(text)
         for m in v.always.finditer(text):
             tokens.append(Token("always", m.start(), m.end(), block, m.group(0)))

@@ -171,6 +171,7 @@ class Vocab:
     day_words: _DayWords
     # the same tests for text folded by fold(keep_accents=True), written without re.I (None: not possible)
     folded_always_quick: re.Pattern[str] | None = None
+    folded_always: re.Pattern[str] | None = None
     folded_closed: re.Pattern[str] | None = None
     folded_timeish: re.Pattern[str] | None = None
     closed_tokens: _ClosedTokens | None = None  # folded_closed by letter runs and a set
@@ -590,6 +591,7 @@ def vocab() -> Vocab:
         shape=shape,
         day_words=day_words,
         folded_always_quick=folded_regex(always_quick),
+        folded_always=folded_regex(always),
         folded_closed=folded_closed,
         folded_timeish=folded_regex(timeish_re),
         closed_tokens=closed_tokens,
