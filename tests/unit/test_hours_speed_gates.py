@@ -122,3 +122,22 @@ def test_always_open_found_through_the_folded_gate(code: str, text: str) -> None
     assert v.always.search(text)
     assert v.search_folded("always", text, fold(text, keep_accents=True))
     assert "always" in {t.kind for t in lexing.lex(text, 0, v.langs[code], v)}
+
+
+@pytest.mark.parametrize(
+    "shape",
+    ["0-00", "So geschlossen", "ZAMKNIĘTE", "Lunch break", "PRZERWA", "0 days a week", "Mon", "Lorem ipsum", "- , and"],
+)
+def test_is_lexable_gates_keep_every_lexable_shape(shape: str) -> None:
+    """is_lexable searches lexable's alternatives one by one, each behind a gate (a digit,
+    a closed or pause word's first run): it must say what the one regex says."""
+    tests = vocab().shape
+    assert tests.is_lexable(shape) == (tests.lexable.search(shape) is not None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_PIECES, min_size=1, max_size=6))
+def test_is_lexable_is_the_lexable_regex(pieces: list[str]) -> None:
+    shape = "".join(pieces).translate(str.maketrans("123456789", "000000000"))
+    tests = vocab().shape
+    assert tests.is_lexable(shape) == (tests.lexable.search(shape) is not None)

@@ -429,15 +429,35 @@ class ShapeTests:
     folded_always: re.Pattern[str] | None = None
     # without digits only always_quick's plain words can match: substring tests, in C
     always_words: tuple[str, ...] | None = None
+    # lexable_words's alternatives (time range, closed, pause) searched one by one, each
+    # behind its gate: a time range needs a digit, a closed or pause word its first run
+    # (``first_runs``: closed_gate, pause_gate); lexable_days needs a digit when
+    # keyless_digit (each of its alternatives starts with one)
+    lexable_parts: tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]] | None = None
+    closed_gate: frozenset[str] | None = None
+    pause_gate: frozenset[str] | None = None
+    keyless_digit: bool = False
 
     def is_lexable(self, shape: str) -> bool:
         """``lexable.search(shape)``; its day words searched where they can start (``day_words``)."""
         if self.lexable_words is None or self.lexable_days is None:
             return self.lexable.search(shape) is not None
+        folded = fold(shape, keep_accents=True)
+        digit = DIGIT.search(shape) is not None
+        if self.lexable_parts is None:
+            words = self.lexable_words.search(shape) is not None
+        else:  # an alternation is found where one of its alternatives is
+            trange, closed, pause = self.lexable_parts
+            runs = set(_ALNUM.findall(folded))
+            words = (
+                (digit and trange.search(shape) is not None)
+                or ((self.closed_gate is None or not runs.isdisjoint(self.closed_gate)) and closed.search(shape) is not None)
+                or ((self.pause_gate is None or not runs.isdisjoint(self.pause_gate)) and pause.search(shape) is not None)
+            )
         return bool(
-            self.lexable_words.search(shape)
-            or self.lexable_days.search(shape)
-            or self.day_words.search(self.day, shape, fold(shape, keep_accents=True))
+            words
+            or ((digit or not self.keyless_digit) and self.lexable_days.search(shape))
+            or self.day_words.search(self.day, shape, folded)
         )
 
 
@@ -571,6 +591,14 @@ def vocab() -> Vocab:
         folded_always=folded_regex(shape_always),
         day_words=day_words,
         always_words=_plain_words(_shape_literal(data["always_open_quick"])),
+        lexable_parts=(
+            re.compile(_trange_regex(sorted(time_range), data["units"], None), re.I),
+            re.compile(_words_regex(data["closed"]), re.I),
+            re.compile(_words_regex(data["pause"]), re.I),
+        ),
+        closed_gate=first_runs(data["closed"]),
+        pause_gate=first_runs(data["pause"]),
+        keyless_digit=all(alt[:1].isdigit() for alt, key in shape_day_alts if key is None),
     )
     always_quick = re.compile(data["always_open_quick"], re.I)
     stem_langs = tuple((stem, code) for code, lang in langs.items() for stem, _ in lang.stems)
