@@ -141,3 +141,12 @@ def test_is_lexable_is_the_lexable_regex(pieces: list[str]) -> None:
     shape = "".join(pieces).translate(str.maketrans("123456789", "000000000"))
     tests = vocab().shape
     assert tests.is_lexable(shape) == (tests.lexable.search(shape) is not None)
+
+
+@pytest.mark.parametrize("text", ["Tel. 030 1234-567, Mo-Fr 8-17", "", "no digits", "Tél. ０３ 12³ 45", "12 m² 34"])
+def test_block_views_digits_as_str_isdigit_says(text: str) -> None:
+    """An ASCII block's digits found by a regex: the same positions and digits as str.isdigit."""
+    from auditor.extract.hours.attach import BlockViews
+
+    positions = [i for i, ch in enumerate(text) if ch.isdigit()]
+    assert BlockViews()[text] == (text.lower(), positions, "".join(text[i] for i in positions))
