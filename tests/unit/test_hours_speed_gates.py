@@ -3,19 +3,27 @@ counterpart finds something in (a gate made too strict loses hours)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from auditor.data import load
 from auditor.extract.hours import lexing, vocab
 from auditor.extract.hours.vocabulary import ALL_GROUPS, GROUP_BITS, KINDS, Lang
 from auditor.text import fold
 
 
+def _unguarded(lang: Lang) -> re.Pattern[str]:
+    """The lexer as one alternation of its parts, with no guard and no group left out."""
+    return re.compile("|".join(lang.parts), re.I)
+
+
 def _full_lexer_matches(text: str, lang: Lang) -> list[tuple[int, int, str]]:
-    """What the full lexer (every group) finds: the reference for the gated one."""
+    """What the full lexer (every group, no guard) finds: the reference for the gated one."""
     return [
-        (m.start(), m.end(), next(k for k in KINDS if m.start(k) >= 0)) for m in lang.lexer.finditer(text)
+        (m.start(), m.end(), next(k for k in KINDS if m.start(k) >= 0)) for m in _unguarded(lang).finditer(text)
     ]
 
 
@@ -102,6 +110,25 @@ def test_gated_lexer_finds_what_the_full_one_does(pieces: list[str], code: str) 
     text = "".join(pieces)
     lang = vocab().langs[code]
     assert _gated_matches(text, lang) == _full_lexer_matches(text, lang)
+    assert [(m.start(), m.end(), m.lastgroup) for m in lang.lexer.finditer(text)] == _full_lexer_matches(text, lang)
+
+
+@pytest.mark.parametrize("code", sorted(vocab().langs))
+def test_lexer_guards_let_every_day_word_and_from_word_through(code: str) -> None:
+    """The time-range and day guards (a lookahead for a first character) must hold every
+    day word of the language, in its own spelling and in capitals, and every "from" word."""
+    v = vocab()
+    lang = v.langs[code]
+    samples = [w for w in lang.words] + [w.upper() for w in lang.words] + [w.title() for w in lang.words]
+    samples += [stem + "x" for stem, _days in lang.stems] + [stem.upper() for stem, _days in lang.stems]
+    for word in samples:
+        for text in (f"{word} 9-17", f"{word}: 9-17", f"von 9 - {word}"):
+            assert [(m.start(), m.end(), m.lastgroup) for m in lang.lexer.finditer(text)] == _full_lexer_matches(text, lang)
+    for word in load("hours.toml")["lang"][code].get("from", []):
+        for text in (f"{word} 9 - 17", f"{word.upper()} 9-17"):
+            found = _full_lexer_matches(text, lang)
+            assert found[0][:2] == (0, len(text))  # the "from" word starts the time range
+            assert [(m.start(), m.end(), m.lastgroup) for m in lang.lexer.finditer(text)] == found
 
 
 @pytest.mark.parametrize(

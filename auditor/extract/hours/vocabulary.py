@@ -128,6 +128,7 @@ class Lang:
     # the lexer's groups' sources in KINDS order, and gates for the language's own word lists
     # (see ``first_runs``): the "range" words of sep and the "list" words of list
     parts: tuple[str, ...] = ()
+    guards: tuple[str, ...] = ()  # a lookahead put inside each part's group (see _lexer_source)
     range_gate: frozenset[str] | None = None
     list_gate: frozenset[str] | None = None
     keyless_days: bool = True  # a day alternative that starts with no letter ("7 days a week")
@@ -148,8 +149,7 @@ class Lang:
             return None
         lexer = self.variants.get(groups)
         if lexer is None:
-            body = "|".join(part for i, part in enumerate(self.parts) if groups >> i & 1)
-            lexer = self.variants[groups] = re.compile(body, self.lexer.flags)
+            lexer = self.variants[groups] = re.compile(_lexer_source(self.parts, self.guards, groups), self.lexer.flags)
         return lexer
 
 
@@ -493,14 +493,42 @@ def _words_regex(words: Iterable[str]) -> str:
     return rf"(?<!{_WORD})(?:{body})(?!{_WORD})"
 
 
+def _first_chars(word: str) -> set[str]:
+    """The characters a match of ``word``'s entry regex can start with, in any case (a superset)."""
+    if not word:
+        return set()
+    return {word[0], word[0].lower(), word[0].upper(), word.upper()[0], word.lower()[0]}
+
+
+def _guard(chars: set[str], extra: str = "") -> str:
+    """A lookahead for one of ``chars`` (and the class text ``extra``): empty if there are none."""
+    if not (chars or extra):
+        return ""
+    return "(?=[" + extra + "".join(re.escape(c) for c in sorted(chars)) + "])"
+
+
+def _lexer_source(parts: Sequence[str], guards: Sequence[str], groups: int) -> str:
+    """The lexer's source with the parts in ``groups`` (bits), each guard put first inside its
+    part's named group: "(?P<day>" + guard + the rest. A guard is a lookahead every match of
+    its part passes, so the part matches where it matched without it."""
+    out = []
+    for i, part in enumerate(parts):
+        if groups >> i & 1:
+            head = part.index(">") + 1  # after "(?P<name>"
+            out.append(part[:head] + (guards[i] if i < len(guards) else "") + part[head:])
+    return "|".join(out)
+
+
 def _compile_lang(code: str, spec: dict[str, Any], common: dict[str, Any]) -> Lang:
     words: dict[str, tuple[int, ...]] = {}
     stems: list[tuple[str, tuple[int, ...]]] = []
     alts: list[tuple[int, str, DayKey]] = []  # (sort length, regex, key)
     shape_alts: list[tuple[str, DayKey]] = []
+    day_firsts: set[str] = set()  # every character a day alternative's match can start with
 
     def add(entry: str, days: tuple[int, ...]) -> None:
         regex, key, is_stem = _entry_regex(entry)
+        day_firsts.update(_first_chars(entry[1:] if entry[:1] in "!=" else entry))
         if is_stem:
             stems.append((key, days))
         else:
@@ -529,15 +557,20 @@ def _compile_lang(code: str, spec: dict[str, Any], common: dict[str, Any]) -> La
         rf"(?P<sep>{SEP_CHAR.pattern}|{_words_regex(spec.get('range', []))})",
         rf"(?P<list>{LIST_CHAR.pattern}|{_words_regex(spec.get('list', []))})",
     )
+    # a time range starts with a digit or a "from" word, a day word with one of day_firsts:
+    # a lookahead for that character spares trying the group's alternatives elsewhere
+    from_firsts = {c for word in spec.get("from", []) for c in _first_chars(word)}
+    guards = (_guard(from_firsts, r"\d"), _guard(day_firsts), "", "", "", "")
     return Lang(
         code=code,
-        lexer=re.compile("|".join(parts), re.I),
+        lexer=re.compile(_lexer_source(parts, guards, ALL_GROUPS), re.I),
         day_alts=tuple((a, key) for _, a, key in alts),
         shape_day_alts=tuple(shape_alts),
         words=words,
         stems=tuple(sorted(stems, key=lambda s: len(s[0]), reverse=True)),
         range_suffixes=tuple(spec.get("range_suffixes", [])),
         parts=parts,
+        guards=guards,
         range_gate=first_runs(spec.get("range", [])),
         list_gate=first_runs(spec.get("list", [])),
         keyless_days=any(key is None for _, _a, key in alts),
