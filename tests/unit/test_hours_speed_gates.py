@@ -177,3 +177,27 @@ def test_block_views_digits_as_str_isdigit_says(text: str) -> None:
 
     positions = [i for i, ch in enumerate(text) if ch.isdigit()]
     assert BlockViews()[text] == (text.lower(), positions, "".join(text[i] for i in positions))
+
+
+def test_page_memo_gives_the_seed_test_its_own_answers() -> None:
+    """_is_seed with the page's memo (folded text, day words found once) says what it says alone."""
+    from auditor.extract.hours import blocks as hour_blocks
+
+    v = vocab()
+    blocks = ["Mo-Fr 8-17", "So geschlossen", "Tel. 030 1234-567", "Lorem ipsum", "24/7", "Sa: 9.00–13.00", "Sun closed"]
+    texts = hour_blocks._Texts(blocks, v)
+    assert [hour_blocks._is_seed(b, v, texts, i) for i, b in enumerate(blocks)] == [
+        hour_blocks._is_seed(b, v) for b in blocks
+    ]
+    assert texts.day_words(0) and not texts.day_words(3)
+
+
+def test_a_block_cut_at_max_chars_is_lexed_as_cut() -> None:
+    """The memo holds whole blocks: a block longer than MAX_BLOCK_CHARS is read cut, as before."""
+    from auditor.extract.hours import parse_text
+    from auditor.extract.hours.schedules import render
+    from auditor.extract.hours.vocabulary import MAX_BLOCK_CHARS
+
+    block = "Mo-Fr 8:00-17:00 " + "x" * MAX_BLOCK_CHARS + " Sa 9:00-12:00"
+    values = [r[0] for s in parse_text([block], "en") if (r := render(s))]
+    assert values == ["Mo-Fr 08:00-17:00"]

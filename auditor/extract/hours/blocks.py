@@ -40,18 +40,49 @@ def _always_shape(shape: str, tests: ShapeTests) -> bool:
     return tests.folded_always.search(fold(shape, keep_accents=True)) is not None
 
 
-def _is_seed(text: str, v: Vocab) -> bool:
-    """A block that starts a neighbourhood worth lexing (see ``_candidates``)."""
-    folded = fold(text, keep_accents=True)
+class _Texts:
+    """One parse_text call's blocks, each folded and its day words found at most once: the
+    seed test, the joining test and the lexing loop all read them (a memo of one page)."""
+
+    def __init__(self, blocks: Sequence[str], v: Vocab) -> None:
+        self.blocks = blocks
+        self.v = v
+        self.folds: dict[int, str] = {}
+        self.days: dict[int, list[str]] = {}
+
+    def folded(self, i: int) -> str:
+        folded = self.folds.get(i)
+        if folded is None:
+            folded = self.folds[i] = fold(self.blocks[i], keep_accents=True)
+        return folded
+
+    def day_words(self, i: int) -> list[str]:
+        """``v.any_day``'s findall on block ``i``; empty exactly where its search finds nothing."""
+        found = self.days.get(i)
+        if found is None:
+            found = self.days[i] = self.v.day_words.findall(self.v.any_day, self.blocks[i], self.folded(i))
+        return found
+
+
+def _is_seed(text: str, v: Vocab, texts: _Texts | None = None, i: int = -1) -> bool:
+    """A block that starts a neighbourhood worth lexing (see ``_candidates``).
+
+    ``texts``: the page's memo, where ``text`` is its block ``i``.
+    """
+    folded = fold(text, keep_accents=True) if texts is None else texts.folded(i)
+
+    def day() -> bool:
+        if texts is None:
+            return v.day_words.search(v.any_day, text, folded)
+        return bool(texts.day_words(i))
+
     if DIGIT.search(text):
         return bool(
             v.search_folded("timeish", text, folded)
-            or (RANGEISH.search(text) and v.day_words.search(v.any_day, text, folded))
+            or (RANGEISH.search(text) and day())
             or _always(text, v, folded)
         )
-    return _always(text, v, folded) or bool(
-        v.search_folded("closed", text, folded) and v.day_words.search(v.any_day, text, folded)
-    )
+    return _always(text, v, folded) or bool(v.search_folded("closed", text, folded) and day())
 
 
 # what a block's shape says about the block (bits)
@@ -120,7 +151,7 @@ def _shape_codes(shapes: Sequence[str], v: Vocab) -> dict[str, int]:
     return codes
 
 
-def _candidates(blocks: Sequence[str], v: Vocab, shapes: Sequence[str]) -> set[int]:
+def _candidates(blocks: Sequence[str], v: Vocab, shapes: Sequence[str], texts: _Texts | None = None) -> set[int]:
     """Blocks worth lexing: cheap tests first, since most blocks hold no hours.
 
     A block with a clock time, a number range and a day word, an always-open phrase, or a
@@ -133,8 +164,9 @@ def _candidates(blocks: Sequence[str], v: Vocab, shapes: Sequence[str]) -> set[i
     The tests run once per digit shape (``digit_shapes``); only blocks whose shape passes get
     the real test on their text.
     """
+    texts = _Texts(blocks, v) if texts is None else texts
     codes = list(map(_shape_codes(shapes, v).__getitem__, shapes))
-    found = {i for i, code in enumerate(codes) if code & _MAY_SEED and _is_seed(blocks[i], v)}
+    found = {i for i, code in enumerate(codes) if code & _MAY_SEED and _is_seed(blocks[i], v, texts, i)}
     day_shapes: dict[str, bool] = {}
 
     def joins(i: int) -> bool:
@@ -146,7 +178,7 @@ def _candidates(blocks: Sequence[str], v: Vocab, shapes: Sequence[str]) -> set[i
         shape = shapes[i]
         if shape not in day_shapes:  # the shape's test first: it serves every block of the shape
             day_shapes[shape] = _day(shape, fold(shape, keep_accents=True), v.shape)
-        return day_shapes[shape] and v.day_words.search(v.any_day, blocks[i], fold(blocks[i], keep_accents=True))
+        return day_shapes[shape] and bool(texts.day_words(i))
 
     stack = sorted(found)
     tested = set(found)
@@ -183,7 +215,8 @@ def parse_text(
     lang_code = (page_lang or "").split("-")[0].lower() or None
     blocks = [_as_ascii(b) for b in blocks]
     shapes = digit_shapes(blocks)
-    candidates = _candidates(blocks, v, shapes)
+    texts = _Texts(blocks, v)
+    candidates = _candidates(blocks, v, shapes, texts)
     tokens: list[Token] = []
     langs: dict[int, Lang] = {}
     lexable: dict[str, bool] = {}
@@ -198,12 +231,13 @@ def parse_text(
             ok = lexable[shape] = _always_shape(shape, v.shape) or v.shape.is_lexable(shape)
         if not ok:
             continue
-        folded = fold(text, keep_accents=True)
+        whole = len(text) == len(blocks[i])  # the memo holds whole blocks
+        folded = texts.folded(i) if whole else fold(text, keep_accents=True)
         has_day: bool | None = None
         if force_lang:
             lang = v.langs[force_lang]
         else:  # pick_lang, with the day words kept for lex's gate
-            day_words = v.day_words.findall(v.any_day, text, folded)
+            day_words = texts.day_words(i) if whole else v.day_words.findall(v.any_day, text, folded)
             lang = lang_of_words(day_words, lang_code, v)
             has_day = bool(day_words)
         langs[i] = lang
