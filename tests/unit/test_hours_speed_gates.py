@@ -201,3 +201,21 @@ def test_a_block_cut_at_max_chars_is_lexed_as_cut() -> None:
     block = "Mo-Fr 8:00-17:00 " + "x" * MAX_BLOCK_CHARS + " Sa 9:00-12:00"
     values = [r[0] for s in parse_text([block], "en") if (r := render(s))]
     assert values == ["Mo-Fr 08:00-17:00"]
+
+
+def test_untested_digit_shapes_of_one_block_keep_the_candidates() -> None:
+    """A digit shape of one block skips the shape tests (its block goes to _is_seed): the
+    candidates are those every shape's tests give."""
+    from auditor.extract.hours import blocks as hour_blocks
+    from auditor.extract.hours import digit_shapes
+
+    v = vocab()
+    blocks = ["Opening hours", "Mo-Fr", "8:00-17:00", "Tel. 030 1234-567", "Sa 9-12", "Sa 8-13", "12 items", "Lorem"]
+    from tests.unit.test_hours import _reference_candidates
+
+    shapes = digit_shapes(blocks)
+    codes = hour_blocks._shape_codes(shapes, v)
+    seeds = {i for i, s in enumerate(shapes) if codes[s] & hour_blocks._MAY_SEED and hour_blocks._is_seed(blocks[i], v)}
+    found = hour_blocks._candidates(blocks, v, shapes)
+    assert seeds == {2, 4, 5}
+    assert found == _reference_candidates(blocks) == {1, 2, 3, 4, 5, 6}

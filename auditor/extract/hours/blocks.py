@@ -9,6 +9,7 @@ out by their digit shapes first, so most are never lexed.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 
 from auditor.extract.hours.lexing import Token, lang_of_words, lex
@@ -165,7 +166,14 @@ def _candidates(blocks: Sequence[str], v: Vocab, shapes: Sequence[str], texts: _
     the real test on their text.
     """
     texts = _Texts(blocks, v) if texts is None else texts
-    codes = list(map(_shape_codes(shapes, v).__getitem__, shapes))
+    # A digit shape of one block is not tested: its tests only spare _is_seed, which would
+    # run on that one block anyway (and true when they are), and its joining bit needs no test.
+    counts = Counter(shapes)
+    by_shape = _shape_codes([shape for shape, n in counts.items() if n > 1 or DIGIT.search(shape) is None], v)
+    for shape, n in counts.items():
+        if n == 1 and shape not in by_shape:
+            by_shape[shape] = _MAY_SEED | (_JOINS if len(shape) <= NEIGHBOUR_MAX_CHARS else 0)
+    codes = list(map(by_shape.__getitem__, shapes))
     found = {i for i, code in enumerate(codes) if code & _MAY_SEED and _is_seed(blocks[i], v, texts, i)}
     day_shapes: dict[str, bool] = {}
 
