@@ -172,7 +172,7 @@ def test_is_lexable_is_the_lexable_regex(pieces: list[str]) -> None:
 
 @pytest.mark.parametrize("text", ["Tel. 030 1234-567, Mo-Fr 8-17", "", "no digits", "Tél. ０３ 12³ 45", "12 m² 34"])
 def test_block_views_digits_as_str_isdigit_says(text: str) -> None:
-    """An ASCII block's digits found by a regex: the same positions and digits as str.isdigit."""
+    """A block's digit positions and digits are those str.isdigit says (full-width, superscript)."""
     from auditor.extract.hours.attach import BlockViews
 
     positions = [i for i, ch in enumerate(text) if ch.isdigit()]

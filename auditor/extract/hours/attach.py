@@ -57,18 +57,9 @@ class BlockViews(dict[str, tuple[str, list[int], str]]):
     positions, digits)."""
 
     def __missing__(self, text: str) -> tuple[str, list[int], str]:
-        if text.isascii():  # str.isdigit is [0-9] there: found by a regex, not char by char
-            positions = [m.start() for m in _ASCII_DIGIT.finditer(text)]
-            digits = _NOT_ASCII_DIGIT.sub("", text)
-        else:
-            positions = [i for i, ch in enumerate(text) if ch.isdigit()]
-            digits = "".join(text[i] for i in positions)
-        view = self[text] = (text.lower(), positions, digits)
+        positions = [i for i, ch in enumerate(text) if ch.isdigit()]
+        view = self[text] = (text.lower(), positions, "".join(text[i] for i in positions))
         return view
-
-
-_ASCII_DIGIT = re.compile(r"[0-9]")
-_NOT_ASCII_DIGIT = re.compile(r"[^0-9]+")
 
 
 def _find_target(text: str, target: Target, views: BlockViews | None = None) -> int | None:
