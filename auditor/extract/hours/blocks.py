@@ -34,11 +34,11 @@ def _always(text: str, v: Vocab, folded: str | None = None) -> bool:
     return v.search_folded("always_quick", text, folded) and v.search_folded("always", text, folded)
 
 
-def _always_shape(shape: str, tests: ShapeTests) -> bool:
+def _always_shape(shape: str, tests: ShapeTests, folded: str) -> bool:
     """``tests.always.search(shape)``, on the folded shape where it can be (no re.I: faster)."""
     if tests.folded_always is None:
         return tests.always.search(shape) is not None
-    return tests.folded_always.search(fold(shape, keep_accents=True)) is not None
+    return tests.folded_always.search(folded) is not None
 
 
 class _Texts:
@@ -236,7 +236,9 @@ def parse_text(
         # the same block
         ok = lexable.get(shape)
         if ok is None:
-            ok = lexable[shape] = _always_shape(shape, v.shape) or v.shape.is_lexable(shape)
+            folded_shape = fold(shape, keep_accents=True)
+            ok = _always_shape(shape, v.shape, folded_shape) or v.shape.is_lexable(shape, folded_shape)
+            lexable[shape] = ok
         if not ok:
             continue
         whole = len(text) == len(blocks[i])  # the memo holds whole blocks

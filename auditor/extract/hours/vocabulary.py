@@ -438,11 +438,14 @@ class ShapeTests:
     pause_gate: frozenset[str] | None = None
     keyless_digit: bool = False
 
-    def is_lexable(self, shape: str) -> bool:
-        """``lexable.search(shape)``; its day words searched where they can start (``day_words``)."""
+    def is_lexable(self, shape: str, folded: str | None = None) -> bool:
+        """``lexable.search(shape)``; its day words searched where they can start (``day_words``).
+
+        ``folded``: ``fold(shape, keep_accents=True)`` if the caller has it.
+        """
         if self.lexable_words is None or self.lexable_days is None:
             return self.lexable.search(shape) is not None
-        folded = fold(shape, keep_accents=True)
+        folded = fold(shape, keep_accents=True) if folded is None else folded
         digit = DIGIT.search(shape) is not None
         if self.lexable_parts is None:
             words = self.lexable_words.search(shape) is not None
