@@ -219,3 +219,19 @@ def test_untested_digit_shapes_of_one_block_keep_the_candidates() -> None:
     found = hour_blocks._candidates(blocks, v, shapes)
     assert seeds == {2, 4, 5}
     assert found == _reference_candidates(blocks) == {1, 2, 3, 4, 5, 6}
+
+
+@pytest.mark.parametrize("code", sorted(vocab().langs))
+def test_lexer_guards_let_every_listed_word_through(code: str) -> None:
+    """Each word list's group (closed, pause, range, list) opens with a lookahead for its
+    words' first characters: every word, in capitals too, must still lex as before."""
+    data = load("hours.toml")
+    spec = data["lang"][code]
+    lang = vocab().langs[code]
+    words = [*data["closed"], *data["pause"], *spec.get("range", []), *spec.get("list", [])]
+    for word in words:
+        for text in (f"Mo {word} Fr", f"{word.upper()}: 9-17", f"({word.title()})"):
+            found = _full_lexer_matches(text, lang)
+            assert [(m.start(), m.end(), m.lastgroup) for m in lang.lexer.finditer(text)] == found
+            gated = lexing.groups_in(text, fold(text, keep_accents=True), lang, vocab())
+            assert _gated_matches(text, lang) == found, (text, gated)

@@ -512,13 +512,15 @@ def _guard(chars: set[str], extra: str = "") -> str:
 
 def _lexer_source(parts: Sequence[str], guards: Sequence[str], groups: int) -> str:
     """The lexer's source with the parts in ``groups`` (bits), each guard put first inside its
-    part's named group: "(?P<day>" + guard + the rest. A guard is a lookahead every match of
-    its part passes, so the part matches where it matched without it."""
+    part's named group, before the whole body: "(?P<sep>" + guard + "(?:" + body + "))". A
+    guard is a lookahead every match of its part passes, so the part matches where it
+    matched without it."""
     out = []
     for i, part in enumerate(parts):
         if groups >> i & 1:
-            head = part.index(">") + 1  # after "(?P<name>"
-            out.append(part[:head] + (guards[i] if i < len(guards) else "") + part[head:])
+            guard = guards[i] if i < len(guards) else ""
+            head = part.index(">") + 1  # after "(?P<name>"; the part ends with the group's ")"
+            out.append(f"{part[:head]}{guard}(?:{part[head:-1]}))" if guard else part)
     return "|".join(out)
 
 
@@ -562,8 +564,18 @@ def _compile_lang(code: str, spec: dict[str, Any], common: dict[str, Any]) -> La
     )
     # a time range starts with a digit or a "from" word, a day word with one of day_firsts:
     # a lookahead for that character spares trying the group's alternatives elsewhere
-    from_firsts = {c for word in spec.get("from", []) for c in _first_chars(word)}
-    guards = (_guard(from_firsts, r"\d"), _guard(day_firsts), "", "", "", "")
+    # (and a word of a word list with its first character, a separator or list with theirs)
+    def firsts(words: list[str]) -> set[str]:
+        return {c for word in words for c in _first_chars(word)}
+
+    guards = (
+        _guard(firsts(spec.get("from", [])), r"\d"),
+        _guard(day_firsts),
+        _guard(firsts(common["closed"])),
+        _guard(firsts(common["pause"])),
+        _guard(firsts(spec.get("range", [])), _DASH),
+        _guard(firsts(spec.get("list", [])), ",/&+"),
+    )
     return Lang(
         code=code,
         lexer=re.compile(_lexer_source(parts, guards, ALL_GROUPS), re.I),
