@@ -235,3 +235,29 @@ def test_lexer_guards_let_every_listed_word_through(code: str) -> None:
             assert [(m.start(), m.end(), m.lastgroup) for m in lang.lexer.finditer(text)] == found
             gated = lexing.groups_in(text, fold(text, keep_accents=True), lang, vocab())
             assert _gated_matches(text, lang) == found, (text, gated)
+
+
+def test_targets_are_parsed_only_for_a_page_with_hours(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The contact points' numbers are parsed when a schedule needs them: a page without
+    hours never parses them, a page with hours still ties them to the number."""
+    from auditor.extract import hours
+    from auditor.extract.context import ExtractContext
+    from auditor.extract.hours.attach import Target, targets_of
+    from auditor.extract.page import parse_page
+    from auditor.models import ContactPoint
+
+    url = "https://www.example.eu/contact"
+    phone = ContactPoint(kind="phone", value="+493012345678", raw="030 12345678", label=None, method="text", page_url=url)
+    calls: list[int] = []
+
+    def counting(contacts: tuple[ContactPoint, ...]) -> list[Target]:
+        calls.append(len(contacts))
+        return targets_of(contacts)
+
+    monkeypatch.setattr("auditor.extract.hours.targets_of", counting)
+    context = ExtractContext(None, (phone,), None)
+    plain = parse_page("<html><body><p>Call 030 12345678</p></body></html>", url)
+    assert hours.extract_hours(plain, context) == [] and calls == []
+    page = parse_page("<html><body><p>Call 030 12345678, Mo-Fr 9:00-17:00</p></body></html>", url)
+    [point] = hours.extract_hours(page, context)
+    assert point.details["applies_to"] == "+493012345678" and calls == [1]
