@@ -261,3 +261,35 @@ def test_targets_are_parsed_only_for_a_page_with_hours(monkeypatch: pytest.Monke
     page = parse_page("<html><body><p>Call 030 12345678, Mo-Fr 9:00-17:00</p></body></html>", url)
     [point] = hours.extract_hours(page, context)
     assert point.details["applies_to"] == "+493012345678" and calls == [1]
+
+
+@pytest.mark.parametrize(
+    "blocks",
+    [
+        ["Tel. 030 1234", "：平日 ９：００～１８：００", "受付時間：9:00"],  # a label colon right after a digit block
+        ["plain", "ascii"],
+        ["with\x00nul", "９：００"],
+        ["", "０１２"],
+    ],
+)
+def test_blocks_made_ascii_together_as_one_by_one(blocks: list[str]) -> None:
+    from auditor.extract.hours import blocks as hour_blocks
+
+    assert hour_blocks._all_as_ascii(blocks) == [hour_blocks._as_ascii(b) for b in blocks]
+
+
+def test_mask_phones_masks_every_block_holding_the_number() -> None:
+    """Numbers in no block are left out before the per-block loop: one that is there is masked
+    wherever it is, and one holding "#" is kept in the loop."""
+    from auditor.extract.hours import blocks as hour_blocks
+    from auditor.models import ContactPoint
+
+    url = "https://www.example.eu/"
+
+    def phone(raw: str) -> ContactPoint:
+        return ContactPoint(kind="phone", value="+49301234567", raw=raw, label=None, method="text", page_url=url)
+
+    blocks = ["Call 030 1234567", "Mo-Fr 9-17", "or 030 1234567 #2"]
+    masked = hour_blocks.mask_phones(blocks, [phone("030 1234567"), phone("089 7654321")])
+    assert masked == ["Call " + "#" * 11, "Mo-Fr 9-17", "or " + "#" * 11 + " #2"]
+    assert hour_blocks.mask_phones(["x 12#34567"], [phone("12#34567")]) == ["x ########"]

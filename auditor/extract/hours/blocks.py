@@ -215,13 +215,28 @@ def _as_ascii(text: str) -> str:
     return fold_width(text)
 
 
+def _all_as_ascii(blocks: Sequence[str]) -> list[str]:
+    """``_as_ascii`` of every block, done on the blocks joined: both of its steps replace one
+    character by one and look no further back than one character, which a NUL between two
+    blocks shows as it shows a block's start (a block that holds a NUL is done alone)."""
+    joined = "\x00".join(blocks)
+    if joined.isascii():
+        return list(blocks)
+    if "：" in joined:
+        joined = _LABEL_COLON.sub(" ", joined)
+    out = fold_width(joined).split("\x00")
+    if len(out) != len(blocks):
+        return [_as_ascii(b) for b in blocks]
+    return out
+
+
 def parse_text(
     blocks: Sequence[str], page_lang: str | None = None, force_lang: str | None = None
 ) -> list[Schedule]:
     """Schedules found in consecutive text blocks (pure; used for text and JSON-LD)."""
     v = vocab()
     lang_code = (page_lang or "").split("-")[0].lower() or None
-    blocks = [_as_ascii(b) for b in blocks]
+    blocks = _all_as_ascii(blocks)
     shapes = digit_shapes(blocks)
     texts = _Texts(blocks, v)
     candidates = _candidates(blocks, v, shapes, texts)
@@ -268,9 +283,13 @@ def mask_phones(blocks: list[str], contacts: Sequence[ContactPoint]) -> list[str
     raws = {r for r in raws if not r.lower().startswith("tel:")}
     if not raws:
         return blocks
+    # a number in no block is in the blocks joined by NUL neither, and a mask ("#") cannot
+    # make one appear unless the number holds a "#": the others are left out, in set order
+    joined = "\x00".join(blocks)
+    present = [raw for raw in raws if raw in joined or "#" in raw]
     masked = []
     for text in blocks:
-        for raw in raws:
+        for raw in present:
             if raw in text:
                 text = text.replace(raw, "#" * len(raw))
         masked.append(text)
