@@ -9,8 +9,10 @@ out by their digit shapes first, so most are never lexed.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Sequence
+from itertools import accumulate
 
 from auditor.extract.hours.lexing import Token, lang_of_words, lex
 from auditor.extract.hours.schedules import Parser, Schedule
@@ -287,12 +289,26 @@ def mask_phones(blocks: list[str], contacts: Sequence[ContactPoint]) -> list[str
     # make one appear unless the number holds a "#": the others are left out, in set order
     joined = "\x00".join(blocks)
     present = [raw for raw in raws if raw in joined or "#" in raw]
-    masked = []
-    for text in blocks:
+    # the blocks that hold one of them (found in the joined text; a number with no NUL
+    # cannot span two blocks) are the only ones the loop can change: a block holding none
+    # has nothing replaced, so none appears
+    touched: set[int] | None = set()
+    starts = list(accumulate((len(b) + 1 for b in blocks), initial=0))
+    for raw in present:
+        if "\x00" in raw or "#" in raw or touched is None:
+            touched = None  # every block through the loop
+            break
+        pos = joined.find(raw)
+        while pos >= 0:
+            touched.add(bisect_right(starts, pos) - 1)
+            pos = joined.find(raw, pos + 1)
+    masked = list(blocks)
+    for i in range(len(blocks)) if touched is None else sorted(touched):
+        text = blocks[i]
         for raw in present:
             if raw in text:
                 text = text.replace(raw, "#" * len(raw))
-        masked.append(text)
+        masked[i] = text
     return masked
 
 
