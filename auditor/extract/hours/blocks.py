@@ -12,7 +12,7 @@ import re
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Sequence
-from itertools import accumulate
+from itertools import accumulate, compress
 
 from auditor.extract.hours.lexing import Token, lang_of_words, lex
 from auditor.extract.hours.schedules import Parser, Schedule
@@ -176,7 +176,8 @@ def _candidates(blocks: Sequence[str], v: Vocab, shapes: Sequence[str], texts: _
         if n == 1 and shape not in by_shape:
             by_shape[shape] = _MAY_SEED | (_JOINS if len(shape) <= NEIGHBOUR_MAX_CHARS else 0)
     codes = list(map(by_shape.__getitem__, shapes))
-    found = {i for i, code in enumerate(codes) if code & _MAY_SEED and _is_seed(blocks[i], v, texts, i)}
+    may_seed = compress(range(len(codes)), map(_MAY_SEED.__and__, codes))  # in C: thousands of blocks
+    found = {i for i in may_seed if _is_seed(blocks[i], v, texts, i)}
     day_shapes: dict[str, bool] = {}
 
     def joins(i: int) -> bool:
