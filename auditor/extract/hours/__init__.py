@@ -15,7 +15,14 @@ blocks hold hours; parse_text), ``attach`` (which contact point hours describe) 
 from __future__ import annotations
 
 from auditor.extract.context import NO_CONTEXT, ExtractContext
-from auditor.extract.hours.attach import CONFIDENCE, BlockViews, applies_to, hours_point, targets_of
+from auditor.extract.hours.attach import (
+    CONFIDENCE,
+    BlockViews,
+    Target,
+    applies_to,
+    hours_point,
+    targets_of,
+)
 from auditor.extract.hours.blocks import context_of, mask_phones, parse_text, raw_of
 from auditor.extract.hours.schedules import Schedule, render
 from auditor.extract.hours.structured import structured_hours
@@ -35,10 +42,11 @@ def extract_hours(page: ParsedPage, context: ExtractContext = NO_CONTEXT) -> lis
     The points it may describe are those the other extractors found (``context.found``).
     """
     contacts = context.found
-    targets = targets_of(contacts)
+    targets: list[Target] | None = None  # parsed when first needed: most pages hold no hours
     out: list[ContactPoint] = []
     seen: set[tuple[str, str | None]] = set()
     if "ld+json" in page.html or "itemscope" in page.html:
+        targets = targets_of(contacts)
         for point in structured_hours(page, targets):
             key = (point.value, point.details.get("applies_to"))
             if key not in seen:
@@ -52,6 +60,8 @@ def extract_hours(page: ParsedPage, context: ExtractContext = NO_CONTEXT) -> lis
         if rendered is None:
             continue
         value, spans, always = rendered
+        if targets is None:
+            targets = targets_of(contacts)
         applies = applies_to(blocks, sched, targets, views)
         key = (value, applies)
         if key in seen:

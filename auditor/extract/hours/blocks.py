@@ -9,9 +9,12 @@ out by their digit shapes first, so most are never lexed.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
+from collections import Counter
 from collections.abc import Sequence
+from itertools import accumulate, compress
 
-from auditor.extract.hours.lexing import Token, lex, pick_lang
+from auditor.extract.hours.lexing import Token, lang_of_words, lex
 from auditor.extract.hours.schedules import Parser, Schedule
 from auditor.extract.hours.vocabulary import (
     DIGIT,
@@ -30,21 +33,59 @@ from auditor.text import fold, fold_width
 
 def _always(text: str, v: Vocab, folded: str | None = None) -> bool:
     folded = fold(text, keep_accents=True) if folded is None else folded
-    return v.search_folded("always_quick", text, folded) and bool(v.always.search(text))
+    return v.search_folded("always_quick", text, folded) and v.search_folded("always", text, folded)
 
 
-def _is_seed(text: str, v: Vocab) -> bool:
-    """A block that starts a neighbourhood worth lexing (see ``_candidates``)."""
-    folded = fold(text, keep_accents=True)
+def _always_shape(shape: str, tests: ShapeTests, folded: str) -> bool:
+    """``tests.always.search(shape)``, on the folded shape where it can be (no re.I: faster)."""
+    if tests.folded_always is None:
+        return tests.always.search(shape) is not None
+    return tests.folded_always.search(folded) is not None
+
+
+class _Texts:
+    """One parse_text call's blocks, each folded and its day words found at most once: the
+    seed test, the joining test and the lexing loop all read them (a memo of one page)."""
+
+    def __init__(self, blocks: Sequence[str], v: Vocab) -> None:
+        self.blocks = blocks
+        self.v = v
+        self.folds: dict[int, str] = {}
+        self.days: dict[int, list[str]] = {}
+
+    def folded(self, i: int) -> str:
+        folded = self.folds.get(i)
+        if folded is None:
+            folded = self.folds[i] = fold(self.blocks[i], keep_accents=True)
+        return folded
+
+    def day_words(self, i: int) -> list[str]:
+        """``v.any_day``'s findall on block ``i``; empty exactly where its search finds nothing."""
+        found = self.days.get(i)
+        if found is None:
+            found = self.days[i] = self.v.day_words.findall(self.v.any_day, self.blocks[i], self.folded(i))
+        return found
+
+
+def _is_seed(text: str, v: Vocab, texts: _Texts | None = None, i: int = -1) -> bool:
+    """A block that starts a neighbourhood worth lexing (see ``_candidates``).
+
+    ``texts``: the page's memo, where ``text`` is its block ``i``.
+    """
+    folded = fold(text, keep_accents=True) if texts is None else texts.folded(i)
+
+    def day() -> bool:
+        if texts is None:
+            return v.day_words.search(v.any_day, text, folded)
+        return bool(texts.day_words(i))
+
     if DIGIT.search(text):
         return bool(
             v.search_folded("timeish", text, folded)
-            or (RANGEISH.search(text) and v.day_words.search(v.any_day, text, folded))
+            or (RANGEISH.search(text) and day())
             or _always(text, v, folded)
         )
-    return _always(text, v, folded) or bool(
-        v.search_folded("closed", text, folded) and v.day_words.search(v.any_day, text, folded)
-    )
+    return _always(text, v, folded) or bool(v.search_folded("closed", text, folded) and day())
 
 
 # what a block's shape says about the block (bits)
@@ -113,7 +154,7 @@ def _shape_codes(shapes: Sequence[str], v: Vocab) -> dict[str, int]:
     return codes
 
 
-def _candidates(blocks: Sequence[str], v: Vocab, shapes: Sequence[str]) -> set[int]:
+def _candidates(blocks: Sequence[str], v: Vocab, shapes: Sequence[str], texts: _Texts | None = None) -> set[int]:
     """Blocks worth lexing: cheap tests first, since most blocks hold no hours.
 
     A block with a clock time, a number range and a day word, an always-open phrase, or a
@@ -126,8 +167,17 @@ def _candidates(blocks: Sequence[str], v: Vocab, shapes: Sequence[str]) -> set[i
     The tests run once per digit shape (``digit_shapes``); only blocks whose shape passes get
     the real test on their text.
     """
-    codes = list(map(_shape_codes(shapes, v).__getitem__, shapes))
-    found = {i for i, code in enumerate(codes) if code & _MAY_SEED and _is_seed(blocks[i], v)}
+    texts = _Texts(blocks, v) if texts is None else texts
+    # A digit shape of one block is not tested: its tests only spare _is_seed, which would
+    # run on that one block anyway (and true when they are), and its joining bit needs no test.
+    counts = Counter(shapes)
+    by_shape = _shape_codes([shape for shape, n in counts.items() if n > 1 or DIGIT.search(shape) is None], v)
+    for shape, n in counts.items():
+        if n == 1 and shape not in by_shape:
+            by_shape[shape] = _MAY_SEED | (_JOINS if len(shape) <= NEIGHBOUR_MAX_CHARS else 0)
+    codes = list(map(by_shape.__getitem__, shapes))
+    may_seed = compress(range(len(codes)), map(_MAY_SEED.__and__, codes))  # in C: thousands of blocks
+    found = {i for i in may_seed if _is_seed(blocks[i], v, texts, i)}
     day_shapes: dict[str, bool] = {}
 
     def joins(i: int) -> bool:
@@ -139,7 +189,7 @@ def _candidates(blocks: Sequence[str], v: Vocab, shapes: Sequence[str]) -> set[i
         shape = shapes[i]
         if shape not in day_shapes:  # the shape's test first: it serves every block of the shape
             day_shapes[shape] = _day(shape, fold(shape, keep_accents=True), v.shape)
-        return day_shapes[shape] and v.day_words.search(v.any_day, blocks[i], fold(blocks[i], keep_accents=True))
+        return day_shapes[shape] and bool(texts.day_words(i))
 
     stack = sorted(found)
     tested = set(found)
@@ -168,15 +218,31 @@ def _as_ascii(text: str) -> str:
     return fold_width(text)
 
 
+def _all_as_ascii(blocks: Sequence[str]) -> list[str]:
+    """``_as_ascii`` of every block, done on the blocks joined: both of its steps replace one
+    character by one and look no further back than one character, which a NUL between two
+    blocks shows as it shows a block's start (a block that holds a NUL is done alone)."""
+    joined = "\x00".join(blocks)
+    if joined.isascii():
+        return list(blocks)
+    if "：" in joined:
+        joined = _LABEL_COLON.sub(" ", joined)
+    out = fold_width(joined).split("\x00")
+    if len(out) != len(blocks):
+        return [_as_ascii(b) for b in blocks]
+    return out
+
+
 def parse_text(
     blocks: Sequence[str], page_lang: str | None = None, force_lang: str | None = None
 ) -> list[Schedule]:
     """Schedules found in consecutive text blocks (pure; used for text and JSON-LD)."""
     v = vocab()
     lang_code = (page_lang or "").split("-")[0].lower() or None
-    blocks = [_as_ascii(b) for b in blocks]
+    blocks = _all_as_ascii(blocks)
     shapes = digit_shapes(blocks)
-    candidates = _candidates(blocks, v, shapes)
+    texts = _Texts(blocks, v)
+    candidates = _candidates(blocks, v, shapes, texts)
     tokens: list[Token] = []
     langs: dict[int, Lang] = {}
     lexable: dict[str, bool] = {}
@@ -188,12 +254,22 @@ def parse_text(
         # the same block
         ok = lexable.get(shape)
         if ok is None:
-            ok = lexable[shape] = bool(v.shape.always.search(shape)) or v.shape.is_lexable(shape)
+            folded_shape = fold(shape, keep_accents=True)
+            ok = _always_shape(shape, v.shape, folded_shape) or v.shape.is_lexable(shape, folded_shape)
+            lexable[shape] = ok
         if not ok:
             continue
-        lang = v.langs[force_lang] if force_lang else pick_lang(text, lang_code, v)
+        whole = len(text) == len(blocks[i])  # the memo holds whole blocks
+        folded = texts.folded(i) if whole else fold(text, keep_accents=True)
+        has_day: bool | None = None
+        if force_lang:
+            lang = v.langs[force_lang]
+        else:  # pick_lang, with the day words kept for lex's gate
+            day_words = texts.day_words(i) if whole else v.day_words.findall(v.any_day, text, folded)
+            lang = lang_of_words(day_words, lang_code, v)
+            has_day = bool(day_words)
         langs[i] = lang
-        tokens.extend(lex(text, i, lang, v))
+        tokens.extend(lex(text, i, lang, v, folded, has_day))
     return Parser(blocks, tokens, langs).run()
 
 
@@ -205,17 +281,35 @@ def mask_phones(blocks: list[str], contacts: Sequence[ContactPoint]) -> list[str
     raws = {
         c.raw.strip()
         for c in contacts
-        if c.kind == "phone" and sum(ch.isdigit() for ch in c.raw) >= 6
+        if c.kind == "phone" and sum(map(str.isdigit, c.raw)) >= 6
     }
     raws = {r for r in raws if not r.lower().startswith("tel:")}
     if not raws:
         return blocks
-    masked = []
-    for text in blocks:
-        for raw in raws:
+    # a number in no block is in the blocks joined by NUL neither, and a mask ("#") cannot
+    # make one appear unless the number holds a "#": the others are left out, in set order
+    joined = "\x00".join(blocks)
+    present = [raw for raw in raws if raw in joined or "#" in raw]
+    # the blocks that hold one of them (found in the joined text; a number with no NUL
+    # cannot span two blocks) are the only ones the loop can change: a block holding none
+    # has nothing replaced, so none appears
+    touched: set[int] | None = set()
+    starts = list(accumulate((len(b) + 1 for b in blocks), initial=0))
+    for raw in present:
+        if "\x00" in raw or "#" in raw or touched is None:
+            touched = None  # every block through the loop
+            break
+        pos = joined.find(raw)
+        while pos >= 0:
+            touched.add(bisect_right(starts, pos) - 1)
+            pos = joined.find(raw, pos + 1)
+    masked = list(blocks)
+    for i in range(len(blocks)) if touched is None else sorted(touched):
+        text = blocks[i]
+        for raw in present:
             if raw in text:
                 text = text.replace(raw, "#" * len(raw))
-        masked.append(text)
+        masked[i] = text
     return masked
 
 

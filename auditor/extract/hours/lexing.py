@@ -9,7 +9,15 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from auditor.extract.hours.vocabulary import KINDS, Lang, Vocab
+from auditor.extract.hours.vocabulary import (
+    ALNUM_RUN,
+    DIGIT,
+    GROUP_BITS,
+    LIST_CHAR,
+    SEP_CHAR,
+    Lang,
+    Vocab,
+)
 from auditor.text import fold
 
 
@@ -87,12 +95,17 @@ def pick_lang(text: str, page_lang: str | None, v: Vocab) -> Lang:
     language that has it ("Mo" for en and de, "Pzt" for tr only), a whole word twice
     as much as a short abbreviation.
     """
+    return lang_of_words(v.day_words.findall(v.any_day, text, fold(text, keep_accents=True)), page_lang, v)
+
+
+def lang_of_words(day_words: list[str], page_lang: str | None, v: Vocab) -> Lang:
+    """``pick_lang`` from the block's day words (``v.any_day``'s findall on the block)."""
     scores: dict[str, float] = {}
-    for word in v.day_words.findall(v.any_day, text, fold(text, keep_accents=True)):
+    for word in day_words:
         key = " ".join(word.lower().rstrip(".").split())
         codes = v.word_langs.get(key)
-        if codes is None:
-            codes = frozenset(code for stem, code in v.stem_langs if key.startswith(stem))
+        if codes is None:  # the languages of the stems it starts with (v.stem_langs), by length
+            codes = frozenset().union(*(v.stem_codes.get(key[:n], ()) for n in v.stem_lengths if n <= len(key)))
         weight = 2.0 if len(key) > 3 else 1.0  # "radnim danima" says more than a stray "do"
         for code in codes:
             scores[code] = scores.get(code, 0.0) + weight
@@ -104,22 +117,64 @@ def pick_lang(text: str, page_lang: str | None, v: Vocab) -> Lang:
     return v.langs.get(page_lang or "", v.langs[v.order[0]])
 
 
-def lex(text: str, block: int, lang: Lang, v: Vocab) -> list[Token]:
+def groups_in(text: str, folded: str, lang: Lang, v: Vocab, has_day: bool | None = None) -> int:
+    """Bits (GROUP_BITS) of the lexer groups that can match somewhere in ``text``.
+
+    Each test is true wherever its group matches (a gate: false rules the group out):
+    a time range needs a digit; a day word is one ``v.any_day`` finds (it holds every
+    language's day alternatives) or, for a language with one that starts with a digit
+    ("7 days a week"), a digit; a word list's entry needs its first run (``first_runs``);
+    a separator a dash, a list a comma, slash, "&" or "+", or their words.
+    ``has_day``: whether ``v.any_day`` finds a day word in ``text``, if known.
+    """
+    groups = 0
+    digit = DIGIT.search(text) is not None
+    if digit:
+        groups |= GROUP_BITS["trange"]
+    if has_day is None:
+        has_day = v.day_words.search(v.any_day, text, folded)
+    if has_day or (digit and lang.keyless_days):
+        groups |= GROUP_BITS["day"]
+    runs = set(ALNUM_RUN.findall(folded))
+    if v.closed_gate is None or not runs.isdisjoint(v.closed_gate):
+        groups |= GROUP_BITS["closed"]
+    if v.pause_gate is None or not runs.isdisjoint(v.pause_gate):
+        groups |= GROUP_BITS["pause"]
+    if SEP_CHAR.search(text) or lang.range_gate is None or not runs.isdisjoint(lang.range_gate):
+        groups |= GROUP_BITS["sep"]
+    if LIST_CHAR.search(text) or lang.list_gate is None or not runs.isdisjoint(lang.list_gate):
+        groups |= GROUP_BITS["list"]
+    return groups
+
+
+def lex(
+    text: str, block: int, lang: Lang, v: Vocab, folded: str | None = None, has_day: bool | None = None
+) -> list[Token]:
     """Tokens of one block: always-open phrases first, then the language lexer.
 
     Always-open phrases are blanked out before lexing so "0-24" is never also
-    read as a time range.
+    read as a time range. The lexer runs without the groups the text cannot match
+    (``groups_in``); ``folded`` is ``fold(text, keep_accents=True)`` and ``has_day``
+    whether ``v.any_day`` finds a day word in it, when the caller knows them.
     """
     tokens: list[Token] = []
-    if v.always_quick.search(text):
+    folded = fold(text, keep_accents=True) if folded is None else folded
+    lexer: re.Pattern[str] | None = lang.lexer
+    # the full phrases (slow with re.I) are searched for where the quick test and the folded
+    # phrases (the same search, without re.I) find one
+    if v.search_folded("always_quick", text, folded) and v.search_folded("always", text, folded):
         chars = list(text)
         for m in v.always.finditer(text):
             tokens.append(Token("always", m.start(), m.end(), block, m.group(0)))
             chars[m.start() : m.end()] = "\x00" * (m.end() - m.start())
-        if tokens:
+        if tokens:  # blanks make new word boundaries: the gates, read before, would not hold
             text = "".join(chars)
-    for m in lang.lexer.finditer(text):
-        kind = next(k for k in KINDS if m.start(k) >= 0)
+    if not tokens:
+        lexer = lang.lexer_for(groups_in(text, folded, lang, v, has_day))
+    if lexer is None:
+        return tokens
+    for m in lexer.finditer(text):
+        kind = m.lastgroup or ""  # the group that closed last: the outermost, one of KINDS
         if kind == "trange":
             parsed = _range(m)
             if parsed is None or _currency_before(text, m.start()):

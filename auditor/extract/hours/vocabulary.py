@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Any
 
@@ -32,12 +32,17 @@ MAX_BLOCK_HOP = 2  # blocks without hours between two parts of one schedule
 _WORD = r"[^\W_]"  # a letter or digit, Unicode-aware
 DIGIT = re.compile(r"\d")
 KINDS = ("trange", "day", "closed", "pause", "sep", "list")  # lexer groups, in order
+# one bit per lexer group (KINDS order): the groups a block's text can match (see Lang.lexer_for)
+GROUP_BITS = {kind: 1 << i for i, kind in enumerate(KINDS)}
+ALL_GROUPS = (1 << len(KINDS)) - 1
 # two numbers joined by a dash, a short word or a Hungarian case ending ("8-tól 16-ig")
 RANGEISH = re.compile(r"\d[^\s\d]{0,5}\s*[-–—]\s*\d|\d[^\s\d]{0,5}\s+(?:[^\W\d_]{1,7}\.?\s+)?\d")
 NEIGHBOUR_MAX_CHARS = 80
 MAX_BLOCK_CHARS = 20_000  # hours sit near the top of a block; a text dump is not read whole
 
 _DASH = r"\-–—‑~〜"  # dashes (〜 the wave dash of Japanese ranges), escaped for a character class
+SEP_CHAR = re.compile(f"[{_DASH}]")  # the lexer's sep group's characters
+LIST_CHAR = re.compile(r"[,/&+]")  # the lexer's list group's characters
 _SHAPE_BYTES = bytes.maketrans(b"123456789", b"000000000")
 _SHAPE_STR = str.maketrans("123456789", "000000000")
 _ASCII_DIGIT = re.compile(r"[1-9]")
@@ -120,6 +125,32 @@ class Lang:
     words: dict[str, tuple[int, ...]]  # lower-cased day / group word -> days
     stems: tuple[tuple[str, tuple[int, ...]], ...]
     range_suffixes: tuple[str, ...]
+    # the lexer's groups' sources in KINDS order, and gates for the language's own word lists
+    # (see ``first_runs``): the "range" words of sep and the "list" words of list
+    parts: tuple[str, ...] = ()
+    guards: tuple[str, ...] = ()  # a lookahead put inside each part's group (see _lexer_source)
+    range_gate: frozenset[str] | None = None
+    list_gate: frozenset[str] | None = None
+    keyless_days: bool = True  # a day alternative that starts with no letter ("7 days a week")
+    # the lexer without the groups a text cannot match, by group bits; compiled from the data
+    # when a combination is first needed (at most 2**6 per language, none tied to a page)
+    variants: dict[int, re.Pattern[str]] = field(default_factory=dict, compare=False, repr=False)
+
+    def lexer_for(self, groups: int) -> re.Pattern[str] | None:
+        """The lexer with only the groups in ``groups`` (bits of GROUP_BITS), None for none.
+
+        finditer gives the same matches as the full lexer's when every group left out
+        matches nowhere in the text: an alternative that fails at every position never
+        decides a match, and the others are tried in the same order.
+        """
+        if groups == ALL_GROUPS or not self.parts:
+            return self.lexer
+        if not groups:
+            return None
+        lexer = self.variants.get(groups)
+        if lexer is None:
+            lexer = self.variants[groups] = re.compile(_lexer_source(self.parts, self.guards, groups), self.lexer.flags)
+        return lexer
 
 
 @dataclass(frozen=True)
@@ -140,10 +171,17 @@ class Vocab:
     day_words: _DayWords
     # the same tests for text folded by fold(keep_accents=True), written without re.I (None: not possible)
     folded_always_quick: re.Pattern[str] | None = None
+    folded_always: re.Pattern[str] | None = None
     folded_closed: re.Pattern[str] | None = None
     folded_timeish: re.Pattern[str] | None = None
     closed_tokens: _ClosedTokens | None = None  # folded_closed by letter runs and a set
     words_in_shapes: _WordsInShapes | None = None  # both tests for many digitless shapes
+    # gates for the lexer's closed and pause groups (see ``first_runs``)
+    closed_gate: frozenset[str] | None = None
+    pause_gate: frozenset[str] | None = None
+    # stem_langs as a table: stem -> languages, and the stems' lengths
+    stem_codes: dict[str, frozenset[str]] = field(default_factory=dict)
+    stem_lengths: tuple[int, ...] = ()
 
     def search_folded(self, name: str, text: str, folded: str) -> bool:
         """``getattr(self, name).search(text)``, on the folded text where it can be."""
@@ -153,6 +191,7 @@ class Vocab:
 
 _LETTERS = re.compile(r"[^\W\d_]+")
 _ALNUM = re.compile(r"[^\W_]+")
+ALNUM_RUN = _ALNUM  # the letter-and-digit runs ``first_runs`` gates are made of
 _REGEX_CHARS = re.compile(r"[\\\[\](){}*+?|^$.]")
 
 
@@ -164,6 +203,23 @@ def _plain_words(quick: str) -> tuple[str, ...] | None:
     if any("00" not in a for a in alternatives if a not in words) or any(w != fold(w, keep_accents=True) for w in words):
         return None
     return words
+
+
+def first_runs(entries: Iterable[str]) -> frozenset[str] | None:
+    """The folded first letter-and-digit run of every entry of a ``_words_regex`` list.
+
+    A gate: where the list's regex matches, the matched entry's first run stands in the
+    folded text as a whole run (the entry has no letter or digit beside it, and the regex
+    none outside it), so a text whose runs miss this set holds no entry. None when an
+    entry has no run (the gate could not rule it out).
+    """
+    firsts: set[str] = set()
+    for entry in entries:
+        runs = _ALNUM.findall(fold(entry, keep_accents=True))
+        if not runs:
+            return None
+        firsts.add(runs[0])
+    return frozenset(firsts)
 
 
 @dataclass(frozen=True)
@@ -373,15 +429,38 @@ class ShapeTests:
     folded_always: re.Pattern[str] | None = None
     # without digits only always_quick's plain words can match: substring tests, in C
     always_words: tuple[str, ...] | None = None
+    # lexable_words's alternatives (time range, closed, pause) searched one by one, each
+    # behind its gate: a time range needs a digit, a closed or pause word its first run
+    # (``first_runs``: closed_gate, pause_gate); lexable_days needs a digit when
+    # keyless_digit (each of its alternatives starts with one)
+    lexable_parts: tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]] | None = None
+    closed_gate: frozenset[str] | None = None
+    pause_gate: frozenset[str] | None = None
+    keyless_digit: bool = False
 
-    def is_lexable(self, shape: str) -> bool:
-        """``lexable.search(shape)``; its day words searched where they can start (``day_words``)."""
+    def is_lexable(self, shape: str, folded: str | None = None) -> bool:
+        """``lexable.search(shape)``; its day words searched where they can start (``day_words``).
+
+        ``folded``: ``fold(shape, keep_accents=True)`` if the caller has it.
+        """
         if self.lexable_words is None or self.lexable_days is None:
             return self.lexable.search(shape) is not None
+        folded = fold(shape, keep_accents=True) if folded is None else folded
+        digit = DIGIT.search(shape) is not None
+        if self.lexable_parts is None:
+            words = self.lexable_words.search(shape) is not None
+        else:  # an alternation is found where one of its alternatives is
+            trange, closed, pause = self.lexable_parts
+            runs = set(_ALNUM.findall(folded))
+            words = (
+                (digit and trange.search(shape) is not None)
+                or ((self.closed_gate is None or not runs.isdisjoint(self.closed_gate)) and closed.search(shape) is not None)
+                or ((self.pause_gate is None or not runs.isdisjoint(self.pause_gate)) and pause.search(shape) is not None)
+            )
         return bool(
-            self.lexable_words.search(shape)
-            or self.lexable_days.search(shape)
-            or self.day_words.search(self.day, shape, fold(shape, keep_accents=True))
+            words
+            or ((digit or not self.keyless_digit) and self.lexable_days.search(shape))
+            or self.day_words.search(self.day, shape, folded)
         )
 
 
@@ -417,14 +496,44 @@ def _words_regex(words: Iterable[str]) -> str:
     return rf"(?<!{_WORD})(?:{body})(?!{_WORD})"
 
 
+def _first_chars(word: str) -> set[str]:
+    """The characters a match of ``word``'s entry regex can start with, in any case (a superset)."""
+    if not word:
+        return set()
+    return {word[0], word[0].lower(), word[0].upper(), word.upper()[0], word.lower()[0]}
+
+
+def _guard(chars: set[str], extra: str = "") -> str:
+    """A lookahead for one of ``chars`` (and the class text ``extra``): empty if there are none."""
+    if not (chars or extra):
+        return ""
+    return "(?=[" + extra + "".join(re.escape(c) for c in sorted(chars)) + "])"
+
+
+def _lexer_source(parts: Sequence[str], guards: Sequence[str], groups: int) -> str:
+    """The lexer's source with the parts in ``groups`` (bits), each guard put first inside its
+    part's named group, before the whole body: "(?P<sep>" + guard + "(?:" + body + "))". A
+    guard is a lookahead every match of its part passes, so the part matches where it
+    matched without it."""
+    out = []
+    for i, part in enumerate(parts):
+        if groups >> i & 1:
+            guard = guards[i] if i < len(guards) else ""
+            head = part.index(">") + 1  # after "(?P<name>"; the part ends with the group's ")"
+            out.append(f"{part[:head]}{guard}(?:{part[head:-1]}))" if guard else part)
+    return "|".join(out)
+
+
 def _compile_lang(code: str, spec: dict[str, Any], common: dict[str, Any]) -> Lang:
     words: dict[str, tuple[int, ...]] = {}
     stems: list[tuple[str, tuple[int, ...]]] = []
     alts: list[tuple[int, str, DayKey]] = []  # (sort length, regex, key)
     shape_alts: list[tuple[str, DayKey]] = []
+    day_firsts: set[str] = set()  # every character a day alternative's match can start with
 
     def add(entry: str, days: tuple[int, ...]) -> None:
         regex, key, is_stem = _entry_regex(entry)
+        day_firsts.update(_first_chars(entry[1:] if entry[:1] in "!=" else entry))
         if is_stem:
             stems.append((key, days))
         else:
@@ -445,22 +554,41 @@ def _compile_lang(code: str, spec: dict[str, Any], common: dict[str, Any]) -> La
     trange = rf"(?:(?P<fw>{_words_regex(spec.get('from', []))})\s*)?" + _trange_regex(
         spec.get("time_range", []), common["units"]
     )
-    lexer = (
-        rf"(?P<trange>{trange})"
-        rf"|(?P<day>{day_alt})"
-        rf"|(?P<closed>{_words_regex(common['closed'])})"
-        rf"|(?P<pause>{_words_regex(common['pause'])})"
-        rf"|(?P<sep>[{_DASH}]|{_words_regex(spec.get('range', []))})"
-        rf"|(?P<list>[,/&+]|{_words_regex(spec.get('list', []))})"
+    parts = (
+        rf"(?P<trange>{trange})",
+        rf"(?P<day>{day_alt})",
+        rf"(?P<closed>{_words_regex(common['closed'])})",
+        rf"(?P<pause>{_words_regex(common['pause'])})",
+        rf"(?P<sep>{SEP_CHAR.pattern}|{_words_regex(spec.get('range', []))})",
+        rf"(?P<list>{LIST_CHAR.pattern}|{_words_regex(spec.get('list', []))})",
+    )
+    # a time range starts with a digit or a "from" word, a day word with one of day_firsts:
+    # a lookahead for that character spares trying the group's alternatives elsewhere
+    # (and a word of a word list with its first character, a separator or list with theirs)
+    def firsts(words: list[str]) -> set[str]:
+        return {c for word in words for c in _first_chars(word)}
+
+    guards = (
+        _guard(firsts(spec.get("from", [])), r"\d"),
+        _guard(day_firsts),
+        _guard(firsts(common["closed"])),
+        _guard(firsts(common["pause"])),
+        _guard(firsts(spec.get("range", [])), _DASH),
+        _guard(firsts(spec.get("list", [])), ",/&+"),
     )
     return Lang(
         code=code,
-        lexer=re.compile(lexer, re.I),
+        lexer=re.compile(_lexer_source(parts, guards, ALL_GROUPS), re.I),
         day_alts=tuple((a, key) for _, a, key in alts),
         shape_day_alts=tuple(shape_alts),
         words=words,
         stems=tuple(sorted(stems, key=lambda s: len(s[0]), reverse=True)),
         range_suffixes=tuple(spec.get("range_suffixes", [])),
+        parts=parts,
+        guards=guards,
+        range_gate=first_runs(spec.get("range", [])),
+        list_gate=first_runs(spec.get("list", [])),
+        keyless_days=any(key is None for _, _a, key in alts),
     )
 
 
@@ -511,8 +639,17 @@ def vocab() -> Vocab:
         folded_always=folded_regex(shape_always),
         day_words=day_words,
         always_words=_plain_words(_shape_literal(data["always_open_quick"])),
+        lexable_parts=(
+            re.compile(_trange_regex(sorted(time_range), data["units"], None), re.I),
+            re.compile(_words_regex(data["closed"]), re.I),
+            re.compile(_words_regex(data["pause"]), re.I),
+        ),
+        closed_gate=first_runs(data["closed"]),
+        pause_gate=first_runs(data["pause"]),
+        keyless_digit=all(alt[:1].isdigit() for alt, key in shape_day_alts if key is None),
     )
     always_quick = re.compile(data["always_open_quick"], re.I)
+    stem_langs = tuple((stem, code) for code, lang in langs.items() for stem, _ in lang.stems)
     timeish_re = re.compile(timeish, re.I)
     closed_tokens = _ClosedTokens.of(data["closed"])
     folded_closed = folded_regex(closed)
@@ -523,17 +660,22 @@ def vocab() -> Vocab:
         always_quick=always_quick,
         any_day=any_day,
         word_langs={w: frozenset(c) for w, c in word_langs.items()},
-        stem_langs=tuple((stem, code) for code, lang in langs.items() for stem, _ in lang.stems),
+        stem_langs=stem_langs,
         hints=re.compile(_words_regex(data["hints"]), re.I),
         closed=closed,
         timeish=timeish_re,
         shape=shape,
         day_words=day_words,
         folded_always_quick=folded_regex(always_quick),
+        folded_always=folded_regex(always),
         folded_closed=folded_closed,
         folded_timeish=folded_regex(timeish_re),
         closed_tokens=closed_tokens,
         words_in_shapes=_WordsInShapes(shape.always_words, closed_tokens, folded_closed)
         if shape.always_words is not None and folded_closed is not None
         else None,
+        closed_gate=first_runs(data["closed"]),
+        pause_gate=first_runs(data["pause"]),
+        stem_codes={stem: frozenset(c for s, c in stem_langs if s == stem) for stem, _code in stem_langs},
+        stem_lengths=tuple(sorted({len(stem) for stem, _code in stem_langs})),
     )
