@@ -85,4 +85,7 @@ def assert_well_formed(found: Sequence[ContactPoint], body: bytes | str, url: st
                 assert set(span["days"]) <= DAYS, where
                 assert CLOCK.fullmatch(span["open"]) and CLOCK.fullmatch(span["close"]), where
         if cp.method == "text":
-            assert cp.raw and cp.raw in page.text, where
+            # a schedule read across blocks (a day in one table cell, its hours in the next) quotes
+            # each block's piece, joined by " | " (hours.blocks.raw_of): each piece is on the page
+            pieces = cp.raw.split(" | ") if cp.kind == "hours" else [cp.raw]
+            assert cp.raw and all(piece in page.text for piece in pieces), where

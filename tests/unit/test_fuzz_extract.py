@@ -3,7 +3,7 @@ well formed: a known kind, a normalized value, raw text that is on the page (hyp
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from auditor.extract import chat, emails, forms, hours, messaging, parse_page, phones
@@ -29,6 +29,8 @@ html_like = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=40))
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(body=html_like, country=st.sampled_from([None, "HU", "DE", "PL", "TR", "RU", "GB", "XX"]))
+# hours read across two blocks (a day letter, then a textarea's text): raw quotes both pieces
+@example(body="C<form action='/x'><textarea name=message></p>24/7", country=None)
 def test_extract_page_never_raises(body: str, country: str | None) -> None:
     # Each extractor directly: extract_contacts() guards them, which would hide a raise.
     page = parse_page(body, URL)
