@@ -119,6 +119,33 @@ class Form:
     markup: str = ""  # the form's HTML (capped), for widgets that are not fields (captchas)
 
 
+class _DeferredMarkup:
+    """``Form.markup`` of a form read from Lexbor's tree: serialised on first read.
+
+    Serialising means copying the form into lxml first; the form extractor reads markup
+    only once it has found a contact form, so most forms never need it. A form built with
+    ``markup=`` keeps that value in its own ``__dict__``, which this (non-data) descriptor
+    never shadows.
+    """
+
+    def __get__(self, form: Form | None, owner: type[Form]) -> str:
+        if form is None:
+            return ""
+        make: Callable[[], str] | None = form.__dict__.pop("_markup", None)
+        value = form.__dict__["markup"] = make() if make is not None else ""
+        return value
+
+
+Form.markup = _DeferredMarkup()  # type: ignore[assignment]
+
+
+def _defer_markup(form: Form, make: Callable[[], str]) -> Form:
+    """``form`` with its markup made by ``make`` on first read."""
+    form.__dict__.pop("markup", None)
+    form.__dict__["_markup"] = make
+    return form
+
+
 @dataclass
 class ParsedPage:
     """A decoded, parsed page: the only input extractors get."""
@@ -781,6 +808,51 @@ def _form(el: Any, base_url: str) -> Form:
     )
 
 
+def _lexbor_form(view: _LexborView, node: LexborNode, base_url: str) -> Form:
+    """:func:`_form` of the copied form, read from Lexbor's nodes (the copy is made for the markup alone)."""
+    fields: list[FormField] = []
+    labels: list[tuple[str, LexborNode]] | None = None
+    form_id = node.mem_id
+    control = view.control
+    for child in node.css("input, textarea, select"):
+        tag = view.tag(child)
+        attrs = {k: (clean(v) if control else v).strip() for k, v in child.attributes.items() if v}
+        el_id = attrs.get("id", "")
+        label = None
+        if el_id:
+            if labels is None:
+                labels = [(view.value(lb, "for").strip(), lb) for lb in node.css("label")]
+            label = next((lb for for_id, lb in labels if for_id == el_id), None)
+        if label is None:
+            parent = child.parent
+            while parent is not None and parent.mem_id != form_id:
+                if view.tag(parent) == "label":
+                    label = parent
+                    break
+                parent = parent.parent
+        fields.append(
+            FormField(
+                tag=tag,
+                type=(attrs.get("type") or ("textarea" if tag == "textarea" else "text")).lower(),
+                name=attrs.get("name", ""),
+                id=el_id,
+                placeholder=attrs.get("placeholder", ""),
+                label=" ".join(view.text(label).split()) if label is not None else "",
+                autocomplete=attrs.get("autocomplete", ""),
+            )
+        )
+    action = view.value(node, "action").strip()
+    form = Form(
+        action=_safe_urljoin(base_url, action) if action else base_url,
+        method=(view.value(node, "method").strip() or "get").lower(),
+        fields=tuple(fields),
+        text=" ".join(view.text(node).split())[:2000],
+        attrs=_copied_attrs(node, control),
+    )
+    drop = view.drop
+    return _defer_markup(form, lambda: etree.tostring(copy_element(node, drop), method="html", encoding="unicode")[:50_000])
+
+
 def extract_structured(tree: Any, url: str, html: str) -> dict[str, list[Any]]:
     """JSON-LD and microdata via extruct, tolerant of broken markup."""
     out: dict[str, list[Any]] = {"json-ld": [], "microdata": []}
@@ -1257,7 +1329,7 @@ def _build_from_lexbor(html: str, url: str) -> ParsedPage | None:
             region=region,
             title=view.value(node, "title").strip() or view.value(node, "aria-label").strip(),
         ))
-    forms = [_form(copy_element(node, view.drop), base_url) for node in walk.forms]
+    forms = [_lexbor_form(view, node, base_url) for node in walk.forms]
     cfemails = (
         [(view.value(n, "data-cfemail").strip(), "") for n in document.css("[data-cfemail]")]
         if "data-cfemail" in html else []
