@@ -1137,57 +1137,79 @@ class _Walk:
         self.exact = True  # False: the copy differs from this reading (too deep)
 
     def run(self, root: LexborNode) -> None:
-        view, roots, out, found = self.view, self.roots, self.out, self.found
-        tags = view.tags
+        """Walk ``root``'s descendants in document order, depth first.
+
+        The state of the element being read lives in locals (a list per level cost a third
+        more); entering an element saves its parent's state on ``stack``, leaving restores it.
+        """
+        roots, out, found, anchors, forms, pairs = self.roots, self.out, self.found, self.anchors, self.forms, self.pairs
+        tags = self.view.tags
         want_pairs = self.want_pairs
-        # frame: [next node, emit text, hidden, region, last copied child is inline element
-        #         (None: no element yet, False: other), tail seen, node, closing marks]
-        frames: list[list[Any]] = [[root.first_child, True, False, "main", None, True, None, ""]]
-        while frames:
-            frame = frames[-1]
-            node = frame[0]
+        max_stack = MAX_DEPTH - 1
+        stack: list[tuple[Any, ...]] = []
+        # the element being read: next node, emit text, hidden, region, last copied child is
+        # inline element (None: no element yet, False: other), tail seen, that child, closing marks
+        node: LexborNode | None = root.first_child
+        emit, hidden, region = True, False, "main"
+        last_inline: bool | None = None
+        tail_seen = True
+        prev: LexborNode | None = None
+        closing = ""
+        while True:
             if node is None:
-                frames.pop()
-                if frame[7] and frames and frames[-1][1]:
-                    out.append(frame[7])
+                if not stack:
+                    return
+                done = closing
+                node, emit, hidden, region, last_inline, tail_seen, prev, closing = stack.pop()
+                if done and emit:
+                    out.append(done)
                 continue
-            frame[0] = node.next
             tid = node.tag_id
+            if tid == _TEXT_ID:
+                if emit:
+                    out.append(node.text_content or "")
+                tail_seen = True
+                node = node.next
+                continue
             tag = tags.get(tid)
             if tag is None:
                 raw = node.tag or ""
                 tag = tags[tid] = raw if raw.startswith("-") or not raw or raw[0] in "_#!" else _copied_tag(raw)
             if tag == "-text":
-                if frame[1]:
+                if emit:
                     out.append(node.text_content or "")
-                frame[5] = True
+                tail_seen = True
+                node = node.next
                 continue
             if tag == "-comment":
                 comment = node.comment_content
                 if comment is not None and "--" not in comment and not comment.endswith("-"):
-                    frame[4], frame[5] = False, False
+                    last_inline, tail_seen = False, False
+                node = node.next
                 continue
             if not tag or tag[0] in "-_#!":
+                node = node.next
                 continue
             if want_pairs:
-                if tag in _INLINE_TAGS and frame[4] is True and not frame[5]:
-                    self.pairs.append((frame[6], node))
-                frame[4] = tag in _INLINE_TAGS
-                frame[5] = False
-                frame[6] = node
-            emit, hidden, region = frame[1], frame[2], frame[3]
+                inline = tag in _INLINE_TAGS
+                if inline and last_inline is True and not tail_seen:
+                    pairs.append((prev, node))
+                last_inline = inline
+                tail_seen = False
+                prev = node
+            child_hidden, child_region = hidden, region
             letter = roots.get(node.mem_id) if roots else None
             if letter is not None:
-                region = _LETTER_REGION[letter]
+                child_region = _LETTER_REGION[letter]
             if tag in _WALKED_SET:
                 found[tag].append(node)
                 if tag == "a":
-                    self.anchors.append((node, region, hidden))
+                    anchors.append((node, child_region, hidden))
                 elif tag == "form" and not hidden:
-                    self.forms.append(node)
+                    forms.append(node)
                 if tag in _INVISIBLE_SET:
-                    hidden = True
-            closing = ""
+                    child_hidden = True
+            el_closing = ""
             if tag in _BLOCK_OR_SKIP:
                 if emit:
                     out.append(_BLOCK_MARK)
@@ -1199,25 +1221,29 @@ class _Walk:
                     if letter is not None and emit:
                         out.append(_REGION_OPEN + letter)
                     child_emit = emit
-                    closing = _BLOCK_MARK
+                    el_closing = _BLOCK_MARK
             else:
                 if letter is not None and emit:
                     out.append(_REGION_OPEN + letter)
                 child_emit = emit
             if letter is not None and tag not in SKIP_TAGS:
-                closing += _REGION_CLOSE
+                el_closing += _REGION_CLOSE
             child = node.first_child
             if child is None:
-                if closing and emit:
-                    out.append(closing)
+                if el_closing and emit:
+                    out.append(el_closing)
+                node = node.next
                 continue
-            if len(frames) >= MAX_DEPTH:
+            if len(stack) >= max_stack:
                 self.exact = False  # the copy flattens here
                 return
-            frames.append([child, child_emit, hidden, region, None, True, None, closing])
+            stack.append((node.next, emit, hidden, region, last_inline, tail_seen, prev, closing))
+            node, emit, hidden, region = child, child_emit, child_hidden, child_region
+            last_inline, tail_seen, prev, closing = None, True, None, el_closing
 
 
 _WALKED_SET = frozenset(_WALKED)
+_TEXT_ID = LexborHTMLParser("x").body.first_child.tag_id  # Lexbor's tag id of text nodes
 _INVISIBLE_SET = frozenset(_INVISIBLE_ROOTS)
 
 
