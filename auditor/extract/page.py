@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from itertools import accumulate
 from typing import Any, NamedTuple, TypeVar
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, uses_relative
 
 from lxml import etree
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -417,7 +417,7 @@ def parse_page(body: bytes | str, url: str, content_type: str | None = None) -> 
     html = decode_body(body, content_type) if isinstance(body, bytes) else body
     if _has_control(html):  # rare: the test costs a third of the substitution
         html = _CONTROL.sub("", html)
-    page = _build_from_lexbor(html, url)
+    page = _build_from_lexbor(html, url, scrubbed=True)
     if page is not None:
         return page
     tree = _parse_html(html)
@@ -485,11 +485,21 @@ class _Joiner:
         self.origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
     def __call__(self, href: str) -> str:
-        if href.startswith(("http://", "https://")) and not any(c in href for c in " \t\n\\"):
-            return href
-        if self.origin and href.startswith("/") and not href.startswith("//") and "/." not in href:
+        if href.startswith(("http://", "https://")):
+            if " " not in href and "\t" not in href and "\n" not in href and "\\" not in href:
+                return href
+        elif self.origin and href.startswith("/") and not href.startswith("//") and "/." not in href:
             return self.origin + href
+        else:
+            # urljoin returns an href whose scheme it does not resolve against (tel:, mailto:,
+            # javascript:) as it is: its scheme is the same run of letters urlsplit reads
+            scheme = _SCHEME.match(href)
+            if scheme is not None and scheme[0][:-1].lower() not in uses_relative:
+                return href
         return _safe_urljoin(self.base, href)
+
+
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")  # urlsplit's scheme: a letter, then scheme_chars
 
 
 # Content a visitor never sees (inside template, noscript, svg, object, head; a video's or
@@ -618,14 +628,17 @@ def _marked_text(tree: Any, roots: dict[Any, str], clean: bool) -> str:
                 el.tail = _CONTROL.sub("", old_tail or "") or None
 
 
-def _split_blocks(text: str) -> list[TextBlock]:
-    """Blocks between marks, whitespace collapsed once for the whole page."""
-    if _has_control(text):
+def _split_blocks(text: str, checked: bool = False) -> list[TextBlock]:
+    """Blocks between marks, whitespace collapsed once for the whole page.
+
+    ``checked``: the caller found no control character in ``text``.
+    """
+    if not checked and _has_control(text):
         text = _CONTROL.sub("", text)  # &#7; etc. survive parsing; never visible
     text = " ".join(text.split())  # str.split() knows the same whitespace as \\s, in C
     mark = _BLOCK_MARK
     if _REGION_OPEN not in text:
-        return [TextBlock(t, "main") for chunk in text.split(mark) if (t := chunk.strip())]
+        return [_new(TextBlock, (t, "main")) for chunk in text.split(mark) if (t := chunk.strip())]
     blocks: list[TextBlock] = []
     region = "main"
     outer: list[str] = []  # the regions around the current one
@@ -642,8 +655,13 @@ def _split_blocks(text: str) -> list[TextBlock]:
                 if region == "main" or opened == THIRD_PARTY:
                     region = opened
         elif part:
-            blocks += [TextBlock(t, region) for chunk in part.split(mark) if (t := chunk.strip())]
+            blocks += [_new(TextBlock, (t, region)) for chunk in part.split(mark) if (t := chunk.strip())]
     return blocks
+
+
+# ``tuple.__new__(TextBlock, (text, region))`` is ``TextBlock(text, region)`` without the
+# Python-level ``__new__`` a NamedTuple adds: half the cost, and pages hold thousands.
+_new = tuple.__new__
 
 
 def _region_index(roots: dict[Any, str], tag: str) -> dict[Any, str]:
@@ -1192,7 +1210,7 @@ class _Walk:
                 continue
             if want_pairs:
                 inline = tag in _INLINE_TAGS
-                if inline and last_inline is True and not tail_seen:
+                if inline and last_inline is True and not tail_seen and prev is not None:
                     pairs.append((prev, node))
                 last_inline = inline
                 tail_seen = False
@@ -1243,7 +1261,16 @@ class _Walk:
 
 
 _WALKED_SET = frozenset(_WALKED)
-_TEXT_ID = LexborHTMLParser("x").body.first_child.tag_id  # Lexbor's tag id of text nodes
+
+
+def _text_tag_id() -> int:
+    """Lexbor's tag id of text nodes (a constant of the library: read once, not assumed)."""
+    body = LexborHTMLParser("x").body
+    text = body.first_child if body is not None else None
+    return int(text.tag_id) if text is not None and text.is_text_node else -1
+
+
+_TEXT_ID = _text_tag_id()
 _INVISIBLE_SET = frozenset(_INVISIBLE_ROOTS)
 
 
@@ -1281,8 +1308,11 @@ def _lexbor_roots(view: _LexborView, document: LexborHTMLParser, class_values: f
     return roots
 
 
-def _build_from_lexbor(html: str, url: str) -> ParsedPage | None:
-    """The page model read from Lexbor's tree, or None where only the lxml copy models it exactly."""
+def _build_from_lexbor(html: str, url: str, scrubbed: bool = False) -> ParsedPage | None:
+    """The page model read from Lexbor's tree, or None where only the lxml copy models it exactly.
+
+    ``scrubbed``: ``html`` holds no control character (:func:`parse_page` removed them).
+    """
     document, flat = parse_document(html)
     root = document.root
     if root is None or "bidi-override" in flat:
@@ -1309,9 +1339,11 @@ def _build_from_lexbor(html: str, url: str) -> ParsedPage | None:
     text = "".join(walk.out)
     if view.drop:
         text = visible_chars(text)
-    if _TREE_CONTROL.search(text):
+    # Text holds a control character only where the source does (``scrubbed`` says it does not),
+    # from a numeric reference, or as U+FFFE/U+FFFF: ``control`` covers the last two.
+    if (control or not scrubbed) and _TREE_CONTROL.search(text):
         return None
-    blocks = _split_blocks(text)
+    blocks = _split_blocks(text, checked=True)
     if marked_blocks(b.text for b in blocks):
         return None  # a third party's entry: its sections are found in the copy
 
@@ -1331,15 +1363,22 @@ def _build_from_lexbor(html: str, url: str) -> ParsedPage | None:
             attrs=_copied_attrs(node, control),
         ))
     links: list[Link] = []
-    anchors = [
-        (node, region, raw_href, bool(_WEB_HREF.match(raw_href)))
-        for node, region, hidden in walk.anchors
-        if not hidden and (raw_href := view.value(node, "href").strip())
-    ]
-    web = sum(is_web for *_rest, is_web in anchors)  # web links kept as _capped_anchors keeps them
+    # (node, its attributes, region, href, is a web link) of the visible anchors with an href
+    anchors: list[tuple[LexborNode, Any, str, str, bool]] = []
+    web = 0  # web links kept as _capped_anchors keeps them
+    for node, region, hidden in walk.anchors:
+        if hidden:
+            continue
+        attrs = node.attrs
+        raw_href = attrs.get("href") or ""
+        raw_href = (clean(raw_href) if control else raw_href).strip()
+        if raw_href:
+            is_web = _WEB_HREF.match(raw_href) is not None
+            web += is_web
+            anchors.append((node, attrs, region, raw_href, is_web))
     half = MAX_LINKS // 2
     seen_web = other = 0
-    for node, region, raw_href, is_web in anchors:
+    for node, attrs, region, raw_href, is_web in anchors:
         if is_web:
             seen_web += 1
             if web > MAX_LINKS and half < seen_web <= web - half:
@@ -1348,13 +1387,12 @@ def _build_from_lexbor(html: str, url: str) -> ParsedPage | None:
             other += 1
             if other > MAX_LINKS:
                 continue
-        links.append(Link(
-            href=join(raw_href),
-            raw_href=raw_href,
-            text=" ".join(view.text(node).split()),
-            region=region,
-            title=view.value(node, "title").strip() or view.value(node, "aria-label").strip(),
-        ))
+        title = attrs.get("title") or ""
+        title = (clean(title) if control else title).strip()
+        if not title:
+            title = attrs.get("aria-label") or ""
+            title = (clean(title) if control else title).strip()
+        links.append(_new(Link, (join(raw_href), raw_href, " ".join(view.text(node).split()), region, title)))
     forms = [_lexbor_form(view, node, base_url) for node in walk.forms]
     cfemails = (
         [(view.value(n, "data-cfemail").strip(), "") for n in document.css("[data-cfemail]")]
