@@ -1282,28 +1282,42 @@ def _spaced_pair(view: _LexborView, pairs: list[tuple[LexborNode, LexborNode]]) 
     return False
 
 
-def _lexbor_roots(view: _LexborView, document: LexborHTMLParser, class_values: frozenset[str],
-                  id_values: frozenset[str], by_class: list[LexborNode], by_id: list[LexborNode]) -> dict[int, str]:
-    """Outermost elements that start a header, footer or nav region: mem_id -> region letter."""
-    classes = _hinting(class_values)
-    ids = _hinting(id_values)
-    candidates = list(document.css("header, footer, nav"))
-    candidates += [n for n in document.css("[role]") if view.value(n, "role") in _ROLES]
+def _lexbor_roots(view: _LexborView, document: LexborHTMLParser, class_values: list[str],
+                  id_values: list[str], by_class: list[LexborNode], by_id: list[LexborNode]) -> dict[int, str]:
+    """Outermost elements that start a header, footer or nav region: mem_id -> region letter.
+
+    ``class_values`` and ``id_values`` are the values of ``by_class`` and ``by_id``, in order.
+    """
+    classes = _hinting(frozenset(class_values))
+    ids = _hinting(frozenset(id_values))
+    # the order of candidates does not matter: each one's region is its own, and only
+    # outermost ones are kept
+    candidates = [
+        n for n in document.css("header, footer, nav, [role]")
+        if view.tag(n) in REGION_TAGS or view.value(n, "role") in _ROLES
+    ]
     if classes:
-        candidates += [n for n in by_class if view.value(n, "class") in classes]
+        candidates += [n for n, value in zip(by_class, class_values, strict=True) if value in classes]
     if ids:
-        candidates += [n for n in by_id if view.value(n, "id") in ids]
+        candidates += [n for n, value in zip(by_id, id_values, strict=True) if value in ids]
     found: dict[int, tuple[LexborNode, str]] = {}
     for node in candidates:
         region = _region_of(_Attributes(node, view.tag(node), view.control), "main")
         if region != "main":
             found[node.mem_id] = (node, region)
     roots: dict[int, str] = {}
+    clear: set[int] = set()  # nodes neither found nor below a found one
     for mem_id, (node, region) in found.items():
+        path = []
         parent = node.parent
-        while parent is not None and parent.mem_id not in found:
+        while parent is not None:
+            parent_id = parent.mem_id
+            if parent_id in found or parent_id in clear:
+                break
+            path.append(parent_id)
             parent = parent.parent
-        if parent is None:
+        if parent is None or parent.mem_id in clear:
+            clear.update(path)
             roots[mem_id] = _REGION_LETTER[region]
     return roots
 
@@ -1321,9 +1335,11 @@ def _build_from_lexbor(html: str, url: str, scrubbed: bool = False) -> ParsedPag
     view = _LexborView(document, drops_invisible(flat), control, {})
     by_class = document.css("[class]")
     by_id = document.css("[id]")
-    class_values = frozenset(view.values(by_class, "class"))
-    id_values = frozenset(view.values(by_id, "id"))
-    roots = _lexbor_roots(view, document, class_values, id_values, by_class, by_id)
+    class_list = view.values(by_class, "class")
+    id_list = view.values(by_id, "id")
+    class_values = frozenset(class_list)
+    id_values = frozenset(id_list)
+    roots = _lexbor_roots(view, document, class_list, id_list, by_class, by_id)
     walk = _Walk(view, roots, "@" in flat)
     root_tag = view.tag(root)
     if root_tag != "html":
