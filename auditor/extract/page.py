@@ -829,7 +829,9 @@ def _form(el: Any, base_url: str) -> Form:
 def _lexbor_form(view: _LexborView, node: LexborNode, base_url: str) -> Form:
     """:func:`_form` of the copied form, read from Lexbor's nodes (the copy is made for the markup alone)."""
     fields: list[FormField] = []
-    labels: list[tuple[str, LexborNode]] | None = None
+    # a field's label is one of these (by its id, else around it): none, no search
+    labels = node.css("label")
+    label_for: list[tuple[str, LexborNode]] | None = None
     form_id = node.mem_id
     control = view.control
     for child in node.css("input, textarea, select"):
@@ -837,28 +839,26 @@ def _lexbor_form(view: _LexborView, node: LexborNode, base_url: str) -> Form:
         attrs = {k: (clean(v) if control else v).strip() for k, v in child.attributes.items() if v}
         el_id = attrs.get("id", "")
         label = None
-        if el_id:
-            if labels is None:
-                labels = [(view.value(lb, "for").strip(), lb) for lb in node.css("label")]
-            label = next((lb for for_id, lb in labels if for_id == el_id), None)
-        if label is None:
+        if el_id and labels:
+            if label_for is None:
+                label_for = [(view.value(lb, "for").strip(), lb) for lb in labels]
+            label = next((lb for for_id, lb in label_for if for_id == el_id), None)
+        if label is None and labels:
             parent = child.parent
             while parent is not None and parent.mem_id != form_id:
                 if view.tag(parent) == "label":
                     label = parent
                     break
                 parent = parent.parent
-        fields.append(
-            FormField(
-                tag=tag,
-                type=(attrs.get("type") or ("textarea" if tag == "textarea" else "text")).lower(),
-                name=attrs.get("name", ""),
-                id=el_id,
-                placeholder=attrs.get("placeholder", ""),
-                label=" ".join(view.text(label).split()) if label is not None else "",
-                autocomplete=attrs.get("autocomplete", ""),
-            )
-        )
+        fields.append(FormField(  # positional: a third cheaper than keywords, and forms are many
+            tag,
+            (attrs.get("type") or ("textarea" if tag == "textarea" else "text")).lower(),
+            attrs.get("name", ""),
+            el_id,
+            attrs.get("placeholder", ""),
+            " ".join(view.text(label).split()) if label is not None else "",
+            attrs.get("autocomplete", ""),
+        ))
     action = view.value(node, "action").strip()
     form = Form(
         action=_safe_urljoin(base_url, action) if action else base_url,
