@@ -1161,7 +1161,7 @@ class _Walk:
         more); entering an element saves its parent's state on ``stack``, leaving restores it.
         """
         roots, out, found, anchors, forms, pairs = self.roots, self.out, self.found, self.anchors, self.forms, self.pairs
-        tags = self.view.tags
+        kinds: dict[int, tuple[str, int]] = {}  # Lexbor tag id -> the copy's tag, what the walk does with it
         want_pairs = self.want_pairs
         max_stack = MAX_DEPTH - 1
         stack: list[tuple[Any, ...]] = []
@@ -1189,27 +1189,23 @@ class _Walk:
                 tail_seen = True
                 node = node.next
                 continue
-            tag = tags.get(tid)
-            if tag is None:
-                raw = node.tag or ""
-                tag = tags[tid] = raw if raw.startswith("-") or not raw or raw[0] in "_#!" else _copied_tag(raw)
-            if tag == "-text":
-                if emit:
-                    out.append(node.text_content or "")
-                tail_seen = True
-                node = node.next
-                continue
-            if tag == "-comment":
-                comment = node.comment_content
-                if comment is not None and "--" not in comment and not comment.endswith("-"):
-                    last_inline, tail_seen = False, False
-                node = node.next
-                continue
-            if not tag or tag[0] in "-_#!":
+            kind = kinds.get(tid)
+            if kind is None:
+                kind = kinds[tid] = _walk_kind(node.tag or "")
+            tag, flags = kind
+            if flags & _K_NODE:  # not an element
+                if tag == "-text":
+                    if emit:
+                        out.append(node.text_content or "")
+                    tail_seen = True
+                elif tag == "-comment":
+                    comment = node.comment_content
+                    if comment is not None and "--" not in comment and not comment.endswith("-"):
+                        last_inline, tail_seen = False, False
                 node = node.next
                 continue
             if want_pairs:
-                inline = tag in _INLINE_TAGS
+                inline = bool(flags & _K_INLINE)
                 if inline and last_inline is True and not tail_seen and prev is not None:
                     pairs.append((prev, node))
                 last_inline = inline
@@ -1219,33 +1215,31 @@ class _Walk:
             letter = roots.get(node.mem_id) if roots else None
             if letter is not None:
                 child_region = _LETTER_REGION[letter]
-            if tag in _WALKED_SET:
+            if flags & _K_WALKED:
                 found[tag].append(node)
                 if tag == "a":
                     anchors.append((node, child_region, hidden))
                 elif tag == "form" and not hidden:
                     forms.append(node)
-                if tag in _INVISIBLE_SET:
+                if flags & _K_INVISIBLE:
                     child_hidden = True
             el_closing = ""
-            if tag in _BLOCK_OR_SKIP:
+            child_emit = emit
+            if flags & _K_SKIP:
                 if emit:
                     out.append(_BLOCK_MARK)
-                if tag in SKIP_TAGS:
-                    if letter is not None and emit:
+                    if letter is not None:
                         out.append(_REGION_CLOSE)
-                    child_emit = False
-                else:
-                    if letter is not None and emit:
-                        out.append(_REGION_OPEN + letter)
-                    child_emit = emit
-                    el_closing = _BLOCK_MARK
+                child_emit = False
             else:
-                if letter is not None and emit:
-                    out.append(_REGION_OPEN + letter)
-                child_emit = emit
-            if letter is not None and tag not in SKIP_TAGS:
-                el_closing += _REGION_CLOSE
+                if flags & _K_BLOCK:
+                    if emit:
+                        out.append(_BLOCK_MARK)
+                    el_closing = _BLOCK_MARK
+                if letter is not None:
+                    if emit:
+                        out.append(_REGION_OPEN + letter)
+                    el_closing += _REGION_CLOSE
             child = node.first_child
             if child is None:
                 if el_closing and emit:
@@ -1255,9 +1249,40 @@ class _Walk:
             if len(stack) >= max_stack:
                 self.exact = False  # the copy flattens here
                 return
+            if child.tag_id == _TEXT_ID and child.next is None:
+                # a lone text child (a link's, a cell's): read here, no state saved and restored
+                if child_emit:
+                    out.append(child.text_content or "")
+                if el_closing and emit:
+                    out.append(el_closing)
+                node = node.next
+                continue
             stack.append((node.next, emit, hidden, region, last_inline, tail_seen, prev, closing))
             node, emit, hidden, region = child, child_emit, child_hidden, child_region
             last_inline, tail_seen, prev, closing = None, True, None, el_closing
+
+
+# What the walk does with a tag (bits of ``_walk_kind``'s second value).
+_K_NODE, _K_INLINE, _K_WALKED, _K_INVISIBLE, _K_SKIP, _K_BLOCK = 1, 2, 4, 8, 16, 32
+
+
+def _walk_kind(raw: str) -> tuple[str, int]:
+    """The copy's tag for Lexbor's tag name ``raw``, and what the walk does with it."""
+    if not raw or raw[0] in "-_#!":
+        return raw, _K_NODE  # text, comment, doctype and the like: not an element
+    tag = _copied_tag(raw)
+    flags = 0
+    if tag in _INLINE_TAGS:
+        flags |= _K_INLINE
+    if tag in _WALKED_SET:
+        flags |= _K_WALKED
+    if tag in _INVISIBLE_SET:
+        flags |= _K_INVISIBLE
+    if tag in SKIP_TAGS:
+        flags |= _K_SKIP
+    elif tag in BLOCK_TAGS:
+        flags |= _K_BLOCK
+    return tag, flags
 
 
 _WALKED_SET = frozenset(_WALKED)
