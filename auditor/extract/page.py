@@ -27,6 +27,7 @@ from auditor.extract.sections import find_sections, marked_blocks
 from auditor.extract.tree import (
     MAX_DEPTH,
     clean,
+    copy_document,
     copy_element,
     drops_invisible,
     lxml_accepts,
@@ -175,7 +176,7 @@ class ParsedPage:
         """The lxml copy of the page's tree, made on first use when the model came from Lexbor."""
         tree = self.__dict__.get("_tree")
         if tree is None and self._lexbor is not None:
-            tree = self.__dict__["_tree"] = _parse_html(self.html)
+            tree = self.__dict__["_tree"] = copy_document(self._lexbor.document, self._lexbor.source)
         return tree
 
     @property
@@ -417,11 +418,11 @@ def parse_page(body: bytes | str, url: str, content_type: str | None = None) -> 
     html = decode_body(body, content_type) if isinstance(body, bytes) else body
     if _has_control(html):  # rare: the test costs a third of the substitution
         html = _CONTROL.sub("", html)
-    page = _build_from_lexbor(html, url, scrubbed=True)
+    document, flat = parse_document(html)
+    page = _read_lexbor(document, flat, html, url, scrubbed=True)
     if page is not None:
         return page
-    tree = _parse_html(html)
-    return _build(tree, url, html)
+    return _build(copy_document(document, flat), url, html)  # the same document, not parsed again
 
 
 _STRING = etree.XPath("string()")
@@ -971,8 +972,10 @@ def _copied_attrs(node: LexborNode, control: bool) -> dict[str, str]:
 class _LexborView:
     """Queries over Lexbor's document, answering as the lxml copy would."""
 
-    def __init__(self, document: LexborHTMLParser, drop: bool, control: bool, tags: dict[int, str]) -> None:
+    def __init__(self, document: LexborHTMLParser, drop: bool, control: bool, tags: dict[int, str],
+                 source: str = "") -> None:
         self.document = document
+        self.source = source  # the text Lexbor parsed (see :func:`parse_document`), for the lxml copy
         self.drop = drop
         self.control = control  # attribute values may hold control characters the copy drops
         self.tags = tags  # Lexbor tag id -> the copy's tag name, for this document
@@ -1352,12 +1355,16 @@ def _build_from_lexbor(html: str, url: str, scrubbed: bool = False) -> ParsedPag
 
     ``scrubbed``: ``html`` holds no control character (:func:`parse_page` removed them).
     """
-    document, flat = parse_document(html)
+    return _read_lexbor(*parse_document(html), html, url, scrubbed)
+
+
+def _read_lexbor(document: LexborHTMLParser, flat: str, html: str, url: str, scrubbed: bool) -> ParsedPage | None:
+    """:func:`_build_from_lexbor` of the ``document`` :func:`parse_document` made of ``html`` (``flat``)."""
     root = document.root
     if root is None or "bidi-override" in flat:
         return None
     control = "&#" in flat or "\ufffe" in flat or "\uffff" in flat
-    view = _LexborView(document, drops_invisible(flat), control, {})
+    view = _LexborView(document, drops_invisible(flat), control, {}, flat)
     by_class = document.css("[class]")
     by_id = document.css("[id]")
     class_list = view.values(by_class, "class")

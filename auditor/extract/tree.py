@@ -193,7 +193,14 @@ def drops_invisible(html: str) -> bool:
 
 def parse_html(html: str) -> Any:
     """The WHATWG tree of ``html`` as plain lxml.etree elements, rooted at ``<html>``."""
-    document, html = parse_document(html)
+    return copy_document(*parse_document(html))
+
+
+def copy_document(document: LexborHTMLParser, html: str) -> Any:
+    """The lxml copy of ``document``, which :func:`parse_document` parsed from ``html``.
+
+    A page model that read the document first copies it without parsing it again.
+    """
     src = document.root
     root = etree.Element("html")
     if src is None:
