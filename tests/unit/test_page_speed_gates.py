@@ -1,0 +1,152 @@
+"""The page model's shortcuts (issue 12, part 4) give what the long way gives.
+
+Each shortcut skips work on input that cannot change the answer; each test here holds
+an input the shortcut must still let through (or must still answer the long way), so
+that making it stricter or looser than it is fails.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urljoin
+
+import pytest
+
+from auditor.extract import page as P
+
+URL = "https://www.firma.hu/rolunk/kapcsolat"
+
+
+def _copy(html: str) -> P.ParsedPage:
+    return P._build(P._parse_html(html), URL, html)
+
+
+# --- links: hrefs urljoin keeps as they are --------------------------------------------------
+
+
+@pytest.mark.parametrize("href", [
+    "tel:+3612345678", "TEL:+36 1 234 5678", "mailto:info@firma.hu", "MailTo:x@y.hu?subject=a b",
+    "javascript:void(0)", "viber://chat?number=%2B36", "callto://+3612345678", "skype:firma?call",
+    "tel://[::1", "data:text/html,<p>", "svn+ssh://host/x",
+])
+def test_an_href_urljoin_does_not_resolve_is_kept_as_urljoin_keeps_it(href: str) -> None:
+    assert P._Joiner(URL)(href) == P._safe_urljoin(URL, href) == href
+
+
+@pytest.mark.parametrize("href", [
+    "http:kapcsolat", "https:../a", "HTTPS:x", "ftp:y", "file:z", "ws:w", "kapcsolat", "../a",
+    "te\tl:+3612", "?q=1", "#top", "./x", "//cdn.example/y",
+])
+def test_an_href_with_a_scheme_urljoin_resolves_is_resolved(href: str) -> None:
+    # the shortcut must let these through to urljoin (http:x against an http base is relative)
+    for base in (URL, "http://www.firma.hu/a/b", "ftp://files.firma.hu/a/", "file:///srv/a/b"):
+        assert P._Joiner(base)(href) == urljoin(base, href)
+
+
+def test_relative_scheme_href_is_joined_against_a_base_of_the_same_scheme() -> None:
+    assert P._Joiner("http://www.firma.hu/a/b")("http:kapcsolat") == "http://www.firma.hu/a/kapcsolat"
+
+
+# --- text: the control-character check skipped on scrubbed pages ------------------------------
+
+
+def test_a_control_character_from_a_reference_still_sends_the_page_to_the_copy() -> None:
+    html = "<html><body><p>Tel: +36 1 234&#1; 5678</p><a href='tel:+3612345678'>x</a></body></html>"
+    assert P._build_from_lexbor(html, URL, scrubbed=True) is None  # the reference is looked for
+    page = P.parse_page(html, URL)
+    assert page.blocks == _copy(html).blocks
+    assert "\x01" not in page.text
+
+
+def test_a_raw_control_character_is_looked_for_unless_the_caller_scrubbed_it() -> None:
+    html = "<html><body><p>a\x07b</p></body></html>"
+    assert P._build_from_lexbor(html, URL) is None
+    assert P.parse_page(html, URL).text == "ab"  # parse_page removed it, then skipped the search
+
+
+# --- the walk: a lone text child read in place --------------------------------------------------
+
+
+def test_lone_text_children_keep_block_and_region_marks() -> None:
+    html = """<html><body><p>one</p><p>two</p><div><span>in</span>line</div><footer>foot</footer>
+        <nav><a href="/n">menu</a></nav><script>var x = 1;</script><h2>head</h2>end</body></html>"""
+    page = P.parse_page(html, URL)
+    assert page.blocks == _copy(html).blocks
+    assert [(b.text, b.region) for b in page.blocks] == [
+        ("one", "main"), ("two", "main"), ("inline", "main"), ("foot", "footer"), ("menu", "nav"),
+        ("head", "main"), ("end", "main"),
+    ]
+    assert [(link.text, link.region) for link in page.links] == [("menu", "nav")]
+
+
+def test_label_and_address_in_lone_text_children_are_still_paired() -> None:
+    html = "<html><body><p><span>E-posta</span><span>name@firma.com.tr</span></p></body></html>"
+    assert P._build_from_lexbor(html, URL) is None  # the copy separates them
+    assert "E-posta name@firma.com.tr" in P.parse_page(html, URL).text
+
+
+# --- regions: each ancestor climbed once ----------------------------------------------------------
+
+
+def test_outermost_regions_among_siblings_and_nested_ones() -> None:
+    html = """<html><body><div><div class="site-footer"><p>f1</p><nav><p>inner</p></nav></div>
+        <div id="bottom-bar"><p>f2</p></div><p>mid</p><div class="menu"><p>m</p></div></div>
+        <header><div class="footer-like"><p>h</p></div></header><main><p>body</p></main></body></html>"""
+    page = P.parse_page(html, URL)
+    assert page.blocks == _copy(html).blocks
+    assert {b.text: b.region for b in page.blocks} == {
+        "f1": "footer", "inner": "footer", "f2": "footer", "mid": "main", "m": "nav", "h": "header", "body": "main",
+    }
+
+
+def test_a_region_below_another_one_climbed_through_is_not_outermost() -> None:
+    # the <nav> is climbed first (tags before classes): the wrapper it passes is below the
+    # footer, so the menu beside it is inside the footer too
+    html = """<html><body><div class="site-footer"><div class="wrap"><nav><a href="/a">a</a></nav>
+        <div class="menu"><a href="/b">b</a></div></div></div><div class="menu"><a href="/c">c</a></div></body></html>"""
+    page = P.parse_page(html, URL)
+    assert page.links == _copy(html).links
+    assert [(link.text, link.region) for link in page.links] == [("a", "footer"), ("b", "footer"), ("c", "nav")]
+
+
+# --- forms: labels searched only where a form has one; markup made on first read -----------------
+
+
+FORMS = """<html><body><form action="/send#top" method="post"><label for="e"> E-mail </label>
+    <input id="e" name="email"><label>Name <input name="n"></label><div><label><span>Tel
+    <input name="t" type="TEL"></span></label></div><textarea id="m" name="m"></textarea>
+    <svg><label>svg label <input name="s"></label></svg></form>after<form><input id="x" name="q"></form>
+    <form action="?a"><select name="c"><option>1</option></select></form></body></html>"""
+
+
+def test_labels_are_found_by_id_and_around_fields() -> None:
+    page = P.parse_page(FORMS, URL)
+    assert page.forms == _copy(FORMS).forms
+    first = page.forms[0]
+    assert [(f.name, f.label) for f in first.fields] == [
+        ("email", "E-mail"), ("n", "Name"), ("t", "Tel"), ("m", ""), ("s", "svg label"),
+    ]
+    assert first.fields[2].type == "tel" and first.fields[3].type == "textarea"
+    assert page.forms[1].fields[0].label == ""  # no label in that form
+    assert [form.action for form in page.forms] == [
+        "https://www.firma.hu/send#top", URL, "https://www.firma.hu/rolunk/kapcsolat?a",
+    ]
+
+
+def test_form_markup_is_made_on_first_read_and_equals_the_copy() -> None:
+    page = P.parse_page(FORMS, URL)
+    form = page.forms[0]
+    assert "markup" not in form.__dict__  # not serialised with the model
+    copy = _copy(FORMS).forms[0]
+    assert form.markup == copy.markup and form.markup.startswith('<form action="/send#top"')
+    assert form.markup.endswith("after")  # the copy's tail, as lxml writes it
+    assert form.__dict__["markup"] == copy.markup  # kept once made
+    assert P.Form("a", "get", (), "t", markup="<form>").markup == "<form>"  # given markup is kept
+
+
+def test_pages_read_from_the_copy_copy_the_same_document() -> None:
+    html = "<html><body><p>Tel: +36 1 234 5678</p><p>Tárhelyszolgáltató: Host Kft., +36 1 999 9999</p></body></html>"
+    assert P._build_from_lexbor(html, URL) is None
+    page = P.parse_page(html, URL)
+    copy = _copy(html)
+    assert page.blocks == copy.blocks
+    assert any(b.region == P.THIRD_PARTY for b in page.blocks)
