@@ -1186,12 +1186,16 @@ class _Walk:
         kinds: dict[int, tuple[str, int]] = {}  # Lexbor tag id -> the copy's tag, what the walk does with it
         want_pairs = self.want_pairs
         max_stack = MAX_DEPTH - 1
+        # module constants as locals: read for every node
+        text_id, block_mark, region_open, region_close = _TEXT_ID, _BLOCK_MARK, _REGION_OPEN, _REGION_CLOSE
+        is_node, is_inline, is_walked, is_invisible, is_skip, is_block = _K_NODE, _K_INLINE, _K_WALKED, _K_INVISIBLE, _K_SKIP, _K_BLOCK
         stack: list[tuple[Any, ...]] = []
         # the element being read: next node, emit text, hidden, region, last copied child is
-        # inline element (None: no element yet, False: other), tail seen, that child, closing marks
+        # inline element (its inline bit; None: no element yet; 0 or False: other), tail seen,
+        # that child, closing marks
         node: LexborNode | None = root.first_child
         emit, hidden, region = True, False, "main"
-        last_inline: bool | None = None
+        last_inline: int | None = None
         tail_seen = True
         prev: LexborNode | None = None
         closing = ""
@@ -1205,7 +1209,7 @@ class _Walk:
                     out.append(done)
                 continue
             tid = node.tag_id
-            if tid == _TEXT_ID:
+            if tid == text_id:
                 if emit:
                     out.append(node.text_content or "")
                 tail_seen = True
@@ -1215,7 +1219,7 @@ class _Walk:
             if kind is None:
                 kind = kinds[tid] = _walk_kind(node.tag or "")
             tag, flags = kind
-            if flags & _K_NODE:  # not an element
+            if flags & is_node:  # not an element
                 if tag == "-text":
                     if emit:
                         out.append(node.text_content or "")
@@ -1223,12 +1227,12 @@ class _Walk:
                 elif tag == "-comment":
                     comment = node.comment_content
                     if comment is not None and "--" not in comment and not comment.endswith("-"):
-                        last_inline, tail_seen = False, False
+                        last_inline, tail_seen = 0, False
                 node = node.next
                 continue
             if want_pairs:
-                inline = bool(flags & _K_INLINE)
-                if inline and last_inline is True and not tail_seen and prev is not None:
+                inline = flags & is_inline
+                if inline and last_inline and not tail_seen and prev is not None:
                     pairs.append((prev, node))
                 last_inline = inline
                 tail_seen = False
@@ -1237,31 +1241,31 @@ class _Walk:
             letter = roots.get(node.mem_id) if roots else None
             if letter is not None:
                 child_region = _LETTER_REGION[letter]
-            if flags & _K_WALKED:
+            if flags & is_walked:
                 found[tag].append(node)
                 if tag == "a":
                     anchors.append((node, child_region, hidden))
                 elif tag == "form" and not hidden:
                     forms.append(node)
-                if flags & _K_INVISIBLE:
+                if flags & is_invisible:
                     child_hidden = True
             el_closing = ""
             child_emit = emit
-            if flags & _K_SKIP:
+            if flags & is_skip:
                 if emit:
-                    out.append(_BLOCK_MARK)
+                    out.append(block_mark)
                     if letter is not None:
-                        out.append(_REGION_CLOSE)
+                        out.append(region_close)
                 child_emit = False
             else:
-                if flags & _K_BLOCK:
+                if flags & is_block:
                     if emit:
-                        out.append(_BLOCK_MARK)
-                    el_closing = _BLOCK_MARK
+                        out.append(block_mark)
+                    el_closing = block_mark
                 if letter is not None:
                     if emit:
-                        out.append(_REGION_OPEN + letter)
-                    el_closing += _REGION_CLOSE
+                        out.append(region_open + letter)
+                    el_closing += region_close
             child = node.first_child
             if child is None:
                 if el_closing and emit:
@@ -1271,7 +1275,7 @@ class _Walk:
             if len(stack) >= max_stack:
                 self.exact = False  # the copy flattens here
                 return
-            if child.tag_id == _TEXT_ID and child.next is None:
+            if child.tag_id == text_id and child.next is None:
                 # a lone text child (a link's, a cell's): read here, no state saved and restored
                 if child_emit:
                     out.append(child.text_content or "")
