@@ -12,6 +12,7 @@ from urllib.parse import urljoin
 import pytest
 
 from auditor.extract import page as P
+from auditor.extract import tree as T
 
 URL = "https://www.firma.hu/rolunk/kapcsolat"
 
@@ -150,3 +151,14 @@ def test_pages_read_from_the_copy_copy_the_same_document() -> None:
     copy = _copy(html)
     assert page.blocks == copy.blocks
     assert any(b.region == P.THIRD_PARTY for b in page.blocks)
+
+
+# --- invisible characters: one replace per character present ------------------------------------
+
+
+def test_visible_chars_drops_and_spaces_what_the_translation_table_says() -> None:
+    chars = "".join(chr(code) for code in T._DROP)
+    assert len(chars) == 20
+    text = "a" + "b".join(chars) + "c" + chars[::-1] + "\u00a0\u00a0x\u200b\u200by"
+    assert T.visible_chars(text) == text.translate(T._DROP)
+    assert T.visible_chars("+49 69 630\u200b2-309\u00a0x\u00adz") == "+49 69 6302-309 xz"
