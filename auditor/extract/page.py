@@ -968,14 +968,16 @@ class _Attributes:
     __slots__ = ("attrs", "tag", "control")
 
     def __init__(self, node: LexborNode, tag: str, control: bool) -> None:
-        self.attrs = node.attrs
+        self.attrs = node.attributes  # one dict: Lexbor's lookup of a missing name raises and catches
         self.tag = tag
         self.control = control
 
     def get(self, name: str) -> str | None:
-        value = self.attrs.get(name)
+        if name not in self.attrs:
+            return None
+        value = self.attrs[name]
         if value is None:
-            return "" if name in self.attrs else None
+            return ""
         return clean(value) if self.control else value
 
 
@@ -1427,29 +1429,30 @@ def _read_lexbor(document: LexborHTMLParser, flat: str, html: str, url: str, scr
     join = _Joiner(base_url)
     scripts = []
     for node in found["script"]:
-        src = view.value(node, "src").strip()
+        attrs = _copied_attrs(node, control)
+        src = attrs.get("src", "").strip()
         scripts.append(Script(
             src=join(src) if src else None,
             text=view.leading_text(node)[:MAX_SCRIPT_TEXT],
-            attrs=_copied_attrs(node, control),
+            attrs=attrs,
         ))
     links: list[Link] = []
     # (node, its attributes, region, href, is a web link) of the visible anchors with an href
-    anchors: list[tuple[LexborNode, Any, str, str, bool]] = []
+    anchors: list[tuple[LexborNode, dict[str, str | None], str, str, bool]] = []
     web = 0  # web links kept as _capped_anchors keeps them
     for node, region, hidden in walk.anchors:
         if hidden:
             continue
-        attrs = node.attrs
-        raw_href = attrs.get("href") or ""
+        link_attrs = node.attributes  # one dict: Lexbor's lookup of a missing name raises and catches
+        raw_href = link_attrs.get("href") or ""
         raw_href = (clean(raw_href) if control else raw_href).strip()
         if raw_href:
             is_web = _WEB_HREF.match(raw_href) is not None
             web += is_web
-            anchors.append((node, attrs, region, raw_href, is_web))
+            anchors.append((node, link_attrs, region, raw_href, is_web))
     half = MAX_LINKS // 2
     seen_web = other = 0
-    for node, attrs, region, raw_href, is_web in anchors:
+    for node, link_attrs, region, raw_href, is_web in anchors:
         if is_web:
             seen_web += 1
             if web > MAX_LINKS and half < seen_web <= web - half:
@@ -1458,10 +1461,10 @@ def _read_lexbor(document: LexborHTMLParser, flat: str, html: str, url: str, scr
             other += 1
             if other > MAX_LINKS:
                 continue
-        title = attrs.get("title") or ""
+        title = link_attrs.get("title") or ""
         title = (clean(title) if control else title).strip()
         if not title:
-            title = attrs.get("aria-label") or ""
+            title = link_attrs.get("aria-label") or ""
             title = (clean(title) if control else title).strip()
         links.append(_new(Link, (join(raw_href), raw_href, " ".join(view.text(node).split()), region, title)))
     forms = [_lexbor_form(view, node, base_url) for node in walk.forms]
@@ -1476,9 +1479,9 @@ def _read_lexbor(document: LexborHTMLParser, flat: str, html: str, url: str, scr
                 lang = view.value(meta, "content").strip() or None
                 break
     hreflangs = tuple(
-        view.value(link, "hreflang").strip()
-        for link in found["link"]
-        if view.value(link, "hreflang").strip() and "alternate" in view.value(link, "rel").strip().lower()
+        hreflang
+        for attrs in (_copied_attrs(link, control) for link in found["link"])
+        if (hreflang := attrs.get("hreflang", "").strip()) and "alternate" in attrs.get("rel", "").strip().lower()
     )
     title = ""
     for t in found["title"][:1]:
