@@ -539,7 +539,8 @@ def _hinting(values: frozenset[str]) -> set[str]:
         return set()
     ordered = list(values)
     joined = "\n".join(ordered)
-    hits = list(_FOLDED_HINT.finditer(fold(joined, keep_accents=True)))
+    # fold() of ASCII text is its lower case (the characters it folds further are not ASCII)
+    hits = list(_FOLDED_HINT.finditer(joined.lower() if joined.isascii() else fold(joined, keep_accents=True)))
     if not hits:
         return set()
     ends = list(accumulate(len(v) + 1 for v in ordered))
@@ -1167,9 +1168,10 @@ def _contact_element(el: Any, hints: dict[str, bool]) -> bool:
 class _Walk:
     """One pass over Lexbor's nodes: the copy's text stream and the elements the model reads."""
 
-    def __init__(self, view: _LexborView, roots: dict[int, str], want_pairs: bool) -> None:
+    def __init__(self, view: _LexborView, roots: dict[int, str], want_pairs: bool, root_tags: frozenset[int]) -> None:
         self.view = view
         self.roots = roots  # mem_id -> region letter of the outermost region elements
+        self.root_tags = root_tags  # their Lexbor tag ids: elements of other tags are not looked up
         self.want_pairs = want_pairs
         self.out: list[str] = []
         self.found: dict[str, list[LexborNode]] = {tag: [] for tag in _WALKED}
@@ -1185,6 +1187,7 @@ class _Walk:
         more); entering an element saves its parent's state on ``stack``, leaving restores it.
         """
         roots, out, found, anchors, forms, pairs = self.roots, self.out, self.found, self.anchors, self.forms, self.pairs
+        root_tags = self.root_tags
         kinds: dict[int, tuple[str, int]] = {}  # Lexbor tag id -> the copy's tag, what the walk does with it
         want_pairs = self.want_pairs
         max_stack = MAX_DEPTH - 1
@@ -1240,7 +1243,7 @@ class _Walk:
                 tail_seen = False
                 prev = node
             child_hidden, child_region = hidden, region
-            letter = roots.get(node.mem_id) if roots else None
+            letter = roots.get(node.mem_id) if tid in root_tags else None
             if letter is not None:
                 child_region = _LETTER_REGION[letter]
             if flags & is_walked:
@@ -1336,8 +1339,8 @@ def _spaced_pair(view: _LexborView, pairs: list[tuple[LexborNode, LexborNode]]) 
 
 
 def _lexbor_roots(view: _LexborView, document: LexborHTMLParser, class_values: list[str],
-                  id_values: list[str], by_class: list[LexborNode], by_id: list[LexborNode]) -> dict[int, str]:
-    """Outermost elements that start a header, footer or nav region: mem_id -> region letter.
+                  id_values: list[str], by_class: list[LexborNode], by_id: list[LexborNode]) -> dict[int, tuple[int, str]]:
+    """Outermost elements that start a header, footer or nav region: mem_id -> (Lexbor tag id, region letter).
 
     ``class_values`` and ``id_values`` are the values of ``by_class`` and ``by_id``, in order.
     """
@@ -1358,7 +1361,7 @@ def _lexbor_roots(view: _LexborView, document: LexborHTMLParser, class_values: l
         region = _region_of(_Attributes(node, view.tag(node), view.control), "main")
         if region != "main":
             found[node.mem_id] = (node, region)
-    roots: dict[int, str] = {}
+    roots: dict[int, tuple[int, str]] = {}
     clear: set[int] = set()  # nodes neither found nor below a found one
     for mem_id, (node, region) in found.items():
         path = []
@@ -1371,7 +1374,7 @@ def _lexbor_roots(view: _LexborView, document: LexborHTMLParser, class_values: l
             parent = parent.parent
         if parent is None or parent.mem_id in clear:
             clear.update(path)
-            roots[mem_id] = _REGION_LETTER[region]
+            roots[mem_id] = (node.tag_id, _REGION_LETTER[region])
     return roots
 
 
@@ -1396,8 +1399,9 @@ def _read_lexbor(document: LexborHTMLParser, flat: str, html: str, url: str, scr
     id_list = view.values(by_id, "id")
     class_values = frozenset(class_list)
     id_values = frozenset(id_list)
-    roots = _lexbor_roots(view, document, class_list, id_list, by_class, by_id)
-    walk = _Walk(view, roots, "@" in flat)
+    root_tags = _lexbor_roots(view, document, class_list, id_list, by_class, by_id)
+    roots = {mem_id: letter for mem_id, (_tid, letter) in root_tags.items()}
+    walk = _Walk(view, roots, "@" in flat, frozenset(tid for tid, _letter in root_tags.values()))
     root_tag = view.tag(root)
     if root_tag != "html":
         return None
