@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from itertools import accumulate
 from typing import Any, NamedTuple, TypeVar
-from urllib.parse import urljoin, urlsplit, uses_relative
+from urllib.parse import urljoin, urlsplit, uses_netloc, uses_relative
 
 from lxml import etree
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -500,6 +500,40 @@ class _Joiner:
         return _safe_urljoin(self.base, href)
 
 
+    def exact(self, href: str) -> str:
+        """``urljoin(base, href)`` exactly (a form's action): shortcuts only where urljoin's answer is known.
+
+        An absolute http(s) href of another scheme than the base's is kept; one of the same
+        scheme, and a root-relative one, come back as written (after the base's origin) when
+        urlsplit has nothing to remove, no params to split and no empty query or fragment to drop.
+        """
+        if href.startswith(("http://", "https://")):
+            scheme, _colon, rest = href.partition(":")
+            if scheme != self.scheme:
+                return href  # urljoin keeps an href of another scheme as it is
+            if len(rest) > 2 and rest[2] not in "/?#" and _unchanged_by_urlsplit(href):
+                return href  # urljoin gives urlunparse(urlparse(href)): the same text
+        elif (
+            self.origin and self.scheme in uses_relative and self.scheme in uses_netloc
+            and href.startswith("/") and not href.startswith("//") and "/." not in href
+            and _unchanged_by_urlsplit(href)
+        ):
+            return self.origin + href  # no dot segments: the path stays as written
+        return _safe_urljoin(self.base, href)
+
+
+def _unchanged_by_urlsplit(href: str) -> bool:
+    """urlsplit and urlunsplit give ``href`` back: no tab or line break to remove, no params,
+    no empty query or fragment to drop."""
+    if "\t" in href or "\r" in href or "\n" in href or ";" in href:
+        return False
+    head, hash_mark, fragment = href.partition("#")
+    if hash_mark and not fragment:
+        return False
+    _path, question_mark, query = head.partition("?")
+    return not question_mark or bool(query)
+
+
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")  # urlsplit's scheme: a letter, then scheme_chars
 
 
@@ -839,7 +873,7 @@ _INPUT_ID, _TEXTAREA_ID, _SELECT_ID, _LABEL_ID = _tag_ids("input", "textarea", "
 _FIELD_IDS = frozenset((_INPUT_ID, _TEXTAREA_ID, _SELECT_ID))
 
 
-def _lexbor_form(view: _LexborView, node: LexborNode, base_url: str) -> Form:
+def _lexbor_form(view: _LexborView, node: LexborNode, base_url: str, join: _Joiner) -> Form:
     """:func:`_form` of the copied form, read from Lexbor's nodes (the copy is made for the markup alone)."""
     fields: list[FormField] = []
     # one pass over the form's elements in document order (cheaper than two CSS queries):
@@ -882,7 +916,7 @@ def _lexbor_form(view: _LexborView, node: LexborNode, base_url: str) -> Form:
         ))
     action = view.value(node, "action").strip()
     form = Form(
-        action=_safe_urljoin(base_url, action) if action else base_url,
+        action=join.exact(action) if action else base_url,
         method=(view.value(node, "method").strip() or "get").lower(),
         fields=tuple(fields),
         text=" ".join(view.text(node).split())[:2000],
@@ -1471,7 +1505,7 @@ def _read_lexbor(document: LexborHTMLParser, flat: str, html: str, url: str, scr
             title = link_attrs.get("aria-label") or ""
             title = (clean(title) if control else title).strip()
         links.append(_new(Link, (join(raw_href), raw_href, " ".join(view.text(node).split()), region, title)))
-    forms = [_lexbor_form(view, node, base_url) for node in walk.forms]
+    forms = [_lexbor_form(view, node, base_url, join) for node in walk.forms]
     cfemails = (
         [(view.value(n, "data-cfemail").strip(), "") for n in document.css("[data-cfemail]")]
         if "data-cfemail" in html else []

@@ -43,6 +43,34 @@ def test_an_href_with_a_scheme_urljoin_resolves_is_resolved(href: str) -> None:
         assert P._Joiner(base)(href) == urljoin(base, href)
 
 
+_BASES = [
+    URL, "http://www.firma.hu", "https://www.firma.hu/a/b?q=1#f", "http://www.firma.hu/a;p/b", "https://[::1]:8080/a/",
+    "ftp://files.firma.hu/a/", "file:///srv/a/b", "mailto:info@firma.hu", "data:text/plain,x", "HTTPS://WWW.Firma.hu/A",
+]
+_ACTIONS = [
+    "https://www.firma.hu/kuld", "https://other.example/x?a=1#b", "http://www.firma.hu/k", "https://x.hu/?", "https://x.hu/#",
+    "https://x.hu/a?#", "https://x.hu/a;p", "https://x.hu/a?b;c", "https://", "https:///path", "https://?q", "https://#f",
+    "https://[::1", "https://x.hu/a\tb", "https://x.hu\n/a", "HTTPS://x.hu/a", "https:x", "http://x.hu:80/a/../b",
+    "/kapcsolat", "/kapcsolat#wpcf7-f1-o1", "/a?b=1", "/a?", "/a#", "/a?#x", "/", "/./a", "/a/../b", "/a/.", "/a;b",
+    "//cdn.example/x", "/a\tb", "/a b", "/ä/ö?ü=1#ß", "kuld.php", "?a=1", "#top", "", " /x", "mailto:a@b.hu",
+]
+
+
+@pytest.mark.parametrize("base", _BASES)
+def test_a_forms_action_is_joined_exactly_as_urljoin_joins_it(base: str) -> None:
+    join = P._Joiner(base)
+    for action in _ACTIONS:
+        assert join.exact(action) == P._safe_urljoin(base, action), action
+
+
+def test_the_exact_join_takes_its_shortcuts() -> None:
+    join = P._Joiner("https://www.firma.hu/a/b")
+    # the answers urljoin gives without resolving anything: what the shortcuts must let through
+    assert join.exact("/kapcsolat#wpcf7-f1-o1") == "https://www.firma.hu/kapcsolat#wpcf7-f1-o1"
+    assert join.exact("http://other.example/a?#") == "http://other.example/a?#"  # another scheme: kept
+    assert join.exact("https://x.hu/a?#") == "https://x.hu/a"  # urljoin drops the empty query and fragment
+
+
 def test_relative_scheme_href_is_joined_against_a_base_of_the_same_scheme() -> None:
     assert P._Joiner("http://www.firma.hu/a/b")("http:kapcsolat") == "http://www.firma.hu/a/kapcsolat"
 
