@@ -7,6 +7,7 @@ that making it stricter or looser than it is fails.
 
 from __future__ import annotations
 
+import random
 from urllib.parse import urljoin
 
 import pytest
@@ -190,3 +191,16 @@ def test_visible_chars_drops_and_spaces_what_the_translation_table_says() -> Non
     text = "a" + "b".join(chars) + "c" + chars[::-1] + "\u00a0\u00a0x\u200b\u200by"
     assert T.visible_chars(text) == text.translate(T._DROP)
     assert T.visible_chars("+49 69 630\u200b2-309\u00a0x\u00adz") == "+49 69 6302-309 xz"
+
+
+# --- region marks: found by searches for their characters ---------------------------------------
+
+
+def test_region_split_is_the_regex_split() -> None:
+    rng = random.Random(7)
+    alphabet = ["a", " ", "\n", "h", P._REGION_OPEN, P._REGION_CLOSE, P._BLOCK_MARK]
+    cases = ["", P._REGION_OPEN, P._REGION_CLOSE, P._REGION_OPEN + "\n", P._REGION_OPEN + P._REGION_CLOSE + "x",
+             "a" + P._REGION_OPEN + "fb" + P._REGION_CLOSE + "c" + P._REGION_OPEN]
+    cases += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))) for _ in range(3000)]
+    for text in cases:
+        assert P._region_split(text) == P._REGION_SPLIT.split(text), repr(text)
