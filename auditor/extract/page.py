@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from itertools import accumulate
 from typing import Any, NamedTuple, TypeVar
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, uses_netloc, uses_relative
 
 from lxml import etree
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -27,6 +27,7 @@ from auditor.extract.sections import find_sections, marked_blocks
 from auditor.extract.tree import (
     MAX_DEPTH,
     clean,
+    copy_document,
     copy_element,
     drops_invisible,
     lxml_accepts,
@@ -119,6 +120,33 @@ class Form:
     markup: str = ""  # the form's HTML (capped), for widgets that are not fields (captchas)
 
 
+class _DeferredMarkup:
+    """``Form.markup`` of a form read from Lexbor's tree: serialised on first read.
+
+    Serialising means copying the form into lxml first; the form extractor reads markup
+    only once it has found a contact form, so most forms never need it. A form built with
+    ``markup=`` keeps that value in its own ``__dict__``, which this (non-data) descriptor
+    never shadows.
+    """
+
+    def __get__(self, form: Form | None, owner: type[Form]) -> str:
+        if form is None:
+            return ""
+        make: Callable[[], str] | None = form.__dict__.pop("_markup", None)
+        value = form.__dict__["markup"] = make() if make is not None else ""
+        return value
+
+
+Form.markup = _DeferredMarkup()  # type: ignore[assignment]
+
+
+def _defer_markup(form: Form, make: Callable[[], str]) -> Form:
+    """``form`` with its markup made by ``make`` on first read."""
+    form.__dict__.pop("markup", None)
+    form.__dict__["_markup"] = make
+    return form
+
+
 @dataclass
 class ParsedPage:
     """A decoded, parsed page: the only input extractors get."""
@@ -148,7 +176,7 @@ class ParsedPage:
         """The lxml copy of the page's tree, made on first use when the model came from Lexbor."""
         tree = self.__dict__.get("_tree")
         if tree is None and self._lexbor is not None:
-            tree = self.__dict__["_tree"] = _parse_html(self.html)
+            tree = self.__dict__["_tree"] = copy_document(self._lexbor.document, self._lexbor.source)
         return tree
 
     @property
@@ -390,11 +418,11 @@ def parse_page(body: bytes | str, url: str, content_type: str | None = None) -> 
     html = decode_body(body, content_type) if isinstance(body, bytes) else body
     if _has_control(html):  # rare: the test costs a third of the substitution
         html = _CONTROL.sub("", html)
-    page = _build_from_lexbor(html, url)
+    document, flat = parse_document(html)
+    page = _read_lexbor(document, flat, html, url, scrubbed=True)
     if page is not None:
         return page
-    tree = _parse_html(html)
-    return _build(tree, url, html)
+    return _build(copy_document(document, flat), url, html)  # the same document, not parsed again
 
 
 _STRING = etree.XPath("string()")
@@ -458,11 +486,55 @@ class _Joiner:
         self.origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
     def __call__(self, href: str) -> str:
-        if href.startswith(("http://", "https://")) and not any(c in href for c in " \t\n\\"):
-            return href
-        if self.origin and href.startswith("/") and not href.startswith("//") and "/." not in href:
+        if href.startswith(("http://", "https://")):
+            if " " not in href and "\t" not in href and "\n" not in href and "\\" not in href:
+                return href
+        elif self.origin and href.startswith("/") and not href.startswith("//") and "/." not in href:
             return self.origin + href
+        else:
+            # urljoin returns an href whose scheme it does not resolve against (tel:, mailto:,
+            # javascript:) as it is: its scheme is the same run of letters urlsplit reads
+            scheme = _SCHEME.match(href)
+            if scheme is not None and scheme[0][:-1].lower() not in uses_relative:
+                return href
         return _safe_urljoin(self.base, href)
+
+
+    def exact(self, href: str) -> str:
+        """``urljoin(base, href)`` exactly (a form's action): shortcuts only where urljoin's answer is known.
+
+        An absolute http(s) href of another scheme than the base's is kept; one of the same
+        scheme, and a root-relative one, come back as written (after the base's origin) when
+        urlsplit has nothing to remove, no params to split and no empty query or fragment to drop.
+        """
+        if href.startswith(("http://", "https://")):
+            scheme, _colon, rest = href.partition(":")
+            if scheme != self.scheme:
+                return href  # urljoin keeps an href of another scheme as it is
+            if len(rest) > 2 and rest[2] not in "/?#" and _unchanged_by_urlsplit(href):
+                return href  # urljoin gives urlunparse(urlparse(href)): the same text
+        elif (
+            self.origin and self.scheme in uses_relative and self.scheme in uses_netloc
+            and href.startswith("/") and not href.startswith("//") and "/." not in href
+            and _unchanged_by_urlsplit(href)
+        ):
+            return self.origin + href  # no dot segments: the path stays as written
+        return _safe_urljoin(self.base, href)
+
+
+def _unchanged_by_urlsplit(href: str) -> bool:
+    """urlsplit and urlunsplit give ``href`` back: no tab or line break to remove, no params,
+    no empty query or fragment to drop."""
+    if "\t" in href or "\r" in href or "\n" in href or ";" in href:
+        return False
+    head, hash_mark, fragment = href.partition("#")
+    if hash_mark and not fragment:
+        return False
+    _path, question_mark, query = head.partition("?")
+    return not question_mark or bool(query)
+
+
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")  # urlsplit's scheme: a letter, then scheme_chars
 
 
 # Content a visitor never sees (inside template, noscript, svg, object, head; a video's or
@@ -501,7 +573,8 @@ def _hinting(values: frozenset[str]) -> set[str]:
         return set()
     ordered = list(values)
     joined = "\n".join(ordered)
-    hits = list(_FOLDED_HINT.finditer(fold(joined, keep_accents=True)))
+    # fold() of ASCII text is its lower case (the characters it folds further are not ASCII)
+    hits = list(_FOLDED_HINT.finditer(joined.lower() if joined.isascii() else fold(joined, keep_accents=True)))
     if not hits:
         return set()
     ends = list(accumulate(len(v) + 1 for v in ordered))
@@ -591,18 +664,21 @@ def _marked_text(tree: Any, roots: dict[Any, str], clean: bool) -> str:
                 el.tail = _CONTROL.sub("", old_tail or "") or None
 
 
-def _split_blocks(text: str) -> list[TextBlock]:
-    """Blocks between marks, whitespace collapsed once for the whole page."""
-    if _has_control(text):
+def _split_blocks(text: str, checked: bool = False) -> list[TextBlock]:
+    """Blocks between marks, whitespace collapsed once for the whole page.
+
+    ``checked``: the caller found no control character in ``text``.
+    """
+    if not checked and _has_control(text):
         text = _CONTROL.sub("", text)  # &#7; etc. survive parsing; never visible
     text = " ".join(text.split())  # str.split() knows the same whitespace as \\s, in C
     mark = _BLOCK_MARK
     if _REGION_OPEN not in text:
-        return [TextBlock(t, "main") for chunk in text.split(mark) if (t := chunk.strip())]
+        return [_new(TextBlock, (t, "main")) for chunk in text.split(mark) if (t := chunk.strip())]
     blocks: list[TextBlock] = []
     region = "main"
     outer: list[str] = []  # the regions around the current one
-    parts = _REGION_SPLIT.split(text)  # text, token, text, token, ...: tokens are few
+    parts = _region_split(text)  # text, token, text, token, ...: tokens are few
     for i, part in enumerate(parts):
         if i % 2:
             if part == _REGION_CLOSE:
@@ -615,8 +691,39 @@ def _split_blocks(text: str) -> list[TextBlock]:
                 if region == "main" or opened == THIRD_PARTY:
                     region = opened
         elif part:
-            blocks += [TextBlock(t, region) for chunk in part.split(mark) if (t := chunk.strip())]
+            blocks += [_new(TextBlock, (t, region)) for chunk in part.split(mark) if (t := chunk.strip())]
     return blocks
+
+
+def _region_split(text: str) -> list[str]:
+    """``_REGION_SPLIT.split(text)`` by C-level searches for the two mark characters (the regex
+    tests every position: a third of the blocks' cost on a large page)."""
+    parts: list[str] = []
+    find = text.find
+    start = 0
+    opening, closing = find(_REGION_OPEN), find(_REGION_CLOSE)
+    while opening >= 0 or closing >= 0:
+        if closing < 0 or 0 <= opening < closing:
+            at = opening
+            if at + 1 >= len(text) or text[at + 1] == "\n":  # the regex's "." needs a character, not a newline
+                opening = find(_REGION_OPEN, at + 1)
+                continue
+            end = at + 2
+        else:
+            at, end = closing, closing + 1
+        parts += (text[start:at], text[at:end])
+        start = end
+        if opening < end:
+            opening = find(_REGION_OPEN, end)
+        if closing < end:
+            closing = find(_REGION_CLOSE, end)
+    parts.append(text[start:])
+    return parts
+
+
+# ``tuple.__new__(TextBlock, (text, region))`` is ``TextBlock(text, region)`` without the
+# Python-level ``__new__`` a NamedTuple adds: half the cost, and pages hold thousands.
+_new = tuple.__new__
 
 
 def _region_index(roots: dict[Any, str], tag: str) -> dict[Any, str]:
@@ -781,6 +888,70 @@ def _form(el: Any, base_url: str) -> Form:
     )
 
 
+def _tag_ids(*names: str) -> tuple[int, ...]:
+    """Lexbor's tag ids of these standard tags (constants of the library: read once, not assumed)."""
+    document = LexborHTMLParser("".join(f"<{name}></{name}>" for name in names))
+    found = {n.tag: int(n.tag_id) for n in document.css(", ".join(names))}
+    return tuple(found[name] for name in names)
+
+
+_INPUT_ID, _TEXTAREA_ID, _SELECT_ID, _LABEL_ID = _tag_ids("input", "textarea", "select", "label")
+_FIELD_IDS = frozenset((_INPUT_ID, _TEXTAREA_ID, _SELECT_ID))
+
+
+def _lexbor_form(view: _LexborView, node: LexborNode, base_url: str, join: _Joiner) -> Form:
+    """:func:`_form` of the copied form, read from Lexbor's nodes (the copy is made for the markup alone)."""
+    fields: list[FormField] = []
+    # one pass over the form's elements in document order (cheaper than two CSS queries):
+    # its fields, and the labels a field's label is one of (by its id, else around it)
+    controls: list[LexborNode] = []
+    labels: list[LexborNode] = []
+    for el in node.traverse():
+        tid = el.tag_id
+        if tid in _FIELD_IDS:
+            controls.append(el)
+        elif tid == _LABEL_ID:
+            labels.append(el)
+    label_for: list[tuple[str, LexborNode]] | None = None
+    form_id = node.mem_id
+    control = view.control
+    for child in controls:
+        tag = view.tag(child)
+        attrs = {k: (clean(v) if control else v).strip() for k, v in child.attributes.items() if v}
+        el_id = attrs.get("id", "")
+        label = None
+        if el_id and labels:
+            if label_for is None:
+                label_for = [(view.value(lb, "for").strip(), lb) for lb in labels]
+            label = next((lb for for_id, lb in label_for if for_id == el_id), None)
+        if label is None and labels:
+            parent = child.parent
+            while parent is not None and parent.mem_id != form_id:
+                if view.tag(parent) == "label":
+                    label = parent
+                    break
+                parent = parent.parent
+        fields.append(FormField(  # positional: a third cheaper than keywords, and forms are many
+            tag,
+            (attrs.get("type") or ("textarea" if tag == "textarea" else "text")).lower(),
+            attrs.get("name", ""),
+            el_id,
+            attrs.get("placeholder", ""),
+            " ".join(view.text(label).split()) if label is not None else "",
+            attrs.get("autocomplete", ""),
+        ))
+    action = view.value(node, "action").strip()
+    form = Form(
+        action=join.exact(action) if action else base_url,
+        method=(view.value(node, "method").strip() or "get").lower(),
+        fields=tuple(fields),
+        text=" ".join(view.text(node).split())[:2000],
+        attrs=_copied_attrs(node, control),
+    )
+    drop = view.drop
+    return _defer_markup(form, lambda: etree.tostring(copy_element(node, drop), method="html", encoding="unicode")[:50_000])
+
+
 def extract_structured(tree: Any, url: str, html: str) -> dict[str, list[Any]]:
     """JSON-LD and microdata via extruct, tolerant of broken markup."""
     out: dict[str, list[Any]] = {"json-ld": [], "microdata": []}
@@ -858,14 +1029,16 @@ class _Attributes:
     __slots__ = ("attrs", "tag", "control")
 
     def __init__(self, node: LexborNode, tag: str, control: bool) -> None:
-        self.attrs = node.attrs
+        self.attrs = node.attributes  # one dict: Lexbor's lookup of a missing name raises and catches
         self.tag = tag
         self.control = control
 
     def get(self, name: str) -> str | None:
-        value = self.attrs.get(name)
+        if name not in self.attrs:
+            return None
+        value = self.attrs[name]
         if value is None:
-            return "" if name in self.attrs else None
+            return ""
         return clean(value) if self.control else value
 
 
@@ -881,8 +1054,10 @@ def _copied_attrs(node: LexborNode, control: bool) -> dict[str, str]:
 class _LexborView:
     """Queries over Lexbor's document, answering as the lxml copy would."""
 
-    def __init__(self, document: LexborHTMLParser, drop: bool, control: bool, tags: dict[int, str]) -> None:
+    def __init__(self, document: LexborHTMLParser, drop: bool, control: bool, tags: dict[int, str],
+                 source: str = "") -> None:
         self.document = document
+        self.source = source  # the text Lexbor parsed (see :func:`parse_document`), for the lxml copy
         self.drop = drop
         self.control = control  # attribute values may hold control characters the copy drops
         self.tags = tags  # Lexbor tag id -> the copy's tag name, for this document
@@ -1053,9 +1228,10 @@ def _contact_element(el: Any, hints: dict[str, bool]) -> bool:
 class _Walk:
     """One pass over Lexbor's nodes: the copy's text stream and the elements the model reads."""
 
-    def __init__(self, view: _LexborView, roots: dict[int, str], want_pairs: bool) -> None:
+    def __init__(self, view: _LexborView, roots: dict[int, str], want_pairs: bool, root_tags: frozenset[int]) -> None:
         self.view = view
         self.roots = roots  # mem_id -> region letter of the outermost region elements
+        self.root_tags = root_tags  # their Lexbor tag ids: elements of other tags are not looked up
         self.want_pairs = want_pairs
         self.out: list[str] = []
         self.found: dict[str, list[LexborNode]] = {tag: [] for tag in _WALKED}
@@ -1065,87 +1241,152 @@ class _Walk:
         self.exact = True  # False: the copy differs from this reading (too deep)
 
     def run(self, root: LexborNode) -> None:
-        view, roots, out, found = self.view, self.roots, self.out, self.found
-        tags = view.tags
+        """Walk ``root``'s descendants in document order, depth first.
+
+        The state of the element being read lives in locals (a list per level cost a third
+        more); entering an element saves its parent's state on ``stack``, leaving restores it.
+        """
+        roots, out, found, anchors, forms, pairs = self.roots, self.out, self.found, self.anchors, self.forms, self.pairs
+        root_tags = self.root_tags
+        kinds: dict[int, tuple[str, int]] = {}  # Lexbor tag id -> the copy's tag, what the walk does with it
         want_pairs = self.want_pairs
-        # frame: [next node, emit text, hidden, region, last copied child is inline element
-        #         (None: no element yet, False: other), tail seen, node, closing marks]
-        frames: list[list[Any]] = [[root.first_child, True, False, "main", None, True, None, ""]]
-        while frames:
-            frame = frames[-1]
-            node = frame[0]
+        max_stack = MAX_DEPTH - 1
+        # module constants as locals: read for every node
+        text_id, block_mark, region_open, region_close = _TEXT_ID, _BLOCK_MARK, _REGION_OPEN, _REGION_CLOSE
+        is_node, is_inline, is_walked, is_invisible, is_skip, is_block = _K_NODE, _K_INLINE, _K_WALKED, _K_INVISIBLE, _K_SKIP, _K_BLOCK
+        stack: list[tuple[Any, ...]] = []
+        # the element being read: next node, emit text, hidden, region, last copied child is
+        # inline element (its inline bit; None: no element yet; 0 or False: other), tail seen,
+        # that child, closing marks
+        node: LexborNode | None = root.first_child
+        emit, hidden, region = True, False, "main"
+        last_inline: int | None = None
+        tail_seen = True
+        prev: LexborNode | None = None
+        closing = ""
+        while True:
             if node is None:
-                frames.pop()
-                if frame[7] and frames and frames[-1][1]:
-                    out.append(frame[7])
+                if not stack:
+                    return
+                done = closing
+                node, emit, hidden, region, last_inline, tail_seen, prev, closing = stack.pop()
+                if done and emit:
+                    out.append(done)
                 continue
-            frame[0] = node.next
             tid = node.tag_id
-            tag = tags.get(tid)
-            if tag is None:
-                raw = node.tag or ""
-                tag = tags[tid] = raw if raw.startswith("-") or not raw or raw[0] in "_#!" else _copied_tag(raw)
-            if tag == "-text":
-                if frame[1]:
+            if tid == text_id:
+                if emit:
                     out.append(node.text_content or "")
-                frame[5] = True
+                tail_seen = True
+                node = node.next
                 continue
-            if tag == "-comment":
-                comment = node.comment_content
-                if comment is not None and "--" not in comment and not comment.endswith("-"):
-                    frame[4], frame[5] = False, False
-                continue
-            if not tag or tag[0] in "-_#!":
+            kind = kinds.get(tid)
+            if kind is None:
+                kind = kinds[tid] = _walk_kind(node.tag or "")
+            tag, flags = kind
+            if flags & is_node:  # not an element
+                if tag == "-text":
+                    if emit:
+                        out.append(node.text_content or "")
+                    tail_seen = True
+                elif tag == "-comment":
+                    comment = node.comment_content
+                    if comment is not None and "--" not in comment and not comment.endswith("-"):
+                        last_inline, tail_seen = 0, False
+                node = node.next
                 continue
             if want_pairs:
-                if tag in _INLINE_TAGS and frame[4] is True and not frame[5]:
-                    self.pairs.append((frame[6], node))
-                frame[4] = tag in _INLINE_TAGS
-                frame[5] = False
-                frame[6] = node
-            emit, hidden, region = frame[1], frame[2], frame[3]
-            letter = roots.get(node.mem_id) if roots else None
+                inline = flags & is_inline
+                if inline and last_inline and not tail_seen and prev is not None:
+                    pairs.append((prev, node))
+                last_inline = inline
+                tail_seen = False
+                prev = node
+            child_hidden, child_region = hidden, region
+            letter = roots.get(node.mem_id) if tid in root_tags else None
             if letter is not None:
-                region = _LETTER_REGION[letter]
-            if tag in _WALKED_SET:
+                child_region = _LETTER_REGION[letter]
+            if flags & is_walked:
                 found[tag].append(node)
                 if tag == "a":
-                    self.anchors.append((node, region, hidden))
+                    anchors.append((node, child_region, hidden))
                 elif tag == "form" and not hidden:
-                    self.forms.append(node)
-                if tag in _INVISIBLE_SET:
-                    hidden = True
-            closing = ""
-            if tag in _BLOCK_OR_SKIP:
+                    forms.append(node)
+                if flags & is_invisible:
+                    child_hidden = True
+            el_closing = ""
+            child_emit = emit
+            if flags & is_skip:
                 if emit:
-                    out.append(_BLOCK_MARK)
-                if tag in SKIP_TAGS:
-                    if letter is not None and emit:
-                        out.append(_REGION_CLOSE)
-                    child_emit = False
-                else:
-                    if letter is not None and emit:
-                        out.append(_REGION_OPEN + letter)
-                    child_emit = emit
-                    closing = _BLOCK_MARK
+                    out.append(block_mark)
+                    if letter is not None:
+                        out.append(region_close)
+                child_emit = False
             else:
-                if letter is not None and emit:
-                    out.append(_REGION_OPEN + letter)
-                child_emit = emit
-            if letter is not None and tag not in SKIP_TAGS:
-                closing += _REGION_CLOSE
+                if flags & is_block:
+                    if emit:
+                        out.append(block_mark)
+                    el_closing = block_mark
+                if letter is not None:
+                    if emit:
+                        out.append(region_open + letter)
+                    el_closing += region_close
             child = node.first_child
             if child is None:
-                if closing and emit:
-                    out.append(closing)
+                if el_closing and emit:
+                    out.append(el_closing)
+                node = node.next
                 continue
-            if len(frames) >= MAX_DEPTH:
+            if len(stack) >= max_stack:
                 self.exact = False  # the copy flattens here
                 return
-            frames.append([child, child_emit, hidden, region, None, True, None, closing])
+            if child.tag_id == text_id and child.next is None:
+                # a lone text child (a link's, a cell's): read here, no state saved and restored
+                if child_emit:
+                    out.append(child.text_content or "")
+                if el_closing and emit:
+                    out.append(el_closing)
+                node = node.next
+                continue
+            stack.append((node.next, emit, hidden, region, last_inline, tail_seen, prev, closing))
+            node, emit, hidden, region = child, child_emit, child_hidden, child_region
+            last_inline, tail_seen, prev, closing = None, True, None, el_closing
+
+
+# What the walk does with a tag (bits of ``_walk_kind``'s second value).
+_K_NODE, _K_INLINE, _K_WALKED, _K_INVISIBLE, _K_SKIP, _K_BLOCK = 1, 2, 4, 8, 16, 32
+
+
+def _walk_kind(raw: str) -> tuple[str, int]:
+    """The copy's tag for Lexbor's tag name ``raw``, and what the walk does with it."""
+    if not raw or raw[0] in "-_#!":
+        return raw, _K_NODE  # text, comment, doctype and the like: not an element
+    tag = _copied_tag(raw)
+    flags = 0
+    if tag in _INLINE_TAGS:
+        flags |= _K_INLINE
+    if tag in _WALKED_SET:
+        flags |= _K_WALKED
+    if tag in _INVISIBLE_SET:
+        flags |= _K_INVISIBLE
+    if tag in SKIP_TAGS:
+        flags |= _K_SKIP
+    elif tag in BLOCK_TAGS:
+        flags |= _K_BLOCK
+    return tag, flags
 
 
 _WALKED_SET = frozenset(_WALKED)
+
+
+def _text_tag_id() -> int:
+    """Lexbor's tag id of text nodes (a constant of the library: read once, not assumed)."""
+    body = LexborHTMLParser("x").body
+    text = body.first_child if body is not None else None
+    return int(text.tag_id) if text is not None and text.is_text_node else -1
+
+
+_TEXT_ID = _text_tag_id()
 _INVISIBLE_SET = frozenset(_INVISIBLE_ROOTS)
 
 
@@ -1157,46 +1398,70 @@ def _spaced_pair(view: _LexborView, pairs: list[tuple[LexborNode, LexborNode]]) 
     return False
 
 
-def _lexbor_roots(view: _LexborView, document: LexborHTMLParser, class_values: frozenset[str],
-                  id_values: frozenset[str], by_class: list[LexborNode], by_id: list[LexborNode]) -> dict[int, str]:
-    """Outermost elements that start a header, footer or nav region: mem_id -> region letter."""
-    classes = _hinting(class_values)
-    ids = _hinting(id_values)
-    candidates = list(document.css("header, footer, nav"))
-    candidates += [n for n in document.css("[role]") if view.value(n, "role") in _ROLES]
+def _lexbor_roots(view: _LexborView, document: LexborHTMLParser, class_values: list[str],
+                  id_values: list[str], by_class: list[LexborNode], by_id: list[LexborNode]) -> dict[int, tuple[int, str]]:
+    """Outermost elements that start a header, footer or nav region: mem_id -> (Lexbor tag id, region letter).
+
+    ``class_values`` and ``id_values`` are the values of ``by_class`` and ``by_id``, in order.
+    """
+    classes = _hinting(frozenset(class_values))
+    ids = _hinting(frozenset(id_values))
+    # the order of candidates does not matter: each one's region is its own, and only
+    # outermost ones are kept
+    candidates = [
+        n for n in document.css("header, footer, nav, [role]")
+        if view.tag(n) in REGION_TAGS or view.value(n, "role") in _ROLES
+    ]
     if classes:
-        candidates += [n for n in by_class if view.value(n, "class") in classes]
+        candidates += [n for n, value in zip(by_class, class_values, strict=True) if value in classes]
     if ids:
-        candidates += [n for n in by_id if view.value(n, "id") in ids]
+        candidates += [n for n, value in zip(by_id, id_values, strict=True) if value in ids]
     found: dict[int, tuple[LexborNode, str]] = {}
     for node in candidates:
         region = _region_of(_Attributes(node, view.tag(node), view.control), "main")
         if region != "main":
             found[node.mem_id] = (node, region)
-    roots: dict[int, str] = {}
+    roots: dict[int, tuple[int, str]] = {}
+    clear: set[int] = set()  # nodes neither found nor below a found one
     for mem_id, (node, region) in found.items():
+        path = []
         parent = node.parent
-        while parent is not None and parent.mem_id not in found:
+        while parent is not None:
+            parent_id = parent.mem_id
+            if parent_id in found or parent_id in clear:
+                break
+            path.append(parent_id)
             parent = parent.parent
-        if parent is None:
-            roots[mem_id] = _REGION_LETTER[region]
+        if parent is None or parent.mem_id in clear:
+            clear.update(path)
+            roots[mem_id] = (node.tag_id, _REGION_LETTER[region])
     return roots
 
 
-def _build_from_lexbor(html: str, url: str) -> ParsedPage | None:
-    """The page model read from Lexbor's tree, or None where only the lxml copy models it exactly."""
-    document, flat = parse_document(html)
+def _build_from_lexbor(html: str, url: str, scrubbed: bool = False) -> ParsedPage | None:
+    """The page model read from Lexbor's tree, or None where only the lxml copy models it exactly.
+
+    ``scrubbed``: ``html`` holds no control character (:func:`parse_page` removed them).
+    """
+    return _read_lexbor(*parse_document(html), html, url, scrubbed)
+
+
+def _read_lexbor(document: LexborHTMLParser, flat: str, html: str, url: str, scrubbed: bool) -> ParsedPage | None:
+    """:func:`_build_from_lexbor` of the ``document`` :func:`parse_document` made of ``html`` (``flat``)."""
     root = document.root
     if root is None or "bidi-override" in flat:
         return None
     control = "&#" in flat or "\ufffe" in flat or "\uffff" in flat
-    view = _LexborView(document, drops_invisible(flat), control, {})
+    view = _LexborView(document, drops_invisible(flat), control, {}, flat)
     by_class = document.css("[class]")
     by_id = document.css("[id]")
-    class_values = frozenset(view.values(by_class, "class"))
-    id_values = frozenset(view.values(by_id, "id"))
-    roots = _lexbor_roots(view, document, class_values, id_values, by_class, by_id)
-    walk = _Walk(view, roots, "@" in flat)
+    class_list = view.values(by_class, "class")
+    id_list = view.values(by_id, "id")
+    class_values = frozenset(class_list)
+    id_values = frozenset(id_list)
+    root_tags = _lexbor_roots(view, document, class_list, id_list, by_class, by_id)
+    roots = {mem_id: letter for mem_id, (_tid, letter) in root_tags.items()}
+    walk = _Walk(view, roots, "@" in flat, frozenset(tid for tid, _letter in root_tags.values()))
     root_tag = view.tag(root)
     if root_tag != "html":
         return None
@@ -1211,9 +1476,11 @@ def _build_from_lexbor(html: str, url: str) -> ParsedPage | None:
     text = "".join(walk.out)
     if view.drop:
         text = visible_chars(text)
-    if _TREE_CONTROL.search(text):
+    # Text holds a control character only where the source does (``scrubbed`` says it does not),
+    # from a numeric reference, or as U+FFFE/U+FFFF: ``control`` covers the last two.
+    if (control or not scrubbed) and _TREE_CONTROL.search(text):
         return None
-    blocks = _split_blocks(text)
+    blocks = _split_blocks(text, checked=True)
     if marked_blocks(b.text for b in blocks):
         return None  # a third party's entry: its sections are found in the copy
 
@@ -1226,22 +1493,30 @@ def _build_from_lexbor(html: str, url: str) -> ParsedPage | None:
     join = _Joiner(base_url)
     scripts = []
     for node in found["script"]:
-        src = view.value(node, "src").strip()
+        attrs = _copied_attrs(node, control)
+        src = attrs.get("src", "").strip()
         scripts.append(Script(
             src=join(src) if src else None,
             text=view.leading_text(node)[:MAX_SCRIPT_TEXT],
-            attrs=_copied_attrs(node, control),
+            attrs=attrs,
         ))
     links: list[Link] = []
-    anchors = [
-        (node, region, raw_href, bool(_WEB_HREF.match(raw_href)))
-        for node, region, hidden in walk.anchors
-        if not hidden and (raw_href := view.value(node, "href").strip())
-    ]
-    web = sum(is_web for *_rest, is_web in anchors)  # web links kept as _capped_anchors keeps them
+    # (node, its attributes, region, href, is a web link) of the visible anchors with an href
+    anchors: list[tuple[LexborNode, dict[str, str | None], str, str, bool]] = []
+    web = 0  # web links kept as _capped_anchors keeps them
+    for node, region, hidden in walk.anchors:
+        if hidden:
+            continue
+        link_attrs = node.attributes  # one dict: Lexbor's lookup of a missing name raises and catches
+        raw_href = link_attrs.get("href") or ""
+        raw_href = (clean(raw_href) if control else raw_href).strip()
+        if raw_href:
+            is_web = _WEB_HREF.match(raw_href) is not None
+            web += is_web
+            anchors.append((node, link_attrs, region, raw_href, is_web))
     half = MAX_LINKS // 2
     seen_web = other = 0
-    for node, region, raw_href, is_web in anchors:
+    for node, link_attrs, region, raw_href, is_web in anchors:
         if is_web:
             seen_web += 1
             if web > MAX_LINKS and half < seen_web <= web - half:
@@ -1250,14 +1525,13 @@ def _build_from_lexbor(html: str, url: str) -> ParsedPage | None:
             other += 1
             if other > MAX_LINKS:
                 continue
-        links.append(Link(
-            href=join(raw_href),
-            raw_href=raw_href,
-            text=" ".join(view.text(node).split()),
-            region=region,
-            title=view.value(node, "title").strip() or view.value(node, "aria-label").strip(),
-        ))
-    forms = [_form(copy_element(node, view.drop), base_url) for node in walk.forms]
+        title = link_attrs.get("title") or ""
+        title = (clean(title) if control else title).strip()
+        if not title:
+            title = link_attrs.get("aria-label") or ""
+            title = (clean(title) if control else title).strip()
+        links.append(_new(Link, (join(raw_href), raw_href, " ".join(view.text(node).split()), region, title)))
+    forms = [_lexbor_form(view, node, base_url, join) for node in walk.forms]
     cfemails = (
         [(view.value(n, "data-cfemail").strip(), "") for n in document.css("[data-cfemail]")]
         if "data-cfemail" in html else []
@@ -1269,9 +1543,9 @@ def _build_from_lexbor(html: str, url: str) -> ParsedPage | None:
                 lang = view.value(meta, "content").strip() or None
                 break
     hreflangs = tuple(
-        view.value(link, "hreflang").strip()
-        for link in found["link"]
-        if view.value(link, "hreflang").strip() and "alternate" in view.value(link, "rel").strip().lower()
+        hreflang
+        for attrs in (_copied_attrs(link, control) for link in found["link"])
+        if (hreflang := attrs.get("hreflang", "").strip()) and "alternate" in attrs.get("rel", "").strip().lower()
     )
     title = ""
     for t in found["title"][:1]:
