@@ -7,8 +7,11 @@ where re.I does. Full (the default): spellings of one word compare equal.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from auditor.text import fold, folded_regex
 
@@ -67,3 +70,30 @@ def test_fold_is_idempotent_on_every_character() -> None:
             continue
         once = fold(chr(code))
         assert fold(once) == once, hex(code)
+
+
+def _fold_by_definition(text: str) -> str:
+    """What the full fold means, written plainly: case folded, NFKD, every combining mark dropped,
+    folded again, the letters NFKD keeps whole spelled in ASCII."""
+    if text.isascii():
+        return text.lower()
+    text = unicodedata.normalize("NFKD", text.casefold())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    pairs = {"ł": "l", "ı": "i", "ß": "ss", "đ": "d", "ø": "o", "æ": "ae", "œ": "oe"}
+    return text.casefold().translate(str.maketrans(pairs))
+
+
+# letters, accents and marks in and beyond the BMP (musical and Adlam combining marks: U+1D165, U+1E944)
+_FOLD_ALPHABET = st.characters(codec="utf-8", categories=("L", "M", "N", "P", "Zs"))
+
+
+@settings(max_examples=2000, deadline=None)
+@given(text=st.text(alphabet=st.one_of(_FOLD_ALPHABET, st.sampled_from("łŁıßẞđĐøØæÆœŒ\u0301\U0001d165\U0001e944")),
+                    max_size=40))
+def test_fold_removes_exactly_the_combining_marks(text: str) -> None:
+    assert fold(text) == _fold_by_definition(text)
+
+
+def test_fold_removes_combining_marks_beyond_the_bmp() -> None:
+    assert fold("a\U0001d165b\U0001e944c\u0301") == "abc"
+    assert fold("Łódź ŒUVRE ẞ") == "lodz oeuvre ss"
