@@ -19,6 +19,7 @@ from auditor.extract.phones.candidates import (
     HEADING_CHARS,
     HEADING_LOOKBACK,
     MAX_RUN_DIGITS,
+    MIN_DIGITS,
     PARENTHETICAL,
     RUN,
     SEGMENT_CHARS,
@@ -91,9 +92,9 @@ class Blocks:
     def __init__(self, blocks: list[TextBlock]) -> None:
         # matchers read full-width and non-ASCII digits as ASCII; the same length, so a
         # match's offsets cut its raw text from the block's own (``TextBlock.text``)
-        self.texts = [fold_width(b.text) for b in blocks]
+        self.texts = _width_folded([b.text for b in blocks])
         self.shapes = digit_shapes(self.texts)
-        self._runs = _PerShape(lambda shape: tuple(m.span() for m in RUN.finditer(shape)))
+        self._runs = _PerShape(_runs_of)
         self._heading = _PerShape(self._heading_kind)
         self._plans = _PerShape(self._plan)
 
@@ -150,6 +151,8 @@ class Blocks:
 
     def _plan(self, shape: str) -> tuple[Run, ...]:
         runs = self._runs[shape]
+        if not runs:
+            return ()
         plan = []
         boundary = 0
         for i, (start, end) in enumerate(runs):
@@ -173,6 +176,34 @@ class Blocks:
 
 
 _LETTER = re.compile(r"[^\W\d_]")
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+_NUL = "\x00"
+
+
+def _width_folded(texts: list[str]) -> list[str]:
+    """``fold_width`` of every text, in one call for the whole page.
+
+    The fold maps one character to one and leaves NUL alone, so the joined text splits back
+    into the blocks; a block holding NUL itself is folded on its own.
+    """
+    joined = _NUL.join(texts)
+    if joined.isascii():
+        return texts
+    parts = fold_width(joined).split(_NUL)
+    return parts if len(parts) == len(texts) else [fold_width(t) for t in texts]
+
+
+def _runs_of(shape: str) -> tuple[tuple[int, int], ...]:
+    """(start, end) of every digit run of a shape.
+
+    The gate is exact: a run holds at least MIN_DIGITS characters that ``\\d`` matches.
+    In a shape those are its "0"s (ASCII digits, and the BMP's other decimal digits after
+    ``fold_width``) and decimal digits beyond the BMP, which fold_width keeps: a shape with
+    fewer "0"s and no character beyond the BMP holds no run.
+    """
+    if shape.count("0") < MIN_DIGITS and (shape.isascii() or not _ASTRAL.search(shape)):
+        return ()
+    return tuple(m.span() for m in RUN.finditer(shape))
 
 
 class Run(NamedTuple):

@@ -18,9 +18,12 @@ from auditor.extract.phones.matching import Found, around, as_e164, matches, pho
 from auditor.models import ContactPoint
 
 
-def from_text(page: ParsedPage, region: str | None) -> Iterator[ContactPoint]:
-    """Numbers in visible text, one block at a time (never across blocks)."""
-    blocks = Blocks(page.blocks)
+def from_text(page: ParsedPage, region: str | None, blocks: Blocks | None = None) -> Iterator[ContactPoint]:
+    """Numbers in visible text, one block at a time (never across blocks).
+
+    ``blocks``: the page's :class:`Blocks`, when the caller has them (the links read them too).
+    """
+    blocks = blocks or Blocks(page.blocks)
     trunk = _written_trunk(region) if region is not None else None
     for index, plan in enumerate(blocks.plans()):
         if plan and page.blocks[index].region != THIRD_PARTY:  # not an agency's, host's number
