@@ -9,6 +9,7 @@ from auditor.extract.context import ExtractContext
 from auditor.extract.page import TextBlock, parse_page
 from auditor.extract.phones import extract_phones
 from auditor.extract.phones.labels import Blocks
+from auditor.extract.phones.text import _Decoys
 from auditor.text import fold_width
 
 URL = "https://example.com/kontakt"
@@ -67,3 +68,23 @@ def test_page_fold_equals_each_block_fold() -> None:
 
 def test_full_width_number_is_found() -> None:
     assert values("<p>電話：０３－６８２３－４４１０</p>", "JP") == ["+81368234410"]
+
+
+def test_plans_skip_only_blocks_without_a_run() -> None:
+    texts = ["Tel 123456", "Tel 12345", "Tel: ١٢٣٤٥٦", "no digits", "Tel 1 2 3 4 5 6", "Tel 12345\U0001d7cf"]
+    blocks = Blocks([TextBlock(text, "main") for text in texts])
+    assert [bool(plan) for plan in blocks.plans()] == [True, False, True, False, True, True]
+
+
+# --- decoys near a span ------------------------------------------------------------------------
+
+
+def test_decoys_near_a_span_are_those_overlapping_it() -> None:
+    """Only the decoys overlapping a span are handed to the guards: exactly those, none missed."""
+    text = "10.05.2024 06 1 234 5678 2024-05-10 x 11.06.2023, 12.07.2022 +36 1 234 5678 01/02/2021"
+    decoys = _Decoys(text)
+    assert len(decoys.spans) == 5
+    for start in range(len(text) + 1):
+        for end in range(start, len(text) + 1):
+            brute = [(a, b) for a, b in decoys.spans if a < end and start < b]
+            assert decoys.near(start, end) == brute, (start, end)

@@ -147,7 +147,13 @@ class Blocks:
 
     def plans(self) -> list[tuple[Run, ...]]:
         """The digit runs of every block, with what their shape says about them."""
-        return list(map(self._plans.__getitem__, self.shapes))
+        plans = self._plans
+        # a shape of ASCII with fewer than MIN_DIGITS digits holds no run (``_runs_of``): the
+        # most blocks of a page, spared a look-up
+        return [
+            plans[shape] if shape.count("0") >= MIN_DIGITS or not shape.isascii() else ()
+            for shape in self.shapes
+        ]
 
     def _plan(self, shape: str) -> tuple[Run, ...]:
         runs = self._runs[shape]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from functools import lru_cache
 
@@ -36,15 +37,29 @@ class _Decoys:
     def __init__(self, text: str) -> None:
         self.text = text
         self._spans: list[tuple[int, int]] | None = None
+        self._starts: list[int] = []
+        self._ends: list[int] = []
 
     @property
     def spans(self) -> list[tuple[int, int]]:
         if self._spans is None:
             self._spans = [m.span() for m in DECOY_RUNS.finditer(self.text)]
+            self._starts = [a for a, _ in self._spans]
+            self._ends = [b for _, b in self._spans]
         return self._spans
 
+    def near(self, start: int, end: int) -> list[tuple[int, int]]:
+        """The decoys overlapping ``text[start:end]``: all that the guards and the mask read of
+        them for a span inside it. A table of dates holds hundreds; a number touches a few.
+
+        ``finditer`` finds them in order and apart, so starts and ends both increase.
+        """
+        spans = self.spans
+        first = bisect_right(self._ends, start)  # the first ending after ``start``
+        return spans[first : bisect_left(self._starts, end, first)]  # ... up to the first at ``end``
+
     def reject(self, start: int, end: int) -> bool:
-        return rejected(self.text, start, end, self.spans, whole=True)
+        return rejected(self.text, start, end, self.near(start, end), whole=True)
 
 
 def _from_block(
@@ -100,13 +115,13 @@ def _run_points(
     lead, end, seg_start, limit = run
     text = decoys.text
     covered = lead
-    for found, guessed in _window_matches(_masked(text[lead:end], lead, decoys.spans), region, hint):
+    for found, guessed in _window_matches(_masked(text[lead:end], lead, decoys.near(lead, end)), region, hint):
         a, b = lead + found.start, lead + found.end
         if DIGIT.search(text, covered, a):  # an inner slice of a longer figure
             continue
         if a > covered:
             hint = hint_for(blocks, index, seg_start, a, b, limit, previous)
-        if not _acceptable(text, a, b, found.number, hint, decoys.spans):
+        if not _acceptable(text, a, b, found.number, hint, decoys.near(a, b)):
             continue
         seg_start = covered = b
         # raw and context as written on the page: ``text`` is the width-folded block
