@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import random
 import re
 import sys
+
+import phonenumbers
+from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
 from auditor.extract.context import ExtractContext
 from auditor.extract.page import TextBlock, parse_page
 from auditor.extract.phones import extract_phones
 from auditor.extract.phones.labels import Blocks
+from auditor.extract.phones.matching import _normalized, page_scope, parse_valid
 from auditor.extract.phones.text import _Decoys
 from auditor.text import fold_width
 
@@ -88,3 +93,55 @@ def test_decoys_near_a_span_are_those_overlapping_it() -> None:
         for end in range(start, len(text) + 1):
             brute = [(a, b) for a, b in decoys.spans if a < end and start < b]
             assert decoys.near(start, end) == brute, (start, end)
+
+
+# --- one parse and one type test per number and page --------------------------------------------
+
+
+def _reference(raw: str, region: str) -> str | None:
+    """What parse_valid answered before it read validity off the number's type."""
+    try:
+        number = phonenumbers.parse(_normalized(raw, True).replace("(0)", "   "), region)
+    except phonenumbers.NumberParseException:
+        return None
+    return phonenumbers.format_number(number, PhoneNumberFormat.E164) if phonenumbers.is_valid_number(number) else None
+
+
+def test_valid_is_what_libphonenumber_says() -> None:
+    """A type other than UNKNOWN is exactly libphonenumber's validity, over every region's
+    example numbers and random digit strings (valid and not) read in several regions."""
+    rng = random.Random(7)
+    cases: list[tuple[str, str]] = []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in (PhoneNumberType.FIXED_LINE, PhoneNumberType.MOBILE, PhoneNumberType.TOLL_FREE):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is not None:
+                national = phonenumbers.format_number(example, PhoneNumberFormat.NATIONAL)
+                cases += [(national, region), (national[:-1] + str(rng.randint(0, 9)), region)]
+                cases.append((phonenumbers.format_number(example, PhoneNumberFormat.INTERNATIONAL), "ZZ"))
+    for _ in range(1500):
+        digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(6, 13)))
+        cases.append((rng.choice(["", "+", "00", "0"]) + digits, rng.choice(["DE", "HU", "GB", "US", "IT", "RU", "ZZ"])))
+    valid = 0
+    with page_scope():
+        for raw, region in cases:
+            parsed = parse_valid(raw, [region])
+            got = None if parsed is None else phonenumbers.format_number(parsed[0], PhoneNumberFormat.E164)
+            assert got == _reference(raw, region), (raw, region)
+            valid += got is not None
+    assert 300 < valid < len(cases) - 300  # both answers are well represented
+
+
+def test_a_number_repeated_on_a_page_is_found_in_each_source() -> None:
+    """The per-page memo answers the second parse of a number: its link, title and text all count."""
+    html = (
+        '<p><a href="tel:+3612345678" title="Hotline +36 1 234 5678">Hívjon</a></p>'
+        '<p><a href="tel:+3612345678">+36 1 234 5678</a></p><p>Fax: +36 1 234 5679</p>'
+        '<span class="icon-phone" title="Mobil: +36 30 123 4567"></span>'
+    )
+    first = extract_phones(parse_page(html, URL), ExtractContext("HU"))
+    again = extract_phones(parse_page(html, URL), ExtractContext("HU"))
+    assert first == again
+    assert {(p.value, p.method) for p in first} == {
+        ("+3612345678", "tel-link"), ("+3612345678", "text"), ("+3612345679", "text"), ("+36301234567", "attribute")
+    }

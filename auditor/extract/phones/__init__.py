@@ -40,7 +40,7 @@ from auditor.extract.page import ParsedPage
 from auditor.extract.phones.attributes import from_attributes
 from auditor.extract.phones.labels import Blocks
 from auditor.extract.phones.links import from_links
-from auditor.extract.phones.matching import number_types
+from auditor.extract.phones.matching import page_scope
 from auditor.extract.phones.structured import from_structured
 from auditor.extract.phones.text import from_text
 from auditor.models import ContactPoint
@@ -87,7 +87,7 @@ def extract_phones(page: ParsedPage, context: ExtractContext = NO_CONTEXT) -> li
             region = None
     found: list[ContactPoint] = []
     blocks = Blocks(page.blocks)  # folded and shaped once, for the links and the text
-    with number_types.scope():
+    with page_scope():
         found.extend(from_links(page, region, blocks))
         found.extend(from_structured(page, region))
         found.extend(from_text(page, region, blocks))
