@@ -55,6 +55,11 @@ def test_digits_beyond_the_bmp_make_a_run() -> None:
     assert sys.maxunicode > 0x1D7CE
 
 
+def test_a_page_with_emoji_still_finds_its_numbers() -> None:
+    """An emoji is beyond the BMP: the page's shapes are searched without the count gate."""
+    assert values("<p>📞 +36 1 234 5678</p><p>☎ 06 1 234 5679</p>", "HU") == ["+3612345678", "+3612345679"]
+
+
 def test_a_six_digit_number_is_found() -> None:
     """A number with exactly six digits (a short local number) still reaches the matcher."""
     assert values("<p>Telefon: 712 345</p>", "AD") == ["+376712345"]

@@ -92,9 +92,15 @@ class Blocks:
     def __init__(self, blocks: list[TextBlock]) -> None:
         # matchers read full-width and non-ASCII digits as ASCII; the same length, so a
         # match's offsets cut its raw text from the block's own (``TextBlock.text``)
-        self.texts = _width_folded([b.text for b in blocks])
+        self.texts, astral = _width_folded([b.text for b in blocks])
         self.shapes = digit_shapes(self.texts)
-        self._runs = _PerShape(_runs_of)
+        # Gate: a run holds at least MIN_DIGITS characters that ``\d`` matches. In a shape
+        # those are its "0"s (ASCII digits, and the BMP's other decimal digits after
+        # ``fold_width``) and decimal digits beyond the BMP, which fold_width keeps. On a
+        # page without characters beyond the BMP (nearly all), a shape with fewer "0"s
+        # holds no run: neither its runs nor its plan need working out.
+        self._few_digits = 0 if astral else MIN_DIGITS
+        self._runs = _PerShape(self._runs_of)
         self._heading = _PerShape(self._heading_kind)
         self._plans = _PerShape(self._plan)
 
@@ -147,13 +153,13 @@ class Blocks:
 
     def plans(self) -> list[tuple[Run, ...]]:
         """The digit runs of every block, with what their shape says about them."""
-        plans = self._plans
-        # a shape of ASCII with fewer than MIN_DIGITS digits holds no run (``_runs_of``): the
-        # most blocks of a page, spared a look-up
-        return [
-            plans[shape] if shape.count("0") >= MIN_DIGITS or not shape.isascii() else ()
-            for shape in self.shapes
-        ]
+        plans, few = self._plans, self._few_digits
+        return [plans[shape] if shape.count("0") >= few else () for shape in self.shapes]
+
+    def _runs_of(self, shape: str) -> tuple[tuple[int, int], ...]:
+        if shape.count("0") < self._few_digits:
+            return ()  # the gate (``__init__``)
+        return tuple(m.span() for m in RUN.finditer(shape))
 
     def _plan(self, shape: str) -> tuple[Run, ...]:
         runs = self._runs[shape]
@@ -182,34 +188,23 @@ class Blocks:
 
 
 _LETTER = re.compile(r"[^\W\d_]")
-_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _NUL = "\x00"
 
 
-def _width_folded(texts: list[str]) -> list[str]:
-    """``fold_width`` of every text, in one call for the whole page.
+def _width_folded(texts: list[str]) -> tuple[list[str], bool]:
+    """``fold_width`` of every text, in one call for the whole page, and whether the page
+    holds a character beyond the BMP.
 
     The fold maps one character to one and leaves NUL alone, so the joined text splits back
-    into the blocks; a block holding NUL itself is folded on its own.
+    into the blocks; a block holding NUL itself is folded on its own. UTF-16 spells exactly
+    the characters beyond the BMP with two units (lone surrogates pass as one).
     """
     joined = _NUL.join(texts)
     if joined.isascii():
-        return texts
+        return texts, False
+    astral = len(joined.encode("utf-16-le", "surrogatepass")) > 2 * len(joined)
     parts = fold_width(joined).split(_NUL)
-    return parts if len(parts) == len(texts) else [fold_width(t) for t in texts]
-
-
-def _runs_of(shape: str) -> tuple[tuple[int, int], ...]:
-    """(start, end) of every digit run of a shape.
-
-    The gate is exact: a run holds at least MIN_DIGITS characters that ``\\d`` matches.
-    In a shape those are its "0"s (ASCII digits, and the BMP's other decimal digits after
-    ``fold_width``) and decimal digits beyond the BMP, which fold_width keeps: a shape with
-    fewer "0"s and no character beyond the BMP holds no run.
-    """
-    if shape.count("0") < MIN_DIGITS and (shape.isascii() or not _ASTRAL.search(shape)):
-        return ()
-    return tuple(m.span() for m in RUN.finditer(shape))
+    return (parts if len(parts) == len(texts) else [fold_width(t) for t in texts]), astral
 
 
 class Run(NamedTuple):
