@@ -9,12 +9,14 @@ import sys
 import phonenumbers
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
+from auditor.data import load
 from auditor.extract.context import ExtractContext
 from auditor.extract.page import TextBlock, parse_page
 from auditor.extract.phones import extract_phones
 from auditor.extract.phones.labels import Blocks
 from auditor.extract.phones.matching import _normalized, page_scope, parse_valid
 from auditor.extract.phones.text import _Decoys
+from auditor.extract.phones.words import _EndSearch, phone_vocab
 from auditor.text import fold_width
 
 URL = "https://example.com/kontakt"
@@ -150,3 +152,33 @@ def test_a_number_repeated_on_a_page_is_found_in_each_source() -> None:
     assert {(p.value, p.method) for p in first} == {
         ("+3612345678", "tel-link"), ("+3612345678", "text"), ("+3612345679", "text"), ("+36301234567", "attribute")
     }
+
+
+# --- the amount guard's unit before a number ------------------------------------------------------
+
+
+def test_unit_before_test_is_the_regex_search() -> None:
+    """The last-character test in front of the unit regex never turns away a text it matches:
+    random texts over the units' own characters (any case), spaces and digits."""
+    units = phone_vocab().units_before
+    assert units.ends is not None
+    letters = sorted({c for k in load("phone_labels.toml")["guards"]["amount_units"] for c in k})
+    alphabet = letters + [c.upper() for c in letters] + list(" \t\n\u00a0\u2009019aZſK.")
+    rng = random.Random(11)
+    matched = 0
+    for _ in range(30_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 9)))
+        want = units.pattern.search(text)
+        got = units.search(text)
+        assert (got and got.span()) == (want and want.span()), repr(text)
+        matched += want is not None
+    assert matched > 1_000
+    for text in ("1 234 Ft", "€ ", "HUF  ", "Kč\n", "руб. ", "50 %", "m²", "Ft   ", "kft", "ft"):
+        want = units.pattern.search(text)
+        assert (units.search(text) and units.search(text).span()) == (want and want.span()), text
+
+
+def test_stems_turn_the_test_off() -> None:
+    """A stem keyword may end in any word character: no last-character test is made."""
+    assert _EndSearch(["Ft", "eur*"]).ends is None
+    assert _EndSearch(["Ft", "eur*"]).search("12 euros") is not None
