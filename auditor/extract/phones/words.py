@@ -135,7 +135,8 @@ class _EndSearch:
         self.pattern = re.compile(rf"(?:{_alternation(keywords)})\s{{0,2}}$")
         ends = [_last_char(k) for k in keywords]
         # a stem ("word*") may end in any word character: no test then
-        self.ends = re.compile("|".join(ends)) if None not in ends and ends else None
+        known = [e for e in ends if e is not None]
+        self.ends = re.compile("|".join(known)) if known and len(known) == len(ends) else None
 
     def search(self, text: str) -> re.Match[str] | None:
         if self.ends is not None:
