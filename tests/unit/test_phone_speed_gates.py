@@ -15,7 +15,7 @@ from auditor.extract.page import TextBlock, parse_page
 from auditor.extract.phones import extract_phones
 from auditor.extract.phones.labels import Blocks
 from auditor.extract.phones.matching import _normalized, page_scope, parse_valid
-from auditor.extract.phones.text import _Decoys
+from auditor.extract.phones.text import _Decoys, _may_be_plausible, _plausible
 from auditor.extract.phones.words import _EndSearch, phone_vocab
 from auditor.text import fold_width
 
@@ -182,3 +182,26 @@ def test_stems_turn_the_test_off() -> None:
     """A stem keyword may end in any word character: no last-character test is made."""
     assert _EndSearch(["Ft", "eur*"]).ends is None
     assert _EndSearch(["Ft", "eur*"]).search("12 euros") is not None
+
+
+# --- the cheap half of the plausibility test ------------------------------------------------------
+
+
+def test_may_be_plausible_never_turns_away_a_plausible_run() -> None:
+    """Where the cheap test says no, ``_plausible`` never says True (a run only a label could
+    name is skipped when no label is near)."""
+    rng = random.Random(5)
+    regions = [None, "DE", "HU", "GB", "TR", "RU", "US", "PL", "FR"]
+    turned_away = 0
+    for _ in range(6000):
+        digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(6, 13)))
+        window = rng.choice(["", "+", "(", "00", "(0"]) + "".join(
+            d + (rng.choice(["", " ", "-", "/", "."]) if rng.random() < 0.3 else "") for d in digits
+        ).rstrip(" -/.")
+        region = rng.choice(regions)
+        if not _may_be_plausible(window, region):
+            turned_away += 1
+            assert _plausible(window, region) is not True, (window, region)
+    assert turned_away > 300
+    assert _may_be_plausible("0301234567", "DE") and _may_be_plausible("+4930123456", None)
+    assert not _may_be_plausible("301234567", "DE") and not _may_be_plausible("030 1234567", None)

@@ -69,6 +69,7 @@ def _from_block(
     text = blocks.texts[index]
     decoys = _Decoys(text)
     previous: Hint | None = None
+    above: bool | None = None  # ``blocks.named_above(index)``, asked once per block at most
     for start, end, lead, limit, seg_start, too_long, named_here in plan:
         if too_long:
             previous = None
@@ -77,15 +78,20 @@ def _from_block(
         # a label word may name the run: words before it, a parenthesis after it, the
         # number before it, or (``named_above``) a heading-like block above
         named = named_here or (previous is not None and previous.named)
+        if not named and above is None:
+            above = blocks.named_above(index)
         if trunk and text[start] != trunk[0] and not is_international(window):
             # without the written trunk prefix a local number is plausible at best when
             # a label may name it (``_plausible``)
-            if not (named or blocks.named_above(index)):
+            if not (named or above):
                 previous = None
                 continue
             named = True
+        if not (named or above) and not _may_be_plausible(window, region):
+            previous = None  # the cheap half of ``_plausible`` says it is not True: skipped below
+            continue
         plausible = _plausible(window, region)
-        if plausible is False or (plausible is None and not (named or blocks.named_above(index))):
+        if plausible is False or (plausible is None and not (named or above)):
             previous = None
             continue
         if plausible and decoys.reject(start, end):  # the guards first: most are dates
@@ -139,6 +145,14 @@ def _masked(window: str, offset: int, decoys: list[tuple[int, int]]) -> str:
 
 def is_international(window: str) -> bool:
     return window.lstrip("(").startswith(("+", "00"))
+
+
+def _may_be_plausible(window: str, region: str | None) -> bool:
+    """False where ``_plausible`` cannot answer True, found without the digits' pattern: a
+    local number with no region, or a bare digit string without a trunk "0"."""
+    if is_international(window):
+        return True
+    return region is not None and not (window.isdigit() and not window.startswith("0"))
 
 
 def _plausible(window: str, region: str | None) -> bool | None:
