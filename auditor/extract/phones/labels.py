@@ -167,20 +167,20 @@ class Blocks:
             return ()
         plan = []
         boundary = 0
-        for i, (start, end) in enumerate(runs):
+        hits = phone_vocab().hits
+        limits = [start for start, _ in runs[1:]] + [len(shape)]
+        for (start, end), limit in zip(runs, limits, strict=True):
             lead = run_start(shape, start)
             segment = shape[max(boundary, lead - SEGMENT_CHARS) : lead]
             plan.append(
                 Run(
-                    start=start,
-                    end=end,
-                    lead=lead,
-                    limit=runs[i + 1][0] if i + 1 < len(runs) else len(shape),
-                    seg_start=boundary,
-                    too_long=end - start > MAX_RUN_DIGITS
-                    and len(DIGIT.findall(shape, start, end)) > MAX_RUN_DIGITS,
-                    named_here=bool(_LETTER.search(segment) and phone_vocab().hits(segment))
-                    or bool(PARENTHETICAL.match(shape, end)),
+                    start,
+                    end,
+                    lead,
+                    limit,
+                    boundary,  # seg_start
+                    end - start > MAX_RUN_DIGITS and len(DIGIT.findall(shape, start, end)) > MAX_RUN_DIGITS,
+                    bool(_LETTER.search(segment) and hits(segment)) or PARENTHETICAL.match(shape, end) is not None,
                 )
             )
             boundary = end
