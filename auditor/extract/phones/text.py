@@ -26,9 +26,11 @@ def from_text(page: ParsedPage, region: str | None, blocks: Blocks | None = None
     """
     blocks = blocks or Blocks(page.blocks)
     trunk = _written_trunk(region) if region is not None else None
+    found: list[ContactPoint] = []  # appended to, not yielded: a product grid has thousands of blocks
     for index, plan in enumerate(blocks.plans()):
         if plan and page.blocks[index].region != THIRD_PARTY:  # not an agency's, host's number
-            yield from _from_block(page, blocks, index, plan, region, trunk)
+            _from_block(page, blocks, index, plan, (region, trunk), found)
+    yield from found
 
 
 class _Decoys:
@@ -63,9 +65,16 @@ class _Decoys:
 
 
 def _from_block(
-    page: ParsedPage, blocks: Blocks, index: int, plan: tuple[Run, ...], region: str | None, trunk: str | None
-) -> Iterator[ContactPoint]:
-    """The numbers of one block's candidate runs (``plan``), after the cheap tests."""
+    page: ParsedPage,
+    blocks: Blocks,
+    index: int,
+    plan: tuple[Run, ...],
+    where: tuple[str | None, str | None],
+    found: list[ContactPoint],
+) -> None:
+    """The numbers of one block's candidate runs (``plan``), after the cheap tests, onto
+    ``found``; ``where``: the region and its written trunk prefix."""
+    region, trunk = where
     text = blocks.texts[index]
     decoys = _Decoys(text)
     previous: Hint | None = None
@@ -104,7 +113,7 @@ def _from_block(
             if decoys.reject(start, end):
                 previous = None
                 continue
-        yield from _run_points(page, blocks, index, (lead, end, seg_start, limit), hint, previous, decoys, region)
+        found.extend(_run_points(page, blocks, index, (lead, end, seg_start, limit), hint, previous, decoys, region))
 
 
 def _run_points(
