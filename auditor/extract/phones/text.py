@@ -89,14 +89,15 @@ def _from_block(
         named = named_here or (previous is not None and previous.named)
         if not named and above is None:
             above = blocks.named_above(index)
-        if trunk and text[start] != trunk[0] and not is_international(window):
+        international = is_international(window)
+        if trunk and text[start] != trunk[0] and not international:
             # without the written trunk prefix a local number is plausible at best when
             # a label may name it (``_plausible``)
             if not (named or above):
                 previous = None
                 continue
             named = True
-        if not (named or above) and not _may_be_plausible(window, region):
+        if not (named or above or international or _may_be_plausible(window, region)):
             previous = None  # the cheap half of ``_plausible`` says it is not True: skipped below
             continue
         plausible = _plausible(window, region)
