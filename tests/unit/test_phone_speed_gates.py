@@ -7,12 +7,15 @@ import re
 import sys
 
 import phonenumbers
+import pytest
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
 from auditor.data import load
 from auditor.extract.context import ExtractContext
 from auditor.extract.page import TextBlock, parse_page
 from auditor.extract.phones import extract_phones
+from auditor.extract.phones import text as text_source
+from auditor.extract.phones.guards import AMOUNT, FREE, GLUED, context_verdict
 from auditor.extract.phones.labels import Blocks
 from auditor.extract.phones.matching import _normalized, page_scope, parse_valid
 from auditor.extract.phones.text import _Decoys, _may_be_plausible, _plausible
@@ -205,3 +208,36 @@ def test_may_be_plausible_never_turns_away_a_plausible_run() -> None:
     assert turned_away > 300
     assert _may_be_plausible("0301234567", "DE") and _may_be_plausible("+4930123456", None)
     assert not _may_be_plausible("301234567", "DE") and not _may_be_plausible("030 1234567", None)
+
+
+# --- a run and its match judged once on the words around them -----------------------------------
+
+
+def test_block_verdicts_are_per_span_and_asked_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = "Ár: 1 234 567 Ft, Tel: 06 1 234 5678, ref/123456789"
+    spans = [(4, 13), (23, 37), (43, 52)]
+    decoys = _Decoys(text)
+    want = [context_verdict(text, a, b) for a, b in spans]
+    assert want == [AMOUNT, FREE, GLUED]
+    asked: list[tuple[int, int]] = []
+
+    def counting(text: str, lead: int, end: int) -> int:
+        asked.append((lead, end))
+        return context_verdict(text, lead, end)
+
+    monkeypatch.setattr(text_source, "context_verdict", counting)
+    assert [decoys.verdict(text, a, b) for a, b in spans * 2] == want * 2
+    assert asked == spans
+
+
+def test_a_match_spanning_its_run_reuses_the_runs_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[tuple[int, int]] = []
+    original = context_verdict
+
+    def counting(text: str, lead: int, end: int) -> int:
+        asked.append((lead, end))
+        return original(text, lead, end)
+
+    monkeypatch.setattr(text_source, "context_verdict", counting)
+    assert values("<p>Telefon: 06 1 234 5678</p>", "HU") == ["+3612345678"]
+    assert asked == [(9, 22)]  # once for the run, not again for its match

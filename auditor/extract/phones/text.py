@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 
 import phonenumbers
@@ -13,7 +13,7 @@ from phonenumbers import PhoneNumber
 from auditor.extract import confidence as conf
 from auditor.extract.page import THIRD_PARTY, ParsedPage
 from auditor.extract.phones.candidates import DECOY_RUNS, DIGIT, GROUPED, MIN_DIGITS
-from auditor.extract.phones.guards import rejected
+from auditor.extract.phones.guards import context_verdict, rejected
 from auditor.extract.phones.labels import Blocks, Hint, Run, hint_for, regions_of
 from auditor.extract.phones.matching import Found, around, as_e164, matches, phone_point
 from auditor.models import ContactPoint
@@ -41,6 +41,7 @@ class _Decoys:
         self._spans: list[tuple[int, int]] | None = None
         self._starts: list[int] = []
         self._ends: list[int] = []
+        self._verdicts: dict[tuple[int, int], int] = {}
 
     @property
     def spans(self) -> list[tuple[int, int]]:
@@ -60,8 +61,17 @@ class _Decoys:
         first = bisect_right(self._ends, start)  # the first ending after ``start``
         return spans[first : bisect_left(self._starts, end, first)]  # ... up to the first at ``end``
 
+    def verdict(self, text: str, lead: int, end: int) -> int:
+        """``context_verdict`` of the block's ``text``, once per span: a run and the match
+        spanning it are judged on the same words around them."""
+        key = (lead, end)
+        found = self._verdicts.get(key)
+        if found is None:
+            found = self._verdicts[key] = context_verdict(text, lead, end)
+        return found
+
     def reject(self, start: int, end: int) -> bool:
-        return rejected(self.text, start, end, self.near(start, end), whole=True)
+        return rejected(self.text, start, end, self.near(start, end), whole=True, verdict=self.verdict)
 
 
 def _from_block(
@@ -137,7 +147,7 @@ def _run_points(
             continue
         if a > covered:
             hint = hint_for(blocks, index, seg_start, a, b, limit, previous)
-        if not _acceptable(text, a, b, found.number, hint, decoys.near(a, b)):
+        if not _acceptable(text, a, b, found.number, hint, decoys.near(a, b), decoys.verdict):
             continue
         seg_start = covered = b
         # raw and context as written on the page: ``text`` is the width-folded block
@@ -253,6 +263,7 @@ def _acceptable(
     number: PhoneNumber,
     hint: Hint,
     decoys: list[tuple[int, int]],
+    verdict: Callable[[str, int, int], int] = context_verdict,
 ) -> bool:
     """Guards on one match: shape, decoys, and numbers that only a label makes believable."""
     raw = text[start:end]
@@ -260,7 +271,7 @@ def _acceptable(
         return False
     if not hint.named and number.country_code_source == _WITHOUT_PLUS:
         return False  # "364 438 9131" read as +36 44 389 131
-    return not rejected(text, start, end, decoys, whole=False)
+    return not rejected(text, start, end, decoys, whole=False, verdict=verdict)
 
 
 _WITHOUT_PLUS = phonenumbers.CountryCodeSource.FROM_NUMBER_WITHOUT_PLUS_SIGN
