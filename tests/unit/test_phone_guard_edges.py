@@ -154,6 +154,20 @@ def test_a_decoy_touching_part_of_a_match_rejects_it() -> None:
     assert not text_source._acceptable(text, 0, len(text), n, labels.Hint(named=True), [(0, 2)])
 
 
+def test_a_match_is_judged_on_the_verdict_it_is_given() -> None:
+    """The text pass hands its remembered verdicts (a run's, reused for the match spanning it):
+    the match must be judged on that verdict, whatever the text around it says."""
+    text = "Tel 06 1 234 5678"
+    n = number(text[4:])
+    hint = labels.Hint(named=True)
+    assert text_source._acceptable(text, 4, len(text), n, hint, [])
+    assert not text_source._acceptable(text, 4, len(text), n, hint, [], lambda *_: guards.GLUED)
+    assert not text_source._acceptable(text, 4, len(text), n, hint, [], lambda *_: guards.AMOUNT)
+    assert text_source._acceptable("Ár 12 345 678 Ft", 3, 13, n, hint, [], lambda *_: guards.FREE)
+    assert guards.rejected(text, 4, len(text), [], whole=True, verdict=lambda *_: guards.GLUED)
+    assert not guards.rejected("Ár 12 345 678 Ft", 3, 13, [], whole=True, verdict=lambda *_: guards.FREE)
+
+
 # --------------------------------------------------------------------------- amounts and ids
 
 

@@ -38,8 +38,9 @@ import phonenumbers
 from auditor.extract.context import NO_CONTEXT, ExtractContext
 from auditor.extract.page import ParsedPage
 from auditor.extract.phones.attributes import from_attributes
+from auditor.extract.phones.labels import Blocks
 from auditor.extract.phones.links import from_links
-from auditor.extract.phones.matching import number_types
+from auditor.extract.phones.matching import page_scope
 from auditor.extract.phones.structured import from_structured
 from auditor.extract.phones.text import from_text
 from auditor.models import ContactPoint
@@ -85,10 +86,11 @@ def extract_phones(page: ParsedPage, context: ExtractContext = NO_CONTEXT) -> li
         if region not in phonenumbers.SUPPORTED_REGIONS:
             region = None
     found: list[ContactPoint] = []
-    with number_types.scope():
-        found.extend(from_links(page, region))
+    blocks = Blocks(page.blocks)  # folded and shaped once, for the links and the text
+    with page_scope():
+        found.extend(from_links(page, region, blocks))
         found.extend(from_structured(page, region))
-        found.extend(from_text(page, region))
+        found.extend(from_text(page, region, blocks))
         # An attribute counts only where it adds a number: a tel: link's own title says nothing new.
         known = {point.value for point in found}
         found.extend(from_attributes(page, region, known))

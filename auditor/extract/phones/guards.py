@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 from auditor.extract.phones.candidates import (
@@ -106,7 +107,26 @@ def _label_follows(text: str, end: int) -> bool:
     return any(h.start == 0 for h in phone_vocab().hits(window))
 
 
-def rejected(text: str, start: int, end: int, decoys: list[tuple[int, int]], whole: bool) -> bool:
+FREE, GLUED, AMOUNT = 0, 1, 2  # what the text around a number says (``context_verdict``)
+
+
+def context_verdict(text: str, lead: int, end: int) -> int:
+    """The guards that read only the text around ``text[lead:end]``, decoys aside: GLUED to a
+    word, URL or identifier keyword, an AMOUNT, or FREE. A run and the match that spans it
+    ask the same: ``rejected`` takes a remembering ``verdict`` from the text pass."""
+    if _glued(text, lead, end) or _after_id_keyword(text, lead):
+        return GLUED
+    return AMOUNT if _is_amount(text, lead, end) else FREE
+
+
+def rejected(
+    text: str,
+    start: int,
+    end: int,
+    decoys: list[tuple[int, int]],
+    whole: bool,
+    verdict: Callable[[str, int, int], int] = context_verdict,
+) -> bool:
     """Guards shared by candidate runs and matches.
 
     For a run (``whole``), a decoy must cover all its digits: a run may hold a date and
@@ -121,10 +141,9 @@ def rejected(text: str, start: int, end: int, decoys: list[tuple[int, int]], who
     lead = start
     while lead > 0 and text[lead - 1] in "+(":
         lead -= 1
-    if _glued(text, lead, end) or _after_id_keyword(text, lead):
-        return True
-    if not _is_amount(text, lead, end):
-        return False
+    kind = verdict(text, lead, end)
+    if kind != AMOUNT:
+        return kind == GLUED
     # "0900 5 555 123 (1,99 €/Min.)": the price is only the run's tail; the matches
     # inside the run are judged on their own spans, so the run must not be dropped.
     return not (whole and _PRICE_BREAK.search(text, start, end))

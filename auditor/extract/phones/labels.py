@@ -19,6 +19,7 @@ from auditor.extract.phones.candidates import (
     HEADING_CHARS,
     HEADING_LOOKBACK,
     MAX_RUN_DIGITS,
+    MIN_DIGITS,
     PARENTHETICAL,
     RUN,
     SEGMENT_CHARS,
@@ -91,9 +92,15 @@ class Blocks:
     def __init__(self, blocks: list[TextBlock]) -> None:
         # matchers read full-width and non-ASCII digits as ASCII; the same length, so a
         # match's offsets cut its raw text from the block's own (``TextBlock.text``)
-        self.texts = [fold_width(b.text) for b in blocks]
+        self.texts, astral = _width_folded([b.text for b in blocks])
         self.shapes = digit_shapes(self.texts)
-        self._runs = _PerShape(lambda shape: tuple(m.span() for m in RUN.finditer(shape)))
+        # Gate: a run holds at least MIN_DIGITS characters that ``\d`` matches. In a shape
+        # those are its "0"s (ASCII digits, and the BMP's other decimal digits after
+        # ``fold_width``) and decimal digits beyond the BMP, which fold_width keeps. On a
+        # page without characters beyond the BMP (nearly all), a shape with fewer "0"s
+        # holds no run: neither its runs nor its plan need working out.
+        self._few_digits = 0 if astral else MIN_DIGITS
+        self._runs = _PerShape(self._runs_of)
         self._heading = _PerShape(self._heading_kind)
         self._plans = _PerShape(self._plan)
 
@@ -146,26 +153,34 @@ class Blocks:
 
     def plans(self) -> list[tuple[Run, ...]]:
         """The digit runs of every block, with what their shape says about them."""
-        return list(map(self._plans.__getitem__, self.shapes))
+        plans, few = self._plans, self._few_digits
+        return [plans[shape] if shape.count("0") >= few else () for shape in self.shapes]
+
+    def _runs_of(self, shape: str) -> tuple[tuple[int, int], ...]:
+        if shape.count("0") < self._few_digits:
+            return ()  # the gate (``__init__``)
+        return tuple(m.span() for m in RUN.finditer(shape))
 
     def _plan(self, shape: str) -> tuple[Run, ...]:
         runs = self._runs[shape]
+        if not runs:
+            return ()
         plan = []
         boundary = 0
-        for i, (start, end) in enumerate(runs):
+        hits = phone_vocab().hits
+        limits = [start for start, _ in runs[1:]] + [len(shape)]
+        for (start, end), limit in zip(runs, limits, strict=True):
             lead = run_start(shape, start)
             segment = shape[max(boundary, lead - SEGMENT_CHARS) : lead]
             plan.append(
                 Run(
-                    start=start,
-                    end=end,
-                    lead=lead,
-                    limit=runs[i + 1][0] if i + 1 < len(runs) else len(shape),
-                    seg_start=boundary,
-                    too_long=end - start > MAX_RUN_DIGITS
-                    and len(DIGIT.findall(shape, start, end)) > MAX_RUN_DIGITS,
-                    named_here=bool(_LETTER.search(segment) and phone_vocab().hits(segment))
-                    or bool(PARENTHETICAL.match(shape, end)),
+                    start,
+                    end,
+                    lead,
+                    limit,
+                    boundary,  # seg_start
+                    end - start > MAX_RUN_DIGITS and len(DIGIT.findall(shape, start, end)) > MAX_RUN_DIGITS,
+                    bool(_LETTER.search(segment) and hits(segment)) or PARENTHETICAL.match(shape, end) is not None,
                 )
             )
             boundary = end
@@ -173,6 +188,23 @@ class Blocks:
 
 
 _LETTER = re.compile(r"[^\W\d_]")
+_NUL = "\x00"
+
+
+def _width_folded(texts: list[str]) -> tuple[list[str], bool]:
+    """``fold_width`` of every text, in one call for the whole page, and whether the page
+    holds a character beyond the BMP.
+
+    The fold maps one character to one and leaves NUL alone, so the joined text splits back
+    into the blocks; a block holding NUL itself is folded on its own. UTF-16 spells exactly
+    the characters beyond the BMP with two units (lone surrogates pass as one).
+    """
+    joined = _NUL.join(texts)
+    if joined.isascii():
+        return texts, False
+    astral = len(joined.encode("utf-16-le", "surrogatepass")) > 2 * len(joined)
+    parts = fold_width(joined).split(_NUL)
+    return (parts if len(parts) == len(texts) else [fold_width(t) for t in texts]), astral
 
 
 class Run(NamedTuple):

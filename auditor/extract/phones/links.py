@@ -42,10 +42,12 @@ def _link_block(blocks: Blocks, link: Link) -> tuple[int, int, int] | None:
     return None
 
 
-def from_links(page: ParsedPage, region: str | None) -> Iterator[ContactPoint]:
-    """tel: and callto: links: the page's own statement that this is a phone number."""
+def from_links(page: ParsedPage, region: str | None, blocks: Blocks | None = None) -> Iterator[ContactPoint]:
+    """tel: and callto: links: the page's own statement that this is a phone number.
+
+    ``blocks``: the page's :class:`Blocks`, when the caller has them (the text reads them too).
+    """
     vocab = phone_vocab()
-    blocks: Blocks | None = None
     seen = 0
     for link in page.links:
         if link.region == THIRD_PARTY:

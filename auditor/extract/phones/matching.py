@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
@@ -93,17 +95,50 @@ def _type_of(key: NumberKey) -> str:
 number_types = PageMemo(_type_of)
 
 
+@contextmanager
+def page_scope() -> Iterator[None]:
+    """The per-page memos (parsed and typed numbers) for one page's extraction."""
+    with number_types.scope(), _parsed.scope():
+        yield
+
+
+_HOSTILE = "hostile"
+
+
+def _parse(key: tuple[str, str]) -> PhoneNumber | str | None:
+    """``phonenumbers.parse`` of (text, region): None when it is no number, ``_HOSTILE`` when
+    the parser broke on it."""
+    try:
+        return phonenumbers.parse(*key)
+    except phonenumbers.NumberParseException:
+        return None
+    except Exception:  # noqa: BLE001 - hostile input
+        return _HOSTILE
+
+
+# a page repeats its numbers in links, titles and tooltips: each is parsed once per page
+_parsed = PageMemo(_parse)
+
+
+def _key(number: PhoneNumber) -> NumberKey:
+    return (number.country_code, number.national_number, number.italian_leading_zero, number.number_of_leading_zeros)
+
+
 def parse_valid(raw: str, regions: list[str]) -> tuple[PhoneNumber, str] | None:
-    """Parse one number, trying ``regions`` in turn; only valid numbers count."""
+    """Parse one number, trying ``regions`` in turn; only valid numbers count.
+
+    Valid is what ``phonenumbers.is_valid_number`` says: a type other than UNKNOWN in the
+    metadata of the number's region, the test ``number_type`` makes; so the type, which the
+    record needs anyway, is worked out once (``number_types``).
+    """
     candidate = _normalized(raw[:MAX_VALUE_CHARS], True).replace("(0)", "   ")
     for region in regions or [UNKNOWN_REGION]:
-        try:
-            number = phonenumbers.parse(candidate, region)
-        except phonenumbers.NumberParseException:
+        number = _parsed((candidate, region))
+        if number is None:
             continue
-        except Exception:  # noqa: BLE001 - hostile input
+        if isinstance(number, str):
             return None
-        if phonenumbers.is_valid_number(number):
+        if number_types(_key(number)) != "UNKNOWN":
             return number, region
     return None
 
@@ -120,9 +155,7 @@ def phone_point(
     context: str,
     confidence: float,
 ) -> ContactPoint:
-    kind_name = number_types(
-        (number.country_code, number.national_number, number.italian_leading_zero, number.number_of_leading_zeros)
-    )
+    kind_name = number_types(_key(number))
     details: dict[str, Any] = {"number_type": kind_name}
     if label:
         details["label_source"] = "page"

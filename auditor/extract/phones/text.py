@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 
 import phonenumbers
@@ -12,19 +13,24 @@ from phonenumbers import PhoneNumber
 from auditor.extract import confidence as conf
 from auditor.extract.page import THIRD_PARTY, ParsedPage
 from auditor.extract.phones.candidates import DECOY_RUNS, DIGIT, GROUPED, MIN_DIGITS
-from auditor.extract.phones.guards import rejected
+from auditor.extract.phones.guards import context_verdict, rejected
 from auditor.extract.phones.labels import Blocks, Hint, Run, hint_for, regions_of
 from auditor.extract.phones.matching import Found, around, as_e164, matches, phone_point
 from auditor.models import ContactPoint
 
 
-def from_text(page: ParsedPage, region: str | None) -> Iterator[ContactPoint]:
-    """Numbers in visible text, one block at a time (never across blocks)."""
-    blocks = Blocks(page.blocks)
+def from_text(page: ParsedPage, region: str | None, blocks: Blocks | None = None) -> Iterator[ContactPoint]:
+    """Numbers in visible text, one block at a time (never across blocks).
+
+    ``blocks``: the page's :class:`Blocks`, when the caller has them (the links read them too).
+    """
+    blocks = blocks or Blocks(page.blocks)
     trunk = _written_trunk(region) if region is not None else None
+    found: list[ContactPoint] = []  # appended to, not yielded: a product grid has thousands of blocks
     for index, plan in enumerate(blocks.plans()):
         if plan and page.blocks[index].region != THIRD_PARTY:  # not an agency's, host's number
-            yield from _from_block(page, blocks, index, plan, region, trunk)
+            _from_block(page, blocks, index, plan, (region, trunk), found)
+    yield from found
 
 
 class _Decoys:
@@ -33,24 +39,56 @@ class _Decoys:
     def __init__(self, text: str) -> None:
         self.text = text
         self._spans: list[tuple[int, int]] | None = None
+        self._starts: list[int] = []
+        self._ends: list[int] = []
+        self._verdicts: dict[tuple[int, int], int] = {}
 
     @property
     def spans(self) -> list[tuple[int, int]]:
         if self._spans is None:
             self._spans = [m.span() for m in DECOY_RUNS.finditer(self.text)]
+            self._starts = [a for a, _ in self._spans]
+            self._ends = [b for _, b in self._spans]
         return self._spans
 
+    def near(self, start: int, end: int) -> list[tuple[int, int]]:
+        """The decoys overlapping ``text[start:end]``: all that the guards and the mask read of
+        them for a span inside it. A table of dates holds hundreds; a number touches a few.
+
+        ``finditer`` finds them in order and apart, so starts and ends both increase.
+        """
+        spans = self.spans
+        first = bisect_right(self._ends, start)  # the first ending after ``start``
+        return spans[first : bisect_left(self._starts, end, first)]  # ... up to the first at ``end``
+
+    def verdict(self, text: str, lead: int, end: int) -> int:
+        """``context_verdict`` of the block's ``text``, once per span: a run and the match
+        spanning it are judged on the same words around them."""
+        key = (lead, end)
+        found = self._verdicts.get(key)
+        if found is None:
+            found = self._verdicts[key] = context_verdict(text, lead, end)
+        return found
+
     def reject(self, start: int, end: int) -> bool:
-        return rejected(self.text, start, end, self.spans, whole=True)
+        return rejected(self.text, start, end, self.near(start, end), whole=True, verdict=self.verdict)
 
 
 def _from_block(
-    page: ParsedPage, blocks: Blocks, index: int, plan: tuple[Run, ...], region: str | None, trunk: str | None
-) -> Iterator[ContactPoint]:
-    """The numbers of one block's candidate runs (``plan``), after the cheap tests."""
+    page: ParsedPage,
+    blocks: Blocks,
+    index: int,
+    plan: tuple[Run, ...],
+    where: tuple[str | None, str | None],
+    found: list[ContactPoint],
+) -> None:
+    """The numbers of one block's candidate runs (``plan``), after the cheap tests, onto
+    ``found``; ``where``: the region and its written trunk prefix."""
+    region, trunk = where
     text = blocks.texts[index]
     decoys = _Decoys(text)
     previous: Hint | None = None
+    above: bool | None = None  # ``blocks.named_above(index)``, asked once per block at most
     for start, end, lead, limit, seg_start, too_long, named_here in plan:
         if too_long:
             previous = None
@@ -59,15 +97,21 @@ def _from_block(
         # a label word may name the run: words before it, a parenthesis after it, the
         # number before it, or (``named_above``) a heading-like block above
         named = named_here or (previous is not None and previous.named)
-        if trunk and text[start] != trunk[0] and not is_international(window):
+        if not named and above is None:
+            above = blocks.named_above(index)
+        international = is_international(window)
+        if trunk and text[start] != trunk[0] and not international:
             # without the written trunk prefix a local number is plausible at best when
             # a label may name it (``_plausible``)
-            if not (named or blocks.named_above(index)):
+            if not (named or above):
                 previous = None
                 continue
             named = True
+        if not (named or above or international or _may_be_plausible(window, region)):
+            previous = None  # the cheap half of ``_plausible`` says it is not True: skipped below
+            continue
         plausible = _plausible(window, region)
-        if plausible is False or (plausible is None and not (named or blocks.named_above(index))):
+        if plausible is False or (plausible is None and not (named or above)):
             previous = None
             continue
         if plausible and decoys.reject(start, end):  # the guards first: most are dates
@@ -80,7 +124,7 @@ def _from_block(
             if decoys.reject(start, end):
                 previous = None
                 continue
-        yield from _run_points(page, blocks, index, (lead, end, seg_start, limit), hint, previous, decoys, region)
+        found.extend(_run_points(page, blocks, index, (lead, end, seg_start, limit), hint, previous, decoys, region))
 
 
 def _run_points(
@@ -97,13 +141,13 @@ def _run_points(
     lead, end, seg_start, limit = run
     text = decoys.text
     covered = lead
-    for found, guessed in _window_matches(_masked(text[lead:end], lead, decoys.spans), region, hint):
+    for found, guessed in _window_matches(_masked(text[lead:end], lead, decoys.near(lead, end)), region, hint):
         a, b = lead + found.start, lead + found.end
         if DIGIT.search(text, covered, a):  # an inner slice of a longer figure
             continue
         if a > covered:
             hint = hint_for(blocks, index, seg_start, a, b, limit, previous)
-        if not _acceptable(text, a, b, found.number, hint, decoys.spans):
+        if not _acceptable(text, a, b, found.number, hint, decoys.near(a, b), decoys.verdict):
             continue
         seg_start = covered = b
         # raw and context as written on the page: ``text`` is the width-folded block
@@ -121,6 +165,14 @@ def _masked(window: str, offset: int, decoys: list[tuple[int, int]]) -> str:
 
 def is_international(window: str) -> bool:
     return window.lstrip("(").startswith(("+", "00"))
+
+
+def _may_be_plausible(window: str, region: str | None) -> bool:
+    """False where ``_plausible`` cannot answer True, found without the digits' pattern: a
+    local number with no region, or a bare digit string without a trunk "0"."""
+    if is_international(window):
+        return True
+    return region is not None and not (window.isdigit() and not window.startswith("0"))
 
 
 def _plausible(window: str, region: str | None) -> bool | None:
@@ -211,6 +263,7 @@ def _acceptable(
     number: PhoneNumber,
     hint: Hint,
     decoys: list[tuple[int, int]],
+    verdict: Callable[[str, int, int], int] = context_verdict,
 ) -> bool:
     """Guards on one match: shape, decoys, and numbers that only a label makes believable."""
     raw = text[start:end]
@@ -218,7 +271,7 @@ def _acceptable(
         return False
     if not hint.named and number.country_code_source == _WITHOUT_PLUS:
         return False  # "364 438 9131" read as +36 44 389 131
-    return not rejected(text, start, end, decoys, whole=False)
+    return not rejected(text, start, end, decoys, whole=False, verdict=verdict)
 
 
 _WITHOUT_PLUS = phonenumbers.CountryCodeSource.FROM_NUMBER_WITHOUT_PLUS_SIGN
