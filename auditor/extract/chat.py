@@ -130,8 +130,9 @@ class Fingerprints:
     dom_id_starts: tuple[str, ...]  # the id prefixes alone, for one ``startswith``
     # the link literals as bytes, for :class:`_Markup`'s search of the lower-cased markup
     link_needles: tuple[bytes, ...]
-    # characters of the link and frame literals (both cases): a character reference
-    # decoding to one of them could make a literal that the markup does not spell out
+    # characters of the link and frame literals (lower-cased, as they are) and of "://": a
+    # character reference decoding to one of them (or to a capital of one) could make a
+    # literal, or the "://" an href needs, that the markup does not spell out
     link_chars: frozenset[str]
     link_refs: re.Pattern[str]  # the references that may do so (``_dangerous_refs``)
 
@@ -301,7 +302,7 @@ def _compile(data: dict[str, Any]) -> Fingerprints:
                 params=tuple(re.compile(p) for p in entry.get("params", [])),
             )
         )
-    link_chars = {c for p in (*links, *scan) if p.kind in "ul" for c in p.needle + p.needle.upper() + "://"}
+    link_chars = {c for p in (*links, *scan) if p.kind in "ul" for c in p.needle + "://"}
     return Fingerprints(
         providers=tuple(providers),
         scan=tuple(scan),
@@ -319,18 +320,19 @@ def _compile(data: dict[str, Any]) -> Fingerprints:
 
 
 def _dangerous_refs(chars: set[str]) -> re.Pattern[str]:
-    """Character references that may decode to one of ``chars`` or to a control character.
+    """Character references that may decode to one of ``chars`` (or to a capital of one) or to
+    a control character.
 
-    Every numeric reference (``_numeric_refs_matter`` decodes them) and each named one
-    whose expansion holds such a character; a name is matched as a prefix (with or
-    without its ";"), a superset of what the parser decodes.
+    Every numeric reference (``_refs_matter`` decodes them) and each named one whose
+    expansion holds such a character, as the table spells it (with its ";", and a legacy
+    name also without): matched as a prefix, a superset of what the parser decodes.
     """
-    names = {
-        name.rstrip(";")
+    names = [
+        name
         for name, expansion in html.entities.html5.items()
         if any(c in chars or ord(c) < 32 for c in expansion + expansion.lower())
-    }
-    return re.compile("&(?:#|" + "|".join(sorted(map(re.escape, names), key=len, reverse=True)) + ")")
+    ]
+    return re.compile("&(?:#|" + "|".join(map(re.escape, names)) + ")")
 
 
 @cache
@@ -421,7 +423,7 @@ class _Markup:
         # decoded twice). Unless a reference decodes to ":", "/", a link literal's character
         # or a control character the model drops, an href holding "://" and a link literal
         # holds both in the markup too: in one of the values ``_HREF_VALUE`` reads.
-        self.links = b"<noscript" in self.low or ("&" in source and _refs_matter(source, fp))
+        self.links = b"<noscript" in self.low or _refs_matter(source, fp)
         if not self.links:
             values = b"\n".join(v for v in _HREF_VALUE.findall(self.low) if b"://" in v)
             self.links = any(needle in values for needle in fp.link_needles)
@@ -444,8 +446,8 @@ def _refs_matter(source: str, fp: Fingerprints) -> bool:
         code = int(hexa, 16) if hexa else int(dec)
         if code < 0x20 or 0x7F <= code <= 0x9F:
             return True
-        if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
-            continue  # decodes to U+FFFD
+        if code > 0x10FFFF:
+            continue  # decodes to U+FFFD (a surrogate too: chr() makes one, in no literal)
         char = chr(code)
         if any(c in fp.link_chars for c in char + char.lower()):
             return True
@@ -488,10 +490,7 @@ def _scan_dom(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> None
         _record(hits, index, _Hit("dom", marker, marker, False, False, ["\x00html"]))
 
 
-def _scan_frames_and_links(
-    page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit], markup: _Markup | None = None
-) -> None:
-    markup = markup or _Markup(page, fp)
+def _scan_frames_and_links(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit], markup: _Markup) -> None:
     for src in page.frame_sources() if markup.frames else ():
         for pat, _m in (*_scan_matches(fp, src), *_matches(fp.links, src)):
             if pat.kind in "ul":
@@ -508,9 +507,8 @@ def _scan_frames_and_links(
             _record(hits, pat.index, _Hit("dom", href, href, False, True, [href]))
 
 
-def _dom_markers(page: ParsedPage, fp: Fingerprints, markup: _Markup | None = None) -> list[tuple[int, str]]:
+def _dom_markers(page: ParsedPage, fp: Fingerprints, markup: _Markup) -> list[tuple[int, str]]:
     """(provider index, marker) for each widget element id, class or XPath on the page."""
-    markup = markup or _Markup(page, fp)
     found: list[tuple[int, str]] = []
     for value in page.id_values:
         for index in fp.dom_ids.get(value, ()):

@@ -11,7 +11,14 @@ from typing import Any
 
 import pytest
 
-from auditor.extract.chat import _compile, extract_chat
+from auditor.extract.chat import (
+    _compile,
+    _dangerous_refs,
+    _Markup,
+    _refs_matter,
+    extract_chat,
+    fingerprints,
+)
 from auditor.extract.context import ExtractContext
 from auditor.extract.page import parse_page
 
@@ -101,3 +108,104 @@ def test_a_case_sensitive_literal_outside_ascii_is_still_sought() -> None:
     found = extract_chat(_script_page("var x = ΣIGMA_CHAT;"), ExtractContext(None, (), fp))
     assert [p.value for p in found] == ["sigma"]
     assert extract_chat(_script_page("var x = σigma_chat;"), ExtractContext(None, (), fp)) == []
+
+
+def test_a_lone_surrogate_in_the_markup_does_not_stop_the_gates() -> None:
+    html = f"<html><body>\ud800<iframe src='{TAWK_LINK}'></iframe></body></html>"
+    assert chat_values(html) == ["tawk.to"]
+
+
+# --- the gates' other side: where they close, so that the work is skipped ----------------
+
+FP = fingerprints()
+
+
+def _markup(body: str) -> _Markup:
+    return _Markup(parse_page(f"<html><body>{body}</body></html>", "https://firma.example/"), FP)
+
+
+def test_the_frame_gate_is_open_only_with_a_frame() -> None:
+    assert _markup("<p>Kapcsolat</p>").frames is False
+    assert _markup("<IFRAME src='/x'></IFRAME>").frames is True
+
+
+@pytest.mark.parametrize(
+    ("body", "links"),
+    [
+        ('<a href="https://www.example.hu/kapcsolat?a=1&amp;b=2">Kapcsolat</a>', False),
+        ('<a href="https://www.example.hu/">Home &#8211; &copy;</a>', False),
+        (f'<a href="{TAWK_LINK}">Chat</a>', True),
+        (f'<a href="/chat?u={TAWK_LINK}">Chat</a>', True),  # a literal after "://" in the value
+        ('<a href="/tawk.to/chat/x">relative</a>', False),  # no "://": not read as a chat link
+        ('<a href="https://x.example/">x</a><noscript><img src="/p.gif"></noscript>', True),
+        ('<a href="https://x.example/&period;">x</a>', True),
+    ],
+)
+def test_the_link_gate_opens_for_a_literal_a_noscript_or_a_reference_only(body: str, links: bool) -> None:
+    assert _markup(body).links is links
+
+
+def test_frames_are_not_asked_of_the_tree_without_a_frame_tag(monkeypatch: pytest.MonkeyPatch) -> None:
+    page = parse_page(f"<html><body><a href='{TAWK_LINK}'>Chat</a></body></html>", "https://firma.example/")
+    monkeypatch.setattr(type(page), "frame_sources", lambda self: pytest.fail("frames asked"))
+    assert [p.value for p in extract_chat(page)] == ["tawk.to"]
+
+
+@pytest.mark.parametrize(
+    ("source", "matters"),
+    [
+        ("a &amp; b &nbsp; &copy; &hellip; &#8211; &#x2013; &#X2014; &#160; &#33;", False),
+        ("&#; &#x; text", False),  # no digits: not a reference
+        ("&#123456789;", False),  # nine digits: past U+10FFFF
+        ("&#x110000;", False),
+        ("&#xD800;", False),
+        ("&#32;", False),
+        ("&#46;", True),
+        ("&#x2e;", True),
+        ("&#X2E;", True),
+        ("&#00046;", True),
+        ("&#84;", True),  # "T", a capital of a literal's letter
+        ("&#x130;", True),  # İ lower-cases to "i" and a dot
+        ("&#x212a;", True),  # the Kelvin sign lower-cases to "k"
+        ("&#31;", True),  # control characters: the model may drop them
+        ("&#x1f;", True),
+        ("&#127;", True),
+        ("&#x80;", True),  # C1 codes: WHATWG maps them through windows-1252
+        ("&#x9f;", True),
+        ("&period;", True),
+        ("&colon;", True),  # the "://" an href needs
+        ("&Tab;", True),
+        ("&amp; &#8211; &#46;", True),  # harmless ones first
+        ("&#; &#46;", True),
+        ("&#123456789; &#46;", True),
+        ("&#x110000; &#46;", True),
+    ],
+)
+def test_which_references_open_the_link_gate(source: str, matters: bool) -> None:
+    assert "!" not in FP.link_chars and " " not in FP.link_chars
+    assert _refs_matter(source, FP) is matters
+
+
+def test_dangerous_references_by_name() -> None:
+    dots = _dangerous_refs({"."})
+    assert dots.match("&period;") and dots.match("&#") and dots.match("&Tab;") and dots.match("&NewLine;")
+    assert not dots.match("&amp;") and not dots.match("&sol;") and not dots.match("&nbsp;")
+    assert _dangerous_refs({"i"}).match("&Idot;")  # İ: its lower-case holds "i"
+    assert not _dangerous_refs(set()).match("&Idot;")
+
+
+def test_link_characters_are_those_of_the_link_and_url_literals_and_of_the_scheme_mark() -> None:
+    fp = _compile({"provider": [{
+        "slug": "acme", "name": "Acme", "src": [r"ab\.cd/"], "inline": [r"XYZW"], "weak": [r"qqrr"],
+        "links": [r"ef-gh"],
+    }]})
+    assert fp.link_chars == frozenset("ab.cd/ef-gh://")
+    assert fp.link_needles == (b"ef-gh",)
+
+
+def test_needles_keep_their_literals_by_kind_and_test_only_non_ascii_exact_ones_alone() -> None:
+    fp = _compile({"provider": [{"slug": "acme", "name": "Acme", "src": [r"ab\.cd"], "inline": [r"XyZw"]}]})
+    assert fp.scan_needles.folded == frozenset({"ab.cd"})
+    assert fp.scan_needles.exact == frozenset({"XyZw"})
+    assert fp.scan_needles.unfolded == ()
+    assert FP.scan_needles.unfolded == ()  # the packaged table: every literal in the automaton
