@@ -76,3 +76,26 @@ def test_links_far_apart_and_side_by_side_keep_page_order() -> None:
     assert _messaging(body) == [
         "https://wa.me/36201111111", "https://wa.me/36202222222", "https://wa.me/36203333333"
     ]
+
+
+def _telegram(body: str) -> list[str]:
+    html = f"<html><body>{body}</body></html>"
+    return [p.value for p in extract_page(html, "https://t.me/acme_shop") if p.kind == "messaging"]
+
+
+def test_a_word_only_the_resolved_href_holds_is_read_at_its_own_link() -> None:
+    """On a page of the platform's own site a relative link's word is in its href alone, at the
+    start of the link's stretch: each occurrence must map back to its own link."""
+    body = "".join(f'<a href="/chan_{i:02d}">{i}</a>' for i in range(12))
+    assert _telegram(body) == [f"https://t.me/chan_{i:02d}" for i in range(12)]
+
+
+def test_a_word_at_the_very_start_of_a_link_is_read_at_that_link() -> None:
+    assert _messaging('<a href="/">Home</a><a href="tg://resolve?domain=acme_shop">Telegram</a>') == [
+        "https://t.me/acme_shop"
+    ]
+
+
+def test_with_a_longer_lower_case_each_link_is_tested_href_and_raw_href() -> None:
+    body = f'<a href="/{"İ" * 60}">İ</a><a href="/other_chan">Other</a>'
+    assert _telegram(body) == ["https://t.me/other_chan"]
