@@ -9,6 +9,7 @@ searched too) or a few DOM markers. Visible prose is never searched: "drift" or
 
 from __future__ import annotations
 
+import html.entities
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -30,6 +31,14 @@ CONFIDENCE = {"script-src": conf.MACHINE, "inline": conf.STRUCTURED, "dom": conf
 CONTEXT_RADIUS = 60
 MAX_HTML_FOR_ACCOUNT = 2_000_000
 _URL_TOKEN_STOP = frozenset(" \t\r\n'\"`<>()[]{},;\\")
+# Characters whose ``str.lower()`` holds an ASCII letter (İ -> "i̇", Kelvin K -> "k"):
+# markup lower-cased as bytes (ASCII only) differs from ``str.lower()`` only through these.
+_ASCII_LOWERING = ("\u0130", "\u212a")
+# Where an attribute value may start: every "href" followed by "=" (whitespace around it as
+# the tokenizer allows), the value looked ahead at so that no later "href" is passed over;
+# quoted to its quote, unquoted to the tag's end (a superset of where any parser stops).
+_HREF_VALUE = re.compile(rb"href[\t\n\f\r ]*=[\t\n\f\r ]*(?=(\"[^\"]*|'[^']*|[^>]*))")
+_NUMERIC_REF = re.compile(r"&#(?:[xX]0*([0-9a-fA-F]+)|0*([0-9]+))")  # every digit: the whole reference
 
 
 @dataclass(frozen=True)
@@ -68,36 +77,41 @@ class Needles:
     """Which patterns' literals occur in a text, found in one pass (Aho-Corasick, in C).
 
     Testing 200 literals one ``in`` at a time scans an inline script 200 times; the
-    automaton reads it once. Folded literals are looked for in the lower-cased text.
+    automaton reads it once. It holds every literal lower-cased and reads the lower-cased
+    text (one pass, where one per kind took twice as long); a case-sensitive literal it
+    finds is then confirmed with ``in`` on the text itself.
     """
 
     def __init__(self, patterns: tuple[Pattern, ...]) -> None:
         self.patterns = patterns
-        self.folded = self._automaton(patterns, folded=True)
-        self.exact = self._automaton(patterns, folded=False)
-
-    @staticmethod
-    def _automaton(patterns: tuple[Pattern, ...], folded: bool) -> Any:
+        # the literals of each kind, None when there are none
+        self.folded = frozenset(p.needle for p in patterns if p.folded) or None
+        self.exact = frozenset(p.needle for p in patterns if not p.folded) or None
+        # a literal with whitespace: cutting a stub to a space may make it (see _scan_scripts)
+        self.spaced = any(c.isspace() for p in patterns for c in p.needle)
         by_needle: dict[str, list[int]] = {}
+        # str.lower() of a literal is the text's lower-cased run for ASCII (for Σ it depends
+        # on the letters around): a non-ASCII case-sensitive literal is tested by ``in`` alone
+        self.unfolded = tuple(i for i, p in enumerate(patterns) if not p.folded and not p.needle.isascii())
         for i, pat in enumerate(patterns):
-            if pat.folded == folded:
-                by_needle.setdefault(pat.needle, []).append(i)
-        if not by_needle:
-            return None
-        automaton = ahocorasick.Automaton()
-        for needle, indexes in by_needle.items():
-            automaton.add_word(needle, tuple(indexes))
-        automaton.make_automaton()
-        return automaton
+            if pat.folded or pat.needle.isascii():
+                by_needle.setdefault(pat.needle.lower(), []).append(i)
+        self.lowered: Any = None
+        if by_needle:
+            self.lowered = ahocorasick.Automaton()
+            for needle, indexes in by_needle.items():
+                self.lowered.add_word(needle, tuple(indexes))
+            self.lowered.make_automaton()
 
     def present(self, text: str) -> tuple[Pattern, ...]:
         """The patterns whose literal ``text`` holds, in their own order."""
-        found: set[int] = set()
-        for automaton, subject in ((self.folded, text.lower()), (self.exact, text)):
-            if automaton is not None and subject:
-                for _end, indexes in automaton.iter(subject):
-                    found.update(indexes)
-        return tuple(self.patterns[i] for i in sorted(found))  # not a pass over every pattern
+        if not text:
+            return ()
+        found = {i for i in self.unfolded if self.patterns[i].needle in text}
+        for _end, indexes in self.lowered.iter(text.lower()) if self.lowered is not None else ():
+            found.update(indexes)
+        patterns = self.patterns  # not a pass over every pattern:
+        return tuple(p for p in (patterns[i] for i in sorted(found)) if p.folded or p.needle in text)
 
 
 @dataclass(frozen=True)
@@ -113,6 +127,14 @@ class Fingerprints:
     dom_classes: dict[str, tuple[int, ...]]
     # ((element|attribute, name), provider, marker, literal): asked of the page model
     dom_xpaths: tuple[tuple[tuple[str, str], int, str, str], ...]
+    dom_id_starts: tuple[str, ...]  # the id prefixes alone, for one ``startswith``
+    # the link literals as bytes, for :class:`_Markup`'s search of the lower-cased markup
+    link_needles: tuple[bytes, ...]
+    # characters of the link and frame literals (lower-cased, as they are) and of "://": a
+    # character reference decoding to one of them (or to a capital of one) could make a
+    # literal, or the "://" an href needs, that the markup does not spell out
+    link_chars: frozenset[str]
+    link_refs: re.Pattern[str]  # the references that may do so (``_dangerous_refs``)
 
 
 @dataclass
@@ -280,6 +302,7 @@ def _compile(data: dict[str, Any]) -> Fingerprints:
                 params=tuple(re.compile(p) for p in entry.get("params", [])),
             )
         )
+    link_chars = {c for p in (*links, *scan) if p.kind in "ul" for c in p.needle + "://"}
     return Fingerprints(
         providers=tuple(providers),
         scan=tuple(scan),
@@ -289,7 +312,27 @@ def _compile(data: dict[str, Any]) -> Fingerprints:
         dom_id_prefixes=tuple(id_prefixes),
         dom_classes={k: tuple(v) for k, v in classes.items()},
         dom_xpaths=tuple(xpaths),
+        dom_id_starts=tuple(prefix for prefix, _i in id_prefixes),
+        link_needles=tuple(sorted({p.needle.encode() for p in links})),
+        link_chars=frozenset(link_chars),
+        link_refs=_dangerous_refs(link_chars),
     )
+
+
+def _dangerous_refs(chars: set[str]) -> re.Pattern[str]:
+    """Character references that may decode to one of ``chars`` (or to a capital of one) or to
+    a control character.
+
+    Every numeric reference (``_refs_matter`` decodes them) and each named one whose
+    expansion holds such a character, as the table spells it (with its ";", and a legacy
+    name also without): matched as a prefix, a superset of what the parser decodes.
+    """
+    names = [
+        name
+        for name, expansion in html.entities.html5.items()
+        if any(c in chars or ord(c) < 32 for c in expansion + expansion.lower())
+    ]
+    return re.compile("&(?:#|" + "|".join(map(re.escape, names)) + ")")
 
 
 @cache
@@ -356,6 +399,61 @@ def _record(hits: dict[int, _Hit], index: int, hit: _Hit) -> None:
         old.texts.extend(t for t in hit.texts if t not in old.texts)
 
 
+class _Markup:
+    """Which tree queries can find anything on this page, from its markup.
+
+    A frame, a link literal, an XPath marker's name: each is in the markup before the
+    parser turns it into an element or attribute value, so a query whose literal is not
+    in the markup finds nothing and is skipped. Why each gate is exact is said below.
+    """
+
+    def __init__(self, page: ParsedPage, fp: Fingerprints) -> None:
+        source = page.html
+        special = any(c in source for c in _ASCII_LOWERING)
+        # Lower-cased as bytes: ASCII letters only, in a fraction of str.lower()'s time. For
+        # the ASCII literals looked for, both hold the same ASCII runs (other characters are
+        # bytes >= 0x80 here and non-ASCII there) unless İ or the Kelvin sign is there, whose
+        # str.lower() holds an ASCII letter: then str.lower() it is.
+        text = source.lower() if special else source
+        self.low = text.encode("utf-8", "surrogatepass").lower()
+        # An iframe element exists only where the markup opens one (tag names fold ASCII case).
+        self.frames = b"<iframe" in self.low
+        # An <a href> value is the markup's text after "href=", with character references
+        # decoded (and, read out of <noscript>, invisible characters dropped or references
+        # decoded twice). Unless a reference decodes to ":", "/", a link literal's character
+        # or a control character the model drops, an href holding "://" and a link literal
+        # holds both in the markup too: in one of the values ``_HREF_VALUE`` reads.
+        self.links = b"<noscript" in self.low or _refs_matter(source, fp)
+        if not self.links:
+            values = b"\n".join(v for v in _HREF_VALUE.findall(self.low) if b"://" in v)
+            self.links = any(needle in values for needle in fp.link_needles)
+
+
+def _refs_matter(source: str, fp: Fingerprints) -> bool:
+    """A character reference in ``source`` may decode to a link literal's or a control character.
+
+    Conservative: C1 codes (which WHATWG maps through windows-1252) always matter.
+    """
+    for ref in fp.link_refs.finditer(source):
+        if ref.group() != "&#":
+            return True
+        m = _NUMERIC_REF.match(source, ref.start())
+        if m is None:
+            continue  # "&#" without digits is text
+        hexa, dec = m.groups()
+        if len(hexa or dec) > 8:
+            continue  # past U+10FFFF: decodes to U+FFFD
+        code = int(hexa, 16) if hexa else int(dec)
+        if code < 0x20 or 0x7F <= code <= 0x9F:
+            return True
+        if code > 0x10FFFF:
+            continue  # decodes to U+FFFD (a surrogate too: chr() makes one, in no literal)
+        char = chr(code)
+        if any(c in fp.link_chars for c in char + char.lower()):
+            return True
+    return False
+
+
 def _scan_scripts(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> None:
     for script in page.scripts:
         attrs = " ".join(f'{k}="{v}"' for k, v in script.attrs.items() if k != "src")
@@ -366,8 +464,17 @@ def _scan_scripts(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> 
                 _record(hits, pat.index, hit)
             continue
         subject = f"{attrs}\n{script.text}" if attrs else script.text
-        subject = strip_placeholders(subject)  # empty vendor stubs are no chat
-        for pat, m in _scan_matches(fp, subject):
+        # Literals are looked for before the stubs are cut: cutting one leaves a space, which
+        # makes no literal without whitespace (the table's are all so, else cut first), and
+        # the regexes of the literals found run on the cut text, where a stub's match is gone.
+        needles = fp.scan_needles
+        if needles.spaced:
+            subject = strip_placeholders(subject)  # empty vendor stubs are no chat
+            found = needles.present(subject)
+        else:
+            found = needles.present(subject)
+            subject = strip_placeholders(subject) if found else subject
+        for pat, m in ((p, m) for p in found for m in p.regex.finditer(subject)):
             url_like = pat.kind in "uw"
             raw = _url_token(subject, m.start(), m.end()) if url_like else m.group(0)
             context = _snippet(subject, m.start(), m.end())
@@ -377,17 +484,20 @@ def _scan_scripts(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> 
 
 def _scan_dom(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> None:
     """Widget frames and links first, then the elements a widget leaves (ids, classes, XPaths)."""
-    _scan_frames_and_links(page, fp, hits)
-    for index, marker in _dom_markers(page, fp):
+    markup = _Markup(page, fp)
+    _scan_frames_and_links(page, fp, hits, markup)
+    for index, marker in _dom_markers(page, fp, markup):
         _record(hits, index, _Hit("dom", marker, marker, False, False, ["\x00html"]))
 
 
-def _scan_frames_and_links(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit]) -> None:
-    for src in page.frame_sources():
+def _scan_frames_and_links(page: ParsedPage, fp: Fingerprints, hits: dict[int, _Hit], markup: _Markup) -> None:
+    for src in page.frame_sources() if markup.frames else ():
         for pat, _m in (*_scan_matches(fp, src), *_matches(fp.links, src)):
             if pat.kind in "ul":
                 _record(hits, pat.index, _Hit("dom", src, src, False, True, [src]))
     # hrefs from the tree, not page.links: loaders put a fallback link in <noscript>
+    if not markup.links:
+        return
     hrefs = [h for h in {h.strip() for h in page.anchor_hrefs()} if "://" in h]
     joined = "\n".join(hrefs)  # one C-level search per pattern over all hrefs
     folded = joined.lower()
@@ -397,25 +507,24 @@ def _scan_frames_and_links(page: ParsedPage, fp: Fingerprints, hits: dict[int, _
             _record(hits, pat.index, _Hit("dom", href, href, False, True, [href]))
 
 
-def _dom_markers(page: ParsedPage, fp: Fingerprints) -> list[tuple[int, str]]:
+def _dom_markers(page: ParsedPage, fp: Fingerprints, markup: _Markup) -> list[tuple[int, str]]:
     """(provider index, marker) for each widget element id, class or XPath on the page."""
     found: list[tuple[int, str]] = []
     for value in page.id_values:
         for index in fp.dom_ids.get(value, ()):
             found.append((index, f'id="{value}"'))
-        for prefix, index in fp.dom_id_prefixes:
+        for prefix, index in fp.dom_id_prefixes if value.startswith(fp.dom_id_starts) else ():
             if value.startswith(prefix):
                 found.append((index, f'id="{value}"'))
     for value in page.class_values:
         for token in value.split():
             for index in fp.dom_classes.get(token, ()):
                 found.append((index, f'class="{token}"'))
-    html = page.html.lower()
     for (what, name), index, marker, literal in fp.dom_xpaths:
         # each query scans the whole tree: only run it when its name is in the source. Not
         # skipped for a provider already seen: like an id or class, an element confirms a
         # weak sighting (it was skipped, so a weak loader beside the element stayed weak).
-        if literal in html and _present(page, what, name):
+        if literal.encode() in markup.low and _present(page, what, name):
             found.append((index, marker))
     return found
 

@@ -17,6 +17,8 @@ from functools import cache
 from typing import Any
 from urllib.parse import urldefrag
 
+import ahocorasick
+
 from auditor.data import load
 from auditor.extract import confidence as conf
 from auditor.extract.context import NO_CONTEXT, ExtractContext
@@ -40,13 +42,81 @@ class Keywords:
         # the same without re.I, for folded text: the engine then skips to the keywords'
         # first letters instead of trying every alternative at every position
         self.folded = folded_regex(self.regex)
+        # The folded regex's literals, (literal, stands alone), for :class:`KeywordIndex`; only
+        # when rebuilding the regex from them gives the folded regex itself (same meaning).
+        self.literals: tuple[tuple[str, bool], ...] | None = None
+        if self.folded is not None:
+            literals = [(fold(w, keep_accents=True), False) for w in longs]
+            literals += [(fold(w, keep_accents=True), True) for w in shorts]
+            source = "|".join(
+                rf"(?<![^\W_]){re.escape(lit)}(?![^\W_])" if alone else re.escape(lit) for lit, alone in literals
+            )
+            if source == self.folded.pattern and all(lit for lit, _alone in literals):
+                self.literals = tuple(literals)
+        self.id: int | None = None  # its place in the rules' KeywordIndex
 
-    def search(self, text: str) -> bool:
+    def search(self, text: str, signals: Signals | None = None) -> bool:
+        """A keyword in ``text``; ``signals`` answers from one pass for every keyword set."""
         if not text:
             return False
+        if signals is not None and self.id is not None:
+            return self.id in signals.hits(text)
         if self.folded is not None:
             return self.folded.search(fold(text, keep_accents=True)) is not None
         return self.regex.search(text) is not None
+
+
+class KeywordIndex:
+    """Every keyword set's literals in one automaton: one pass over a folded text says
+    which sets have a keyword in it (the regexes took one pass per set, each trying every
+    alternative at every position). A short keyword counts only standing alone, as the
+    regex's lookarounds say: no letter or digit on either side.
+    """
+
+    def __init__(self, sets: Iterable[Keywords]) -> None:
+        words: dict[str, set[tuple[int, bool]]] = {}
+        for number, keywords in enumerate(sets):
+            if keywords.literals is None:
+                continue  # searched by its regex
+            keywords.id = number
+            for literal, alone in keywords.literals:
+                words.setdefault(literal, set()).add((number, alone))
+        self.automaton: Any = None
+        if words:
+            self.automaton = ahocorasick.Automaton()
+            for literal, values in words.items():
+                self.automaton.add_word(literal, (len(literal), tuple(sorted(values))))
+            self.automaton.make_automaton()
+
+    def hits(self, folded: str) -> set[int]:
+        """The numbers of the sets with a keyword in ``folded`` (a text passed through fold)."""
+        found: set[int] = set()
+        for end, (length, values) in self.automaton.iter(folded) if self.automaton is not None else ():
+            for number, alone in values:
+                if number in found:
+                    continue
+                if alone:
+                    start = end - length + 1
+                    if (start > 0 and folded[start - 1].isalnum()) or (
+                        end + 1 < len(folded) and folded[end + 1].isalnum()
+                    ):
+                        continue
+                found.add(number)
+        return found
+
+
+class Signals:
+    """The keyword sets each text of one form holds, found once per text (a memo of one form)."""
+
+    def __init__(self, index: KeywordIndex) -> None:
+        self.index = index
+        self.found: dict[str, set[int]] = {}
+
+    def hits(self, text: str) -> set[int]:
+        found = self.found.get(text)
+        if found is None:
+            found = self.found[text] = self.index.hits(fold(text, keep_accents=True))
+        return found
 
 
 @dataclass(frozen=True)
@@ -68,28 +138,27 @@ class FormRules:
     captcha_markup: tuple[str, ...]
     captcha_scripts: tuple[str, ...]
     ignored_types: frozenset[str]
+    index: KeywordIndex  # every keyword set above in one automaton
 
 
 @cache
 def rules() -> FormRules:
     """Load and compile the form keywords once per process."""
     data: dict[str, Any] = load("forms.toml")
+    sets = {
+        name: Keywords(data[name]["keywords"]) for name in ("message", "not_message", "email", "phone")
+    } | {
+        name: Keywords(data[name]["markers"]) for name in ("newsletter", "comment", "cart", "lookup", "request")
+    }
+    sets["captcha_fields"] = Keywords(data["captcha"]["field_markers"])
     return FormRules(
-        message=Keywords(data["message"]["keywords"]),
-        not_message=Keywords(data["not_message"]["keywords"]),
-        email=Keywords(data["email"]["keywords"]),
-        phone=Keywords(data["phone"]["keywords"]),
-        newsletter=Keywords(data["newsletter"]["markers"]),
-        comment=Keywords(data["comment"]["markers"]),
-        cart=Keywords(data["cart"]["markers"]),
-        lookup=Keywords(data["lookup"]["markers"]),
-        request=Keywords(data["request"]["markers"]),
+        **sets,
         search_names=frozenset(n.lower() for n in data["search"]["field_names"]),
         search_actions=tuple(a.lower() for a in data["search"]["action_markers"]),
-        captcha_fields=Keywords(data["captcha"]["field_markers"]),
         captcha_markup=tuple(m.lower() for m in data["captcha"]["markup_markers"]),
         captcha_scripts=tuple(m.lower() for m in data["captcha"]["script_markers"]),
         ignored_types=frozenset(data["ignored_types"]["types"]),
+        index=KeywordIndex(sets.values()),
     )
 
 
@@ -119,7 +188,7 @@ class Verdict:
     phone: bool = False
 
 
-def _lookalike(form: Form, visible: list[FormField], r: FormRules) -> str | None:
+def _lookalike(form: Form, visible: list[FormField], r: FormRules, signals: Signals) -> str | None:
     """Which non-contact form this plainly is (login, search, comment, cart, lookup), if any."""
     attrs = " ".join(form.attrs.get(k, "") for k in ("id", "class", "name", "action", "role"))
     all_names = " ".join(f"{f.name} {f.id}" for f in form.fields)
@@ -128,42 +197,44 @@ def _lookalike(form: Form, visible: list[FormField], r: FormRules) -> str | None
     if form.attrs.get("role", "").lower() == "search" or any(f.type == "search" for f in visible):
         return "search"
     for name, keywords in (("comment", r.comment), ("cart", r.cart), ("lookup", r.lookup)):
-        if keywords.search(attrs) or keywords.search(all_names):
+        if keywords.search(attrs, signals) or keywords.search(all_names, signals):
             return name
     return None
 
 
-def _field_role(f: FormField, r: FormRules) -> str | None:
+def _field_role(f: FormField, r: FormRules, signals: Signals) -> str | None:
     """What a visible field asks for: "textarea" (a message), "email", "phone", "message" or None."""
     signal = _signal(f)
-    if r.captcha_fields.search(signal):
+    if r.captcha_fields.search(signal, signals):
         return None
     if f.tag == "textarea":
-        if r.not_message.search(signal) and not r.message.search(signal):
+        if r.not_message.search(signal, signals) and not r.message.search(signal, signals):
             return None  # "Shipping address" is data, not a message
         return "textarea"
     if f.type not in TEXTLIKE_TYPES:
         return None
-    if f.type == "email" or "email" in f.autocomplete.lower() or r.email.search(signal):
+    if f.type == "email" or "email" in f.autocomplete.lower() or r.email.search(signal, signals):
         return "email"
-    if f.type == "tel" or f.autocomplete.lower().startswith("tel") or r.phone.search(signal):
+    if f.type == "tel" or f.autocomplete.lower().startswith("tel") or r.phone.search(signal, signals):
         return "phone"
-    return "message" if r.message.search(signal) else None
+    return "message" if r.message.search(signal, signals) else None
 
 
 def classify(form: Form) -> Verdict:
     """Decide whether ``form`` is a contact form, and if not, which look-alike it is."""
     r = rules()
+    # each text is folded once for all keyword sets (a memo of this form only)
+    signals = Signals(r.index)  # each text folded and searched once for all keyword sets
     visible = [f for f in form.fields if f.type not in r.ignored_types]
-    lookalike = _lookalike(form, visible, r)
+    lookalike = _lookalike(form, visible, r, signals)
     if lookalike:
         return Verdict(False, lookalike)
-    roles = {_field_role(f, r) for f in visible}
+    roles = {_field_role(f, r, signals) for f in visible}
     textarea = "textarea" in roles
     message, email, phone = textarea or "message" in roles, "email" in roles, "phone" in roles
 
     attrs = " ".join(form.attrs.get(k, "") for k in ("id", "class", "name", "action", "role"))
-    if r.newsletter.search(attrs) or (not textarea and r.newsletter.search(form.text)):
+    if r.newsletter.search(attrs, signals) or (not textarea and r.newsletter.search(form.text, signals)):
         return Verdict(False, "newsletter", message, email, phone)
     if not message:
         names = {f.name.lower() for f in visible if f.type in TEXTLIKE_TYPES}
@@ -172,7 +243,7 @@ def classify(form: Form) -> Verdict:
             return Verdict(False, "search", message, email, phone)
         if phone:  # "call me back", quote, appointment and demo requests
             return Verdict(True, "callback", message, email, phone)
-        if email and r.request.search(attrs + " " + form.attrs.get("data-name", "")):
+        if email and r.request.search(attrs + " " + form.attrs.get("data-name", ""), signals):
             return Verdict(True, "request", message, email, phone)  # a quote sent by email
         return Verdict(False, "no-message-field", message, email, phone)
     if not (email or phone):
@@ -208,7 +279,7 @@ def _value(form: Form, page: ParsedPage) -> str:
 def extract_forms(page: ParsedPage, context: ExtractContext = NO_CONTEXT) -> list[ContactPoint]:
     """One contact point per contact form on the page (same action counted once)."""
     markups: list[str] | None = None
-    page_captcha = _page_captcha(page)
+    page_captcha: bool | None = None  # asked of the scripts once a contact form is found
     out: list[ContactPoint] = []
     seen: set[str] = set()
     for i, form in enumerate(page.forms):
@@ -221,6 +292,8 @@ def extract_forms(page: ParsedPage, context: ExtractContext = NO_CONTEXT) -> lis
         seen.add(value)
         if markups is None:  # serialised only when a contact form is found
             markups = _markups(page)
+        if page_captcha is None:
+            page_captcha = _page_captcha(page)
         fields = [f.name or f.id for f in form.fields if f.type not in rules().ignored_types]
         channels = [c for c, ok in (("email", verdict.email), ("phone", verdict.phone)) if ok]
         out.append(

@@ -327,12 +327,14 @@ def _points(page: ParsedPage, name: str, path: tuple[str, ...], value: str,
 
 def extract_framework_state(page: ParsedPage, context: ExtractContext = NO_CONTEXT) -> list[ContactPoint]:
     """Phones, emails and messaging links in the page's framework state, not found otherwise."""
-    seen = {cp.dedupe_key for cp in context.found}
+    seen: set[tuple[str, str]] | None = None  # the others' keys, collected once a point turns up
     regions = [context.region] if context.region else []
     out: list[ContactPoint] = []
     for name, source in blobs(page):
         for path, value in state_strings(name, source):
             for cp in _points(page, name, path, value, regions):
+                if seen is None:
+                    seen = {other.dedupe_key for other in context.found}
                 if cp.dedupe_key in seen:
                     continue
                 seen.add(cp.dedupe_key)

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import copy
 import re
+from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
+from itertools import accumulate
 from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from auditor.data import load
 from auditor.extract import confidence as conf
 from auditor.extract.context import NO_CONTEXT, ExtractContext
-from auditor.extract.page import ParsedPage
+from auditor.extract.page import Link, ParsedPage
 from auditor.models import ContactPoint
 
 _NON_DIGIT = re.compile(r"\D+")
@@ -227,22 +230,47 @@ def classify(href: str) -> Deeplink | None:
     )
 
 
+def _linked(links: list[Link], every_href: str, words: list[str], aligned: bool) -> Iterator[int]:
+    """The indexes, in order, of the links whose href or raw href holds one of ``words``.
+
+    ``every_href`` is each link's "href raw_href" lower-cased, joined by newlines. When
+    no word holds whitespace, an occurrence of one lies within one href or raw href: the
+    links are those whose stretch holds an occurrence, found by searching for the words
+    (few occurrences) rather than testing every link. Unless ``aligned`` (no whitespace in
+    the words, and lower-casing kept every position: no İ), each link is tested as such.
+    """
+    if not aligned:
+        for i, link in enumerate(links):
+            low = link.href.lower()
+            if any(w in low for w in words) or any(w in link.raw_href.lower() for w in words):
+                yield i
+        return
+    starts = list(accumulate((len(link.href) + len(link.raw_href) + 2 for link in links), initial=0))
+    hits: set[int] = set()
+    for word in words:
+        at = every_href.find(word)
+        while at >= 0:
+            hits.add(bisect_right(starts, at) - 1)
+            at = every_href.find(word, at + 1)
+    yield from sorted(hits)
+
+
 def extract_messaging(page: ParsedPage, context: ExtractContext = NO_CONTEXT) -> list[ContactPoint]:
     """One contact point per distinct messaging account linked from the page."""
     out: list[ContactPoint] = []
     seen: set[str] = set()
     # Which platform words occur in any href at all: one C-level search per word over
-    # all hrefs, then a per-link test with the (usually zero) words that do occur.
-    every_href = "\n".join(f"{link.href} {link.raw_href}" for link in page.links).lower()
+    # all hrefs, then only the links where a word was found.
+    links = page.links
+    joined = "\n".join(f"{link.href} {link.raw_href}" for link in links)
+    every_href = joined.lower()
     from auditor.extract.widget_config import extract_widget_messaging  # imports this module
 
     words = [w for w in rules()["prefilter"] if w in every_href]
     if not words:
         return extract_widget_messaging(page, seen)
-    for link in page.links:
-        low = link.href.lower()
-        if not any(w in low for w in words) and not any(w in link.raw_href.lower() for w in words):
-            continue
+    aligned = len(every_href) == len(joined) and not any(c.isspace() for w in words for c in w)
+    for link in (links[i] for i in _linked(links, every_href, words, aligned)):
         found = classify(link.href) or (
             classify(link.raw_href) if link.raw_href != link.href else None
         )

@@ -33,6 +33,22 @@ class Widget:
     where: str  # "script" or "attr:<name>"
     marker: str
     fields: tuple[tuple[str, re.Pattern[str]], ...]
+    # for "attr:<name>": a search the markup must answer before the tree is asked for the
+    # attribute (see ``_named``)
+    named: re.Pattern[str] | None = None
+
+
+def _named(name: str) -> re.Pattern[str]:
+    """A search that finds ``name`` written in any ASCII case, or a part of it.
+
+    The parser lower-cases attribute names (ASCII only), so an element carries the
+    attribute only where the markup spells its name in some case: without a match the
+    tree holds none. From the first character that is not a letter on (a literal the
+    engine skips to quickly), else the whole name; each letter as ``[xX]``.
+    """
+    start = next((i for i, c in enumerate(name) if not c.isascii() or not c.isalpha()), 0)
+    return re.compile("".join(f"[{c.lower()}{c.upper()}]" if c.isascii() and c.isalpha() else re.escape(c)
+                              for c in name[start:]))
 
 
 @dataclass(frozen=True)
@@ -51,17 +67,19 @@ def _rules() -> _Rules:
             where=w["where"],
             marker=w["marker"],
             fields=tuple((platform, re.compile(rx)) for platform, rx in w["fields"]),
+            named=_named(w["where"].removeprefix("attr:")) if w["where"].startswith("attr:") else None,
         )
         for w in raw["widget"]
     )
     return _Rules(widgets, dict(raw["platforms"]), dict(raw["links"]))
 
 
-def _texts(page: ParsedPage, where: str) -> Iterator[str]:
-    if where == "script":
-        yield from (s.text for s in page.scripts if not s.src and s.text)
-        return
-    yield from page.attribute_values(where.removeprefix("attr:"))
+def _texts(page: ParsedPage, widget: Widget, scripts: list[str]) -> list[str]:
+    if widget.where == "script":
+        return scripts
+    if widget.named is not None and not widget.named.search(page.html):
+        return []  # the markup never names the attribute: no element carries it
+    return page.attribute_values(widget.where.removeprefix("attr:"))
 
 
 def _link(platform: str, value: str, rules: _Rules) -> Deeplink | None:
@@ -79,8 +97,9 @@ def _link(platform: str, value: str, rules: _Rules) -> Deeplink | None:
 def find_configured(page: ParsedPage) -> Iterator[tuple[Widget, str, Deeplink]]:
     """(widget, raw value, link) for every account a widget's configuration names."""
     rules = _rules()
+    scripts = [s.text for s in page.scripts if not s.src and s.text]
     for widget in rules.widgets:
-        for text in _texts(page, widget.where):
+        for text in _texts(page, widget, scripts):
             if widget.marker not in text:
                 continue
             for platform, pattern in widget.fields:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auditor.extract.forms import classify, extract_forms, rules
+from auditor.extract.forms import Signals, classify, extract_forms, rules
 from auditor.extract.page import ParsedPage, parse_page
 
 URL = "https://www.example.hu/kapcsolat/"
@@ -259,3 +259,37 @@ def test_keyword_search_on_folded_text_answers_as_ignorecase(parts: list[str]) -
     for name in ("message", "not_message", "email", "phone", "newsletter", "comment", "cart", "lookup", "captcha_fields"):
         keywords = getattr(rules(), name)
         assert keywords.search(text) == bool(text and keywords.regex.search(text)), (name, text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    parts=st.lists(
+        st.one_of(
+            st.sampled_from(_KEYWORD_SAMPLES),
+            st.sampled_from(_KEYWORD_SAMPLES).map(str.upper),
+            st.sampled_from(_KEYWORD_SAMPLES).map(lambda w: w[1:]),
+            st.sampled_from([" ", "_", "-", "x", "1", "é", "İ", "ẞ", "Σ", "K", "٣"]),
+        ),
+        max_size=6,
+    )
+)
+def test_one_pass_for_every_keyword_set_answers_as_each_regex(parts: list[str]) -> None:
+    """The keyword index (one automaton, short keywords standing alone) answers as the regexes."""
+    text = "".join(parts)
+    signals = Signals(rules().index)
+    for name in ("message", "not_message", "email", "phone", "newsletter", "comment", "cart", "lookup",
+                 "request", "captcha_fields"):
+        keywords = getattr(rules(), name)
+        assert keywords.id is not None, name  # every packaged set is in the index
+        assert keywords.search(text, signals) == bool(text and keywords.regex.search(text)), (name, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [("tel", True), ("tel:", True), ("your_tel", True), ("hotel", False), ("atel", False), ("tel2", False),
+     ("tel٣", False), ("téléphone", True)],
+)
+def test_a_short_keyword_counts_only_standing_alone(text: str, found: bool) -> None:
+    signals = Signals(rules().index)
+    assert rules().phone.search(text, signals) is found
+    assert bool(rules().phone.regex.search(text)) is found
