@@ -169,14 +169,6 @@ def _signal(field: FormField) -> str:
     )
 
 
-def _markups(page: ParsedPage) -> list[str]:
-    """Markup of each parsed form, for captcha widgets that are not fields.
-
-    The page model keeps each form's own markup: no pairing with tree elements.
-    """
-    return [form.markup for form in page.forms]
-
-
 @dataclass(frozen=True)
 class Verdict:
     """Why a form is (or is not) a contact form; kept for tests and debugging."""
@@ -278,11 +270,10 @@ def _value(form: Form, page: ParsedPage) -> str:
 
 def extract_forms(page: ParsedPage, context: ExtractContext = NO_CONTEXT) -> list[ContactPoint]:
     """One contact point per contact form on the page (same action counted once)."""
-    markups: list[str] | None = None
     page_captcha: bool | None = None  # asked of the scripts once a contact form is found
     out: list[ContactPoint] = []
     seen: set[str] = set()
-    for i, form in enumerate(page.forms):
+    for form in page.forms:
         verdict = classify(form)
         if not verdict.is_contact:
             continue
@@ -290,8 +281,6 @@ def extract_forms(page: ParsedPage, context: ExtractContext = NO_CONTEXT) -> lis
         if value in seen:
             continue
         seen.add(value)
-        if markups is None:  # serialised only when a contact form is found
-            markups = _markups(page)
         if page_captcha is None:
             page_captcha = _page_captcha(page)
         fields = [f.name or f.id for f in form.fields if f.type not in rules().ignored_types]
@@ -309,7 +298,7 @@ def extract_forms(page: ParsedPage, context: ExtractContext = NO_CONTEXT) -> lis
                 details={
                     "method": form.method,
                     "fields": [f for f in fields if f],
-                    "has_captcha": _has_captcha(form, markups[i], page_captcha),
+                    "has_captcha": _has_captcha(form, form.markup, page_captcha),
                     "reply_channels": channels,
                     "kind": verdict.reason,  # "contact", "callback" or "request"
                 },
