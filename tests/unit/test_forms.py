@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
@@ -241,44 +242,32 @@ _KEYWORD_SAMPLES = sorted({
 })
 
 
+_KEYWORD_SETS = ("message", "not_message", "email", "phone", "newsletter", "comment", "cart", "lookup", "request",
+                 "captcha_fields")
+
+
+def _keyword_texts(variant: Callable[[str], str], others: str) -> st.SearchStrategy[str]:
+    """Texts of keywords (as written, upper-cased, and ``variant``) among ``others`` characters."""
+    words = st.sampled_from(_KEYWORD_SAMPLES)
+    return st.lists(st.one_of(words, words.map(str.upper), words.map(variant), st.sampled_from(list(others))),
+                    max_size=6).map("".join)
+
+
 @settings(max_examples=300, deadline=None)
-@given(
-    parts=st.lists(
-        st.one_of(
-            st.sampled_from(_KEYWORD_SAMPLES),
-            st.sampled_from(_KEYWORD_SAMPLES).map(str.upper),
-            st.sampled_from(_KEYWORD_SAMPLES).map(str.title),
-            st.sampled_from([" ", "_", "-", "[", "]", "x", "1", "İ", "ẞ", "Σ", "ſ", "K"]),
-        ),
-        max_size=6,
-    )
-)
-def test_keyword_search_on_folded_text_answers_as_ignorecase(parts: list[str]) -> None:
+@given(text=_keyword_texts(str.title, " _-[]x1İẞΣſK"))
+def test_keyword_search_on_folded_text_answers_as_ignorecase(text: str) -> None:
     """The keywords are searched in folded text without re.I: same answers as re.I."""
-    text = "".join(parts)
-    for name in ("message", "not_message", "email", "phone", "newsletter", "comment", "cart", "lookup", "captcha_fields"):
+    for name in _KEYWORD_SETS:
         keywords = getattr(rules(), name)
         assert keywords.search(text) == bool(text and keywords.regex.search(text)), (name, text)
 
 
 @settings(max_examples=300, deadline=None)
-@given(
-    parts=st.lists(
-        st.one_of(
-            st.sampled_from(_KEYWORD_SAMPLES),
-            st.sampled_from(_KEYWORD_SAMPLES).map(str.upper),
-            st.sampled_from(_KEYWORD_SAMPLES).map(lambda w: w[1:]),
-            st.sampled_from([" ", "_", "-", "x", "1", "é", "İ", "ẞ", "Σ", "K", "٣"]),
-        ),
-        max_size=6,
-    )
-)
-def test_one_pass_for_every_keyword_set_answers_as_each_regex(parts: list[str]) -> None:
+@given(text=_keyword_texts(lambda w: w[1:], " _-x1éİẞΣK٣"))
+def test_one_pass_for_every_keyword_set_answers_as_each_regex(text: str) -> None:
     """The keyword index (one automaton, short keywords standing alone) answers as the regexes."""
-    text = "".join(parts)
     signals = Signals(rules().index)
-    for name in ("message", "not_message", "email", "phone", "newsletter", "comment", "cart", "lookup",
-                 "request", "captcha_fields"):
+    for name in _KEYWORD_SETS:
         keywords = getattr(rules(), name)
         assert keywords.id is not None, name  # every packaged set is in the index
         assert keywords.search(text, signals) == bool(text and keywords.regex.search(text)), (name, text)
