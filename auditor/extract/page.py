@@ -14,7 +14,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from itertools import accumulate
 from typing import Any, NamedTuple, TypeVar
 from urllib.parse import urljoin, urlsplit, uses_netloc, uses_relative
@@ -117,34 +117,14 @@ class Form:
     fields: tuple[FormField, ...]
     text: str  # visible text inside the form (labels, buttons)
     attrs: dict[str, str] = field(default_factory=dict)
-    markup: str = ""  # the form's HTML (capped), for widgets that are not fields (captchas)
+    # the form's HTML, or what serialises it: a form read from Lexbor's tree is copied into
+    # lxml to be serialised, and the form extractor reads the markup of contact forms alone
+    source: str | Callable[[], str] = field(default="", repr=False, compare=False)
 
-
-class _DeferredMarkup:
-    """``Form.markup`` of a form read from Lexbor's tree: serialised on first read.
-
-    Serialising means copying the form into lxml first; the form extractor reads markup
-    only once it has found a contact form, so most forms never need it. A form built with
-    ``markup=`` keeps that value in its own ``__dict__``, which this (non-data) descriptor
-    never shadows.
-    """
-
-    def __get__(self, form: Form | None, owner: type[Form]) -> str:
-        if form is None:
-            return ""
-        make: Callable[[], str] | None = form.__dict__.pop("_markup", None)
-        value = form.__dict__["markup"] = make() if make is not None else ""
-        return value
-
-
-Form.markup = _DeferredMarkup()  # type: ignore[assignment]
-
-
-def _defer_markup(form: Form, make: Callable[[], str]) -> Form:
-    """``form`` with its markup made by ``make`` on first read."""
-    form.__dict__.pop("markup", None)
-    form.__dict__["_markup"] = make
-    return form
+    @cached_property
+    def markup(self) -> str:
+        """The form's HTML (capped), for widgets that are not fields (captchas); made on first read."""
+        return self.source() if callable(self.source) else self.source
 
 
 @dataclass
@@ -884,7 +864,7 @@ def _form(el: Any, base_url: str) -> Form:
         fields=tuple(fields),
         text=" ".join(text_of(el).split())[:2000],
         attrs={k: v for k, v in el.attrib.items() if isinstance(v, str)},
-        markup=etree.tostring(el, method="html", encoding="unicode")[:50_000],
+        source=etree.tostring(el, method="html", encoding="unicode")[:50_000],
     )
 
 
@@ -941,15 +921,15 @@ def _lexbor_form(view: _LexborView, node: LexborNode, base_url: str, join: _Join
             attrs.get("autocomplete", ""),
         ))
     action = view.value(node, "action").strip()
-    form = Form(
+    drop = view.drop
+    return Form(
         action=join.exact(action) if action else base_url,
         method=(view.value(node, "method").strip() or "get").lower(),
         fields=tuple(fields),
         text=" ".join(view.text(node).split())[:2000],
         attrs=_copied_attrs(node, control),
+        source=lambda: etree.tostring(copy_element(node, drop), method="html", encoding="unicode")[:50_000],
     )
-    drop = view.drop
-    return _defer_markup(form, lambda: etree.tostring(copy_element(node, drop), method="html", encoding="unicode")[:50_000])
 
 
 def extract_structured(tree: Any, url: str, html: str) -> dict[str, list[Any]]:
@@ -1000,7 +980,6 @@ def _lenient_jsonld(tree: Any) -> list[Any]:
 
 _CSS_NAME = re.compile(r"^[a-z_][a-z0-9_-]*$")  # an attribute or tag name CSS takes unescaped
 _CSS_TAG = _CSS_NAME
-_BLOCK_OR_SKIP = BLOCK_TAGS | SKIP_TAGS
 _ROLES = ("contentinfo", "banner", "navigation")
 _INLINE_TAGS = frozenset("a abbr b bdi bdo cite code em font i kbd label mark q s samp small span strong sub sup u var".split())
 _ALNUM_END = re.compile(r"\w$")

@@ -65,6 +65,7 @@ PITFALLS = {
 def _fields(page: P.ParsedPage) -> dict[str, Any]:
     return {
         "blocks": page.blocks, "links": page.links, "scripts": page.scripts, "forms": page.forms,
+        "form_markups": [form.markup for form in page.forms],  # not a compared field: made on first read
         "cfemails": page.cfemails, "lang": page.lang, "hreflangs": page.hreflangs, "title": page.title,
         "class_values": page.class_values, "id_values": page.id_values,
     }

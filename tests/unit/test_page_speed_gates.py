@@ -151,6 +151,7 @@ FORMS = """<html><body><form action="/send#top" method="post"><label for="e"> E-
 def test_labels_are_found_by_id_and_around_fields() -> None:
     page = P.parse_page(FORMS, URL)
     assert page.forms == _copy(FORMS).forms
+    assert [f.markup for f in page.forms] == [f.markup for f in _copy(FORMS).forms]
     first = page.forms[0]
     assert [(f.name, f.label) for f in first.fields] == [
         ("email", "E-mail"), ("n", "Name"), ("t", "Tel"), ("m", ""), ("s", "svg label"),
@@ -170,7 +171,7 @@ def test_form_markup_is_made_on_first_read_and_equals_the_copy() -> None:
     assert form.markup == copy.markup and form.markup.startswith('<form action="/send#top"')
     assert form.markup.endswith("after")  # the copy's tail, as lxml writes it
     assert form.__dict__["markup"] == copy.markup  # kept once made
-    assert P.Form("a", "get", (), "t", markup="<form>").markup == "<form>"  # given markup is kept
+    assert P.Form("a", "get", (), "t", source="<form>").markup == "<form>"  # given markup is kept
 
 
 def test_pages_read_from_the_copy_copy_the_same_document() -> None:
