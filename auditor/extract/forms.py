@@ -215,8 +215,7 @@ def _field_role(f: FormField, r: FormRules, signals: Signals) -> str | None:
 def classify(form: Form) -> Verdict:
     """Decide whether ``form`` is a contact form, and if not, which look-alike it is."""
     r = rules()
-    # each text is folded once for all keyword sets (a memo of this form only)
-    signals = Signals(r.index)  # each text folded and searched once for all keyword sets
+    signals = Signals(r.index)  # each text folded and searched once for all keyword sets (this form only)
     visible = [f for f in form.fields if f.type not in r.ignored_types]
     lookalike = _lookalike(form, visible, r, signals)
     if lookalike:
