@@ -78,6 +78,7 @@ def distributed(args: argparse.Namespace, out_dir: Path, settings: Settings) -> 
     from auditor import pipeline
     from auditor.dist import DEFAULT_LEASE
     from auditor.dist.run import (
+        RunWork,
         WorkerOptions,
         describe,
         register_and_enqueue,
@@ -113,7 +114,8 @@ def distributed(args: argparse.Namespace, out_dir: Path, settings: Settings) -> 
               "follow with `auditor status --store STORE --queue QUEUE`")
         return EXIT_OK
     options = WorkerOptions(args.store, args.queue, args.lease or DEFAULT_LEASE, run=enq.run)
-    work = run_local_workers(options, settings, args.workers)
+    run_local_workers(options, settings, args.workers)
+    work = RunWork.of(args.queue, enq.run)
     if work.left():
         print(describe(work.queue.status().to_dict()), file=sys.stderr)
         print("auditor audit: work is left (companies or validation batches); run `auditor worker` to finish it, then "

@@ -98,17 +98,17 @@ def distributed(args: argparse.Namespace, out_dir: Path, settings: Settings) -> 
         print(f"auditor validate: no run in {mask_credentials(args.store)}", file=sys.stderr)
         return EXIT_NOTHING
     print(f"Run {run}: validation planned by the workers of {mask_credentials(args.queue)}")
+    work = RunWork.of(args.queue, run)
     if args.workers <= 0:
         print("Waiting for workers started elsewhere (`auditor worker --store STORE --queue QUEUE`)")
-        work = RunWork.of(args.queue, run)
         try:
             while work.left() or not work.batches.is_stored():  # the workers store the verdicts themselves
                 time.sleep(1.0)
         except KeyboardInterrupt:
             return EXIT_INTERRUPTED
     else:
-        options = WorkerOptions(args.store, args.queue, args.lease or DEFAULT_LEASE, run=run)
-        work = run_local_workers(options, settings, args.workers)
+        run_local_workers(WorkerOptions(args.store, args.queue, args.lease or DEFAULT_LEASE, run=run), settings,
+                          args.workers)
     if work.left():
         print(describe(work.queue.status().to_dict()), file=sys.stderr)
         print("auditor validate: batches are left; run `auditor worker` to finish them, then this command "

@@ -353,13 +353,10 @@ class RunWork:
         return lambda: validation.collect_verdicts(self.batches, store_target)
 
 
-def run_local_workers(options: WorkerOptions, settings: Settings, count: int) -> RunWork:
-    """Run ``count`` local workers on the run's queue until they stop; what is left of the run's work."""
-    if options.run is None:
-        raise ValueError("local workers are started for a known run")
+def run_local_workers(options: WorkerOptions, settings: Settings, count: int) -> None:
+    """Run ``count`` (at least one) local workers on the run's queue until they stop (``RunWork.left`` says why)."""
     for worker in start_workers(options, settings, max(1, count)):
         worker.join()
-    return RunWork.of(options.queue, options.run)
 
 
 def start_workers(options: WorkerOptions, settings: Settings, count: int) -> list[Any]:

@@ -216,7 +216,7 @@ def run_shared_wave(shared: SharedWave, out_dir: Path, settings: Settings,
                     _detach(engine, number)
                     finished = True  # not abandoned: the next wave command finishes it
                     return AuditRun(Outcome.DONE), number
-                work = _crawl(shared, run, settings)
+                _crawl(shared, run, settings)
                 if work.left():
                     notify(f"Interrupted: wave {number} is recorded as interrupted; earlier waves are kept")
                     return AuditRun(Outcome.INTERRUPTED), number
@@ -230,9 +230,9 @@ def run_shared_wave(shared: SharedWave, out_dir: Path, settings: Settings,
         store.close()
 
 
-def _crawl(shared: SharedWave, run: int, settings: Settings) -> RunWork:
+def _crawl(shared: SharedWave, run: int, settings: Settings) -> None:
     """Local workers on the run's queue until it is drained, as ``auditor audit --store --queue`` starts them."""
-    return run_local_workers(WorkerOptions(shared.store, shared.queue, shared.lease, run=run), settings, shared.workers)
+    run_local_workers(WorkerOptions(shared.store, shared.queue, shared.lease, run=run), settings, shared.workers)
 
 
 def _finish_adopted(store: Store, engine: Engine, shared: SharedWave, out_dir: Path, settings: Settings,
