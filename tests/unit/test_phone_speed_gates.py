@@ -15,6 +15,7 @@ from auditor.extract.context import ExtractContext
 from auditor.extract.page import TextBlock, parse_page
 from auditor.extract.phones import extract_phones
 from auditor.extract.phones import text as text_source
+from auditor.extract.phones.candidates import RUN, SHAPE_RUN
 from auditor.extract.phones.guards import AMOUNT, FREE, GLUED, context_verdict
 from auditor.extract.phones.labels import Blocks
 from auditor.extract.phones.matching import _normalized, page_scope, parse_valid
@@ -68,6 +69,31 @@ def test_a_page_with_emoji_still_finds_its_numbers() -> None:
 def test_a_six_digit_number_is_found() -> None:
     """A number with exactly six digits (a short local number) still reaches the matcher."""
     assert values("<p>Telefon: 712 345</p>", "AD") == ["+376712345"]
+
+
+def test_page_pass_finds_each_blocks_own_runs() -> None:
+    """One pass over the page's joined shape finds, block by block, what ``RUN`` finds on
+    each folded block alone: random blocks of digits (ASCII, Arabic-Indic, full-width and
+    beyond the BMP), separators, letters and NUL."""
+    rng = random.Random(3)
+    bold_one = chr(0x1D7CF)
+    alphabet = list("0123456789" * 3 + "  -./()\u2013") + ["ab", "Tel", "\x00", "٣", "５", bold_one, "📞"]
+    checked = 0
+    for _ in range(1500):
+        texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))) for _ in range(rng.randint(0, 6))]
+        blocks = Blocks([TextBlock(text, "main") for text in texts])
+        want = [tuple(m.span() for m in RUN.finditer(fold_width(text))) for text in texts]
+        assert [blocks.runs(i) for i in range(len(texts))] == want, texts
+        assert list(blocks.with_runs) == [i for i, found in enumerate(want) if found]
+        checked += sum(map(len, want))
+    assert checked > 1000
+
+
+def test_shape_run_is_run_where_zero_is_the_only_digit() -> None:
+    """``SHAPE_RUN`` stands in for ``RUN`` only on pages without characters beyond the BMP."""
+    bold = "".join(chr(0x1D7CE + d) for d in range(6))
+    assert SHAPE_RUN.search(bold) is None and RUN.search(bold) is not None
+    assert runs(f"x {bold} y", "Tel 000 000") == [((2, 8),), ((4, 11),)]
 
 
 # --- one width fold for the page ---------------------------------------------------------------

@@ -19,10 +19,10 @@ from auditor.extract.phones.candidates import (
     HEADING_CHARS,
     HEADING_LOOKBACK,
     MAX_RUN_DIGITS,
-    MIN_DIGITS,
     PARENTHETICAL,
     RUN,
     SEGMENT_CHARS,
+    SHAPE_RUN,
     run_start,
 )
 from auditor.extract.phones.words import Hit, phone_vocab
@@ -82,35 +82,73 @@ _NOT_HEADING, _HEADING, _NAMING_HEADING = 0, 1, 2
 class Blocks:
     """A page's text blocks with what the text pass asks of them repeatedly, cached.
 
-    Digit runs, heading tests and label words depend on where the digits are, never on
-    which digits they are, so they are worked out once per digit shape (``digit_shapes``):
-    a product grid repeats a few dozen shapes over thousands of blocks. Label words are
-    looked up in the shape too (the same words at the same offsets), so the lexicon's
-    cache serves every tile of a grid.
+    Digit runs are found in one regex pass over the page's joined digit shape (its text
+    with every digit written as 0, blocks apart by NUL, which no run can hold), then each
+    run is assigned to its block; only blocks holding a run are looked at again.
+    Heading tests and label words depend on where the digits are, never on which digits
+    they are, so they are worked out once per digit shape: a product grid repeats a few
+    dozen shapes over thousands of blocks. Label words are looked up in the shape too (the
+    same words at the same offsets), so the lexicon's cache serves every tile of a grid.
     """
 
     def __init__(self, blocks: list[TextBlock]) -> None:
         # matchers read full-width and non-ASCII digits as ASCII; the same length, so a
         # match's offsets cut its raw text from the block's own (``TextBlock.text``)
-        self.texts, astral = _width_folded([b.text for b in blocks])
-        self.shapes = digit_shapes(self.texts)
-        # Gate: a run holds at least MIN_DIGITS characters that ``\d`` matches. In a shape
-        # those are its "0"s (ASCII digits, and the BMP's other decimal digits after
-        # ``fold_width``) and decimal digits beyond the BMP, which fold_width keeps. On a
-        # page without characters beyond the BMP (nearly all), a shape with fewer "0"s
-        # holds no run: neither its runs nor its plan need working out.
-        self._few_digits = 0 if astral else MIN_DIGITS
-        self._runs = _PerShape(self._runs_of)
+        self.texts, joined = _width_folded([b.text for b in blocks])
+        # block index -> its runs, and shape -> its runs, for blocks and shapes holding one
+        self.with_runs: dict[int, tuple[tuple[int, int], ...]] = {}
+        self._shape_runs: dict[str, tuple[tuple[int, int], ...]] = {}
+        # In a shape, ASCII digits are "0"s, and so are the BMP's other decimal digits after
+        # ``fold_width``; decimal digits beyond the BMP are kept. On a page without characters
+        # beyond the BMP (nearly all), "0" is the only character ``\d`` matches in a shape.
+        runs = RUN if _astral(_NUL.join(self.texts) if joined is None else joined) else SHAPE_RUN
+        if joined is not None:
+            shaped = joined.encode("utf-8", "surrogatepass").translate(_SHAPE_BYTES).decode("utf-8", "surrogatepass")
+            self.shapes = shaped.split(_NUL)
+            self._runs_of_page(shaped, runs)
+        else:  # a block holds NUL itself (or the page has none): each block on its own
+            self.shapes = digit_shapes(self.texts)
+            for index, shape in enumerate(self.shapes):
+                found = tuple(m.span() for m in runs.finditer(shape))
+                if found:
+                    self.with_runs[index] = self._shape_runs[shape] = found
         self._heading = _PerShape(self._heading_kind)
         self._plans = _PerShape(self._plan)
 
+    def _runs_of_page(self, shaped: str, runs_in: re.Pattern[str]) -> None:
+        """One ``RUN`` pass over the joined shape. A run never holds NUL, so it lies in one
+        block, and a block's runs are those ``finditer`` finds on it alone: ``RUN`` reads
+        nothing before its start (no lookbehind) and stops at NUL as at a text's end."""
+        index, block_start = 0, 0
+        block_end = shaped.find(_NUL)  # where block ``index`` ends
+        if block_end < 0:
+            block_end = len(shaped)
+        runs: list[tuple[int, int]] = []
+        for m in runs_in.finditer(shaped):
+            start, end = m.span()
+            if start > block_end:  # the first run of a later block
+                if runs:
+                    self._keep(index, runs)
+                    runs = []
+                index += shaped.count(_NUL, block_end, start)
+                block_start = shaped.rfind(_NUL, block_end, start) + 1
+                block_end = shaped.find(_NUL, end)
+                if block_end < 0:
+                    block_end = len(shaped)
+            runs.append((start - block_start, end - block_start))
+        if runs:
+            self._keep(index, runs)
+
+    def _keep(self, index: int, runs: list[tuple[int, int]]) -> None:
+        self.with_runs[index] = self._shape_runs[self.shapes[index]] = tuple(runs)
+
     def runs(self, index: int) -> tuple[tuple[int, int], ...]:
         """(start, end) of every digit run of block ``index``."""
-        return self._runs[self.shapes[index]]
+        return self.with_runs.get(index, ())
 
     def _heading_kind(self, shape: str) -> int:
         """A short block with words and no digit run may title the numbers below it."""
-        if len(shape) > HEADING_CHARS or not _LETTER.search(shape) or self._runs[shape]:
+        if len(shape) > HEADING_CHARS or not _LETTER.search(shape) or shape in self._shape_runs:
             return _NOT_HEADING
         return _NAMING_HEADING if phone_vocab().hits(shape) else _HEADING
 
@@ -139,7 +177,7 @@ class Blocks:
 
     def _topics(self, shape: str) -> bool:
         return (
-            "," in shape and len(shape) <= 2 * HEADING_CHARS and not self._runs[shape]
+            "," in shape and len(shape) <= 2 * HEADING_CHARS and shape not in self._shape_runs
             and _LETTER.search(shape) is not None
         )
 
@@ -153,18 +191,14 @@ class Blocks:
 
     def plans(self) -> list[tuple[Run, ...]]:
         """The digit runs of every block, with what their shape says about them."""
-        plans, few = self._plans, self._few_digits
-        return [plans[shape] if shape.count("0") >= few else () for shape in self.shapes]
+        return [self.plan(index) for index in range(len(self.shapes))]
 
-    def _runs_of(self, shape: str) -> tuple[tuple[int, int], ...]:
-        if shape.count("0") < self._few_digits:
-            return ()  # the gate (``__init__``)
-        return tuple(m.span() for m in RUN.finditer(shape))
+    def plan(self, index: int) -> tuple[Run, ...]:
+        """The digit runs of block ``index``, with what its shape says about them."""
+        return self._plans[self.shapes[index]] if index in self.with_runs else ()
 
     def _plan(self, shape: str) -> tuple[Run, ...]:
-        runs = self._runs[shape]
-        if not runs:
-            return ()
+        runs = self._shape_runs[shape]
         plan = []
         boundary = 0
         hits = phone_vocab().hits
@@ -191,20 +225,29 @@ _LETTER = re.compile(r"[^\W\d_]")
 _NUL = "\x00"
 
 
-def _width_folded(texts: list[str]) -> tuple[list[str], bool]:
-    """``fold_width`` of every text, in one call for the whole page, and whether the page
-    holds a character beyond the BMP.
+_SHAPE_BYTES = bytes.maketrans(b"123456789", b"000000000")  # UTF-8 bytes: ASCII digits are single bytes
+
+
+def _astral(text: str) -> bool:
+    """Whether ``text`` holds a character beyond the BMP: UTF-16 spells exactly those with
+    two units (lone surrogates pass as one)."""
+    return not text.isascii() and len(text.encode("utf-16-le", "surrogatepass")) > 2 * len(text)
+
+
+def _width_folded(texts: list[str]) -> tuple[list[str], str | None]:
+    """``fold_width`` of every text, in one call for the whole page, and the folded texts
+    joined by NUL (None when a block holds NUL itself: each is folded on its own).
 
     The fold maps one character to one and leaves NUL alone, so the joined text splits back
-    into the blocks; a block holding NUL itself is folded on its own. UTF-16 spells exactly
-    the characters beyond the BMP with two units (lone surrogates pass as one).
+    into the blocks.
     """
     joined = _NUL.join(texts)
+    if not texts or joined.count(_NUL) != len(texts) - 1:
+        return [fold_width(t) for t in texts], None
     if joined.isascii():
-        return texts, False
-    astral = len(joined.encode("utf-16-le", "surrogatepass")) > 2 * len(joined)
-    parts = fold_width(joined).split(_NUL)
-    return (parts if len(parts) == len(texts) else [fold_width(t) for t in texts]), astral
+        return texts, joined
+    joined = fold_width(joined)
+    return joined.split(_NUL), joined
 
 
 class Run(NamedTuple):

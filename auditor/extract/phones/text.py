@@ -27,9 +27,9 @@ def from_text(page: ParsedPage, region: str | None, blocks: Blocks | None = None
     blocks = blocks or Blocks(page.blocks)
     trunk = _written_trunk(region) if region is not None else None
     found: list[ContactPoint] = []  # appended to, not yielded: a product grid has thousands of blocks
-    for index, plan in enumerate(blocks.plans()):
-        if plan and page.blocks[index].region != THIRD_PARTY:  # not an agency's, host's number
-            _from_block(page, blocks, index, plan, (region, trunk), found)
+    for index in blocks.with_runs:  # in page order
+        if page.blocks[index].region != THIRD_PARTY:  # not an agency's, host's number
+            _from_block(page, blocks, index, blocks.plan(index), (region, trunk), found)
     yield from found
 
 
