@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import re
 import sys
+from urllib.parse import unquote
 
 import phonenumbers
 import pytest
@@ -12,12 +13,13 @@ from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
 from auditor.data import load
 from auditor.extract.context import ExtractContext
-from auditor.extract.page import TextBlock, parse_page
+from auditor.extract.page import Link, TextBlock, parse_page
 from auditor.extract.phones import extract_phones
 from auditor.extract.phones import text as text_source
-from auditor.extract.phones.candidates import RUN, SHAPE_RUN
+from auditor.extract.phones.candidates import DIGIT, RUN, SHAPE_RUN, TEL_PARAMS
 from auditor.extract.phones.guards import AMOUNT, FREE, GLUED, context_verdict
 from auditor.extract.phones.labels import Blocks
+from auditor.extract.phones.links import _link_block, _tel_number
 from auditor.extract.phones.matching import _normalized, page_scope, parse_valid
 from auditor.extract.phones.text import _Decoys, _may_be_plausible, _plausible
 from auditor.extract.phones.words import _EndSearch, phone_vocab
@@ -267,3 +269,44 @@ def test_a_match_spanning_its_run_reuses_the_runs_verdict(monkeypatch: pytest.Mo
     monkeypatch.setattr(text_source, "context_verdict", counting)
     assert values("<p>Telefon: 06 1 234 5678</p>", "HU") == ["+3612345678"]
     assert asked == [(9, 22)]  # once for the run, not again for its match
+
+
+# --- tel: links: the scheme prefilter and the block of a link's text ---------------------------
+
+
+def _tel_reference(href: str) -> str | None:
+    """``_tel_number`` as written before its one-regex prefilter."""
+    href = href.strip()
+    scheme, sep, rest = href.partition(":")
+    if not sep or scheme.strip().lower() not in ("tel", "callto"):
+        return None
+    rest = TEL_PARAMS.sub("", unquote(rest)).lstrip("/").strip()
+    return rest if len(DIGIT.findall(rest)) >= 6 else None
+
+
+def test_tel_scheme_prefilter_turns_away_only_other_links() -> None:
+    rng = random.Random(13)
+    spaces = ["", " ", "\t", "\u00a0", "\u2003", "\n", "\x1c", "/"]
+    schemes = ["tel", "TEL", "Tel", "callto", "CallTo", "te", "tel l", "mailto", "", "\u212ael", "ſ", "İ", "T\u0307el"]
+    rests = ["", ":", "::", "+36", "1234567", "%20", "?x=1", " 06 1 234 5678", "/", "a"]
+    accepted = 0
+    for _ in range(20_000):
+        head = rng.choice(spaces) + rng.choice(schemes) + rng.choice(spaces) + rng.choice([":", "", ": "])
+        href = head + "".join(rng.choice(rests) for _ in range(rng.randint(0, 5)))
+        want = _tel_reference(href)
+        assert _tel_number(Link(href, href, "", "main")) == want, repr(href)
+        accepted += want is not None
+    assert accepted > 300
+    for href in (" \u00a0TEL \t: +36 1 234 5678", "callto:+3612345678", "Tel:+36/1/234-5678;ext=1"):
+        assert _tel_number(Link(href, href, "", "main")) == _tel_reference(href) is not None
+
+
+def test_link_block_is_the_first_block_holding_the_link_text() -> None:
+    """Found in the page's joined text: the first block holding it, at its first place there."""
+    texts = ["Kontakt", "Hotline: 06 1 234 5678", "Ring 06 1 234 5678 now, 06 1 234 5678", "06 1 234 5678", "x\x00y"]
+    for joined in (True, False):
+        blocks = Blocks([TextBlock(text, "main") for text in (texts[:4] if joined else texts)])
+        assert (blocks.joined is not None) == joined
+        for needle, want in [("06 1 234 5678", (1, 9, 22)), ("now, 06", (2, 19, 26)), ("Kontakt", (0, 0, 7)),
+                             ("5678 now", (2, 14, 22)), ("absent", None), ("ab", None), ("t\x00H", None)]:
+            assert _link_block(blocks, Link("tel:1", "tel:1", needle, "main")) == want, (joined, needle)

@@ -95,6 +95,7 @@ class Blocks:
         # matchers read full-width and non-ASCII digits as ASCII; the same length, so a
         # match's offsets cut its raw text from the block's own (``TextBlock.text``)
         self.texts, joined = _width_folded([b.text for b in blocks])
+        self.joined = joined  # the folded texts joined by NUL (None: a block holds NUL)
         # block index -> its runs, and shape -> its runs, for blocks and shapes holding one
         self.with_runs: dict[int, tuple[tuple[int, int], ...]] = {}
         self._shape_runs: dict[str, tuple[tuple[int, int], ...]] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from urllib.parse import unquote
 
@@ -19,9 +20,16 @@ from auditor.extract.phones.text import is_international
 from auditor.extract.phones.words import phone_vocab
 from auditor.models import ContactPoint
 
+# Exact prefilter of ``_tel_number``: a scheme that strips and lower-cases to "tel" or
+# "callto" is one of those words (any case) between whitespace, before the first ":";
+# ``\s`` and ``str.strip`` agree on whitespace. One C-level match turns other links away.
+_TEL_SCHEME = re.compile(r"\s*(?:tel|callto)\s*:", re.I)
+
 
 def _tel_number(link: Link) -> str | None:
     """The number part of a tel:/callto: href, percent-decoded; None for other links."""
+    if _TEL_SCHEME.match(link.raw_href) is None:
+        return None
     href = link.raw_href.strip()
     scheme, sep, rest = href.partition(":")
     if not sep or scheme.strip().lower() not in ("tel", "callto"):
@@ -35,6 +43,14 @@ def _link_block(blocks: Blocks, link: Link) -> tuple[int, int, int] | None:
     needle = link.text.strip()
     if len(needle) < 3:
         return None
+    joined = blocks.joined
+    if joined is not None and "\x00" not in needle:
+        # the first block holding the needle holds its first place in the joined text
+        pos = joined.find(needle)
+        if pos < 0:
+            return None
+        start = pos - (joined.rfind("\x00", 0, pos) + 1)
+        return joined.count("\x00", 0, pos), start, start + len(needle)
     for index, text in enumerate(blocks.texts):
         pos = text.find(needle)
         if pos >= 0:
