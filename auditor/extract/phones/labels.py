@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from typing import NamedTuple, TypeVar
 
 from auditor.extract.hours import digit_shapes
@@ -30,9 +29,8 @@ from auditor.extract.region import region_from_lang
 from auditor.text import fold_width
 
 
-@dataclass(frozen=True)
-class Hint:
-    """What the words around a number say about it."""
+class Hint(NamedTuple):
+    """What the words around a number say about it (a tuple: several are made per number)."""
 
     label: str | None = None  # a label the page gives
     named: bool = False  # a phone or label word stands next to the number
@@ -57,7 +55,7 @@ def pick_label(hits: tuple[Hit, ...], text_len: int) -> str | None:
 def hint_from(hits: tuple[Hit, ...], text_len: int) -> Hint:
     if not hits:
         return _NO_HINT
-    langs = frozenset().union(*(h.word.langs for h in hits))
+    langs = hits[0].word.langs if len(hits) == 1 else frozenset().union(*(h.word.langs for h in hits))
     return Hint(pick_label(hits, text_len), True, langs)
 
 
