@@ -94,52 +94,54 @@ class Blocks:
         # match's offsets cut its raw text from the block's own (``TextBlock.text``)
         self.texts, joined = _width_folded([b.text for b in blocks])
         self.joined = joined  # the folded texts joined by NUL (None: a block holds NUL)
-        # block index -> its runs, and shape -> its runs, for blocks and shapes holding one
-        self.with_runs: dict[int, tuple[tuple[int, int], ...]] = {}
-        self._shape_runs: dict[str, tuple[tuple[int, int], ...]] = {}
         # In a shape, ASCII digits are "0"s, and so are the BMP's other decimal digits after
         # ``fold_width``; decimal digits beyond the BMP are kept. On a page without characters
         # beyond the BMP (nearly all), "0" is the only character ``\d`` matches in a shape.
-        runs = RUN if _astral(_NUL.join(self.texts) if joined is None else joined) else SHAPE_RUN
         if joined is not None:
             shaped = joined.encode("utf-8", "surrogatepass").translate(_SHAPE_BYTES).decode("utf-8", "surrogatepass")
             self.shapes = shaped.split(_NUL)
-            self._runs_of_page(shaped, runs)
-        else:  # a block holds NUL itself (or the page has none): each block on its own
+        else:  # a block holds NUL itself (or the page has none)
             self.shapes = digit_shapes(self.texts)
-            for index, shape in enumerate(self.shapes):
-                found = tuple(m.span() for m in runs.finditer(shape))
+        # shape -> its runs, for shapes holding one: a product grid repeats a few dozen shapes
+        self._shape_runs: dict[str, tuple[tuple[int, int], ...]] = {}
+        distinct = list(dict.fromkeys(self.shapes))
+        together = _NUL.join(distinct)
+        pattern = RUN if _astral(together) else SHAPE_RUN
+        if joined is not None:  # no shape holds NUL: one pass over them all
+            self._runs_of_shapes(together, distinct, pattern)
+        else:
+            for shape in distinct:
+                found = tuple(m.span() for m in pattern.finditer(shape))
                 if found:
-                    self.with_runs[index] = self._shape_runs[shape] = found
+                    self._shape_runs[shape] = found
+        # block index -> its runs, for blocks holding one, in page order
+        self.with_runs = {i: runs for i, runs in enumerate(map(self._shape_runs.get, self.shapes)) if runs}
         self._heading = _PerShape(self._heading_kind)
         self._plans = _PerShape(self._plan)
 
-    def _runs_of_page(self, shaped: str, runs_in: re.Pattern[str]) -> None:
-        """One ``RUN`` pass over the joined shape. A run never holds NUL, so it lies in one
-        block, and a block's runs are those ``finditer`` finds on it alone: ``RUN`` reads
-        nothing before its start (no lookbehind) and stops at NUL as at a text's end."""
-        index, block_start = 0, 0
-        block_end = shaped.find(_NUL)  # where block ``index`` ends
-        if block_end < 0:
-            block_end = len(shaped)
+    def _runs_of_shapes(self, joined: str, shapes: list[str], pattern: re.Pattern[str]) -> None:
+        """One ``pattern`` pass over the ``shapes`` joined by NUL. A run never holds NUL, so it
+        lies in one shape, and a shape's runs are those ``finditer`` finds on it alone: the
+        pattern reads nothing before its start (no lookbehind) and stops at NUL as at a text's end."""
+        index, shape_start = 0, 0
+        shape_end = joined.find(_NUL)  # where shape ``index`` ends
+        if shape_end < 0:
+            shape_end = len(joined)
         runs: list[tuple[int, int]] = []
-        for m in runs_in.finditer(shaped):
+        for m in pattern.finditer(joined):
             start, end = m.span()
-            if start > block_end:  # the first run of a later block
+            if start > shape_end:  # the first run of a later shape
                 if runs:
-                    self._keep(index, runs)
+                    self._shape_runs[shapes[index]] = tuple(runs)
                     runs = []
-                index += shaped.count(_NUL, block_end, start)
-                block_start = shaped.rfind(_NUL, block_end, start) + 1
-                block_end = shaped.find(_NUL, end)
-                if block_end < 0:
-                    block_end = len(shaped)
-            runs.append((start - block_start, end - block_start))
+                index += joined.count(_NUL, shape_end, start)
+                shape_start = joined.rfind(_NUL, shape_end, start) + 1
+                shape_end = joined.find(_NUL, end)
+                if shape_end < 0:
+                    shape_end = len(joined)
+            runs.append((start - shape_start, end - shape_start))
         if runs:
-            self._keep(index, runs)
-
-    def _keep(self, index: int, runs: list[tuple[int, int]]) -> None:
-        self.with_runs[index] = self._shape_runs[self.shapes[index]] = tuple(runs)
+            self._shape_runs[shapes[index]] = tuple(runs)
 
     def runs(self, index: int) -> tuple[tuple[int, int], ...]:
         """(start, end) of every digit run of block ``index``."""
