@@ -14,9 +14,9 @@ from phonenumbers import PhoneNumberFormat, PhoneNumberType
 from auditor.data import load
 from auditor.extract.context import ExtractContext
 from auditor.extract.page import Link, TextBlock, parse_page
-from auditor.extract.phones import extract_phones
+from auditor.extract.phones import candidates, extract_phones
 from auditor.extract.phones import text as text_source
-from auditor.extract.phones.candidates import DIGIT, RUN, SHAPE_RUN, TEL_PARAMS
+from auditor.extract.phones.candidates import DECOY_RUNS, DIGIT, RUN, SHAPE_RUN, TEL_PARAMS
 from auditor.extract.phones.guards import AMOUNT, FREE, GLUED, context_verdict
 from auditor.extract.phones.labels import Blocks
 from auditor.extract.phones.links import _link_block, _tel_number
@@ -310,3 +310,21 @@ def test_link_block_is_the_first_block_holding_the_link_text() -> None:
         for needle, want in [("06 1 234 5678", (1, 9, 22)), ("now, 06", (2, 19, 26)), ("Kontakt", (0, 0, 7)),
                              ("5678 now", (2, 14, 22)), ("absent", None), ("ab", None), ("t\x00H", None)]:
             assert _link_block(blocks, Link("tel:1", "tel:1", needle, "main")) == want, (joined, needle)
+
+
+def test_decoy_start_finds_what_the_plain_lookahead_found() -> None:
+    """The decoy regex's faster start test (one-character test, repeats that never give back)
+    finds the same decoys as the lookahead written plainly, over random digit-heavy texts."""
+    dash = r"\s*[\-\u2010-\u2015\u2212]\s*"
+    plain = re.compile(rf"(?=\d{{1,8}}(?:[./:,\-]|{dash})|[A-Z]{{1,2}}[\d\-])(?:{'|'.join(candidates._DECOY_PATTERNS)})")
+    rng = random.Random(17)
+    alphabet = list("0123456789" * 2 + "  ..//--::,,") + ["\u2013", "\u2212", "DE", "HU", "D-", "ab", "\n"]
+    fragments = ["10.05.2024", "2024-05-10", "08.00 - 16.00", "DE89 3704 0044 0532 0130 00", "12345-6789",
+                 "D-10115", "1.234,56", "03/2015", "12345678-1-42", "24.06.–25.06.", "2016/679", "06 1 234 5678"]
+    found = 0
+    for _ in range(6000):
+        text = "".join(rng.choice(alphabet if rng.random() < 0.8 else fragments) for _ in range(rng.randint(0, 30)))
+        want = [m.span() for m in plain.finditer(text)]
+        assert [m.span() for m in DECOY_RUNS.finditer(text)] == want, repr(text)
+        found += len(want)
+    assert found > 2000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -49,10 +50,15 @@ def _match(text: str, region: str) -> tuple[Found, ...]:
 
 def _normalized(text: str, international: bool) -> str:
     """Same-length rewrites the matcher needs: "0175/234" and, with no region, "00" for "+"."""
-    text = SLASH.sub(lambda m: m.group(1) + " ", text)
-    if international:
+    if "/" in text:  # (what SLASH rewrites; most texts hold none)
+        text = SLASH.sub(_slash_to_space, text)
+    if international and "00" in text:
         text = IDD_00.sub(" +", text)
     return text
+
+
+def _slash_to_space(m: re.Match[str]) -> str:
+    return m.group(1) + " "
 
 
 def matches(text: str, region: str | None) -> list[Found]:
@@ -65,7 +71,11 @@ def matches(text: str, region: str | None) -> list[Found]:
                 extra = replace(extra, start=extra.start - 1)  # the raw text says "00", not "+"
             if not any(f.start < extra.end and extra.start < f.end for f in found):
                 found.append(extra)
-    return sorted(found, key=lambda f: f.start)
+    return sorted(found, key=_start) if len(found) > 1 else found
+
+
+def _start(found: Found) -> int:
+    return found.start
 
 
 def as_e164(number: PhoneNumber) -> str:

@@ -124,7 +124,7 @@ def _from_block(
             if decoys.reject(start, end):
                 previous = None
                 continue
-        found.extend(_run_points(page, blocks, index, (lead, end, seg_start, limit), hint, previous, decoys, region))
+        _run_points(page, blocks, index, (lead, end, seg_start, limit), hint, previous, decoys, region, found)
 
 
 def _run_points(
@@ -136,22 +136,23 @@ def _run_points(
     previous: Hint | None,
     decoys: _Decoys,
     region: str | None,
-) -> Iterator[ContactPoint]:
-    """The matcher on one run's window (decoys blanked), each match guarded and labelled."""
+    found: list[ContactPoint],
+) -> None:
+    """The matcher on one run's window (decoys blanked), each match guarded and labelled, onto ``found``."""
     lead, end, seg_start, limit = run
     text = decoys.text
     covered = lead
-    for found, guessed in _window_matches(_masked(text[lead:end], lead, decoys.near(lead, end)), region, hint):
-        a, b = lead + found.start, lead + found.end
+    for match, guessed in _window_matches(_masked(text[lead:end], lead, decoys.near(lead, end)), region, hint):
+        a, b = lead + match.start, lead + match.end
         if DIGIT.search(text, covered, a):  # an inner slice of a longer figure
             continue
         if a > covered:
             hint = hint_for(blocks, index, seg_start, a, b, limit, previous)
-        if not _acceptable(text, a, b, found.number, hint, decoys.near(a, b), decoys.verdict):
+        if not _acceptable(text, a, b, match.number, hint, decoys.near(a, b), decoys.verdict):
             continue
         seg_start = covered = b
         # raw and context as written on the page: ``text`` is the width-folded block
-        yield _text_point(page, (text, page.blocks[index].text), a, b, found.number, hint, guessed)
+        found.append(_text_point(page, (text, page.blocks[index].text), a, b, match.number, hint, guessed))
 
 
 def _masked(window: str, offset: int, decoys: list[tuple[int, int]]) -> str:
@@ -161,6 +162,9 @@ def _masked(window: str, offset: int, decoys: list[tuple[int, int]]) -> str:
         if a < b:
             window = window[:a] + " " * (b - a) + window[b:]
     return window
+
+
+_NON_DIGIT = re.compile(r"\D")
 
 
 def is_international(window: str) -> bool:
@@ -188,7 +192,7 @@ def _plausible(window: str, region: str | None) -> bool | None:
         return True
     if region is None:
         return None
-    digits = "".join(DIGIT.findall(window))
+    digits = _NON_DIGIT.sub("", window)
     if not _fits_region(digits, region):
         return False
     if window.isdigit() and not window.startswith("0"):
