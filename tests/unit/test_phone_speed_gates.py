@@ -14,7 +14,7 @@ from phonenumbers import PhoneNumberFormat, PhoneNumberType
 from auditor.data import load
 from auditor.extract.context import ExtractContext
 from auditor.extract.page import Link, TextBlock, parse_page
-from auditor.extract.phones import candidates, extract_phones
+from auditor.extract.phones import candidates, extract_phones, structured
 from auditor.extract.phones import text as text_source
 from auditor.extract.phones.candidates import DECOY_RUNS, DIGIT, RUN, SHAPE_RUN, TEL_PARAMS
 from auditor.extract.phones.guards import AMOUNT, FREE, GLUED, context_verdict
@@ -328,3 +328,12 @@ def test_decoy_start_finds_what_the_plain_lookahead_found() -> None:
         assert [m.span() for m in DECOY_RUNS.finditer(text)] == want, repr(text)
         found += len(want)
     assert found > 2000
+
+
+def test_property_key_is_the_last_segment() -> None:
+    """``_key`` cuts after the last "/", "#" or ":" as a split on all three would."""
+    rng = random.Random(19)
+    for _ in range(3000):
+        name = "".join(rng.choice(["/", "#", ":", "schema", "Telephone", "http", ".", "", "ÄB"]) for _ in range(rng.randint(0, 6)))
+        assert structured._key(name) == re.split(r"[/#:]", name)[-1].lower(), name
+    assert structured._key("http://schema.org/faxNumber") == "faxnumber"

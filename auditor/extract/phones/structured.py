@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -19,8 +18,9 @@ _PHONE_KEYS = {"telephone": None, "faxnumber": "fax"}
 
 
 def _key(name: str) -> str:
-    """Bare property name of "telephone", "schema:telephone", "http://schema.org/telephone"."""
-    return re.split(r"[/#:]", name)[-1].lower()
+    """Bare property name of "telephone", "schema:telephone", "http://schema.org/telephone":
+    what follows the last "/", "#" or ":" (asked of every property of every node)."""
+    return name[max(name.rfind("/"), name.rfind("#"), name.rfind(":")) + 1 :].lower()
 
 
 def _strings(value: Any) -> list[str]:
@@ -102,7 +102,9 @@ def from_structured(page: ParsedPage, region: str | None) -> Iterator[ContactPoi
     except Exception:  # noqa: BLE001 - hostile JSON-LD must not cost the links and the text
         return
     for method in ("json-ld", "microdata"):
-        items = structured.get(method) or []
+        items = structured.get(method)
+        if not items:  # (most pages have no microdata, many no JSON-LD)
+            continue
         for name, value, node, country in _walk(items):
             regions = [r for r in (country, region) if r]
             regions = list(dict.fromkeys(regions))
