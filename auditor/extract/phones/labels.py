@@ -247,8 +247,8 @@ def _width_folded(texts: list[str]) -> tuple[list[str], str | None]:
         return [fold_width(t) for t in texts], None
     if joined.isascii():
         return texts, joined
-    joined = fold_width(joined)
-    return joined.split(_NUL), joined
+    folded = fold_width(joined)
+    return (texts if folded is joined else folded.split(_NUL)), folded
 
 
 class Run(NamedTuple):

@@ -86,7 +86,7 @@ def _from_block(
     ``found``; ``where``: the region and its written trunk prefix."""
     region, trunk = where
     text = blocks.texts[index]
-    decoys = _Decoys(text)
+    decoys: _Decoys | None = None  # made when a run is first judged: most blocks' runs are not
     previous: Hint | None = None
     above: bool | None = None  # ``blocks.named_above(index)``, asked once per block at most
     for start, end, lead, limit, seg_start, too_long, named_here in plan:
@@ -114,6 +114,8 @@ def _from_block(
         if plausible is False or (plausible is None and not (named or above)):
             previous = None
             continue
+        if decoys is None:
+            decoys = _Decoys(text)
         if plausible and decoys.reject(start, end):  # the guards first: most are dates
             previous = None
             continue
