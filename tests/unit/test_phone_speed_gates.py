@@ -37,12 +37,12 @@ def runs(*texts: str) -> list[tuple[tuple[int, int], ...]]:
     return [blocks.runs(i) for i in range(len(texts))]
 
 
-# --- the digit-count gate on a block's shape ---------------------------------------------------
+# --- digit runs: one pass over the page's shapes --------------------------------------------
 
 
 def test_every_bmp_digit_the_regex_sees_is_folded_to_ascii() -> None:
-    """The gate counts "0"s in a shape: that holds only if fold_width turns every BMP
-    character ``\\d`` matches into an ASCII digit."""
+    """``SHAPE_RUN`` reads "0" as the only digit of a shape: that holds only if fold_width
+    turns every BMP character ``\\d`` matches into an ASCII digit."""
     digit = re.compile(r"\d")
     for code in range(0x80, 0x10000):
         char = chr(code)
@@ -64,7 +64,7 @@ def test_digits_beyond_the_bmp_make_a_run() -> None:
 
 
 def test_a_page_with_emoji_still_finds_its_numbers() -> None:
-    """An emoji is beyond the BMP: the page's shapes are searched without the count gate."""
+    """An emoji is beyond the BMP: the page's shapes are searched with ``RUN``, not ``SHAPE_RUN``."""
     assert values("<p>📞 +36 1 234 5678</p><p>☎ 06 1 234 5679</p>", "HU") == ["+3612345678", "+3612345679"]
 
 
@@ -74,8 +74,8 @@ def test_a_six_digit_number_is_found() -> None:
 
 
 def test_page_pass_finds_each_blocks_own_runs() -> None:
-    """One pass over the page's joined shape finds, block by block, what ``RUN`` finds on
-    each folded block alone: random blocks of digits (ASCII, Arabic-Indic, full-width and
+    """One pass over the page's distinct shapes joined finds, block by block, what ``RUN``
+    finds on each folded block alone: random blocks of digits (ASCII, Arabic-Indic, full-width and
     beyond the BMP), separators, letters and NUL."""
     rng = random.Random(3)
     bold_one = chr(0x1D7CF)

@@ -80,10 +80,9 @@ _NOT_HEADING, _HEADING, _NAMING_HEADING = 0, 1, 2
 class Blocks:
     """A page's text blocks with what the text pass asks of them repeatedly, cached.
 
-    Digit runs are found in one regex pass over the page's joined digit shape (its text
-    with every digit written as 0, blocks apart by NUL, which no run can hold), then each
-    run is assigned to its block; only blocks holding a run are looked at again.
-    Heading tests and label words depend on where the digits are, never on which digits
+    Digit runs are found in one regex pass over the page's distinct digit shapes (a text
+    with every digit written as 0), joined by NUL, which no run can hold; each run goes to
+    its shape, and only blocks whose shape holds a run are looked at again. Heading tests and label words depend on where the digits are, never on which digits
     they are, so they are worked out once per digit shape: a product grid repeats a few
     dozen shapes over thousands of blocks. Label words are looked up in the shape too (the
     same words at the same offsets), so the lexicon's cache serves every tile of a grid.
