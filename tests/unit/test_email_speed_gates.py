@@ -7,6 +7,7 @@ looser than it may be and a test here fails.
 
 from __future__ import annotations
 
+import html
 import re
 from types import SimpleNamespace
 from typing import cast
@@ -454,3 +455,53 @@ def _reference_entity_runs(source: str) -> list[tuple[int, str]]:
                                  "-", ".", ";", "é", "&commat;", "x" * 299]), max_size=12).map("".join))
 def test_entity_runs_match_the_character_loop(source: str) -> None:
     assert list(sources._entity_runs(source)) == _reference_entity_runs(source)
+
+
+# --- the entity gate: a run it turns away decodes to no "@" ------------------------------
+
+
+def _decodes_to_at(chunk: str) -> bool:
+    """What from_entities asks of a run: an "@" after one decoding, or two when an "&" is left."""
+    decoded = html.unescape(chunk)
+    if "&" in decoded:
+        decoded = html.unescape(decoded)
+    return "@" in decoded
+
+
+_ENTITY_PIECES = ["&#64;", "&#064;", "&#0000064;", "&#640;", "&#x40;", "&#X040", "&#x400;", "&#38;",
+                  "&#x26;", "&amp;", "&AMP", "&ampx", "&Amp;", "&commat;", "&commat", "&#35;", "&num;",
+                  "&#54;", "&#52;", "&#99;", "&", "#", "64", "6", "4", ";", "x40", "commat", "@", "info",
+                  "&#8211;", "&period;", "."]
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(_ENTITY_PIECES), min_size=1, max_size=8).map("".join))
+@example("&&#35;64;")  # a literal "&" and an entity-made "#": "@" only after the second decoding
+@example("&&#99;ommat;")
+@example("&amp;#64;")
+def test_entity_gate_lets_every_run_that_decodes_to_an_at_through(chunk: str) -> None:
+    if _decodes_to_at(chunk):
+        assert sources._run_may_decode_at(chunk)
+
+
+def test_entity_gate_turns_away_runs_without_an_at() -> None:
+    assert not sources._may_decode_at("Tel&#8211;Fax <b>x&#8211;Info</b>")
+    assert not sources._run_may_decode_at("info&#46;firma.hu")
+    assert sources._run_may_decode_at("info&#46;firma&#46;hu")  # two: not read further
+    assert sources._run_may_decode_at("info&#46;firma@hu")
+
+
+def test_entity_gate_reads_runs_inside_hidden_markup_too() -> None:
+    # the gate runs before scripts are blanked: it may open for them, never close for others
+    assert sources._may_decode_at("<script>a&#64;b</script> x")
+    page = parse_page(b"<p data-x='info&#64;firma.hu'>x</p><!-- &#8211; -->", "https://firma.hu/")
+    assert [p.value for p in extract_emails(page)] == ["info@firma.hu"]
+
+
+def test_label_gate_still_blanks_other_addresses() -> None:
+    # the blanking runs only where an "@" is, the folded full-width one included
+    assert label_from_text("Sales: ") == "sales"
+    assert label_from_text("sales@firma.hu, ") is None
+    assert label_from_text("x ", "(sales)") == "sales"
+    assert label_from_text("x ", "(sales@firma.hu)") is None
+    assert label_from_text("x ", "(sales\uff20firma.hu)") is None

@@ -174,11 +174,17 @@ label_from_local = PageMemo(_label_from_local)
 _OTHER_ADDRESS = re.compile(r"\S+@\S+")
 
 
+def _without_addresses(text: str) -> str:
+    """``text`` with other addresses blanked out; the pattern's own search is skipped
+    where it cannot match (it needs an "@": a C-level test finds out)."""
+    return _OTHER_ADDRESS.sub(" ", text) if "@" in text else text
+
+
 def label_from_text(before: str, after: str = "") -> str | None:
     """The label whose keyword is nearest before the address (or right after it,
     in brackets or after a dash: ``info@x.hu (customer service)``)."""
-    before = _OTHER_ADDRESS.sub(" ", fold(before))
-    after = _OTHER_ADDRESS.sub(" ", fold(after))
+    before = _without_addresses(fold(before))
+    after = _without_addresses(fold(after))
     tail_ok = after.lstrip()[:1] in ("(", "-", "–", "—", ":")
     # Safe: the trie matches where any label's pattern does, so a miss means none would.
     anywhere = email_rules().any_label_keyword

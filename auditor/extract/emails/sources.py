@@ -325,6 +325,28 @@ def _entity_runs(source: str) -> Iterator[tuple[int, str]]:
         yield lo, source[lo:hi]
 
 
+# What can put an "@" into a run's decoding: a literal "@", an entity for "@", or an "&"
+# for the second decoding, which an entity for "&" or a second "&" in the run (a literal "&"
+# before entity-made "#64;") can start. Spellings as html.unescape reads them: any leading
+# zeros, the names as the HTML5 table has them ("commat;", "amp", "AMP").
+_AT_OR_AMP = re.compile(r"@|&(?:#0*(?:64|38)(?![0-9])|#[xX]0*(?:40|26)(?![0-9a-fA-F])|commat|amp|AMP)")
+
+
+def _run_may_decode_at(chunk: str) -> bool:
+    """False only when ``chunk`` decodes (once, or twice when an "&" is left) to no "@"."""
+    return chunk.count("&") > 1 or _AT_OR_AMP.search(chunk) is not None
+
+
+def _may_decode_at(source: str) -> bool:
+    """False only when no entity run of ``source`` decodes to an "@".
+
+    Safe to ask of the markup before scripts, styles and comments are blanked: each of those
+    starts with "<" and ends with ">", which no run holds, so a run outside them is the
+    same either way (the runs inside them only add chances to say yes).
+    """
+    return any(_run_may_decode_at(chunk) for _start, chunk in _entity_runs(source))
+
+
 def from_entities(page: ParsedPage, out: Collector) -> None:
     """Entity-encoded addresses anywhere in the markup (attributes included).
 
@@ -333,8 +355,8 @@ def from_entities(page: ParsedPage, out: Collector) -> None:
     the like. Scripts, styles, comments and placeholder attributes are skipped.
     """
     source = page.html[:MAX_HTML] if isinstance(page.html, str) else ""
-    if not _ENTITY_MARK.search(source):
-        return
+    if not _ENTITY_MARK.search(source) or not _may_decode_at(source):
+        return  # no run decodes to an "@": the loop below would skip every one
     source = _HIDDEN_SOURCE.sub(" ", source)
     for start, chunk in _entity_runs(source):
         decoded = htmllib.unescape(chunk)
@@ -371,7 +393,9 @@ def _may_cloak_in_markup(page: ParsedPage) -> bool:
     (``DEEP_SCAN_TAGS`` tags or more) can join a name from pieces: it is queried.
     """
     html = page.html if isinstance(page.html, str) else ""
-    return html.count("<") >= DEEP_SCAN_TAGS or _CLOAK_NAMES.search(html) is not None
+    # a source shorter than DEEP_SCAN_TAGS characters holds fewer tags: not counted
+    deep = len(html) >= DEEP_SCAN_TAGS and html.count("<") >= DEEP_SCAN_TAGS
+    return deep or _CLOAK_NAMES.search(html) is not None
 
 
 def _decoded(page: ParsedPage) -> Iterator[cloaking.Decoded]:
