@@ -505,3 +505,62 @@ def test_label_gate_still_blanks_other_addresses() -> None:
     assert label_from_text("x ", "(sales)") == "sales"
     assert label_from_text("x ", "(sales@firma.hu)") is None
     assert label_from_text("x ", "(sales\uff20firma.hu)") is None
+
+
+# --- role stems and label words: the first/last-letters gates answer as the full lookups --
+
+
+def _reference_role_affix(local: str) -> bool:
+    stems = email_rules().role_prefixes
+    return any((local.startswith(w) or local.endswith(w)) and len(w) < len(local) for w in stems)
+
+
+def _reference_label_from_local(local: str) -> str | None:
+    rules = email_rules()
+    local = fold(local.split("+", 1)[0])
+    tokens = [t for t in (re.sub(r"\d+", "", p) for p in re.split(r"[._+\-]+", local)) if t]
+    for key in (local, re.sub(r"\d+", "", local), *tokens):
+        if key in rules.label_locals:
+            return rules.label_locals[key]
+    for word, name in rules.label_prefixes:  # longest first: the first hit is the answer
+        if local.startswith(word) or (len(word) >= 6 and local.endswith(word)):
+            return name
+    return None
+
+
+def _affix_pieces() -> list[str]:
+    rules = email_rules()
+    stems = list(rules.role_prefixes)
+    words = [w for w, _name in rules.label_prefixes]
+    cut = [w[:-1] for w in stems[:5] + words[:5]] + [w[1:] for w in stems[:5] + words[:5]]
+    return stems[:12] + words[:12] + cut + ["x", "1", "42", ".", "_", "-", "+", "team", "a", "é"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_affix_pieces()), min_size=1, max_size=4).map("".join))
+@example("salesteam")
+@example("infobudapest")
+@example("szamlazas")
+def test_role_and_label_gates_answer_as_the_full_lookups(local: str) -> None:
+    from auditor.extract.emails import labels
+
+    folded = fold(local)
+    rules = email_rules()
+    bare = re.sub(r"\d+", "", folded)
+    tokens = [t for t in (re.sub(r"\d+", "", p) for p in re.split(r"[._+\-]+", folded)) if t]
+    assert labels._tokens(folded) == tokens
+    role = folded in rules.role_words or bare in rules.role_words
+    role = role or any(t in rules.role_words for t in tokens) or _reference_role_affix(folded)
+    assert labels.is_role(folded) == role
+    assert labels._label_from_local(local) == _reference_label_from_local(local)
+
+
+def test_role_and_label_gates_let_every_stem_and_word_through() -> None:
+    from auditor.extract.emails import labels
+
+    rules = email_rules()
+    for stem in rules.role_prefixes:
+        assert labels.is_role("z" + stem) and labels.is_role(stem + "z")
+    for word, name in rules.label_prefixes:
+        found = labels._label_from_local("qq" + word) if len(word) >= 6 else name
+        assert labels._label_from_local(word + "qq") is not None and found is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 from functools import cache
 
 from auditor.extract.context import PageMemo
@@ -17,16 +18,27 @@ log = logging.getLogger(__package__)
 _DIGITS = re.compile(r"\d+")
 
 
-def _tokens(local: str) -> list[str]:
-    return [t for t in (_DIGITS.sub("", p) for p in TOKEN_SPLIT.split(local)) if t]
+def _tokens(local: str, bare: str | None = None) -> list[str]:
+    """The ``. _ + -`` parts of ``local`` without digits, empty ones dropped.
+
+    The digits go before the split (``bare`` is ``local`` without them, when known): dropping
+    them can only join separators around an all-digit part, which would be dropped anyway.
+    """
+    return [t for t in TOKEN_SPLIT.split(_DIGITS.sub("", local) if bare is None else bare) if t]
 
 
 def is_role(local: str) -> bool:
     rules = email_rules()
-    if local in rules.role_words or _DIGITS.sub("", local) in rules.role_words:
+    bare = _DIGITS.sub("", local)
+    if local in rules.role_words or bare in rules.role_words:
         return True
-    if any(t in rules.role_words for t in _tokens(local)):
+    if any(t in rules.role_words for t in _tokens(local, bare)):
         return True
+    shortest, heads, tails = _role_prefix_ends()
+    # Safe: a stem that starts (ends) the local part shares its first (last) ``shortest``
+    # letters, and only stems shorter than the local part count, none shorter than that.
+    if len(local) <= shortest or (local[:shortest] not in heads and local[-shortest:] not in tails):
+        return False
     return any(
         local.startswith(words) or local.endswith(words)
         for length, words in _role_prefixes_by_length()
@@ -72,6 +84,30 @@ def _affix_sizes(pairs: tuple[tuple[str, str], ...]) -> tuple[tuple[int, ...], t
 @cache
 def _role_prefixes_by_length() -> tuple[tuple[int, tuple[str, ...]], ...]:
     return _by_length(email_rules().role_prefixes)
+
+
+def _ends(words: Iterable[str]) -> tuple[int, frozenset[str], frozenset[str]]:
+    """The shortest word's length n, and every word's first and last n letters: a string
+    whose own first (last) n letters are not among them starts (ends) with no word."""
+    words = [w for w in words if w]
+    shortest = min(map(len, words), default=0)
+    return shortest, frozenset(w[:shortest] for w in words), frozenset(w[-shortest:] for w in words)
+
+
+@cache
+def _role_prefix_ends() -> tuple[int, frozenset[str], frozenset[str]]:
+    words = email_rules().role_prefixes
+    # no stems: a length no local part reaches, so the test above answers False at once
+    return _ends(words) if words else (1 << 30, frozenset(), frozenset())
+
+
+@cache
+def _label_affix_ends() -> tuple[tuple[int, frozenset[str]], tuple[int, frozenset[str]]]:
+    """``_ends`` of the label words read as starts, and of those read as ends."""
+    (starts, ends, _empty), _sizes = _label_affixes()
+    head_len, heads, _t = _ends(starts)
+    tail_len, _h, tails = _ends(ends)
+    return (head_len, heads), (tail_len, tails)
 
 
 @cache
@@ -155,12 +191,22 @@ def classify_address(address: str) -> str:
 def _label_from_local(local: str) -> str | None:
     rules = email_rules()
     local = fold(local.split("+", 1)[0])
-    for key in (local, _DIGITS.sub("", local), *_tokens(local)):
+    bare = _DIGITS.sub("", local)
+    for key in (local, bare, *_tokens(local, bare)):
         if key in rules.label_locals:
             return rules.label_locals[key]
     # The first entry that starts the local part, or (6+ letters) ends it: "salesteam" is
     # sales; "express" and "multimedia" are not press. Looked up by the part's own starts and ends.
     (starts, ends, empty), (start_sizes, end_sizes) = _label_affixes()
+    (head_len, heads), (tail_len, tails) = _label_affix_ends()
+    # Safe: a word that starts (ends) the local part shares its first (last) letters, as many
+    # as the shortest such word has; an empty word would start every local part.
+    if (
+        empty is None
+        and (not heads or len(local) < head_len or local[:head_len] not in heads)
+        and (not tails or len(local) < tail_len or local[-tail_len:] not in tails)
+    ):
+        return None
     # only the lengths some word has can match: the rest of 1..len(local) finds nothing
     found = [starts.get(local[:n]) for n in start_sizes if n <= len(local)]
     found += [ends.get(local[-n:]) for n in end_sizes if n <= len(local)]
