@@ -564,3 +564,59 @@ def test_role_and_label_gates_let_every_stem_and_word_through() -> None:
     for word, name in rules.label_prefixes:
         found = labels._label_from_local("qq" + word) if len(word) >= 6 else name
         assert labels._label_from_local(word + "qq") is not None and found is not None
+
+
+def test_invisible_characters_are_all_outside_ascii() -> None:
+    # clean_text and the mailto reader skip the INVISIBLE pass on ASCII text
+    from auditor.extract.emails.rules import INVISIBLE
+
+    assert not any(INVISIBLE.search(chr(c)) for c in range(128))
+    assert scan.clean_text("in\u00adfo@fir\u200bma.hu") == "info@firma.hu"
+    assert sources._mailto_targets("mailto:in\ufefffo@firma.hu") == [("info@firma.hu", "to")]
+
+
+def _reference_surname(token: str) -> bool:
+    last = email_rules().last_names
+    forms = {token[:-1]} if token.endswith("a") else set()
+    if token.endswith(("ska", "cka", "dzka")):
+        forms.add(token[:-1] + "i")
+    if token.endswith("ova"):
+        forms.add(token[:-3])
+    return token in last or bool(forms & last)
+
+
+def test_surname_forms_answer_as_the_set_of_forms() -> None:
+    from auditor.extract.emails import labels
+
+    names = sorted(email_rules().last_names)[:300]
+    tokens = [n + end for n in names for end in ("", "a", "ova", "ska"[1:], "ska", "cka", "dzka", "x")]
+    tokens += [n[:-1] + end for n in names if n.endswith("i") for end in ("a", "ska", "cka")]
+    tokens += ["kowalska", "novakova", "ivanova", "a", ""]
+    for token in tokens:
+        assert labels._surname(token) == _reference_surname(token), token
+
+
+def test_kept_record_is_the_one_add_leaves_in_place() -> None:
+    # from_links and from_blocks skip the label and context of a sighting that add() would
+    # fold into a better or equal record already holding both
+    from auditor.extract.emails.collect import Collector, Found
+
+    out = Collector(cast(ParsedPage, SimpleNamespace(blocks=[])))
+    assert out.kept("info@firma.hu", "text") is None
+    out.add(Found("info@firma.hu", "raw", "text", "ctx", 0.5, "sales"))
+    assert out.kept("info@firma.hu", "text") is out.found["info@firma.hu"]
+    assert out.kept("info@firma.hu", "attribute") is out.found["info@firma.hu"]
+    assert out.kept("info@firma.hu", "mailto") is None  # a link replaces a text sighting
+    out.add(Found("info@firma.hu", "raw2", "text", "", 0.9, None, {"obfuscation": "at-dot"}))
+    kept = out.found["info@firma.hu"]
+    assert (kept.raw, kept.label, kept.context, kept.confidence) == ("raw", "sales", "ctx", 0.9)
+    assert kept.details == {"obfuscation": "at-dot"}
+
+
+def test_a_linked_address_keeps_the_label_its_text_gives() -> None:
+    body = (b"<p>Sales: <a href='mailto:info@firma.hu'>info@firma.hu</a></p>"
+            b"<p>Support: info@firma.hu</p><p>Billing: billing@firma.hu</p>")
+    found = {p.value: p for p in extract_emails(parse_page(body, "https://firma.hu/"))}
+    assert found["info@firma.hu"].label == "sales"
+    assert found["info@firma.hu"].details["methods"] == ["mailto", "text"]
+    assert found["billing@firma.hu"].method == "text"

@@ -121,6 +121,17 @@ class Collector:
         self.found: dict[str, Found] = {}
         self.text = PageText(page)
 
+    def kept(self, value: str, method: Method) -> Found | None:
+        """The record a new sighting of ``value`` by ``method`` would leave in place, if any.
+
+        :meth:`add` keeps that record's label and context when it has them, so a source
+        need not work out its own for that sighting.
+        """
+        old = self.found.get(value)
+        if old is not None and METHOD_RANK[method] >= METHOD_RANK[old.method]:
+            return old
+        return None
+
     def add(self, item: Found) -> None:
         item.methods.add(item.method)
         old = self.found.get(item.value)

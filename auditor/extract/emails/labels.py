@@ -123,12 +123,13 @@ def _surname(token: str) -> bool:
     last = email_rules().last_names
     if token in last:
         return True
-    forms = {token[:-1]} if token.endswith("a") else set()
-    if token.endswith(("ska", "cka", "dzka")):
-        forms.add(token[:-1] + "i")
-    if token.endswith("ova"):
-        forms.add(token[:-3])
-    return bool(forms & last)
+    if not token.endswith("a"):
+        return False  # every feminine ending below ends in "a"
+    return (
+        token[:-1] in last
+        or (token.endswith(("ska", "cka", "dzka")) and token[:-1] + "i" in last)
+        or (token.endswith("ova") and token[:-3] in last)
+    )
 
 
 def _name_like(token: str) -> bool:

@@ -196,7 +196,8 @@ _ANGLE = re.compile(r"<([^<>]*@[^<>]*)>")
 
 
 def clean_text(text: str) -> str:
-    text = INVISIBLE.sub("", text)
+    if not text.isascii():  # every INVISIBLE character is outside ASCII
+        text = INVISIBLE.sub("", text)
     if "%" in text:
         text = _ENCODED_SPACE.sub(" ", text)
     return text

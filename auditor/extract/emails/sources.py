@@ -49,7 +49,10 @@ def _mailto_targets(href: str) -> list[tuple[str, str]]:
     Handles ``mailto:%20a@x.hu``, ``mailto:a@x.hu,b@x.hu``, ``?subject=``,
     ``?cc=`` / ``&bcc=``, a query wrongly started with ``&``, percent-encoding.
     """
-    s = INVISIBLE.sub("", href or "").strip()
+    s = href or ""
+    if not s.isascii():  # every INVISIBLE character is outside ASCII
+        s = INVISIBLE.sub("", s)
+    s = s.strip()
     s = _MAILTO.sub("", s)
     if "?" in s:
         addr, _, query = s.partition("?")
@@ -159,7 +162,8 @@ def from_links(page: ParsedPage, out: Collector) -> None:
             context, before, region, index = found or (label_text or value, "", link.region, None)
             if _third_party(page, index, before, value, link.region):
                 continue
-            label = (
+            kept = out.kept(value, method)
+            label = None if kept and kept.label else (
                 label_from_local(value.rpartition("@")[0])
                 or label_from_text(label_text)
                 or label_from_text(before)
@@ -193,10 +197,12 @@ def from_blocks(page: ParsedPage, out: Collector) -> None:
             # in "Sales: a@x.hu, b@x.hu" b's label is not known.
             lo = max(hit.start - 80, hits[i - 1].end if i else 0)
             hi = min(hit.end + 40, hits[i + 1].start if i + 1 < len(hits) else len(text))
-            label = label_from_local(hit.value.rpartition("@")[0]) or label_from_text(
-                text[lo : hit.start], text[hit.end : hi]
+            kept = out.kept(hit.value, "text")
+            label = None if kept and kept.label else (
+                label_from_local(hit.value.rpartition("@")[0])
+                or label_from_text(text[lo : hit.start], text[hit.end : hi])
             )
-            context = text_window(shown, hit.start, hit.end)
+            context = "" if kept and kept.context else text_window(shown, hit.start, hit.end)
             conf = CONFIDENCE[hit.form]
             raw = shown[hit.start : hit.end] if text is not shown else hit.raw
             out.add(Found(hit.value, raw, "text", context, conf, label, details))
