@@ -620,3 +620,18 @@ def test_a_linked_address_keeps_the_label_its_text_gives() -> None:
     assert found["info@firma.hu"].label == "sales"
     assert found["info@firma.hu"].details["methods"] == ["mailto", "text"]
     assert found["billing@firma.hu"].method == "text"
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        "JavaScript:void(location.href='mail'+'to:info'+'@'+'kovacsbt.hu')",
+        "  javascript:void(location.href='mail'+'to:info'+'@'+'kovacsbt.hu')",
+        "javascript:linkTo_UnCryptMailto('nbjmup+jogpAlpwbdtcu/iv');",
+    ],
+)
+def test_href_gates_let_cloaked_links_through(href: str) -> None:
+    # the javascript: and UnCrypt marks are looked for in all hrefs joined, then link by link
+    body = f"<p><a href=\"{href}\">E-Mail</a> <a href='/x'>x</a></p>".encode()
+    page = parse_page(body, "https://kovacsbt.hu/")
+    assert [p.value for p in extract_emails(page)] == ["info@kovacsbt.hu"]
