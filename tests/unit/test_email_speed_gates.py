@@ -635,3 +635,14 @@ def test_href_gates_let_cloaked_links_through(href: str) -> None:
     body = f"<p><a href=\"{href}\">E-Mail</a> <a href='/x'>x</a></p>".encode()
     page = parse_page(body, "https://kovacsbt.hu/")
     assert [p.value for p in extract_emails(page)] == ["info@kovacsbt.hu"]
+
+
+def test_folding_keeps_whitespace_whitespace() -> None:
+    # label_from_text reads the text after an address only when its first character
+    # (whitespace skipped) is a mark or outside ASCII, before folding it
+    spaces = [chr(c) for c in range(0x110000) if chr(c).isspace()]
+    assert all(all(ch.isspace() for ch in fold(c)) for c in spaces)
+    assert label_from_text("x ", "\u3000(sales)") == "sales"
+    assert label_from_text("x ", "\uff08sales)") == "sales"  # a full-width bracket folds to "("
+    assert label_from_text("x ", " sales") is None
+    assert label_from_text("x ", "") is None

@@ -227,12 +227,22 @@ def _without_addresses(text: str) -> str:
     return _OTHER_ADDRESS.sub(" ", text) if "@" in text else text
 
 
+# what may open the text after an address that names its label: "(customer service)", "- sales"
+_TAIL_MARKS = ("(", "-", "–", "—", ":")
+
+
 def label_from_text(before: str, after: str = "") -> str | None:
     """The label whose keyword is nearest before the address (or right after it,
     in brackets or after a dash: ``info@x.hu (customer service)``)."""
     before = _without_addresses(fold(before))
-    after = _without_addresses(fold(after))
-    tail_ok = after.lstrip()[:1] in ("(", "-", "–", "—", ":")
+    head = after.lstrip()[:1]
+    if head.isascii() and head not in _TAIL_MARKS:
+        # Safe: folding keeps whitespace whitespace and lower-cases an ASCII character, so
+        # the folded text starts with no mark either and is read no further.
+        after, tail_ok = "", False
+    else:
+        after = _without_addresses(fold(after))
+        tail_ok = after.lstrip()[:1] in _TAIL_MARKS
     # Safe: the trie matches where any label's pattern does, so a miss means none would.
     anywhere = email_rules().any_label_keyword
     if anywhere.search(before) is None and not (tail_ok and anywhere.search(after)):
