@@ -646,3 +646,10 @@ def test_folding_keeps_whitespace_whitespace() -> None:
     assert label_from_text("x ", "\uff08sales)") == "sales"  # a full-width bracket folds to "("
     assert label_from_text("x ", " sales") is None
     assert label_from_text("x ", "") is None
+
+
+@pytest.mark.parametrize("word", sorted(email_rules().at_policy))
+def test_hinted_blocks_find_every_at_word(word: str) -> None:
+    # each word is looked for only where its group's shared part is: none may be missed
+    text = _page_text(["nothing here", f"info ({word}) firma.hu", f"info {word.upper()} firma.hu"])
+    assert list(text.hinted()) == _reference_hinted(text) == [1, 2]
