@@ -653,3 +653,45 @@ def test_hinted_blocks_find_every_at_word(word: str) -> None:
     # each word is looked for only where its group's shared part is: none may be missed
     text = _page_text(["nothing here", f"info ({word}) firma.hu", f"info {word.upper()} firma.hu"])
     assert list(text.hinted()) == _reference_hinted(text) == [1, 2]
+
+
+def _reference_name_like(token: str) -> bool:
+    from auditor.extract.emails.labels import _surname
+
+    first = email_rules().first_names
+    if token in first or _surname(token):
+        return True
+    for i in range(1, len(token)):
+        head, tail = token[:i], token[i:]
+        if (len(head) == 1 or head in first) and _surname(tail):
+            return True
+        if (len(tail) == 1 or tail in first) and _surname(head):
+            return True
+    return False
+
+
+def _name_pieces() -> list[str]:
+    rules = email_rules()
+    return sorted(rules.first_names)[::9] + sorted(rules.last_names)[::5] + [
+        "a", "j", "p", "x", "ova", "ska", "kovacs", "peter", "horvath", "kowalsk", "zz"]
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(_name_pieces()), min_size=1, max_size=3).map("".join))
+@example("jkowalski")
+@example("peterhorvath")
+@example("kovacspeter")
+@example("kovacsp")
+def test_name_like_tries_the_splits_the_full_loop_tries(token: str) -> None:
+    from auditor.extract.emails.labels import _name_like
+
+    assert _name_like(token) == _reference_name_like(token)
+
+
+def test_name_like_finds_every_first_name_and_surname_pair() -> None:
+    from auditor.extract.emails.labels import _name_like
+
+    rules = email_rules()
+    last = sorted(rules.last_names)[0]
+    for name in rules.first_names:
+        assert _name_like(name + last) and _name_like(last + name)

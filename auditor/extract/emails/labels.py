@@ -132,17 +132,35 @@ def _surname(token: str) -> bool:
     )
 
 
+@cache
+def _first_name_shape() -> tuple[tuple[int, ...], int, frozenset[str], frozenset[str]]:
+    """The first names' lengths, the shortest n, and every name's first and last n letters."""
+    first = [f for f in email_rules().first_names if f]
+    lengths = tuple(sorted({len(f) for f in first})) or (1,)
+    n = lengths[0]
+    return lengths, n, frozenset(f[:n] for f in first), frozenset(f[-n:] for f in first)
+
+
 def _name_like(token: str) -> bool:
     """A first name, a surname, or initial/first name joined to a surname."""
     rules = email_rules()
     if token in rules.first_names or _surname(token):
         return True
-    for i in range(1, len(token)):
-        head, tail = token[:i], token[i:]
-        if (len(head) == 1 or head in rules.first_names) and _surname(tail):
-            return True  # jkowalski, peterhorvath
-        if (len(tail) == 1 or tail in rules.first_names) and _surname(head):
-            return True  # kovacsp, kovacspeter
+    if len(token) < 2:
+        return False
+    if _surname(token[1:]) or _surname(token[:-1]):
+        return True  # jkowalski, kovacsp: an initial and a surname
+    # A first name and a surname (peterhorvath, kovacspeter): only the lengths first names
+    # have are tried, and only on a side whose first (last) letters start (end) one.
+    lengths, shortest, heads, tails = _first_name_shape()
+    lead, trail = token[:shortest] in heads, token[-shortest:] in tails
+    for n in lengths:
+        if n >= len(token):
+            break
+        if lead and token[:n] in rules.first_names and _surname(token[n:]):
+            return True
+        if trail and token[-n:] in rules.first_names and _surname(token[:-n]):
+            return True
     return False
 
 
