@@ -7,6 +7,7 @@ looser than it may be and a test here fails.
 
 from __future__ import annotations
 
+import html
 import re
 from types import SimpleNamespace
 from typing import cast
@@ -454,3 +455,243 @@ def _reference_entity_runs(source: str) -> list[tuple[int, str]]:
                                  "-", ".", ";", "é", "&commat;", "x" * 299]), max_size=12).map("".join))
 def test_entity_runs_match_the_character_loop(source: str) -> None:
     assert list(sources._entity_runs(source)) == _reference_entity_runs(source)
+
+
+# --- the entity gate: a run it turns away decodes to no "@" ------------------------------
+
+
+def _decodes_to_at(chunk: str) -> bool:
+    """What from_entities asks of a run: an "@" after one decoding, or two when an "&" is left."""
+    decoded = html.unescape(chunk)
+    if "&" in decoded:
+        decoded = html.unescape(decoded)
+    return "@" in decoded
+
+
+_ENTITY_PIECES = ["&#64;", "&#064;", "&#0000064;", "&#640;", "&#x40;", "&#X040", "&#x400;", "&#38;",
+                  "&#x26;", "&amp;", "&AMP", "&ampx", "&Amp;", "&commat;", "&commat", "&#35;", "&num;",
+                  "&#54;", "&#52;", "&#99;", "&", "#", "64", "6", "4", ";", "x40", "commat", "@", "info",
+                  "&#8211;", "&period;", "."]
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(_ENTITY_PIECES), min_size=1, max_size=8).map("".join))
+@example("&&#35;64;")  # a literal "&" and an entity-made "#": "@" only after the second decoding
+@example("&&#99;ommat;")
+@example("&amp;#64;")
+def test_entity_gate_lets_every_run_that_decodes_to_an_at_through(chunk: str) -> None:
+    if _decodes_to_at(chunk):
+        assert sources._run_may_decode_at(chunk)
+
+
+def test_entity_gate_turns_away_runs_without_an_at() -> None:
+    assert not sources._may_decode_at("Tel&#8211;Fax <b>x&#8211;Info</b>")
+    assert not sources._run_may_decode_at("info&#46;firma.hu")
+    assert sources._run_may_decode_at("info&#46;firma&#46;hu")  # two: not read further
+    assert sources._run_may_decode_at("info&#46;firma@hu")
+
+
+def test_entity_gate_reads_runs_inside_hidden_markup_too() -> None:
+    # the gate runs before scripts are blanked: it may open for them, never close for others
+    assert sources._may_decode_at("<script>a&#64;b</script> x")
+    page = parse_page(b"<p data-x='info&#64;firma.hu'>x</p><!-- &#8211; -->", "https://firma.hu/")
+    assert [p.value for p in extract_emails(page)] == ["info@firma.hu"]
+
+
+def test_label_gate_still_blanks_other_addresses() -> None:
+    # the blanking runs only where an "@" is, the folded full-width one included
+    assert label_from_text("Sales: ") == "sales"
+    assert label_from_text("sales@firma.hu, ") is None
+    assert label_from_text("x ", "(sales)") == "sales"
+    assert label_from_text("x ", "(sales@firma.hu)") is None
+    assert label_from_text("x ", "(sales\uff20firma.hu)") is None
+
+
+# --- role stems and label words: the first/last-letters gates answer as the full lookups --
+
+
+def _reference_role_affix(local: str) -> bool:
+    stems = email_rules().role_prefixes
+    return any((local.startswith(w) or local.endswith(w)) and len(w) < len(local) for w in stems)
+
+
+def _reference_label_from_local(local: str) -> str | None:
+    rules = email_rules()
+    local = fold(local.split("+", 1)[0])
+    tokens = [t for t in (re.sub(r"\d+", "", p) for p in re.split(r"[._+\-]+", local)) if t]
+    for key in (local, re.sub(r"\d+", "", local), *tokens):
+        if key in rules.label_locals:
+            return rules.label_locals[key]
+    for word, name in rules.label_prefixes:  # longest first: the first hit is the answer
+        if local.startswith(word) or (len(word) >= 6 and local.endswith(word)):
+            return name
+    return None
+
+
+def _affix_pieces() -> list[str]:
+    rules = email_rules()
+    stems = list(rules.role_prefixes)
+    words = [w for w, _name in rules.label_prefixes]
+    cut = [w[:-1] for w in stems[:5] + words[:5]] + [w[1:] for w in stems[:5] + words[:5]]
+    return stems[:12] + words[:12] + cut + ["x", "1", "42", ".", "_", "-", "+", "team", "a", "é"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_affix_pieces()), min_size=1, max_size=4).map("".join))
+@example("salesteam")
+@example("infobudapest")
+@example("szamlazas")
+def test_role_and_label_gates_answer_as_the_full_lookups(local: str) -> None:
+    from auditor.extract.emails import labels
+
+    folded = fold(local)
+    rules = email_rules()
+    bare = re.sub(r"\d+", "", folded)
+    tokens = [t for t in (re.sub(r"\d+", "", p) for p in re.split(r"[._+\-]+", folded)) if t]
+    assert labels._tokens(folded) == tokens
+    role = folded in rules.role_words or bare in rules.role_words
+    role = role or any(t in rules.role_words for t in tokens) or _reference_role_affix(folded)
+    assert labels.is_role(folded) == role
+    assert labels._label_from_local(local) == _reference_label_from_local(local)
+
+
+def test_role_and_label_gates_let_every_stem_and_word_through() -> None:
+    from auditor.extract.emails import labels
+
+    rules = email_rules()
+    for stem in rules.role_prefixes:
+        assert labels.is_role("z" + stem) and labels.is_role(stem + "z")
+    for word, name in rules.label_prefixes:
+        found = labels._label_from_local("qq" + word) if len(word) >= 6 else name
+        assert labels._label_from_local(word + "qq") is not None and found is not None
+
+
+def test_invisible_characters_are_all_outside_ascii() -> None:
+    # clean_text and the mailto reader skip the INVISIBLE pass on ASCII text
+    from auditor.extract.emails.rules import INVISIBLE
+
+    assert not any(INVISIBLE.search(chr(c)) for c in range(128))
+    assert scan.clean_text("in\u00adfo@fir\u200bma.hu") == "info@firma.hu"
+    assert sources._mailto_targets("mailto:in\ufefffo@firma.hu") == [("info@firma.hu", "to")]
+
+
+def _reference_surname(token: str) -> bool:
+    last = email_rules().last_names
+    forms = {token[:-1]} if token.endswith("a") else set()
+    if token.endswith(("ska", "cka", "dzka")):
+        forms.add(token[:-1] + "i")
+    if token.endswith("ova"):
+        forms.add(token[:-3])
+    return token in last or bool(forms & last)
+
+
+def test_surname_forms_answer_as_the_set_of_forms() -> None:
+    from auditor.extract.emails import labels
+
+    names = sorted(email_rules().last_names)[:300]
+    tokens = [n + end for n in names for end in ("", "a", "ova", "ska"[1:], "ska", "cka", "dzka", "x")]
+    tokens += [n[:-1] + end for n in names if n.endswith("i") for end in ("a", "ska", "cka")]
+    tokens += ["kowalska", "novakova", "ivanova", "a", ""]
+    for token in tokens:
+        assert labels._surname(token) == _reference_surname(token), token
+
+
+def test_kept_record_is_the_one_add_leaves_in_place() -> None:
+    # from_links and from_blocks skip the label and context of a sighting that add() would
+    # fold into a better or equal record already holding both
+    from auditor.extract.emails.collect import Collector, Found
+
+    out = Collector(cast(ParsedPage, SimpleNamespace(blocks=[])))
+    assert out.kept("info@firma.hu", "text") is None
+    out.add(Found("info@firma.hu", "raw", "text", "ctx", 0.5, "sales"))
+    assert out.kept("info@firma.hu", "text") is out.found["info@firma.hu"]
+    assert out.kept("info@firma.hu", "attribute") is out.found["info@firma.hu"]
+    assert out.kept("info@firma.hu", "mailto") is None  # a link replaces a text sighting
+    out.add(Found("info@firma.hu", "raw2", "text", "", 0.9, None, {"obfuscation": "at-dot"}))
+    kept = out.found["info@firma.hu"]
+    assert (kept.raw, kept.label, kept.context, kept.confidence) == ("raw", "sales", "ctx", 0.9)
+    assert kept.details == {"obfuscation": "at-dot"}
+
+
+def test_a_linked_address_keeps_the_label_its_text_gives() -> None:
+    body = (b"<p>Sales: <a href='mailto:info@firma.hu'>info@firma.hu</a></p>"
+            b"<p>Support: info@firma.hu</p><p>Billing: billing@firma.hu</p>")
+    found = {p.value: p for p in extract_emails(parse_page(body, "https://firma.hu/"))}
+    assert found["info@firma.hu"].label == "sales"
+    assert found["info@firma.hu"].details["methods"] == ["mailto", "text"]
+    assert found["billing@firma.hu"].method == "text"
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        "JavaScript:void(location.href='mail'+'to:info'+'@'+'kovacsbt.hu')",
+        "  javascript:void(location.href='mail'+'to:info'+'@'+'kovacsbt.hu')",
+        "javascript:linkTo_UnCryptMailto('nbjmup+jogpAlpwbdtcu/iv');",
+    ],
+)
+def test_href_gates_let_cloaked_links_through(href: str) -> None:
+    # the javascript: and UnCrypt marks are looked for in all hrefs joined, then link by link
+    body = f"<p><a href=\"{href}\">E-Mail</a> <a href='/x'>x</a></p>".encode()
+    page = parse_page(body, "https://kovacsbt.hu/")
+    assert [p.value for p in extract_emails(page)] == ["info@kovacsbt.hu"]
+
+
+def test_folding_keeps_whitespace_whitespace() -> None:
+    # label_from_text reads the text after an address only when its first character
+    # (whitespace skipped) is a mark or outside ASCII, before folding it
+    spaces = [chr(c) for c in range(0x110000) if chr(c).isspace()]
+    assert all(all(ch.isspace() for ch in fold(c)) for c in spaces)
+    assert label_from_text("x ", "\u3000(sales)") == "sales"
+    assert label_from_text("x ", "\uff08sales)") == "sales"  # a full-width bracket folds to "("
+    assert label_from_text("x ", " sales") is None
+    assert label_from_text("x ", "") is None
+
+
+@pytest.mark.parametrize("word", sorted(email_rules().at_policy))
+def test_hinted_blocks_find_every_at_word(word: str) -> None:
+    # each word is looked for only where its group's shared part is: none may be missed
+    text = _page_text(["nothing here", f"info ({word}) firma.hu", f"info {word.upper()} firma.hu"])
+    assert list(text.hinted()) == _reference_hinted(text) == [1, 2]
+
+
+def _reference_name_like(token: str) -> bool:
+    from auditor.extract.emails.labels import _surname
+
+    first = email_rules().first_names
+    if token in first or _surname(token):
+        return True
+    for i in range(1, len(token)):
+        head, tail = token[:i], token[i:]
+        if (len(head) == 1 or head in first) and _surname(tail):
+            return True
+        if (len(tail) == 1 or tail in first) and _surname(head):
+            return True
+    return False
+
+
+def _name_pieces() -> list[str]:
+    rules = email_rules()
+    return sorted(rules.first_names)[::9] + sorted(rules.last_names)[::5] + [
+        "a", "j", "p", "x", "ova", "ska", "kovacs", "peter", "horvath", "kowalsk", "zz"]
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(_name_pieces()), min_size=1, max_size=3).map("".join))
+@example("jkowalski")
+@example("peterhorvath")
+@example("kovacspeter")
+@example("kovacsp")
+def test_name_like_tries_the_splits_the_full_loop_tries(token: str) -> None:
+    from auditor.extract.emails.labels import _name_like
+
+    assert _name_like(token) == _reference_name_like(token)
+
+
+def test_name_like_finds_every_first_name_and_surname_pair() -> None:
+    from auditor.extract.emails.labels import _name_like
+
+    rules = email_rules()
+    last = sorted(rules.last_names)[0]
+    for name in rules.first_names:
+        assert _name_like(name + last) and _name_like(last + name)

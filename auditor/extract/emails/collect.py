@@ -39,15 +39,27 @@ _HINT_BEFORE = frozenset(WHITESPACE + "[({<")
 
 
 @cache
-def _hint_words() -> tuple[tuple[str, re.Pattern[str]], ...]:
-    """Each at-word with a pattern for it followed by a space or closing bracket.
+def _hint_words() -> tuple[tuple[str, tuple[tuple[str, re.Pattern[str]], ...]], ...]:
+    """The at-words in groups, each with a pattern for it followed by a space or closing
+    bracket, and the longest part all words of the group share.
 
     ``page_hint`` spelled out: "@", or a space or opening bracket, an at-word and a space
     or closing bracket. Each pattern starts with its word, so the engine skips to the
-    word's occurrences; the character before is checked at the few that remain.
+    word's occurrences; the character before is checked at the few that remain. A page
+    without a group's shared part has none of its words: one search rules them all out.
     """
     after = "[" + "".join(re.escape(c) for c in WHITESPACE + "])}>") + "]"
-    return tuple((w, re.compile(re.escape(w) + after)) for w in email_rules().at_policy)
+    groups: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
+    for w in email_rules().at_policy:  # grouped by their first three letters
+        groups.setdefault(w[:3], []).append((w, re.compile(re.escape(w) + after)))
+    return tuple((_common_part([w for w, _p in words]), tuple(words)) for words in groups.values())
+
+
+def _common_part(words: list[str]) -> str:
+    """The longest string in every one of ``words`` (the word itself for a group of one)."""
+    first = words[0]
+    parts = (first[i : i + n] for n in range(len(first), 0, -1) for i in range(len(first) - n + 1))
+    return next(p for p in parts if all(p in w for w in words))
 
 
 class PageText:
@@ -88,8 +100,12 @@ class PageText:
         while at >= 0:
             hits.append((at, 1))
             at = low.find("@", at + 1)
-        for word, pattern in _hint_words():
-            if word in low:
+        for head, words in _hint_words():
+            if head not in low:
+                continue
+            for word, pattern in words:
+                if word != head and word not in low:
+                    continue
                 # a word cannot overlap itself across the space after it: finditer sees all
                 for m in pattern.finditer(low):
                     start = m.start() - 1
@@ -120,6 +136,17 @@ class Collector:
     def __init__(self, page: ParsedPage) -> None:
         self.found: dict[str, Found] = {}
         self.text = PageText(page)
+
+    def kept(self, value: str, method: Method) -> Found | None:
+        """The record a new sighting of ``value`` by ``method`` would leave in place, if any.
+
+        :meth:`add` keeps that record's label and context when it has them, so a source
+        need not work out its own for that sighting.
+        """
+        old = self.found.get(value)
+        if old is not None and METHOD_RANK[method] >= METHOD_RANK[old.method]:
+            return old
+        return None
 
     def add(self, item: Found) -> None:
         item.methods.add(item.method)

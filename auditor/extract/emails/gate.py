@@ -48,9 +48,12 @@ def _plain(address: str) -> tuple[str, str] | None:
     return f"{local}@{domain}", domain
 
 
+# Built once, looked up without an argument: a cache keyed on the rules' long tuple would
+# hash it again on every call.
 @cache
-def _tracking(domains: tuple[str, ...]) -> tuple[frozenset[str], tuple[str, ...]]:
+def _tracking() -> tuple[frozenset[str], tuple[str, ...]]:
     """The tracking domains, and their subdomains' endings: one C-level test each."""
+    domains = email_rules().tracking_domains
     return frozenset(domains), tuple("." + d for d in domains)
 
 
@@ -88,7 +91,7 @@ def _validate(address: str) -> str | None:
         or TOKEN_SPLIT.sub("", fold(local)).startswith(rules.no_reply_locals)
     ):
         return None
-    exact, under = _tracking(rules.tracking_domains)
+    exact, under = _tracking()
     if ascii_domain in exact or ascii_domain.endswith(under):
         return None
     if HEX_LOCAL.match(local) and re.search(r"\d", local) and re.search(r"[a-f]", local):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 from functools import cache
 
 from auditor.extract.context import PageMemo
@@ -17,16 +18,27 @@ log = logging.getLogger(__package__)
 _DIGITS = re.compile(r"\d+")
 
 
-def _tokens(local: str) -> list[str]:
-    return [t for t in (_DIGITS.sub("", p) for p in TOKEN_SPLIT.split(local)) if t]
+def _tokens(local: str, bare: str | None = None) -> list[str]:
+    """The ``. _ + -`` parts of ``local`` without digits, empty ones dropped.
+
+    The digits go before the split (``bare`` is ``local`` without them, when known): dropping
+    them can only join separators around an all-digit part, which would be dropped anyway.
+    """
+    return [t for t in TOKEN_SPLIT.split(_DIGITS.sub("", local) if bare is None else bare) if t]
 
 
 def is_role(local: str) -> bool:
     rules = email_rules()
-    if local in rules.role_words or _DIGITS.sub("", local) in rules.role_words:
+    bare = _DIGITS.sub("", local)
+    if local in rules.role_words or bare in rules.role_words:
         return True
-    if any(t in rules.role_words for t in _tokens(local)):
+    if any(t in rules.role_words for t in _tokens(local, bare)):
         return True
+    shortest, heads, tails = _role_prefix_ends()
+    # Safe: a stem that starts (ends) the local part shares its first (last) ``shortest``
+    # letters, and only stems shorter than the local part count, none shorter than that.
+    if len(local) <= shortest or (local[:shortest] not in heads and local[-shortest:] not in tails):
+        return False
     return any(
         local.startswith(words) or local.endswith(words)
         for length, words in _role_prefixes_by_length()
@@ -74,6 +86,30 @@ def _role_prefixes_by_length() -> tuple[tuple[int, tuple[str, ...]], ...]:
     return _by_length(email_rules().role_prefixes)
 
 
+def _ends(words: Iterable[str]) -> tuple[int, frozenset[str], frozenset[str]]:
+    """The shortest word's length n, and every word's first and last n letters: a string
+    whose own first (last) n letters are not among them starts (ends) with no word."""
+    words = [w for w in words if w]
+    shortest = min(map(len, words), default=0)
+    return shortest, frozenset(w[:shortest] for w in words), frozenset(w[-shortest:] for w in words)
+
+
+@cache
+def _role_prefix_ends() -> tuple[int, frozenset[str], frozenset[str]]:
+    words = email_rules().role_prefixes
+    # no stems: a length no local part reaches, so the test above answers False at once
+    return _ends(words) if words else (1 << 30, frozenset(), frozenset())
+
+
+@cache
+def _label_affix_ends() -> tuple[tuple[int, frozenset[str]], tuple[int, frozenset[str]]]:
+    """``_ends`` of the label words read as starts, and of those read as ends."""
+    (starts, ends, _empty), _sizes = _label_affixes()
+    head_len, heads, _t = _ends(starts)
+    tail_len, _h, tails = _ends(ends)
+    return (head_len, heads), (tail_len, tails)
+
+
 @cache
 def _label_affixes() -> tuple[
     tuple[dict[str, int], dict[str, int], int | None], tuple[tuple[int, ...], tuple[int, ...]]
@@ -87,12 +123,22 @@ def _surname(token: str) -> bool:
     last = email_rules().last_names
     if token in last:
         return True
-    forms = {token[:-1]} if token.endswith("a") else set()
-    if token.endswith(("ska", "cka", "dzka")):
-        forms.add(token[:-1] + "i")
-    if token.endswith("ova"):
-        forms.add(token[:-3])
-    return bool(forms & last)
+    if not token.endswith("a"):
+        return False  # every feminine ending below ends in "a"
+    return (
+        token[:-1] in last
+        or (token.endswith(("ska", "cka", "dzka")) and token[:-1] + "i" in last)
+        or (token.endswith("ova") and token[:-3] in last)
+    )
+
+
+@cache
+def _first_name_shape() -> tuple[tuple[int, ...], int, frozenset[str], frozenset[str]]:
+    """The first names' lengths, the shortest n, and every name's first and last n letters."""
+    first = [f for f in email_rules().first_names if f]
+    lengths = tuple(sorted({len(f) for f in first})) or (1,)
+    n = lengths[0]
+    return lengths, n, frozenset(f[:n] for f in first), frozenset(f[-n:] for f in first)
 
 
 def _name_like(token: str) -> bool:
@@ -100,12 +146,21 @@ def _name_like(token: str) -> bool:
     rules = email_rules()
     if token in rules.first_names or _surname(token):
         return True
-    for i in range(1, len(token)):
-        head, tail = token[:i], token[i:]
-        if (len(head) == 1 or head in rules.first_names) and _surname(tail):
-            return True  # jkowalski, peterhorvath
-        if (len(tail) == 1 or tail in rules.first_names) and _surname(head):
-            return True  # kovacsp, kovacspeter
+    if len(token) < 2:
+        return False
+    if _surname(token[1:]) or _surname(token[:-1]):
+        return True  # jkowalski, kovacsp: an initial and a surname
+    # A first name and a surname (peterhorvath, kovacspeter): only the lengths first names
+    # have are tried, and only on a side whose first (last) letters start (end) one.
+    lengths, shortest, heads, tails = _first_name_shape()
+    lead, trail = token[:shortest] in heads, token[-shortest:] in tails
+    for n in lengths:
+        if n >= len(token):
+            break
+        if lead and token[:n] in rules.first_names and _surname(token[n:]):
+            return True
+        if trail and token[-n:] in rules.first_names and _surname(token[:-n]):
+            return True
     return False
 
 
@@ -155,12 +210,22 @@ def classify_address(address: str) -> str:
 def _label_from_local(local: str) -> str | None:
     rules = email_rules()
     local = fold(local.split("+", 1)[0])
-    for key in (local, _DIGITS.sub("", local), *_tokens(local)):
+    bare = _DIGITS.sub("", local)
+    for key in (local, bare, *_tokens(local, bare)):
         if key in rules.label_locals:
             return rules.label_locals[key]
     # The first entry that starts the local part, or (6+ letters) ends it: "salesteam" is
     # sales; "express" and "multimedia" are not press. Looked up by the part's own starts and ends.
     (starts, ends, empty), (start_sizes, end_sizes) = _label_affixes()
+    (head_len, heads), (tail_len, tails) = _label_affix_ends()
+    # Safe: a word that starts (ends) the local part shares its first (last) letters, as many
+    # as the shortest such word has; an empty word would start every local part.
+    if (
+        empty is None
+        and (not heads or len(local) < head_len or local[:head_len] not in heads)
+        and (not tails or len(local) < tail_len or local[-tail_len:] not in tails)
+    ):
+        return None
     # only the lengths some word has can match: the rest of 1..len(local) finds nothing
     found = [starts.get(local[:n]) for n in start_sizes if n <= len(local)]
     found += [ends.get(local[-n:]) for n in end_sizes if n <= len(local)]
@@ -174,12 +239,28 @@ label_from_local = PageMemo(_label_from_local)
 _OTHER_ADDRESS = re.compile(r"\S+@\S+")
 
 
+def _without_addresses(text: str) -> str:
+    """``text`` with other addresses blanked out; the pattern's own search is skipped
+    where it cannot match (it needs an "@": a C-level test finds out)."""
+    return _OTHER_ADDRESS.sub(" ", text) if "@" in text else text
+
+
+# what may open the text after an address that names its label: "(customer service)", "- sales"
+_TAIL_MARKS = ("(", "-", "–", "—", ":")
+
+
 def label_from_text(before: str, after: str = "") -> str | None:
     """The label whose keyword is nearest before the address (or right after it,
     in brackets or after a dash: ``info@x.hu (customer service)``)."""
-    before = _OTHER_ADDRESS.sub(" ", fold(before))
-    after = _OTHER_ADDRESS.sub(" ", fold(after))
-    tail_ok = after.lstrip()[:1] in ("(", "-", "–", "—", ":")
+    before = _without_addresses(fold(before))
+    head = after.lstrip()[:1]
+    if head.isascii() and head not in _TAIL_MARKS:
+        # Safe: folding keeps whitespace whitespace and lower-cases an ASCII character, so
+        # the folded text starts with no mark either and is read no further.
+        after, tail_ok = "", False
+    else:
+        after = _without_addresses(fold(after))
+        tail_ok = after.lstrip()[:1] in _TAIL_MARKS
     # Safe: the trie matches where any label's pattern does, so a miss means none would.
     anywhere = email_rules().any_label_keyword
     if anywhere.search(before) is None and not (tail_ok and anywhere.search(after)):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import unquote
 
 from auditor.extract.emails.gate import validate
@@ -16,8 +16,9 @@ from auditor.text import fold
 log = logging.getLogger(__package__)
 
 
-@dataclass(frozen=True)
-class _Hit:
+class _Hit(NamedTuple):
+    """One accepted address in a text (a tuple: made once per hit, cheaply)."""
+
     value: str
     raw: str
     start: int
@@ -196,7 +197,8 @@ _ANGLE = re.compile(r"<([^<>]*@[^<>]*)>")
 
 
 def clean_text(text: str) -> str:
-    text = INVISIBLE.sub("", text)
+    if not text.isascii():  # every INVISIBLE character is outside ASCII
+        text = INVISIBLE.sub("", text)
     if "%" in text:
         text = _ENCODED_SPACE.sub(" ", text)
     return text

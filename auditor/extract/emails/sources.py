@@ -49,7 +49,10 @@ def _mailto_targets(href: str) -> list[tuple[str, str]]:
     Handles ``mailto:%20a@x.hu``, ``mailto:a@x.hu,b@x.hu``, ``?subject=``,
     ``?cc=`` / ``&bcc=``, a query wrongly started with ``&``, percent-encoding.
     """
-    s = INVISIBLE.sub("", href or "").strip()
+    s = href or ""
+    if not s.isascii():  # every INVISIBLE character is outside ASCII
+        s = INVISIBLE.sub("", s)
+    s = s.strip()
     s = _MAILTO.sub("", s)
     if "?" in s:
         addr, _, query = s.partition("?")
@@ -159,7 +162,8 @@ def from_links(page: ParsedPage, out: Collector) -> None:
             context, before, region, index = found or (label_text or value, "", link.region, None)
             if _third_party(page, index, before, value, link.region):
                 continue
-            label = (
+            kept = out.kept(value, method)
+            label = None if kept and kept.label else (
                 label_from_local(value.rpartition("@")[0])
                 or label_from_text(label_text)
                 or label_from_text(before)
@@ -193,10 +197,12 @@ def from_blocks(page: ParsedPage, out: Collector) -> None:
             # in "Sales: a@x.hu, b@x.hu" b's label is not known.
             lo = max(hit.start - 80, hits[i - 1].end if i else 0)
             hi = min(hit.end + 40, hits[i + 1].start if i + 1 < len(hits) else len(text))
-            label = label_from_local(hit.value.rpartition("@")[0]) or label_from_text(
-                text[lo : hit.start], text[hit.end : hi]
+            kept = out.kept(hit.value, "text")
+            label = None if kept and kept.label else (
+                label_from_local(hit.value.rpartition("@")[0])
+                or label_from_text(text[lo : hit.start], text[hit.end : hi])
             )
-            context = text_window(shown, hit.start, hit.end)
+            context = "" if kept and kept.context else text_window(shown, hit.start, hit.end)
             conf = CONFIDENCE[hit.form]
             raw = shown[hit.start : hit.end] if text is not shown else hit.raw
             out.add(Found(hit.value, raw, "text", context, conf, label, details))
@@ -325,6 +331,28 @@ def _entity_runs(source: str) -> Iterator[tuple[int, str]]:
         yield lo, source[lo:hi]
 
 
+# What can put an "@" into a run's decoding: a literal "@", an entity for "@", or an "&"
+# for the second decoding, which an entity for "&" or a second "&" in the run (a literal "&"
+# before entity-made "#64;") can start. Spellings as html.unescape reads them: any leading
+# zeros, the names as the HTML5 table has them ("commat;", "amp", "AMP").
+_AT_OR_AMP = re.compile(r"@|&(?:#0*(?:64|38)(?![0-9])|#[xX]0*(?:40|26)(?![0-9a-fA-F])|commat|amp|AMP)")
+
+
+def _run_may_decode_at(chunk: str) -> bool:
+    """False only when ``chunk`` decodes (once, or twice when an "&" is left) to no "@"."""
+    return chunk.count("&") > 1 or _AT_OR_AMP.search(chunk) is not None
+
+
+def _may_decode_at(source: str) -> bool:
+    """False only when no entity run of ``source`` decodes to an "@".
+
+    Safe to ask of the markup before scripts, styles and comments are blanked: each of those
+    starts with "<" and ends with ">", which no run holds, so a run outside them is the
+    same either way (the runs inside them only add chances to say yes).
+    """
+    return any(_run_may_decode_at(chunk) for _start, chunk in _entity_runs(source))
+
+
 def from_entities(page: ParsedPage, out: Collector) -> None:
     """Entity-encoded addresses anywhere in the markup (attributes included).
 
@@ -333,8 +361,8 @@ def from_entities(page: ParsedPage, out: Collector) -> None:
     the like. Scripts, styles, comments and placeholder attributes are skipped.
     """
     source = page.html[:MAX_HTML] if isinstance(page.html, str) else ""
-    if not _ENTITY_MARK.search(source):
-        return
+    if not _ENTITY_MARK.search(source) or not _may_decode_at(source):
+        return  # no run decodes to an "@": the loop below would skip every one
     source = _HIDDEN_SOURCE.sub(" ", source)
     for start, chunk in _entity_runs(source):
         decoded = htmllib.unescape(chunk)
@@ -371,20 +399,27 @@ def _may_cloak_in_markup(page: ParsedPage) -> bool:
     (``DEEP_SCAN_TAGS`` tags or more) can join a name from pieces: it is queried.
     """
     html = page.html if isinstance(page.html, str) else ""
-    return html.count("<") >= DEEP_SCAN_TAGS or _CLOAK_NAMES.search(html) is not None
+    # a source shorter than DEEP_SCAN_TAGS characters holds fewer tags: not counted
+    deep = len(html) >= DEEP_SCAN_TAGS and html.count("<") >= DEEP_SCAN_TAGS
+    return deep or _CLOAK_NAMES.search(html) is not None
 
 
 def _decoded(page: ParsedPage) -> Iterator[cloaking.Decoded]:
     yield from cloaking.from_scripts([s.text for s in page.scripts if s.src is None and s.text])
+    # Every href at once: the links below are read only when one of them spells the mark
+    # (a href holding it holds it in the joined text too, lower-cased alike).
+    hrefs = [link.raw_href for link in page.links]
+    every_href = "\n".join(hrefs)
     # href="javascript:void(location.href='mail'+'to:info'+'@'+'x.hu')" (Mobile Joomla's cloak)
-    yield from cloaking.from_scripts(
-        [h for link in page.links if (h := link.raw_href.strip()).lower().startswith("javascript:")]
-    )
+    if "javascript:" in every_href.lower():
+        yield from cloaking.from_scripts(
+            [h for h in map(str.strip, hrefs) if h.lower().startswith("javascript:")]
+        )
     markup = _may_cloak_in_markup(page)
     if markup:
         yield from cloaking.from_rot13_attributes(page.attribute_values("data-rot13"))
     yield from cloaking.from_hrefs(
-        [link.raw_href for link in page.links],
+        hrefs if "UnCrypt" in every_href else [],  # from_hrefs reads only hrefs holding it
         page.attribute_values("data-mailto-token") if markup else [],
     )
     if not markup:
