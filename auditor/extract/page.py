@@ -20,7 +20,7 @@ from typing import Any, NamedTuple, TypeVar
 from urllib.parse import urljoin, urlsplit, uses_netloc, uses_relative
 
 from lxml import etree
-from selectolax.lexbor import LexborHTMLParser, LexborNode
+from selectolax.lexbor import LexborHTMLParser, LexborNode, create_tag
 from w3lib.encoding import html_to_unicode
 
 from auditor.extract.sections import find_sections, marked_blocks
@@ -1227,7 +1227,8 @@ class _Walk:
         """
         roots, out, found, anchors, forms, pairs = self.roots, self.out, self.found, self.anchors, self.forms, self.pairs
         root_tags = self.root_tags
-        kinds: dict[int, tuple[str, int]] = {}  # Lexbor tag id -> the copy's tag, what the walk does with it
+        # Lexbor tag id -> the copy's tag, what the walk does with it (standard tags known already)
+        kinds: dict[int, tuple[str, int]] = _STANDARD_KINDS.copy()
         want_pairs = self.want_pairs
         max_stack = MAX_DEPTH - 1
         # module constants as locals: read for every node
@@ -1367,6 +1368,28 @@ def _text_tag_id() -> int:
 
 _TEXT_ID = _text_tag_id()
 _INVISIBLE_SET = frozenset(_INVISIBLE_ROOTS)
+# Frequent standard HTML tags beyond the sets above (each is otherwise looked up once per page).
+_COMMON_TAGS = "input label optgroup picture source link area col colgroup ins del time canvas map param track wbr"
+
+
+def _standard_kinds() -> dict[int, tuple[str, int]]:
+    """``_walk_kind`` of standard tags by their Lexbor tag id, made once.
+
+    A standard tag's id is a constant of the library (the same in every document), unlike a
+    custom element's, which each document numbers itself: only small ids are standard.
+    """
+    names = {*BLOCK_TAGS, *SKIP_TAGS, *_INLINE_TAGS, *_WALKED, *_COMMON_TAGS.split()}
+    kinds: dict[int, tuple[str, int]] = {}
+    for name in sorted(names):
+        tag_id = int(create_tag(name).tag_id)
+        if tag_id < _STANDARD_TAG_IDS:
+            kinds[tag_id] = _walk_kind(name)
+    return kinds
+
+
+_STANDARD_TAG_IDS = 1 << 16  # Lexbor's standard tags are numbered from 0 up, a few hundred of them
+_STANDARD_KINDS = _standard_kinds()
+_STANDARD_NAMES = {tag_id: tag for tag_id, (tag, _flags) in _STANDARD_KINDS.items()}  # for ``_LexborView.tag``
 
 
 def _spaced_pair(view: _LexborView, pairs: list[tuple[LexborNode, LexborNode]]) -> bool:
@@ -1431,7 +1454,7 @@ def _read_lexbor(document: LexborHTMLParser, flat: str, html: str, url: str, scr
     if root is None or "bidi-override" in flat:
         return None
     control = "&#" in flat or "\ufffe" in flat or "\uffff" in flat
-    view = _LexborView(document, drops_invisible(flat), control, {}, flat)
+    view = _LexborView(document, drops_invisible(flat), control, _STANDARD_NAMES.copy(), flat)
     by_class = document.css("[class]")
     by_id = document.css("[id]")
     class_list = view.values(by_class, "class")
