@@ -194,6 +194,27 @@ def test_visible_chars_drops_and_spaces_what_the_translation_table_says() -> Non
     assert T.visible_chars("+49 69 630\u200b2-309\u00a0x\u00adz") == "+49 69 6302-309 xz"
 
 
+def test_only_ascii_text_skips_the_search_for_invisible_characters() -> None:
+    # a Latin-1 text (NBSP, soft hyphen) or a lone character is not ASCII: still read
+    for ch in (chr(code) for code in T._DROP):
+        assert T.visible_chars(ch) == ch.translate(T._DROP)
+        assert T.drops_invisible(f"<p>{ch}</p>")
+    assert T.visible_chars("caf\u00e9\u00a0x\u00ad") == "caf\u00e9 x"
+    ascii_text = "".join(map(chr, range(128)))
+    assert T.visible_chars(ascii_text) is ascii_text
+    assert T.drops_invisible("<p>a&shy;b</p>") and T.drops_invisible("<p>a&#8203;b</p>")
+    assert not T.drops_invisible("<p>a &amp; b</p>") and not T.drops_invisible("<p>caf\u00e9</p>")
+
+
+def test_a_text_with_enough_tags_to_nest_deep_is_still_flattened() -> None:
+    # as many "<" as the scan asks for, in a text hardly longer
+    nested = T.MAX_SOURCE_DEPTH + 10
+    deep = "<b>" * nested + "<" * (T.DEEP_SCAN_TAGS - nested)
+    assert deep.count("<") == T.DEEP_SCAN_TAGS and len(deep) < 1.1 * T.DEEP_SCAN_TAGS
+    assert T._flatten_deep(deep).count("<br>") == 10
+    assert T._flatten_deep("<div>" * T.MAX_SOURCE_DEPTH * 2) == "<div>" * T.MAX_SOURCE_DEPTH * 2  # too few tags
+
+
 # --- region marks: found by searches for their characters ---------------------------------------
 
 
