@@ -23,7 +23,7 @@ from lxml import etree
 from selectolax.lexbor import LexborHTMLParser, LexborNode, create_tag
 from w3lib.encoding import html_to_unicode
 
-from auditor.extract.sections import find_sections, marked_blocks
+from auditor.extract.sections import find_lexbor_sections, find_sections, marked_blocks
 from auditor.extract.tree import (
     MAX_DEPTH,
     clean,
@@ -976,7 +976,8 @@ def _lenient_jsonld(tree: Any) -> list[Any]:
 # region marks, the same elements in document order. Queries go to Lexbor's CSS engine.
 # Pages this reading would not model exactly get the copy instead: a label element that
 # the copy separates from an address, CSS-reversed text, tags nested past MAX_DEPTH,
-# control characters, third parties' entries (whose sections are found in the copy).
+# control characters. Third parties' entries are found in Lexbor's tree as in the copy
+# (``find_lexbor_sections``), and the walk is run again with them as regions.
 
 _CSS_NAME = re.compile(r"^[a-z_][a-z0-9_-]*$")  # an attribute or tag name CSS takes unescaped
 _CSS_TAG = _CSS_NAME
@@ -1284,7 +1285,7 @@ class _Walk:
                 prev = node
             child_hidden, child_region = hidden, region
             letter = roots.get(node.mem_id) if tid in root_tags else None
-            if letter is not None:
+            if letter is not None and region != THIRD_PARTY:  # a third party's entry names all it holds
                 child_region = _LETTER_REGION[letter]
             if flags & is_walked:
                 found[tag].append(node)
@@ -1483,8 +1484,20 @@ def _read_lexbor(document: LexborHTMLParser, flat: str, html: str, url: str, scr
     if (control or not scrubbed) and _TREE_CONTROL.search(text):
         return None
     blocks = _split_blocks(text, checked=True)
-    if marked_blocks(b.text for b in blocks):
-        return None  # a third party's entry: its sections are found in the copy
+    marked = marked_blocks(b.text for b in blocks)
+    if marked:
+        entries = find_lexbor_sections(view, marked, url)
+        if entries:  # a web agency, host or authority: its blocks and links are set apart (as in _build)
+            roots.update((node.mem_id, _REGION_LETTER[THIRD_PARTY]) for node in entries)
+            entry_tags = frozenset(tid for tid, _letter in root_tags.values()) | {node.tag_id for node in entries}
+            walk = _Walk(view, roots, False, entry_tags)
+            walk.out.append(_BLOCK_MARK)
+            walk.run(root)
+            walk.out.append(_BLOCK_MARK)
+            text = "".join(walk.out)
+            if view.drop:
+                text = visible_chars(text)
+            blocks = _split_blocks(text, checked=True)
 
     found = walk.found
     base_url = url

@@ -175,12 +175,12 @@ def test_form_markup_is_made_on_first_read_and_equals_the_copy() -> None:
 
 
 def test_pages_read_from_the_copy_copy_the_same_document() -> None:
-    html = "<html><body><p>Tel: +36 1 234 5678</p><p>Tárhelyszolgáltató: Host Kft., +36 1 999 9999</p></body></html>"
-    assert P._build_from_lexbor(html, URL) is None
+    html = "<html><body><p>Tel: +36 1 234 5678</p><p><span>E-posta</span><span>info@firma.hu</span></p></body></html>"
+    assert P._build_from_lexbor(html, URL) is None  # the copy separates the label from the address
     page = P.parse_page(html, URL)
     copy = _copy(html)
     assert page.blocks == copy.blocks
-    assert any(b.region == P.THIRD_PARTY for b in page.blocks)
+    assert page.blocks[1].text == "E-posta info@firma.hu"
 
 
 # --- invisible characters: one replace per character present ------------------------------------
