@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from itertools import accumulate
@@ -1441,6 +1441,20 @@ def _lexbor_roots(view: _LexborView, document: LexborHTMLParser, class_values: l
     return roots
 
 
+def _hreflangs(links: list[LexborNode], control: bool) -> Iterator[str]:
+    """``hreflang`` of the alternate ``<link>``s, as the copy has them (both names are ones lxml
+    takes): a page's many stylesheet and icon links have none, and only theirs is read."""
+    for link in links:
+        attrs = link.attributes
+        hreflang = attrs.get("hreflang")
+        if not hreflang:
+            continue
+        hreflang = (clean(hreflang) if control else hreflang).strip()
+        rel = attrs.get("rel") or ""
+        if hreflang and "alternate" in (clean(rel) if control else rel).strip().lower():
+            yield hreflang
+
+
 def _build_from_lexbor(html: str, url: str, scrubbed: bool = False) -> ParsedPage | None:
     """The page model read from Lexbor's tree, or None where only the lxml copy models it exactly.
 
@@ -1557,11 +1571,7 @@ def _read_lexbor(document: LexborHTMLParser, flat: str, html: str, url: str, scr
             if view.value(meta, "http-equiv").strip().lower() == "content-language":
                 lang = view.value(meta, "content").strip() or None
                 break
-    hreflangs = tuple(
-        hreflang
-        for attrs in (_copied_attrs(link, control) for link in found["link"])
-        if (hreflang := attrs.get("hreflang", "").strip()) and "alternate" in attrs.get("rel", "").strip().lower()
-    )
+    hreflangs = tuple(_hreflangs(found["link"], control))
     title = ""
     for t in found["title"][:1]:
         title = " ".join(view.text(t).split())

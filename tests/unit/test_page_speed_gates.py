@@ -226,3 +226,15 @@ def test_region_split_is_the_regex_split() -> None:
     cases += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))) for _ in range(3000)]
     for text in cases:
         assert P._region_split(text) == P._REGION_SPLIT.split(text), repr(text)
+
+
+# --- hreflangs: only the links that carry one are read ----------------------------------------------
+
+
+def test_hreflangs_read_from_lexbor_are_the_copys() -> None:
+    html = ("<html><head><link rel=stylesheet href=/a.css><link rel='ALTER&#1;NATE' hreflang=' e&#2;n '>"
+            "<link rel=alternate hreflang><link rel=alternate hreflang=' '><link rel=icon hreflang=de>"
+            "<link rel='x alternate' hreflang=hu></head><body><p>x</p></body></html>")
+    page = P._build_from_lexbor(html, URL)
+    assert page is not None
+    assert page.hreflangs == _copy(html).hreflangs == ("en", "hu")
