@@ -1063,7 +1063,10 @@ class _LexborView:
 
     def values(self, nodes: list[LexborNode], name: str) -> list[str]:
         """``name``'s value on each of ``nodes`` (all carry it)."""
-        values = [n.attrs.get(name) or "" for n in nodes]
+        try:  # indexing skips ``get``'s Python-level try (a catalogue page has thousands)
+            values = [n.attrs[name] or "" for n in nodes]
+        except KeyError:  # a node CSS matched by another spelling of the name
+            values = [n.attrs.get(name) or "" for n in nodes]
         return [clean(v) for v in values] if self.control else values
 
     def attribute_values(self, name: str) -> list[str]:

@@ -238,3 +238,11 @@ def test_hreflangs_read_from_lexbor_are_the_copys() -> None:
     page = P._build_from_lexbor(html, URL)
     assert page is not None
     assert page.hreflangs == _copy(html).hreflangs == ("en", "hu")
+
+
+def test_attribute_values_of_nodes_without_the_attribute_are_empty() -> None:
+    page = P.parse_page("<html><body><p class=' a '>x</p><p>y</p></body></html>", URL)
+    assert page._lexbor is not None
+    nodes = page._lexbor.document.css("p")
+    assert page._lexbor.values(nodes, "class") == [" a ", ""]  # indexing raises for the second: read by get
+    assert page._lexbor.values(nodes[:1], "class") == [" a "]
