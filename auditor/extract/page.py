@@ -1444,6 +1444,72 @@ def _lexbor_roots(view: _LexborView, document: LexborHTMLParser, class_values: l
     return roots
 
 
+def _visible_href(node: LexborNode, control: bool) -> tuple[dict[str, str | None], str]:
+    """An anchor's attributes (one dict: Lexbor's lookup of a missing name raises and catches)
+    and its href as the copy has it, stripped."""
+    attrs = node.attributes
+    raw_href = attrs.get("href") or ""
+    return attrs, (clean(raw_href) if control else raw_href).strip()
+
+
+def _kept_anchors(anchors: list[tuple[LexborNode, str, bool]], control: bool) -> set[int]:
+    """mem_ids of the visible anchors with an href that :data:`MAX_LINKS` keeps, as _capped_anchors keeps them."""
+    rows: list[tuple[int, bool]] = []  # (mem_id, is a web link)
+    web = 0
+    for node, _region, hidden in anchors:
+        raw_href = "" if hidden else _visible_href(node, control)[1]
+        if raw_href:
+            is_web = _WEB_HREF.match(raw_href) is not None
+            web += is_web
+            rows.append((node.mem_id, is_web))
+    half = MAX_LINKS // 2
+    kept: set[int] = set()
+    seen_web = other = 0
+    for mem_id, is_web in rows:
+        if is_web:
+            seen_web += 1
+            if web > MAX_LINKS and half < seen_web <= web - half:
+                continue
+        else:
+            other += 1
+            if other > MAX_LINKS:
+                continue
+        kept.add(mem_id)
+    return kept
+
+
+def _lexbor_links(view: _LexborView, anchors: list[tuple[LexborNode, str, bool]], join: _Joiner) -> list[Link]:
+    """The page's links from the walk's anchors (node, region, hidden), as ``_build`` makes them.
+
+    The cap of :data:`MAX_LINKS` drops a link only when more web links, or more other links,
+    than that carry an href: with no more anchors than that in all, every one is kept, read
+    in one pass.
+    """
+    control, drop = view.control, view.drop
+    keep = None if len(anchors) <= MAX_LINKS else _kept_anchors(anchors, control)
+    links: list[Link] = []
+    for node, region, hidden in anchors:
+        if hidden:
+            continue
+        attrs = node.attributes  # _visible_href, inline
+        raw_href = attrs.get("href") or ""
+        raw_href = (clean(raw_href) if control else raw_href).strip()
+        if not raw_href or (keep is not None and node.mem_id not in keep):
+            continue
+        title = attrs.get("title") or ""
+        title = (clean(title) if control else title).strip()
+        if not title:
+            title = attrs.get("aria-label") or ""
+            title = (clean(title) if control else title).strip()
+        text = node.text(deep=True) or ""  # view.text, inline: links are many
+        if drop:
+            text = visible_chars(text)
+        if control:
+            text = clean(text)
+        links.append(_new(Link, (join(raw_href), raw_href, " ".join(text.split()), region, title)))
+    return links
+
+
 def _hreflangs(links: list[LexborNode], control: bool) -> Iterator[str]:
     """``hreflang`` of the alternate ``<link>``s, as the copy has them (both names are ones lxml
     takes): a page's many stylesheet and icon links have none, and only theirs is read."""
@@ -1532,37 +1598,7 @@ def _read_lexbor(document: LexborHTMLParser, flat: str, html: str, url: str, scr
             text=view.leading_text(node)[:MAX_SCRIPT_TEXT],
             attrs=attrs,
         ))
-    links: list[Link] = []
-    # (node, its attributes, region, href, is a web link) of the visible anchors with an href
-    anchors: list[tuple[LexborNode, dict[str, str | None], str, str, bool]] = []
-    web = 0  # web links kept as _capped_anchors keeps them
-    for node, region, hidden in walk.anchors:
-        if hidden:
-            continue
-        link_attrs = node.attributes  # one dict: Lexbor's lookup of a missing name raises and catches
-        raw_href = link_attrs.get("href") or ""
-        raw_href = (clean(raw_href) if control else raw_href).strip()
-        if raw_href:
-            is_web = _WEB_HREF.match(raw_href) is not None
-            web += is_web
-            anchors.append((node, link_attrs, region, raw_href, is_web))
-    half = MAX_LINKS // 2
-    seen_web = other = 0
-    for node, link_attrs, region, raw_href, is_web in anchors:
-        if is_web:
-            seen_web += 1
-            if web > MAX_LINKS and half < seen_web <= web - half:
-                continue
-        else:
-            other += 1
-            if other > MAX_LINKS:
-                continue
-        title = link_attrs.get("title") or ""
-        title = (clean(title) if control else title).strip()
-        if not title:
-            title = link_attrs.get("aria-label") or ""
-            title = (clean(title) if control else title).strip()
-        links.append(_new(Link, (join(raw_href), raw_href, " ".join(view.text(node).split()), region, title)))
+    links = _lexbor_links(view, walk.anchors, join)
     forms = [_lexbor_form(view, node, base_url, join) for node in walk.forms]
     cfemails = (
         [(view.value(n, "data-cfemail").strip(), "") for n in document.css("[data-cfemail]")]

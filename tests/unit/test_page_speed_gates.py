@@ -246,3 +246,20 @@ def test_attribute_values_of_nodes_without_the_attribute_are_empty() -> None:
     nodes = page._lexbor.document.css("p")
     assert page._lexbor.values(nodes, "class") == [" a ", ""]  # indexing raises for the second: read by get
     assert page._lexbor.values(nodes[:1], "class") == [" a "]
+
+
+# --- links: the cap is applied only where it can drop one ---------------------------------------
+
+
+@pytest.mark.parametrize("web", [3, 4, 5, 9])
+@pytest.mark.parametrize("other", [0, 4, 5])
+def test_links_at_the_cap_are_the_copys(monkeypatch: pytest.MonkeyPatch, web: int, other: int) -> None:
+    monkeypatch.setattr(P, "MAX_LINKS", 4)
+    html = "<html><body><svg><a href='/hidden'>h</a></svg><a>no href</a><a href=' '>blank</a>"
+    html += "".join(f"<a href='/p/{i}' title=' t{i} '>p{i}</a>" for i in range(web))
+    html += "".join(f"<a href='tel:+3612345{i:03d}' aria-label='call'>c{i}</a>" for i in range(other)) + "</body></html>"
+    page = P._build_from_lexbor(html, URL)
+    assert page is not None
+    assert page.links == _copy(html).links
+    kept_web = [link for link in page.links if link.raw_href.startswith("/p/")]
+    assert len(kept_web) == min(web, 4) and len(page.links) == min(web, 4) + min(other, 4)
