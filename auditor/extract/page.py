@@ -921,14 +921,14 @@ def _lexbor_form(view: _LexborView, node: LexborNode, base_url: str, join: _Join
             attrs.get("autocomplete", ""),
         ))
     action = view.value(node, "action").strip()
-    drop = view.drop
+    drop, separate = view.drop, bool(view.spaced)
     return Form(
         action=join.exact(action) if action else base_url,
         method=(view.value(node, "method").strip() or "get").lower(),
         fields=tuple(fields),
         text=" ".join(view.text(node).split())[:2000],
         attrs=_copied_attrs(node, control),
-        source=lambda: etree.tostring(copy_element(node, drop), method="html", encoding="unicode")[:50_000],
+        source=lambda: etree.tostring(copy_element(node, drop, separate), method="html", encoding="unicode")[:50_000],
     )
 
 
@@ -974,10 +974,11 @@ def _lenient_jsonld(tree: Any) -> list[Any]:
 # creates an lxml element per node). The walk below reads Lexbor's nodes once and yields
 # what the copy and its libxslt text pass yield: the same text stream with block and
 # region marks, the same elements in document order. Queries go to Lexbor's CSS engine.
-# Pages this reading would not model exactly get the copy instead: a label element that
-# the copy separates from an address, CSS-reversed text, tags nested past MAX_DEPTH,
-# control characters. Third parties' entries are found in Lexbor's tree as in the copy
-# (``find_lexbor_sections``), and the walk is run again with them as regions.
+# Pages this reading would not model exactly get the copy instead: CSS-reversed text, tags
+# nested past MAX_DEPTH, control characters. Third parties' entries are found in Lexbor's
+# tree as in the copy (``find_lexbor_sections``), and the walk is run again with them as
+# regions; the space the copy puts between a label element and an address goes into the
+# text stream and every text read from the view (``_LexborView.spaced``).
 
 _CSS_NAME = re.compile(r"^[a-z_][a-z0-9_-]*$")  # an attribute or tag name CSS takes unescaped
 _CSS_TAG = _CSS_NAME
@@ -1042,6 +1043,8 @@ class _LexborView:
         self.control = control  # attribute values may hold control characters the copy drops
         self.tags = tags  # Lexbor tag id -> the copy's tag name, for this document
         self.regions: dict[int, str] = {}  # mem_id -> region, of the nodes ``region`` climbed
+        # mem_ids of the elements the copy puts a space before (see ``_spaced_rights``)
+        self.spaced: frozenset[int] = frozenset()
 
     def tag(self, node: LexborNode) -> str:
         tid = node.tag_id
@@ -1052,10 +1055,21 @@ class _LexborView:
 
     def text(self, node: LexborNode) -> str:
         """XPath ``string()`` of the copied element."""
-        text = node.text(deep=True) or ""
+        text = node.text(deep=True) or "" if not self.spaced else self.spaced_text(node)
         if self.drop:
             text = visible_chars(text)
         return clean(text) if self.control else text
+
+    def spaced_text(self, node: LexborNode) -> str:
+        """``node``'s text with the space the copy puts before each element of ``spaced`` inside it."""
+        parts: list[str] = []
+        spaced, own = self.spaced, node.mem_id
+        for inner in node.traverse(include_text=True):
+            if inner.is_text_node:
+                parts.append(inner.text_content or "")
+            elif inner.mem_id in spaced and inner.mem_id != own:
+                parts.append(" ")
+        return "".join(parts)
 
     def value(self, node: LexborNode, name: str) -> str:
         value = node.attrs.get(name) or ""
@@ -1220,7 +1234,9 @@ class _Walk:
         self.found: dict[str, list[LexborNode]] = {tag: [] for tag in _WALKED}
         self.anchors: list[tuple[LexborNode, str, bool]] = []  # node, region, hidden
         self.forms: list[LexborNode] = []  # visible ones
-        self.pairs: list[tuple[LexborNode, LexborNode]] = []
+        # adjacent inline siblings with nothing between them (a label and an address may touch
+        # there), with where the right one's text starts in ``out`` (-1: not shown)
+        self.pairs: list[tuple[LexborNode, LexborNode, int]] = []
         self.exact = True  # False: the copy differs from this reading (too deep)
 
     def run(self, root: LexborNode) -> None:
@@ -1282,7 +1298,7 @@ class _Walk:
             if want_pairs:
                 inline = flags & is_inline
                 if inline and last_inline and not tail_seen and prev is not None:
-                    pairs.append((prev, node))
+                    pairs.append((prev, node, len(out) if emit else -1))
                 last_inline = inline
                 tail_seen = False
                 prev = node
@@ -1396,12 +1412,25 @@ _STANDARD_KINDS = _standard_kinds()
 _STANDARD_NAMES = {tag_id: tag for tag_id, (tag, _flags) in _STANDARD_KINDS.items()}  # for ``_LexborView.tag``
 
 
-def _spaced_pair(view: _LexborView, pairs: list[tuple[LexborNode, LexborNode]]) -> bool:
-    """Whether the copy separates some label element from the address after it."""
-    for left, right in pairs:
-        if _ADDRESS_START.match(view.text(right)) and _ALNUM_END.search(view.text(left)):
-            return True
-    return False
+def _spaced_rights(view: _LexborView, pairs: list[tuple[LexborNode, LexborNode, int]]) -> frozenset[int]:
+    """mem_ids of the elements the copy puts a space before: an address right after a label
+    element (``_separate_labels``). Read before any space is: the copy's test sees none that
+    matters (spaces inside the right element come later, those inside the left one not at its end)."""
+    return frozenset(
+        right.mem_id for left, right, _at in pairs
+        if _ADDRESS_START.match(view.text(right)) and _ALNUM_END.search(view.text(left))
+    )
+
+
+def _walk_text(view: _LexborView, walk: _Walk) -> str:
+    """The walk's text stream, with the copy's spaces between labels and addresses."""
+    out = walk.out
+    if view.spaced:
+        for _left, right, at in reversed(walk.pairs):  # from the end: earlier places stay put
+            if at >= 0 and right.mem_id in view.spaced:
+                out.insert(at, " ")
+    text = "".join(out)
+    return visible_chars(text) if view.drop else text
 
 
 def _lexbor_roots(view: _LexborView, document: LexborHTMLParser, class_values: list[str],
@@ -1485,7 +1514,7 @@ def _lexbor_links(view: _LexborView, anchors: list[tuple[LexborNode, str, bool]]
     than that carry an href: with no more anchors than that in all, every one is kept, read
     in one pass.
     """
-    control, drop = view.control, view.drop
+    control, drop, spaced = view.control, view.drop, bool(view.spaced)
     keep = None if len(anchors) <= MAX_LINKS else _kept_anchors(anchors, control)
     links: list[Link] = []
     for node, region, hidden in anchors:
@@ -1501,11 +1530,14 @@ def _lexbor_links(view: _LexborView, anchors: list[tuple[LexborNode, str, bool]]
         if not title:
             title = attrs.get("aria-label") or ""
             title = (clean(title) if control else title).strip()
-        text = node.text(deep=True) or ""  # view.text, inline: links are many
-        if drop:
-            text = visible_chars(text)
-        if control:
-            text = clean(text)
+        if spaced:
+            text = view.text(node)
+        else:  # view.text, inline: links are many
+            text = node.text(deep=True) or ""
+            if drop:
+                text = visible_chars(text)
+            if control:
+                text = clean(text)
         links.append(_new(Link, (join(raw_href), raw_href, " ".join(text.split()), region, title)))
     return links
 
@@ -1556,12 +1588,12 @@ def _read_lexbor(document: LexborHTMLParser, flat: str, html: str, url: str, scr
     if letter is not None:
         return None  # the copy's root is never a region mark's holder the same way
     walk.run(root)
-    if not walk.exact or (walk.pairs and _spaced_pair(view, walk.pairs)):
+    if not walk.exact:
         return None
+    if walk.pairs:
+        view.spaced = _spaced_rights(view, walk.pairs)
     walk.out.append(_BLOCK_MARK)
-    text = "".join(walk.out)
-    if view.drop:
-        text = visible_chars(text)
+    text = _walk_text(view, walk)
     # Text holds a control character only where the source does (``scrubbed`` says it does not),
     # from a numeric reference, or as U+FFFE/U+FFFF: ``control`` covers the last two.
     if (control or not scrubbed) and _TREE_CONTROL.search(text):
@@ -1573,14 +1605,11 @@ def _read_lexbor(document: LexborHTMLParser, flat: str, html: str, url: str, scr
         if entries:  # a web agency, host or authority: its blocks and links are set apart (as in _build)
             roots.update((node.mem_id, _REGION_LETTER[THIRD_PARTY]) for node in entries)
             entry_tags = frozenset(tid for tid, _letter in root_tags.values()) | {node.tag_id for node in entries}
-            walk = _Walk(view, roots, False, entry_tags)
+            walk = _Walk(view, roots, bool(view.spaced), entry_tags)
             walk.out.append(_BLOCK_MARK)
             walk.run(root)
             walk.out.append(_BLOCK_MARK)
-            text = "".join(walk.out)
-            if view.drop:
-                text = visible_chars(text)
-            blocks = _split_blocks(text, checked=True)
+            blocks = _split_blocks(_walk_text(view, walk), checked=True)
 
     found = walk.found
     base_url = url

@@ -232,11 +232,13 @@ def copy_document(document: LexborHTMLParser, html: str) -> Any:
     return root
 
 
-def copy_element(src: LexborNode, drop: bool) -> Any:
+def copy_element(src: LexborNode, drop: bool, separate: bool = False) -> Any:
     """``src`` and its subtree as lxml elements, as :func:`parse_html` copies them.
 
     The copy's tail is the text the whole-tree copy would give it (the text nodes up to
     the next copied sibling): lxml's serializer writes an element's tail with it.
+    ``separate``: label and address elements inside get the whole-tree copy's space between
+    them (its test reads their own text alone, the same in this copy).
     """
     tag = src.tag or "span"
     try:
@@ -244,7 +246,10 @@ def copy_element(src: LexborNode, drop: bool) -> Any:
     except ValueError:
         root = etree.Element("span")
     _set_attrs(root, src.attributes)
-    _copy(src, root, drop, None)
+    pairs: list[tuple[Any, Any]] | None = [] if separate else None
+    _copy(src, root, drop, pairs)
+    if pairs:
+        _separate_labels(pairs)
     tail: list[str] = []
     sibling = src.next
     while sibling is not None:
