@@ -23,8 +23,15 @@ from lxml import etree
 from selectolax.lexbor import LexborHTMLParser, LexborNode, create_tag
 from w3lib.encoding import html_to_unicode
 
-from auditor.extract.sections import find_lexbor_sections, find_sections, marked_blocks
+from auditor.extract.sections import (
+    find_lexbor_sections,
+    find_sections,
+    marked_blocks,
+    normalize_space,
+)
 from auditor.extract.tree import (
+    _CSS_RULE,
+    _RTL,
     MAX_DEPTH,
     clean,
     copy_document,
@@ -156,7 +163,10 @@ class ParsedPage:
         """The lxml copy of the page's tree, made on first use when the model came from Lexbor."""
         tree = self.__dict__.get("_tree")
         if tree is None and self._lexbor is not None:
-            tree = self.__dict__["_tree"] = copy_document(self._lexbor.document, self._lexbor.source)
+            view = self._lexbor
+            # a document whose reversed text was rewritten is parsed again: the copy reverses it itself
+            document = parse_document(view.source)[0] if view.reversed else view.document
+            tree = self.__dict__["_tree"] = copy_document(document, view.source)
         return tree
 
     @property
@@ -176,7 +186,7 @@ class ParsedPage:
     def has_attribute(self, name: str) -> bool:
         """Some element carries attribute ``name``."""
         if self._lexbor is not None and _CSS_NAME.match(name):
-            return self._lexbor.document.css_first(f"[{name}]") is not None
+            return self._lexbor.has_attribute(name)
         return bool(_has_xpath(f"//*[@{name}]")(self.lxml_tree()))
 
     def attribute_pairs(self, first: str, second: str, tag: str = "*") -> list[tuple[str, str]]:
@@ -1045,6 +1055,7 @@ class _LexborView:
         self.regions: dict[int, str] = {}  # mem_id -> region, of the nodes ``region`` climbed
         # mem_ids of the elements the copy puts a space before (see ``_spaced_rights``)
         self.spaced: frozenset[int] = frozenset()
+        self.reversed = False  # the document's CSS-reversed text was read as shown (see ``_read_reversed``)
 
     def tag(self, node: LexborNode) -> str:
         tid = node.tag_id
@@ -1083,13 +1094,22 @@ class _LexborView:
             values = [n.attrs.get(name) or "" for n in nodes]
         return [clean(v) for v in values] if self.control else values
 
+    def carrying(self, selector: str, *names: str) -> list[LexborNode]:
+        """Elements ``selector`` matches that carry attributes ``names`` as spelled: CSS also
+        matches a namespaced ``xlink:href`` for ``href`` and ``viewBox`` for ``viewbox``, which the
+        copy drops or spells otherwise."""
+        return [n for n in self.document.css(selector) if all(name in n.attributes for name in names)]
+
+    def has_attribute(self, name: str) -> bool:
+        return any(name in n.attributes for n in self.document.css(f"[{name}]"))
+
     def attribute_values(self, name: str) -> list[str]:
-        return self.values(self.document.css(f"[{name}]"), name)
+        return self.values(self.carrying(f"[{name}]", name), name)
 
     def attribute_pairs(self, first: str, second: str, tag: str) -> list[tuple[str, str]]:
         return [
             (self.value(n, first), self.value(n, second))
-            for n in self.document.css(f"{'' if tag == '*' else tag}[{first}][{second}]")
+            for n in self.carrying(f"{'' if tag == '*' else tag}[{first}][{second}]", first, second)
         ]
 
     def frame_sources(self) -> list[str]:
@@ -1116,7 +1136,7 @@ class _LexborView:
         return clean(text) if self.control else text
 
     def text_around(self, attribute: str, value: str) -> str | None:
-        for el in self.document.css(f"[{attribute}]"):
+        for el in self.carrying(f"[{attribute}]", attribute):
             if self.value(el, attribute) == value:
                 parent = el.parent
                 target = parent if parent is not None and parent.is_element_node else el
@@ -1422,6 +1442,75 @@ def _spaced_rights(view: _LexborView, pairs: list[tuple[LexborNode, LexborNode, 
     )
 
 
+_CLASS_SELECTOR = re.compile(r"^\.(-?[A-Za-z_][A-Za-z0-9_-]*)$")  # a class selector cssselect reads as it is
+
+def _read_reversed(view: _LexborView, root: LexborNode, want_pairs: bool) -> bool:
+    """``tree._read_reversed`` on Lexbor's document: an element whose inline style shows its text
+    reversed (``direction: rtl; unicode-bidi: bidi-override``) gets that text, read as shown, in
+    place of its children (the outermost one only), and so does one of a class the page's own
+    style rules show reversed. False where only the copy reads it exactly.
+
+    The copy separates labels from addresses before it reverses, so the spaces are found first
+    (``view.spaced``). Not read here: style rules with other selectors than one class
+    (cssselect's matching is the copy's own), a form holding reversed text (its markup
+    copy would test the reversed text for labels), nesting the copy flattens.
+    """
+    names: set[str] = set()  # classes the page's own style rules show reversed
+    for style in view.document.css("style"):
+        for selectors, body in _CSS_RULE.findall(view.leading_text(style)):
+            if "bidi-override" not in body or not _RTL.search(body):
+                continue
+            for selector in selectors.split(","):
+                selector = selector.strip()
+                if not selector:
+                    continue  # cssselect refuses it: the copy skips it too
+                simple = _CLASS_SELECTOR.match(selector)
+                if simple is None:
+                    return False  # matched as cssselect matches it, by the copy alone
+                names.add(simple[1])
+    found = [
+        node for node in view.document.css("[style]")
+        if "bidi-override" in (declared := view.value(node, "style")) and _RTL.search(declared)
+    ]
+    if names:  # cssselect's ".name": the name among the class's words split at XML whitespace
+        found += [
+            node for node in view.document.css("[class]")
+            if any(f" {name} " in f" {normalize_space(view.value(node, 'class'))} " for name in names)
+        ]
+    if not found:
+        return True
+    chosen = {node.mem_id for node in found}
+    outermost = []
+    for node in found:
+        in_form = False
+        parent = node.parent
+        while parent is not None and parent.is_element_node and parent.mem_id not in chosen:
+            in_form = in_form or view.tag(parent) == "form"
+            parent = parent.parent
+        if parent is not None and parent.is_element_node:
+            continue  # read with the reversed element around it
+        if in_form:
+            return False
+        outermost.append(node)
+    if want_pairs:
+        walk = _Walk(view, {}, True, frozenset())
+        walk.run(root)
+        if not walk.exact:
+            return False
+        view.spaced = _spaced_rights(view, walk.pairs)
+    for node in outermost:
+        shown = view.text(node)[::-1]
+        child = node.first_child
+        while child is not None:
+            after = child.next
+            child.decompose()
+            child = after
+        if shown:
+            node.insert_child(shown)
+    view.reversed = True
+    return True
+
+
 def _walk_text(view: _LexborView, walk: _Walk) -> str:
     """The walk's text stream, with the copy's spaces between labels and addresses."""
     out = walk.out
@@ -1567,10 +1656,12 @@ def _build_from_lexbor(html: str, url: str, scrubbed: bool = False) -> ParsedPag
 def _read_lexbor(document: LexborHTMLParser, flat: str, html: str, url: str, scrubbed: bool) -> ParsedPage | None:
     """:func:`_build_from_lexbor` of the ``document`` :func:`parse_document` made of ``html`` (``flat``)."""
     root = document.root
-    if root is None or "bidi-override" in flat:
+    if root is None:
         return None
     control = "&#" in flat or "\ufffe" in flat or "\uffff" in flat
     view = _LexborView(document, drops_invisible(flat), control, _STANDARD_NAMES.copy(), flat)
+    if "bidi-override" in flat and not _read_reversed(view, root, "@" in flat):
+        return None
     by_class = document.css("[class]")
     by_id = document.css("[id]")
     class_list = view.values(by_class, "class")
@@ -1590,7 +1681,7 @@ def _read_lexbor(document: LexborHTMLParser, flat: str, html: str, url: str, scr
     walk.run(root)
     if not walk.exact:
         return None
-    if walk.pairs:
+    if walk.pairs and not view.reversed:  # a page with reversed text has them from before (see _read_reversed)
         view.spaced = _spaced_rights(view, walk.pairs)
     walk.out.append(_BLOCK_MARK)
     text = _walk_text(view, walk)

@@ -236,7 +236,8 @@ def find_sections(tree: Any, texts: Iterable[str], url: str = "") -> list[Any]:
 _XML_SPACE = re.compile("[ \t\r\n]+")  # what XPath's normalize-space() collapses and strips
 
 
-def _normalize_space(text: str) -> str:
+def normalize_space(text: str) -> str:
+    """XPath's normalize-space(): XML whitespace collapsed, and stripped."""
     return _XML_SPACE.sub(" ", text).strip(" ")
 
 
@@ -348,7 +349,7 @@ def find_lexbor_sections(view: Any, marked: list[tuple[str, str]], url: str = ""
     runs: list[tuple[Any, str, str]] | None = None
     for prefix, block_texts in list(_by_prefix(marked).items())[:MAX_PREFIXES]:
         if runs is None:  # read once, for every marker
-            runs = [(parent, text, _normalize_space(text)) for parent, text in _text_runs(view)]
+            runs = [(parent, text, normalize_space(text)) for parent, text in _text_runs(view)]
         for parent, text in _starting(runs, prefix):
             node_text = " ".join(text.split())
             if not any(_opens(node_text, block) for block in block_texts[:MAX_BLOCKS_PER_PREFIX]):

@@ -61,6 +61,10 @@ PITFALLS = {
         <table><tr><td>cell</td></tr>foster</table><p>unclosed<li>item<option>o</p>
         <script type="application/ld+json">{"@type": "Organization", "telephone": "+3612345678"}</script>
         <script src="/app.js" async defer data-x></script><style>.x{}</style></body></html>""",
+    "reversed": """<html><head><style>.rev{unicode-bidi:bidi-override; direction:RTL} .x{color:red}, {}</style></head><body>
+        <p>Mail: <span class="a rev">uh.amrif@ofni</span></p><p style="direction: rtl; unicode-bidi: bidi-override">
+        <a href="tel:+3612345678" class="phone">8765 432 1 63+</a><i class="rev">x</i></p><span>E-posta</span><span class="rev">
+        uh.amrif@eman</span><div class="Rev">not reversed</div><p style="unicode-bidi: bidi-override">ltr</p></body></html>""",
     "third-party": """<html><body><p>Tel: +36 1 234 5678</p><p>Tárhelyszolgáltató: Host Kft., +36 1 999 9999</p></body></html>""",
 }
 
@@ -131,11 +135,11 @@ def test_pitfall_page_reads_the_same(name: str) -> None:
 
 def test_pages_the_lexbor_reading_cannot_model_take_the_copy() -> None:
     url = "https://www.firma.hu/"
-    reversed_text = '<p style="direction: rtl; unicode-bidi: bidi-override">321</p>'
-    assert P._build_from_lexbor(reversed_text, url) is None
+    reversed_rule = '<style>p > .rev{unicode-bidi:bidi-override;direction:rtl}</style><p><b class="rev">321</b></p>'
+    assert P._build_from_lexbor(reversed_rule, url) is None  # a selector only cssselect reads exactly
     deep = "<div>" * 300 + "x" + "</div>" * 300
     assert P._build_from_lexbor(deep, url) is None
-    for name in ("regions", "hidden", "forms", "contacts", "odd", "third-party", "pairs"):
+    for name in ("regions", "hidden", "forms", "contacts", "odd", "third-party", "pairs", "reversed"):
         assert P._build_from_lexbor(PITFALLS[name], url) is not None, name
 
 
