@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from itertools import accumulate
@@ -20,11 +20,18 @@ from typing import Any, NamedTuple, TypeVar
 from urllib.parse import urljoin, urlsplit, uses_netloc, uses_relative
 
 from lxml import etree
-from selectolax.lexbor import LexborHTMLParser, LexborNode
+from selectolax.lexbor import LexborHTMLParser, LexborNode, create_tag
 from w3lib.encoding import html_to_unicode
 
-from auditor.extract.sections import find_sections, marked_blocks
+from auditor.extract.sections import (
+    find_lexbor_sections,
+    find_sections,
+    marked_blocks,
+    normalize_space,
+)
 from auditor.extract.tree import (
+    _CSS_RULE,
+    _RTL,
     MAX_DEPTH,
     clean,
     copy_document,
@@ -156,7 +163,10 @@ class ParsedPage:
         """The lxml copy of the page's tree, made on first use when the model came from Lexbor."""
         tree = self.__dict__.get("_tree")
         if tree is None and self._lexbor is not None:
-            tree = self.__dict__["_tree"] = copy_document(self._lexbor.document, self._lexbor.source)
+            view = self._lexbor
+            # a document whose reversed text was rewritten is parsed again: the copy reverses it itself
+            document = parse_document(view.source)[0] if view.reversed else view.document
+            tree = self.__dict__["_tree"] = copy_document(document, view.source)
         return tree
 
     @property
@@ -176,7 +186,7 @@ class ParsedPage:
     def has_attribute(self, name: str) -> bool:
         """Some element carries attribute ``name``."""
         if self._lexbor is not None and _CSS_NAME.match(name):
-            return self._lexbor.document.css_first(f"[{name}]") is not None
+            return self._lexbor.has_attribute(name)
         return bool(_has_xpath(f"//*[@{name}]")(self.lxml_tree()))
 
     def attribute_pairs(self, first: str, second: str, tag: str = "*") -> list[tuple[str, str]]:
@@ -921,14 +931,14 @@ def _lexbor_form(view: _LexborView, node: LexborNode, base_url: str, join: _Join
             attrs.get("autocomplete", ""),
         ))
     action = view.value(node, "action").strip()
-    drop = view.drop
+    drop, separate = view.drop, bool(view.spaced)
     return Form(
         action=join.exact(action) if action else base_url,
         method=(view.value(node, "method").strip() or "get").lower(),
         fields=tuple(fields),
         text=" ".join(view.text(node).split())[:2000],
         attrs=_copied_attrs(node, control),
-        source=lambda: etree.tostring(copy_element(node, drop), method="html", encoding="unicode")[:50_000],
+        source=lambda: etree.tostring(copy_element(node, drop, separate), method="html", encoding="unicode")[:50_000],
     )
 
 
@@ -974,9 +984,11 @@ def _lenient_jsonld(tree: Any) -> list[Any]:
 # creates an lxml element per node). The walk below reads Lexbor's nodes once and yields
 # what the copy and its libxslt text pass yield: the same text stream with block and
 # region marks, the same elements in document order. Queries go to Lexbor's CSS engine.
-# Pages this reading would not model exactly get the copy instead: a label element that
-# the copy separates from an address, CSS-reversed text, tags nested past MAX_DEPTH,
-# control characters, third parties' entries (whose sections are found in the copy).
+# Pages this reading would not model exactly get the copy instead: CSS-reversed text, tags
+# nested past MAX_DEPTH, control characters. Third parties' entries are found in Lexbor's
+# tree as in the copy (``find_lexbor_sections``), and the walk is run again with them as
+# regions; the space the copy puts between a label element and an address goes into the
+# text stream and every text read from the view (``_LexborView.spaced``).
 
 _CSS_NAME = re.compile(r"^[a-z_][a-z0-9_-]*$")  # an attribute or tag name CSS takes unescaped
 _CSS_TAG = _CSS_NAME
@@ -1041,6 +1053,9 @@ class _LexborView:
         self.control = control  # attribute values may hold control characters the copy drops
         self.tags = tags  # Lexbor tag id -> the copy's tag name, for this document
         self.regions: dict[int, str] = {}  # mem_id -> region, of the nodes ``region`` climbed
+        # mem_ids of the elements the copy puts a space before (see ``_spaced_rights``)
+        self.spaced: frozenset[int] = frozenset()
+        self.reversed = False  # the document's CSS-reversed text was read as shown (see ``_read_reversed``)
 
     def tag(self, node: LexborNode) -> str:
         tid = node.tag_id
@@ -1051,10 +1066,21 @@ class _LexborView:
 
     def text(self, node: LexborNode) -> str:
         """XPath ``string()`` of the copied element."""
-        text = node.text(deep=True) or ""
+        text = node.text(deep=True) or "" if not self.spaced else self.spaced_text(node)
         if self.drop:
             text = visible_chars(text)
         return clean(text) if self.control else text
+
+    def spaced_text(self, node: LexborNode) -> str:
+        """``node``'s text with the space the copy puts before each element of ``spaced`` inside it."""
+        parts: list[str] = []
+        spaced, own = self.spaced, node.mem_id
+        for inner in node.traverse(include_text=True):
+            if inner.is_text_node:
+                parts.append(inner.text_content or "")
+            elif inner.mem_id in spaced and inner.mem_id != own:
+                parts.append(" ")
+        return "".join(parts)
 
     def value(self, node: LexborNode, name: str) -> str:
         value = node.attrs.get(name) or ""
@@ -1062,16 +1088,28 @@ class _LexborView:
 
     def values(self, nodes: list[LexborNode], name: str) -> list[str]:
         """``name``'s value on each of ``nodes`` (all carry it)."""
-        values = [n.attrs.get(name) or "" for n in nodes]
+        try:  # indexing skips ``get``'s Python-level try (a catalogue page has thousands)
+            values = [n.attrs[name] or "" for n in nodes]
+        except KeyError:  # a node CSS matched by another spelling of the name
+            values = [n.attrs.get(name) or "" for n in nodes]
         return [clean(v) for v in values] if self.control else values
 
+    def carrying(self, selector: str, *names: str) -> list[LexborNode]:
+        """Elements ``selector`` matches that carry attributes ``names`` as spelled: CSS also
+        matches a namespaced ``xlink:href`` for ``href`` and ``viewBox`` for ``viewbox``, which the
+        copy drops or spells otherwise."""
+        return [n for n in self.document.css(selector) if all(name in n.attributes for name in names)]
+
+    def has_attribute(self, name: str) -> bool:
+        return any(name in n.attributes for n in self.document.css(f"[{name}]"))
+
     def attribute_values(self, name: str) -> list[str]:
-        return self.values(self.document.css(f"[{name}]"), name)
+        return self.values(self.carrying(f"[{name}]", name), name)
 
     def attribute_pairs(self, first: str, second: str, tag: str) -> list[tuple[str, str]]:
         return [
             (self.value(n, first), self.value(n, second))
-            for n in self.document.css(f"{'' if tag == '*' else tag}[{first}][{second}]")
+            for n in self.carrying(f"{'' if tag == '*' else tag}[{first}][{second}]", first, second)
         ]
 
     def frame_sources(self) -> list[str]:
@@ -1098,7 +1136,7 @@ class _LexborView:
         return clean(text) if self.control else text
 
     def text_around(self, attribute: str, value: str) -> str | None:
-        for el in self.document.css(f"[{attribute}]"):
+        for el in self.carrying(f"[{attribute}]", attribute):
             if self.value(el, attribute) == value:
                 parent = el.parent
                 target = parent if parent is not None and parent.is_element_node else el
@@ -1216,7 +1254,9 @@ class _Walk:
         self.found: dict[str, list[LexborNode]] = {tag: [] for tag in _WALKED}
         self.anchors: list[tuple[LexborNode, str, bool]] = []  # node, region, hidden
         self.forms: list[LexborNode] = []  # visible ones
-        self.pairs: list[tuple[LexborNode, LexborNode]] = []
+        # adjacent inline siblings with nothing between them (a label and an address may touch
+        # there), with where the right one's text starts in ``out`` (-1: not shown)
+        self.pairs: list[tuple[LexborNode, LexborNode, int]] = []
         self.exact = True  # False: the copy differs from this reading (too deep)
 
     def run(self, root: LexborNode) -> None:
@@ -1227,7 +1267,8 @@ class _Walk:
         """
         roots, out, found, anchors, forms, pairs = self.roots, self.out, self.found, self.anchors, self.forms, self.pairs
         root_tags = self.root_tags
-        kinds: dict[int, tuple[str, int]] = {}  # Lexbor tag id -> the copy's tag, what the walk does with it
+        # Lexbor tag id -> the copy's tag, what the walk does with it (standard tags known already)
+        kinds: dict[int, tuple[str, int]] = _STANDARD_KINDS.copy()
         want_pairs = self.want_pairs
         max_stack = MAX_DEPTH - 1
         # module constants as locals: read for every node
@@ -1277,13 +1318,13 @@ class _Walk:
             if want_pairs:
                 inline = flags & is_inline
                 if inline and last_inline and not tail_seen and prev is not None:
-                    pairs.append((prev, node))
+                    pairs.append((prev, node, len(out) if emit else -1))
                 last_inline = inline
                 tail_seen = False
                 prev = node
             child_hidden, child_region = hidden, region
             letter = roots.get(node.mem_id) if tid in root_tags else None
-            if letter is not None:
+            if letter is not None and region != THIRD_PARTY:  # a third party's entry names all it holds
                 child_region = _LETTER_REGION[letter]
             if flags & is_walked:
                 found[tag].append(node)
@@ -1367,14 +1408,118 @@ def _text_tag_id() -> int:
 
 _TEXT_ID = _text_tag_id()
 _INVISIBLE_SET = frozenset(_INVISIBLE_ROOTS)
+# Frequent standard HTML tags beyond the sets above (each is otherwise looked up once per page).
+_COMMON_TAGS = "input label optgroup picture source link area col colgroup ins del time canvas map param track wbr"
 
 
-def _spaced_pair(view: _LexborView, pairs: list[tuple[LexborNode, LexborNode]]) -> bool:
-    """Whether the copy separates some label element from the address after it."""
-    for left, right in pairs:
-        if _ADDRESS_START.match(view.text(right)) and _ALNUM_END.search(view.text(left)):
-            return True
-    return False
+def _standard_kinds() -> dict[int, tuple[str, int]]:
+    """``_walk_kind`` of standard tags by their Lexbor tag id, made once.
+
+    A standard tag's id is a constant of the library (the same in every document), unlike a
+    custom element's, which each document numbers itself: only small ids are standard.
+    """
+    names = {*BLOCK_TAGS, *SKIP_TAGS, *_INLINE_TAGS, *_WALKED, *_COMMON_TAGS.split()}
+    kinds: dict[int, tuple[str, int]] = {}
+    for name in sorted(names):
+        tag_id = int(create_tag(name).tag_id)
+        if tag_id < _STANDARD_TAG_IDS:
+            kinds[tag_id] = _walk_kind(name)
+    return kinds
+
+
+_STANDARD_TAG_IDS = 1 << 16  # Lexbor's standard tags are numbered from 0 up, a few hundred of them
+_STANDARD_KINDS = _standard_kinds()
+_STANDARD_NAMES = {tag_id: tag for tag_id, (tag, _flags) in _STANDARD_KINDS.items()}  # for ``_LexborView.tag``
+
+
+def _spaced_rights(view: _LexborView, pairs: list[tuple[LexborNode, LexborNode, int]]) -> frozenset[int]:
+    """mem_ids of the elements the copy puts a space before: an address right after a label
+    element (``_separate_labels``). Read before any space is: the copy's test sees none that
+    matters (spaces inside the right element come later, those inside the left one not at its end)."""
+    return frozenset(
+        right.mem_id for left, right, _at in pairs
+        if _ADDRESS_START.match(view.text(right)) and _ALNUM_END.search(view.text(left))
+    )
+
+
+_CLASS_SELECTOR = re.compile(r"^\.(-?[A-Za-z_][A-Za-z0-9_-]*)$")  # a class selector cssselect reads as it is
+
+def _read_reversed(view: _LexborView, root: LexborNode, want_pairs: bool) -> bool:
+    """``tree._read_reversed`` on Lexbor's document: an element whose inline style shows its text
+    reversed (``direction: rtl; unicode-bidi: bidi-override``) gets that text, read as shown, in
+    place of its children (the outermost one only), and so does one of a class the page's own
+    style rules show reversed. False where only the copy reads it exactly.
+
+    The copy separates labels from addresses before it reverses, so the spaces are found first
+    (``view.spaced``). Not read here: style rules with other selectors than one class
+    (cssselect's matching is the copy's own), a form holding reversed text (its markup
+    copy would test the reversed text for labels), nesting the copy flattens.
+    """
+    names: set[str] = set()  # classes the page's own style rules show reversed
+    for style in view.document.css("style"):
+        for selectors, body in _CSS_RULE.findall(view.leading_text(style)):
+            if "bidi-override" not in body or not _RTL.search(body):
+                continue
+            for selector in selectors.split(","):
+                selector = selector.strip()
+                if not selector:
+                    continue  # cssselect refuses it: the copy skips it too
+                simple = _CLASS_SELECTOR.match(selector)
+                if simple is None:
+                    return False  # matched as cssselect matches it, by the copy alone
+                names.add(simple[1])
+    found = [
+        node for node in view.document.css("[style]")
+        if "bidi-override" in (declared := view.value(node, "style")) and _RTL.search(declared)
+    ]
+    if names:  # cssselect's ".name": the name among the class's words split at XML whitespace
+        found += [
+            node for node in view.document.css("[class]")
+            if any(f" {name} " in f" {normalize_space(view.value(node, 'class'))} " for name in names)
+        ]
+    if not found:
+        return True
+    chosen = {node.mem_id for node in found}
+    outermost = []
+    for node in found:
+        in_form = False
+        parent = node.parent
+        while parent is not None and parent.is_element_node and parent.mem_id not in chosen:
+            in_form = in_form or view.tag(parent) == "form"
+            parent = parent.parent
+        if parent is not None and parent.is_element_node:
+            continue  # read with the reversed element around it
+        if in_form:
+            return False
+        outermost.append(node)
+    if want_pairs:
+        walk = _Walk(view, {}, True, frozenset())
+        walk.run(root)
+        if not walk.exact:
+            return False
+        view.spaced = _spaced_rights(view, walk.pairs)
+    for node in outermost:
+        shown = view.text(node)[::-1]
+        child = node.first_child
+        while child is not None:
+            after = child.next
+            child.decompose()
+            child = after
+        if shown:
+            node.insert_child(shown)
+    view.reversed = True
+    return True
+
+
+def _walk_text(view: _LexborView, walk: _Walk) -> str:
+    """The walk's text stream, with the copy's spaces between labels and addresses."""
+    out = walk.out
+    if view.spaced:
+        for _left, right, at in reversed(walk.pairs):  # from the end: earlier places stay put
+            if at >= 0 and right.mem_id in view.spaced:
+                out.insert(at, " ")
+    text = "".join(out)
+    return visible_chars(text) if view.drop else text
 
 
 def _lexbor_roots(view: _LexborView, document: LexborHTMLParser, class_values: list[str],
@@ -1417,6 +1562,89 @@ def _lexbor_roots(view: _LexborView, document: LexborHTMLParser, class_values: l
     return roots
 
 
+def _visible_href(node: LexborNode, control: bool) -> tuple[dict[str, str | None], str]:
+    """An anchor's attributes (one dict: Lexbor's lookup of a missing name raises and catches)
+    and its href as the copy has it, stripped."""
+    attrs = node.attributes
+    raw_href = attrs.get("href") or ""
+    return attrs, (clean(raw_href) if control else raw_href).strip()
+
+
+def _kept_anchors(anchors: list[tuple[LexborNode, str, bool]], control: bool) -> set[int]:
+    """mem_ids of the visible anchors with an href that :data:`MAX_LINKS` keeps, as _capped_anchors keeps them."""
+    rows: list[tuple[int, bool]] = []  # (mem_id, is a web link)
+    web = 0
+    for node, _region, hidden in anchors:
+        raw_href = "" if hidden else _visible_href(node, control)[1]
+        if raw_href:
+            is_web = _WEB_HREF.match(raw_href) is not None
+            web += is_web
+            rows.append((node.mem_id, is_web))
+    half = MAX_LINKS // 2
+    kept: set[int] = set()
+    seen_web = other = 0
+    for mem_id, is_web in rows:
+        if is_web:
+            seen_web += 1
+            if web > MAX_LINKS and half < seen_web <= web - half:
+                continue
+        else:
+            other += 1
+            if other > MAX_LINKS:
+                continue
+        kept.add(mem_id)
+    return kept
+
+
+def _lexbor_links(view: _LexborView, anchors: list[tuple[LexborNode, str, bool]], join: _Joiner) -> list[Link]:
+    """The page's links from the walk's anchors (node, region, hidden), as ``_build`` makes them.
+
+    The cap of :data:`MAX_LINKS` drops a link only when more web links, or more other links,
+    than that carry an href: with no more anchors than that in all, every one is kept, read
+    in one pass.
+    """
+    control, drop, spaced = view.control, view.drop, bool(view.spaced)
+    keep = None if len(anchors) <= MAX_LINKS else _kept_anchors(anchors, control)
+    links: list[Link] = []
+    for node, region, hidden in anchors:
+        if hidden:
+            continue
+        attrs = node.attributes  # _visible_href, inline
+        raw_href = attrs.get("href") or ""
+        raw_href = (clean(raw_href) if control else raw_href).strip()
+        if not raw_href or (keep is not None and node.mem_id not in keep):
+            continue
+        title = attrs.get("title") or ""
+        title = (clean(title) if control else title).strip()
+        if not title:
+            title = attrs.get("aria-label") or ""
+            title = (clean(title) if control else title).strip()
+        if spaced:
+            text = view.text(node)
+        else:  # view.text, inline: links are many
+            text = node.text(deep=True) or ""
+            if drop:
+                text = visible_chars(text)
+            if control:
+                text = clean(text)
+        links.append(_new(Link, (join(raw_href), raw_href, " ".join(text.split()), region, title)))
+    return links
+
+
+def _hreflangs(links: list[LexborNode], control: bool) -> Iterator[str]:
+    """``hreflang`` of the alternate ``<link>``s, as the copy has them (both names are ones lxml
+    takes): a page's many stylesheet and icon links have none, and only theirs is read."""
+    for link in links:
+        attrs = link.attributes
+        hreflang = attrs.get("hreflang")
+        if not hreflang:
+            continue
+        hreflang = (clean(hreflang) if control else hreflang).strip()
+        rel = attrs.get("rel") or ""
+        if hreflang and "alternate" in (clean(rel) if control else rel).strip().lower():
+            yield hreflang
+
+
 def _build_from_lexbor(html: str, url: str, scrubbed: bool = False) -> ParsedPage | None:
     """The page model read from Lexbor's tree, or None where only the lxml copy models it exactly.
 
@@ -1428,10 +1656,12 @@ def _build_from_lexbor(html: str, url: str, scrubbed: bool = False) -> ParsedPag
 def _read_lexbor(document: LexborHTMLParser, flat: str, html: str, url: str, scrubbed: bool) -> ParsedPage | None:
     """:func:`_build_from_lexbor` of the ``document`` :func:`parse_document` made of ``html`` (``flat``)."""
     root = document.root
-    if root is None or "bidi-override" in flat:
+    if root is None:
         return None
     control = "&#" in flat or "\ufffe" in flat or "\uffff" in flat
-    view = _LexborView(document, drops_invisible(flat), control, {}, flat)
+    view = _LexborView(document, drops_invisible(flat), control, _STANDARD_NAMES.copy(), flat)
+    if "bidi-override" in flat and not _read_reversed(view, root, "@" in flat):
+        return None
     by_class = document.css("[class]")
     by_id = document.css("[id]")
     class_list = view.values(by_class, "class")
@@ -1449,19 +1679,28 @@ def _read_lexbor(document: LexborHTMLParser, flat: str, html: str, url: str, scr
     if letter is not None:
         return None  # the copy's root is never a region mark's holder the same way
     walk.run(root)
-    if not walk.exact or (walk.pairs and _spaced_pair(view, walk.pairs)):
+    if not walk.exact:
         return None
+    if walk.pairs and not view.reversed:  # a page with reversed text has them from before (see _read_reversed)
+        view.spaced = _spaced_rights(view, walk.pairs)
     walk.out.append(_BLOCK_MARK)
-    text = "".join(walk.out)
-    if view.drop:
-        text = visible_chars(text)
+    text = _walk_text(view, walk)
     # Text holds a control character only where the source does (``scrubbed`` says it does not),
     # from a numeric reference, or as U+FFFE/U+FFFF: ``control`` covers the last two.
     if (control or not scrubbed) and _TREE_CONTROL.search(text):
         return None
     blocks = _split_blocks(text, checked=True)
-    if marked_blocks(b.text for b in blocks):
-        return None  # a third party's entry: its sections are found in the copy
+    marked = marked_blocks(b.text for b in blocks)
+    if marked:
+        entries = find_lexbor_sections(view, marked, url)
+        if entries:  # a web agency, host or authority: its blocks and links are set apart (as in _build)
+            roots.update((node.mem_id, _REGION_LETTER[THIRD_PARTY]) for node in entries)
+            entry_tags = frozenset(tid for tid, _letter in root_tags.values()) | {node.tag_id for node in entries}
+            walk = _Walk(view, roots, bool(view.spaced), entry_tags)
+            walk.out.append(_BLOCK_MARK)
+            walk.run(root)
+            walk.out.append(_BLOCK_MARK)
+            blocks = _split_blocks(_walk_text(view, walk), checked=True)
 
     found = walk.found
     base_url = url
@@ -1479,37 +1718,7 @@ def _read_lexbor(document: LexborHTMLParser, flat: str, html: str, url: str, scr
             text=view.leading_text(node)[:MAX_SCRIPT_TEXT],
             attrs=attrs,
         ))
-    links: list[Link] = []
-    # (node, its attributes, region, href, is a web link) of the visible anchors with an href
-    anchors: list[tuple[LexborNode, dict[str, str | None], str, str, bool]] = []
-    web = 0  # web links kept as _capped_anchors keeps them
-    for node, region, hidden in walk.anchors:
-        if hidden:
-            continue
-        link_attrs = node.attributes  # one dict: Lexbor's lookup of a missing name raises and catches
-        raw_href = link_attrs.get("href") or ""
-        raw_href = (clean(raw_href) if control else raw_href).strip()
-        if raw_href:
-            is_web = _WEB_HREF.match(raw_href) is not None
-            web += is_web
-            anchors.append((node, link_attrs, region, raw_href, is_web))
-    half = MAX_LINKS // 2
-    seen_web = other = 0
-    for node, link_attrs, region, raw_href, is_web in anchors:
-        if is_web:
-            seen_web += 1
-            if web > MAX_LINKS and half < seen_web <= web - half:
-                continue
-        else:
-            other += 1
-            if other > MAX_LINKS:
-                continue
-        title = link_attrs.get("title") or ""
-        title = (clean(title) if control else title).strip()
-        if not title:
-            title = link_attrs.get("aria-label") or ""
-            title = (clean(title) if control else title).strip()
-        links.append(_new(Link, (join(raw_href), raw_href, " ".join(view.text(node).split()), region, title)))
+    links = _lexbor_links(view, walk.anchors, join)
     forms = [_lexbor_form(view, node, base_url, join) for node in walk.forms]
     cfemails = (
         [(view.value(n, "data-cfemail").strip(), "") for n in document.css("[data-cfemail]")]
@@ -1521,11 +1730,7 @@ def _read_lexbor(document: LexborHTMLParser, flat: str, html: str, url: str, scr
             if view.value(meta, "http-equiv").strip().lower() == "content-language":
                 lang = view.value(meta, "content").strip() or None
                 break
-    hreflangs = tuple(
-        hreflang
-        for attrs in (_copied_attrs(link, control) for link in found["link"])
-        if (hreflang := attrs.get("hreflang", "").strip()) and "alternate" in attrs.get("rel", "").strip().lower()
-    )
+    hreflangs = tuple(_hreflangs(found["link"], control))
     title = ""
     for t in found["title"][:1]:
         title = " ".join(view.text(t).split())

@@ -7,8 +7,9 @@ start of a block (``auditor/data/third_party.toml``) opens such an entry; this m
 the elements it spans, so the page model can give their text and links the region
 ``third-party`` and the phone, e-mail and hours extractors can pass over them.
 
-Pure functions on an lxml tree; the page model (``auditor.extract.page``) calls
-:func:`find_sections` after its first text pass, only when a block starts with a marker.
+Pure functions on a tree; the page model (``auditor.extract.page``) calls
+:func:`find_lexbor_sections` (Lexbor's document, read as its lxml copy) or :func:`find_sections`
+(the lxml copy) after its first text pass, only when a block starts with a marker.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from auditor.data import load
+from auditor.extract.tree import clean, visible_chars
 from auditor.net.domains import registrable_domain
 from auditor.text import fold
 
@@ -188,16 +190,22 @@ def _opens(node_text: str, block: str) -> bool:
     return node_text.startswith(block) and node_text[len(block)].isspace()
 
 
+def _by_prefix(marked: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """The marked blocks' texts by the marker as written at their start (its first word)."""
+    by_prefix: dict[str, list[str]] = {}
+    for text, written in marked:
+        prefix = text[: max(len(written), 1)].split()[0] if text.split() else written
+        by_prefix.setdefault(prefix, []).append(text)
+    return by_prefix
+
+
 def find_sections(tree: Any, texts: Iterable[str], url: str = "") -> list[Any]:
     """Elements holding third parties' entries, found from the blocks that open them."""
     m = markers()
     names = own_names(url) if url else ()
     elements: list[Any] = []
     seen: set[Any] = set()
-    by_prefix: dict[str, list[str]] = {}
-    for text, written in marked_blocks(texts):
-        prefix = text[: max(len(written), 1)].split()[0] if text.split() else written
-        by_prefix.setdefault(prefix, []).append(text)
+    by_prefix = _by_prefix(marked_blocks(texts))
     # one tree walk per marker as written; a hostile page's thousand spellings get a few
     for prefix, block_texts in list(by_prefix.items())[:MAX_PREFIXES]:
         for node in _TEXT_STARTING(tree, prefix=prefix)[:MAX_BLOCKS_PER_PREFIX]:
@@ -214,5 +222,147 @@ def find_sections(tree: Any, texts: Iterable[str], url: str = "") -> list[Any]:
             for part in section:
                 if part not in seen or part is el:
                     seen.add(part)
+                    elements.append(part)
+    return elements
+
+
+# --- The same search over Lexbor's document ---------------------------------------------------
+#
+# The page model reads most pages from Lexbor's tree, never copied into lxml (see
+# ``auditor.extract.page``). ``view`` answers as the copy would: ``tag`` is the copy's tag of a
+# node, ``text`` the copy's ``string()`` of it, ``drop`` and ``control`` say which characters
+# the copy leaves out of text. Nodes stand for the copy's elements, told apart by ``mem_id``.
+
+_XML_SPACE = re.compile("[ \t\r\n]+")  # what XPath's normalize-space() collapses and strips
+
+
+def normalize_space(text: str) -> str:
+    """XPath's normalize-space(): XML whitespace collapsed, and stripped."""
+    return _XML_SPACE.sub(" ", text).strip(" ")
+
+
+def _copied_comment(node: Any) -> bool:
+    """Whether the copy keeps this comment node (lxml refuses the others)."""
+    comment = node.comment_content
+    return comment is not None and "--" not in comment and not comment.endswith("-")
+
+
+def _text_runs(view: Any) -> list[tuple[Any, str]]:
+    """(parent, text) of the copy's text nodes under ``<body>``, in document order.
+
+    The copy's text node (an element's text or tail) is a run of Lexbor's text nodes with
+    nothing the copy keeps between them (a comment it refuses merges two).
+    """
+    body = view.document.body
+    if body is None:
+        return []
+    runs: list[tuple[Any, list[str]]] = []
+    for node in body.traverse(include_text=True):
+        if not node.is_text_node:
+            continue
+        text = node.text_content or ""
+        prev = node.prev
+        while prev is not None and not prev.is_text_node:
+            if prev.is_element_node or (prev.is_comment_node and _copied_comment(prev)):
+                break
+            prev = prev.prev
+        if prev is not None and prev.is_text_node and runs:
+            runs[-1][1].append(text)
+        else:
+            runs.append((node.parent, [text]))
+    out = []
+    for parent, parts in runs:
+        text = "".join(parts)
+        if view.drop:
+            text = visible_chars(text)
+        if view.control:
+            text = clean(text)
+        out.append((parent, text))
+    return out
+
+
+def _element(node: Any) -> Any | None:
+    """``node`` if it is an element (lxml's ``getparent`` of the root is None, Lexbor's a document)."""
+    return node if node is not None and node.is_element_node else None
+
+
+def _lexbor_container(view: Any, parent: Any) -> Any | None:
+    """:func:`_container` of a text run whose Lexbor parent is ``parent``."""
+    current = _element(parent)
+    while current is not None:
+        if view.tag(current) in _SKIP:
+            return None
+        current = _element(current.parent)
+    el = _element(parent)
+    while el is not None and view.tag(el) not in _SECTION_TAGS:
+        el = _element(el.parent)
+    return el
+
+
+def _lexbor_text_len(view: Any, node: Any) -> int:
+    return len(" ".join(view.text(node).split()))
+
+
+def _lexbor_section(view: Any, el: Any, m: Markers) -> list[Any]:
+    """:func:`_section` of the copy of ``el``."""
+    tag = view.tag(el)
+    if tag in ("body", "html") or _lexbor_text_len(view, el) > m.max_section_chars:
+        return []
+    if tag not in _HEADINGS and _lexbor_text_len(view, el) > m.label_chars:
+        return [el]
+    out = [el]
+    sibling = el.next
+    while sibling is not None:
+        if sibling.is_element_node:
+            if len(out) > m.siblings:
+                break
+            sibling_tag = view.tag(sibling)
+            if sibling_tag in _HEADINGS or (tag == "dt" and sibling_tag != "dd"):
+                break
+            if _lexbor_text_len(view, sibling) > m.max_section_chars:
+                break
+            out.append(sibling)
+        elif sibling.is_comment_node and _copied_comment(sibling):
+            break  # the copy's comment: a sibling that is not an element
+        sibling = sibling.next
+    if len(out) == 1:
+        parent = _element(el.parent)
+        if parent is not None and view.tag(parent) not in ("body", "html"):
+            if _lexbor_text_len(view, parent) <= m.max_section_chars:
+                return [parent]
+    return out
+
+
+def _starting(runs: list[tuple[Any, str, str]], prefix: str) -> list[tuple[Any, str]]:
+    """``_TEXT_STARTING`` over the text runs: (parent, text) of the first runs starting with ``prefix``."""
+    found = [(parent, text) for parent, text, normalized in runs if normalized.startswith(prefix)]
+    return found[:MAX_BLOCKS_PER_PREFIX]
+
+
+def find_lexbor_sections(view: Any, marked: list[tuple[str, str]], url: str = "") -> list[Any]:
+    """:func:`find_sections` of the page's lxml copy, read from Lexbor's document through ``view``:
+    the same elements, as Lexbor nodes. ``marked``: :func:`marked_blocks` of the page's blocks."""
+    m = markers()
+    names = own_names(url) if url else ()
+    elements: list[Any] = []
+    seen: set[int] = set()
+    runs: list[tuple[Any, str, str]] | None = None
+    for prefix, block_texts in list(_by_prefix(marked).items())[:MAX_PREFIXES]:
+        if runs is None:  # read once, for every marker
+            runs = [(parent, text, normalize_space(text)) for parent, text in _text_runs(view)]
+        for parent, text in _starting(runs, prefix):
+            node_text = " ".join(text.split())
+            if not any(_opens(node_text, block) for block in block_texts[:MAX_BLOCKS_PER_PREFIX]):
+                continue
+            el = _lexbor_container(view, parent)
+            if el is None or el.mem_id in seen:
+                continue
+            seen.add(el.mem_id)
+            section = _lexbor_section(view, el, m)
+            if names and _names_itself(" ".join(view.text(part) for part in section), names):
+                continue
+            for part in section:
+                if part.mem_id not in seen or part.mem_id == el.mem_id:
+                    seen.add(part.mem_id)
                     elements.append(part)
     return elements

@@ -60,7 +60,10 @@ def visible_chars(text: str) -> str:
     """``text`` without invisible format characters, NBSP variants as spaces (``text.translate(_DROP)``).
 
     No replacement holds a character replaced, so one replace after another is one translate.
+    ASCII text holds none of them (``isascii`` reads a flag: no scan at all).
     """
+    if text.isascii():
+        return text
     for ch, replacement in _DROP_PAIRS:
         if ch in text:
             text = text.replace(ch, replacement)
@@ -167,7 +170,7 @@ _VOID = frozenset("area base br col embed hr img input link meta param source tr
 def _flatten_deep(html: str) -> str:
     """``html`` with start tags nested past MAX_SOURCE_DEPTH turned into ``<br>`` and their end
     tags dropped: their text stays, as siblings with a break between, in linear time."""
-    if html.count("<") < DEEP_SCAN_TAGS:
+    if len(html) < DEEP_SCAN_TAGS or html.count("<") < DEEP_SCAN_TAGS:  # a shorter text has fewer tags
         return html
     depth, out, last, changed = 0, [], 0, False
     for m in _SOURCE_TAG.finditer(html):
@@ -199,7 +202,9 @@ def parse_document(html: str) -> tuple[LexborHTMLParser, str]:
 
 def drops_invisible(html: str) -> bool:
     """Whether text parsed from ``html`` may hold characters :func:`visible_chars` drops."""
-    return any(ch in html for ch in _INVISIBLE + _NBSPS) or _REFERENCE_MAY_HOLD_INVISIBLE.search(html) is not None
+    if not html.isascii() and any(ch in html for ch in _INVISIBLE + _NBSPS):
+        return True
+    return _REFERENCE_MAY_HOLD_INVISIBLE.search(html) is not None
 
 
 def parse_html(html: str) -> Any:
@@ -227,11 +232,13 @@ def copy_document(document: LexborHTMLParser, html: str) -> Any:
     return root
 
 
-def copy_element(src: LexborNode, drop: bool) -> Any:
+def copy_element(src: LexborNode, drop: bool, separate: bool = False) -> Any:
     """``src`` and its subtree as lxml elements, as :func:`parse_html` copies them.
 
     The copy's tail is the text the whole-tree copy would give it (the text nodes up to
     the next copied sibling): lxml's serializer writes an element's tail with it.
+    ``separate``: label and address elements inside get the whole-tree copy's space between
+    them (its test reads their own text alone, the same in this copy).
     """
     tag = src.tag or "span"
     try:
@@ -239,7 +246,10 @@ def copy_element(src: LexborNode, drop: bool) -> Any:
     except ValueError:
         root = etree.Element("span")
     _set_attrs(root, src.attributes)
-    _copy(src, root, drop, None)
+    pairs: list[tuple[Any, Any]] | None = [] if separate else None
+    _copy(src, root, drop, pairs)
+    if pairs:
+        _separate_labels(pairs)
     tail: list[str] = []
     sibling = src.next
     while sibling is not None:

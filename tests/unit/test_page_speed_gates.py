@@ -110,7 +110,8 @@ def test_lone_text_children_keep_block_and_region_marks() -> None:
 
 def test_label_and_address_in_lone_text_children_are_still_paired() -> None:
     html = "<html><body><p><span>E-posta</span><span>name@firma.com.tr</span></p></body></html>"
-    assert P._build_from_lexbor(html, URL) is None  # the copy separates them
+    page = P._build_from_lexbor(html, URL)
+    assert page is not None and page.blocks == _copy(html).blocks  # the copy separates them, and so does the walk
     assert "E-posta name@firma.com.tr" in P.parse_page(html, URL).text
 
 
@@ -175,12 +176,13 @@ def test_form_markup_is_made_on_first_read_and_equals_the_copy() -> None:
 
 
 def test_pages_read_from_the_copy_copy_the_same_document() -> None:
-    html = "<html><body><p>Tel: +36 1 234 5678</p><p>Tárhelyszolgáltató: Host Kft., +36 1 999 9999</p></body></html>"
-    assert P._build_from_lexbor(html, URL) is None
+    html = ("<html><head><style>p .rev{direction:rtl;unicode-bidi:bidi-override}</style></head>"
+            "<body><p>Tel: +36 1 234 5678</p><p><span class=rev>321</span></p></body></html>")
+    assert P._build_from_lexbor(html, URL) is None  # a reversing rule cssselect alone matches exactly
     page = P.parse_page(html, URL)
     copy = _copy(html)
     assert page.blocks == copy.blocks
-    assert any(b.region == P.THIRD_PARTY for b in page.blocks)
+    assert page.blocks[1].text == "123"
 
 
 # --- invisible characters: one replace per character present ------------------------------------
@@ -194,6 +196,27 @@ def test_visible_chars_drops_and_spaces_what_the_translation_table_says() -> Non
     assert T.visible_chars("+49 69 630\u200b2-309\u00a0x\u00adz") == "+49 69 6302-309 xz"
 
 
+def test_only_ascii_text_skips_the_search_for_invisible_characters() -> None:
+    # a Latin-1 text (NBSP, soft hyphen) or a lone character is not ASCII: still read
+    for ch in (chr(code) for code in T._DROP):
+        assert T.visible_chars(ch) == ch.translate(T._DROP)
+        assert T.drops_invisible(f"<p>{ch}</p>")
+    assert T.visible_chars("caf\u00e9\u00a0x\u00ad") == "caf\u00e9 x"
+    ascii_text = "".join(map(chr, range(128)))
+    assert T.visible_chars(ascii_text) is ascii_text
+    assert T.drops_invisible("<p>a&shy;b</p>") and T.drops_invisible("<p>a&#8203;b</p>")
+    assert not T.drops_invisible("<p>a &amp; b</p>") and not T.drops_invisible("<p>caf\u00e9</p>")
+
+
+def test_a_text_with_enough_tags_to_nest_deep_is_still_flattened() -> None:
+    # as many "<" as the scan asks for, in a text hardly longer
+    nested = T.MAX_SOURCE_DEPTH + 10
+    deep = "<b>" * nested + "<" * (T.DEEP_SCAN_TAGS - nested)
+    assert deep.count("<") == T.DEEP_SCAN_TAGS and len(deep) < 1.1 * T.DEEP_SCAN_TAGS
+    assert T._flatten_deep(deep).count("<br>") == 10
+    assert T._flatten_deep("<div>" * T.MAX_SOURCE_DEPTH * 2) == "<div>" * T.MAX_SOURCE_DEPTH * 2  # too few tags
+
+
 # --- region marks: found by searches for their characters ---------------------------------------
 
 
@@ -205,3 +228,40 @@ def test_region_split_is_the_regex_split() -> None:
     cases += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))) for _ in range(3000)]
     for text in cases:
         assert P._region_split(text) == P._REGION_SPLIT.split(text), repr(text)
+
+
+# --- hreflangs: only the links that carry one are read ----------------------------------------------
+
+
+def test_hreflangs_read_from_lexbor_are_the_copys() -> None:
+    html = ("<html><head><link rel=stylesheet href=/a.css><link rel='ALTER&#1;NATE' hreflang=' e&#2;n '>"
+            "<link rel=alternate hreflang><link rel=alternate hreflang=' '><link rel=icon hreflang=de>"
+            "<link rel='x alternate' hreflang=hu></head><body><p>x</p></body></html>")
+    page = P._build_from_lexbor(html, URL)
+    assert page is not None
+    assert page.hreflangs == _copy(html).hreflangs == ("en", "hu")
+
+
+def test_attribute_values_of_nodes_without_the_attribute_are_empty() -> None:
+    page = P.parse_page("<html><body><p class=' a '>x</p><p>y</p></body></html>", URL)
+    assert page._lexbor is not None
+    nodes = page._lexbor.document.css("p")
+    assert page._lexbor.values(nodes, "class") == [" a ", ""]  # indexing raises for the second: read by get
+    assert page._lexbor.values(nodes[:1], "class") == [" a "]
+
+
+# --- links: the cap is applied only where it can drop one ---------------------------------------
+
+
+@pytest.mark.parametrize("web", [3, 4, 5, 9])
+@pytest.mark.parametrize("other", [0, 4, 5])
+def test_links_at_the_cap_are_the_copys(monkeypatch: pytest.MonkeyPatch, web: int, other: int) -> None:
+    monkeypatch.setattr(P, "MAX_LINKS", 4)
+    html = "<html><body><svg><a href='/hidden'>h</a></svg><a>no href</a><a href=' '>blank</a>"
+    html += "".join(f"<a href='/p/{i}' title=' t{i} '>p{i}</a>" for i in range(web))
+    html += "".join(f"<a href='tel:+3612345{i:03d}' aria-label='call'>c{i}</a>" for i in range(other)) + "</body></html>"
+    page = P._build_from_lexbor(html, URL)
+    assert page is not None
+    assert page.links == _copy(html).links
+    kept_web = [link for link in page.links if link.raw_href.startswith("/p/")]
+    assert len(kept_web) == min(web, 4) and len(page.links) == min(web, 4) + min(other, 4)

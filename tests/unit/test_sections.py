@@ -87,14 +87,22 @@ def test_a_hosts_own_support_line_is_kept() -> None:
 
 def test_a_page_of_a_thousand_spellings_is_looked_up_a_bounded_number_of_times(monkeypatch) -> None:
     """A hostile page cannot make the third-party pass walk the tree once per block."""
+    from auditor.extract import page as P
     from auditor.extract import sections
 
     calls = []
     real = sections._TEXT_STARTING
     monkeypatch.setattr(sections, "_TEXT_STARTING", lambda tree, prefix: calls.append(prefix) or real(tree, prefix=prefix))
+    real_runs = sections._starting
+    monkeypatch.setattr(sections, "_starting", lambda runs, prefix: calls.append(prefix) or real_runs(runs, prefix))
     spellings = ["".join(c.upper() if (i >> k) & 1 else c for k, c in enumerate("hosting")) for i in range(128)]
     body = "".join(f"<p>{s}: Provider {i}, Tel. +49 30 1234 {i:03d}</p>" for i, s in enumerate(spellings * 4))
-    page = parse_page(f"<html lang='de'><body><p>Tel. +49 30 9876543</p>{body}</body></html>", "https://www.firma-beispiel.de/")
-    assert len(calls) == sections.MAX_PREFIXES
-    assert page.blocks[0].region == "main"
-    assert sum(b.region == THIRD_PARTY for b in page.blocks) >= sections.MAX_PREFIXES
+    html = f"<html lang='de'><body><p>Tel. +49 30 9876543</p>{body}</body></html>"
+    url = "https://www.firma-beispiel.de/"
+    # both readings: Lexbor's document (parse_page) and its lxml copy
+    for read in (parse_page, lambda html, url: P._build(P._parse_html(html), url, html)):
+        page = read(html, url)
+        assert len(calls) == sections.MAX_PREFIXES
+        calls.clear()
+        assert page.blocks[0].region == "main"
+        assert sum(b.region == THIRD_PARTY for b in page.blocks) >= sections.MAX_PREFIXES
