@@ -21,13 +21,22 @@ import ahocorasick
 
 from auditor.data import load
 from auditor.extract import confidence as conf
+from auditor.extract.chat import _dangerous_refs, refs_may_spell
 from auditor.extract.context import NO_CONTEXT, ExtractContext
 from auditor.extract.page import Form, FormField, ParsedPage
+from auditor.extract.tree import visible_chars
 from auditor.models import ContactPoint
 from auditor.text import fold, folded_regex
 
 TEXTLIKE_TYPES = frozenset({"text", "email", "tel", "number", "textarea", ""})
 SHORT_KEYWORD = 5  # shorter keywords must stand alone, longer ones match inside names
+# Characters whose ``str.lower()`` holds an ASCII letter (İ -> "i̇", Kelvin K -> "k"): text
+# lower-cased as bytes (ASCII only) differs from ``str.lower()`` only through these.
+_ASCII_LOWERING = ("\u0130", "\u212a")
+# What the copy of a form drops from text (control characters and U+FFFE/U+FFFF, which lxml
+# refuses), as UTF-8: deleting them from the bytes deletes them from the text.
+_DELETED_BYTES = bytes(range(0x20)).translate(None, b"\t\n\r")
+_DELETED_SEQUENCES = tuple(c.encode() for c in "\ufffe\uffff")
 
 
 class Keywords:
@@ -139,6 +148,10 @@ class FormRules:
     captcha_scripts: tuple[str, ...]
     ignored_types: frozenset[str]
     index: KeywordIndex  # every keyword set above in one automaton
+    # what of each captcha marker a form's serialised markup must show (see _captcha_cores)
+    captcha_cores: tuple[bytes, ...]
+    captcha_refs: re.Pattern[str]  # the references that may spell a core (``_dangerous_refs``)
+    captcha_chars: frozenset[str]  # the cores' characters, and those the copy deletes
 
 
 @cache
@@ -151,6 +164,8 @@ def rules() -> FormRules:
         name: Keywords(data[name]["markers"]) for name in ("newsletter", "comment", "cart", "lookup", "request")
     }
     sets["captcha_fields"] = Keywords(data["captcha"]["field_markers"])
+    cores = _captcha_cores(data["captcha"]["markup_markers"])
+    chars = frozenset("".join(cores) + "\ufffe\uffff")
     return FormRules(
         **sets,
         search_names=frozenset(n.lower() for n in data["search"]["field_names"]),
@@ -159,7 +174,28 @@ def rules() -> FormRules:
         captcha_scripts=tuple(m.lower() for m in data["captcha"]["script_markers"]),
         ignored_types=frozenset(data["ignored_types"]["types"]),
         index=KeywordIndex(sets.values()),
+        captcha_cores=tuple(core.encode() for core in cores),
+        captcha_refs=_dangerous_refs(chars),
+        captcha_chars=chars,
     )
+
+
+def _captcha_cores(markers: list[str]) -> list[str]:
+    """The part of each captcha marker a form's markup cannot show without the page's source or
+    text showing it too: lower-cased, markers holding another left out (``g-recaptcha`` holds
+    ``captcha``), then cut after the leading hex digits (at most two), which lxml's serialiser
+    may write itself: it escapes URL attributes, so ``href="ìaptcha"`` serialises as
+    ``href="%C3%ACaptcha"``, whose lower case holds ``captcha``.
+    """
+    low = sorted({m.lower() for m in markers})
+    kept = [m for m in low if not any(other != m and other in m for other in low)]
+    cores = []
+    for marker in kept:
+        cut = 0
+        while cut < 2 and cut < len(marker) and marker[cut] in "0123456789abcdef":
+            cut += 1
+        cores.append(marker[cut:])
+    return cores
 
 
 def _signal(field: FormField) -> str:
@@ -242,12 +278,64 @@ def classify(form: Form) -> Verdict:
     return Verdict(True, "contact", message, email, phone)
 
 
-def _has_captcha(form: Form, markup: str, page_captcha: bool) -> bool:
+def _has_captcha(form: Form, page: ParsedPage, page_captcha: bool, gate: _CaptchaGate) -> bool:
     r = rules()
     if any(r.captcha_fields.search(f"{f.name} {f.id}") for f in form.fields):
         return True
-    low = markup.lower()
-    return page_captcha or any(m in low for m in r.captcha_markup)
+    if page_captcha or not gate.open(page):
+        return page_captcha  # the markup is made only where it may hold a marker
+    low = form.markup.lower()
+    return any(m in low for m in r.captcha_markup)
+
+
+class _CaptchaGate:
+    """Whether the markup of a form on the page may hold a captcha marker, asked once per page.
+
+    A form's markup is its copy into lxml, serialised (see ``page._lexbor_form``): tag and
+    attribute names, attribute values, comments and text. All but the text are runs of the
+    page's source, lower-cased, with references decoded; the text is a run of the document's
+    text (the parser may join text the source keeps apart: ``capt</i>cha`` is one text node),
+    and the copy deletes control and invisible characters (``capt<U+200B>cha``), which may
+    join more. Serialising adds only ``%XX`` escapes in URL attributes (see
+    ``_captcha_cores``). So unless a reference may spell a marker's core (or a character the
+    copy deletes), a markup holding a marker holds its core, and the core is in the source or
+    in the document's text with those characters deleted: a "no" from both is exact.
+    Making the copy and serialising it cost more than the page's other form work.
+    """
+
+    def __init__(self) -> None:
+        self.answer: bool | None = None
+
+    def open(self, page: ParsedPage) -> bool:
+        if self.answer is None:
+            self.answer = _markup_may_hold_captcha(page)
+        return self.answer
+
+
+def _markup_may_hold_captcha(page: ParsedPage) -> bool:
+    """:class:`_CaptchaGate`'s answer for ``page``."""
+    r = rules()
+    root = getattr(getattr(getattr(page, "_lexbor", None), "document", None), "root", None)
+    if root is None:
+        return True  # a page modelled from the lxml copy: its forms' markup is made already
+    source = page.html
+    if refs_may_spell(source, r.captcha_refs, r.captcha_chars):
+        return True
+    text = root.text(deep=True) or ""
+    if not text.isascii():
+        text = visible_chars(text)
+    return any(core in low for low in (_lowered(source), _lowered(text)) for core in r.captcha_cores)
+
+
+def _lowered(text: str) -> bytes:
+    """``text`` lower-cased as UTF-8, the characters the copy deletes deleted (ASCII only
+    lower-cased but for the two whose ``str.lower()`` holds an ASCII letter)."""
+    if any(c in text for c in _ASCII_LOWERING):
+        text = text.lower()
+    low = text.encode("utf-8", "surrogatepass").lower().translate(None, _DELETED_BYTES)
+    for sequence in _DELETED_SEQUENCES:
+        low = low.replace(sequence, b"")
+    return low
 
 
 def _page_captcha(page: ParsedPage) -> bool:
@@ -270,6 +358,7 @@ def _value(form: Form, page: ParsedPage) -> str:
 def extract_forms(page: ParsedPage, context: ExtractContext = NO_CONTEXT) -> list[ContactPoint]:
     """One contact point per contact form on the page (same action counted once)."""
     page_captcha: bool | None = None  # asked of the scripts once a contact form is found
+    gate = _CaptchaGate()
     out: list[ContactPoint] = []
     seen: set[str] = set()
     for form in page.forms:
@@ -297,7 +386,7 @@ def extract_forms(page: ParsedPage, context: ExtractContext = NO_CONTEXT) -> lis
                 details={
                     "method": form.method,
                     "fields": [f for f in fields if f],
-                    "has_captcha": _has_captcha(form, form.markup, page_captcha),
+                    "has_captcha": _has_captcha(form, page, page_captcha, gate),
                     "reply_channels": channels,
                     "kind": verdict.reason,  # "contact", "callback" or "request"
                 },
