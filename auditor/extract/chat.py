@@ -319,7 +319,7 @@ def _compile(data: dict[str, Any]) -> Fingerprints:
     )
 
 
-def _dangerous_refs(chars: set[str] | frozenset[str]) -> re.Pattern[str]:
+def _dangerous_refs(chars: set[str]) -> re.Pattern[str]:
     """Character references that may decode to one of ``chars`` (or to a capital of one) or to
     a control character.
 
@@ -430,17 +430,11 @@ class _Markup:
 
 
 def _refs_matter(source: str, fp: Fingerprints) -> bool:
-    """A character reference in ``source`` may decode to a link literal's or a control character."""
-    return refs_may_spell(source, fp.link_refs, fp.link_chars)
-
-
-def refs_may_spell(source: str, refs: re.Pattern[str], chars: frozenset[str]) -> bool:
-    """A character reference in ``source`` may decode to one of ``chars`` (or to a capital of
-    one) or to a control character; ``refs`` is ``_dangerous_refs(chars)``.
+    """A character reference in ``source`` may decode to a link literal's or a control character.
 
     Conservative: C1 codes (which WHATWG maps through windows-1252) always matter.
     """
-    for ref in refs.finditer(source):
+    for ref in fp.link_refs.finditer(source):
         if ref.group() != "&#":
             return True
         m = _NUMERIC_REF.match(source, ref.start())
@@ -455,7 +449,7 @@ def refs_may_spell(source: str, refs: re.Pattern[str], chars: frozenset[str]) ->
         if code > 0x10FFFF:
             continue  # decodes to U+FFFD (a surrogate too: chr() makes one, in no literal)
         char = chr(code)
-        if any(c in chars for c in char + char.lower()):
+        if any(c in fp.link_chars for c in char + char.lower()):
             return True
     return False
 

@@ -21,7 +21,6 @@ import ahocorasick
 
 from auditor.data import load
 from auditor.extract import confidence as conf
-from auditor.extract.chat import _dangerous_refs, refs_may_spell
 from auditor.extract.context import NO_CONTEXT, ExtractContext
 from auditor.extract.page import Form, FormField, ParsedPage
 from auditor.extract.tree import visible_chars
@@ -30,13 +29,9 @@ from auditor.text import fold, folded_regex
 
 TEXTLIKE_TYPES = frozenset({"text", "email", "tel", "number", "textarea", ""})
 SHORT_KEYWORD = 5  # shorter keywords must stand alone, longer ones match inside names
-# Characters whose ``str.lower()`` holds an ASCII letter (İ -> "i̇", Kelvin K -> "k"): text
-# lower-cased as bytes (ASCII only) differs from ``str.lower()`` only through these.
-_ASCII_LOWERING = ("\u0130", "\u212a")
 # What the copy of a form drops from text and attribute values: the control characters lxml
 # refuses, deleted from the UTF-8 bytes (which deletes them from the text), and U+FFFE/U+FFFF.
 _DELETED_BYTES = bytes(range(0x20)).translate(None, b"\t\n\r")
-_DELETED = ("\ufffe", "\uffff")
 
 
 class Keywords:
@@ -150,8 +145,6 @@ class FormRules:
     index: KeywordIndex  # every keyword set above in one automaton
     # what of each captcha marker a form's serialised markup must show (see _captcha_cores)
     captcha_cores: tuple[bytes, ...]
-    captcha_refs: re.Pattern[str]  # the references that may spell a core (``_dangerous_refs``)
-    captcha_chars: frozenset[str]  # the cores' characters, and those the copy deletes
 
 
 @cache
@@ -164,8 +157,6 @@ def rules() -> FormRules:
         name: Keywords(data[name]["markers"]) for name in ("newsletter", "comment", "cart", "lookup", "request")
     }
     sets["captcha_fields"] = Keywords(data["captcha"]["field_markers"])
-    cores = _captcha_cores(data["captcha"]["markup_markers"])
-    chars = frozenset("".join(cores) + "\ufffe\uffff")
     return FormRules(
         **sets,
         search_names=frozenset(n.lower() for n in data["search"]["field_names"]),
@@ -174,15 +165,13 @@ def rules() -> FormRules:
         captcha_scripts=tuple(m.lower() for m in data["captcha"]["script_markers"]),
         ignored_types=frozenset(data["ignored_types"]["types"]),
         index=KeywordIndex(sets.values()),
-        captcha_cores=tuple(core.encode() for core in cores),
-        captcha_refs=_dangerous_refs(chars),
-        captcha_chars=chars,
+        captcha_cores=tuple(core.encode() for core in _captcha_cores(data["captcha"]["markup_markers"])),
     )
 
 
 def _captcha_cores(markers: list[str]) -> list[str]:
-    """The part of each captcha marker a form's markup cannot show without the page's source or
-    text showing it too: lower-cased, markers holding another left out (``g-recaptcha`` holds
+    """The part of each captcha marker a form's markup cannot show without the form element's
+    Lexbor serialisation or text showing it too (see :class:`_CaptchaGate`): lower-cased, markers holding another left out (``g-recaptcha`` holds
     ``captcha``), then cut after the leading hex digits (at most two), which lxml's serialiser
     may write itself: it escapes URL attributes, so ``href="ìaptcha"`` serialises as
     ``href="%C3%ACaptcha"``, whose lower case holds ``captcha``.
@@ -292,15 +281,14 @@ class _CaptchaGate:
     """Whether the markup of a form on the page may hold a captcha marker, asked once per page.
 
     A form's markup is its copy into lxml, serialised (see ``page._lexbor_form``): tag and
-    attribute names, attribute values, comments and text. All but the text are runs of the
-    page's source, lower-cased, with references decoded; the text is a run of the document's
-    text (the parser may join text the source keeps apart: ``capt</i>cha`` is one text node),
-    and the copy deletes control and invisible characters (``capt<U+200B>cha``), which may
-    join more. Serialising adds only ``%XX`` escapes in URL attributes (see
-    ``_captcha_cores``). So unless a reference may spell a marker's core (or a character the
-    copy deletes), a markup holding a marker holds its core, and the core is in the source or
-    in the document's text with those characters deleted: a "no" from both is exact.
-    Making the copy and serialising it cost more than the page's other form work.
+    attribute names, attribute values and comments, which Lexbor's own serialisation of the
+    form element shows too (references decoded); text, which the copy joins across the
+    comments it drops and the invisible and control characters it deletes (``capt<U+200B>cha``),
+    so it is read as the form's text and its tail's, those characters deleted. Serialising adds
+    only ``%XX`` escapes in URL attributes (see ``_captcha_cores``). So a markup holding a
+    marker holds its core, and the core is in what is read here, lower-cased: a "no" is exact.
+    Every form element of the document is read (the page's forms are among them), in C calls
+    but for the tails; copying and serialising a form cost more than the page's other form work.
     """
 
     def __init__(self) -> None:
@@ -314,28 +302,47 @@ class _CaptchaGate:
 
 def _markup_may_hold_captcha(page: ParsedPage) -> bool:
     """:class:`_CaptchaGate`'s answer for ``page``."""
-    r = rules()
-    root = getattr(getattr(getattr(page, "_lexbor", None), "document", None), "root", None)
-    if root is None:
+    document = getattr(getattr(page, "_lexbor", None), "document", None)
+    if document is None:
         return True  # a page modelled from the lxml copy: its forms' markup is made already
-    source = page.html
-    if refs_may_spell(source, r.captcha_refs, r.captcha_chars):
-        return True
-    text = root.text(deep=True) or ""
+    nodes = document.css("form")
+    if len(nodes) < len(page.forms):
+        return True  # not the forms the page model read
+    pieces: list[str] = []
+    for node in nodes:
+        pieces += (node.html or "", (node.text(deep=True) or "") + _tail(node))
+    text = "\n".join(pieces)  # no core holds a line break
     if not text.isascii():
         text = visible_chars(text)
-    low = _lowered(f"{source}\n{text}")  # no core holds a line break
-    return any(core in low for core in r.captcha_cores)
+    low = _lowered(text)
+    return any(core in low for core in rules().captcha_cores)
+
+
+def _tail(node: Any) -> str:
+    """The text after ``node`` up to its next element sibling, as the copy of a form serialises
+    it (comments skipped: joining across the ones the copy keeps only adds matches)."""
+    parts = []
+    sibling = node.next
+    while sibling is not None:
+        kind = sibling.tag or ""
+        if kind == "-text":
+            parts.append(sibling.text_content or "")
+        elif kind and kind[0] not in "-_#!":
+            break
+        sibling = sibling.next
+    return "".join(parts)
 
 
 def _lowered(text: str) -> bytes:
-    """``text`` lower-cased as UTF-8, the characters the copy deletes deleted (ASCII only
-    lower-cased but for the two whose ``str.lower()`` holds an ASCII letter)."""
-    if any(c in text for c in _ASCII_LOWERING):
+    """``text`` lower-cased as UTF-8, the characters the copy deletes deleted. Bytes lower-case
+    ASCII only, which differs from ``str.lower()`` only where it makes an ASCII letter of
+    another character: İ ("i̇") and the Kelvin sign ("k")."""
+    if text.isascii():
+        return text.encode().lower().translate(None, _DELETED_BYTES)
+    if "\u0130" in text or "\u212a" in text:
         text = text.lower()
-    for deleted in _DELETED:  # absent from most pages: a fast search each
-        if deleted in text:
-            text = text.replace(deleted, "")
+    if "\ufffe" in text or "\uffff" in text:
+        text = text.replace("\ufffe", "").replace("\uffff", "")
     return text.encode("utf-8", "surrogatepass").lower().translate(None, _DELETED_BYTES)
 
 

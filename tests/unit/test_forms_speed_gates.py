@@ -7,9 +7,11 @@ not spell out plainly, so tightening the gate makes one of them fail.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from auditor.extract.forms import _captcha_cores, _lowered, extract_forms
+from auditor.extract.forms import _captcha_cores, _lowered, _markup_may_hold_captcha, extract_forms
 from auditor.extract.page import parse_page
 
 URL = "https://www.example.hu/kapcsolat/"
@@ -36,6 +38,7 @@ def _captcha(extra: str, after: str = "") -> bool:
         ("<!--captcha-->", ""),  # a comment
         ("<g-recaptcha></g-recaptcha>", ""),  # a tag name
         ("", "captcha"),  # the form's tail, serialised with it
+        ("", "capt<!--a--b-->cha"),  # the tail, joined across a comment the copy drops
         ('<a href="\u00ecaptcha">x</a>', ""),  # serialised %C3%ACaptcha: the escape spells "c"
         ('<a href="\u00edata-sitekey">x</a>', ""),  # %C3%AData-sitekey: the escape spells "d"
         ('<a href="\u00ccf-turnstile">x</a>', ""),  # %C3%8Cf-turnstile: the escape spells "c"
@@ -78,3 +81,14 @@ def test_a_page_with_a_captcha_script_makes_no_markup() -> None:
     (point,) = extract_forms(page)
     assert point.details["has_captcha"] is True
     assert "markup" not in page.forms[0].__dict__
+
+
+def test_forms_the_document_does_not_show_open_the_gate() -> None:
+    page = parse_page(f"<html><body>{FORM.format(extra='<p>Send</p>')}</body></html>", URL)
+    assert _markup_may_hold_captcha(page) is False
+    assert _markup_may_hold_captcha(replace(page, forms=[*page.forms, *page.forms])) is True
+
+
+def test_a_page_modelled_from_the_lxml_copy_opens_the_gate() -> None:
+    page = parse_page(f"<html><body>{FORM.format(extra='<p>Send</p>')}</body></html>", URL)
+    assert _markup_may_hold_captcha(replace(page, _lexbor=None)) is True
