@@ -128,8 +128,6 @@ class Fingerprints:
     # ((element|attribute, name), provider, marker, literal): asked of the page model
     dom_xpaths: tuple[tuple[tuple[str, str], int, str, str], ...]
     dom_id_starts: tuple[str, ...]  # the id prefixes alone, for one ``startswith``
-    # the link literals as bytes, for :class:`_Markup`'s search of the lower-cased markup
-    link_needles: tuple[bytes, ...]
     # characters of the link and frame literals (lower-cased, as they are) and of "://": a
     # character reference decoding to one of them (or to a capital of one) could make a
     # literal, or the "://" an href needs, that the markup does not spell out
@@ -138,6 +136,9 @@ class Fingerprints:
     # the XPath markers' literals (as in ``dom_xpaths``) grouped by first character, each group
     # with one search for all of them (see :func:`literal_groups`)
     xpath_groups: tuple[tuple[re.Pattern[bytes], tuple[tuple[str, bytes], ...]], ...] = ()
+    # the link literals so grouped, the searches alone: for :class:`_Markup`'s search of the
+    # lower-cased markup's href values
+    link_groups: tuple[re.Pattern[bytes], ...] = ()
 
 
 @dataclass
@@ -316,10 +317,10 @@ def _compile(data: dict[str, Any]) -> Fingerprints:
         dom_classes={k: tuple(v) for k, v in classes.items()},
         dom_xpaths=tuple(xpaths),
         dom_id_starts=tuple(prefix for prefix, _i in id_prefixes),
-        link_needles=tuple(sorted({p.needle.encode() for p in links})),
         link_chars=frozenset(link_chars),
         link_refs=_dangerous_refs(link_chars),
         xpath_groups=literal_groups(literal for *_x, literal in xpaths),
+        link_groups=tuple(search for search, _members in literal_groups(p.needle for p in links)),
     )
 
 
@@ -445,7 +446,7 @@ class _Markup:
         self.links = b"<noscript" in self.low or _refs_matter(source, fp)
         if not self.links:
             values = b"\n".join(v for v in _HREF_VALUE.findall(self.low) if b"://" in v)
-            self.links = any(needle in values for needle in fp.link_needles)
+            self.links = any(search.search(values) for search in fp.link_groups)
 
     def literals(self, groups: tuple[tuple[re.Pattern[bytes], tuple[tuple[str, bytes], ...]], ...]) -> set[str]:
         """Which of the grouped literals (see :func:`literal_groups`) the lower-cased markup holds:

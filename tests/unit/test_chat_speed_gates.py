@@ -20,6 +20,7 @@ from auditor.extract.chat import (
     fingerprints,
     literal_groups,
 )
+from auditor.extract.chat_external import example
 from auditor.extract.context import ExtractContext
 from auditor.extract.page import parse_page
 
@@ -201,7 +202,7 @@ def test_link_characters_are_those_of_the_link_and_url_literals_and_of_the_schem
         "links": [r"ef-gh"],
     }]})
     assert fp.link_chars == frozenset("ab.cd/ef-gh://")
-    assert fp.link_needles == (b"ef-gh",)
+    assert [search.pattern for search in fp.link_groups] == [b"ef\\-gh"]
 
 
 def test_needles_keep_their_literals_by_kind_and_test_only_non_ascii_exact_ones_alone() -> None:
@@ -233,3 +234,14 @@ def test_literal_groups_share_a_first_character_and_find_each_member() -> None:
     markup = _Markup(parse_page("<html><body><a-yy></a-yy><p>c-</p></body></html>", "https://x.test/"), FP)
     assert markup.literals(groups) == {"<a-y"}  # a literal inside a longer name still counts
     assert _Markup(parse_page("<html><body><p>a-y c z</p></body></html>", "https://x.test/"), FP).literals(groups) == set()
+
+
+@pytest.mark.parametrize("pattern", [p for p in FP.links], ids=lambda p: p.regex.pattern[:40])
+def test_every_packaged_link_literal_opens_the_link_gate(pattern: Any) -> None:
+    """The link literals are looked for by one search per group: each still opens the gate."""
+    made = example(pattern.regex.pattern)
+    assert made is not None
+    href = made if "://" in made else "https://" + made.lstrip("/")
+    markup = _Markup(parse_page(f'<html><body><a href="{href}">Chat</a></body></html>', "https://x.test/"), FP)
+    assert markup.links is True
+    assert FP.providers[pattern.index].slug in chat_values(f'<html><body><a href="{href}">Chat</a></body></html>')
