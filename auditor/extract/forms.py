@@ -269,7 +269,9 @@ def classify(form: Form) -> Verdict:
 
 def _has_captcha(form: Form, page: ParsedPage, page_captcha: bool, gate: _CaptchaGate) -> bool:
     r = rules()
-    if any(r.captcha_fields.search(f"{f.name} {f.id}") for f in form.fields):
+    # one search over the fields joined by line breaks: no keyword holds one, beside one a
+    # short keyword stands alone as at a text's end, and folding ends final sigma there too
+    if r.captcha_fields.search("\n".join(f"{f.name} {f.id}" for f in form.fields)):
         return True
     if page_captcha or not gate.open(page):
         return page_captcha  # the markup is made only where it may hold a marker

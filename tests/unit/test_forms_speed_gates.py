@@ -92,3 +92,18 @@ def test_forms_the_document_does_not_show_open_the_gate() -> None:
 def test_a_page_modelled_from_the_lxml_copy_opens_the_gate() -> None:
     page = parse_page(f"<html><body>{FORM.format(extra='<p>Send</p>')}</body></html>", URL)
     assert _markup_may_hold_captcha(replace(page, _lexbor=None)) is True
+
+
+@pytest.mark.parametrize(
+    ("fields", "captcha"),
+    [
+        ('<input name="captcha_code">', True),
+        ('<input name="x" id="g-recaptcha-response">', True),
+        ('<input name="a"><input name="b" id="frc-captcha-solution">', True),
+        ('<input name="capt"><input name="cha">', False),  # fields are searched apart
+        ('<input name="ΑΣ"><input name="captchaΣ">', True),
+        ('<input name="recaptch"><input id="a">', False),
+    ],
+)
+def test_captcha_fields_are_found_in_any_field_and_only_within_one(fields: str, captcha: bool) -> None:
+    assert _captcha(fields) is captcha
