@@ -362,6 +362,8 @@ def _value(form: Form, page: ParsedPage) -> str:
     action = form.action.strip()
     if not action or action.lower().startswith("javascript:"):
         return page.url
+    if "#" not in action:
+        return action  # what urldefrag gives back, without parsing it
     return urldefrag(action)[0] or page.url
 
 
