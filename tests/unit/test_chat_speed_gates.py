@@ -213,7 +213,7 @@ def test_needles_keep_their_literals_by_kind_and_test_only_non_ascii_exact_ones_
     assert FP.scan_needles.unfolded == ()  # the packaged table: every literal in the automaton
 
 
-@pytest.mark.parametrize("xpath", fingerprints().dom_xpaths, ids=lambda x: x[2])
+@pytest.mark.parametrize("xpath", fingerprints().dom_xpaths, ids=lambda x: x[0][1])  # plain ids: mutmut re-reads them
 def test_every_packaged_element_or_attribute_marker_is_read(xpath: Any) -> None:
     """The markers' literals are looked for by one search per group: each marker still shows."""
     (what, name), index, _marker, _literal = xpath
@@ -236,7 +236,7 @@ def test_literal_groups_share_a_first_character_and_find_each_member() -> None:
     assert _Markup(parse_page("<html><body><p>a-y c z</p></body></html>", "https://x.test/"), FP).literals(groups) == set()
 
 
-@pytest.mark.parametrize("pattern", [p for p in FP.links], ids=lambda p: p.regex.pattern[:40])
+@pytest.mark.parametrize("pattern", FP.links, ids=[f"{FP.providers[p.index].slug}-{n}" for n, p in enumerate(FP.links)])
 def test_every_packaged_link_literal_opens_the_link_gate(pattern: Any) -> None:
     """The link literals are looked for by one search per group: each still opens the gate."""
     made = example(pattern.regex.pattern)
