@@ -307,7 +307,7 @@ def _markup_may_hold_captcha(page: ParsedPage) -> bool:
     document = getattr(getattr(page, "_lexbor", None), "document", None)
     if document is None:
         return True  # a page modelled from the lxml copy: its forms' markup is made already
-    nodes = document.css("form")
+    nodes = document.tags("form")
     if len(nodes) < len(page.forms):
         return True  # not the forms the page model read
     pieces: list[str] = []
