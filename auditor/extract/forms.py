@@ -205,14 +205,13 @@ class Verdict:
     phone: bool = False
 
 
-def _lookalike(form: Form, visible: list[FormField], r: FormRules, signals: Signals) -> str | None:
+def _lookalike(form: Form, visible: list[FormField], r: FormRules, signals: Signals, attrs: str) -> str | None:
     """Which non-contact form this plainly is (login, search, comment, cart, lookup), if any."""
-    attrs = " ".join(form.attrs.get(k, "") for k in ("id", "class", "name", "action", "role"))
-    all_names = " ".join(f"{f.name} {f.id}" for f in form.fields)
     if any(f.type == "password" for f in form.fields):
         return "login"
     if form.attrs.get("role", "").lower() == "search" or any(f.type == "search" for f in visible):
         return "search"
+    all_names = " ".join(f"{f.name} {f.id}" for f in form.fields)
     for name, keywords in (("comment", r.comment), ("cart", r.cart), ("lookup", r.lookup)):
         if keywords.search(attrs, signals) or keywords.search(all_names, signals):
             return name
@@ -242,14 +241,14 @@ def classify(form: Form) -> Verdict:
     r = rules()
     signals = Signals(r.index)  # each text folded and searched once for all keyword sets (this form only)
     visible = [f for f in form.fields if f.type not in r.ignored_types]
-    lookalike = _lookalike(form, visible, r, signals)
+    attrs = " ".join(form.attrs.get(k, "") for k in ("id", "class", "name", "action", "role"))
+    lookalike = _lookalike(form, visible, r, signals, attrs)
     if lookalike:
         return Verdict(False, lookalike)
     roles = {_field_role(f, r, signals) for f in visible}
     textarea = "textarea" in roles
     message, email, phone = textarea or "message" in roles, "email" in roles, "phone" in roles
 
-    attrs = " ".join(form.attrs.get(k, "") for k in ("id", "class", "name", "action", "role"))
     if r.newsletter.search(attrs, signals) or (not textarea and r.newsletter.search(form.text, signals)):
         return Verdict(False, "newsletter", message, email, phone)
     if not message:
