@@ -63,7 +63,7 @@ class Keywords:
         """A keyword in ``text``; ``signals`` answers from one pass for every keyword set."""
         if not text:
             return False
-        if signals is not None and self.id is not None:
+        if signals is not None and self.id is not None and self.literals is not None:
             return self.id in signals.hits(text)
         if self.folded is not None:
             return self.folded.search(fold(text, keep_accents=True)) is not None
@@ -79,10 +79,12 @@ class KeywordIndex:
 
     def __init__(self, sets: Iterable[Keywords]) -> None:
         words: dict[str, set[tuple[int, bool]]] = {}
+        self.searched: list[Keywords] = []  # the sets without literals: searched by their regex
         for number, keywords in enumerate(sets):
-            if keywords.literals is None:
-                continue  # searched by its regex
             keywords.id = number
+            if keywords.literals is None:
+                self.searched.append(keywords)
+                continue
             for literal, alone in keywords.literals:
                 words.setdefault(literal, set()).add((number, alone))
         self.automaton: Any = None
@@ -117,9 +119,14 @@ class Signals:
         self.found: dict[str, set[int]] = {}
 
     def hits(self, text: str) -> set[int]:
+        """The numbers (``Keywords.id``) of the sets with a keyword in ``text``: ``keywords.id in
+        signals.hits(text)`` is ``keywords.search(text)``."""
         found = self.found.get(text)
         if found is None:
             found = self.found[text] = self.index.hits(fold(text, keep_accents=True))
+            for keywords in self.index.searched:  # none in the packaged data
+                if keywords.id is not None and keywords.search(text):
+                    found.add(keywords.id)
         return found
 
 
@@ -212,28 +219,29 @@ def _lookalike(form: Form, visible: list[FormField], r: FormRules, signals: Sign
     if form.attrs.get("role", "").lower() == "search" or any(f.type == "search" for f in visible):
         return "search"
     all_names = " ".join(f"{f.name} {f.id}" for f in form.fields)
+    in_attrs, in_names = signals.hits(attrs), signals.hits(all_names)
     for name, keywords in (("comment", r.comment), ("cart", r.cart), ("lookup", r.lookup)):
-        if keywords.search(attrs, signals) or keywords.search(all_names, signals):
+        if keywords.id in in_attrs or keywords.id in in_names:
             return name
     return None
 
 
 def _field_role(f: FormField, r: FormRules, signals: Signals) -> str | None:
     """What a visible field asks for: "textarea" (a message), "email", "phone", "message" or None."""
-    signal = _signal(f)
-    if r.captcha_fields.search(signal, signals):
+    found = signals.hits(_signal(f))
+    if r.captcha_fields.id in found:
         return None
     if f.tag == "textarea":
-        if r.not_message.search(signal, signals) and not r.message.search(signal, signals):
+        if r.not_message.id in found and r.message.id not in found:
             return None  # "Shipping address" is data, not a message
         return "textarea"
     if f.type not in TEXTLIKE_TYPES:
         return None
-    if f.type == "email" or "email" in f.autocomplete.lower() or r.email.search(signal, signals):
+    if f.type == "email" or "email" in f.autocomplete.lower() or r.email.id in found:
         return "email"
-    if f.type == "tel" or f.autocomplete.lower().startswith("tel") or r.phone.search(signal, signals):
+    if f.type == "tel" or f.autocomplete.lower().startswith("tel") or r.phone.id in found:
         return "phone"
-    return "message" if r.message.search(signal, signals) else None
+    return "message" if r.message.id in found else None
 
 
 def classify(form: Form) -> Verdict:
@@ -249,7 +257,8 @@ def classify(form: Form) -> Verdict:
     textarea = "textarea" in roles
     message, email, phone = textarea or "message" in roles, "email" in roles, "phone" in roles
 
-    if r.newsletter.search(attrs, signals) or (not textarea and r.newsletter.search(form.text, signals)):
+    newsletter = r.newsletter.id
+    if newsletter in signals.hits(attrs) or (not textarea and newsletter in signals.hits(form.text)):
         return Verdict(False, "newsletter", message, email, phone)
     if not message:
         names = {f.name.lower() for f in visible if f.type in TEXTLIKE_TYPES}
@@ -258,7 +267,7 @@ def classify(form: Form) -> Verdict:
             return Verdict(False, "search", message, email, phone)
         if phone:  # "call me back", quote, appointment and demo requests
             return Verdict(True, "callback", message, email, phone)
-        if email and r.request.search(attrs + " " + form.attrs.get("data-name", ""), signals):
+        if email and r.request.id in signals.hits(attrs + " " + form.attrs.get("data-name", "")):
             return Verdict(True, "request", message, email, phone)  # a quote sent by email
         return Verdict(False, "no-message-field", message, email, phone)
     if not (email or phone):

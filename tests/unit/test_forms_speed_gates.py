@@ -10,8 +10,19 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from auditor.extract.forms import _captcha_cores, _lowered, _markup_may_hold_captcha, extract_forms
+from auditor.extract.forms import (
+    KeywordIndex,
+    Keywords,
+    Signals,
+    _captcha_cores,
+    _lowered,
+    _markup_may_hold_captcha,
+    extract_forms,
+    rules,
+)
 from auditor.extract.page import parse_page
 
 URL = "https://www.example.hu/kapcsolat/"
@@ -107,3 +118,25 @@ def test_a_page_modelled_from_the_lxml_copy_opens_the_gate() -> None:
 )
 def test_captcha_fields_are_found_in_any_field_and_only_within_one(fields: str, captcha: bool) -> None:
     assert _captcha(fields) is captcha
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from(list("telmaiphonsgx _-@:İΣ")), max_size=30))
+def test_a_sets_number_in_a_texts_hits_is_its_search(text: str) -> None:
+    """classify asks ``keywords.id in signals.hits(text)``: the same as ``keywords.search(text)``."""
+    signals = Signals(rules().index)
+    for name in ("message", "not_message", "email", "phone", "newsletter", "comment", "cart", "lookup", "request",
+                 "captcha_fields"):
+        keywords = getattr(rules(), name)
+        assert (keywords.id in signals.hits(text)) is keywords.search(text), (name, text)
+
+
+def test_a_set_without_literals_is_searched_by_its_regex_and_numbered_too() -> None:
+    plain, searched = Keywords(["callback"]), Keywords(["quote"])
+    searched.literals = None  # as for a set whose regex the literals cannot rebuild
+    index = KeywordIndex([plain, searched])
+    assert (plain.id, searched.id) == (0, 1) and index.searched == [searched]
+    signals = Signals(index)
+    assert signals.hits("Request a QUOTE") == {1}
+    assert signals.hits("callback, quote") == {0, 1}
+    assert searched.search("a quote", signals) is True and searched.search("none", signals) is False
