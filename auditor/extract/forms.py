@@ -178,10 +178,11 @@ def rules() -> FormRules:
 
 def _captcha_cores(markers: list[str]) -> list[str]:
     """The part of each captcha marker a form's markup cannot show without the form element's
-    Lexbor serialisation or text showing it too (see :class:`_CaptchaGate`): lower-cased, markers holding another left out (``g-recaptcha`` holds
-    ``captcha``), then cut after the leading hex digits (at most two), which lxml's serialiser
-    may write itself: it escapes URL attributes, so ``href="ìaptcha"`` serialises as
-    ``href="%C3%ACaptcha"``, whose lower case holds ``captcha``.
+    Lexbor serialisation or text showing it too (see :class:`_CaptchaGate`): lower-cased,
+    markers holding another left out (``g-recaptcha`` holds ``captcha``), then cut after the
+    leading hex digits (at most two), which lxml's serialiser may write itself: it escapes URL
+    attributes, so ``href="ìaptcha"`` serialises as ``href="%C3%ACaptcha"``, whose lower case
+    holds ``captcha``.
     """
     low = sorted({m.lower() for m in markers})
     kept = [m for m in low if not any(other != m and other in m for other in low)]
