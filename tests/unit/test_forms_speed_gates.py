@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from auditor.extract.forms import (
+    GATE_MAX_HTML,
     KeywordIndex,
     Keywords,
     Signals,
@@ -140,3 +141,12 @@ def test_a_set_without_literals_is_searched_by_its_regex_and_numbered_too() -> N
     assert signals.hits("Request a QUOTE") == {1}
     assert signals.hits("callback, quote") == {0, 1}
     assert searched.search("a quote", signals) is True and searched.search("none", signals) is False
+
+
+def test_a_large_page_is_not_walked_for_its_forms_and_still_finds_its_captcha() -> None:
+    filler = "<p>x</p>" * (GATE_MAX_HTML // 8)
+    page = parse_page(f"<html><body>{filler}{FORM.format(extra='<p>Send</p>')}</body></html>", URL)
+    assert _markup_may_hold_captcha(page) is True  # not asked: the markup decides
+    (point,) = extract_forms(page)
+    assert point.details["has_captcha"] is False
+    assert _captcha('<div class="g-recaptcha"></div>', filler) is True
