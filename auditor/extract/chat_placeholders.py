@@ -18,19 +18,33 @@ from auditor import data
 
 
 @cache
-def _placeholders() -> re.Pattern[str] | None:
-    """Every provider's stub forms as one regex, compiled once."""
-    forms = [
-        f"(?:{form})"
-        for entry in data.load("chat_providers.toml")["provider"]
-        for form in entry.get("placeholder", [])
-    ]
-    return re.compile("|".join(forms)) if forms else None
+def _placeholders() -> tuple[re.Pattern[str], tuple[str, ...]] | None:
+    """Every provider's stub forms, compiled once (see :func:`compile_placeholders`)."""
+    return compile_placeholders(
+        [form for entry in data.load("chat_providers.toml")["provider"] for form in entry.get("placeholder", [])]
+    )
 
 
-def strip_placeholders(script: str) -> str:
-    """``script`` without the empty vendor stubs it contains."""
-    pattern = _placeholders()
-    if pattern is None or not script:
+def compile_placeholders(forms: list[str]) -> tuple[re.Pattern[str], tuple[str, ...]] | None:
+    """The stub forms as one regex and the literal each form cannot match without (none at
+    all when a form has none: then the regex always runs); None without forms."""
+    from auditor.extract.chat import required_literal  # chat imports this module
+
+    if not forms:
+        return None
+    literals = tuple(required_literal(form) for form in forms)
+    pattern = re.compile("|".join(f"(?:{form})" for form in forms))
+    return pattern, (literals if all(literals) else ())
+
+
+def strip_placeholders(script: str, compiled: tuple[re.Pattern[str], tuple[str, ...]] | None = None) -> str:
+    """``script`` without the empty vendor stubs it contains (``compiled``: the packaged forms)."""
+    found = compiled or _placeholders()
+    if found is None or not script:
+        return script
+    pattern, literals = found
+    # Searching the whole script with the stubs' regex costs a pass that tries every form at
+    # every position: without any form's literal no form matches, and nothing is cut.
+    if literals and not any(literal in script for literal in literals):
         return script
     return pattern.sub(" ", script)

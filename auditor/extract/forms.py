@@ -23,11 +23,18 @@ from auditor.data import load
 from auditor.extract import confidence as conf
 from auditor.extract.context import NO_CONTEXT, ExtractContext
 from auditor.extract.page import Form, FormField, ParsedPage
+from auditor.extract.tree import visible_chars
 from auditor.models import ContactPoint
 from auditor.text import fold, folded_regex
 
 TEXTLIKE_TYPES = frozenset({"text", "email", "tel", "number", "textarea", ""})
 SHORT_KEYWORD = 5  # shorter keywords must stand alone, longer ones match inside names
+# What the copy of a form drops from text and attribute values: the control characters lxml
+# refuses, deleted from the UTF-8 bytes (which deletes them from the text), and U+FFFE/U+FFFF.
+_DELETED_BYTES = bytes(range(0x20)).translate(None, b"\t\n\r")
+# Above this many characters of markup the captcha gate is not asked (see _markup_may_hold_captcha):
+# Lexbor's lookup of the form elements walks every node (0.5 ms on a 200 kB catalogue page).
+GATE_MAX_HTML = 50_000
 
 
 class Keywords:
@@ -59,7 +66,7 @@ class Keywords:
         """A keyword in ``text``; ``signals`` answers from one pass for every keyword set."""
         if not text:
             return False
-        if signals is not None and self.id is not None:
+        if signals is not None and self.id is not None and self.literals is not None:
             return self.id in signals.hits(text)
         if self.folded is not None:
             return self.folded.search(fold(text, keep_accents=True)) is not None
@@ -75,10 +82,12 @@ class KeywordIndex:
 
     def __init__(self, sets: Iterable[Keywords]) -> None:
         words: dict[str, set[tuple[int, bool]]] = {}
+        self.searched: list[Keywords] = []  # the sets without literals: searched by their regex
         for number, keywords in enumerate(sets):
-            if keywords.literals is None:
-                continue  # searched by its regex
             keywords.id = number
+            if keywords.literals is None:
+                self.searched.append(keywords)
+                continue
             for literal, alone in keywords.literals:
                 words.setdefault(literal, set()).add((number, alone))
         self.automaton: Any = None
@@ -113,9 +122,14 @@ class Signals:
         self.found: dict[str, set[int]] = {}
 
     def hits(self, text: str) -> set[int]:
+        """The numbers (``Keywords.id``) of the sets with a keyword in ``text``: ``keywords.id in
+        signals.hits(text)`` is ``keywords.search(text)``."""
         found = self.found.get(text)
         if found is None:
             found = self.found[text] = self.index.hits(fold(text, keep_accents=True))
+            for keywords in self.index.searched:  # none in the packaged data
+                if keywords.id is not None and keywords.search(text):
+                    found.add(keywords.id)
         return found
 
 
@@ -139,6 +153,8 @@ class FormRules:
     captcha_scripts: tuple[str, ...]
     ignored_types: frozenset[str]
     index: KeywordIndex  # every keyword set above in one automaton
+    # what of each captcha marker a form's serialised markup must show (see _captcha_cores)
+    captcha_cores: tuple[bytes, ...]
 
 
 @cache
@@ -159,7 +175,27 @@ def rules() -> FormRules:
         captcha_scripts=tuple(m.lower() for m in data["captcha"]["script_markers"]),
         ignored_types=frozenset(data["ignored_types"]["types"]),
         index=KeywordIndex(sets.values()),
+        captcha_cores=tuple(core.encode() for core in _captcha_cores(data["captcha"]["markup_markers"])),
     )
+
+
+def _captcha_cores(markers: list[str]) -> list[str]:
+    """The part of each captcha marker a form's markup cannot show without the form element's
+    Lexbor serialisation or text showing it too (see :class:`_CaptchaGate`): lower-cased,
+    markers holding another left out (``g-recaptcha`` holds ``captcha``), then cut after the
+    leading hex digits (at most two), which lxml's serialiser may write itself: it escapes URL
+    attributes, so ``href="ìaptcha"`` serialises as ``href="%C3%ACaptcha"``, whose lower case
+    holds ``captcha``.
+    """
+    low = sorted({m.lower() for m in markers})
+    kept = [m for m in low if not any(other != m and other in m for other in low)]
+    cores = []
+    for marker in kept:
+        cut = 0
+        while cut < 2 and cut < len(marker) and marker[cut] in "0123456789abcdef":
+            cut += 1
+        cores.append(marker[cut:])
+    return cores
 
 
 def _signal(field: FormField) -> str:
@@ -180,36 +216,36 @@ class Verdict:
     phone: bool = False
 
 
-def _lookalike(form: Form, visible: list[FormField], r: FormRules, signals: Signals) -> str | None:
+def _lookalike(form: Form, visible: list[FormField], r: FormRules, signals: Signals, attrs: str) -> str | None:
     """Which non-contact form this plainly is (login, search, comment, cart, lookup), if any."""
-    attrs = " ".join(form.attrs.get(k, "") for k in ("id", "class", "name", "action", "role"))
-    all_names = " ".join(f"{f.name} {f.id}" for f in form.fields)
     if any(f.type == "password" for f in form.fields):
         return "login"
     if form.attrs.get("role", "").lower() == "search" or any(f.type == "search" for f in visible):
         return "search"
+    all_names = " ".join(f"{f.name} {f.id}" for f in form.fields)
+    in_attrs, in_names = signals.hits(attrs), signals.hits(all_names)
     for name, keywords in (("comment", r.comment), ("cart", r.cart), ("lookup", r.lookup)):
-        if keywords.search(attrs, signals) or keywords.search(all_names, signals):
+        if keywords.id in in_attrs or keywords.id in in_names:
             return name
     return None
 
 
 def _field_role(f: FormField, r: FormRules, signals: Signals) -> str | None:
     """What a visible field asks for: "textarea" (a message), "email", "phone", "message" or None."""
-    signal = _signal(f)
-    if r.captcha_fields.search(signal, signals):
+    found = signals.hits(_signal(f))
+    if r.captcha_fields.id in found:
         return None
     if f.tag == "textarea":
-        if r.not_message.search(signal, signals) and not r.message.search(signal, signals):
+        if r.not_message.id in found and r.message.id not in found:
             return None  # "Shipping address" is data, not a message
         return "textarea"
     if f.type not in TEXTLIKE_TYPES:
         return None
-    if f.type == "email" or "email" in f.autocomplete.lower() or r.email.search(signal, signals):
+    if f.type == "email" or "email" in f.autocomplete.lower() or r.email.id in found:
         return "email"
-    if f.type == "tel" or f.autocomplete.lower().startswith("tel") or r.phone.search(signal, signals):
+    if f.type == "tel" or f.autocomplete.lower().startswith("tel") or r.phone.id in found:
         return "phone"
-    return "message" if r.message.search(signal, signals) else None
+    return "message" if r.message.id in found else None
 
 
 def classify(form: Form) -> Verdict:
@@ -217,15 +253,16 @@ def classify(form: Form) -> Verdict:
     r = rules()
     signals = Signals(r.index)  # each text folded and searched once for all keyword sets (this form only)
     visible = [f for f in form.fields if f.type not in r.ignored_types]
-    lookalike = _lookalike(form, visible, r, signals)
+    attrs = " ".join(form.attrs.get(k, "") for k in ("id", "class", "name", "action", "role"))
+    lookalike = _lookalike(form, visible, r, signals, attrs)
     if lookalike:
         return Verdict(False, lookalike)
     roles = {_field_role(f, r, signals) for f in visible}
     textarea = "textarea" in roles
     message, email, phone = textarea or "message" in roles, "email" in roles, "phone" in roles
 
-    attrs = " ".join(form.attrs.get(k, "") for k in ("id", "class", "name", "action", "role"))
-    if r.newsletter.search(attrs, signals) or (not textarea and r.newsletter.search(form.text, signals)):
+    newsletter = r.newsletter.id
+    if newsletter in signals.hits(attrs) or (not textarea and newsletter in signals.hits(form.text)):
         return Verdict(False, "newsletter", message, email, phone)
     if not message:
         names = {f.name.lower() for f in visible if f.type in TEXTLIKE_TYPES}
@@ -234,7 +271,7 @@ def classify(form: Form) -> Verdict:
             return Verdict(False, "search", message, email, phone)
         if phone:  # "call me back", quote, appointment and demo requests
             return Verdict(True, "callback", message, email, phone)
-        if email and r.request.search(attrs + " " + form.attrs.get("data-name", ""), signals):
+        if email and r.request.id in signals.hits(attrs + " " + form.attrs.get("data-name", "")):
             return Verdict(True, "request", message, email, phone)  # a quote sent by email
         return Verdict(False, "no-message-field", message, email, phone)
     if not (email or phone):
@@ -242,12 +279,87 @@ def classify(form: Form) -> Verdict:
     return Verdict(True, "contact", message, email, phone)
 
 
-def _has_captcha(form: Form, markup: str, page_captcha: bool) -> bool:
+def _has_captcha(form: Form, page: ParsedPage, page_captcha: bool, gate: _CaptchaGate) -> bool:
     r = rules()
-    if any(r.captcha_fields.search(f"{f.name} {f.id}") for f in form.fields):
+    # one search over the fields joined by line breaks: no keyword holds one, beside one a
+    # short keyword stands alone as at a text's end, and folding ends final sigma there too
+    if r.captcha_fields.search("\n".join(f"{f.name} {f.id}" for f in form.fields)):
         return True
-    low = markup.lower()
-    return page_captcha or any(m in low for m in r.captcha_markup)
+    if page_captcha or not gate.open(page):
+        return page_captcha  # the markup is made only where it may hold a marker
+    low = form.markup.lower()
+    return any(m in low for m in r.captcha_markup)
+
+
+class _CaptchaGate:
+    """Whether the markup of a form on the page may hold a captcha marker, asked once per page.
+
+    A form's markup is its copy into lxml, serialised (see ``page._lexbor_form``): tag and
+    attribute names, attribute values and comments, which Lexbor's own serialisation of the
+    form element shows too (references decoded); text, which the copy joins across the
+    comments it drops and the invisible and control characters it deletes (``capt<U+200B>cha``),
+    so it is read as the form's text and its tail's, those characters deleted. Serialising adds
+    only ``%XX`` escapes in URL attributes (see ``_captcha_cores``). So a markup holding a
+    marker holds its core, and the core is in what is read here, lower-cased: a "no" is exact.
+    Every form element of the document is read (the page's forms are among them), in C calls
+    but for the tails; copying and serialising a form cost more than the page's other form work.
+    """
+
+    def __init__(self) -> None:
+        self.answer: bool | None = None
+
+    def open(self, page: ParsedPage) -> bool:
+        if self.answer is None:
+            self.answer = _markup_may_hold_captcha(page)
+        return self.answer
+
+
+def _markup_may_hold_captcha(page: ParsedPage) -> bool:
+    """:class:`_CaptchaGate`'s answer for ``page``."""
+    document = getattr(getattr(page, "_lexbor", None), "document", None)
+    if document is None:
+        return True  # a page modelled from the lxml copy: its forms' markup is made already
+    if len(page.html) > GATE_MAX_HTML:
+        return True  # finding the form elements walks the whole tree: copying the forms costs less
+    nodes = document.tags("form")
+    if len(nodes) < len(page.forms):
+        return True  # not the forms the page model read
+    pieces: list[str] = []
+    for node in nodes:
+        pieces += (node.html or "", (node.text(deep=True) or "") + _tail(node))
+    text = "\n".join(pieces)  # no core holds a line break
+    if not text.isascii():
+        text = visible_chars(text)
+    low = _lowered(text)
+    return any(core in low for core in rules().captcha_cores)
+
+
+def _tail(node: Any) -> str:
+    """The text after ``node`` up to its next element sibling, as the copy of a form serialises
+    it (comments skipped: joining across the ones the copy keeps only adds matches)."""
+    parts = []
+    sibling = node.next
+    while sibling is not None:
+        kind = sibling.tag or ""
+        if kind == "-text":
+            parts.append(sibling.text_content or "")
+        elif kind and kind[0] not in "-_#!":
+            break
+        sibling = sibling.next
+    return "".join(parts)
+
+
+def _lowered(text: str) -> bytes:
+    """``text`` lower-cased as UTF-8, the characters the copy deletes deleted. Bytes lower-case
+    ASCII only, which differs from ``str.lower()`` only where it makes an ASCII letter of
+    another character: İ ("i̇") and the Kelvin sign ("k")."""
+    if text.isascii():
+        return text.encode().lower().translate(None, _DELETED_BYTES)
+    if "\u0130" in text or "\u212a" in text:
+        text = text.lower()
+    if "\ufffe" in text or "\uffff" in text:
+        text = text.replace("\ufffe", "").replace("\uffff", "")
+    return text.encode("utf-8", "surrogatepass").lower().translate(None, _DELETED_BYTES)
 
 
 def _page_captcha(page: ParsedPage) -> bool:
@@ -264,12 +376,15 @@ def _value(form: Form, page: ParsedPage) -> str:
     action = form.action.strip()
     if not action or action.lower().startswith("javascript:"):
         return page.url
+    if "#" not in action:
+        return action  # what urldefrag gives back, without parsing it
     return urldefrag(action)[0] or page.url
 
 
 def extract_forms(page: ParsedPage, context: ExtractContext = NO_CONTEXT) -> list[ContactPoint]:
     """One contact point per contact form on the page (same action counted once)."""
     page_captcha: bool | None = None  # asked of the scripts once a contact form is found
+    gate = _CaptchaGate()
     out: list[ContactPoint] = []
     seen: set[str] = set()
     for form in page.forms:
@@ -297,7 +412,7 @@ def extract_forms(page: ParsedPage, context: ExtractContext = NO_CONTEXT) -> lis
                 details={
                     "method": form.method,
                     "fields": [f for f in fields if f],
-                    "has_captcha": _has_captcha(form, form.markup, page_captcha),
+                    "has_captcha": _has_captcha(form, page, page_captcha, gate),
                     "reply_channels": channels,
                     "kind": verdict.reason,  # "contact", "callback" or "request"
                 },

@@ -18,7 +18,9 @@ from auditor.extract.chat import (
     _refs_matter,
     extract_chat,
     fingerprints,
+    literal_groups,
 )
+from auditor.extract.chat_external import example
 from auditor.extract.context import ExtractContext
 from auditor.extract.page import parse_page
 
@@ -200,7 +202,7 @@ def test_link_characters_are_those_of_the_link_and_url_literals_and_of_the_schem
         "links": [r"ef-gh"],
     }]})
     assert fp.link_chars == frozenset("ab.cd/ef-gh://")
-    assert fp.link_needles == (b"ef-gh",)
+    assert [search.pattern for search in fp.link_groups] == [b"ef\\-gh"]
 
 
 def test_needles_keep_their_literals_by_kind_and_test_only_non_ascii_exact_ones_alone() -> None:
@@ -209,3 +211,37 @@ def test_needles_keep_their_literals_by_kind_and_test_only_non_ascii_exact_ones_
     assert fp.scan_needles.exact == frozenset({"XyZw"})
     assert fp.scan_needles.unfolded == ()
     assert FP.scan_needles.unfolded == ()  # the packaged table: every literal in the automaton
+
+
+@pytest.mark.parametrize("xpath", fingerprints().dom_xpaths, ids=lambda x: x[0][1])  # plain ids: mutmut re-reads them
+def test_every_packaged_element_or_attribute_marker_is_read(xpath: Any) -> None:
+    """The markers' literals are looked for by one search per group: each marker still shows."""
+    (what, name), index, _marker, _literal = xpath
+    element = f"<{name}></{name}>" if what == "element" else f"<div {name.upper()}='x'></div>"
+    slug = fingerprints().providers[index].slug
+    assert slug in chat_values(f"<html><body>{element}</body></html>")
+
+
+def test_literal_groups_share_a_first_character_and_find_each_member() -> None:
+    groups = literal_groups(["<b-x", "<a-y", "c-z", "<a-y"])
+    assert [members for _search, members in groups] == [
+        (("<a-y", b"<a-y"), ("<b-x", b"<b-x")), (("c-z", b"c-z"),),
+    ]
+    markup = _Markup(parse_page("<html><body><b-x></b-x><div c-z></div></body></html>", "https://x.test/"), FP)
+    assert markup.literals(groups) == {"<b-x", "c-z"}
+    markup = _Markup(parse_page("<html><body><a-y></a-y></body></html>", "https://x.test/"), FP)
+    assert markup.literals(groups) == {"<a-y"}
+    markup = _Markup(parse_page("<html><body><a-yy></a-yy><p>c-</p></body></html>", "https://x.test/"), FP)
+    assert markup.literals(groups) == {"<a-y"}  # a literal inside a longer name still counts
+    assert _Markup(parse_page("<html><body><p>a-y c z</p></body></html>", "https://x.test/"), FP).literals(groups) == set()
+
+
+@pytest.mark.parametrize("pattern", FP.links, ids=[f"{FP.providers[p.index].slug}-{n}" for n, p in enumerate(FP.links)])
+def test_every_packaged_link_literal_opens_the_link_gate(pattern: Any) -> None:
+    """The link literals are looked for by one search per group: each still opens the gate."""
+    made = example(pattern.regex.pattern)
+    assert made is not None
+    href = made if "://" in made else "https://" + made.lstrip("/")
+    markup = _Markup(parse_page(f'<html><body><a href="{href}">Chat</a></body></html>', "https://x.test/"), FP)
+    assert markup.links is True
+    assert FP.providers[pattern.index].slug in chat_values(f'<html><body><a href="{href}">Chat</a></body></html>')
