@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urldefrag
 
 import ahocorasick
+from selectolax.lexbor import LexborNode
 
 from auditor.data import load
 from auditor.extract import confidence as conf
@@ -316,12 +317,11 @@ class _CaptchaGate:
 
 def _markup_may_hold_captcha(page: ParsedPage) -> bool:
     """:class:`_CaptchaGate`'s answer for ``page``."""
-    document = getattr(getattr(page, "_lexbor", None), "document", None)
-    if document is None:
-        return True  # a page modelled from the lxml copy: its forms' markup is made already
     if len(page.html) > GATE_MAX_HTML:
         return True  # finding the form elements walks the whole tree: copying the forms costs less
-    nodes = document.tags("form")
+    nodes = page.form_elements()
+    if nodes is None:
+        return True  # a page modelled from the lxml copy: its forms' markup is made already
     if len(nodes) < len(page.forms):
         return True  # not the forms the page model read
     pieces: list[str] = []
@@ -334,7 +334,7 @@ def _markup_may_hold_captcha(page: ParsedPage) -> bool:
     return any(core in low for core in rules().captcha_cores)
 
 
-def _tail(node: Any) -> str:
+def _tail(node: LexborNode) -> str:
     """The text after ``node`` up to its next element sibling, as the copy of a form serialises
     it (comments skipped: joining across the ones the copy keeps only adds matches)."""
     parts = []

@@ -234,6 +234,13 @@ class ParsedPage:
             return self._lexbor.document.css_first(tag) is not None
         return bool(_has_xpath(f"//{tag}")(self.lxml_tree()))
 
+    def form_elements(self) -> list[LexborNode] | None:
+        """The document's ``<form>`` elements as Lexbor nodes, in document order; None when the
+        page was modelled from the lxml copy (its forms' markup is read from that copy)."""
+        if self._lexbor is None:
+            return None
+        return list(self._lexbor.document.tags("form"))
+
     def frame_sources(self) -> list[str]:
         """``src`` (else ``data-src``) of every iframe, lazy-loaded ones included."""
         if self._lexbor is not None:
