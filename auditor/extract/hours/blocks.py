@@ -249,23 +249,26 @@ def parse_text(
     for i in sorted(candidates):
         text = blocks[i][:MAX_BLOCK_CHARS]
         shape = shapes[i][:MAX_BLOCK_CHARS]
+        whole = len(text) == len(blocks[i])  # the memo holds whole blocks
+        folded = texts.folded(i) if whole else fold(text, keep_accents=True)
+        # the day words first (pick_lang needs them): a text with one is lexable, since the
+        # shape's day test passes wherever the text's does (ShapeTests) and lexable holds it
+        day_words = texts.day_words(i) if whole else v.day_words.findall(v.any_day, text, folded)
         # a block that can hold no token but separators ("/", ",", "-", "and") adds nothing
         # to any schedule: the parser reads separators only beside day words and times of
         # the same block
-        ok = lexable.get(shape)
-        if ok is None:
-            folded_shape = fold(shape, keep_accents=True)
-            ok = _always_shape(shape, v.shape, folded_shape) or v.shape.is_lexable(shape, folded_shape)
-            lexable[shape] = ok
-        if not ok:
-            continue
-        whole = len(text) == len(blocks[i])  # the memo holds whole blocks
-        folded = texts.folded(i) if whole else fold(text, keep_accents=True)
+        if not day_words:
+            ok = lexable.get(shape)
+            if ok is None:
+                folded_shape = fold(shape, keep_accents=True)
+                ok = _always_shape(shape, v.shape, folded_shape) or v.shape.is_lexable(shape, folded_shape)
+                lexable[shape] = ok
+            if not ok:
+                continue
         has_day: bool | None = None
         if force_lang:
             lang = v.langs[force_lang]
         else:  # pick_lang, with the day words kept for lex's gate
-            day_words = texts.day_words(i) if whole else v.day_words.findall(v.any_day, text, folded)
             lang = lang_of_words(day_words, lang_code, v)
             has_day = bool(day_words)
         langs[i] = lang
