@@ -4,6 +4,8 @@ made too loose, a match across two blocks, lexes blocks it should not)."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -79,7 +81,7 @@ def test_quick_always_pass_finds_the_blocks_the_quick_test_finds(blocks: list[st
     starts = [0]
     for b in blocks:
         starts.append(starts[-1] + len(b) + 1)
-    found = {hour_blocks.bisect_right(starts, end) - 1 for end, _w in pats.quick_words.iter(joined)}
+    found = {bisect_right(starts, end) - 1 for end, _w in pats.quick_words.iter(joined)}
     for pattern in pats.quick:
         found |= hour_blocks._blocks_of(pattern, joined, starts)
     assert found == {i for i, f in enumerate(folds) if v.folded_always_quick.search(f)}
