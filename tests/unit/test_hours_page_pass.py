@@ -97,3 +97,52 @@ def test_a_text_with_a_day_word_has_a_lexable_shape(text: str) -> None:
         return
     shape = digit_shapes([text])[0]
     assert v.shape.day.search(shape) and v.shape.is_lexable(shape)
+
+
+def _example_numbers() -> list[str]:
+    import phonenumbers
+
+    out = []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.MOBILE):
+            number = phonenumbers.example_number_for_type(region, kind)
+            if number is not None:
+                out.append(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.one_of(st.sampled_from(_example_numbers()), st.from_regex(r"\+[0-9]{4,18}", fullmatch=True)))
+def test_a_phone_targets_national_number_ends_with_its_tail(value: str) -> None:
+    """A block's digits without a number's tail are not searched for the number (it is not
+    even parsed): the national number must end with the tail wherever one is given."""
+    from auditor.extract.hours.attach import _national_digits, _tail
+
+    tail = _tail(value)
+    national = _national_digits(value)
+    if tail and len(national) >= 6:
+        assert national.endswith(tail), (value, national, tail)
+
+
+def test_a_number_a_prefix_rule_rewrites_has_no_tail() -> None:
+    """Argentina's mobile numbers lose their "15" and gain a "9": no tail can be promised."""
+    from auditor.extract.hours.attach import _tail
+
+    assert _tail("+5491123456789") == ""
+    assert _tail("+493012345678") == "345678"
+    assert _tail("030 12345678") == ""
+
+
+def test_hours_tie_to_a_number_written_otherwise_in_the_same_block() -> None:
+    """The digits step (not the raw text) finds the number: its tail is in the block."""
+    from auditor.extract.context import ExtractContext
+    from auditor.extract.hours import extract_hours
+    from auditor.extract.page import parse_page
+    from auditor.models import ContactPoint
+
+    url = "https://www.example.eu/contact"
+    phone = ContactPoint(kind="phone", value="+493012345678", raw="tel:+493012345678", label=None, method="tel-link", page_url=url)
+    other = ContactPoint(kind="phone", value="+493098765432", raw="tel:+493098765432", label=None, method="tel-link", page_url=url)
+    page = parse_page("<html><body><p>Hotline 030 / 12 34 56 78: Mo-Fr 9:00-17:00</p></body></html>", url)
+    [point] = extract_hours(page, ExtractContext(None, (other, phone), None))
+    assert point.details["applies_to"] == "+493012345678"
