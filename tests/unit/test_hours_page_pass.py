@@ -146,3 +146,25 @@ def test_hours_tie_to_a_number_written_otherwise_in_the_same_block() -> None:
     page = parse_page("<html><body><p>Hotline 030 / 12 34 56 78: Mo-Fr 9:00-17:00</p></body></html>", url)
     [point] = extract_hours(page, ExtractContext(None, (other, phone), None))
     assert point.details["applies_to"] == "+493012345678"
+
+
+@pytest.mark.parametrize("text", ["24/7", "Mo-Fr 0-24 h", "nonstop 9-17", "Mo-Fr 9-17", "rund um die Uhr", "Sa 24h"])
+def test_lex_given_the_pages_quick_answer_lexes_as_alone(text: str) -> None:
+    """parse_text hands lex the page pass's always_quick answer for the block."""
+    from auditor.extract.hours import lexing
+
+    v = vocab()
+    folded = fold(text, keep_accents=True)
+    quick = v.search_folded("always_quick", text, folded)
+    for code in ("en", "de"):
+        lang = v.langs[code]
+        assert lexing.lex(text, 0, lang, v, folded, None, quick) == lexing.lex(text, 0, lang, v)
+
+
+def test_parse_text_reads_an_always_open_block_of_a_page_pass() -> None:
+    from auditor.extract.hours import parse_text
+    from auditor.extract.hours.schedules import render
+
+    blocks = ["Service", "Hotline 24/7", "Lorem ipsum", "Mo-Fr 9:00-17:00"]
+    values = [r[0] for s in parse_text(blocks, "en") if (r := render(s))]
+    assert values == ["24/7", "Mo-Fr 09:00-17:00"]

@@ -56,6 +56,7 @@ class _Texts:
         self.v = v
         self.folds: dict[int, str] = {}
         self.days: dict[int, list[str]] = {}
+        self.quick: set[int] | None = None  # the blocks always_quick finds a match in, if known
         if fold_all:  # most blocks get folded: the page at once, in one call (see _fold_all)
             folds = _fold_all(blocks)
             if folds is not None:
@@ -254,6 +255,7 @@ def _page_candidates(blocks: Sequence[str], v: Vocab, texts: _Texts) -> set[int]
     quick = {bisect_right(starts, end) - 1 for end, _word in pats.quick_words.iter(folded)}
     for pattern in pats.quick:
         quick |= _blocks_of(pattern, folded, starts)
+    texts.quick = quick
     closed = _closed_blocks(v, folded, starts, folds)
     always_memo: dict[int, bool] = {}
 
@@ -439,7 +441,8 @@ def parse_text(
             lang = lang_of_words(day_words, lang_code, v)
             has_day = bool(day_words)
         langs[i] = lang
-        tokens.extend(lex(text, i, lang, v, folded, has_day))
+        quick = None if texts.quick is None or not whole else i in texts.quick
+        tokens.extend(lex(text, i, lang, v, folded, has_day, quick))
     return Parser(blocks, tokens, langs).run()
 
 

@@ -148,21 +148,30 @@ def groups_in(text: str, folded: str, lang: Lang, v: Vocab, has_day: bool | None
 
 
 def lex(
-    text: str, block: int, lang: Lang, v: Vocab, folded: str | None = None, has_day: bool | None = None
+    text: str,
+    block: int,
+    lang: Lang,
+    v: Vocab,
+    folded: str | None = None,
+    has_day: bool | None = None,
+    quick: bool | None = None,
 ) -> list[Token]:
     """Tokens of one block: always-open phrases first, then the language lexer.
 
     Always-open phrases are blanked out before lexing so "0-24" is never also
     read as a time range. The lexer runs without the groups the text cannot match
-    (``groups_in``); ``folded`` is ``fold(text, keep_accents=True)`` and ``has_day``
-    whether ``v.any_day`` finds a day word in it, when the caller knows them.
+    (``groups_in``); ``folded`` is ``fold(text, keep_accents=True)``, ``has_day``
+    whether ``v.any_day`` finds a day word in it and ``quick`` whether ``v.always_quick``
+    does, when the caller knows them.
     """
     tokens: list[Token] = []
     folded = fold(text, keep_accents=True) if folded is None else folded
     lexer: re.Pattern[str] | None = lang.lexer
     # the full phrases (slow with re.I) are searched for where the quick test and the folded
     # phrases (the same search, without re.I) find one
-    if v.search_folded("always_quick", text, folded) and v.search_folded("always", text, folded):
+    if quick is None:
+        quick = v.search_folded("always_quick", text, folded)
+    if quick and v.search_folded("always", text, folded):
         chars = list(text)
         for m in v.always.finditer(text):
             tokens.append(Token("always", m.start(), m.end(), block, m.group(0)))
