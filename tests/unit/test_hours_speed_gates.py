@@ -170,13 +170,14 @@ def test_is_lexable_is_the_lexable_regex(pieces: list[str]) -> None:
     assert tests.is_lexable(shape) == (tests.lexable.search(shape) is not None)
 
 
-@pytest.mark.parametrize("text", ["Tel. 030 1234-567, Mo-Fr 8-17", "", "no digits", "Tél. ０３ 12³ 45", "12 m² 34"])
+@pytest.mark.parametrize("text", ["Tel. 030 1234-567, Mo-Fr 8-17", "", "no digits", "Tél. ０３ 12³ 45", "12 m² 34", "x²³ 9"])
 def test_block_views_digits_as_str_isdigit_says(text: str) -> None:
     """A block's digit positions and digits are those str.isdigit says (full-width, superscript)."""
-    from auditor.extract.hours.attach import BlockViews
+    from auditor.extract.hours.attach import BlockViews, _digit_offset
 
     positions = [i for i, ch in enumerate(text) if ch.isdigit()]
-    assert BlockViews()[text] == (text.lower(), positions, "".join(text[i] for i in positions))
+    assert BlockViews()[text] == (text.lower(), "".join(text[i] for i in positions))
+    assert [_digit_offset(text, n) for n in range(len(positions))] == positions
 
 
 def test_page_memo_gives_the_seed_test_its_own_answers() -> None:

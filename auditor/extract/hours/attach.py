@@ -108,14 +108,28 @@ def targets_of(contacts: Sequence[ContactPoint]) -> list[Target]:
     return out
 
 
-class BlockViews(dict[str, tuple[str, list[int], str]]):
-    """Per block text, computed once for every target and schedule: (lowered text, digit
-    positions, digits)."""
+_NOT_ASCII_DIGITS = re.compile(r"[^0-9]+")
 
-    def __missing__(self, text: str) -> tuple[str, list[int], str]:
-        positions = [i for i, ch in enumerate(text) if ch.isdigit()]
-        view = self[text] = (text.lower(), positions, "".join(text[i] for i in positions))
+
+class BlockViews(dict[str, tuple[str, str]]):
+    """Per block text, computed once for every target and schedule: (lowered text, digits),
+    digits as ``str.isdigit`` says (superscripts and full-width forms too)."""
+
+    def __missing__(self, text: str) -> tuple[str, str]:
+        # in ASCII, str.isdigit is 0-9: one regex call instead of a test per character
+        digits = _NOT_ASCII_DIGITS.sub("", text) if text.isascii() else "".join(filter(str.isdigit, text))
+        view = self[text] = (text.lower(), digits)
         return view
+
+
+def _digit_offset(text: str, n: int) -> int:
+    """The offset in ``text`` of its ``n``-th digit (from 0, as ``str.isdigit`` says)."""
+    for i, ch in enumerate(text):
+        if ch.isdigit():
+            if not n:
+                return i
+            n -= 1
+    raise ValueError(n)
 
 
 def _find_target(text: str, target: Target, views: BlockViews | None = None) -> int | None:
@@ -126,7 +140,7 @@ def _find_target(text: str, target: Target, views: BlockViews | None = None) -> 
             return pos
     if not (target.email or target.phone):
         return None
-    lowered, positions, digits = (BlockViews() if views is None else views)[text]
+    lowered, digits = (BlockViews() if views is None else views)[text]
     if target.email:
         pos = lowered.find(target.email)
         return pos if pos >= 0 else None
@@ -136,7 +150,7 @@ def _find_target(text: str, target: Target, views: BlockViews | None = None) -> 
         return None
     pos = digits.find(target.digits)
     if pos >= 0:
-        return positions[pos]
+        return _digit_offset(text, pos)
     return None
 
 

@@ -228,6 +228,11 @@ def _page_patterns() -> _PagePatterns | None:
 _REGEX_CHARS = re.compile(r"[\\\[\](){}*+?|^$.]")
 
 
+def _starts(blocks: Sequence[str]) -> list[int]:
+    """Each block's offset in the blocks joined by one separator (and one past the end)."""
+    return list(accumulate(map((1).__add__, map(len, blocks)), initial=0))
+
+
 def _blocks_of(pattern: re.Pattern[str], joined: str, starts: list[int]) -> set[int]:
     """The blocks (by their start offsets in ``joined``) where ``pattern`` finds a match."""
     return {bisect_right(starts, m.start()) - 1 for m in pattern.finditer(joined)}
@@ -249,7 +254,7 @@ def _page_candidates(blocks: Sequence[str], v: Vocab, texts: _Texts) -> set[int]
     folded = "\x00".join(folds.values())
     if len(folded) != len(joined):
         return None
-    starts = list(accumulate((len(b) + 1 for b in blocks), initial=0))
+    starts = _starts(blocks)
     digits = _blocks_of(pats.digit, joined, starts)
     timeish = _blocks_of(pats.timeish, folded, starts)
     quick = {bisect_right(starts, end) - 1 for end, _word in pats.quick_words.iter(folded)}
@@ -467,7 +472,7 @@ def mask_phones(blocks: list[str], contacts: Sequence[ContactPoint]) -> list[str
     # cannot span two blocks) are the only ones the loop can change: a block holding none
     # has nothing replaced, so none appears
     touched: set[int] | None = set()
-    starts = list(accumulate((len(b) + 1 for b in blocks), initial=0))
+    starts = _starts(blocks)
     for raw in present:
         if "\x00" in raw or "#" in raw or touched is None:
             touched = None  # every block through the loop
