@@ -36,6 +36,11 @@ def _gated_matches(text: str, lang: Lang) -> list[tuple[int, int, str]]:
 # (language, text, the group its token needs): one case per gate of ``groups_in``
 GROUP_CASES = [
     ("en", "9-5", "trange"),
+    ("en", "9 to 5pm", "trange"),  # times joined by a time_range word, no dash
+    ("fr", "9h à 18h", "trange"),
+    ("hu", "8-tól 16-ig", "trange"),  # joined by spaces after an "l"
+    ("hu", "8 ÓRÁTÓL 16 ÓRÁIG", "trange"),
+    ("en", "9:00 〜 17:00", "trange"),
     ("en", "Mon", "day"),
     ("en", "7 days a week", "day"),  # a day alternative that starts with a digit
     ("fr", "7j/7", "day"),
@@ -96,12 +101,12 @@ def test_always_open_blanks_keep_the_full_lexer() -> None:
 def _gate_words() -> list[str]:
     v = vocab()
     words = {w for lang in v.langs.values() for w in lang.words}
-    for gate in (v.closed_gate, v.pause_gate, *(g for lang in v.langs.values() for g in (lang.range_gate, lang.list_gate))):
+    for gate in (v.closed_gate, v.pause_gate, *(g for lang in v.langs.values() for g in (lang.range_gate, lang.list_gate, lang.time_range_gate))):
         words |= gate or set()
     return sorted(words)
 
 
-_PIECES = st.sampled_from([*_gate_words(), "Closed", "MON", "9", "17:00", "8.30", "-", "–", " ", ", ", "/", "&", "24/7", "Uhr", "h"])
+_PIECES = st.sampled_from([*_gate_words(), "Closed", "MON", "9", "17:00", "8.30", "-", "–", " ", ", ", "/", "&", "24/7", "Uhr", "h", "tól", "-ig", " 16", "l ", "L\t", "8 "])
 
 
 @settings(max_examples=300, deadline=None)

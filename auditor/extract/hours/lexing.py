@@ -117,11 +117,15 @@ def lang_of_words(day_words: list[str], page_lang: str | None, v: Vocab) -> Lang
     return v.langs.get(page_lang or "", v.langs[v.order[0]])
 
 
+_L_SPACE = re.compile(r"l\s", re.I)  # the time range's "(?<=l)\s+" join, under the lexer's re.I
+
+
 def groups_in(text: str, folded: str, lang: Lang, v: Vocab, has_day: bool | None = None) -> int:
     """Bits (GROUP_BITS) of the lexer groups that can match somewhere in ``text``.
 
     Each test is true wherever its group matches (a gate: false rules the group out):
-    a time range needs a digit; a day word is one ``v.any_day`` finds (it holds every
+    a time range needs a digit, and its two times joined by a dash, by spaces after an
+    "l" (Hungarian "8-tól 16-ig") or by a "time_range" word (its first run); a day word is one ``v.any_day`` finds (it holds every
     language's day alternatives) or, for a language with one that starts with a digit
     ("7 days a week"), a digit; a word list's entry needs its first run (``first_runs``);
     a separator a dash, a list a comma, slash, "&" or "+", or their words.
@@ -129,18 +133,24 @@ def groups_in(text: str, folded: str, lang: Lang, v: Vocab, has_day: bool | None
     """
     groups = 0
     digit = DIGIT.search(text) is not None
-    if digit:
+    runs = set(ALNUM_RUN.findall(folded))
+    sep = SEP_CHAR.search(text) is not None
+    if digit and (
+        sep
+        or _L_SPACE.search(text)
+        or lang.time_range_gate is None
+        or not runs.isdisjoint(lang.time_range_gate)
+    ):
         groups |= GROUP_BITS["trange"]
     if has_day is None:
         has_day = v.day_words.search(v.any_day, text, folded)
     if has_day or (digit and lang.keyless_days):
         groups |= GROUP_BITS["day"]
-    runs = set(ALNUM_RUN.findall(folded))
     if v.closed_gate is None or not runs.isdisjoint(v.closed_gate):
         groups |= GROUP_BITS["closed"]
     if v.pause_gate is None or not runs.isdisjoint(v.pause_gate):
         groups |= GROUP_BITS["pause"]
-    if SEP_CHAR.search(text) or lang.range_gate is None or not runs.isdisjoint(lang.range_gate):
+    if sep or lang.range_gate is None or not runs.isdisjoint(lang.range_gate):
         groups |= GROUP_BITS["sep"]
     if LIST_CHAR.search(text) or lang.list_gate is None or not runs.isdisjoint(lang.list_gate):
         groups |= GROUP_BITS["list"]

@@ -132,6 +132,9 @@ class Lang:
     range_gate: frozenset[str] | None = None
     list_gate: frozenset[str] | None = None
     keyless_days: bool = True  # a day alternative that starts with no letter ("7 days a week")
+    # the first runs of the "time_range" words that may join two times ("9 to 5"): with a
+    # dash and an "l" before a space, the only ways a time range's two times are joined
+    time_range_gate: frozenset[str] | None = None
     # the lexer without the groups a text cannot match, by group bits; compiled from the data
     # when a combination is first needed (at most 2**6 per language, none tied to a page)
     variants: dict[int, re.Pattern[str]] = field(default_factory=dict, compare=False, repr=False)
@@ -598,6 +601,7 @@ def _compile_lang(code: str, spec: dict[str, Any], common: dict[str, Any]) -> La
         guards=guards,
         range_gate=first_runs(spec.get("range", [])),
         list_gate=first_runs(spec.get("list", [])),
+        time_range_gate=first_runs(spec.get("time_range", [])),
         keyless_days=any(key is None for _, _a, key in alts),
     )
 
