@@ -132,26 +132,35 @@ def _digit_offset(text: str, n: int) -> int:
     raise ValueError(n)
 
 
-def _find_target(text: str, target: Target, views: BlockViews | None = None) -> int | None:
-    """Where ``target`` appears in ``text`` (char offset), or None."""
-    if target.raw and len(target.raw) >= 5:
-        pos = text.find(target.raw)
-        if pos >= 0:
-            return pos
-    if not (target.email or target.phone):
-        return None
-    lowered, digits = (BlockViews() if views is None else views)[text]
-    if target.email:
-        pos = lowered.find(target.email)
-        return pos if pos >= 0 else None
-    if target.tail and target.tail not in digits:
-        return None  # the number ends with its tail (Target): not here, and not parsed
-    if not target.digits:
-        return None
-    pos = digits.find(target.digits)
-    if pos >= 0:
-        return _digit_offset(text, pos)
-    return None
+def _hits(text: str, targets: list[Target], views: BlockViews) -> list[tuple[int, str]]:
+    """(offset, value) of every target found in ``text``, in the targets' order: a raw text
+    of five characters or more as written, else an email address in the lowered text or a
+    phone's national number in the text's digits."""
+    found: list[tuple[int, str]] = []
+    view: tuple[str, str] | None = None
+    for target in targets:
+        raw = target.raw
+        if raw and len(raw) >= 5:
+            pos = text.find(raw)
+            if pos >= 0:
+                found.append((pos, target.value))
+                continue
+        if target.email:
+            if view is None:
+                view = views[text]
+            pos = view[0].find(target.email)
+            if pos >= 0:
+                found.append((pos, target.value))
+            continue
+        if not target.phone:
+            continue
+        if view is None:
+            view = views[text]
+        if target.tail and target.tail not in view[1]:
+            continue  # the number ends with its tail (Target): not here, and not parsed
+        if target.digits and (pos := view[1].find(target.digits)) >= 0:
+            found.append((_digit_offset(text, pos), target.value))
+    return found
 
 
 def applies_to(
@@ -168,18 +177,16 @@ def applies_to(
     anchor = sched.pieces[first][0]
     best: tuple[int, str] | None = None
     for b in range(first, last + 1):
-        for t in targets:
-            pos = _find_target(blocks[b], t, views)
-            if pos is not None:
-                dist = abs(pos - anchor) if b == first else 10_000 + b
-                if best is None or dist < best[0]:
-                    best = (dist, t.value)
+        for pos, value in _hits(blocks[b], targets, views):
+            dist = abs(pos - anchor) if b == first else 10_000 + b
+            if best is None or dist < best[0]:
+                best = (dist, value)
     if best is not None:
         return best[1]
     for b, pick_last in ((first - 1, True), (last + 1, False)):
         if not 0 <= b < len(blocks):
             continue
-        hits = [(pos, t.value) for t in targets if (pos := _find_target(blocks[b], t, views)) is not None]
+        hits = _hits(blocks[b], targets, views)
         if hits:
             hits.sort()
             return hits[-1][1] if pick_last else hits[0][1]

@@ -188,7 +188,8 @@ def lex(
             chars[m.start() : m.end()] = "\x00" * (m.end() - m.start())
         if tokens:  # blanks make new word boundaries: the gates, read before, would not hold
             text = "".join(chars)
-    if not tokens:
+    always = bool(tokens)
+    if not always:
         lexer = lang.lexer_for(groups_in(text, folded, lang, v, has_day))
     if lexer is None:
         return tokens
@@ -208,10 +209,13 @@ def lex(
                 tokens.append(Token(kind, m.start(), m.end(), block, m.group(0), days=days))
         else:
             tokens.append(Token(kind, m.start(), m.end(), block, m.group(0)))
-    tokens.sort(key=lambda t: t.start)
+    if always:  # the lexer's tokens come in order: only always-open ones stand before them
+        tokens.sort(key=lambda t: t.start)
     return tokens
 
 
+_CURRENCY = frozenset("€$£₺₽₴")
+
+
 def _currency_before(text: str, start: int) -> bool:
-    before = text[max(0, start - 3) : start]
-    return any(sym in before for sym in "€$£₺₽₴")
+    return not _CURRENCY.isdisjoint(text[max(0, start - 3) : start])
