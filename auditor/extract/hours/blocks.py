@@ -183,7 +183,7 @@ _REST = r"[^\x00]*"  # a match's block to its end: finditer gives one match per 
 
 @dataclass(frozen=True)
 class _PagePatterns:
-    """The seed tests as passes over a page's blocks joined by NUL (``_page_seeds``).
+    """The seed tests as passes over a page's blocks joined by NUL (``_page_candidates``).
 
     Each ends with ``_REST``, so one finditer gives at most one match per block, and
     none of them can match a NUL (no ".", no negated class without it, no "^"/"$"), and
