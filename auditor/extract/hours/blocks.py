@@ -390,11 +390,17 @@ def _all_as_ascii(blocks: Sequence[str]) -> list[str]:
     return out
 
 
-def _mostly_distinct(shapes: Sequence[str]) -> bool:
+# a page of more text than this is read shape by shape: a page pass reads all of its text,
+# the shape tests only the digit blocks' and the distinct shapes' (padded pages: 30-80 K)
+_PAGE_PASS_MAX_CHARS = 16_000
+
+
+def _page_pass_pays(blocks: Sequence[str], shapes: Sequence[str]) -> bool:
     """Whether a page's blocks are read better in page passes than shape by shape: a
-    product grid repeats a few shapes over thousands of blocks, and its shape tests run once
-    per shape (``_candidates``); a contact page's blocks are nearly all distinct."""
-    return len(set(shapes)) * 2 > len(shapes)
+    contact page's few blocks are nearly all distinct; a product grid repeats a few shapes
+    over thousands of blocks (its shape tests run once per shape, ``_candidates``), and a
+    long page's passes would read prose and markup the shape tests skip."""
+    return sum(map(len, blocks)) <= _PAGE_PASS_MAX_CHARS and len(set(shapes)) * 2 > len(shapes)
 
 
 def parse_text(
@@ -405,11 +411,11 @@ def parse_text(
     lang_code = (page_lang or "").split("-")[0].lower() or None
     blocks = _all_as_ascii(blocks)
     shapes = digit_shapes(blocks)
-    # a page of distinct blocks is read in page passes, its blocks all folded at once; a grid's
-    # blocks shape by shape (most of them never folded)
-    distinct = _mostly_distinct(shapes)
-    texts = _Texts(blocks, v, fold_all=distinct)
-    candidates = _page_candidates(blocks, v, texts) if distinct else None
+    # a short page of distinct blocks is read in page passes, its blocks all folded at once;
+    # a grid's or a long page's blocks shape by shape (most of them never folded)
+    page_pass = _page_pass_pays(blocks, shapes)
+    texts = _Texts(blocks, v, fold_all=page_pass)
+    candidates = _page_candidates(blocks, v, texts) if page_pass else None
     if candidates is None:
         candidates = _candidates(blocks, v, shapes, texts)
     tokens: list[Token] = []
@@ -425,13 +431,12 @@ def parse_text(
         if ok is False:  # a grid's shape: its other blocks are skipped at once
             continue
         whole = len(text) == len(blocks[i])  # the memo holds whole blocks
-        folded = texts.folded(i) if whole else fold(text, keep_accents=True)
-        # the day words before the shape's tests (pick_lang needs them): a text with one is
-        # lexable, since the shape's day test passes wherever the text's does (ShapeTests)
-        # and lexable holds it
-        day_words = texts.day_words(i) if whole else v.day_words.findall(v.any_day, text, folded)
         if ok is None:
-            if day_words:
+            # a text with a day word is lexable, since the shape's day test passes wherever
+            # the text's does (ShapeTests) and lexable holds it: on a page of distinct blocks
+            # the day words (pick_lang reads them) come before the shape's tests, on a grid
+            # only where the seed tests found them (the shape's tests serve its other blocks)
+            if whole and (texts.day_words(i) if page_pass else texts.days.get(i)):
                 ok = True
             else:
                 folded_shape = fold(shape, keep_accents=True)
@@ -439,6 +444,8 @@ def parse_text(
             lexable[shape] = ok
             if not ok:
                 continue
+        folded = texts.folded(i) if whole else fold(text, keep_accents=True)
+        day_words = texts.day_words(i) if whole else v.day_words.findall(v.any_day, text, folded)
         has_day: bool | None = None
         if force_lang:
             lang = v.langs[force_lang]
