@@ -445,11 +445,11 @@ def parse_text(
             if not ok:
                 continue
         folded = texts.folded(i) if whole else fold(text, keep_accents=True)
-        day_words = texts.day_words(i) if whole else v.day_words.findall(v.any_day, text, folded)
         has_day: bool | None = None
         if force_lang:
             lang = v.langs[force_lang]
         else:  # pick_lang, with the day words kept for lex's gate
+            day_words = texts.day_words(i) if whole else v.day_words.findall(v.any_day, text, folded)
             lang = lang_of_words(day_words, lang_code, v)
             has_day = bool(day_words)
         langs[i] = lang
