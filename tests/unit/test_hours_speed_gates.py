@@ -36,6 +36,11 @@ def _gated_matches(text: str, lang: Lang) -> list[tuple[int, int, str]]:
 # (language, text, the group its token needs): one case per gate of ``groups_in``
 GROUP_CASES = [
     ("en", "9-5", "trange"),
+    ("en", "9 to 5pm", "trange"),  # times joined by a time_range word, no dash
+    ("fr", "9h à 18h", "trange"),
+    ("hu", "8-tól 16-ig", "trange"),  # joined by spaces after an "l"
+    ("hu", "8 ÓRÁTÓL 16 ÓRÁIG", "trange"),
+    ("en", "9:00 〜 17:00", "trange"),
     ("en", "Mon", "day"),
     ("en", "7 days a week", "day"),  # a day alternative that starts with a digit
     ("fr", "7j/7", "day"),
@@ -96,12 +101,12 @@ def test_always_open_blanks_keep_the_full_lexer() -> None:
 def _gate_words() -> list[str]:
     v = vocab()
     words = {w for lang in v.langs.values() for w in lang.words}
-    for gate in (v.closed_gate, v.pause_gate, *(g for lang in v.langs.values() for g in (lang.range_gate, lang.list_gate))):
+    for gate in (v.closed_gate, v.pause_gate, *(g for lang in v.langs.values() for g in (lang.range_gate, lang.list_gate, lang.time_range_gate))):
         words |= gate or set()
     return sorted(words)
 
 
-_PIECES = st.sampled_from([*_gate_words(), "Closed", "MON", "9", "17:00", "8.30", "-", "–", " ", ", ", "/", "&", "24/7", "Uhr", "h"])
+_PIECES = st.sampled_from([*_gate_words(), "Closed", "MON", "9", "17:00", "8.30", "-", "–", " ", ", ", "/", "&", "24/7", "Uhr", "h", "tól", "-ig", " 16", "l ", "L\t", "8 "])
 
 
 @settings(max_examples=300, deadline=None)
@@ -170,13 +175,14 @@ def test_is_lexable_is_the_lexable_regex(pieces: list[str]) -> None:
     assert tests.is_lexable(shape) == (tests.lexable.search(shape) is not None)
 
 
-@pytest.mark.parametrize("text", ["Tel. 030 1234-567, Mo-Fr 8-17", "", "no digits", "Tél. ０３ 12³ 45", "12 m² 34"])
+@pytest.mark.parametrize("text", ["Tel. 030 1234-567, Mo-Fr 8-17", "", "no digits", "Tél. ０３ 12³ 45", "12 m² 34", "x²³ 9"])
 def test_block_views_digits_as_str_isdigit_says(text: str) -> None:
     """A block's digit positions and digits are those str.isdigit says (full-width, superscript)."""
-    from auditor.extract.hours.attach import BlockViews
+    from auditor.extract.hours.attach import BlockViews, _digit_offset
 
     positions = [i for i, ch in enumerate(text) if ch.isdigit()]
-    assert BlockViews()[text] == (text.lower(), positions, "".join(text[i] for i in positions))
+    assert BlockViews()[text] == (text.lower(), "".join(text[i] for i in positions))
+    assert [_digit_offset(text, n) for n in range(len(positions))] == positions
 
 
 def test_page_memo_gives_the_seed_test_its_own_answers() -> None:

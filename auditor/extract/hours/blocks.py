@@ -11,8 +11,12 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
 from itertools import accumulate, compress
+
+import ahocorasick
 
 from auditor.extract.hours.lexing import Token, lang_of_words, lex
 from auditor.extract.hours.schedules import Parser, Schedule
@@ -47,11 +51,16 @@ class _Texts:
     """One parse_text call's blocks, each folded and its day words found at most once: the
     seed test, the joining test and the lexing loop all read them (a memo of one page)."""
 
-    def __init__(self, blocks: Sequence[str], v: Vocab) -> None:
+    def __init__(self, blocks: Sequence[str], v: Vocab, fold_all: bool = False) -> None:
         self.blocks = blocks
         self.v = v
         self.folds: dict[int, str] = {}
         self.days: dict[int, list[str]] = {}
+        self.quick: set[int] | None = None  # the blocks always_quick finds a match in, if known
+        if fold_all:  # most blocks get folded: the page at once, in one call (see _fold_all)
+            folds = _fold_all(blocks)
+            if folds is not None:
+                self.folds = dict(enumerate(folds))
 
     def folded(self, i: int) -> str:
         folded = self.folds.get(i)
@@ -65,6 +74,21 @@ class _Texts:
         if found is None:
             found = self.days[i] = self.v.day_words.findall(self.v.any_day, self.blocks[i], self.folded(i))
         return found
+
+
+def _fold_all(blocks: Sequence[str]) -> list[str] | None:
+    """``fold(b, keep_accents=True)`` of every block, done on the blocks joined by NUL, or None.
+
+    fold maps one character to one (its one exception, "İ", is replaced first) and lower()'s
+    one contextual rule (a final sigma) reads a NUL as it reads a text's end; a block that
+    holds a NUL, or a fold that changes the length, leaves it to the blocks one by one.
+    """
+    joined = "\x00".join(blocks)
+    folded = fold(joined, keep_accents=True)
+    if len(folded) != len(joined):
+        return None
+    parts = folded.split("\x00")
+    return parts if len(parts) == len(blocks) else None
 
 
 def _is_seed(text: str, v: Vocab, texts: _Texts | None = None, i: int = -1) -> bool:
@@ -154,6 +178,149 @@ def _shape_codes(shapes: Sequence[str], v: Vocab) -> dict[str, int]:
     return codes
 
 
+_REST = r"[^\x00]*"  # a match's block to its end: finditer gives one match per block
+
+
+@dataclass(frozen=True)
+class _PagePatterns:
+    """The seed tests as passes over a page's blocks joined by NUL (``_page_candidates``).
+
+    Each ends with ``_REST``, so one finditer gives at most one match per block, and
+    none of them can match a NUL (no ".", no negated class without it, no "^"/"$"), and
+    their lookarounds read a NUL as they read a text's end: on the joined blocks each
+    finds a match in exactly the blocks where it finds one alone.
+    """
+
+    digit: re.Pattern[str]  # DIGIT, on the blocks
+    timeish: re.Pattern[str]  # Vocab.folded_timeish, on the folded blocks
+    rangeish: re.Pattern[str]  # RANGEISH with its "[^\s\d]" not taking a NUL, on the blocks
+    quick: tuple[re.Pattern[str], ...]  # always_quick's alternatives that are no plain word, folded
+    quick_words: ahocorasick.Automaton  # and those that are (substrings of the folded text)
+
+
+@cache
+def _page_patterns() -> _PagePatterns | None:
+    """The vocabulary's seed tests for whole pages; None where one cannot be written so."""
+    v = vocab()
+    if v.folded_timeish is None or v.folded_always_quick is None:
+        return None
+    alternatives = v.folded_always_quick.pattern.split("|")
+    try:  # a "|" inside a group or class would split it into pieces that do not compile
+        for alternative in alternatives:
+            re.compile(alternative)
+    except re.error:
+        return None
+    words = [a for a in alternatives if not _REGEX_CHARS.search(a)]
+    automaton = ahocorasick.Automaton()
+    for word in words:
+        automaton.add_word(word, word)
+    automaton.make_automaton()
+    rangeish = RANGEISH.pattern.replace(r"[^\s\d]", r"[^\s\d\x00]")
+    return _PagePatterns(
+        digit=re.compile(DIGIT.pattern + _REST),
+        timeish=re.compile(f"(?:{v.folded_timeish.pattern}){_REST}", v.folded_timeish.flags),
+        rangeish=re.compile(f"(?:{rangeish}){_REST}", RANGEISH.flags),
+        quick=tuple(re.compile(f"(?:{a}){_REST}", v.folded_always_quick.flags) for a in alternatives if a not in words),
+        quick_words=automaton,
+    )
+
+
+_REGEX_CHARS = re.compile(r"[\\\[\](){}*+?|^$.]")
+
+
+def _starts(blocks: Sequence[str]) -> list[int]:
+    """Each block's offset in the blocks joined by one separator (and one past the end)."""
+    return list(accumulate(map((1).__add__, map(len, blocks)), initial=0))
+
+
+def _blocks_of(pattern: re.Pattern[str], joined: str, starts: list[int]) -> set[int]:
+    """The blocks (by their start offsets in ``joined``) where ``pattern`` finds a match."""
+    return {bisect_right(starts, m.start()) - 1 for m in pattern.finditer(joined)}
+
+
+def _page_candidates(blocks: Sequence[str], v: Vocab, texts: _Texts) -> set[int] | None:
+    """``_candidates`` for a page whose blocks are mostly distinct, in a few passes over the
+    page (see _PagePatterns), or None where they cannot be run.
+
+    The seed and joining tests are those of ``_is_seed`` and ``joins``, on sets of blocks:
+    each pass answers one test for every block at once, and the day words (the costly
+    test) are looked for only in blocks the others leave open.
+    """
+    pats = _page_patterns()
+    folds = texts.folds
+    if pats is None or len(folds) != len(blocks) or v.words_in_shapes is None:
+        return None
+    joined = "\x00".join(blocks)
+    folded = "\x00".join(folds.values())
+    if len(folded) != len(joined):
+        return None
+    starts = _starts(blocks)
+    digits = _blocks_of(pats.digit, joined, starts)
+    timeish = _blocks_of(pats.timeish, folded, starts)
+    quick = {bisect_right(starts, end) - 1 for end, _word in pats.quick_words.iter(folded)}
+    for pattern in pats.quick:
+        quick |= _blocks_of(pattern, folded, starts)
+    texts.quick = quick
+    closed = _closed_blocks(v, folded, starts, folds)
+    always_memo: dict[int, bool] = {}
+
+    def always(i: int) -> bool:  # _always: always_quick holds for the blocks in ``quick``
+        if i not in always_memo:
+            always_memo[i] = i in quick and v.search_folded("always", blocks[i], folds[i])
+        return always_memo[i]
+
+    def day(i: int) -> bool:
+        return bool(texts.day_words(i))
+
+    found = set(timeish)
+    ranges = _blocks_of(pats.rangeish, joined, starts) - found if digits - found else set()
+    found.update(i for i in ranges if day(i))
+    found.update(i for i in quick - found if always(i))
+    found.update(i for i in closed - digits - found if day(i))
+
+    def joins(i: int) -> bool:
+        return len(blocks[i]) <= NEIGHBOUR_MAX_CHARS and (i in digits or i in closed or day(i))
+
+    return _grow(found, len(blocks), joins)
+
+
+def _closed_blocks(v: Vocab, folded: str, starts: list[int], folds: dict[int, str]) -> set[int]:
+    """The blocks with a closed word (``Vocab.closed``), from the page's folded text: its
+    words' Aho-Corasick hits that stand as whole runs, an entry of several words confirmed
+    by the regex (as ``_WordsInShapes.scan``)."""
+    words = v.words_in_shapes
+    assert words is not None
+    out: set[int] = set()
+    firsts: set[int] = set()
+    last = len(folded) - 1
+    for end, (length, whole, first) in words.closed.iter(folded):
+        start = end - length + 1
+        if (start and folded[start - 1].isalnum()) or (end < last and folded[end + 1].isalnum()):
+            continue
+        index = bisect_right(starts, start) - 1
+        if whole:
+            out.add(index)
+        elif first:
+            firsts.add(index)
+    out.update(i for i in firsts - out if words.closed_regex.search(folds[i]) is not None)
+    return out
+
+
+def _grow(found: set[int], count: int, joins: Callable[[int], bool]) -> set[int]:
+    """The seeds' neighbourhoods: blocks up to two away that join, and theirs in turn."""
+    stack = sorted(found)
+    tested = set(found)
+    while stack:
+        i = stack.pop()
+        for j in (i - 2, i - 1, i + 1, i + 2):
+            if 0 <= j < count and j not in tested:
+                tested.add(j)
+                if joins(j):
+                    found.add(j)
+                    stack.append(j)
+    return found
+
+
 def _candidates(blocks: Sequence[str], v: Vocab, shapes: Sequence[str], texts: _Texts | None = None) -> set[int]:
     """Blocks worth lexing: cheap tests first, since most blocks hold no hours.
 
@@ -191,17 +358,7 @@ def _candidates(blocks: Sequence[str], v: Vocab, shapes: Sequence[str], texts: _
             day_shapes[shape] = _day(shape, fold(shape, keep_accents=True), v.shape)
         return day_shapes[shape] and bool(texts.day_words(i))
 
-    stack = sorted(found)
-    tested = set(found)
-    while stack:
-        i = stack.pop()
-        for j in (i - 2, i - 1, i + 1, i + 2):
-            if 0 <= j < len(blocks) and j not in tested:
-                tested.add(j)
-                if joins(j):
-                    found.add(j)
-                    stack.append(j)
-    return found
+    return _grow(found, len(blocks), joins)
 
 
 _LABEL_COLON = re.compile(r"(?<!\d)：")  # a full-width colon after a word ends a label: "平日：9:00"
@@ -233,6 +390,19 @@ def _all_as_ascii(blocks: Sequence[str]) -> list[str]:
     return out
 
 
+# a page of more text than this is read shape by shape: a page pass reads all of its text,
+# the shape tests only the digit blocks' and the distinct shapes' (padded pages: 30-80 K)
+_PAGE_PASS_MAX_CHARS = 16_000
+
+
+def _page_pass_pays(blocks: Sequence[str], shapes: Sequence[str]) -> bool:
+    """Whether a page's blocks are read better in page passes than shape by shape: a
+    contact page's few blocks are nearly all distinct; a product grid repeats a few shapes
+    over thousands of blocks (its shape tests run once per shape, ``_candidates``), and a
+    long page's passes would read prose and markup the shape tests skip."""
+    return sum(map(len, blocks)) <= _PAGE_PASS_MAX_CHARS and len(set(shapes)) * 2 > len(shapes)
+
+
 def parse_text(
     blocks: Sequence[str], page_lang: str | None = None, force_lang: str | None = None
 ) -> list[Schedule]:
@@ -241,8 +411,13 @@ def parse_text(
     lang_code = (page_lang or "").split("-")[0].lower() or None
     blocks = _all_as_ascii(blocks)
     shapes = digit_shapes(blocks)
-    texts = _Texts(blocks, v)
-    candidates = _candidates(blocks, v, shapes, texts)
+    # a short page of distinct blocks is read in page passes, its blocks all folded at once;
+    # a grid's or a long page's blocks shape by shape (most of them never folded)
+    page_pass = _page_pass_pays(blocks, shapes)
+    texts = _Texts(blocks, v, fold_all=page_pass)
+    candidates = _page_candidates(blocks, v, texts) if page_pass else None
+    if candidates is None:
+        candidates = _candidates(blocks, v, shapes, texts)
     tokens: list[Token] = []
     langs: dict[int, Lang] = {}
     lexable: dict[str, bool] = {}
@@ -253,13 +428,22 @@ def parse_text(
         # to any schedule: the parser reads separators only beside day words and times of
         # the same block
         ok = lexable.get(shape)
-        if ok is None:
-            folded_shape = fold(shape, keep_accents=True)
-            ok = _always_shape(shape, v.shape, folded_shape) or v.shape.is_lexable(shape, folded_shape)
-            lexable[shape] = ok
-        if not ok:
+        if ok is False:  # a grid's shape: its other blocks are skipped at once
             continue
         whole = len(text) == len(blocks[i])  # the memo holds whole blocks
+        if ok is None:
+            # a text with a day word is lexable, since the shape's day test passes wherever
+            # the text's does (ShapeTests) and lexable holds it: on a page of distinct blocks
+            # the day words (pick_lang reads them) come before the shape's tests, on a grid
+            # only where the seed tests found them (the shape's tests serve its other blocks)
+            if whole and (texts.day_words(i) if page_pass else texts.days.get(i)):
+                ok = True
+            else:
+                folded_shape = fold(shape, keep_accents=True)
+                ok = _always_shape(shape, v.shape, folded_shape) or v.shape.is_lexable(shape, folded_shape)
+            lexable[shape] = ok
+            if not ok:
+                continue
         folded = texts.folded(i) if whole else fold(text, keep_accents=True)
         has_day: bool | None = None
         if force_lang:
@@ -269,7 +453,8 @@ def parse_text(
             lang = lang_of_words(day_words, lang_code, v)
             has_day = bool(day_words)
         langs[i] = lang
-        tokens.extend(lex(text, i, lang, v, folded, has_day))
+        quick = None if texts.quick is None or not whole else i in texts.quick
+        tokens.extend(lex(text, i, lang, v, folded, has_day, quick))
     return Parser(blocks, tokens, langs).run()
 
 
@@ -294,7 +479,7 @@ def mask_phones(blocks: list[str], contacts: Sequence[ContactPoint]) -> list[str
     # cannot span two blocks) are the only ones the loop can change: a block holding none
     # has nothing replaced, so none appears
     touched: set[int] | None = set()
-    starts = list(accumulate((len(b) + 1 for b in blocks), initial=0))
+    starts = _starts(blocks)
     for raw in present:
         if "\x00" in raw or "#" in raw or touched is None:
             touched = None  # every block through the loop

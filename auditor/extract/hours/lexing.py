@@ -117,11 +117,15 @@ def lang_of_words(day_words: list[str], page_lang: str | None, v: Vocab) -> Lang
     return v.langs.get(page_lang or "", v.langs[v.order[0]])
 
 
+_L_SPACE = re.compile(r"l\s", re.I)  # the time range's "(?<=l)\s+" join, under the lexer's re.I
+
+
 def groups_in(text: str, folded: str, lang: Lang, v: Vocab, has_day: bool | None = None) -> int:
     """Bits (GROUP_BITS) of the lexer groups that can match somewhere in ``text``.
 
     Each test is true wherever its group matches (a gate: false rules the group out):
-    a time range needs a digit; a day word is one ``v.any_day`` finds (it holds every
+    a time range needs a digit, and its two times joined by a dash, by spaces after an
+    "l" (Hungarian "8-tól 16-ig") or by a "time_range" word (its first run); a day word is one ``v.any_day`` finds (it holds every
     language's day alternatives) or, for a language with one that starts with a digit
     ("7 days a week"), a digit; a word list's entry needs its first run (``first_runs``);
     a separator a dash, a list a comma, slash, "&" or "+", or their words.
@@ -129,18 +133,24 @@ def groups_in(text: str, folded: str, lang: Lang, v: Vocab, has_day: bool | None
     """
     groups = 0
     digit = DIGIT.search(text) is not None
-    if digit:
+    runs = set(ALNUM_RUN.findall(folded))
+    sep = SEP_CHAR.search(text) is not None
+    if digit and (
+        sep
+        or _L_SPACE.search(text)
+        or lang.time_range_gate is None
+        or not runs.isdisjoint(lang.time_range_gate)
+    ):
         groups |= GROUP_BITS["trange"]
     if has_day is None:
         has_day = v.day_words.search(v.any_day, text, folded)
     if has_day or (digit and lang.keyless_days):
         groups |= GROUP_BITS["day"]
-    runs = set(ALNUM_RUN.findall(folded))
     if v.closed_gate is None or not runs.isdisjoint(v.closed_gate):
         groups |= GROUP_BITS["closed"]
     if v.pause_gate is None or not runs.isdisjoint(v.pause_gate):
         groups |= GROUP_BITS["pause"]
-    if SEP_CHAR.search(text) or lang.range_gate is None or not runs.isdisjoint(lang.range_gate):
+    if sep or lang.range_gate is None or not runs.isdisjoint(lang.range_gate):
         groups |= GROUP_BITS["sep"]
     if LIST_CHAR.search(text) or lang.list_gate is None or not runs.isdisjoint(lang.list_gate):
         groups |= GROUP_BITS["list"]
@@ -148,28 +158,38 @@ def groups_in(text: str, folded: str, lang: Lang, v: Vocab, has_day: bool | None
 
 
 def lex(
-    text: str, block: int, lang: Lang, v: Vocab, folded: str | None = None, has_day: bool | None = None
+    text: str,
+    block: int,
+    lang: Lang,
+    v: Vocab,
+    folded: str | None = None,
+    has_day: bool | None = None,
+    quick: bool | None = None,
 ) -> list[Token]:
     """Tokens of one block: always-open phrases first, then the language lexer.
 
     Always-open phrases are blanked out before lexing so "0-24" is never also
     read as a time range. The lexer runs without the groups the text cannot match
-    (``groups_in``); ``folded`` is ``fold(text, keep_accents=True)`` and ``has_day``
-    whether ``v.any_day`` finds a day word in it, when the caller knows them.
+    (``groups_in``); ``folded`` is ``fold(text, keep_accents=True)``, ``has_day``
+    whether ``v.any_day`` finds a day word in it and ``quick`` whether ``v.always_quick``
+    does, when the caller knows them.
     """
     tokens: list[Token] = []
     folded = fold(text, keep_accents=True) if folded is None else folded
     lexer: re.Pattern[str] | None = lang.lexer
     # the full phrases (slow with re.I) are searched for where the quick test and the folded
     # phrases (the same search, without re.I) find one
-    if v.search_folded("always_quick", text, folded) and v.search_folded("always", text, folded):
+    if quick is None:
+        quick = v.search_folded("always_quick", text, folded)
+    if quick and v.search_folded("always", text, folded):
         chars = list(text)
         for m in v.always.finditer(text):
             tokens.append(Token("always", m.start(), m.end(), block, m.group(0)))
             chars[m.start() : m.end()] = "\x00" * (m.end() - m.start())
         if tokens:  # blanks make new word boundaries: the gates, read before, would not hold
             text = "".join(chars)
-    if not tokens:
+    always = bool(tokens)
+    if not always:
         lexer = lang.lexer_for(groups_in(text, folded, lang, v, has_day))
     if lexer is None:
         return tokens
@@ -189,10 +209,13 @@ def lex(
                 tokens.append(Token(kind, m.start(), m.end(), block, m.group(0), days=days))
         else:
             tokens.append(Token(kind, m.start(), m.end(), block, m.group(0)))
-    tokens.sort(key=lambda t: t.start)
+    if always:  # the lexer's tokens come in order: only always-open ones stand before them
+        tokens.sort(key=lambda t: t.start)
     return tokens
 
 
+_CURRENCY = frozenset("€$£₺₽₴")
+
+
 def _currency_before(text: str, start: int) -> bool:
-    before = text[max(0, start - 3) : start]
-    return any(sym in before for sym in "€$£₺₽₴")
+    return not _CURRENCY.isdisjoint(text[max(0, start - 3) : start])

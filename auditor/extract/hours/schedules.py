@@ -88,6 +88,9 @@ def render(sched: Schedule) -> tuple[str, list[dict[str, Any]], bool] | None:
     return None
 
 
+_WORDS = re.compile(r"[^\W\d_]+")
+
+
 class Parser:
     """Pairs day expressions with the time ranges that follow them, across blocks."""
 
@@ -110,9 +113,11 @@ class Parser:
         if a.block != b.block:
             return False
         gap = self.blocks[a.block][a.end : b.start]
-        if any(c.isdigit() for c in gap) or len(gap) > MAX_GAP_CHARS:
+        if not gap:
+            return True
+        if len(gap) > MAX_GAP_CHARS or any(map(str.isdigit, gap)):
             return False
-        return len(re.findall(r"[^\W\d_]+", gap)) <= MAX_GAP_WORDS
+        return len(_WORDS.findall(gap)) <= MAX_GAP_WORDS
 
     def _day_expr(self, i: int) -> tuple[list[int], int]:
         """Days named by the expression starting at token ``i``; index after it."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Any
@@ -132,6 +132,9 @@ class Lang:
     range_gate: frozenset[str] | None = None
     list_gate: frozenset[str] | None = None
     keyless_days: bool = True  # a day alternative that starts with no letter ("7 days a week")
+    # the first runs of the "time_range" words that may join two times ("9 to 5"): with a
+    # dash and an "l" before a space, the only ways a time range's two times are joined
+    time_range_gate: frozenset[str] | None = None
     # the lexer without the groups a text cannot match, by group bits; compiled from the data
     # when a combination is first needed (at most 2**6 per language, none tied to a page)
     variants: dict[int, re.Pattern[str]] = field(default_factory=dict, compare=False, repr=False)
@@ -377,33 +380,43 @@ class _DayWords:
         stems = self.stems
         return any(token[:n] in stems for n in self.stem_lengths if n <= len(token))
 
-    def _starts(self, regex: re.Pattern[str], folded: str) -> Iterator[tuple[int, re.Pattern[str]]]:
-        """Where a day regex can match (its matches start a letter run that is a day token),
-        each with the part of the regex that can match there."""
-        is_day = self.is_day_token
+    def _narrowed(self, regex: re.Pattern[str]) -> Callable[[str], re.Pattern[str]]:
+        """The part of ``regex`` that can match where a given day token starts (``_Narrowing.at``);
+        the whole regex for one with no narrowing."""
         narrowing = self.narrowings.get(id(regex))
         if narrowing is None or narrowing.regex is not regex:
-            return ((m.start(), regex) for m in _LETTERS.finditer(folded) if is_day(m.group()))
-        at = narrowing.at
-        return ((m.start(), at(m.group())) for m in _LETTERS.finditer(folded) if is_day(m.group()))
+            return lambda _token: regex
+        return narrowing.at
 
     def search(self, regex: re.Pattern[str], text: str, folded: str) -> bool:
         """``regex.search(text)`` for a day regex, tried only where a day word can start.
 
         A day regex's lookarounds make it start a letter run, with a day word's first word:
         an anchored match there finds what a search finds, without trying its hundreds of
-        alternatives at every position of a long block.
+        alternatives at every position of a long block. Only the letter runs that are day
+        tokens are tried (a plain loop: this runs on most blocks with a digit).
         """
-        return any(part.match(text, pos) for pos, part in self._starts(regex, folded))
+        is_day = self.is_day_token
+        at = self._narrowed(regex)
+        for m in _LETTERS.finditer(folded):
+            token = m.group()
+            if is_day(token) and at(token).match(text, m.start()):
+                return True
+        return False
 
     def findall(self, regex: re.Pattern[str], text: str, folded: str) -> list[str]:
         """``regex.findall(text)`` for a day regex (no groups), the same way."""
         found: list[str] = []
         end = 0
-        for pos, part in self._starts(regex, folded):
-            if pos >= end and (m := part.match(text, pos)):
-                found.append(m.group())
-                end = m.end()
+        is_day = self.is_day_token
+        at = self._narrowed(regex)
+        for run in _LETTERS.finditer(folded):
+            token = run.group()
+            if is_day(token):
+                pos = run.start()
+                if pos >= end and (m := at(token).match(text, pos)):
+                    found.append(m.group())
+                    end = m.end()
         return found
 
 
@@ -588,6 +601,7 @@ def _compile_lang(code: str, spec: dict[str, Any], common: dict[str, Any]) -> La
         guards=guards,
         range_gate=first_runs(spec.get("range", [])),
         list_gate=first_runs(spec.get("list", [])),
+        time_range_gate=first_runs(spec.get("time_range", [])),
         keyless_days=any(key is None for _, _a, key in alts),
     )
 
