@@ -99,6 +99,10 @@ TEXT_CASES: list[tuple[str, str, str]] = [
     ("et", "<p>Lahtiolekuajad: E–R 9–17, L 10–15</p>", "Mo-Fr 09:00-17:00; Sa 10:00-15:00"),
     ("et", "<p>Esmaspäevast reedeni kell 9.00–17.00</p>", "Mo-Fr 09:00-17:00"),
     ("et", "<p>Tööpäeviti 8:00–16:30</p>", "Mo-Fr 08:00-16:30"),
+    # Japanese hours in 時 (o'clock) and 分 (minutes): 9時 is 9:00, 9時30分 is 9:30
+    ("ja", "<p>受付時間：月～金 9時～18時</p>", "Mo-Fr 09:00-18:00"),
+    ("ja", "<p>営業時間：平日 9時30分～17時30分</p>", "Mo-Fr 09:30-17:30"),
+    ("ja", "<p>受付時間 月～金 9時〜18時 土 10時〜15時</p>", "Mo-Fr 09:00-18:00; Sa 10:00-15:00"),
 ]
 
 
@@ -242,6 +246,7 @@ DECOYS: list[tuple[str, str]] = [
     ("ru", "Скидки 5-15% по пятницам"),
     ("en", "Open for ages 5-12, Sunday school"),
     ("en", "Score 3-2 on Saturday"),
+    ("ja", "お届け：平日 1時間～2時間"),  # 時間 is a duration (hours), not an o'clock time
 ]
 
 

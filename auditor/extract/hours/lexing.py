@@ -46,7 +46,7 @@ def _range(m: re.Match[str]) -> tuple[tuple[int, int], bool] | None:
     """(opens, closes) in minutes and whether it is spelled like a time, or None."""
     g = m.groupdict()
     clock = {
-        n: bool(g[f"m{n}"] and g[f"s{n}"] and g[f"s{n}"].strip() in (":", "h", "u")) for n in "12"
+        n: bool(g[f"m{n}"] and g[f"s{n}"] and g[f"s{n}"].strip() in (":", "h", "u", "時")) for n in "12"
     }
     timeish = clock["1"] or clock["2"]
     for n in "12":

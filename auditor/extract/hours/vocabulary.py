@@ -87,10 +87,10 @@ def _time_pattern(n: int | None) -> str:
 
     return (
         rf"{group('h')}[01]?\d|2[0-4])"
-        rf"(?:{group('s')}[:.]|\s?[hu]\s?){group('m')}[0-5]\d))?"
+        rf"(?:{group('s')}[:.]|\s?[hu]\s?|時){group('m')}[0-5]\d))?"
         rf"(?:\s?{group('ap')}[ap]\.?\s?m\.?)(?![^\W\d_]))?"
-        rf"(?:\s?{group('sx')}uhr|h|u|hod\.?|hodin|órá(?:tól|ig)|óra|uur|godz\.?|ч\.?|saat|heures?)"
-        rf"(?![^\W\d_]))?"
+        rf"(?:\s?{group('sx')}(?:uhr|h|u|hod\.?|hodin|órá(?:tól|ig)|óra|uur|godz\.?|ч\.?|saat|heures?)"
+        rf"(?![^\W\d_])|時|分))?"
         rf"(?:-?{group('hu')}t[óo]l|től|ig)(?![^\W\d_]))?"
     )
 
@@ -619,7 +619,7 @@ def vocab() -> Vocab:
         for word in lang.words:
             word_langs.setdefault(word, set()).add(code)
     timeish = (
-        r"\d\s?[:hu]\s?[0-5]\d|\d\s?(?:uhr|óra|h|uur|[ap]\.?m\.?)(?![^\W\d_])"
+        r"\d\s?[:hu時]\s?[0-5]\d|\d\s?(?:uhr|óra|h|uur|[ap]\.?m\.?)(?![^\W\d_])|\d\s?時"
         # a range of dotted times, as Nordic, Slavic and Greek pages write them: 9.00–16.00
         # (the lookbehind after the first digit keeps the engine's skip to digits)
         r"|\d(?<![\d.]\d)\d?\.[0-5]\d\s?[\-–—]\s?\d\d?\.[0-5]\d"
