@@ -197,7 +197,12 @@ def check_forms(doc: dict[str, Any]) -> None:
 def check_hours(doc: dict[str, Any]) -> None:
     from auditor.extract.hours import DAYS
 
-    _keys(doc, "hours", ["always_open", "always_open_quick", "closed", "pause", "hints", "units", "lang"])
+    _keys(doc, "hours", ["always_open", "always_open_quick", "closed", "pause", "hints", "units", "lang"], ["particles"])
+    if "particles" in doc:
+        _keys(doc["particles"], "particles", ["script", "read_as"])
+        re.compile(doc["particles"]["script"])
+        for word, reading in doc["particles"]["read_as"].items():
+            assert isinstance(reading, str) and len(reading) <= len(word), f"particles.read_as.{word}: no longer than it"
     _regexes(doc["always_open"], "always_open")
     re.compile(doc["always_open_quick"])
     for key in ("closed", "pause", "hints", "units"):

@@ -103,6 +103,10 @@ TEXT_CASES: list[tuple[str, str, str]] = [
     ("ja", "<p>受付時間：月～金 9時～18時</p>", "Mo-Fr 09:00-18:00"),
     ("ja", "<p>営業時間：平日 9時30分～17時30分</p>", "Mo-Fr 09:30-17:30"),
     ("ja", "<p>受付時間 月～金 9時〜18時 土 10時〜15時</p>", "Mo-Fr 09:00-18:00; Sa 10:00-15:00"),
+    # particles joined to the words: から/より "from ... to", の, まで
+    ("ja", "<p>受付時間：月曜日から金曜日 9:00～18:00</p>", "Mo-Fr 09:00-18:00"),
+    ("ja", "<p>受付時間：月曜日～金曜日の9:00～18:00</p>", "Mo-Fr 09:00-18:00"),
+    ("ja", "<p>受付時間：月曜日から金曜日の9時から18時まで</p>", "Mo-Fr 09:00-18:00"),
 ]
 
 
@@ -134,6 +138,38 @@ def test_spans_and_closed_days_in_details() -> None:
         {"days": ["Sa"], "open": "09:00", "close": "13:00"},
     ]
     assert point.details["closed"] == ["Su"]
+
+
+CLOSED_AFTER_RANGE: list[tuple[str, str, str, list[str]]] = [
+    ("en", "<p>Opening hours 9:00-18:00 (Saturday, Sunday closed)</p>", "09:00-18:00", ["Sa", "Su"]),
+    ("ja", "<p>受付時間 9:00～18:00（土日祝日を除く）</p>", "09:00-18:00", ["Sa", "Su"]),
+    ("en", "<p>Hours: 9:00-17:00 Mon-Fri, Sun closed</p>", "Mo-Fr 09:00-17:00", ["Su"]),
+    ("en", "<p>Hours: 9:00-17:00 Mon-Fri, Sat-Sun closed</p>", "Mo-Fr 09:00-17:00", ["Sa", "Su"]),
+]
+
+
+@pytest.mark.parametrize(("lang", "html", "value", "closed"), CLOSED_AFTER_RANGE)
+def test_days_a_closed_word_follows_are_not_the_ranges(lang: str, html: str, value: str, closed: list[str]) -> None:
+    """A range followed by days and a closed word: those days are closed, not open at its
+    hours (a schedule that says a company answers on the days it says it is closed)."""
+    points = extract_hours(_page(html, lang))
+    assert [(p.value, p.details.get("closed")) for p in points] == [(value, closed)]
+
+
+def test_days_after_a_range_without_a_closed_word_are_its_days() -> None:
+    assert _values("<p>Hours: 9:00-17:00 Mon-Fri, Sun</p>", "en") == ["Mo-Fr,Su 09:00-17:00"]
+
+
+def test_particles_are_read_in_place() -> None:
+    particles = vocab().particles
+    assert particles is not None
+    text = "月曜日から金曜日の9時から18時まで"
+    read = particles.read(text)
+    assert read == "月曜日~ 金曜日 9時~ 18時  " and len(read) == len(text)
+    assert particles.read("Mo-Fr 9:00-18:00 の") == "Mo-Fr 9:00-18:00  "
+    assert particles.read("東京都港区") == "東京都港区"  # no hiragana: left as it is
+    with pytest.raises(ValueError, match="changes offsets"):
+        vocabulary.Particles.of({"script": "[ぁ-ゟ]", "read_as": {"の": "~~"}})
 
 
 def test_closed_days_are_details_not_hours() -> None:

@@ -375,6 +375,18 @@ def _as_ascii(text: str) -> str:
     return fold_width(text)
 
 
+def _read_particles(blocks: list[str], v: Vocab) -> list[str]:
+    """``blocks`` with particles joined to words read as spaces or dashes (``Particles``),
+    done on the blocks joined: a particle holds no NUL, and its reading is as long as it."""
+    particles = v.particles
+    if particles is None:
+        return blocks
+    joined = "\x00".join(blocks)
+    if joined.isascii() or not particles.gate.search(joined):
+        return blocks
+    return particles.read(joined).split("\x00")
+
+
 def _all_as_ascii(blocks: Sequence[str]) -> list[str]:
     """``_as_ascii`` of every block, done on the blocks joined: both of its steps replace one
     character by one and look no further back than one character, which a NUL between two
@@ -409,7 +421,7 @@ def parse_text(
     """Schedules found in consecutive text blocks (pure; used for text and JSON-LD)."""
     v = vocab()
     lang_code = (page_lang or "").split("-")[0].lower() or None
-    blocks = _all_as_ascii(blocks)
+    blocks = _read_particles(_all_as_ascii(blocks), v)
     shapes = digit_shapes(blocks)
     # a short page of distinct blocks is read in page passes, its blocks all folded at once;
     # a grid's or a long page's blocks shape by shape (most of them never folded)

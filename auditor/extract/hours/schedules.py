@@ -119,15 +119,17 @@ class Parser:
             return False
         return len(_WORDS.findall(gap)) <= MAX_GAP_WORDS
 
-    def _day_expr(self, i: int) -> tuple[list[int], int]:
-        """Days named by the expression starting at token ``i``; index after it."""
+    def _day_expr(self, i: int, end: int | None = None) -> tuple[list[int], int]:
+        """Days named by the expression starting at token ``i`` (read up to token ``end``);
+        index after it."""
         toks = self.toks
+        end = len(toks) if end is None else end
         lang = self.langs[toks[i].block]
         days = list(toks[i].days)
         j = i + 1
-        while j < len(toks):
+        while j < end:
             prev, tok = toks[j - 1], toks[j]
-            if tok.kind in ("sep", "list") and j + 1 < len(toks) and toks[j + 1].kind == "day":
+            if tok.kind in ("sep", "list") and j + 1 < end and toks[j + 1].kind == "day":
                 nxt = toks[j + 1]
                 if not (self._gap_ok(prev, tok) and self._gap_ok(tok, nxt)):
                     break
@@ -262,12 +264,35 @@ class Parser:
         after = toks[j] if j < len(toks) else None
         if after and after.kind == "trange" and self._gap_ok(toks[j - 1], after):
             return None  # the days lead the next range instead
+        if after and after.kind == "closed" and self._gap_ok(toks[j - 1], after):
+            return self._closed_after(i, j, tok, span)
         self.expr_id += 1
         self._add(days, span, tok, self.expr_id, nxt)
         sched = self.cur
         assert sched is not None
         sched.touch(toks[j - 1].block, toks[j - 1].start, toks[j - 1].end)
         return j
+
+    def _closed_after(self, i: int, j: int, tok: Token, span: tuple[int, int]) -> int | None:
+        """A time range followed by days and a closed word (tokens ``i + 1`` to ``j``).
+
+        "9-18 (Sat, Sun closed)", "9:00～18:00（土日祝日を除く）": every day named is closed, so
+        the range keeps no days (None: the walk reads the days and the closed word next).
+        "9-17 Mon-Fri, Sun closed": a day range then a list names the range's days first
+        and the closed ones after the list's last separator, where the walk goes on.
+        """
+        toks = self.toks
+        expr = range(i + 1, j)
+        lists = [k for k in expr if toks[k].kind == "list"]
+        if not lists or not any(toks[k].kind == "sep" for k in expr if k < lists[-1]):
+            return None
+        days, _end = self._day_expr(i + 1, lists[-1])
+        self.expr_id += 1
+        self._add(days, span, tok, self.expr_id, toks[i + 1])
+        sched = self.cur
+        assert sched is not None
+        sched.touch(toks[lists[-1] - 1].block, toks[lists[-1] - 1].start, toks[lists[-1] - 1].end)
+        return lists[-1] + 1
 
     def _on_closed(self, tok: Token, days: list[int], ctx_tok: Token) -> None:
         sched = self._schedule_for(tok.block, None, self.expr_id)

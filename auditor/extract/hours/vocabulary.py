@@ -157,6 +157,39 @@ class Lang:
 
 
 @dataclass(frozen=True)
+class Particles:
+    """Particles a script without spaces joins to the words around them, each read as what
+    it means, padded with spaces to its length ("月曜日から金曜日の9時から18時まで" is lexed as
+    "月曜日~ 金曜日 9時~ 18時  "): offsets into the raw text hold. Only text in the script
+    (``gate``, a character class) is rewritten."""
+
+    gate: re.Pattern[str]
+    pattern: re.Pattern[str]
+    meaning: dict[str, str]
+
+    @classmethod
+    def of(cls, spec: dict[str, Any]) -> Particles | None:
+        table: dict[str, str] = spec.get("read_as", {})
+        if not table:
+            return None
+        words = sorted(table, key=len, reverse=True)
+        for word in words:
+            if len(table[word]) > len(word) or "\x00" in word + table[word]:
+                raise ValueError(f"hours.toml particles: {word!r} read as {table[word]!r} changes offsets")
+        return cls(
+            gate=re.compile(spec["script"]),
+            pattern=re.compile("|".join(map(re.escape, words))),
+            meaning={w: table[w].ljust(len(w)) for w in words},
+        )
+
+    def read(self, text: str) -> str:
+        """``text`` with each particle read as its meaning, same length."""
+        if not self.gate.search(text):
+            return text
+        return self.pattern.sub(lambda m: self.meaning[m.group(0)], text)
+
+
+@dataclass(frozen=True)
 class Vocab:
     """All languages plus the language-independent patterns."""
 
@@ -185,6 +218,7 @@ class Vocab:
     # stem_langs as a table: stem -> languages, and the stems' lengths
     stem_codes: dict[str, frozenset[str]] = field(default_factory=dict)
     stem_lengths: tuple[int, ...] = ()
+    particles: Particles | None = None  # particles joined to words, read before lexing
 
     def search_folded(self, name: str, text: str, folded: str) -> bool:
         """``getattr(self, name).search(text)``, on the folded text where it can be."""
@@ -692,4 +726,5 @@ def vocab() -> Vocab:
         pause_gate=first_runs(data["pause"]),
         stem_codes={stem: frozenset(c for s, c in stem_langs if s == stem) for stem, _code in stem_langs},
         stem_lengths=tuple(sorted({len(stem) for stem, _code in stem_langs})),
+        particles=Particles.of(data.get("particles", {})),
     )
