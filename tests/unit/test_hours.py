@@ -107,6 +107,7 @@ TEXT_CASES: list[tuple[str, str, str]] = [
     ("ja", "<p>受付時間：月曜日から金曜日 9:00～18:00</p>", "Mo-Fr 09:00-18:00"),
     ("ja", "<p>受付時間：月曜日～金曜日の9:00～18:00</p>", "Mo-Fr 09:00-18:00"),
     ("ja", "<p>受付時間：月曜日から金曜日の9時から18時まで</p>", "Mo-Fr 09:00-18:00"),
+    ("ja", "<p>受付時間：月・水・金 9:00～17:00</p>", "Mo,We,Fr 09:00-17:00"),  # the list dot
 ]
 
 
@@ -143,6 +144,7 @@ def test_spans_and_closed_days_in_details() -> None:
 CLOSED_AFTER_RANGE: list[tuple[str, str, str, list[str]]] = [
     ("en", "<p>Opening hours 9:00-18:00 (Saturday, Sunday closed)</p>", "09:00-18:00", ["Sa", "Su"]),
     ("ja", "<p>受付時間 9:00～18:00（土日祝日を除く）</p>", "09:00-18:00", ["Sa", "Su"]),
+    ("ja", "<p>受付時間 9:00～17:00（土・日・祝日を除く）</p>", "09:00-17:00", ["Sa", "Su"]),
     ("en", "<p>Hours: 9:00-17:00 Mon-Fri, Sun closed</p>", "Mo-Fr 09:00-17:00", ["Su"]),
     ("en", "<p>Hours: 9:00-17:00 Mon-Fri, Sat-Sun closed</p>", "Mo-Fr 09:00-17:00", ["Sa", "Su"]),
 ]

@@ -516,8 +516,9 @@ def _entry_regex(entry: str) -> tuple[str, str, bool]:
     if entry.startswith("!"):
         word = entry[1:]
         exact = f"(?-i:{re.escape(word)}|{re.escape(word.upper())})"
-        # "P.–Pk.", "S. 10–14" too, and a table cell holding the day alone ("L" | "9–21")
-        follow = rf"(?=\.?\s*(?:[{_DASH},:/&]|\d|$))"
+        # "P.–Pk.", "S. 10–14" too, a table cell holding the day alone ("L" | "9–21"), and
+        # Japanese lone kanji days listed with the middle dot ("月・水・金")
+        follow = rf"(?=\.?\s*(?:[{_DASH},:/&・]|\d|$))"
         if len(word) == 1:  # "E-pieraksts", "E-mail", "T-shirt": a compound, not a day
             follow += r"(?!-(?-i:[a-zà-öø-ÿāčēģīķļņšūžõ]))"
         # or the end of a day range: "ma–pe klo 8", "pon.–pet."
