@@ -94,6 +94,7 @@ OPERATOR_ONLINE: Final = "operator-online"
 OPERATOR_OFFLINE: Final = "operator-offline"
 OPERATOR_UNKNOWN: Final = "operator-unknown"
 FORM_ACTION_UNVERIFIED: Final = "form-action-unverified"
+LINK_WITHOUT_SCHEME: Final = "link-without-scheme"
 
 # email: DNS and SMTP validator (auditor.validate.email)
 MX_FOUND: Final = "mx-found"

@@ -494,7 +494,7 @@ def _contact_view(cp: ContactPoint, verdict: Verdict | None, sightings: list[dic
         "reason": verdict.reason if verdict else "",
         "reason_message": reasons.message(verdict.reason) if verdict else "",
         "message": redact(verdict.message) if verdict else "",
-        "flags": list(verdict.flags) if verdict else [],
+        "flags": [{"tag": f, "message": reasons.message(f)} for f in verdict.flags] if verdict else [],
         "operator": operator_state(verdict) if cp.kind == "chat" else "",
         "checks": [_check_view(c, redact) for c in verdict.checks] if verdict else [],
         "sightings": seen,

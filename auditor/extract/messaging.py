@@ -195,6 +195,11 @@ def _skype(href: str, rule: dict[str, Any]) -> Deeplink | None:
     return Deeplink("skype", f"skype:{name}?{verb}", name)
 
 
+def _without_scheme(href: str) -> bool:
+    """A web link written without its scheme ("wa.me/...", not "https://wa.me/..." or "whatsapp:")."""
+    return _HOST_END.split(href.strip(), 1)[0].lower() in rules()["web_hosts"]
+
+
 def classify(href: str) -> Deeplink | None:
     """The messaging account a link opens, or None (not messaging, or a share link)."""
     href = href.strip()
@@ -207,7 +212,7 @@ def classify(href: str) -> Deeplink | None:
     # browser resolves both against the page (a dead link on the company's own site), but
     # the author named the messaging host and published the account, so the host is read;
     # "someone@wa.me/..." or "wa.me.example.hu/..." does not start with one and stays a path.
-    if _HOST_END.split(href, 1)[0].lower() in data["web_hosts"]:
+    if _without_scheme(href):
         href = "https://" + href
     try:
         parts = urlsplit(href)
@@ -291,6 +296,8 @@ def extract_messaging(page: ParsedPage, context: ExtractContext = NO_CONTEXT) ->
                     "platform": found.platform,
                     "account": found.account,
                     "region": link.region,
+                    # href="wa.me/..." opens the site's own page: the account is real, the link dead
+                    **({"written_without_scheme": True} if _without_scheme(link.raw_href) else {}),
                 },
             )
         )

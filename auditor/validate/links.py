@@ -16,7 +16,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 from functools import cache
 from typing import Any
@@ -24,7 +24,7 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from auditor import data
 from auditor.models import Check, ContactPoint, Subject, Verdict, VerdictValue
-from auditor.reasons import OPERATOR_OFFLINE, OPERATOR_ONLINE, OPERATOR_UNKNOWN
+from auditor.reasons import LINK_WITHOUT_SCHEME, OPERATOR_OFFLINE, OPERATOR_ONLINE, OPERATOR_UNKNOWN
 from auditor.validate.http import HttpClient, HttpResult, random_token
 from auditor.validate.phone import validate_phone
 
@@ -398,7 +398,10 @@ class LinkValidator:
         if cp.kind == "chat":
             return await self.check_chat(cp)
         if cp.kind == "messaging":
-            return await self.check_messaging(cp)
+            verdict = await self.check_messaging(cp)
+            if cp.details.get("written_without_scheme"):
+                verdict = replace(verdict, flags=(*verdict.flags, LINK_WITHOUT_SCHEME))
+            return verdict
         if cp.kind == "form":
             return await self.check_form(cp)
         if cp.kind in ("phone", "email", "hours"):

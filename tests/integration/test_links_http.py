@@ -615,3 +615,12 @@ def test_messaging_without_requests(lab: Lab, value: str, platform: str, account
     v = validate(lab, cp("messaging", value, platform=platform, account=account))
     assert (v.verdict, v.reason) == (verdict, reason)
     assert len(lab.requests()) == before
+    assert v.flags == ()
+
+
+def test_messaging_link_written_without_scheme_is_flagged(lab: Lab) -> None:
+    """The account is checked as usual; the verdict says the site's link itself is dead."""
+    point = cp("messaging", "https://wa.me/36201234567", raw="wa.me/36201234567", platform="whatsapp",
+               account="36201234567", written_without_scheme=True)
+    v = validate(lab, point)
+    assert (v.verdict, v.reason, v.flags) == ("unknown", "unverifiable", ("link-without-scheme",))

@@ -192,13 +192,17 @@ def test_same_account_in_two_spellings_is_one_point() -> None:
 
 def test_protocol_relative_and_relative_links() -> None:
     body = '<a href="//wa.me/36201234567">WA</a><a href="/kapcsolat">Kapcsolat</a>'
-    assert [p.value for p in extract_messaging(_page(body))] == ["https://wa.me/36201234567"]
+    points = extract_messaging(_page(body))
+    assert [p.value for p in points] == ["https://wa.me/36201234567"]
+    assert "written_without_scheme" not in points[0].details  # a browser opens "//wa.me/..." as it is
 
 
 def test_scheme_less_href() -> None:
-    points = extract_messaging(_page('<a href="wa.me/36201234567">WhatsApp</a>'))
-    assert [p.value for p in points] == ["https://wa.me/36201234567"]
+    points = extract_messaging(_page('<a href="wa.me/36201234567">WhatsApp</a><a href="https://t.me/acme">TG</a>'))
+    assert [p.value for p in points] == ["https://wa.me/36201234567", "https://t.me/acme"]
     assert points[0].raw == "wa.me/36201234567"
+    # the link a visitor clicks opens a page of the site: said, so the report can tell
+    assert [p.details.get("written_without_scheme") for p in points] == [True, None]
 
 
 def test_scheme_less_host_followed_by_its_query() -> None:
