@@ -731,20 +731,14 @@ def _region_index(roots: dict[Any, str], tag: str) -> dict[Any, str]:
     return index
 
 
-def _capped_anchors(elements: list[Any], hidden: set[Any]) -> list[tuple[Any, str]]:
-    """Visible anchors with an href: web links capped as :data:`MAX_LINKS` says, others at it."""
-    anchors: list[tuple[Any, str, bool]] = []
-    web = 0
-    for el in elements:
-        raw_href = _attr(el, "href")
-        if raw_href and el not in hidden:
-            is_web = bool(_WEB_HREF.match(raw_href))
-            anchors.append((el, raw_href, is_web))
-            web += is_web
+def _capped(web_flags: list[bool]) -> list[int]:
+    """Indexes of the links :data:`MAX_LINKS` keeps, given whether each is a web link: past
+    the cap, web links lose their middle (the first and last halves stay), others their tail."""
+    web = sum(web_flags)
     half = MAX_LINKS // 2
-    kept: list[tuple[Any, str]] = []
+    kept: list[int] = []
     seen_web = other = 0
-    for el, raw_href, is_web in anchors:
+    for i, is_web in enumerate(web_flags):
         if is_web:
             seen_web += 1
             if web > MAX_LINKS and half < seen_web <= web - half:
@@ -753,8 +747,18 @@ def _capped_anchors(elements: list[Any], hidden: set[Any]) -> list[tuple[Any, st
             other += 1
             if other > MAX_LINKS:
                 continue
-        kept.append((el, raw_href))
+        kept.append(i)
     return kept
+
+
+def _capped_anchors(elements: list[Any], hidden: set[Any]) -> list[tuple[Any, str]]:
+    """Visible anchors with an href: web links capped as :data:`MAX_LINKS` says, others at it."""
+    anchors: list[tuple[Any, str]] = []
+    for el in elements:
+        raw_href = _attr(el, "href")
+        if raw_href and el not in hidden:
+            anchors.append((el, raw_href))
+    return [anchors[i] for i in _capped([_WEB_HREF.match(href) is not None for _el, href in anchors])]
 
 
 _WALKED = ("a", "script", "form", "base", "link", "meta", "title", *_INVISIBLE_ROOTS)
@@ -1580,27 +1584,11 @@ def _visible_href(node: LexborNode, control: bool) -> tuple[dict[str, str | None
 def _kept_anchors(anchors: list[tuple[LexborNode, str, bool]], control: bool) -> set[int]:
     """mem_ids of the visible anchors with an href that :data:`MAX_LINKS` keeps, as _capped_anchors keeps them."""
     rows: list[tuple[int, bool]] = []  # (mem_id, is a web link)
-    web = 0
     for node, _region, hidden in anchors:
         raw_href = "" if hidden else _visible_href(node, control)[1]
         if raw_href:
-            is_web = _WEB_HREF.match(raw_href) is not None
-            web += is_web
-            rows.append((node.mem_id, is_web))
-    half = MAX_LINKS // 2
-    kept: set[int] = set()
-    seen_web = other = 0
-    for mem_id, is_web in rows:
-        if is_web:
-            seen_web += 1
-            if web > MAX_LINKS and half < seen_web <= web - half:
-                continue
-        else:
-            other += 1
-            if other > MAX_LINKS:
-                continue
-        kept.add(mem_id)
-    return kept
+            rows.append((node.mem_id, _WEB_HREF.match(raw_href) is not None))
+    return {rows[i][0] for i in _capped([is_web for _mem_id, is_web in rows])}
 
 
 def _lexbor_links(view: _LexborView, anchors: list[tuple[LexborNode, str, bool]], join: _Joiner) -> list[Link]:
