@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from auditor.extract import page as P
-from tests.unit.test_page_lexbor import _fields, _queries
+from tests.unit.test_page_lexbor import _both, _fields, _queries
 
 URL = "https://www.firma.hu/kapcsolat"
 
@@ -33,8 +33,7 @@ pages = st.lists(st.sampled_from(PIECES), max_size=40).map(lambda parts: "<html>
 @given(html=pages)
 @example(html="<html><body><form><label>Posta<i>E</i><b>f@firma.hu</b></label><input id=e></form></body></html>")
 def test_pairs_read_from_lexbor_are_the_copys(html: str) -> None:
-    fast = P._build_from_lexbor(html, URL)
-    copy = P._build(P._parse_html(html), URL, html)
+    fast, copy = _both(html, URL)
     assert fast is not None
     assert _fields(fast) == _fields(copy)
     assert _queries(fast) == _queries(copy)

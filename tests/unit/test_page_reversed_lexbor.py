@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from auditor.extract import page as P
-from tests.unit.test_page_lexbor import _fields, _queries
+from tests.unit.test_page_lexbor import _both, _fields, _queries
 
 URL = "https://www.firma.hu/kapcsolat"
 
@@ -37,8 +37,7 @@ pages = st.tuples(st.sampled_from(STYLES), st.lists(st.sampled_from(PIECES), max
 @given(html=pages)
 @example(html="<html><body><span>Mail</span><span style='direction:rtl;unicode-bidi:bidi-override'>uh.a@b</span></body></html>")
 def test_reversed_text_read_from_lexbor_is_the_copys(html: str) -> None:
-    fast = P._build_from_lexbor(html, URL)
-    copy = P._build(P._parse_html(html), URL, html)
+    fast, copy = _both(html, URL)
     if fast is not None:
         assert _fields(fast) == _fields(copy)
         assert _queries(fast) == _queries(copy)

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from auditor.extract import page as P
+from tests.unit.test_page_lexbor import _both, _fields
 
 URL = "https://www.pixelwerk-agentur.de/impressum"
 
@@ -31,17 +32,12 @@ PIECES = [
 pages = st.lists(st.sampled_from(PIECES), max_size=40).map(lambda parts: "<html><body>" + "".join(parts) + "</body></html>")
 
 
-def _fields(page: P.ParsedPage) -> tuple[object, ...]:
-    return page.blocks, page.links, page.forms, page.scripts, page.title
-
-
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(html=pages)
 @example(html="<html><body><p>Tel. 1</p><p>Host<!-- a--b -->ing: Host GmbH</p><h2>Hosting</h2><p>Host GmbH</p></body></html>")
 @example(html="<html><body><dl><dt>Hosting</dt><dd>H</dd><dt>Design</dt><dd>D</dd></dl><div><b>Webdesign</b></div></body></html>")
 def test_entries_read_from_lexbor_are_the_copys(html: str) -> None:
-    fast = P._build_from_lexbor(html, URL)
-    copy = P._build(P._parse_html(html), URL, html)
+    fast, copy = _both(html, URL)
     if fast is not None:
         assert _fields(fast) == _fields(copy)
 
