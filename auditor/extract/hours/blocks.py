@@ -290,18 +290,7 @@ def _closed_blocks(v: Vocab, folded: str, starts: list[int], folds: dict[int, st
     by the regex (as ``_WordsInShapes.scan``)."""
     words = v.words_in_shapes
     assert words is not None
-    out: set[int] = set()
-    firsts: set[int] = set()
-    last = len(folded) - 1
-    for end, (length, whole, first) in words.closed.iter(folded):
-        start = end - length + 1
-        if (start and folded[start - 1].isalnum()) or (end < last and folded[end + 1].isalnum()):
-            continue
-        index = bisect_right(starts, start) - 1
-        if whole:
-            out.add(index)
-        elif first:
-            firsts.add(index)
+    out, firsts = words.closed_hits(folded, starts)
     out.update(i for i in firsts - out if words.closed_regex.search(folds[i]) is not None)
     return out
 

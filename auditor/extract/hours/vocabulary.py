@@ -301,6 +301,25 @@ class _WordsInShapes:
             self.closed.add_word(word, (len(word), word in closed.words, word in closed.firsts))
         self.closed.make_automaton()
 
+    def closed_hits(self, folded: str, starts: list[int]) -> tuple[set[int], set[int]]:
+        """Of texts joined into ``folded`` (text i from ``starts[i]``): those holding a one-word
+        closed entry as a whole run, and those holding only the first word of a longer one
+        (the regex decides those)."""
+        whole_in: set[int] = set()
+        firsts: set[int] = set()
+        last = len(folded) - 1
+        for end, (length, whole, first) in self.closed.iter(folded):
+            start = end - length + 1
+            # a whole run: no letter or digit on either side ("[^\W_]" is str.isalnum)
+            if (start and folded[start - 1].isalnum()) or (end < last and folded[end + 1].isalnum()):
+                continue
+            index = bisect_right(starts, start) - 1
+            if whole:
+                whole_in.add(index)
+            elif first:
+                firsts.add(index)
+        return whole_in, firsts
+
     def scan(self, shapes: Sequence[str]) -> list[tuple[str, bool, bool]]:
         """(folded shape, holds an always-open word, holds a closed word) per shape, as
         ``any(w in folded for w in always_words)`` and ``_ClosedTokens.search`` say."""
@@ -314,17 +333,7 @@ class _WordsInShapes:
         if len(self.always):
             always = {bisect_right(starts, end) - 1 for end, _word in self.always.iter(folded)}
         if len(self.closed):
-            last = len(folded) - 1
-            for end, (length, whole, first) in self.closed.iter(folded):
-                start = end - length + 1
-                # a whole run: no letter or digit on either side ("[^\W_]" is str.isalnum)
-                if (start and folded[start - 1].isalnum()) or (end < last and folded[end + 1].isalnum()):
-                    continue
-                index = bisect_right(starts, start) - 1
-                if whole:
-                    closed.add(index)
-                elif first:
-                    firsts.add(index)
+            closed, firsts = self.closed_hits(folded, starts)
         found = []
         for i in range(len(shapes)):
             text = folded[starts[i] : starts[i + 1] - 1]
