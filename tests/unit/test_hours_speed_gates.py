@@ -80,7 +80,7 @@ def test_groups_in_rules_out_prose() -> None:
 
 
 def test_day_word_known_to_caller_is_trusted_only_as_given() -> None:
-    """parse_text passes pick_lang's day words (has_day); without them lex looks itself."""
+    """parse_text passes the block's day words (has_day); without them lex looks itself."""
     v = vocab()
     lang = v.langs["en"]
     text = "Mon 9-17"

@@ -435,7 +435,7 @@ def parse_text(
         if ok is None:
             # a text with a day word is lexable, since the shape's day test passes wherever
             # the text's does (ShapeTests) and lexable holds it: on a page of distinct blocks
-            # the day words (pick_lang reads them) come before the shape's tests, on a grid
+            # the day words (lang_of_words reads them) come before the shape's tests, on a grid
             # only where the seed tests found them (the shape's tests serve its other blocks)
             if whole and (texts.day_words(i) if page_pass else texts.days.get(i)):
                 ok = True
@@ -449,7 +449,7 @@ def parse_text(
         has_day: bool | None = None
         if force_lang:
             lang = v.langs[force_lang]
-        else:  # pick_lang, with the day words kept for lex's gate
+        else:  # lang_of_words, with the day words kept for lex's gate
             day_words = texts.day_words(i) if whole else v.day_words.findall(v.any_day, text, folded)
             lang = lang_of_words(day_words, lang_code, v)
             has_day = bool(day_words)

@@ -88,18 +88,13 @@ def _day_lookup(lang: Lang, word: str) -> tuple[int, ...]:
     return ()
 
 
-def pick_lang(text: str, page_lang: str | None, v: Vocab) -> Lang:
+def lang_of_words(day_words: list[str], page_lang: str | None, v: Vocab) -> Lang:
     """The language whose day words explain the block best (page language breaks ties).
 
-    One pass of the all-languages day regex; each matched word votes for every
-    language that has it ("Mo" for en and de, "Pzt" for tr only), a whole word twice
-    as much as a short abbreviation.
+    ``day_words`` are ``v.any_day``'s findall on the block; each votes for every language
+    that has it ("Mo" for en and de, "Pzt" for tr only), a whole word twice as much as a
+    short abbreviation.
     """
-    return lang_of_words(v.day_words.findall(v.any_day, text, fold(text, keep_accents=True)), page_lang, v)
-
-
-def lang_of_words(day_words: list[str], page_lang: str | None, v: Vocab) -> Lang:
-    """``pick_lang`` from the block's day words (``v.any_day``'s findall on the block)."""
     scores: dict[str, float] = {}
     for word in day_words:
         key = " ".join(word.lower().rstrip(".").split())

@@ -189,10 +189,6 @@ class Blocks:
                 return kind == _NAMING_HEADING
         return False
 
-    def plans(self) -> list[tuple[Run, ...]]:
-        """The digit runs of every block, with what their shape says about them."""
-        return [self.plan(index) for index in range(len(self.shapes))]
-
     def plan(self, index: int) -> tuple[Run, ...]:
         """The digit runs of block ``index``, with what its shape says about them."""
         return self._plans[self.shapes[index]] if index in self.with_runs else ()
